@@ -1,0 +1,221 @@
+/*
+ * NAME
+ *	fg-config 3 - forumgate.conf, the settings of all forumgate programs
+ * DESCRIPTION
+ *	The settings table below is the one place that names a setting,
+ *	its type, its default and what it means. doc/forumgate.conf.5
+ *	documents the same names (checked by tests/unit/check_config.c).
+ */
+#include "fg-config.h"
+#include "fg-common.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S(name, type, def, desc) \
+	{ #name, type, offsetof(struct fg_config, name), def, desc }
+
+const struct fg_setting fg_settings[] = {
+	S(redis, FG_SET_STRING, "127.0.0.1:6379",
+	  "Redis server: host:port or unix:/path/to/socket"),
+	S(redis_timeout, FG_SET_DURATION, "2s",
+	  "connect and command timeout for Redis"),
+	S(secret, FG_SET_STRING, NULL,
+	  "HMAC key for Message-IDs and VERP tokens (required, keep private)"),
+	S(mail_domain, FG_SET_STRING, NULL,
+	  "domain of the Message-IDs forumgate generates (required)"),
+	S(max_message_size, FG_SET_SIZE, "25M",
+	  "largest list message that is parsed; larger ones are refused"),
+	S(keep_copy, FG_SET_BOOL, "no",
+	  "also store list mail in the bridge recipient's mailbox"),
+	S(forum_type, FG_SET_STRING, "discourse",
+	  "forum API driver: discourse"),
+	S(forum_url, FG_SET_STRING, NULL,
+	  "base URL of the forum, e.g. https://forum.example.org"),
+	S(forum_api_key, FG_SET_STRING, NULL,
+	  "forum API key (Discourse: an all-users key)"),
+	S(forum_api_username, FG_SET_STRING, "system",
+	  "forum user the bridge posts as"),
+	S(forum_timeout, FG_SET_DURATION, "30s",
+	  "timeout of one forum API request"),
+	S(forum_max_tries, FG_SET_UINT, "5",
+	  "permanent (4xx) forum answers tolerated before a record is dead-lettered"),
+	S(forum_retry_min, FG_SET_DURATION, "1s",
+	  "first wait after a transient forum failure"),
+	S(forum_retry_max, FG_SET_DURATION, "5m",
+	  "longest wait between retries after transient forum failures"),
+	S(webhook_listen, FG_SET_STRING, "127.0.0.1:8025",
+	  "address:port the webhook endpoint listens on"),
+	S(webhook_secret, FG_SET_STRING, NULL,
+	  "shared secret of the forum's webhook signatures (required)"),
+	S(webhook_max_size, FG_SET_SIZE, "1M",
+	  "largest webhook body accepted"),
+	S(smtp_relay, FG_SET_STRING, "smtp://127.0.0.1:25",
+	  "SMTP server forum posts are submitted to"),
+	S(smtp_timeout, FG_SET_DURATION, "30s",
+	  "timeout of one SMTP submission"),
+	S(bridge_address, FG_SET_STRING, NULL,
+	  "address forum posts are sent from (and envelope sender)"),
+	S(bridge_name_suffix, FG_SET_STRING, "via Forum",
+	  "appended to the author's name in From: of forum posts"),
+	S(policy_listen, FG_SET_STRING, "127.0.0.1:10040",
+	  "policy daemon listener: host:port or unix:/path"),
+	S(policy_idle_timeout, FG_SET_DURATION, "300s",
+	  "policy connections idle this long are closed"),
+};
+const size_t fg_settings_count = FG_N_ELEMENTS(fg_settings);
+
+static const struct fg_setting *fg_setting_find(const char *name)
+{
+	for (size_t i = 0; i < fg_settings_count; i++) {
+		if (strcmp(fg_settings[i].name, name) == 0)
+			return &fg_settings[i];
+	}
+	return NULL;
+}
+
+int fg_config_set(struct fg_config *config, const char *name,
+		  const char *value, const char **error_r)
+{
+	const struct fg_setting *set = fg_setting_find(name);
+	void *field;
+	long long n;
+
+	if (set == NULL) {
+		*error_r = fg_errorf("unknown setting '%s'", name);
+		return -1;
+	}
+	field = (char *)config + set->offset;
+	switch (set->type) {
+	case FG_SET_STRING:
+		free(*(char **)field);
+		*(char **)field = fg_xstrdup(value);
+		return 0;
+	case FG_SET_DURATION:
+		if (fg_parse_duration_ms(value, field) < 0)
+			break;
+		return 0;
+	case FG_SET_SIZE:
+		if (fg_parse_size(value, field) < 0)
+			break;
+		return 0;
+	case FG_SET_BOOL:
+		if (fg_parse_bool(value, field) < 0)
+			break;
+		return 0;
+	case FG_SET_UINT:
+		if (fg_parse_llong(value, &n) < 0 || n < 0 || n > UINT32_MAX)
+			break;
+		*(unsigned int *)field = (unsigned int)n;
+		return 0;
+	}
+	*error_r = fg_errorf("invalid value '%s' for %s", value, name);
+	return -1;
+}
+
+struct fg_config *fg_config_defaults(void)
+{
+	struct fg_config *config = fg_xcalloc(1, sizeof(*config));
+	const char *error;
+
+	for (size_t i = 0; i < fg_settings_count; i++) {
+		const struct fg_setting *set = &fg_settings[i];
+		if (set->default_value == NULL)
+			continue;
+		if (fg_config_set(config, set->name, set->default_value,
+				  &error) < 0)
+			abort(); /* a bad default is a bug in the table */
+	}
+	return config;
+}
+
+int fg_config_load(const char *path, struct fg_config **config_r,
+		   const char **error_r)
+{
+	FILE *fp = fopen(path, "r");
+	struct fg_config *config;
+	char line[4096];
+	unsigned int lineno = 0;
+	const char *error;
+
+	if (fp == NULL) {
+		*error_r = fg_errorf("open(%s) failed: %s", path,
+				     strerror(errno));
+		return -1;
+	}
+	config = fg_config_defaults();
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		lineno++;
+		size_t len = strlen(line);
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			*error_r = fg_errorf("%s:%u: line too long", path,
+					     lineno);
+			goto fail;
+		}
+		fg_str_trim(line);
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		char *eq = strchr(line, '=');
+		if (eq == NULL) {
+			*error_r = fg_errorf("%s:%u: expected 'name = value'",
+					     path, lineno);
+			goto fail;
+		}
+		*eq = '\0';
+		char *name = fg_str_trim(line), *value = fg_str_trim(eq + 1);
+		if (fg_config_set(config, name, value, &error) < 0) {
+			*error_r = fg_errorf("%s:%u: %s", path, lineno, error);
+			goto fail;
+		}
+	}
+	fclose(fp);
+	*config_r = config;
+	return 0;
+fail:
+	fclose(fp);
+	fg_config_free(&config);
+	return -1;
+}
+
+int fg_config_require(const struct fg_config *config, const char **error_r,
+		      ...)
+{
+	va_list ap;
+	const char *name;
+	int ret = 0;
+
+	va_start(ap, error_r);
+	while ((name = va_arg(ap, const char *)) != NULL) {
+		const struct fg_setting *set = fg_setting_find(name);
+		if (set == NULL || set->type != FG_SET_STRING)
+			abort(); /* caller bug */
+		const char *v = *(char *const *)((const char *)config +
+						 set->offset);
+		if (v == NULL || *v == '\0') {
+			*error_r = fg_errorf("setting %s is required but not set",
+					     name);
+			ret = -1;
+			break;
+		}
+	}
+	va_end(ap);
+	return ret;
+}
+
+void fg_config_free(struct fg_config **_config)
+{
+	struct fg_config *config = *_config;
+
+	if (config == NULL)
+		return;
+	for (size_t i = 0; i < fg_settings_count; i++) {
+		if (fg_settings[i].type == FG_SET_STRING)
+			free(*(char **)((char *)config + fg_settings[i].offset));
+	}
+	free(config);
+	*_config = NULL;
+}

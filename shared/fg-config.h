@@ -1,0 +1,86 @@
+#ifndef FG_CONFIG_H
+#define FG_CONFIG_H
+/*
+ * NAME
+ *	fg-config 3 - forumgate.conf, the settings of all forumgate programs
+ * DESCRIPTION
+ *	One file, "name = value" lines, '#' starts a comment line. Every
+ *	setting has a name, a default and a one-line description in one
+ *	table (fg_settings[]); doc/forumgate.conf.5 documents the same
+ *	table and a unit test checks that both list the same names.
+ *
+ *	Unknown names are an error (a typo must not silently fall back to
+ *	a default). Values are validated by type when the file is loaded.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+#define FG_DEFAULT_CONFIG_PATH "/etc/forumgate/forumgate.conf"
+
+struct fg_config {
+	/* Redis */
+	char *redis;			/* host:port or unix:/path */
+	unsigned int redis_timeout;	/* durations are in milliseconds */
+	/* Identity and integrity */
+	char *secret;			/* HMAC key: Message-IDs, VERP */
+	char *mail_domain;		/* right-hand side of our Message-IDs */
+	/* List -> forum */
+	size_t max_message_size;
+	bool keep_copy;
+	/* Forum */
+	char *forum_type;
+	char *forum_url;
+	char *forum_api_key;
+	char *forum_api_username;
+	unsigned int forum_timeout;
+	unsigned int forum_max_tries;
+	unsigned int forum_retry_min;
+	unsigned int forum_retry_max;
+	/* Webhook intake */
+	char *webhook_listen;
+	char *webhook_secret;
+	size_t webhook_max_size;
+	/* Forum -> list */
+	char *smtp_relay;
+	unsigned int smtp_timeout;
+	char *bridge_address;
+	char *bridge_name_suffix;
+	/* Policy daemon */
+	char *policy_listen;
+	unsigned int policy_idle_timeout;
+};
+
+enum fg_setting_type {
+	FG_SET_STRING,
+	FG_SET_DURATION,	/* stored as unsigned int milliseconds */
+	FG_SET_SIZE,		/* stored as size_t bytes */
+	FG_SET_BOOL,
+	FG_SET_UINT,
+};
+
+struct fg_setting {
+	const char *name;
+	enum fg_setting_type type;
+	size_t offset;
+	const char *default_value;	/* NULL: no default, empty */
+	const char *description;
+};
+
+extern const struct fg_setting fg_settings[];
+extern const size_t fg_settings_count;
+
+/* fg_config_defaults - a config with every default applied */
+struct fg_config *fg_config_defaults(void);
+/* fg_config_load - read a file; -1 with a "file:line: what" error */
+int fg_config_load(const char *path, struct fg_config **config_r,
+		   const char **error_r);
+/* fg_config_set - set one setting by name from its text form */
+int fg_config_set(struct fg_config *config, const char *name,
+		  const char *value, const char **error_r);
+/* fg_config_require - error naming the first of the NULL-terminated
+   setting names that is empty */
+int fg_config_require(const struct fg_config *config, const char **error_r,
+		      ...) __attribute__((sentinel));
+void fg_config_free(struct fg_config **config);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * NAME
+ *	fg-msgid 3 - Message-IDs of forum posts, and HMAC helpers
+ * SEE ALSO
+ *	fg-msgid.h for the scheme.
+ */
+#include "fg-msgid.h"
+#include "fg-common.h"
+#include "fg-store.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#define FG_MSGID_MAC_LEN 16
+#define FG_MSGID_MAX 998	/* RFC 5322 line limit bounds any ID */
+
+void fg_hmac_sha256_hex(const void *key, size_t key_len,
+			const void *data, size_t data_len, char out[65])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int mac_len = 0;
+	static const char hex[] = "0123456789abcdef";
+
+	HMAC(EVP_sha256(), key, (int)key_len, data, data_len, mac, &mac_len);
+	for (unsigned int i = 0; i < mac_len && i < 32; i++) {
+		out[i * 2] = hex[mac[i] >> 4];
+		out[i * 2 + 1] = hex[mac[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+bool fg_mem_equal_ct(const void *a, const void *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+/* fg_msgid_mac - the MAC part for list/topic/post */
+static void fg_msgid_mac(const char *secret, const char *list,
+			 long long topic, long long post,
+			 char out[FG_MSGID_MAC_LEN + 1])
+{
+	char data[FG_LIST_NAME_MAX + 64], hex[65];
+	int n = snprintf(data, sizeof(data), "msgid:%s.%lld.%lld",
+			 list, topic, post);
+
+	fg_hmac_sha256_hex(secret, strlen(secret), data, (size_t)n, hex);
+	memcpy(out, hex, FG_MSGID_MAC_LEN);
+	out[FG_MSGID_MAC_LEN] = '\0';
+}
+
+char *fg_msgid_make(const char *secret, const char *list, long long topic,
+		    long long post_number, const char *domain)
+{
+	char mac[FG_MSGID_MAC_LEN + 1];
+
+	fg_msgid_mac(secret, list, topic, post_number, mac);
+	return fg_xasprintf("fg.%s.%lld.%lld.%s@%s", list, topic,
+			    post_number, mac, domain);
+}
+
+/* fg_parse_id_number - a positive decimal without sign or leading zero */
+static int fg_parse_id_number(const char *s, size_t len, long long *value_r)
+{
+	long long v = 0;
+
+	if (len == 0 || len > 18 || (s[0] == '0' && len > 1))
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*value_r = v;
+	return 0;
+}
+
+int fg_msgid_parse(const char *secret, const char *message_id,
+		   char **list_r, long long *topic_r, long long *post_r)
+{
+	const char *p, *at, *dot[4];
+	char list[FG_LIST_NAME_MAX + 1], mac[FG_MSGID_MAC_LEN + 1];
+	long long topic, post;
+	size_t list_len;
+
+	if (strncmp(message_id, "fg.", 3) != 0)
+		return 0;
+	at = strchr(message_id, '@');
+	if (at == NULL)
+		return 0;
+	/* fg.LIST.TOPIC.POST.MAC@ : find the three dots after LIST from
+	   the right, since LIST itself has no dots. */
+	p = message_id + 3;
+	dot[0] = memchr(p, '.', (size_t)(at - p));
+	if (dot[0] == NULL)
+		return 0;
+	for (int i = 1; i < 3; i++) {
+		dot[i] = memchr(dot[i - 1] + 1, '.',
+				(size_t)(at - dot[i - 1] - 1));
+		if (dot[i] == NULL)
+			return 0;
+	}
+	list_len = (size_t)(dot[0] - p);
+	if (list_len == 0 || list_len > FG_LIST_NAME_MAX)
+		return 0;
+	memcpy(list, p, list_len);
+	list[list_len] = '\0';
+	if (!fg_list_name_valid(list) ||
+	    fg_parse_id_number(dot[0] + 1, (size_t)(dot[1] - dot[0] - 1),
+			       &topic) < 0 ||
+	    fg_parse_id_number(dot[1] + 1, (size_t)(dot[2] - dot[1] - 1),
+			       &post) < 0 ||
+	    (size_t)(at - dot[2] - 1) != FG_MSGID_MAC_LEN)
+		return 0;
+	fg_msgid_mac(secret, list, topic, post, mac);
+	if (!fg_mem_equal_ct(mac, dot[2] + 1, FG_MSGID_MAC_LEN))
+		return 0;
+	if (list_r != NULL)
+		*list_r = fg_xstrdup(list);
+	*topic_r = topic;
+	*post_r = post;
+	return 1;
+}
+
+char *fg_msgid_normalize(const char *raw)
+{
+	const char *start, *end;
+
+	if (raw == NULL)
+		return NULL;
+	start = raw;
+	while (isspace((unsigned char)*start))
+		start++;
+	end = start + strlen(start);
+	while (end > start && isspace((unsigned char)end[-1]))
+		end--;
+	if (end > start && *start == '<' && end[-1] == '>') {
+		start++;
+		end--;
+	}
+	if (end == start || (size_t)(end - start) > FG_MSGID_MAX)
+		return NULL;
+	for (const char *p = start; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= ' ' || c >= 0x7f || c == '<' || c == '>')
+			return NULL;
+	}
+	return fg_xstrndup(start, (size_t)(end - start));
+}

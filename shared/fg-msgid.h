@@ -1,0 +1,40 @@
+#ifndef FG_MSGID_H
+#define FG_MSGID_H
+/*
+ * NAME
+ *	fg-msgid 3 - Message-IDs of forum posts, and HMAC helpers
+ * DESCRIPTION
+ *	A forum post mailed to the list gets the Message-ID
+ *
+ *		fg.LIST.TOPIC.POST.MAC@DOMAIN
+ *
+ *	(without angle brackets, as Message-IDs are stored everywhere):
+ *	LIST the list name, TOPIC the forum topic id, POST the post number
+ *	in the topic, MAC the first 16 hex digits of
+ *	HMAC-SHA256(secret, "msgid:LIST.TOPIC.POST"). It has no random part,
+ *	so a re-sent post keeps its Message-ID, the parent of a reply can be
+ *	named without a lookup, and a list copy of our own mail is
+ *	recognised even when the Message-ID map was lost. The MAC stops
+ *	anyone else from minting IDs that we would take for our own.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+/* fg_hmac_sha256_hex - lowercase hex HMAC-SHA256; out must hold 65 bytes */
+void fg_hmac_sha256_hex(const void *key, size_t key_len,
+			const void *data, size_t data_len, char out[65]);
+/* fg_mem_equal_ct - compare without leaking the position of a mismatch */
+bool fg_mem_equal_ct(const void *a, const void *b, size_t len);
+
+/* fg_msgid_make - the Message-ID of a forum post */
+char *fg_msgid_make(const char *secret, const char *list, long long topic,
+		    long long post_number, const char *domain);
+/* fg_msgid_parse - 1 when message_id is ours and its MAC verifies,
+   filling the list name (caller frees), topic and post number */
+int fg_msgid_parse(const char *secret, const char *message_id,
+		   char **list_r, long long *topic_r, long long *post_r);
+/* fg_msgid_normalize - strip white space and angle brackets; NULL when
+   nothing is left or the ID contains bytes that cannot be in one */
+char *fg_msgid_normalize(const char *raw);
+
+#endif

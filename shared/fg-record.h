@@ -1,0 +1,57 @@
+#ifndef FG_RECORD_H
+#define FG_RECORD_H
+/*
+ * NAME
+ *	fg-record 3 - the two records that travel through the queues
+ * DESCRIPTION
+ *	struct fg_record is one list message, normalized by fg-mailparse
+ *	(list -> forum). struct fg_post is one forum post, as a webhook
+ *	or forum-side code reported it (forum -> list). Both are stored
+ *	field by field in Redis streams (see doc/redis-schema.md); the
+ *	field names there are the member names here.
+ *
+ *	Message-IDs are stored without angle brackets everywhere.
+ */
+#include <stddef.h>
+
+enum fg_class {
+	FG_CLASS_POST,		/* post it */
+	FG_CLASS_OWN,		/* our own message came back */
+	FG_CLASS_AUTO_REPLY,	/* vacation, out of office, ... */
+	FG_CLASS_BOUNCE,	/* delivery status notification */
+};
+
+struct fg_record {
+	char *message_id;
+	char *in_reply_to;	/* may be NULL */
+	char **references;	/* oldest first */
+	size_t n_references;
+	char *subject;		/* decoded to UTF-8 */
+	char *title;		/* normalized subject */
+	char *from_name;	/* may be empty */
+	char *from_email;
+	char *date;		/* ISO 8601, UTC */
+	char *list_id;		/* may be NULL */
+	char *body;		/* UTF-8 text that is posted */
+	enum fg_class classification;
+	char *reason;		/* why it was classified so */
+};
+
+struct fg_post {
+	long long post_id;
+	long long topic_id;
+	long long post_number;
+	long long reply_to_post_number;	/* 0: none */
+	long long category_id;		/* 0: unknown */
+	char *username;
+	char *name;			/* display name, may be empty */
+	char *topic_title;
+	char *raw;			/* Markdown */
+	char *created_at;
+};
+
+const char *fg_class_name(enum fg_class class);
+void fg_record_free(struct fg_record **rec);
+void fg_post_free(struct fg_post **post);
+
+#endif

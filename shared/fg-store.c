@@ -1,0 +1,1108 @@
+/*
+ * NAME
+ *	fg-store 3 - the Redis key schema and every Redis command
+ * DESCRIPTION
+ *	See fg-store.h for the contract and doc/redis-schema.md for the
+ *	keys. Commands are sent with hiredis' argv interface, so values
+ *	(mail bodies, subjects) are binary safe and never parsed as
+ *	command syntax.
+ *
+ *	Atomicity: the queue-once operations are Lua scripts (check the
+ *	"seen" hash and XADD in one step); multi-command updates of one
+ *	list are MULTI/EXEC, pipelined into one round trip. All keys of
+ *	such a step share the list's hash tag.
+ */
+#include "fg-store.h"
+#include "fg-common.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/time.h>
+#include <hiredis/hiredis.h>
+
+/* Keys fit in this: "fg:{" + 64-byte list + "}:msgid-post" */
+#define FG_KEY_SIZE 128
+/* Entries pending on a consumer that has been silent this long are
+   taken over (a crashed daemon's work). */
+#define FG_RECLAIM_IDLE_MS 60000
+#define FG_ARGV_MAX 32
+
+struct fg_store {
+	char *address;
+	unsigned int timeout_ms;
+	redisContext *ctx;
+};
+
+/* Queue a record once: KEYS[1] the seen hash, KEYS[2] the stream,
+   ARGV[1] the dedupe field, ARGV[2..] the entry's field/value pairs. */
+static const char fg_script_queue_once[] =
+	"if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end\n"
+	"local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))\n"
+	"redis.call('HSET', KEYS[1], ARGV[1], id)\n"
+	"return 1\n";
+
+/* Look up a post: KEYS[1] post-msgid, KEYS[2] msgid-post, ARGV[1] the
+   "topic:post" field. Returns {message-id, ref} or nil. */
+static const char fg_script_lookup_post[] =
+	"local id = redis.call('HGET', KEYS[1], ARGV[1])\n"
+	"if not id then return false end\n"
+	"return {id, redis.call('HGET', KEYS[2], id) or ''}\n";
+
+bool fg_list_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > FG_LIST_NAME_MAX ||
+	    !isalnum((unsigned char)name[0]))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (!(islower(c) || isdigit(c) || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* fg_key - build a list key; list names were validated on the way in */
+static const char *fg_key(char buf[FG_KEY_SIZE], const char *fmt,
+			  const char *list)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(buf, FG_KEY_SIZE, fmt, list);
+#pragma GCC diagnostic pop
+	return buf;
+}
+
+static struct timeval fg_tv(unsigned int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	return tv;
+}
+
+/* fg_store_open - (re)connect; the context is dropped on any failure */
+static int fg_store_open(struct fg_store *store, const char **error_r)
+{
+	struct timeval tv = fg_tv(store->timeout_ms);
+	redisContext *ctx;
+
+	if (store->ctx != NULL)
+		return 0;
+	if (strncmp(store->address, "unix:", 5) == 0) {
+		ctx = redisConnectUnixWithTimeout(store->address + 5, tv);
+	} else {
+		const char *colon = strrchr(store->address, ':');
+		long long port;
+		if (colon == NULL || fg_parse_llong(colon + 1, &port) < 0 ||
+		    port <= 0 || port > 65535) {
+			*error_r = fg_errorf("invalid Redis address '%s' "
+					     "(want host:port or unix:/path)",
+					     store->address);
+			return -1;
+		}
+		char *host = fg_xstrndup(store->address,
+					 (size_t)(colon - store->address));
+		/* [::1]:6379 */
+		if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+			memmove(host, host + 1, strlen(host));
+			host[strlen(host) - 1] = '\0';
+		}
+		ctx = redisConnectWithTimeout(host, (int)port, tv);
+		free(host);
+	}
+	if (ctx == NULL || ctx->err != 0) {
+		*error_r = fg_errorf("Redis connect to %s failed: %s",
+				     store->address,
+				     ctx == NULL ? "out of memory" : ctx->errstr);
+		if (ctx != NULL)
+			redisFree(ctx);
+		return -1;
+	}
+	if (redisSetTimeout(ctx, tv) != REDIS_OK) {
+		*error_r = fg_errorf("Redis %s: setting timeout failed",
+				     store->address);
+		redisFree(ctx);
+		return -1;
+	}
+	store->ctx = ctx;
+	return 0;
+}
+
+/* fg_store_drop - forget a failed connection; the next call reconnects */
+static void fg_store_drop(struct fg_store *store)
+{
+	if (store->ctx != NULL) {
+		redisFree(store->ctx);
+		store->ctx = NULL;
+	}
+}
+
+int fg_store_connect(const char *address, unsigned int timeout_ms,
+		     struct fg_store **store_r, const char **error_r)
+{
+	struct fg_store *store = fg_xcalloc(1, sizeof(*store));
+
+	store->address = fg_xstrdup(address);
+	store->timeout_ms = timeout_ms == 0 ? 2000 : timeout_ms;
+	if (fg_store_open(store, error_r) < 0) {
+		fg_store_free(&store);
+		return -1;
+	}
+	*store_r = store;
+	return 0;
+}
+
+void fg_store_free(struct fg_store **_store)
+{
+	struct fg_store *store = *_store;
+
+	if (store == NULL)
+		return;
+	fg_store_drop(store);
+	free(store->address);
+	free(store);
+	*_store = NULL;
+}
+
+/* fg_reply_check - turn a NULL or error reply into an error text */
+static redisReply *fg_reply_check(struct fg_store *store, redisReply *reply,
+				  const char *what, const char **error_r)
+{
+	if (reply == NULL) {
+		*error_r = fg_errorf("Redis %s: %s failed: %s", store->address,
+				     what, store->ctx->errstr[0] != '\0' ?
+				     store->ctx->errstr : "connection lost");
+		fg_store_drop(store);
+		return NULL;
+	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		*error_r = fg_errorf("Redis %s: %s failed: %s", store->address,
+				     what, reply->str);
+		freeReplyObject(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+/* fg_cmdv - one command from an argument vector */
+static redisReply *fg_cmdv(struct fg_store *store, int argc,
+			   const char **argv, const size_t *lens,
+			   const char **error_r)
+{
+	if (fg_store_open(store, error_r) < 0)
+		return NULL;
+	return fg_reply_check(store,
+			      redisCommandArgv(store->ctx, argc, argv, lens),
+			      argv[0], error_r);
+}
+
+/* fg_cmd - one command from NUL-terminated string arguments */
+static redisReply *fg_cmd(struct fg_store *store, const char **error_r,
+			  const char *arg0, ...)
+{
+	const char *argv[FG_ARGV_MAX];
+	size_t lens[FG_ARGV_MAX];
+	int argc = 0;
+	va_list ap;
+
+	va_start(ap, arg0);
+	for (const char *a = arg0; a != NULL && argc < FG_ARGV_MAX;
+	     a = va_arg(ap, const char *)) {
+		argv[argc] = a;
+		lens[argc++] = strlen(a);
+	}
+	va_end(ap);
+	return fg_cmdv(store, argc, argv, lens, error_r);
+}
+
+/* fg_cmd_status - run a command whose reply only matters as success */
+static int fg_cmd_ok(redisReply *reply)
+{
+	if (reply == NULL)
+		return -1;
+	freeReplyObject(reply);
+	return 0;
+}
+
+/* fg_pipeline - send several commands, read every reply, fail on any
+   error; used for MULTI ... EXEC in one round trip */
+static int fg_pipeline(struct fg_store *store, unsigned int n,
+		       int argcs[], const char **argvs[], size_t *lenss[],
+		       const char **error_r)
+{
+	int ret = 0;
+
+	if (fg_store_open(store, error_r) < 0)
+		return -1;
+	for (unsigned int i = 0; i < n; i++)
+		redisAppendCommandArgv(store->ctx, argcs[i], argvs[i],
+				       lenss[i]);
+	for (unsigned int i = 0; i < n; i++) {
+		void *r = NULL;
+		if (redisGetReply(store->ctx, &r) != REDIS_OK) {
+			fg_reply_check(store, NULL, argvs[i][0], error_r);
+			return -1;
+		}
+		redisReply *reply = r;
+		if (reply->type == REDIS_REPLY_ERROR && ret == 0) {
+			*error_r = fg_errorf("Redis %s: %s failed: %s",
+					     store->address, argvs[i][0],
+					     reply->str);
+			ret = -1;
+		} else if (reply->type == REDIS_REPLY_ARRAY && ret == 0 &&
+			   strcmp(argvs[i][0], "EXEC") == 0) {
+			for (size_t j = 0; j < reply->elements; j++) {
+				redisReply *e = reply->element[j];
+				if (e->type == REDIS_REPLY_ERROR) {
+					*error_r = fg_errorf(
+						"Redis %s: transaction failed: %s",
+						store->address, e->str);
+					ret = -1;
+					break;
+				}
+			}
+		} else if (reply->type == REDIS_REPLY_NIL && ret == 0 &&
+			   strcmp(argvs[i][0], "EXEC") == 0) {
+			*error_r = fg_errorf("Redis %s: transaction aborted",
+					     store->address);
+			ret = -1;
+		}
+		freeReplyObject(reply);
+	}
+	return ret;
+}
+
+/* fg_strlens - fill a length vector for NUL-terminated arguments */
+static size_t *fg_strlens(size_t *lens, const char **argv, int argc)
+{
+	for (int i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	return lens;
+}
+
+int fg_store_ping(struct fg_store *store, const char **error_r)
+{
+	return fg_cmd_ok(fg_cmd(store, error_r, "PING", NULL));
+}
+
+/* fg_store_group_create - the bridge's consumer group on a queue;
+   an existing group is fine */
+static int fg_store_group_create(struct fg_store *store, const char *key,
+				 const char **error_r)
+{
+	redisReply *reply;
+
+	if (fg_store_open(store, error_r) < 0)
+		return -1;
+	const char *argv[] = { "XGROUP", "CREATE", key, FG_CONSUMER_GROUP,
+			       "0", "MKSTREAM" };
+	size_t lens[6];
+	reply = redisCommandArgv(store->ctx, 6, argv,
+				 fg_strlens(lens, argv, 6));
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    strncmp(reply->str, "BUSYGROUP", 9) == 0) {
+		freeReplyObject(reply);
+		return 0;
+	}
+	return fg_cmd_ok(fg_reply_check(store, reply, "XGROUP CREATE",
+					error_r));
+}
+
+/* ---- lists ---- */
+
+int fg_store_list_add(struct fg_store *store, const struct fg_list *list,
+		      const char **error_r)
+{
+	char key[FG_KEY_SIZE], category[32];
+	struct fg_list *old = NULL;
+	int ret;
+
+	if (!fg_list_name_valid(list->name)) {
+		*error_r = fg_errorf("invalid list name '%s': use 1-%d "
+				     "characters a-z, 0-9, '-' and '_'",
+				     list->name, FG_LIST_NAME_MAX);
+		return -1;
+	}
+	if (fg_store_list_get(store, list->name, &old, error_r) < 0)
+		return -1;
+	fg_key(key, FG_KEY_LIST_CONFIG, list->name);
+	snprintf(category, sizeof(category), "%lld", list->category);
+	/* The list becomes visible in fg:lists last, after its config,
+	   address and category maps and queues exist. The global keys live
+	   in other cluster slots, so this is ordered rather than atomic. */
+	ret = fg_cmd_ok(fg_cmd(store, error_r, "HSET", key,
+			       "name", list->name,
+			       "address", list->address,
+			       "bridge_recipient", list->bridge_recipient,
+			       "category", category, NULL));
+	if (ret == 0 && old != NULL && strcmp(old->address, list->address) != 0)
+		ret = fg_cmd_ok(fg_cmd(store, error_r, "HDEL",
+				       FG_KEY_ADDRESSES, old->address, NULL));
+	if (ret == 0 && old != NULL && old->category != 0 &&
+	    old->category != list->category) {
+		char old_category[32];
+		snprintf(old_category, sizeof(old_category), "%lld",
+			 old->category);
+		ret = fg_cmd_ok(fg_cmd(store, error_r, "HDEL",
+				       FG_KEY_CATEGORIES, old_category, NULL));
+	}
+	fg_list_free(&old);
+	if (ret == 0)
+		ret = fg_cmd_ok(fg_cmd(store, error_r, "HSET", FG_KEY_ADDRESSES,
+				       list->address, list->name, NULL));
+	if (ret == 0 && list->category != 0)
+		ret = fg_cmd_ok(fg_cmd(store, error_r, "HSET",
+				       FG_KEY_CATEGORIES, category,
+				       list->name, NULL));
+	if (ret == 0)
+		ret = fg_store_group_create(store, fg_key(key, FG_KEY_INBOUND,
+							  list->name), error_r);
+	if (ret == 0)
+		ret = fg_store_group_create(store, fg_key(key, FG_KEY_OUTBOUND,
+							  list->name), error_r);
+	if (ret == 0)
+		ret = fg_cmd_ok(fg_cmd(store, error_r, "SADD", FG_KEY_LISTS,
+				       list->name, NULL));
+	return ret;
+}
+
+int fg_store_list_get(struct fg_store *store, const char *name,
+		      struct fg_list **list_r, const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+	redisReply *reply;
+	struct fg_list *list;
+
+	*list_r = NULL;
+	if (!fg_list_name_valid(name))
+		return 0;
+	reply = fg_cmd(store, error_r, "HGETALL",
+		       fg_key(key, FG_KEY_LIST_CONFIG, name), NULL);
+	if (reply == NULL)
+		return -1;
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
+		freeReplyObject(reply);
+		return 0;
+	}
+	list = fg_xcalloc(1, sizeof(*list));
+	list->name = fg_xstrdup(name);
+	for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+		const char *field = reply->element[i]->str;
+		const char *value = reply->element[i + 1]->str;
+		if (field == NULL || value == NULL)
+			continue;
+		if (strcmp(field, "address") == 0)
+			list->address = fg_xstrdup(value);
+		else if (strcmp(field, "bridge_recipient") == 0)
+			list->bridge_recipient = fg_xstrdup(value);
+		else if (strcmp(field, "category") == 0)
+			(void)fg_parse_llong(value, &list->category);
+	}
+	freeReplyObject(reply);
+	if (list->address == NULL)
+		list->address = fg_xstrdup("");
+	if (list->bridge_recipient == NULL)
+		list->bridge_recipient = fg_xstrdup("");
+	*list_r = list;
+	return 1;
+}
+
+/* fg_store_hget_string - HGET into a new string; 0 when absent */
+static int fg_store_hget_string(struct fg_store *store, const char *key,
+				const char *field, char **value_r,
+				const char **error_r)
+{
+	redisReply *reply = fg_cmd(store, error_r, "HGET", key, field, NULL);
+
+	*value_r = NULL;
+	if (reply == NULL)
+		return -1;
+	if (reply->type == REDIS_REPLY_STRING)
+		*value_r = fg_xstrndup(reply->str, reply->len);
+	freeReplyObject(reply);
+	return *value_r != NULL ? 1 : 0;
+}
+
+int fg_store_list_by_address(struct fg_store *store, const char *address,
+			     char **name_r, const char **error_r)
+{
+	char *lower = fg_str_lower(fg_xstrdup(address));
+	int ret = fg_store_hget_string(store, FG_KEY_ADDRESSES, lower, name_r,
+				       error_r);
+	free(lower);
+	return ret;
+}
+
+int fg_store_list_by_category(struct fg_store *store, long long category,
+			      char **name_r, const char **error_r)
+{
+	char field[32];
+
+	snprintf(field, sizeof(field), "%lld", category);
+	return fg_store_hget_string(store, FG_KEY_CATEGORIES, field, name_r,
+				    error_r);
+}
+
+static int fg_strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* fg_store_smembers - a set as a sorted string vector */
+static int fg_store_smembers(struct fg_store *store, const char *key,
+			     char ***values_r, size_t *count_r,
+			     const char **error_r)
+{
+	redisReply *reply = fg_cmd(store, error_r, "SMEMBERS", key, NULL);
+	char **values;
+	size_t n = 0;
+
+	if (reply == NULL)
+		return -1;
+	values = fg_xcalloc(reply->elements + 1, sizeof(*values));
+	for (size_t i = 0; i < reply->elements; i++) {
+		if (reply->element[i]->type == REDIS_REPLY_STRING)
+			values[n++] = fg_xstrndup(reply->element[i]->str,
+						  reply->element[i]->len);
+	}
+	freeReplyObject(reply);
+	qsort(values, n, sizeof(*values), fg_strcmp_p);
+	*values_r = values;
+	*count_r = n;
+	return 0;
+}
+
+int fg_store_lists(struct fg_store *store, char ***names_r, size_t *count_r,
+		   const char **error_r)
+{
+	return fg_store_smembers(store, FG_KEY_LISTS, names_r, count_r,
+				 error_r);
+}
+
+void fg_list_free(struct fg_list **_list)
+{
+	struct fg_list *list = *_list;
+
+	if (list == NULL)
+		return;
+	free(list->name);
+	free(list->address);
+	free(list->bridge_recipient);
+	free(list);
+	*_list = NULL;
+}
+
+/* ---- members ---- */
+
+/* fg_member_cmd - a set command on the list's members with the
+   address lowercased (addresses are compared case-insensitively) */
+static redisReply *fg_member_cmd(struct fg_store *store, const char *cmd,
+				 const char *list, const char *address,
+				 const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+	char *lower = fg_str_lower(fg_str_trim(fg_xstrdup(address)));
+	redisReply *reply;
+
+	reply = fg_cmd(store, error_r, cmd, fg_key(key, FG_KEY_MEMBERS, list),
+		       lower, NULL);
+	free(lower);
+	return reply;
+}
+
+int fg_store_member_add(struct fg_store *store, const char *list,
+			const char *address, const char **error_r)
+{
+	return fg_cmd_ok(fg_member_cmd(store, "SADD", list, address, error_r));
+}
+
+int fg_store_member_del(struct fg_store *store, const char *list,
+			const char *address, const char **error_r)
+{
+	return fg_cmd_ok(fg_member_cmd(store, "SREM", list, address, error_r));
+}
+
+int fg_store_is_member(struct fg_store *store, const char *list,
+		       const char *address, const char **error_r)
+{
+	redisReply *reply = fg_member_cmd(store, "SISMEMBER", list, address,
+					  error_r);
+	int ret;
+
+	if (reply == NULL)
+		return -1;
+	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+	freeReplyObject(reply);
+	return ret;
+}
+
+int fg_store_members(struct fg_store *store, const char *list,
+		     char ***addresses_r, size_t *count_r,
+		     const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+
+	return fg_store_smembers(store, fg_key(key, FG_KEY_MEMBERS, list),
+				 addresses_r, count_r, error_r);
+}
+
+/* ---- queues ---- */
+
+/* An argument vector under construction. */
+struct fg_argv {
+	const char **argv;
+	size_t *lens;
+	char **owned;
+	int argc, n_owned, cap;
+};
+
+static void fg_argv_add(struct fg_argv *a, const char *s, size_t len)
+{
+	if (a->argc == a->cap) {
+		a->cap = a->cap == 0 ? 32 : a->cap * 2;
+		a->argv = fg_xrealloc(a->argv, a->cap * sizeof(*a->argv));
+		a->lens = fg_xrealloc(a->lens, a->cap * sizeof(*a->lens));
+		a->owned = fg_xrealloc(a->owned, a->cap * sizeof(*a->owned));
+	}
+	a->argv[a->argc] = s;
+	a->lens[a->argc++] = len;
+}
+
+static void fg_argv_str(struct fg_argv *a, const char *s)
+{
+	fg_argv_add(a, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
+}
+
+static void fg_argv_num(struct fg_argv *a, long long n)
+{
+	char *s = fg_xasprintf("%lld", n);
+
+	a->owned[a->n_owned++] = s;
+	fg_argv_str(a, s);
+}
+
+static void fg_argv_free(struct fg_argv *a)
+{
+	for (int i = 0; i < a->n_owned; i++)
+		free(a->owned[i]);
+	free(a->argv);
+	free(a->lens);
+	free(a->owned);
+}
+
+/* fg_store_queue_once - run the queue-once script */
+static int fg_store_queue_once(struct fg_store *store, struct fg_argv *a,
+			       const char **error_r)
+{
+	redisReply *reply = fg_cmdv(store, a->argc, a->argv, a->lens, error_r);
+	int ret;
+
+	if (reply == NULL)
+		return -1;
+	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+	freeReplyObject(reply);
+	return ret;
+}
+
+int fg_store_inbound_add(struct fg_store *store, const char *list,
+			 const struct fg_record *rec, const char **error_r)
+{
+	char seen[FG_KEY_SIZE], stream[FG_KEY_SIZE];
+	struct fg_argv a = { 0 };
+	struct fg_buf refs = { 0 };
+	int ret;
+
+	for (size_t i = 0; i < rec->n_references; i++) {
+		if (i > 0)
+			fg_buf_putc(&refs, ' ');
+		fg_buf_puts(&refs, rec->references[i]);
+	}
+	fg_argv_str(&a, "EVAL");
+	fg_argv_str(&a, fg_script_queue_once);
+	fg_argv_str(&a, "2");
+	fg_argv_str(&a, fg_key(seen, FG_KEY_INBOUND_SEEN, list));
+	fg_argv_str(&a, fg_key(stream, FG_KEY_INBOUND, list));
+	fg_argv_str(&a, rec->message_id);
+	fg_argv_str(&a, "message_id"); fg_argv_str(&a, rec->message_id);
+	fg_argv_str(&a, "in_reply_to"); fg_argv_str(&a, rec->in_reply_to);
+	fg_argv_str(&a, "references"); fg_argv_str(&a, refs.s);
+	fg_argv_str(&a, "subject"); fg_argv_str(&a, rec->subject);
+	fg_argv_str(&a, "title"); fg_argv_str(&a, rec->title);
+	fg_argv_str(&a, "from_name"); fg_argv_str(&a, rec->from_name);
+	fg_argv_str(&a, "from_email"); fg_argv_str(&a, rec->from_email);
+	fg_argv_str(&a, "date"); fg_argv_str(&a, rec->date);
+	fg_argv_str(&a, "list_id"); fg_argv_str(&a, rec->list_id);
+	fg_argv_str(&a, "body"); fg_argv_str(&a, rec->body);
+	fg_argv_str(&a, "received"); fg_argv_num(&a, (long long)time(NULL));
+	ret = fg_store_queue_once(store, &a, error_r);
+	fg_argv_free(&a);
+	fg_buf_free(&refs);
+	return ret;
+}
+
+int fg_store_outbound_add(struct fg_store *store, const char *list,
+			  const struct fg_post *post, const char **error_r)
+{
+	char seen[FG_KEY_SIZE], stream[FG_KEY_SIZE];
+	struct fg_argv a = { 0 };
+	int ret;
+
+	fg_argv_str(&a, "EVAL");
+	fg_argv_str(&a, fg_script_queue_once);
+	fg_argv_str(&a, "2");
+	fg_argv_str(&a, fg_key(seen, FG_KEY_OUTBOUND_SEEN, list));
+	fg_argv_str(&a, fg_key(stream, FG_KEY_OUTBOUND, list));
+	fg_argv_num(&a, post->post_id);
+	fg_argv_str(&a, "post_id"); fg_argv_num(&a, post->post_id);
+	fg_argv_str(&a, "topic_id"); fg_argv_num(&a, post->topic_id);
+	fg_argv_str(&a, "post_number"); fg_argv_num(&a, post->post_number);
+	fg_argv_str(&a, "reply_to_post_number");
+	fg_argv_num(&a, post->reply_to_post_number);
+	fg_argv_str(&a, "category_id"); fg_argv_num(&a, post->category_id);
+	fg_argv_str(&a, "username"); fg_argv_str(&a, post->username);
+	fg_argv_str(&a, "name"); fg_argv_str(&a, post->name);
+	fg_argv_str(&a, "topic_title"); fg_argv_str(&a, post->topic_title);
+	fg_argv_str(&a, "raw"); fg_argv_str(&a, post->raw);
+	fg_argv_str(&a, "created_at"); fg_argv_str(&a, post->created_at);
+	fg_argv_str(&a, "received"); fg_argv_num(&a, (long long)time(NULL));
+	ret = fg_store_queue_once(store, &a, error_r);
+	fg_argv_free(&a);
+	return ret;
+}
+
+static const char *fg_queue_key_fmt(enum fg_queue queue)
+{
+	return queue == FG_QUEUE_INBOUND ? FG_KEY_INBOUND : FG_KEY_OUTBOUND;
+}
+
+/* fg_entry_parse - one stream entry: [id, [field, value, ...]] */
+static struct fg_entry *fg_entry_parse(const redisReply *e)
+{
+	struct fg_entry *entry;
+	const redisReply *fields;
+
+	if (e == NULL || e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+	    e->element[0]->type != REDIS_REPLY_STRING)
+		return NULL;
+	fields = e->element[1];
+	entry = fg_xcalloc(1, sizeof(*entry));
+	entry->id = fg_xstrndup(e->element[0]->str, e->element[0]->len);
+	if (fields->type == REDIS_REPLY_ARRAY) {
+		size_t n = fields->elements / 2;
+		entry->names = fg_xcalloc(n + 1, sizeof(char *));
+		entry->values = fg_xcalloc(n + 1, sizeof(char *));
+		for (size_t i = 0; i < n; i++) {
+			const redisReply *k = fields->element[i * 2];
+			const redisReply *v = fields->element[i * 2 + 1];
+			if (k->type != REDIS_REPLY_STRING ||
+			    v->type != REDIS_REPLY_STRING)
+				continue;
+			entry->names[entry->n_fields] =
+				fg_xstrndup(k->str, k->len);
+			entry->values[entry->n_fields++] =
+				fg_xstrndup(v->str, v->len);
+		}
+	}
+	return entry;
+}
+
+/* fg_first_stream_entry - the first entry of an XREADGROUP reply:
+   [[stream, [entry, ...]]]; NULL when there is none. A pending entry
+   that was deleted (only an admin's XDEL does that) reads as [id, nil]:
+   its id is returned in *deleted_id_r so the caller can acknowledge it. */
+static struct fg_entry *fg_first_stream_entry(const redisReply *reply,
+					      char **deleted_id_r)
+{
+	*deleted_id_r = NULL;
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0)
+		return NULL;
+	const redisReply *stream = reply->element[0];
+	if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2)
+		return NULL;
+	const redisReply *entries = stream->element[1];
+	if (entries->type != REDIS_REPLY_ARRAY || entries->elements == 0)
+		return NULL;
+	struct fg_entry *entry = fg_entry_parse(entries->element[0]);
+	if (entry != NULL && entry->n_fields == 0) {
+		*deleted_id_r = entry->id;
+		entry->id = NULL;
+		fg_entry_free(&entry);
+	}
+	return entry;
+}
+
+/* fg_store_xreadgroup - XREADGROUP ... COUNT 1 [BLOCK ms] STREAMS key id */
+static redisReply *fg_store_xreadgroup(struct fg_store *store,
+				       const char *key, const char *consumer,
+				       const char *id, unsigned int block_ms,
+				       const char **error_r)
+{
+	char block[16];
+	redisReply *reply;
+
+	snprintf(block, sizeof(block), "%u", block_ms);
+	if (block_ms == 0)
+		return fg_cmd(store, error_r, "XREADGROUP", "GROUP",
+			      FG_CONSUMER_GROUP, consumer, "COUNT", "1",
+			      "STREAMS", key, id, NULL);
+	/* The command may legitimately take block_ms: widen the timeout. */
+	if (fg_store_open(store, error_r) < 0)
+		return NULL;
+	redisSetTimeout(store->ctx, fg_tv(store->timeout_ms + block_ms));
+	reply = fg_cmd(store, error_r, "XREADGROUP", "GROUP", FG_CONSUMER_GROUP,
+		       consumer, "COUNT", "1", "BLOCK", block, "STREAMS", key,
+		       id, NULL);
+	if (store->ctx != NULL)
+		redisSetTimeout(store->ctx, fg_tv(store->timeout_ms));
+	return reply;
+}
+
+/* fg_store_reclaim - take over one entry another consumer left pending
+   for longer than FG_RECLAIM_IDLE_MS; 1 when one was claimed */
+static int fg_store_reclaim(struct fg_store *store, const char *key,
+			    const char *consumer, const char **error_r)
+{
+	char idle[16];
+	redisReply *reply;
+	int ret = 0;
+
+	snprintf(idle, sizeof(idle), "%d", FG_RECLAIM_IDLE_MS);
+	reply = fg_cmd(store, error_r, "XAUTOCLAIM", key, FG_CONSUMER_GROUP,
+		       consumer, idle, "0", "COUNT", "1", "JUSTID", NULL);
+	if (reply == NULL)
+		return -1;
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
+	    reply->element[1]->type == REDIS_REPLY_ARRAY &&
+	    reply->element[1]->elements > 0)
+		ret = 1;
+	freeReplyObject(reply);
+	return ret;
+}
+
+int fg_store_queue_read(struct fg_store *store, const char *list,
+			enum fg_queue queue, const char *consumer,
+			unsigned int block_ms, struct fg_entry **entry_r,
+			const char **error_r)
+{
+	char key[FG_KEY_SIZE], *deleted_id;
+	redisReply *reply;
+	const char *error;
+	bool group_created = false;
+
+	*entry_r = NULL;
+	fg_key(key, fg_queue_key_fmt(queue), list);
+	/* Bounded: each pass either returns, or acknowledged a deleted
+	   entry, created the group, or claimed an entry. */
+	for (int pass = 0; pass < 16; pass++) {
+		/* 1. Our own pending entries, oldest first: after a crash or
+		   a transient failure the queue resumes where it stopped. */
+		reply = fg_store_xreadgroup(store, key, consumer, "0", 0,
+					    &error);
+		if (reply == NULL) {
+			if (!group_created && strstr(error, "NOGROUP") != NULL) {
+				group_created = true;
+				if (fg_store_group_create(store, key,
+							  error_r) < 0)
+					return -1;
+				continue;
+			}
+			*error_r = error;
+			return -1;
+		}
+		*entry_r = fg_first_stream_entry(reply, &deleted_id);
+		freeReplyObject(reply);
+		if (deleted_id != NULL) {
+			int ret = fg_cmd_ok(fg_cmd(store, error_r, "XACK", key,
+						   FG_CONSUMER_GROUP,
+						   deleted_id, NULL));
+			free(deleted_id);
+			if (ret < 0)
+				return -1;
+			continue;
+		}
+		if (*entry_r != NULL)
+			return 1;
+		/* 2. Entries a dead consumer left behind. */
+		int claimed = fg_store_reclaim(store, key, consumer, error_r);
+		if (claimed < 0)
+			return -1;
+		if (claimed > 0)
+			continue;
+		/* 3. New entries. */
+		reply = fg_store_xreadgroup(store, key, consumer, ">",
+					    block_ms, error_r);
+		if (reply == NULL)
+			return -1;
+		*entry_r = fg_first_stream_entry(reply, &deleted_id);
+		free(deleted_id);
+		freeReplyObject(reply);
+		return *entry_r != NULL ? 1 : 0;
+	}
+	return 0;
+}
+
+int fg_store_queue_done(struct fg_store *store, const char *list,
+			enum fg_queue queue, const char *id,
+			const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
+	const char *ack[] = { "XACK", key, FG_CONSUMER_GROUP, id };
+	const char *del[] = { "XDEL", key, id };
+	size_t l0[1], l1[4], l2[3], l3[1];
+	int argcs[] = { 1, 4, 3, 1 };
+	const char **argvs[] = { multi, ack, del, exec };
+	size_t *lenss[] = { fg_strlens(l0, multi, 1), l1, l2,
+			    fg_strlens(l3, exec, 1) };
+
+	fg_key(key, fg_queue_key_fmt(queue), list);
+	fg_strlens(l1, ack, 4);
+	fg_strlens(l2, del, 3);
+	return fg_pipeline(store, 4, argcs, argvs, lenss, error_r);
+}
+
+int fg_store_queue_dead(struct fg_store *store, const char *list,
+			enum fg_queue queue, const struct fg_entry *entry,
+			const char *reason, const char **error_r)
+{
+	char key[FG_KEY_SIZE], dead[FG_KEY_SIZE];
+	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
+	const char *ack[] = { "XACK", key, FG_CONSUMER_GROUP, entry->id };
+	const char *del[] = { "XDEL", key, entry->id };
+	struct fg_argv add = { 0 };
+	size_t l0[1], l1[4], l2[3], l3[1];
+	int ret;
+
+	fg_key(key, fg_queue_key_fmt(queue), list);
+	fg_argv_str(&add, "XADD");
+	fg_argv_str(&add, fg_key(dead, FG_KEY_DEAD, list));
+	fg_argv_str(&add, "*");
+	fg_argv_str(&add, "queue");
+	fg_argv_str(&add, queue == FG_QUEUE_INBOUND ? "in" : "out");
+	fg_argv_str(&add, "entry_id");
+	fg_argv_str(&add, entry->id);
+	fg_argv_str(&add, "reason");
+	fg_argv_str(&add, reason);
+	fg_argv_str(&add, "failed_at");
+	fg_argv_num(&add, (long long)time(NULL));
+	for (size_t i = 0; i < entry->n_fields; i++) {
+		fg_argv_str(&add, entry->names[i]);
+		fg_argv_str(&add, entry->values[i]);
+	}
+
+	int argcs[] = { 1, add.argc, 4, 3, 1 };
+	const char **argvs[] = { multi, add.argv, ack, del, exec };
+	size_t *lenss[] = { fg_strlens(l0, multi, 1), add.lens,
+			    fg_strlens(l1, ack, 4), fg_strlens(l2, del, 3),
+			    fg_strlens(l3, exec, 1) };
+	ret = fg_pipeline(store, 5, argcs, argvs, lenss, error_r);
+	fg_argv_free(&add);
+	return ret;
+}
+
+int fg_store_queue_len(struct fg_store *store, const char *list,
+		       enum fg_queue queue, long long *len_r,
+		       const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+	redisReply *reply = fg_cmd(store, error_r, "XLEN",
+				   fg_key(key, fg_queue_key_fmt(queue), list),
+				   NULL);
+
+	if (reply == NULL)
+		return -1;
+	*len_r = reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0;
+	freeReplyObject(reply);
+	return 0;
+}
+
+const char *fg_entry_get(const struct fg_entry *entry, const char *name)
+{
+	for (size_t i = 0; i < entry->n_fields; i++) {
+		if (strcmp(entry->names[i], name) == 0)
+			return entry->values[i];
+	}
+	return NULL;
+}
+
+void fg_entry_free(struct fg_entry **_entry)
+{
+	struct fg_entry *entry = *_entry;
+
+	if (entry == NULL)
+		return;
+	free(entry->id);
+	fg_strv_free(entry->names, entry->n_fields);
+	fg_strv_free(entry->values, entry->n_fields);
+	free(entry);
+	*_entry = NULL;
+}
+
+/* ---- Message-ID <-> post maps ---- */
+
+int fg_store_map_post(struct fg_store *store, const char *list,
+		      const char *message_id, const struct fg_post_ref *ref,
+		      const char **error_r)
+{
+	char k_msgid[FG_KEY_SIZE], k_post[FG_KEY_SIZE];
+	char post_field[64], ref_value[128];
+	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
+	const char *set1[] = { "HSET", k_msgid, message_id, ref_value };
+	const char *set2[] = { "HSET", k_post, post_field, message_id };
+	size_t l0[1], l1[4], l2[4], l3[1];
+
+	fg_key(k_msgid, FG_KEY_MSGID_POST, list);
+	fg_key(k_post, FG_KEY_POST_MSGID, list);
+	snprintf(post_field, sizeof(post_field), "%lld:%lld", ref->topic_id,
+		 ref->post_number);
+	snprintf(ref_value, sizeof(ref_value), "%lld:%lld:%lld:%lld",
+		 ref->topic_id, ref->post_number, ref->post_id,
+		 ref->parent_post_number);
+
+	int argcs[] = { 1, 4, 4, 1 };
+	const char **argvs[] = { multi, set1, set2, exec };
+	size_t *lenss[] = { fg_strlens(l0, multi, 1), fg_strlens(l1, set1, 4),
+			    fg_strlens(l2, set2, 4), fg_strlens(l3, exec, 1) };
+	return fg_pipeline(store, 4, argcs, argvs, lenss, error_r);
+}
+
+/* fg_post_ref_parse - "topic:post:id:parent" */
+static int fg_post_ref_parse(const char *s, struct fg_post_ref *ref_r)
+{
+	memset(ref_r, 0, sizeof(*ref_r));
+	return sscanf(s, "%lld:%lld:%lld:%lld", &ref_r->topic_id,
+		      &ref_r->post_number, &ref_r->post_id,
+		      &ref_r->parent_post_number) == 4 ? 0 : -1;
+}
+
+int fg_store_lookup_msgid(struct fg_store *store, const char *list,
+			  const char *message_id, struct fg_post_ref *ref_r,
+			  const char **error_r)
+{
+	char key[FG_KEY_SIZE], *value;
+	int ret;
+
+	ret = fg_store_hget_string(store, fg_key(key, FG_KEY_MSGID_POST, list),
+				   message_id, &value, error_r);
+	if (ret <= 0)
+		return ret;
+	if (fg_post_ref_parse(value, ref_r) < 0) {
+		*error_r = fg_errorf("%s: malformed value '%s' for %s", key,
+				     value, message_id);
+		ret = -1;
+	}
+	free(value);
+	return ret;
+}
+
+int fg_store_lookup_post(struct fg_store *store, const char *list,
+			 long long topic_id, long long post_number,
+			 char **message_id_r, struct fg_post_ref *ref_r,
+			 const char **error_r)
+{
+	char k_post[FG_KEY_SIZE], k_msgid[FG_KEY_SIZE], field[64];
+	redisReply *reply;
+	int ret = 0;
+
+	*message_id_r = NULL;
+	snprintf(field, sizeof(field), "%lld:%lld", topic_id, post_number);
+	reply = fg_cmd(store, error_r, "EVAL", fg_script_lookup_post, "2",
+		       fg_key(k_post, FG_KEY_POST_MSGID, list),
+		       fg_key(k_msgid, FG_KEY_MSGID_POST, list), field, NULL);
+	if (reply == NULL)
+		return -1;
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING) {
+		if (fg_post_ref_parse(reply->element[1]->str != NULL ?
+				      reply->element[1]->str : "",
+				      ref_r) < 0) {
+			/* Only the forward map exists: still a known post. */
+			memset(ref_r, 0, sizeof(*ref_r));
+			ref_r->topic_id = topic_id;
+			ref_r->post_number = post_number;
+		}
+		*message_id_r = fg_xstrndup(reply->element[0]->str,
+					    reply->element[0]->len);
+		ret = 1;
+	}
+	freeReplyObject(reply);
+	return ret;
+}
+
+/* ---- records <-> entries ---- */
+
+static char *fg_entry_dup(const struct fg_entry *entry, const char *name)
+{
+	const char *v = fg_entry_get(entry, name);
+	return fg_xstrdup(v != NULL ? v : "");
+}
+
+static long long fg_entry_num(const struct fg_entry *entry, const char *name)
+{
+	const char *v = fg_entry_get(entry, name);
+	long long n = 0;
+
+	if (v == NULL || fg_parse_llong(v, &n) < 0)
+		return 0;
+	return n;
+}
+
+struct fg_record *fg_record_from_entry(const struct fg_entry *entry)
+{
+	struct fg_record *rec = fg_xcalloc(1, sizeof(*rec));
+	const char *refs = fg_entry_get(entry, "references");
+	const char *irt = fg_entry_get(entry, "in_reply_to");
+	const char *list_id = fg_entry_get(entry, "list_id");
+
+	rec->message_id = fg_entry_dup(entry, "message_id");
+	rec->in_reply_to = irt != NULL && *irt != '\0' ? fg_xstrdup(irt) : NULL;
+	rec->subject = fg_entry_dup(entry, "subject");
+	rec->title = fg_entry_dup(entry, "title");
+	rec->from_name = fg_entry_dup(entry, "from_name");
+	rec->from_email = fg_entry_dup(entry, "from_email");
+	rec->date = fg_entry_dup(entry, "date");
+	rec->list_id = list_id != NULL && *list_id != '\0' ?
+		fg_xstrdup(list_id) : NULL;
+	rec->body = fg_entry_dup(entry, "body");
+	rec->reason = fg_xstrdup("");
+	rec->references = fg_xcalloc(1, sizeof(char *));
+	if (refs != NULL) {
+		const char *p = refs;
+		while (*p != '\0') {
+			while (*p == ' ')
+				p++;
+			const char *end = strchr(p, ' ');
+			size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+			if (len == 0)
+				break;
+			rec->references = fg_xrealloc(rec->references,
+				(rec->n_references + 2) * sizeof(char *));
+			rec->references[rec->n_references++] =
+				fg_xstrndup(p, len);
+			p += len;
+		}
+	}
+	return rec;
+}
+
+struct fg_post *fg_post_from_entry(const struct fg_entry *entry)
+{
+	struct fg_post *post = fg_xcalloc(1, sizeof(*post));
+
+	post->post_id = fg_entry_num(entry, "post_id");
+	post->topic_id = fg_entry_num(entry, "topic_id");
+	post->post_number = fg_entry_num(entry, "post_number");
+	post->reply_to_post_number = fg_entry_num(entry,
+						  "reply_to_post_number");
+	post->category_id = fg_entry_num(entry, "category_id");
+	post->username = fg_entry_dup(entry, "username");
+	post->name = fg_entry_dup(entry, "name");
+	post->topic_title = fg_entry_dup(entry, "topic_title");
+	post->raw = fg_entry_dup(entry, "raw");
+	post->created_at = fg_entry_dup(entry, "created_at");
+	return post;
+}

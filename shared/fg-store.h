@@ -1,0 +1,162 @@
+#ifndef FG_STORE_H
+#define FG_STORE_H
+/*
+ * NAME
+ *	fg-store 3 - the Redis key schema and every Redis command
+ * DESCRIPTION
+ *	This module is the only code that speaks Redis. Key names are
+ *	built here and documented key by key in doc/redis-schema.md.
+ *	Every key starts with "fg:"; the keys of one list carry the list
+ *	name in a hash tag ("fg:{LIST}:...") so they share a cluster slot
+ *	and the multi-key scripts below stay valid on Redis Cluster.
+ *
+ *	A connection is synchronous (hiredis) with explicit connect and
+ *	command timeouts. After a network error the connection is
+ *	dropped and the next call reconnects once, so one failed command
+ *	never poisons the ones after it.
+ *
+ *	Functions return -1 with *error_r set on a Redis or network
+ *	failure; lookups return 1 found / 0 not found.
+ *
+ *	hiredis writes with write(2): a program using this module ignores
+ *	SIGPIPE (Dovecot's processes already do), so a connection closed
+ *	by the server is an error return, not a signal.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include "fg-record.h"
+
+/* Key names (printf formats where a list name goes). */
+#define FG_KEY_LISTS		"fg:lists"
+#define FG_KEY_ADDRESSES	"fg:addresses"
+#define FG_KEY_CATEGORIES	"fg:categories"
+#define FG_KEY_LIST_CONFIG	"fg:{%s}:config"
+#define FG_KEY_MEMBERS		"fg:{%s}:members"
+#define FG_KEY_INBOUND		"fg:{%s}:in"
+#define FG_KEY_INBOUND_SEEN	"fg:{%s}:in-seen"
+#define FG_KEY_OUTBOUND		"fg:{%s}:out"
+#define FG_KEY_OUTBOUND_SEEN	"fg:{%s}:out-seen"
+#define FG_KEY_MSGID_POST	"fg:{%s}:msgid-post"
+#define FG_KEY_POST_MSGID	"fg:{%s}:post-msgid"
+#define FG_KEY_DEAD		"fg:{%s}:dead"
+
+/* The consumer group of the bridge daemons on both queues. */
+#define FG_CONSUMER_GROUP "forumgated"
+
+/* Longest list name; names are [a-z0-9_-] so they are safe in keys,
+   Message-IDs and addresses. */
+#define FG_LIST_NAME_MAX 64
+
+struct fg_store;
+
+struct fg_list {
+	char *name;
+	char *address;		/* posting address, lowercase */
+	char *bridge_recipient;	/* where list copies reach the bridge */
+	long long category;	/* forum category id, 0: forum default */
+};
+
+enum fg_queue {
+	FG_QUEUE_INBOUND,	/* list -> forum: fg_record fields */
+	FG_QUEUE_OUTBOUND,	/* forum -> list: fg_post fields */
+};
+
+/* One stream entry: the id and its field/value pairs. */
+struct fg_entry {
+	char *id;
+	size_t n_fields;
+	char **names;
+	char **values;
+	unsigned long long deliveries;	/* times handed out (pending) */
+};
+
+/* Where a forum post stands in the Message-ID <-> post maps. */
+struct fg_post_ref {
+	long long topic_id;
+	long long post_number;
+	long long post_id;
+	long long parent_post_number;	/* 0: answers the topic */
+};
+
+bool fg_list_name_valid(const char *name);
+
+int fg_store_connect(const char *address, unsigned int timeout_ms,
+		     struct fg_store **store_r, const char **error_r);
+void fg_store_free(struct fg_store **store);
+/* fg_store_ping - round trip to Redis (for status and readiness) */
+int fg_store_ping(struct fg_store *store, const char **error_r);
+
+/* Lists */
+int fg_store_list_add(struct fg_store *store, const struct fg_list *list,
+		      const char **error_r);
+int fg_store_list_get(struct fg_store *store, const char *name,
+		      struct fg_list **list_r, const char **error_r);
+int fg_store_list_by_address(struct fg_store *store, const char *address,
+			     char **name_r, const char **error_r);
+int fg_store_list_by_category(struct fg_store *store, long long category,
+			      char **name_r, const char **error_r);
+int fg_store_lists(struct fg_store *store, char ***names_r, size_t *count_r,
+		   const char **error_r);
+void fg_list_free(struct fg_list **list);
+
+/* Members (normalized addresses) */
+int fg_store_member_add(struct fg_store *store, const char *list,
+			const char *address, const char **error_r);
+int fg_store_member_del(struct fg_store *store, const char *list,
+			const char *address, const char **error_r);
+int fg_store_is_member(struct fg_store *store, const char *list,
+		       const char *address, const char **error_r);
+int fg_store_members(struct fg_store *store, const char *list,
+		     char ***addresses_r, size_t *count_r,
+		     const char **error_r);
+
+/* fg_store_inbound_add - queue a list message once per Message-ID;
+   returns 1 queued, 0 the Message-ID was queued before */
+int fg_store_inbound_add(struct fg_store *store, const char *list,
+			 const struct fg_record *rec, const char **error_r);
+/* fg_store_outbound_add - queue a forum post once per post id;
+   returns 1 queued, 0 the post was queued before */
+int fg_store_outbound_add(struct fg_store *store, const char *list,
+			  const struct fg_post *post, const char **error_r);
+
+/* fg_store_queue_read - the next entry for this consumer: its own
+   pending entries first (oldest first, so order survives a crash),
+   then new ones, waiting up to block_ms. Returns 1 with *entry_r,
+   0 when nothing arrived. */
+int fg_store_queue_read(struct fg_store *store, const char *list,
+			enum fg_queue queue, const char *consumer,
+			unsigned int block_ms, struct fg_entry **entry_r,
+			const char **error_r);
+/* fg_store_queue_done - acknowledge and delete a processed entry */
+int fg_store_queue_done(struct fg_store *store, const char *list,
+			enum fg_queue queue, const char *id,
+			const char **error_r);
+/* fg_store_queue_dead - move an entry to the list's dead-letter stream
+   with the reason, atomically with its removal from the queue */
+int fg_store_queue_dead(struct fg_store *store, const char *list,
+			enum fg_queue queue, const struct fg_entry *entry,
+			const char *reason, const char **error_r);
+/* fg_store_queue_len - entries waiting (not yet done) */
+int fg_store_queue_len(struct fg_store *store, const char *list,
+		       enum fg_queue queue, long long *len_r,
+		       const char **error_r);
+const char *fg_entry_get(const struct fg_entry *entry, const char *name);
+void fg_entry_free(struct fg_entry **entry);
+
+/* fg_store_map_post - record both directions of Message-ID <-> post */
+int fg_store_map_post(struct fg_store *store, const char *list,
+		      const char *message_id, const struct fg_post_ref *ref,
+		      const char **error_r);
+int fg_store_lookup_msgid(struct fg_store *store, const char *list,
+			  const char *message_id, struct fg_post_ref *ref_r,
+			  const char **error_r);
+int fg_store_lookup_post(struct fg_store *store, const char *list,
+			 long long topic_id, long long post_number,
+			 char **message_id_r, struct fg_post_ref *ref_r,
+			 const char **error_r);
+
+/* Conversions between the records and stream entries. */
+struct fg_record *fg_record_from_entry(const struct fg_entry *entry);
+struct fg_post *fg_post_from_entry(const struct fg_entry *entry);
+
+#endif

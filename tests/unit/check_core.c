@@ -1,0 +1,262 @@
+/*
+ * NAME
+ *	check_core - unit tests of fg-common, fg-config and fg-msgid
+ * DESCRIPTION
+ *	Also checks that doc/forumgate.conf.5 documents exactly the
+ *	settings of the table in fg-config.c (FG_DOC_DIR from make).
+ */
+#include "fg-common.h"
+#include "fg-config.h"
+#include "fg-msgid.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+START_TEST(test_parse_helpers)
+{
+	unsigned int ms;
+	size_t size;
+	bool b;
+	long long n;
+
+	ck_assert_int_eq(fg_parse_duration_ms("250ms", &ms), 0);
+	ck_assert_uint_eq(ms, 250);
+	ck_assert_int_eq(fg_parse_duration_ms("2s", &ms), 0);
+	ck_assert_uint_eq(ms, 2000);
+	ck_assert_int_eq(fg_parse_duration_ms("5", &ms), 0);
+	ck_assert_uint_eq(ms, 5000);
+	ck_assert_int_eq(fg_parse_duration_ms("3m", &ms), 0);
+	ck_assert_uint_eq(ms, 180000);
+	ck_assert_int_eq(fg_parse_duration_ms("3x", &ms), -1);
+	ck_assert_int_eq(fg_parse_duration_ms("-1s", &ms), -1);
+	ck_assert_int_eq(fg_parse_duration_ms("99999999d", &ms), -1);
+	ck_assert_int_eq(fg_parse_size("10M", &size), 0);
+	ck_assert_uint_eq(size, 10 * 1024 * 1024);
+	ck_assert_int_eq(fg_parse_size("64kB", &size), 0);
+	ck_assert_uint_eq(size, 64 * 1024);
+	ck_assert_int_eq(fg_parse_size("1Q", &size), -1);
+	ck_assert_int_eq(fg_parse_bool("Yes", &b), 0);
+	ck_assert(b);
+	ck_assert_int_eq(fg_parse_bool("off", &b), 0);
+	ck_assert(!b);
+	ck_assert_int_eq(fg_parse_bool("maybe", &b), -1);
+	ck_assert_int_eq(fg_parse_llong("42", &n), 0);
+	ck_assert_int_eq(n, 42);
+	ck_assert_int_eq(fg_parse_llong("42x", &n), -1);
+	ck_assert_int_eq(fg_parse_llong("", &n), -1);
+}
+END_TEST
+
+/* write_tmp - a temporary file with the given text */
+static char *write_tmp(const char *text)
+{
+	char *path = fg_xstrdup("/tmp/fg-check-XXXXXX");
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+START_TEST(test_config_load)
+{
+	char *path = write_tmp("# comment\n\nredis = unix:/run/r.sock\n"
+			       "  secret=abc  \nredis_timeout = 250ms\n"
+			       "keep_copy = yes\nmax_message_size = 1M\n");
+	struct fg_config *config;
+	const char *error;
+
+	ck_assert_int_eq(fg_config_load(path, &config, &error), 0);
+	ck_assert_str_eq(config->redis, "unix:/run/r.sock");
+	ck_assert_str_eq(config->secret, "abc");
+	ck_assert_uint_eq(config->redis_timeout, 250);
+	ck_assert(config->keep_copy);
+	ck_assert_uint_eq(config->max_message_size, 1024 * 1024);
+	/* defaults */
+	ck_assert_str_eq(config->forum_type, "discourse");
+	ck_assert_uint_eq(config->forum_timeout, 30000);
+	ck_assert_ptr_null(config->mail_domain);
+	ck_assert_int_eq(fg_config_require(config, &error, "secret", NULL), 0);
+	ck_assert_int_eq(fg_config_require(config, &error, "secret",
+					   "mail_domain", NULL), -1);
+	ck_assert_ptr_nonnull(strstr(error, "mail_domain"));
+	fg_config_free(&config);
+	ck_assert_ptr_null(config);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_config_errors)
+{
+	static const struct {
+		const char *text, *expect;
+	} cases[] = {
+		{ "redis_timout = 2s\n", ":1: unknown setting 'redis_timout'" },
+		{ "\nredis_timeout = soon\n", ":2: invalid value 'soon'" },
+		{ "just words\n", ":1: expected 'name = value'" },
+		{ "keep_copy = perhaps\n", "invalid value 'perhaps'" },
+	};
+	struct fg_config *config = NULL;
+	const char *error;
+
+	for (size_t i = 0; i < FG_N_ELEMENTS(cases); i++) {
+		char *path = write_tmp(cases[i].text);
+		ck_assert_int_eq(fg_config_load(path, &config, &error), -1);
+		ck_assert_ptr_null(config);
+		ck_assert_msg(strstr(error, cases[i].expect) != NULL,
+			      "case %zu: error '%s'", i, error);
+		unlink(path);
+		free(path);
+	}
+	ck_assert_int_eq(fg_config_load("/nonexistent/fg.conf", &config,
+					&error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "No such file"));
+}
+END_TEST
+
+/* The man page names every setting of the table and no other. */
+START_TEST(test_config_documented)
+{
+	const char *docdir = getenv("FG_DOC_DIR");
+	char path[1024], line[1024];
+	FILE *fp;
+	size_t documented = 0;
+
+	if (docdir == NULL)
+		docdir = FG_DOC_DIR;
+	snprintf(path, sizeof(path), "%s/forumgate.conf.5", docdir);
+	fp = fopen(path, "r");
+	ck_assert_msg(fp != NULL, "cannot open %s", path);
+	bool *seen = fg_xcalloc(fg_settings_count, sizeof(bool));
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		/* settings are ".It Cm name" entries */
+		if (strncmp(line, ".It Cm ", 7) != 0)
+			continue;
+		char *name = fg_str_trim(line + 7);
+		bool found = false;
+		for (size_t i = 0; i < fg_settings_count; i++) {
+			if (strcmp(fg_settings[i].name, name) == 0) {
+				seen[i] = found = true;
+				documented++;
+			}
+		}
+		ck_assert_msg(found, "%s documents unknown setting %s", path,
+			      name);
+	}
+	fclose(fp);
+	for (size_t i = 0; i < fg_settings_count; i++)
+		ck_assert_msg(seen[i], "setting %s is not documented in %s",
+			      fg_settings[i].name, path);
+	ck_assert_uint_eq(documented, fg_settings_count);
+	free(seen);
+}
+END_TEST
+
+START_TEST(test_msgid)
+{
+	char *id = fg_msgid_make("s3cret", "forum", 12, 3, "lists.example");
+	char *list = NULL;
+	long long topic, post;
+
+	ck_assert_int_eq(strncmp(id, "fg.forum.12.3.", 14), 0);
+	ck_assert_ptr_nonnull(strstr(id, "@lists.example"));
+	/* stable: no random part */
+	char *again = fg_msgid_make("s3cret", "forum", 12, 3, "lists.example");
+	ck_assert_str_eq(id, again);
+	ck_assert_int_eq(fg_msgid_parse("s3cret", id, &list, &topic, &post), 1);
+	ck_assert_str_eq(list, "forum");
+	ck_assert_int_eq(topic, 12);
+	ck_assert_int_eq(post, 3);
+	free(list);
+	/* another secret, a changed number or a forged MAC: not ours */
+	ck_assert_int_eq(fg_msgid_parse("other", id, NULL, &topic, &post), 0);
+	char *forged = fg_xstrdup(id);
+	forged[9] = '9';	/* topic 12 -> 92 */
+	ck_assert_int_eq(fg_msgid_parse("s3cret", forged, NULL, &topic,
+					&post), 0);
+	ck_assert_int_eq(fg_msgid_parse("s3cret", "abc@example.org", NULL,
+					&topic, &post), 0);
+	ck_assert_int_eq(fg_msgid_parse("s3cret", "fg.forum.1@x", NULL,
+					&topic, &post), 0);
+	ck_assert_int_eq(fg_msgid_parse("s3cret", "fg.Forum!.1.2.0123456789abcdef@x",
+					NULL, &topic, &post), 0);
+	free(forged);
+	free(again);
+	free(id);
+}
+END_TEST
+
+START_TEST(test_msgid_normalize)
+{
+	char *id;
+
+	id = fg_msgid_normalize("  <abc@example.org>\r\n");
+	ck_assert_str_eq(id, "abc@example.org");
+	free(id);
+	id = fg_msgid_normalize("abc@example.org");
+	ck_assert_str_eq(id, "abc@example.org");
+	free(id);
+	ck_assert_ptr_null(fg_msgid_normalize("<>"));
+	ck_assert_ptr_null(fg_msgid_normalize("<a b@c>"));
+	ck_assert_ptr_null(fg_msgid_normalize("<a\nb@c>"));
+	ck_assert_ptr_null(fg_msgid_normalize(NULL));
+}
+END_TEST
+
+START_TEST(test_hmac)
+{
+	char hex[65];
+
+	/* RFC 4231 test case 2 */
+	fg_hmac_sha256_hex("Jefe", 4, "what do ya want for nothing?", 28, hex);
+	ck_assert_str_eq(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	ck_assert(fg_mem_equal_ct("abc", "abc", 3));
+	ck_assert(!fg_mem_equal_ct("abc", "abd", 3));
+}
+END_TEST
+
+START_TEST(test_buf)
+{
+	struct fg_buf b = { 0 };
+	char *s;
+
+	for (int i = 0; i < 1000; i++)
+		fg_buf_printf(&b, "%d,", i);
+	ck_assert_uint_eq(b.len, strlen(b.s));
+	ck_assert_int_eq(strncmp(b.s, "0,1,2,", 6), 0);
+	s = fg_buf_steal(&b);
+	ck_assert_ptr_null(b.s);
+	free(s);
+	s = fg_buf_steal(&b);
+	ck_assert_str_eq(s, "");
+	free(s);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("core");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_parse_helpers);
+	tcase_add_test(tc, test_config_load);
+	tcase_add_test(tc, test_config_errors);
+	tcase_add_test(tc, test_config_documented);
+	tcase_add_test(tc, test_msgid);
+	tcase_add_test(tc, test_msgid_normalize);
+	tcase_add_test(tc, test_hmac);
+	tcase_add_test(tc, test_buf);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,317 @@
+/*
+ * NAME
+ *	check_store - fg-store against a real redis-server
+ * DESCRIPTION
+ *	Starts redis-server on a unix socket in a private directory (no
+ *	TCP port), runs the store operations against it, and stops it.
+ *	Skips (exit 77) when redis-server is not installed.
+ */
+#include "fg-common.h"
+#include "fg-store.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+static char tmpdir[] = "/tmp/fg-store-XXXXXX";
+static char sock_path[256], address[300];
+static pid_t redis_pid;
+static struct fg_store *store;
+
+/* redis_start - redis-server in the foreground as our child */
+static void redis_start(void)
+{
+	if (mkdtemp(tmpdir) == NULL)
+		abort();
+	snprintf(sock_path, sizeof(sock_path), "%s/redis.sock", tmpdir);
+	snprintf(address, sizeof(address), "unix:%s", sock_path);
+	redis_pid = fork();
+	if (redis_pid == 0) {
+		freopen("/dev/null", "w", stdout);
+		execlp("redis-server", "redis-server", "--port", "0",
+		       "--unixsocket", sock_path, "--dir", tmpdir,
+		       "--save", "", "--appendonly", "no", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		struct stat st;
+		if (stat(sock_path, &st) == 0)
+			return;
+		usleep(10000);
+	}
+	fprintf(stderr, "redis-server did not start\n");
+	exit(1);
+}
+
+static void redis_stop(void)
+{
+	char cmd[512];
+
+	if (redis_pid > 0) {
+		kill(redis_pid, SIGTERM);
+		waitpid(redis_pid, NULL, 0);
+		redis_pid = 0;
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup of %s failed\n", tmpdir);
+}
+
+static void setup(void)
+{
+	const char *error;
+
+	if (fg_store_connect(address, 2000, &store, &error) < 0)
+		ck_abort_msg("connect: %s", error);
+}
+
+static void teardown(void)
+{
+	fg_store_free(&store);
+}
+
+static struct fg_record *make_record(const char *msgid, const char *subject)
+{
+	struct fg_record *rec = fg_xcalloc(1, sizeof(*rec));
+
+	rec->message_id = fg_xstrdup(msgid);
+	rec->in_reply_to = fg_xstrdup("parent@example.org");
+	rec->references = fg_xcalloc(3, sizeof(char *));
+	rec->references[0] = fg_xstrdup("root@example.org");
+	rec->references[1] = fg_xstrdup("parent@example.org");
+	rec->n_references = 2;
+	rec->subject = fg_xstrdup(subject);
+	rec->title = fg_xstrdup(subject);
+	rec->from_name = fg_xstrdup("Ann Example");
+	rec->from_email = fg_xstrdup("ann@example.org");
+	rec->date = fg_xstrdup("2026-11-23T10:00:00Z");
+	rec->body = fg_xstrdup("body with spaces\nand\0NUL?");
+	rec->reason = fg_xstrdup("");
+	return rec;
+}
+
+START_TEST(test_list_and_members)
+{
+	struct fg_list def = { "forum", "forum@lists.example",
+			       "bridge@lists.example", 5 };
+	struct fg_list *list;
+	char *name, **names;
+	size_t n;
+	const char *error;
+
+	ck_assert_int_eq(fg_store_list_add(store, &def, &error), 0);
+	ck_assert_int_eq(fg_store_list_get(store, "forum", &list, &error), 1);
+	ck_assert_str_eq(list->address, "forum@lists.example");
+	ck_assert_str_eq(list->bridge_recipient, "bridge@lists.example");
+	ck_assert_int_eq(list->category, 5);
+	fg_list_free(&list);
+	ck_assert_int_eq(fg_store_list_get(store, "nolist", &list, &error), 0);
+	ck_assert_int_eq(fg_store_list_get(store, "Bad Name", &list, &error), 0);
+	ck_assert_int_eq(fg_store_list_by_address(store, "FORUM@lists.example",
+						  &name, &error), 1);
+	ck_assert_str_eq(name, "forum");
+	free(name);
+	ck_assert_int_eq(fg_store_list_by_category(store, 5, &name, &error), 1);
+	ck_assert_str_eq(name, "forum");
+	free(name);
+	ck_assert_int_eq(fg_store_lists(store, &names, &n, &error), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(names[0], "forum");
+	fg_strv_free(names, n);
+
+	/* moving the list to another address and category drops the old */
+	struct fg_list moved = { "forum", "talk@lists.example",
+				 "bridge@lists.example", 6 };
+	ck_assert_int_eq(fg_store_list_add(store, &moved, &error), 0);
+	ck_assert_int_eq(fg_store_list_by_address(store, "forum@lists.example",
+						  &name, &error), 0);
+	ck_assert_int_eq(fg_store_list_by_category(store, 5, &name, &error), 0);
+	ck_assert_int_eq(fg_store_list_add(store, &def, &error), 0);
+
+	struct fg_list bad = { "no way", "x@y", "z@y", 0 };
+	ck_assert_int_eq(fg_store_list_add(store, &bad, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "invalid list name"));
+
+	ck_assert_int_eq(fg_store_member_add(store, "forum", " Alice@Example.ORG ",
+					     &error), 0);
+	ck_assert_int_eq(fg_store_is_member(store, "forum", "alice@example.org",
+					    &error), 1);
+	ck_assert_int_eq(fg_store_is_member(store, "forum", "ALICE@example.org",
+					    &error), 1);
+	ck_assert_int_eq(fg_store_is_member(store, "forum", "bob@example.org",
+					    &error), 0);
+	ck_assert_int_eq(fg_store_members(store, "forum", &names, &n, &error), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(names[0], "alice@example.org");
+	fg_strv_free(names, n);
+	ck_assert_int_eq(fg_store_member_del(store, "forum", "alice@example.org",
+					     &error), 0);
+	ck_assert_int_eq(fg_store_is_member(store, "forum", "alice@example.org",
+					    &error), 0);
+}
+END_TEST
+
+START_TEST(test_inbound_queue_once_in_order)
+{
+	struct fg_record *rec;
+	struct fg_entry *entry;
+	const char *error;
+	long long len;
+
+	for (int i = 0; i < 3; i++) {
+		char id[32], subject[32];
+		snprintf(id, sizeof(id), "m%d@example.org", i);
+		snprintf(subject, sizeof(subject), "subject %d", i);
+		rec = make_record(id, subject);
+		ck_assert_int_eq(fg_store_inbound_add(store, "q1", rec, &error), 1);
+		/* the same Message-ID again: queued once */
+		ck_assert_int_eq(fg_store_inbound_add(store, "q1", rec, &error), 0);
+		fg_record_free(&rec);
+	}
+	ck_assert_int_eq(fg_store_queue_len(store, "q1", FG_QUEUE_INBOUND, &len,
+					    &error), 0);
+	ck_assert_int_eq(len, 3);
+
+	/* m0 is handed out, not done: it comes back first, also to the
+	   same consumer after a restart */
+	ck_assert_int_eq(fg_store_queue_read(store, "q1", FG_QUEUE_INBOUND, "c1",
+					     0, &entry, &error), 1);
+	ck_assert_str_eq(fg_entry_get(entry, "message_id"), "m0@example.org");
+	fg_entry_free(&entry);
+	ck_assert_int_eq(fg_store_queue_read(store, "q1", FG_QUEUE_INBOUND, "c1",
+					     0, &entry, &error), 1);
+	ck_assert_str_eq(fg_entry_get(entry, "message_id"), "m0@example.org");
+	rec = fg_record_from_entry(entry);
+	ck_assert_str_eq(rec->in_reply_to, "parent@example.org");
+	ck_assert_uint_eq(rec->n_references, 2);
+	ck_assert_str_eq(rec->references[0], "root@example.org");
+	ck_assert_str_eq(rec->references[1], "parent@example.org");
+	ck_assert_str_eq(rec->from_name, "Ann Example");
+	ck_assert_str_eq(rec->body, "body with spaces\nand");
+	fg_record_free(&rec);
+	ck_assert_int_eq(fg_store_queue_done(store, "q1", FG_QUEUE_INBOUND,
+					     entry->id, &error), 0);
+	fg_entry_free(&entry);
+
+	ck_assert_int_eq(fg_store_queue_read(store, "q1", FG_QUEUE_INBOUND, "c1",
+					     0, &entry, &error), 1);
+	ck_assert_str_eq(fg_entry_get(entry, "message_id"), "m1@example.org");
+	ck_assert_int_eq(fg_store_queue_dead(store, "q1", FG_QUEUE_INBOUND, entry,
+					     "422 Title is too short", &error), 0);
+	fg_entry_free(&entry);
+
+	ck_assert_int_eq(fg_store_queue_read(store, "q1", FG_QUEUE_INBOUND, "c1",
+					     100, &entry, &error), 1);
+	ck_assert_str_eq(fg_entry_get(entry, "message_id"), "m2@example.org");
+	ck_assert_int_eq(fg_store_queue_done(store, "q1", FG_QUEUE_INBOUND,
+					     entry->id, &error), 0);
+	fg_entry_free(&entry);
+	/* empty: waits block_ms and returns 0 */
+	ck_assert_int_eq(fg_store_queue_read(store, "q1", FG_QUEUE_INBOUND, "c1",
+					     50, &entry, &error), 0);
+	ck_assert_int_eq(fg_store_queue_len(store, "q1", FG_QUEUE_INBOUND, &len,
+					    &error), 0);
+	ck_assert_int_eq(len, 0);
+}
+END_TEST
+
+START_TEST(test_outbound_and_maps)
+{
+	struct fg_post post = { .post_id = 101, .topic_id = 10,
+				.post_number = 2, .reply_to_post_number = 1,
+				.category_id = 5, .username = "bob",
+				.name = "Bob", .topic_title = "Hello there",
+				.raw = "Hi!\r\nBcc: x", .created_at = "now" };
+	struct fg_post_ref ref = { 10, 2, 101, 1 }, got;
+	struct fg_entry *entry;
+	struct fg_post *back;
+	char *msgid;
+	const char *error;
+
+	ck_assert_int_eq(fg_store_outbound_add(store, "q2", &post, &error), 1);
+	ck_assert_int_eq(fg_store_outbound_add(store, "q2", &post, &error), 0);
+	ck_assert_int_eq(fg_store_queue_read(store, "q2", FG_QUEUE_OUTBOUND,
+					     "c1", 0, &entry, &error), 1);
+	back = fg_post_from_entry(entry);
+	ck_assert_int_eq(back->post_id, 101);
+	ck_assert_int_eq(back->reply_to_post_number, 1);
+	ck_assert_str_eq(back->raw, "Hi!\r\nBcc: x");
+	ck_assert_str_eq(back->topic_title, "Hello there");
+	fg_post_free(&back);
+	fg_entry_free(&entry);
+
+	ck_assert_int_eq(fg_store_map_post(store, "q2", "a@b", &ref, &error), 0);
+	ck_assert_int_eq(fg_store_lookup_msgid(store, "q2", "a@b", &got,
+					       &error), 1);
+	ck_assert_int_eq(got.topic_id, 10);
+	ck_assert_int_eq(got.post_number, 2);
+	ck_assert_int_eq(got.post_id, 101);
+	ck_assert_int_eq(got.parent_post_number, 1);
+	ck_assert_int_eq(fg_store_lookup_msgid(store, "q2", "x@y", &got,
+					       &error), 0);
+	ck_assert_int_eq(fg_store_lookup_post(store, "q2", 10, 2, &msgid, &got,
+					      &error), 1);
+	ck_assert_str_eq(msgid, "a@b");
+	ck_assert_int_eq(got.post_id, 101);
+	free(msgid);
+	ck_assert_int_eq(fg_store_lookup_post(store, "q2", 10, 3, &msgid, &got,
+					      &error), 0);
+	ck_assert_ptr_null(msgid);
+}
+END_TEST
+
+/* A consumer that died with an entry in hand: its work is not lost,
+   and a broken connection is replaced on the next call. */
+START_TEST(test_errors_and_reconnect)
+{
+	struct fg_store *bad;
+	const char *error;
+
+	ck_assert_int_eq(fg_store_connect("unix:/nonexistent/redis.sock", 200,
+					  &bad, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "/nonexistent/redis.sock"));
+	ck_assert_int_eq(fg_store_connect("no-port-here", 200, &bad, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "invalid Redis address"));
+
+	/* kill our own connection from the server side */
+	ck_assert_int_eq(fg_store_ping(store, &error), 0);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "redis-cli -s %s CLIENT KILL TYPE normal >/dev/null", sock_path);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(fg_store_ping(store, &error), -1);
+	ck_assert_int_eq(fg_store_ping(store, &error), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("store");
+	SRunner *sr;
+	int failed;
+
+	if (system("command -v redis-server >/dev/null") != 0) {
+		fprintf(stderr, "redis-server not installed: skipped\n");
+		return 77;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	redis_start();
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_list_and_members);
+	tcase_add_test(tc, test_inbound_queue_once_in_order);
+	tcase_add_test(tc, test_outbound_and_maps);
+	tcase_add_test(tc, test_errors_and_reconnect);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	redis_stop();
+	return failed == 0 ? 0 : 1;
+}
