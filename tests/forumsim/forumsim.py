@@ -1,0 +1,1790 @@
+#!/usr/bin/env python3
+"""forumsim - a Discourse forum simulator for the forumgate integration tests.
+
+The bridge talks to Discourse over its HTTP API and receives Discourse's
+``post_created`` webhooks.  This program stands in for the forum during the
+integration tests:
+
+* It serves the parts of the Discourse API the bridge uses (``POST
+  /posts.json``, ``GET /t/{id}.json``, ``GET /posts/{id}.json``, ``GET
+  /posts.json``, ``GET /t/external_id/{external_id}.json``) and answers the way
+  Discourse does, including its validation errors (short title or body,
+  duplicate title, "too similar" bodies, unknown topics) and its error bodies.
+
+* Every API request is checked against the published Discourse OpenAPI
+  contract, loaded at run time (``--contract``): the path and method must be an
+  operation of the contract, declared query parameters must have the declared
+  types, and a JSON (or form-encoded) request body must validate against the
+  operation's request schema.  A request that breaks the contract is answered
+  ``400 {"errors": [...]}`` and recorded as a violation, so that a test can
+  assert there were none.  Every 200 answer is validated against the
+  operation's 200 response schema; a mismatch is a simulator bug and is
+  recorded under ``response_errors``.
+
+* After each post is created (through the API or through the test endpoints),
+  the ``post_created`` webhook is delivered to ``--webhook-url`` from a
+  background thread, signed with ``--webhook-secret`` exactly like Discourse
+  signs it, and retried with backoff while the receiver fails.
+
+* Test control endpoints under ``/__sim/`` (no API key needed) let a test read
+  the whole state, play forum users who post in the web UI, inject failures
+  (429 rate limiting, 502/503, a dropped connection) and reset everything.
+
+Run ``forumsim.py --help`` for the options and ``forumsim.py --self-test`` for
+a self-contained check of the simulator itself.  See README.md next to this
+file for the control endpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import heapq
+import hmac
+import html
+import http.client
+import itertools
+import json
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unicodedata
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import jsonschema
+
+SCRIPT = Path(__file__).resolve()
+REPO_ROOT = SCRIPT.parents[2]
+DEFAULT_CONTRACT = REPO_ROOT.parent / "shared" / "contracts" / "discourse-openapi.json"
+
+LISTEN_HOST = "127.0.0.1"
+MAX_BODY_BYTES = 10 * 1024 * 1024
+FIRST_TOPIC_ID = 10
+FIRST_POST_ID = 100
+FIRST_USER_ID = 2
+UNCATEGORIZED_ID = 1
+POSTS_PER_CHUNK = 20           # Discourse's post_stream chunk size
+LATEST_POSTS_PAGE = 50
+MAX_TITLE_LENGTH = 255         # Discourse's max_topic_title_length
+EXTERNAL_ID_MAX_LENGTH = 50    # Topic::EXTERNAL_ID_MAX_LENGTH
+WEBHOOK_TIMEOUT = 5.0
+LOG_LIMIT = 5000               # entries kept in request_log
+
+# Error bodies exactly as Discourse sends them.
+INVALID_ACCESS = {
+    "errors": ["You are not permitted to view the requested resource. "
+               "The API username or key is invalid."],
+    "error_type": "invalid_access",
+}
+NOT_FOUND = {
+    "errors": ["The requested URL or resource could not be found."],
+    "error_type": "not_found",
+}
+
+
+def rate_limit_body(seconds: int) -> dict:
+    """Discourse's 429 body (RateLimiter::LimitExceeded)."""
+    return {
+        "errors": ["You\u2019ve performed this action too many times. "
+                   f"Please wait {seconds} seconds before trying again."],
+        "error_type": "rate_limit",
+        "extras": {"wait_seconds": seconds},
+    }
+
+
+def iso_now() -> str:
+    """The current time the way Rails renders it: ISO 8601, ms, 'Z'."""
+    return iso(datetime.now(timezone.utc))
+
+
+def iso(moment: datetime) -> str:
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_time(text: str) -> Optional[datetime]:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def dump_json(obj: Any) -> bytes:
+    """Compact UTF-8 JSON, as Rails/Oj writes it (no \\u escapes)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------
+# Text handling, following Discourse (TextCleaner, PostCreator, Slug)
+# ---------------------------------------------------------------------------
+
+_UNICODE_SPACES = re.compile("[\u00a0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+
+
+def normalize_whitespaces(text: str) -> str:
+    return _UNICODE_SPACES.sub(" ", text)
+
+
+def clean_raw(raw: str) -> str:
+    """PostCreator stores raw with unicode spaces normalised and trailing
+    whitespace removed."""
+    return re.sub(r"\s+\Z", "", normalize_whitespaces(raw))
+
+
+def clean_title(title: str, prettify: bool) -> str:
+    """TextCleaner.clean_title with Discourse's default settings
+    (title_prettify on, default locale en, allow_uppercase_posts off)."""
+    text = title
+    if prettify:
+        text = re.sub(r"!+", "!", text)
+        text = re.sub(r"\?+", "?", text)
+        if text == text.upper():
+            text = text.lower()
+        first, sep, rest = text.partition(" ")
+        if first and first == first.lower():
+            text = first[:1].upper() + first[1:] + sep + rest
+        text = re.sub(r"([^.])\.+(\s*)\Z", r"\1\2", text)
+        text = re.sub(r"\s+([!?]\s*)\Z", r"\1", text)
+    text = re.sub(r" +", " ", text)
+    text = normalize_whitespaces(text).strip()
+    return text.replace("\u200b", "")
+
+
+def escape_html(text: str) -> str:
+    return html.escape(text, quote=False).replace('"', "&quot;")
+
+
+def cook(raw: str) -> str:
+    """A much simplified Markdown rendering: paragraphs separated by blank
+    lines, single newlines as <br>, everything HTML-escaped."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", raw.strip()) if p.strip()]
+    return "\n".join("<p>" + escape_html(p.strip()).replace("\n", "<br>\n") + "</p>"
+                     for p in paragraphs)
+
+
+def slugify(title: str) -> str:
+    """Slug.for with the default 'ascii' method; 'topic' when nothing is left."""
+    ascii_text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.replace("'", "").lower()).strip("-")
+    return slug or "topic"
+
+
+def excerpt(raw: str, limit: int = 300) -> tuple[str, bool]:
+    text = re.sub(r"\s+", " ", raw).strip()
+    if len(text) <= limit:
+        return escape_html(text), False
+    return escape_html(text[:limit]) + "&hellip;", True
+
+
+def raw_hash(raw: str) -> str:
+    """Post#raw_hash: whitespace removed, lower-cased, SHA1."""
+    return hashlib.sha1(re.sub(r"\s+", "", raw).lower().encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# The contract
+# ---------------------------------------------------------------------------
+
+def inline_refs(node: Any, root: dict, depth: int = 0) -> Any:
+    """Replace local "$ref": "#/..." pointers by their targets."""
+    if depth > 50:
+        raise ValueError("$ref nesting too deep (cyclic schema?)")
+    if isinstance(node, list):
+        return [inline_refs(item, root, depth) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
+        target: Any = root
+        for part in node["$ref"][2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        merged = dict(target)
+        merged.update({k: v for k, v in node.items() if k != "$ref"})
+        return inline_refs(merged, root, depth + 1)
+    return {key: inline_refs(value, root, depth) for key, value in node.items()}
+
+
+def apply_response_errata(schema: Any) -> tuple[Any, int]:
+    """The published contract types ``reply_to_post_number`` as
+    ``["string", "null"]`` in every post schema, but Discourse sends the post
+    number as an integer (e.g. 1).  The simulator answers like Discourse, so
+    its own answers are checked against the contract with that one property
+    widened to also accept an integer.  Returns the patched copy and the
+    number of places patched."""
+    schema = copy.deepcopy(schema)
+    patched = 0
+
+    def walk(node: Any) -> None:
+        nonlocal patched
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            prop = node.get("properties", {}).get("reply_to_post_number")
+            if isinstance(prop, dict) and prop.get("type") == ["string", "null"]:
+                prop["type"] = ["integer", "string", "null"]
+                patched += 1
+            for value in node.values():
+                walk(value)
+
+    walk(schema)
+    return schema, patched
+
+
+def describe_error(error: jsonschema.ValidationError, what: str) -> str:
+    where = "/".join(str(p) for p in error.absolute_path)
+    return f"{what}{'.' + where if where else ''}: {error.message}"
+
+
+@dataclass
+class Operation:
+    method: str
+    template: str
+    spec: dict
+    regex: re.Pattern
+    root: dict
+    _validators: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.template}"
+
+    def _validator(self, kind: str, schema: Any) -> Optional[jsonschema.Draft202012Validator]:
+        if kind not in self._validators:
+            self._validators[kind] = (
+                None if schema is None
+                else jsonschema.Draft202012Validator(inline_refs(schema, self.root)))
+        return self._validators[kind]
+
+    def request_schema(self) -> Optional[dict]:
+        content = self.spec.get("requestBody", {}).get("content", {})
+        return content.get("application/json", {}).get("schema")
+
+    def body_required(self) -> bool:
+        return bool(self.spec.get("requestBody", {}).get("required"))
+
+    def request_validator(self):
+        return self._validator("request", self.request_schema())
+
+    def response_validator(self):
+        content = self.spec.get("responses", {}).get("200", {}).get("content", {})
+        schema = content.get("application/json", {}).get("schema")
+        if schema is not None:
+            schema, _ = apply_response_errata(schema)
+        return self._validator("response", schema)
+
+    def query_parameters(self) -> list[dict]:
+        return [p for p in self.spec.get("parameters", []) if p.get("in") == "query"]
+
+
+class Contract:
+    """The Discourse OpenAPI document, indexed by method and path."""
+
+    METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+    def __init__(self, path: Path):
+        with open(path, encoding="utf-8") as f:
+            self.document = json.load(f)
+        self.path = path
+        self.operations: list[Operation] = []
+        for template, item in self.document.get("paths", {}).items():
+            pattern = "".join(
+                "(?P<%s>[^/]+)" % part[1:-1] if part.startswith("{") else re.escape(part)
+                for part in re.split(r"(\{[^}]+\})", template))
+            for method, spec in item.items():
+                if method in self.METHODS:
+                    self.operations.append(Operation(
+                        method.upper(), template, spec, re.compile("^" + pattern + "$"),
+                        self.document))
+        # Literal paths win over templated ones (/posts.json vs /posts/{id}.json).
+        self.operations.sort(key=lambda op: op.template.count("{"))
+        _, self.errata_count = apply_response_errata(self.document.get("paths", {}))
+
+    def match(self, method: str, path: str) -> tuple[Optional[Operation], dict]:
+        for op in self.operations:
+            if op.method != method:
+                continue
+            m = op.regex.match(path)
+            if m:
+                return op, {k: urllib.parse.unquote(v) for k, v in m.groupdict().items()}
+        return None, {}
+
+    def operation(self, method: str, template: str) -> Operation:
+        for op in self.operations:
+            if op.method == method and op.template == template:
+                return op
+        raise KeyError(f"{method} {template} is not in the contract {self.path}")
+
+    @staticmethod
+    def coerce(value: str, schema: dict) -> Any:
+        """Form and query values arrive as strings; turn them into the type the
+        schema asks for where they have that shape (as Rails would)."""
+        types = schema.get("type")
+        types = types if isinstance(types, list) else [types]
+        if "integer" in types and re.fullmatch(r"-?\d+", value):
+            return int(value)
+        if "number" in types and re.fullmatch(r"-?\d+(\.\d+)?", value):
+            return float(value)
+        if "boolean" in types and value in ("true", "false"):
+            return value == "true"
+        return value
+
+    def check_query(self, op: Operation, query: dict[str, list[str]]) -> list[str]:
+        problems = []
+        for param in op.query_parameters():
+            name, schema = param["name"], param.get("schema", {})
+            if name not in query:
+                if param.get("required"):
+                    problems.append(f"query parameter '{name}' is required")
+                continue
+            value = self.coerce(query[name][-1], schema)
+            for error in jsonschema.Draft202012Validator(schema).iter_errors(value):
+                problems.append(describe_error(error, f"query parameter '{name}'"))
+        return problems
+
+    def parse_body(self, op: Operation, content_type: str, body: bytes) -> tuple[Any, list[str]]:
+        """Decode and validate a request body.  Returns (data, problems)."""
+        schema = op.request_schema()
+        if not body.strip():
+            if schema is not None and op.body_required():
+                return None, ["a request body is required"]
+            return None, []
+        if schema is None:
+            return None, [f"{op.name} takes no request body in the contract"]
+        mime = content_type.split(";")[0].strip().lower()
+        if mime == "application/json":
+            try:
+                data = json.loads(body.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError) as e:
+                return None, [f"request body is not valid JSON: {e}"]
+        elif mime == "application/x-www-form-urlencoded":
+            try:
+                fields = urllib.parse.parse_qs(body.decode("utf-8"), keep_blank_values=True)
+            except UnicodeDecodeError as e:
+                return None, [f"form body is not valid UTF-8: {e}"]
+            props = schema.get("properties", {})
+            data = {k: self.coerce(v[-1], props.get(k, {})) for k, v in fields.items()}
+        else:
+            return None, [f"unsupported Content-Type '{content_type or '(none)'}' "
+                          "(use application/json or application/x-www-form-urlencoded)"]
+        if not isinstance(data, dict):
+            return None, ["request body must be a JSON object"]
+        errors = sorted(op.request_validator().iter_errors(data),
+                        key=lambda e: list(map(str, e.absolute_path)))
+        return data, [describe_error(e, "request body") for e in errors]
+
+
+# ---------------------------------------------------------------------------
+# The forum
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Settings:
+    api_key: str = ""
+    min_title_length: int = 15
+    min_post_length: int = 20
+    max_post_length: int = 32000
+    unique_posts_mins: float = 5
+    allow_duplicate_titles: bool = False
+    title_prettify: bool = True
+    staff: frozenset = frozenset({"system"})
+    post_interval: float = 0.0
+    topic_interval: float = 0.0
+
+
+@dataclass
+class User:
+    id: int
+    username: str
+    name: str
+    staff: bool
+
+
+@dataclass
+class Topic:
+    id: int
+    title: str
+    slug: str
+    category_id: int
+    user: User
+    created_at: str
+    external_id: Optional[str] = None
+    posts: list = field(default_factory=list)
+
+
+@dataclass
+class Post:
+    id: int
+    topic: Topic
+    post_number: int
+    user: User
+    raw: str
+    cooked: str
+    created_at: str
+    reply_to_post_number: Optional[int]
+    via: str
+
+
+class Rejected(Exception):
+    """A request the forum refuses: carries Discourse's status and body."""
+
+    def __init__(self, status: int, body: dict, headers: Optional[dict] = None):
+        super().__init__(body)
+        self.status, self.body, self.headers = status, body, headers or {}
+
+
+def create_post_error(*messages: str) -> Rejected:
+    return Rejected(422, {"action": "create_post", "errors": list(messages)})
+
+
+# Field lists of Discourse's serializers, limited to what the contract allows
+# for each answer (the schemas have additionalProperties: false).
+CREATED_POST_FIELDS = (
+    "id", "name", "username", "avatar_template", "created_at", "raw", "cooked",
+    "post_number", "post_type", "posts_count", "updated_at", "reply_count",
+    "reply_to_post_number", "quote_count", "incoming_link_count", "reads",
+    "readers_count", "score", "yours", "topic_id", "topic_slug", "display_username",
+    "primary_group_name", "flair_name", "flair_url", "flair_bg_color", "flair_color",
+    "flair_group_id", "badges_granted", "version", "can_edit", "can_delete",
+    "can_recover", "can_see_hidden_post", "can_wiki", "user_title", "bookmarked",
+    "actions_summary", "moderator", "admin", "staff", "user_id", "draft_sequence",
+    "hidden", "trust_level", "deleted_at", "user_deleted", "edit_reason",
+    "can_view_edit_history", "wiki", "reviewable_id", "reviewable_score_count",
+    "reviewable_score_pending_count", "post_url")
+SINGLE_POST_FIELDS = tuple(f for f in CREATED_POST_FIELDS
+                           if f not in ("draft_sequence", "badges_granted"))
+TOPIC_POST_FIELDS = (
+    "id", "name", "username", "avatar_template", "created_at", "cooked", "post_number",
+    "post_type", "updated_at", "reply_count", "reply_to_post_number", "quote_count",
+    "incoming_link_count", "reads", "readers_count", "score", "yours", "topic_id",
+    "topic_slug", "display_username", "primary_group_name", "flair_name", "flair_url",
+    "flair_bg_color", "flair_color", "version", "can_edit", "can_delete", "can_recover",
+    "can_see_hidden_post", "can_wiki", "link_counts", "read", "user_title", "bookmarked",
+    "actions_summary", "moderator", "admin", "staff", "user_id", "hidden", "trust_level",
+    "deleted_at", "user_deleted", "edit_reason", "can_view_edit_history", "wiki",
+    "reviewable_id", "reviewable_score_count", "reviewable_score_pending_count")
+LATEST_POST_FIELDS = (
+    "id", "name", "username", "avatar_template", "created_at", "cooked", "post_number",
+    "post_type", "posts_count", "updated_at", "reply_count", "reply_to_post_number",
+    "quote_count", "incoming_link_count", "reads", "readers_count", "score", "yours",
+    "topic_id", "topic_slug", "topic_title", "topic_html_title", "category_id",
+    "display_username", "primary_group_name", "flair_name", "flair_url",
+    "flair_bg_color", "flair_color", "flair_group_id", "badges_granted", "version",
+    "can_edit", "can_delete", "can_recover", "can_see_hidden_post", "can_wiki",
+    "user_title", "bookmarked", "raw", "actions_summary", "moderator", "admin", "staff",
+    "user_id", "hidden", "trust_level", "deleted_at", "user_deleted", "edit_reason",
+    "can_view_edit_history", "wiki", "excerpt", "truncated", "reviewable_id",
+    "reviewable_score_count", "reviewable_score_pending_count", "post_url")
+# WebHookPostSerializer: PostSerializer with topic_title, raw and category_id
+# forced on, the can_* / yours / actions_summary / flair_url... fields off, and
+# topic_posts_count, topic_filtered_posts_count, topic_archetype, category_slug.
+WEBHOOK_POST_FIELDS = (
+    "id", "name", "username", "avatar_template", "created_at", "cooked", "post_number",
+    "post_type", "updated_at", "reply_count", "reply_to_post_number", "quote_count",
+    "incoming_link_count", "reads", "score", "topic_id", "topic_slug", "topic_title",
+    "topic_html_title", "category_id", "display_username", "primary_group_name",
+    "flair_name", "flair_group_id", "version", "user_title", "bookmarked", "raw",
+    "moderator", "admin", "staff", "user_id", "hidden", "trust_level", "deleted_at",
+    "user_deleted", "edit_reason", "wiki", "reviewable_id", "reviewable_score_count",
+    "reviewable_score_pending_count", "topic_posts_count", "topic_filtered_posts_count",
+    "topic_archetype", "category_slug")
+
+
+def pick(attrs: dict, fields: tuple) -> dict:
+    return {name: attrs[name] for name in fields}
+
+
+class Forum:
+    """All forum state, behind one lock."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.users: dict[str, User] = {}
+            self.topics: dict[int, Topic] = {}
+            self.posts: dict[int, Post] = {}
+            self.topic_ids = itertools.count(FIRST_TOPIC_ID)
+            self.post_ids = itertools.count(FIRST_POST_ID)
+            self.user_ids = itertools.count(FIRST_USER_ID)
+            self.event_ids = itertools.count(1)
+            self.recent_raw: dict[tuple[int, str], float] = {}
+            self.last_created: dict[tuple[int, str], float] = {}
+            self.requests = 0
+            self.request_log: list[dict] = []
+            self.violations: list[dict] = []
+            self.unimplemented: list[dict] = []
+            self.response_errors: list[dict] = []
+            self.webhooks: list[dict] = []
+            self.failure = {"mode": "none", "remaining": 0, "retry_after": 1}
+
+    # -- users ---------------------------------------------------------------
+
+    def user(self, username: str, name: Optional[str] = None) -> User:
+        with self.lock:
+            key = username.lower()
+            user = self.users.get(key)
+            if user is None:
+                uid = -1 if key == "system" else next(self.user_ids)
+                user = User(uid, username, name or username, key in self.settings.staff)
+                self.users[key] = user
+            elif name:
+                user.name = name
+            return user
+
+    # -- failure injection ---------------------------------------------------
+
+    def set_failure(self, mode: str, count: int, retry_after: int) -> dict:
+        with self.lock:
+            self.failure = {"mode": mode, "remaining": 0 if mode == "none" else count,
+                            "retry_after": retry_after}
+            return dict(self.failure)
+
+    def take_failure(self) -> Optional[tuple[str, int]]:
+        """Consume one injected failure, if any is pending."""
+        with self.lock:
+            if self.failure["mode"] == "none" or self.failure["remaining"] <= 0:
+                return None
+            self.failure["remaining"] -= 1
+            result = (self.failure["mode"], self.failure["retry_after"])
+            if self.failure["remaining"] == 0:
+                self.failure["mode"] = "none"
+            return result
+
+    # -- recording -----------------------------------------------------------
+
+    def note_request(self, entry: dict) -> None:
+        with self.lock:
+            self.request_log.append(entry)
+            del self.request_log[:-LOG_LIMIT]
+
+    def note_violation(self, method: str, path: str, errors: list[str], body: bytes) -> None:
+        with self.lock:
+            self.violations.append({
+                "time": iso_now(), "method": method, "path": path, "errors": errors,
+                "body": body[:2000].decode("utf-8", "replace")})
+
+    # -- posting -------------------------------------------------------------
+
+    def create_post(self, username: str, name: Optional[str], data: dict, via: str) -> Post:
+        """Create a topic (``title``) or a reply (``topic_id``) as Discourse's
+        PostCreator would.  Raises Rejected with Discourse's answer."""
+        s = self.settings
+        with self.lock:
+            user = self.user(username, name)
+            raw = clean_raw(str(data.get("raw") or ""))
+            errors: list[str] = []
+            topic: Optional[Topic] = None
+            reply_to = data.get("reply_to_post_number")
+            title = external_id = None
+            topic_id = data.get("topic_id")
+            if topic_id is not None:
+                topic = self.topics.get(topic_id) if isinstance(topic_id, int) else None
+                if topic is None:
+                    raise Rejected(404, NOT_FOUND)
+                if reply_to is not None and not any(p.post_number == reply_to for p in topic.posts):
+                    errors.append(f"Reply to post number {reply_to} does not exist in this topic")
+            else:
+                reply_to = None
+                title = clean_title(str(data.get("title") or ""), s.title_prettify)
+                if not title:
+                    errors.append("Title can't be blank")
+                elif len(title) < s.min_title_length:
+                    errors.append("Title is too short "
+                                  f"(minimum is {s.min_title_length} characters)")
+                elif len(title) > MAX_TITLE_LENGTH:
+                    errors.append(f"Title is too long (maximum is {MAX_TITLE_LENGTH} characters)")
+                elif not s.allow_duplicate_titles and any(
+                        t.title.lower() == title.lower() for t in self.topics.values()):
+                    errors.append("Title has already been used")
+                external_id = data.get("external_id")
+                if external_id is not None:
+                    if len(external_id) > EXTERNAL_ID_MAX_LENGTH:
+                        errors.append("External is too long (maximum is "
+                                      f"{EXTERNAL_ID_MAX_LENGTH} characters)")
+                    elif not re.fullmatch(r"[\w-]+", external_id):
+                        errors.append("External is invalid")
+                    elif any((t.external_id or "").lower() == external_id.lower()
+                             for t in self.topics.values()):
+                        errors.append("External has already been taken")
+            length = len(raw.strip())
+            if length < s.min_post_length:
+                errors.append(f"Body is too short (minimum is {s.min_post_length} characters)")
+            elif length > s.max_post_length:
+                errors.append(f"Body is limited to {s.max_post_length} characters; "
+                              f"you entered {length}.")
+            now = time.monotonic()
+            unique_key = (user.id, raw_hash(raw))
+            if (raw and s.unique_posts_mins > 0 and not user.staff
+                    and now - self.recent_raw.get(unique_key, -1e18) < s.unique_posts_mins * 60):
+                errors.append("Body is too similar to what you recently posted")
+            if errors:
+                raise create_post_error(*errors)
+            self._check_rate_limit(user, "topic" if topic is None else "post", now)
+
+            # API callers may backdate a post with created_at.
+            backdate = parse_time(data["created_at"]) if isinstance(
+                data.get("created_at"), str) else None
+            created_at = iso(backdate) if backdate else iso_now()
+            if topic is None:
+                category = data.get("category")
+                topic = Topic(next(self.topic_ids), title, slugify(title),
+                              category if isinstance(category, int) else UNCATEGORIZED_ID,
+                              user, created_at, external_id)
+                self.topics[topic.id] = topic
+            post = Post(next(self.post_ids), topic, len(topic.posts) + 1, user, raw,
+                        cook(raw), created_at, reply_to, via)
+            topic.posts.append(post)
+            self.posts[post.id] = post
+            self.recent_raw[unique_key] = now
+            return post
+
+    def _check_rate_limit(self, user: User, kind: str, now: float) -> None:
+        """Discourse's rate_limit_create_post / rate_limit_create_topic for
+        non-staff users (off unless --post-interval / --topic-interval)."""
+        interval = self.settings.topic_interval if kind == "topic" else self.settings.post_interval
+        if interval <= 0 or user.staff:
+            return
+        key = (user.id, kind)
+        wait = interval - (now - self.last_created.get(key, -1e18))
+        if wait > 0:
+            seconds = max(1, int(wait + 0.999))
+            raise Rejected(429, rate_limit_body(seconds), {"Retry-After": str(seconds)})
+        self.last_created[key] = now
+
+    # -- serialisation -------------------------------------------------------
+
+    @staticmethod
+    def avatar_template(user: User) -> str:
+        letter = (user.username[:1] or "x").lower()
+        return f"/letter_avatar_proxy/v4/letter/{letter}/8e7dd6/{{size}}.png"
+
+    def category_slug(self, category_id: int) -> str:
+        return "uncategorized" if category_id == UNCATEGORIZED_ID else f"category-{category_id}"
+
+    def _post_attributes(self, post: Post, viewer: Optional[str]) -> dict:
+        """Every attribute any of the serializers may need."""
+        topic, user = post.topic, post.user
+        yours = viewer is not None and viewer.lower() == user.username.lower()
+        text, truncated = excerpt(post.raw)
+        return {
+            "id": post.id, "name": user.name, "username": user.username,
+            "avatar_template": self.avatar_template(user),
+            "created_at": post.created_at, "updated_at": post.created_at,
+            "raw": post.raw, "cooked": post.cooked, "post_number": post.post_number,
+            "post_type": 1, "posts_count": len(topic.posts),
+            "reply_count": sum(1 for p in topic.posts
+                               if p.reply_to_post_number == post.post_number),
+            "reply_to_post_number": post.reply_to_post_number,
+            "quote_count": 0, "incoming_link_count": 0, "reads": 1, "readers_count": 0,
+            "score": 0, "yours": yours, "topic_id": topic.id, "topic_slug": topic.slug,
+            "topic_title": topic.title, "topic_html_title": escape_html(topic.title),
+            "category_id": topic.category_id,
+            "category_slug": self.category_slug(topic.category_id),
+            "topic_posts_count": len(topic.posts), "topic_filtered_posts_count": len(topic.posts),
+            "topic_archetype": "regular",
+            "display_username": user.name, "primary_group_name": None, "flair_name": None,
+            "flair_url": None, "flair_bg_color": None, "flair_color": None,
+            "flair_group_id": None, "badges_granted": [], "version": 1,
+            "can_edit": yours, "can_delete": yours and post.post_number > 1,
+            "can_recover": False, "can_see_hidden_post": False, "can_wiki": False,
+            "link_counts": [], "read": True, "user_title": None, "bookmarked": False,
+            "actions_summary": [] if yours else [{"id": 2, "can_act": True}],
+            "moderator": user.staff, "admin": user.staff, "staff": user.staff,
+            "user_id": user.id, "draft_sequence": 1, "hidden": False,
+            "trust_level": 4 if user.staff else 1, "deleted_at": None,
+            "user_deleted": False, "edit_reason": None, "can_view_edit_history": True,
+            "wiki": False, "reviewable_id": None, "reviewable_score_count": 0,
+            "reviewable_score_pending_count": 0, "excerpt": text, "truncated": truncated,
+            "post_url": f"/t/{topic.slug}/{topic.id}/{post.post_number}",
+        }
+
+    def created_post_json(self, post: Post, viewer: str) -> dict:
+        with self.lock:
+            return pick(self._post_attributes(post, viewer), CREATED_POST_FIELDS)
+
+    def single_post_json(self, post: Post, viewer: str) -> dict:
+        with self.lock:
+            return pick(self._post_attributes(post, viewer), SINGLE_POST_FIELDS)
+
+    def webhook_post_json(self, post: Post) -> dict:
+        with self.lock:
+            return pick(self._post_attributes(post, None), WEBHOOK_POST_FIELDS)
+
+    def latest_posts_json(self, viewer: str, before: Optional[int]) -> dict:
+        with self.lock:
+            posts = sorted((p for p in self.posts.values() if before is None or p.id < before),
+                           key=lambda p: p.id, reverse=True)[:LATEST_POSTS_PAGE]
+            return {"latest_posts": [pick(self._post_attributes(p, viewer), LATEST_POST_FIELDS)
+                                     for p in posts]}
+
+    def topic_json(self, topic: Topic, viewer: str) -> dict:
+        with self.lock:
+            posts = []
+            for post in topic.posts[:POSTS_PER_CHUNK]:
+                attrs = pick(self._post_attributes(post, viewer), TOPIC_POST_FIELDS)
+                attrs["reviewable_id"] = 0     # TopicView serialises "none" as 0
+                posts.append(attrs)
+            last = topic.posts[-1]
+            basic = lambda u: {"id": u.id, "username": u.username, "name": u.name,
+                               "avatar_template": self.avatar_template(u)}
+            return {
+                "post_stream": {"posts": posts, "stream": [p.id for p in topic.posts]},
+                "timeline_lookup": [[1, 0]], "suggested_topics": [], "tags": [],
+                "tags_descriptions": {}, "id": topic.id, "title": topic.title,
+                "fancy_title": escape_html(topic.title), "posts_count": len(topic.posts),
+                "created_at": topic.created_at, "views": 1,
+                "reply_count": len(topic.posts) - 1, "like_count": 0,
+                "last_posted_at": last.created_at, "visible": True, "closed": False,
+                "archived": False, "has_summary": False, "archetype": "regular",
+                "slug": topic.slug, "category_id": topic.category_id,
+                "word_count": sum(len(p.raw.split()) for p in topic.posts),
+                "deleted_at": None, "user_id": topic.user.id, "featured_link": None,
+                "pinned_globally": False, "pinned_at": None, "pinned_until": None,
+                "image_url": None, "slow_mode_seconds": 0, "draft": None,
+                "draft_key": f"topic_{topic.id}", "draft_sequence": 0, "unpinned": None,
+                "pinned": False, "current_post_number": 1,
+                "highest_post_number": len(topic.posts), "deleted_by": None,
+                "has_deleted": False,
+                "actions_summary": [{"id": 4, "count": 0, "hidden": False, "can_act": True}],
+                "chunk_size": POSTS_PER_CHUNK, "bookmarked": False, "bookmarks": [],
+                "topic_timer": None, "message_bus_last_id": 0,
+                "participant_count": len({p.user.id for p in topic.posts}),
+                "show_read_indicator": False, "thumbnails": None,
+                "slow_mode_enabled_until": None,
+                "details": {
+                    "can_edit": False, "notification_level": 1, "can_move_posts": False,
+                    "can_delete": False, "can_remove_allowed_users": False,
+                    "can_create_post": True, "can_reply_as_new_topic": True,
+                    "can_convert_topic": False, "can_review_topic": False,
+                    "can_close_topic": False, "can_archive_topic": False,
+                    "can_split_merge_topic": False, "can_edit_staff_notes": False,
+                    "can_toggle_topic_visibility": False, "can_pin_unpin_topic": False,
+                    "can_moderate_category": False, "can_remove_self_id": 0,
+                    "created_by": basic(topic.user), "last_poster": basic(last.user),
+                },
+            }
+
+    def state_json(self) -> dict:
+        with self.lock:
+            return {
+                "topics": [{
+                    "id": t.id, "title": t.title, "slug": t.slug, "category_id": t.category_id,
+                    "external_id": t.external_id,
+                    "posts": [{"id": p.id, "post_number": p.post_number,
+                               "username": p.user.username, "name": p.user.name,
+                               "raw": p.raw, "reply_to_post_number": p.reply_to_post_number,
+                               "created_at": p.created_at, "via": p.via}
+                              for p in t.posts]}
+                    for t in self.topics.values()],
+                "violations": copy.deepcopy(self.violations),
+                "webhooks": copy.deepcopy(self.webhooks),
+                "requests": self.requests,
+                "request_log": copy.deepcopy(self.request_log),
+                "unimplemented": copy.deepcopy(self.unimplemented),
+                "response_errors": copy.deepcopy(self.response_errors),
+                "fail": dict(self.failure),
+            }
+
+
+# ---------------------------------------------------------------------------
+# Webhooks
+# ---------------------------------------------------------------------------
+
+class WebhookDispatcher:
+    """Delivers post_created webhooks from one background thread, like a
+    Sidekiq queue: in order, retried with exponential backoff."""
+
+    def __init__(self, forum: Forum, url: Optional[str], secret: str, instance: str,
+                 retries: int, retry_delay: float, log: Callable[[str], None]):
+        self.forum, self.url, self.secret, self.instance = forum, url, secret, instance
+        self.retries, self.retry_delay, self.log = retries, retry_delay, log
+        self._queue: list = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._thread.join(timeout=WEBHOOK_TIMEOUT + 1)
+
+    def cancel_all(self) -> None:
+        with self._cond:
+            self._queue.clear()
+
+    def submit(self, post: Post) -> None:
+        """Queue the post_created event; the payload is built now, as
+        Discourse serialises it when the job is enqueued."""
+        body = dump_json({"post": self.forum.webhook_post_json(post)})
+        record = {"event": "post_created", "post_id": post.id, "topic_id": post.topic.id,
+                  "event_id": None, "event_ids": [], "status": None, "attempts": 0,
+                  "delivered": False, "done": False, "history": []}
+        with self.forum.lock:
+            self.forum.webhooks.append(record)
+        if not self.url:
+            with self.forum.lock:
+                record.update(done=True, error="no --webhook-url configured")
+            return
+        with self._cond:
+            heapq.heappush(self._queue, (time.monotonic(), next(self._seq), record, body))
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping and (
+                        not self._queue or self._queue[0][0] > time.monotonic()):
+                    timeout = self._queue[0][0] - time.monotonic() if self._queue else None
+                    self._cond.wait(timeout)
+                if self._stopping:
+                    return
+                _, _, record, body = heapq.heappop(self._queue)
+            status, error = self._attempt(record, body)
+            if 200 <= status < 300:
+                continue
+            with self.forum.lock:
+                attempts = record["attempts"]
+                if attempts > self.retries:
+                    record["done"] = True
+                    continue
+            delay = self.retry_delay * 2 ** (attempts - 1)
+            with self._cond:
+                heapq.heappush(self._queue, (time.monotonic() + delay, next(self._seq),
+                                             record, body))
+
+    def _attempt(self, record: dict, body: bytes) -> tuple[int, Optional[str]]:
+        with self.forum.lock:
+            event_id = next(self.forum.event_ids)
+        target = urllib.parse.urlsplit(self.url)
+        headers = {
+            "Accept": "*/*",
+            "Connection": "close",
+            "Content-Length": str(len(body)),
+            "Content-Type": "application/json",
+            "Host": target.netloc,
+            "User-Agent": "Discourse/3.4.0 (forumsim)",
+            "X-Discourse-Instance": self.instance,
+            "X-Discourse-Event-Id": str(event_id),
+            "X-Discourse-Event-Type": "post",
+            "X-Discourse-Event": "post_created",
+        }
+        if self.secret:
+            digest = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
+            headers["X-Discourse-Event-Signature"] = f"sha256={digest}"
+        status, error = -1, None
+        try:
+            conn_class = (http.client.HTTPSConnection if target.scheme == "https"
+                          else http.client.HTTPConnection)
+            conn = conn_class(target.hostname, target.port, timeout=WEBHOOK_TIMEOUT)
+            try:
+                path = target.path or "/"
+                conn.request("POST", path + ("?" + target.query if target.query else ""),
+                             body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            finally:
+                conn.close()
+        except (OSError, http.client.HTTPException) as e:
+            error = f"{type(e).__name__}: {e}"
+        with self.forum.lock:
+            record["attempts"] += 1
+            record["event_id"] = event_id
+            record["event_ids"].append(event_id)
+            record["status"] = status
+            record["history"].append({"event_id": event_id, "status": status, "error": error})
+            if 200 <= status < 300:
+                record.update(delivered=True, done=True)
+        self.log(f"webhook post_created post={record['post_id']} event={event_id} "
+                 f"-> {status}{' ' + error if error else ''}")
+        return status, error
+
+
+# ---------------------------------------------------------------------------
+# HTTP
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Answer:
+    status: int
+    body: Any = None                      # dict -> JSON, bytes -> as is
+    headers: dict = field(default_factory=dict)
+    after: Optional[Callable[[], None]] = None   # runs once the answer is sent
+    content_type: str = "application/json; charset=utf-8"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+TOPIC_SLUG_PATH = re.compile(r"^/t/[^/]+/(\d+)\.json$")
+
+
+class SimServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, port: int, forum: Forum, contract: Contract, log_file=None):
+        super().__init__((LISTEN_HOST, port), Handler)
+        self.forum, self.contract = forum, contract
+        self.port = self.server_address[1]
+        self.base_url = f"http://{LISTEN_HOST}:{self.port}"
+        self.dispatcher: Optional[WebhookDispatcher] = None
+        self._log_file = log_file
+        self._log_lock = threading.Lock()
+
+    def log(self, message: str) -> None:
+        line = f"{iso_now()} {message}\n"
+        with self._log_lock:
+            stream = self._log_file or sys.stderr
+            stream.write(line)
+            stream.flush()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "forumsim"
+    timeout = 120
+    server: SimServer
+
+    # -- plumbing ------------------------------------------------------------
+
+    def log_request(self, code="-", size="-") -> None:   # we log ourselves
+        pass
+
+    def log_message(self, format, *args) -> None:
+        self.server.log("%s %s" % (self.address_string(), format % args))
+
+    def handle_expect_100(self) -> bool:
+        length = self.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            self._too_large()
+            return False
+        return super().handle_expect_100()
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks, total = [], 0
+            while True:
+                size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_BODY_BYTES:
+                    raise BodyTooLarge()
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(1024)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise BodyTooLarge()
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _too_large(self) -> None:
+        self.close_connection = True
+        self._send(Answer(413, {"errors": [f"request body larger than {MAX_BODY_BYTES} bytes"]}))
+
+    def _send(self, answer: Answer) -> None:
+        if isinstance(answer.body, (dict, list)):
+            payload = dump_json(answer.body)
+        else:
+            payload = answer.body or b""
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Cache-Control", "no-cache, no-store")
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(payload)
+        self.wfile.flush()
+        self.server.log(f"{self.command} {self.path} {answer.status}")
+
+    def _drop_connection(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.server.log(f"{self.command} {self.path} (connection dropped)")
+
+    def _dispatch(self) -> None:
+        url = urllib.parse.urlsplit(self.path)
+        try:
+            body = self._read_body()
+        except BodyTooLarge:
+            self._too_large()
+            return
+        except ValueError:
+            self.close_connection = True
+            self._send(Answer(400, {"errors": ["malformed Content-Length or chunked body"]}))
+            return
+        if url.path.startswith("/__sim/"):
+            answer = self._control(url.path, body)
+        else:
+            answer = self._api(url.path, urllib.parse.parse_qs(url.query), body)
+            if answer is None:
+                self._drop_connection()
+                return
+        self._send(answer)
+        if answer.after:
+            answer.after()
+
+    # -- the Discourse API ---------------------------------------------------
+
+    def _api(self, path: str, query: dict, body: bytes) -> Optional[Answer]:
+        forum, method = self.server.forum, self.command
+        username = self.headers.get("Api-Username", "")
+        with forum.lock:
+            forum.requests += 1
+        answer = self._api_answer(method, path, query, body, username)
+        forum.note_request({"method": method, "path": path, "username": username,
+                            "status": answer.status if answer else None})
+        return answer
+
+    def _api_answer(self, method: str, path: str, query: dict, body: bytes,
+                    username: str) -> Optional[Answer]:
+        forum, contract = self.server.forum, self.server.contract
+
+        failure = forum.take_failure()
+        if failure:
+            mode, retry_after = failure
+            if mode == "down":
+                return None
+            if mode == "429":
+                return Answer(429, rate_limit_body(retry_after),
+                              {"Retry-After": str(retry_after)})
+            page = f"<html><body><h1>{mode} {http.HTTPStatus(int(mode)).phrase}</h1></body></html>"
+            return Answer(int(mode), page.encode(), content_type="text/html")
+
+        op, params = contract.match(method, path)
+        alias = TOPIC_SLUG_PATH.match(path) if method == "GET" and op is None else None
+        if alias:   # /t/{slug}/{id}.json: where Discourse's own redirects point
+            op, params = contract.operation("GET", "/t/{id}.json"), {"id": alias.group(1)}
+        if op is None:
+            return self._violation(method, path, body,
+                                   [f"{method} {path} is not an operation of the contract"])
+
+        key = self.headers.get("Api-Key")
+        if not key or not username:
+            missing = [h for h, v in (("Api-Key", key), ("Api-Username", username)) if not v]
+            forum.note_violation(method, path, [f"missing header(s): {', '.join(missing)}"], body)
+            return Answer(403, INVALID_ACCESS)
+        if not hmac.compare_digest(key.encode(), self.server.forum.settings.api_key.encode()):
+            return Answer(403, INVALID_ACCESS)
+
+        problems = contract.check_query(op, query)
+        data, body_problems = contract.parse_body(op, self.headers.get("Content-Type", ""), body)
+        problems += body_problems
+        if problems:
+            return self._violation(method, path, body, problems)
+
+        handler = {
+            ("POST", "/posts.json"): self._create_post,
+            ("GET", "/posts.json"): self._latest_posts,
+            ("GET", "/posts/{id}.json"): self._show_post,
+            ("GET", "/t/{id}.json"): self._show_topic,
+            ("GET", "/t/external_id/{external_id}.json"): self._topic_by_external_id,
+        }.get((op.method, op.template))
+        if handler is None:
+            with forum.lock:
+                forum.unimplemented.append({"method": method, "path": path})
+            return Answer(501, {"errors": [f"forumsim does not simulate {op.name}"]})
+        try:
+            answer = handler(username, params, query, data or {})
+        except Rejected as e:
+            return Answer(e.status, e.body, e.headers)
+        if answer.status == 200 and isinstance(answer.body, dict):
+            self._check_response(op, path, answer.body)
+        return answer
+
+    def _violation(self, method: str, path: str, body: bytes, problems: list[str]) -> Answer:
+        self.server.forum.note_violation(method, path, problems, body)
+        self.server.log(f"contract violation: {method} {path}: {'; '.join(problems)}")
+        return Answer(400, {"errors": problems})
+
+    def _check_response(self, op: Operation, path: str, body: dict) -> None:
+        validator = op.response_validator()
+        if validator is None:
+            return
+        errors = [describe_error(e, "response") for e in validator.iter_errors(body)]
+        if errors:
+            forum = self.server.forum
+            with forum.lock:
+                forum.response_errors.append({"operation": op.name, "path": path,
+                                              "errors": errors})
+            self.server.log(f"BUG: answer to {op.name} breaks the contract: {errors}")
+
+    def _deliver_later(self, post: Post) -> Callable[[], None]:
+        dispatcher = self.server.dispatcher
+        return (lambda: dispatcher.submit(post)) if dispatcher else (lambda: None)
+
+    def _create_post(self, username: str, params: dict, query: dict, data: dict) -> Answer:
+        if data.get("archetype") == "private_message" or data.get("target_recipients") \
+                or data.get("target_usernames"):
+            raise Rejected(501, {"errors": ["forumsim does not simulate private messages"]})
+        post = self.server.forum.create_post(username, None, data, via="api")
+        return Answer(200, self.server.forum.created_post_json(post, username),
+                      after=self._deliver_later(post))
+
+    def _latest_posts(self, username: str, params: dict, query: dict, data: dict) -> Answer:
+        before = None
+        if "before" in query:
+            before = Contract.coerce(query["before"][-1], {"type": "integer"})
+        return Answer(200, self.server.forum.latest_posts_json(username, before))
+
+    def _show_post(self, username: str, params: dict, query: dict, data: dict) -> Answer:
+        forum = self.server.forum
+        post = forum.posts.get(int(params["id"])) if params["id"].isdigit() else None
+        if post is None:
+            raise Rejected(404, NOT_FOUND)
+        return Answer(200, forum.single_post_json(post, username))
+
+    def _show_topic(self, username: str, params: dict, query: dict, data: dict) -> Answer:
+        forum = self.server.forum
+        topic = forum.topics.get(int(params["id"])) if params["id"].isdigit() else None
+        if topic is None:
+            raise Rejected(404, NOT_FOUND)
+        return Answer(200, forum.topic_json(topic, username))
+
+    def _topic_by_external_id(self, username: str, params: dict, query: dict,
+                              data: dict) -> Answer:
+        forum = self.server.forum
+        wanted = params["external_id"].lower()
+        with forum.lock:
+            topic = next((t for t in forum.topics.values()
+                          if (t.external_id or "").lower() == wanted), None)
+        if topic is None:
+            raise Rejected(404, NOT_FOUND)
+        location = f"{self.server.base_url}/t/{topic.slug}/{topic.id}.json"
+        page = f'<html><body>You are being <a href="{location}">redirected</a>.</body></html>'
+        return Answer(301, page.encode(), {"Location": location}, content_type="text/html")
+
+    # -- test control --------------------------------------------------------
+
+    def _control(self, path: str, body: bytes) -> Answer:
+        method = self.command
+        routes = {
+            ("GET", "/__sim/state"): self._sim_state,
+            ("POST", "/__sim/reply"): self._sim_reply,
+            ("POST", "/__sim/topic"): self._sim_topic,
+            ("POST", "/__sim/fail"): self._sim_fail,
+            ("POST", "/__sim/reset"): self._sim_reset,
+        }
+        route = routes.get((method, path))
+        if route is None:
+            return Answer(404, {"errors": [f"no control endpoint {method} {path}"]})
+        try:
+            data = json.loads(body.decode("utf-8")) if body.strip() else {}
+            if not isinstance(data, dict):
+                raise ValueError("the body must be a JSON object")
+        except ValueError as e:
+            return Answer(400, {"errors": [f"bad control request: {e}"]})
+        try:
+            return route(data)
+        except Rejected as e:
+            return Answer(e.status, e.body, e.headers)
+        except (KeyError, TypeError, ValueError) as e:
+            return Answer(400, {"errors": [f"bad control request: {e}"]})
+
+    @staticmethod
+    def _need(data: dict, name: str, kind: type) -> Any:
+        value = data.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ValueError(f"'{name}' must be {'an integer' if kind is int else 'a string'}")
+        return value
+
+    def _sim_state(self, data: dict) -> Answer:
+        return Answer(200, self.server.forum.state_json())
+
+    def _sim_post(self, data: dict, fields: dict) -> Answer:
+        username = self._need(data, "username", str)
+        name = data.get("name") if isinstance(data.get("name"), str) else None
+        post = self.server.forum.create_post(username, name, fields, via="web")
+        return Answer(200, self.server.forum.created_post_json(post, username),
+                      after=self._deliver_later(post))
+
+    def _sim_reply(self, data: dict) -> Answer:
+        fields = {"topic_id": self._need(data, "topic_id", int),
+                  "raw": self._need(data, "raw", str)}
+        if data.get("reply_to_post_number") is not None:
+            fields["reply_to_post_number"] = self._need(data, "reply_to_post_number", int)
+        return self._sim_post(data, fields)
+
+    def _sim_topic(self, data: dict) -> Answer:
+        fields = {"title": self._need(data, "title", str), "raw": self._need(data, "raw", str)}
+        if data.get("category") is not None:
+            fields["category"] = self._need(data, "category", int)
+        return self._sim_post(data, fields)
+
+    def _sim_fail(self, data: dict) -> Answer:
+        mode = str(data.get("mode", "none"))
+        if mode not in ("429", "502", "503", "down", "none"):
+            raise ValueError("'mode' must be one of 429, 502, 503, down, none")
+        count, retry_after = data.get("count", 1), data.get("retry_after", 1)
+        if not isinstance(count, int) or count < 0 or not isinstance(retry_after, int) \
+                or retry_after < 0:
+            raise ValueError("'count' and 'retry_after' must be non-negative integers")
+        return Answer(200, {"ok": True, "fail": self.server.forum.set_failure(
+            mode, count, retry_after)})
+
+    def _sim_reset(self, data: dict) -> Answer:
+        if self.server.dispatcher:
+            self.server.dispatcher.cancel_all()
+        self.server.forum.reset()
+        return Answer(200, {"ok": True})
+
+
+# ---------------------------------------------------------------------------
+# Start-up
+# ---------------------------------------------------------------------------
+
+def parse_listen(text: str) -> int:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"'{text}' is not HOST:PORT")
+    if host != LISTEN_HOST:
+        raise argparse.ArgumentTypeError(
+            f"refusing to listen on '{host}': only {LISTEN_HOST} is allowed")
+    return int(port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description="Discourse forum simulator for the forumgate integration tests.")
+    p.add_argument("--listen", type=parse_listen, metavar="127.0.0.1:PORT",
+                   help="address to listen on (port 0: pick a free port)")
+    p.add_argument("--api-key", help="the API key clients must send as Api-Key")
+    p.add_argument("--webhook-url", help="where post_created webhooks are POSTed")
+    p.add_argument("--webhook-secret", default="",
+                   help="secret for X-Discourse-Event-Signature (none: header omitted)")
+    p.add_argument("--contract", type=Path, default=DEFAULT_CONTRACT,
+                   help="Discourse OpenAPI document (default: %(default)s)")
+    p.add_argument("--min-title-length", type=int, default=15)
+    p.add_argument("--min-post-length", type=int, default=20)
+    p.add_argument("--max-post-length", type=int, default=32000)
+    p.add_argument("--unique-posts-mins", type=float, default=5,
+                   help="window for 'Body is too similar...' (0 disables)")
+    p.add_argument("--allow-duplicate-titles", action="store_true",
+                   help="accept a title already used by another topic")
+    p.add_argument("--no-title-prettify", dest="title_prettify", action="store_false",
+                   help="store titles as sent (Discourse's title_prettify off)")
+    p.add_argument("--staff", action="append", default=[], metavar="USERNAME",
+                   help="treat USERNAME as an admin (the 'system' user always is)")
+    p.add_argument("--post-interval", type=float, default=0,
+                   help="seconds a non-staff user must wait between replies (429); 0: off")
+    p.add_argument("--topic-interval", type=float, default=0,
+                   help="seconds a non-staff user must wait between topics (429); 0: off")
+    p.add_argument("--webhook-retries", type=int, default=3,
+                   help="retries after a failed webhook delivery")
+    p.add_argument("--webhook-retry-delay", type=float, default=0.5,
+                   help="delay before the first retry, doubled each time (seconds)")
+    p.add_argument("--log", type=Path, help="request log file (default: stderr)")
+    p.add_argument("--self-test", action="store_true", help="test the simulator and exit")
+    return p
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings(
+        api_key=args.api_key, min_title_length=args.min_title_length,
+        min_post_length=args.min_post_length, max_post_length=args.max_post_length,
+        unique_posts_mins=args.unique_posts_mins,
+        allow_duplicate_titles=args.allow_duplicate_titles,
+        title_prettify=args.title_prettify,
+        staff=frozenset({"system"} | {s.lower() for s in args.staff}),
+        post_interval=args.post_interval, topic_interval=args.topic_interval)
+
+
+def start_simulator(args: argparse.Namespace, log_file=None) -> SimServer:
+    """Load the contract, bind, and start the webhook thread (not serving yet)."""
+    contract = Contract(args.contract)
+    forum = Forum(settings_from(args))
+    server = SimServer(args.listen, forum, contract, log_file)
+    server.dispatcher = WebhookDispatcher(
+        forum, args.webhook_url, args.webhook_secret, server.base_url,
+        args.webhook_retries, args.webhook_retry_delay, server.log)
+    server.dispatcher.start()
+    return server
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.self_test:
+        return SelfTest(args.contract).run()
+    if args.listen is None or not args.api_key:
+        parser.error("--listen and --api-key are required")
+    if not args.contract.is_file():
+        parser.error(f"contract not found: {args.contract}")
+    log_file = open(args.log, "a", encoding="utf-8") if args.log else None
+    try:
+        server = start_simulator(args, log_file)
+    except OSError as e:
+        print(f"forumsim: cannot listen on {LISTEN_HOST}:{args.listen}: {e}", file=sys.stderr)
+        return 1
+
+    def stop(signum, frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    server.log(f"forumsim started on {server.base_url} (contract {args.contract}, "
+               f"webhooks to {args.webhook_url or 'nowhere'})")
+    print(f"forumsim listening on {LISTEN_HOST}:{server.port}", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.dispatcher.stop()
+        server.server_close()
+        server.log("forumsim stopped")
+        if log_file:
+            log_file.close()
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# Self-test
+# ---------------------------------------------------------------------------
+
+class WebhookReceiver(ThreadingHTTPServer):
+    """A tiny webhook endpoint that records what it receives and answers
+    with the statuses queued in ``answers`` (200 once they run out)."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        self.received: list[tuple[dict, bytes]] = []
+        self.answers: list[int] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Hook(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    receiver.received.append((dict(self.headers.items()), body))
+                    status = receiver.answers.pop(0) if receiver.answers else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        super().__init__((LISTEN_HOST, 0), Hook)
+
+
+class SelfTest:
+    API_KEY = "selftest-key"
+    SECRET = "selftest-secret \u00e9"
+    USER = "forumgate"
+
+    def __init__(self, contract: Path):
+        self.contract_path = contract
+        self.passed = self.failed = 0
+
+    def check(self, name: str, ok: bool, detail: Any = "") -> bool:
+        if ok:
+            self.passed += 1
+            print(f"ok   {name}")
+        else:
+            self.failed += 1
+            print(f"FAIL {name}: {detail}")
+        return ok
+
+    # -- helpers -------------------------------------------------------------
+
+    def request(self, method: str, path: str, body: Any = None, *, auth: bool = True,
+                headers: Optional[dict] = None, form: bool = False):
+        hdrs = {}
+        if auth:
+            hdrs.update({"Api-Key": self.API_KEY, "Api-Username": self.USER})
+        data = None
+        if isinstance(body, bytes):
+            data = body
+        elif body is not None:
+            if form:
+                data = urllib.parse.urlencode(body).encode()
+                hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+            else:
+                data = dump_json(body)
+                hdrs["Content-Type"] = "application/json"
+        hdrs.update(headers or {})
+        self.conn.request(method, path, body=data, headers=hdrs)
+        response = self.conn.getresponse()
+        raw = response.read()
+        try:
+            is_json = "json" in (response.getheader("Content-Type") or "")
+            parsed = json.loads(raw) if raw and is_json else raw
+        except ValueError:
+            parsed = raw
+        return response.status, response, parsed
+
+    def state(self) -> dict:
+        return self.request("GET", "/__sim/state", auth=False)[2]
+
+    def validates(self, method: str, template: str, body: Any) -> list[str]:
+        validator = self.contract.operation(method, template).response_validator()
+        return [describe_error(e, "response") for e in validator.iter_errors(body)]
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 3.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        return predicate()
+
+    def post_webhooks(self, post_id: int) -> list[tuple[dict, bytes]]:
+        with self.receiver.lock:
+            return [(h, b) for h, b in self.receiver.received
+                    if json.loads(b)["post"]["id"] == post_id]
+
+    # -- the run -------------------------------------------------------------
+
+    def run(self) -> int:
+        started = time.monotonic()
+        if not self.contract_path.is_file():
+            print(f"contract not found: {self.contract_path}")
+            print("0 passed, 1 failed")
+            return 1
+        self.test_process()
+        self.receiver = WebhookReceiver()
+        threading.Thread(target=self.receiver.serve_forever, daemon=True).start()
+        args = build_parser().parse_args([
+            "--listen", f"{LISTEN_HOST}:0", "--api-key", self.API_KEY,
+            "--webhook-url", f"http://{LISTEN_HOST}:{self.receiver.server_address[1]}/hook",
+            "--webhook-secret", self.SECRET, "--contract", str(self.contract_path),
+            "--webhook-retry-delay", "0.05"])
+        self.server = start_simulator(args, log_file=open(os.devnull, "w"))
+        self.contract = self.server.contract
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
+                         daemon=True).start()
+        self.conn = http.client.HTTPConnection(LISTEN_HOST, self.server.port, timeout=5)
+        try:
+            self.test_posting()
+            self.test_reading()
+            self.test_refusals()
+            self.test_contract_violations()
+            self.test_failures()
+            self.test_webhooks()
+            self.test_reset()
+        except Exception as e:   # a crash is a failure, not a traceback
+            self.check("self-test ran to the end", False, f"{type(e).__name__}: {e}")
+        finally:
+            self.server.shutdown()
+            self.server.dispatcher.stop()
+            self.server.server_close()
+            self.receiver.shutdown()
+        self.check("self-test finished within 10 s", time.monotonic() - started < 10,
+                   f"{time.monotonic() - started:.1f} s")
+        print(f"{self.passed} passed, {self.failed} failed")
+        return 1 if self.failed else 0
+
+    def test_process(self) -> None:
+        """The real command line: readiness line, refusing other hosts, SIGTERM."""
+        cmd = [sys.executable, str(SCRIPT), "--api-key", "k", "--contract", str(self.contract_path)]
+        bad = subprocess.run(cmd + ["--listen", "0.0.0.0:0"], capture_output=True, text=True,
+                             timeout=10)
+        self.check("refuses to listen on 0.0.0.0", bad.returncode != 0
+                   and "only 127.0.0.1" in bad.stderr, bad.stderr)
+        proc = subprocess.Popen(cmd + ["--listen", f"{LISTEN_HOST}:0"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        try:
+            ready, _, _ = select.select([proc.stdout], [], [], 5)
+            line = proc.stdout.readline() if ready else ""
+            m = re.fullmatch(r"forumsim listening on 127\.0\.0\.1:(\d+)\n", line)
+            if self.check("prints the readiness line", bool(m) and int(m.group(1)) > 0, repr(line)):
+                conn = http.client.HTTPConnection(LISTEN_HOST, int(m.group(1)), timeout=5)
+                conn.request("GET", "/__sim/state")
+                self.check("answers on the printed port", conn.getresponse().status == 200)
+                conn.close()
+            proc.send_signal(signal.SIGTERM)
+            self.check("exits cleanly on SIGTERM", proc.wait(timeout=5) == 0, proc.returncode)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    def test_posting(self) -> None:
+        status, _, topic = self.request("POST", "/posts.json", {
+            "title": "hello from the mailing list.", "raw": "First message, long enough to post.",
+            "category": 5})
+        self.check("create topic: 200", status == 200, topic)
+        self.check("create topic: answer matches the contract", status == 200
+                   and not self.validates("POST", "/posts.json", topic), topic)
+        self.check("create topic: first post, ids from 10 / 100", status == 200
+                   and topic["post_number"] == 1 and topic["topic_id"] >= 10
+                   and topic["id"] >= 100 and topic["yours"] is True
+                   and topic["username"] == self.USER, topic)
+        self.check("create topic: ISO time with ms and Z",
+                   bool(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",
+                                     str(topic.get("created_at")))), topic.get("created_at"))
+        self.check("create topic: cooked is escaped <p>", topic.get("cooked")
+                   == "<p>First message, long enough to post.</p>", topic.get("cooked"))
+        self.topic_id, self.first_post_id = topic["topic_id"], topic["id"]
+        st = self.state()
+        self.check("create topic: title prettified, category kept",
+                   st["topics"][0]["title"] == "Hello from the mailing list"
+                   and st["topics"][0]["category_id"] == 5, st["topics"])
+
+        status, _, reply = self.request("POST", "/posts.json", {
+            "topic_id": self.topic_id, "raw": "A reply <b>with</b> \"markup\" & more."})
+        self.check("reply: 200, post 2, no reply_to", status == 200
+                   and reply["post_number"] == 2 and reply["reply_to_post_number"] is None, reply)
+        self.check("reply: cooked escapes HTML", reply.get("cooked") ==
+                   "<p>A reply &lt;b&gt;with&lt;/b&gt; &quot;markup&quot; &amp; more.</p>",
+                   reply.get("cooked"))
+
+        status, _, reply = self.request("POST", "/posts.json", {
+            "topic_id": self.topic_id, "raw": "Replying to the first post directly.",
+            "reply_to_post_number": 1})
+        self.check("reply_to_post_number: 200, post 3", status == 200
+                   and reply["post_number"] == 3 and reply["reply_to_post_number"] == 1, reply)
+        self.check("reply_to_post_number: answer matches the contract (+ erratum)",
+                   status == 200 and not self.validates("POST", "/posts.json", reply))
+
+        status, _, reply = self.request("POST", "/posts.json", {
+            "topic_id": str(self.topic_id), "raw": "A form-encoded reply, Gr\u00fc\u00dfe \u2713"},
+            form=True)
+        self.check("form-encoded reply: 200", status == 200 and reply["post_number"] == 4
+                   and reply["raw"] == "A form-encoded reply, Gr\u00fc\u00dfe \u2713", reply)
+
+    def test_reading(self) -> None:
+        status, _, topic = self.request("GET", f"/t/{self.topic_id}.json")
+        self.check("GET /t/{id}.json: 200 with 4 posts", status == 200
+                   and len(topic["post_stream"]["posts"]) == 4, topic)
+        self.check("GET /t/{id}.json: matches the contract",
+                   status == 200 and not self.validates("GET", "/t/{id}.json", topic),
+                   self.validates("GET", "/t/{id}.json", topic) if status == 200 else status)
+        status, _, post = self.request("GET", f"/posts/{self.first_post_id}.json")
+        self.check("GET /posts/{id}.json: raw, matches the contract", status == 200
+                   and post["raw"].startswith("First message")
+                   and not self.validates("GET", "/posts/{id}.json", post), post)
+        status, _, latest = self.request("GET", "/posts.json?before=1000")
+        self.check("GET /posts.json: newest first, matches the contract", status == 200
+                   and [p["post_number"] for p in latest["latest_posts"]] == [4, 3, 2, 1]
+                   and not self.validates("GET", "/posts.json", latest), latest)
+        status, _, body = self.request("GET", "/t/99999.json")
+        self.check("unknown topic: 404 not_found", status == 404 and body == NOT_FOUND, body)
+
+        status, _, topic = self.request("POST", "/posts.json", {
+            "title": "Thread with an external id", "raw": "Body of the thread with an id.",
+            "external_id": "msg-1234_abc"})
+        status, response, _ = self.request("GET", "/t/external_id/msg-1234_abc.json")
+        location = response.getheader("Location") or ""
+        self.check("external_id: 301 to /t/{slug}/{id}.json", status == 301 and location.endswith(
+            f"/t/thread-with-an-external-id/{topic['topic_id']}.json"), (status, location))
+        status, _, body = self.request("GET", urllib.parse.urlsplit(location).path)
+        self.check("external_id: redirect target is served", status == 200
+                   and body["id"] == topic["topic_id"], status)
+
+    def test_refusals(self) -> None:
+        reply = {"topic_id": self.topic_id, "raw": "Anything long enough to be posted."}
+        status, _, body = self.request("POST", "/posts.json", reply,
+                                       headers={"Api-Key": "wrong"})
+        self.check("bad key: 403 invalid_access", status == 403 and body == INVALID_ACCESS, body)
+        before = len(self.state()["violations"])
+        status, _, body = self.request("POST", "/posts.json", reply, auth=False)
+        self.check("missing key: 403 + violation", status == 403 and body == INVALID_ACCESS
+                   and len(self.state()["violations"]) == before + 1, body)
+
+        status, _, body = self.request("POST", "/posts.json", {
+            "title": "Too short", "raw": "A body that is long enough."})
+        self.check("short title: 422", status == 422 and body == {
+            "action": "create_post",
+            "errors": ["Title is too short (minimum is 15 characters)"]}, body)
+        status, _, body = self.request("POST", "/posts.json", {
+            "topic_id": self.topic_id, "raw": "too short"})
+        self.check("short body: 422", status == 422 and body == {
+            "action": "create_post",
+            "errors": ["Body is too short (minimum is 20 characters)"]}, body)
+        status, _, body = self.request("POST", "/posts.json", {
+            "title": "HELLO FROM THE MAILING LIST.", "raw": "Another body long enough."})
+        self.check("duplicate title: 422", status == 422
+                   and body["errors"] == ["Title has already been used"], body)
+        status, _, body = self.request("POST", "/posts.json", {
+            "topic_id": self.topic_id, "raw": "A reply <b>with</b> \"markup\" & more.  \n"})
+        self.check("same raw again: 422 too similar", status == 422 and body["errors"] == [
+            "Body is too similar to what you recently posted"], body)
+        status, _, body = self.request("POST", "/posts.json", {
+            "topic_id": self.topic_id, "raw": "Replying to a post that is not there.",
+            "reply_to_post_number": 42})
+        self.check("unknown reply_to_post_number: 422", status == 422, body)
+        status, _, body = self.request("POST", "/posts.json", {
+            "topic_id": 99999, "raw": "Reply into a topic that does not exist."})
+        self.check("unknown topic_id: 404", status == 404 and body == NOT_FOUND, body)
+
+    def test_contract_violations(self) -> None:
+        cases = [
+            ("unknown property 'tags'", "POST", "/posts.json",
+             {"title": "A topic with some tags", "raw": "Body long enough for a topic.",
+              "tags": ["x"]}, "tags"),
+            ("topic_id as a string", "POST", "/posts.json",
+             {"topic_id": str(self.topic_id), "raw": "Body long enough for a reply."},
+             "topic_id"),
+            ("missing raw", "POST", "/posts.json", {"topic_id": self.topic_id}, "raw"),
+            ("path not in the contract", "POST", "/t/1/reply.json", {"raw": "x"},
+             "not an operation"),
+            ("wrong method", "PATCH", "/posts.json", {"raw": "x"}, "not an operation"),
+        ]
+        for name, method, path, body, needle in cases:
+            before = len(self.state()["violations"])
+            status, _, answer = self.request(method, path, body)
+            violations = self.state()["violations"]
+            self.check(f"violation ({name}): 400 + recorded", status == 400
+                       and len(violations) == before + 1
+                       and needle in " ".join(violations[-1]["errors"])
+                       and answer == {"errors": violations[-1]["errors"]}, (status, answer))
+        before = len(self.state()["violations"])
+        status, _, answer = self.request("POST", "/posts.json", b"{not json",
+                                         headers={"Content-Type": "application/json"})
+        self.check("violation (invalid JSON): 400 + recorded", status == 400
+                   and len(self.state()["violations"]) == before + 1, answer)
+        raw_contract = json.loads(self.contract_path.read_text(encoding="utf-8"))
+        schema = raw_contract["paths"]["/posts.json"]["post"]["responses"]["200"]
+        schema = schema["content"]["application/json"]["schema"]
+        strict = schema["properties"]["reply_to_post_number"]["type"]
+        print(f"note: the contract types reply_to_post_number as {strict}; Discourse sends an "
+              f"integer, accepted through the documented erratum "
+              f"({self.contract.errata_count} schema places)")
+
+    def test_failures(self) -> None:
+        self.request("POST", "/__sim/fail", {"mode": "429", "count": 2, "retry_after": 3},
+                     auth=False)
+        for i in (1, 2):
+            status, response, body = self.request("GET", f"/t/{self.topic_id}.json")
+            self.check(f"429 #{i}: Retry-After and rate_limit body", status == 429
+                       and response.getheader("Retry-After") == "3"
+                       and body == rate_limit_body(3), (status, body))
+        status, _, _ = self.request("GET", f"/t/{self.topic_id}.json")
+        self.check("after the 429s: 200 again", status == 200, status)
+
+        self.request("POST", "/__sim/fail", {"mode": "503", "count": 1}, auth=False)
+        status, _, _ = self.request("GET", f"/t/{self.topic_id}.json")
+        self.check("503 mode", status == 503, status)
+        self.request("POST", "/__sim/fail", {"mode": "down", "count": 1}, auth=False)
+        try:
+            self.request("GET", f"/t/{self.topic_id}.json")
+            dropped = False
+        except (http.client.HTTPException, OSError):
+            dropped = True
+        self.conn.close()
+        self.check("down mode: connection closed without an answer", dropped)
+        status, _, _ = self.request("GET", f"/t/{self.topic_id}.json")
+        self.check("after down: 200 on a new connection", status == 200, status)
+
+        status, response, body = self.send_raw(
+            b"POST /posts.json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 20000000\r\n\r\n")
+        self.check("body over 10 MB: 413", status == 413, (status, body))
+
+    def send_raw(self, request: bytes) -> tuple[int, str, bytes]:
+        with socket.create_connection((LISTEN_HOST, self.server.port), timeout=5) as s:
+            s.sendall(request)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1]) if head else 0
+        return status, head.decode("latin-1"), rest
+
+    def test_webhooks(self) -> None:
+        status, _, post = self.request("POST", "/__sim/reply", {
+            "topic_id": self.topic_id,
+            "raw": "A forum user answers from the web UI \u2014 \u00e9\u00e8.",
+            "username": "alice", "name": "Alice Example"}, auth=False)
+        self.check("/__sim/reply: 200 post as alice", status == 200
+                   and post["username"] == "alice" and post["name"] == "Alice Example", post)
+        hooks = self.wait_for(lambda: self.post_webhooks(post["id"]))
+        if not self.check("/__sim/reply: webhook arrives", bool(hooks)):
+            return
+        headers, body = hooks[0]
+        expected = "sha256=" + hmac.new(self.SECRET.encode(), body, hashlib.sha256).hexdigest()
+        self.check("webhook: valid signature", headers.get("X-Discourse-Event-Signature")
+                   == expected, headers)
+        self.check("webhook: Discourse headers", headers.get("X-Discourse-Event") == "post_created"
+                   and headers.get("X-Discourse-Event-Type") == "post"
+                   and headers.get("X-Discourse-Instance") == self.server.base_url
+                   and headers.get("X-Discourse-Event-Id", "").isdigit()
+                   and headers.get("Content-Type") == "application/json", headers)
+        payload = json.loads(body)["post"]
+        self.check("webhook: post payload", set(payload) == set(WEBHOOK_POST_FIELDS)
+                   and payload["username"] == "alice" and payload["topic_id"] == self.topic_id
+                   and payload["raw"].endswith("\u00e9\u00e8.")
+                   and payload["topic_title"] == "Hello from the mailing list", payload)
+        api_hooks = self.post_webhooks(self.first_post_id)
+        self.check("webhook: API-created posts fire it too", len(api_hooks) == 1)
+        ids = [int(h.get("X-Discourse-Event-Id")) for h, _ in self.receiver.received]
+        self.check("webhook: event ids increase", ids == sorted(ids) and len(set(ids)) == len(ids),
+                   ids)
+
+        self.wait_for(lambda: all(w["done"] for w in self.state()["webhooks"]))
+        with self.receiver.lock:
+            self.receiver.answers = [500, 503]
+        status, _, topic = self.request("POST", "/__sim/topic", {
+            "title": "A topic started on the forum", "raw": "Started by a forum user, not mail.",
+            "username": "bob", "name": "Bob"}, auth=False)
+        record = self.wait_for(lambda: next(
+            (w for w in self.state()["webhooks"] if w["post_id"] == topic["id"] and w["done"]),
+            None))
+        self.check("webhook retry: delivered on the 3rd attempt with new event ids",
+                   record is not None and record["delivered"] and record["attempts"] == 3
+                   and [h["status"] for h in record["history"]] == [500, 503, 200]
+                   and len(set(record["event_ids"])) == 3, record)
+        st = self.state()
+        self.check("state: webhooks recorded with status", all(
+            w["status"] == 200 and w["delivered"] for w in st["webhooks"]), st["webhooks"])
+        self.check("every 200 answer matched the contract", st["response_errors"] == [],
+                   st["response_errors"])
+        self.check("state: requests counted", st["requests"] > 10 and st["request_log"],
+                   st["requests"])
+
+    def test_reset(self) -> None:
+        status, _, _ = self.request("POST", "/__sim/reset", auth=False)
+        st = self.state()
+        self.check("reset clears everything", status == 200 and st["topics"] == []
+                   and st["violations"] == [] and st["webhooks"] == [] and st["requests"] == 0, st)
+        status, _, post = self.request("POST", "/posts.json", {
+            "title": "hello from the mailing list", "raw": "First message, long enough to post."})
+        self.check("reset: ids start again, old titles free", status == 200
+                   and post["topic_id"] == FIRST_TOPIC_ID and post["id"] == FIRST_POST_ID, post)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
