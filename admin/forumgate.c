@@ -1,0 +1,348 @@
+/*
+ * NAME
+ *	forumgate - forumgate administration command
+ * SYNOPSIS
+ *	forumgate [-c config] command [arguments]
+ * DESCRIPTION
+ *	Inspects and changes the state forumgate keeps in Redis, and runs
+ *	the list-mail parser on a file exactly as the Dovecot plugin does.
+ *	See forumgate(8) for the commands.
+ * DIAGNOSTICS
+ *	Errors go to stderr. Exit status: 0 success, 64 usage error,
+ *	65 bad input, 69 a list or member does not exist, 75 Redis or
+ *	another service is unavailable (try again), 78 configuration error.
+ */
+#include "fg-common.h"
+#include "fg-config.h"
+#include "fg-mailparse.h"
+#include "fg-record.h"
+#include "fg-store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <jansson.h>
+
+static const char *progname = "forumgate";
+
+static void usage(void) __attribute__((noreturn));
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: %s [-c config] command [arguments]\n"
+		"commands:\n"
+		"  status                          Redis, lists and queue lengths\n"
+		"  lists                           list names\n"
+		"  list add NAME --address ADDR --bridge-recipient ADDR [--category ID]\n"
+		"  list show NAME\n"
+		"  member add|del LIST ADDRESS\n"
+		"  members LIST\n"
+		"  parse [FILE|-]                  parse one message as the plugin does\n",
+		progname);
+	exit(EX_USAGE);
+}
+
+/* die - print an error and exit with a sysexits code */
+static void die(int status, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 2, 3)));
+static void die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
+static struct fg_config *load_config(const char *path)
+{
+	struct fg_config *config;
+	const char *error;
+
+	if (fg_config_load(path, &config, &error) < 0)
+		die(EX_CONFIG, "%s", error);
+	return config;
+}
+
+static struct fg_store *open_store(const struct fg_config *config)
+{
+	struct fg_store *store;
+	const char *error;
+
+	if (fg_store_connect(config->redis, config->redis_timeout, &store,
+			     &error) < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	return store;
+}
+
+/* need_list - the named list, or exit 69 */
+static struct fg_list *need_list(struct fg_store *store, const char *name)
+{
+	struct fg_list *list;
+	const char *error;
+	int ret = fg_store_list_get(store, name, &list, &error);
+
+	if (ret < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	if (ret == 0)
+		die(EX_UNAVAILABLE, "no list named '%s' (see: %s lists)",
+		    name, progname);
+	return list;
+}
+
+static int cmd_status(struct fg_store *store, const struct fg_config *config)
+{
+	char **names;
+	size_t n;
+	const char *error;
+
+	if (fg_store_ping(store, &error) < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	printf("redis: %s ok\n", config->redis);
+	if (fg_store_lists(store, &names, &n, &error) < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	printf("lists: %zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		long long in = 0, out = 0;
+		if (fg_store_queue_len(store, names[i], FG_QUEUE_INBOUND, &in,
+				       &error) < 0 ||
+		    fg_store_queue_len(store, names[i], FG_QUEUE_OUTBOUND, &out,
+				       &error) < 0)
+			die(EX_TEMPFAIL, "%s", error);
+		printf("  %s: inbound=%lld outbound=%lld\n", names[i], in, out);
+	}
+	fg_strv_free(names, n);
+	return EX_OK;
+}
+
+static int cmd_lists(struct fg_store *store)
+{
+	char **names;
+	size_t n;
+	const char *error;
+
+	if (fg_store_lists(store, &names, &n, &error) < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	for (size_t i = 0; i < n; i++)
+		printf("%s\n", names[i]);
+	fg_strv_free(names, n);
+	return EX_OK;
+}
+
+static int cmd_list_add(struct fg_store *store, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "address", required_argument, NULL, 'a' },
+		{ "bridge-recipient", required_argument, NULL, 'r' },
+		{ "category", required_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct fg_list list = { 0 };
+	const char *error;
+	int c;
+
+	if (argc < 1)
+		usage();
+	list.name = argv[0];
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': list.address = fg_str_lower(optarg); break;
+		case 'r': list.bridge_recipient = fg_str_lower(optarg); break;
+		case 'C':
+			if (fg_parse_llong(optarg, &list.category) < 0 ||
+			    list.category < 0)
+				die(EX_USAGE, "invalid --category '%s'", optarg);
+			break;
+		default: usage();
+		}
+	}
+	if (list.address == NULL || strchr(list.address, '@') == NULL)
+		die(EX_USAGE, "list add: --address must be a mail address");
+	if (list.bridge_recipient == NULL ||
+	    strchr(list.bridge_recipient, '@') == NULL)
+		die(EX_USAGE, "list add: --bridge-recipient must be a mail "
+		    "address");
+	if (fg_store_list_add(store, &list, &error) < 0)
+		die(strstr(error, "invalid list name") != NULL ?
+		    EX_USAGE : EX_TEMPFAIL, "%s", error);
+	printf("list %s: address=%s bridge_recipient=%s category=%lld\n",
+	       list.name, list.address, list.bridge_recipient, list.category);
+	return EX_OK;
+}
+
+static int cmd_list_show(struct fg_store *store, const char *name)
+{
+	struct fg_list *list = need_list(store, name);
+
+	printf("name: %s\naddress: %s\nbridge_recipient: %s\ncategory: %lld\n",
+	       list->name, list->address, list->bridge_recipient,
+	       list->category);
+	fg_list_free(&list);
+	return EX_OK;
+}
+
+static int cmd_member(struct fg_store *store, const char *op,
+		      const char *list_name, const char *address)
+{
+	struct fg_list *list = need_list(store, list_name);
+	const char *error;
+	int ret;
+
+	fg_list_free(&list);
+	if (strchr(address, '@') == NULL)
+		die(EX_USAGE, "'%s' is not a mail address", address);
+	if (strcmp(op, "add") == 0)
+		ret = fg_store_member_add(store, list_name, address, &error);
+	else if (strcmp(op, "del") == 0)
+		ret = fg_store_member_del(store, list_name, address, &error);
+	else
+		usage();
+	if (ret < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	return EX_OK;
+}
+
+static int cmd_members(struct fg_store *store, const char *list_name)
+{
+	struct fg_list *list = need_list(store, list_name);
+	char **addrs;
+	size_t n;
+	const char *error;
+
+	fg_list_free(&list);
+	if (fg_store_members(store, list_name, &addrs, &n, &error) < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	for (size_t i = 0; i < n; i++)
+		printf("%s\n", addrs[i]);
+	fg_strv_free(addrs, n);
+	return EX_OK;
+}
+
+/* read_all - a whole file or stdin, bounded */
+static char *read_all(const char *path, size_t max, size_t *size_r)
+{
+	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	struct fg_buf buf = { 0 };
+	char chunk[65536];
+	size_t n;
+
+	if (fp == NULL)
+		die(EX_NOINPUT, "open(%s) failed: %s", path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		if (buf.len + n > max)
+			die(EX_DATAERR, "%s: larger than max_message_size=%zu",
+			    path, max);
+		fg_buf_append(&buf, chunk, n);
+	}
+	if (ferror(fp))
+		die(EX_IOERR, "read(%s) failed: %s", path, strerror(errno));
+	if (fp != stdin)
+		fclose(fp);
+	*size_r = buf.len;
+	return fg_buf_steal(&buf);
+}
+
+static int cmd_parse(const struct fg_config *config, const char *path)
+{
+	struct fg_parse_settings set = {
+		.secret = config->secret != NULL ? config->secret : "",
+		.mail_domain = config->mail_domain != NULL ?
+			config->mail_domain : "localhost",
+		.max_size = config->max_message_size,
+	};
+	struct fg_record *rec;
+	const char *error;
+	size_t size;
+	char *data = read_all(path, config->max_message_size, &size);
+
+	fg_mail_init();
+	if (fg_mail_parse(data, size, &set, &rec, &error) < 0)
+		die(EX_DATAERR, "%s: %s", path, error);
+	json_t *refs = json_array();
+	for (size_t i = 0; i < rec->n_references; i++)
+		json_array_append_new(refs, json_string(rec->references[i]));
+	json_t *obj = json_pack("{s:s, s:s?, s:o, s:s, s:s, s:s, s:s, s:s, "
+				"s:s?, s:s, s:s, s:s}",
+		"message_id", rec->message_id,
+		"in_reply_to", rec->in_reply_to,
+		"references", refs,
+		"subject", rec->subject,
+		"title", rec->title,
+		"from_name", rec->from_name,
+		"from_email", rec->from_email,
+		"date", rec->date,
+		"list_id", rec->list_id,
+		"body", rec->body,
+		"classification", fg_class_name(rec->classification),
+		"reason", rec->reason);
+	if (obj == NULL)
+		die(EX_SOFTWARE, "%s: record is not valid UTF-8", path);
+	json_dumpf(obj, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	putchar('\n');
+	json_decref(obj);
+	fg_record_free(&rec);
+	free(data);
+	fg_mail_deinit();
+	return EX_OK;
+}
+
+int main(int argc, char *argv[])
+{
+	const char *config_path = FG_DEFAULT_CONFIG_PATH;
+	struct fg_config *config;
+	struct fg_store *store;
+	int c, ret;
+
+	while ((c = getopt(argc, argv, "+c:h")) != -1) {
+		switch (c) {
+		case 'c': config_path = optarg; break;
+		default: usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+
+	if (strcmp(argv[0], "parse") == 0) {
+		/* parse works without Redis and without a config file */
+		if (argc > 2)
+			usage();
+		config = access(config_path, R_OK) == 0 ?
+			load_config(config_path) : fg_config_defaults();
+		ret = cmd_parse(config, argc == 2 ? argv[1] : "-");
+		fg_config_free(&config);
+		return ret;
+	}
+
+	config = load_config(config_path);
+	store = open_store(config);
+	if (strcmp(argv[0], "status") == 0 && argc == 1)
+		ret = cmd_status(store, config);
+	else if (strcmp(argv[0], "lists") == 0 && argc == 1)
+		ret = cmd_lists(store);
+	else if (strcmp(argv[0], "list") == 0 && argc >= 3 &&
+		 strcmp(argv[1], "add") == 0)
+		ret = cmd_list_add(store, argc - 2, argv + 2);
+	else if (strcmp(argv[0], "list") == 0 && argc == 3 &&
+		 strcmp(argv[1], "show") == 0)
+		ret = cmd_list_show(store, argv[2]);
+	else if (strcmp(argv[0], "member") == 0 && argc == 4)
+		ret = cmd_member(store, argv[1], argv[2], argv[3]);
+	else if (strcmp(argv[0], "members") == 0 && argc == 2)
+		ret = cmd_members(store, argv[1]);
+	else
+		usage();
+	fg_store_free(&store);
+	fg_config_free(&config);
+	return ret;
+}
