@@ -1,0 +1,355 @@
+/*
+ * NAME
+ *	bridge-outbound 3 - forum posts to list mail
+ * DESCRIPTION
+ *	For each post of a list's outbound queue, in order:
+ *
+ *	1. A post the bridge made itself from list mail is not mailed:
+ *	   the list has it already. Such a post is in the map under the
+ *	   list mail's Message-ID; and because the forum's webhook can
+ *	   arrive before the bridge stored that map entry, a post by
+ *	   forum_api_username is skipped as well.
+ *	2. Message-ID, In-Reply-To and References follow fg-threading.
+ *	3. The Message-ID is recorded in the map before the mail is
+ *	   sent, so a list copy of it coming back, or a member's reply to
+ *	   it, is recognised even when it is faster than this daemon.
+ *	4. The mail is composed (fg-compose) and submitted to smtp_relay
+ *	   from bridge_address to the list address. The relay's 250
+ *	   acknowledges the entry; a 4xx or a connection failure stops
+ *	   the list's queue and retries with backoff; a 5xx moves the
+ *	   entry to the dead-letter stream with the relay's answer.
+ *
+ *	A post found in the map under our own Message-ID was recorded
+ *	by an earlier attempt that did not finish: it is sent (again).
+ *	Delivery is at least once; the list sees the same Message-ID.
+ */
+#include "bridge-worker.h"
+#include "fg-compose.h"
+#include "fg-forum.h"
+#include "fg-msgid.h"
+#include "fg-smtp.h"
+#include "fg-threading.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+struct outbound {
+	struct fg_forum *forum;		/* for post URLs */
+	struct fg_smtp *smtp;
+};
+
+struct outbound_lookup {
+	struct worker *w;
+	const char *list;
+};
+
+/* outbound_lookup_post - fg-threading's view of the post map */
+static int outbound_lookup_post(void *context, long long topic_id,
+				long long post_number, char **message_id_r,
+				struct fg_post_ref *ref_r,
+				const char **error_r)
+{
+	struct outbound_lookup *ctx = context;
+
+	return fg_store_lookup_post(ctx->w->store, ctx->list, topic_id,
+				    post_number, message_id_r, ref_r,
+				    error_r);
+}
+
+/* outbound_parse_date - ISO 8601 (2024-05-01T12:34:56.789Z or with an
+   offset) to seconds since the epoch; now when unreadable */
+static long long outbound_parse_date(const char *s)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, n = 0;
+	const char *p;
+	long long t;
+
+	if (s == NULL ||
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
+		   &n) != 6 || n == 0)
+		return (long long)time(NULL);
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = (long long)timegm(&tm);
+	p = s + n;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	}
+	if (*p == '+' || *p == '-') {
+		/* +HH, +HHMM or +HH:MM */
+		const char *q = p + 1;
+		int digits[4], n_digits = 0;
+
+		for (; *q != '\0' && n_digits < 4; q++) {
+			if (*q >= '0' && *q <= '9')
+				digits[n_digits++] = *q - '0';
+			else if (*q != ':' || n_digits != 2)
+				break;
+		}
+		if (n_digits == 2 || n_digits == 4) {
+			long long off = (digits[0] * 10 + digits[1]) * 3600LL;
+			if (n_digits == 4)
+				off += (digits[2] * 10 + digits[3]) * 60LL;
+			t += *p == '+' ? -off : off;
+		}
+	}
+	return t;
+}
+
+/* outbound_is_ours - a map entry under our own Message-ID for exactly
+   this post (an earlier attempt recorded it) */
+static bool outbound_is_ours(const char *secret, const char *list,
+			     const struct fg_post *post,
+			     const char *message_id)
+{
+	char *id_list = NULL;
+	long long topic, number;
+	bool ours;
+
+	if (fg_msgid_parse(secret, message_id, &id_list, &topic,
+			   &number) != 1)
+		return false;
+	ours = strcmp(id_list, list) == 0 && topic == post->topic_id &&
+		number == post->post_number;
+	free(id_list);
+	return ours;
+}
+
+/* outbound_skip - done without mail: the post came from the list */
+static int outbound_skip(struct worker *w, struct worker_list *l,
+			 const struct fg_entry *entry,
+			 const struct fg_post *post, const char *why)
+{
+	int ret = worker_finish(w, l, entry);
+
+	if (ret == WORKER_DONE)
+		msg_info("list=%s post_id=%lld topic=%lld post_number=%lld: "
+			 "not mailed: %s", l->name, post->post_id,
+			 post->topic_id, post->post_number, why);
+	return ret;
+}
+
+/* outbound_dead - a post that cannot be mailed, with the reason */
+static int outbound_dead(struct worker *w, struct worker_list *l,
+			 const struct fg_entry *entry,
+			 const struct fg_post *post, const char *message_id,
+			 const char *reason)
+{
+	int ret = worker_dead(w, l, entry, reason);
+
+	if (ret == WORKER_DONE)
+		msg_warn("list=%s post_id=%lld topic=%lld post_number=%lld "
+			 "message_id=<%s>: dead-letter: %s", l->name,
+			 post->post_id, post->topic_id, post->post_number,
+			 message_id != NULL ? message_id : "", reason);
+	return ret;
+}
+
+/* outbound_send - compose and submit; the result for the worker */
+static int outbound_send(struct worker *w, struct worker_list *l,
+			 const struct fg_entry *entry,
+			 const struct fg_post *post,
+			 const struct fg_threading_headers *h)
+{
+	struct outbound *out = w->context;
+	const struct fg_config *c = w->bridge->config;
+	struct fg_compose comp;
+	const char *error, *reply, *rcpt;
+	char *data = NULL, *url;
+	size_t size = 0;
+	int status, ret;
+
+	url = fg_forum_post_url(out->forum, post->topic_id,
+				post->post_number);
+	memset(&comp, 0, sizeof(comp));
+	comp.post = post;
+	comp.list_address = l->def->address;
+	comp.list_name = l->name;
+	comp.mail_domain = c->mail_domain;
+	comp.from_address = c->bridge_address;
+	comp.name_suffix = c->bridge_name_suffix;
+	comp.message_id = h->message_id;
+	comp.in_reply_to = h->in_reply_to;
+	comp.references = (const char *const *)h->references;
+	comp.n_references = h->n_references;
+	comp.topic_url = url;
+	comp.date = outbound_parse_date(post->created_at);
+	ret = fg_compose_mail(&comp, &data, &size, &error);
+	free(url);
+	if (ret < 0) {
+		char *why = fg_xasprintf("cannot compose the mail: %s", error);
+		ret = outbound_dead(w, l, entry, post, h->message_id, why);
+		free(why);
+		return ret;
+	}
+
+	rcpt = l->def->address;
+	status = fg_smtp_send(out->smtp, c->bridge_address, &rcpt, 1, data,
+			      size, &reply);
+	free(data);
+	switch (status) {
+	case FG_SMTP_OK:
+		worker_mark_done(l, entry->id, h->message_id, NULL);
+		ret = worker_finish(w, l, entry);
+		if (ret == WORKER_DONE)
+			msg_info("list=%s post_id=%lld topic=%lld "
+				 "post_number=%lld message_id=<%s>%s%s%s: "
+				 "mailed to %s: %s",
+				 l->name, post->post_id, post->topic_id,
+				 post->post_number, h->message_id,
+				 h->in_reply_to != NULL ? " in_reply_to=<" :
+				 " (new topic)",
+				 h->in_reply_to != NULL ? h->in_reply_to : "",
+				 h->in_reply_to != NULL ? ">" : "",
+				 rcpt, reply);
+		return ret;
+	case FG_SMTP_PERMANENT: {
+		char *why = fg_xasprintf("relay refused the mail: %s", reply);
+		ret = outbound_dead(w, l, entry, post, h->message_id, why);
+		free(why);
+		return ret;
+	}
+	default: {
+		unsigned int wait = worker_retry(w, l, 0);
+		msg_warn("list=%s post_id=%lld message_id=<%s>: relay "
+			 "deferred: %s; queue stopped, retry in %u.%03us",
+			 l->name, post->post_id, h->message_id, reply,
+			 wait / 1000, wait % 1000);
+		return WORKER_RETRY;
+	}
+	}
+}
+
+/* outbound_process - one post; see the DESCRIPTION */
+static int outbound_process(struct worker *w, struct worker_list *l,
+			    const struct fg_entry *entry)
+{
+	const struct fg_config *c = w->bridge->config;
+	struct outbound_lookup lookup = { w, l->name };
+	struct fg_threading_headers h;
+	struct fg_post *post;
+	struct fg_post_ref ref;
+	const char *error;
+	char *mapped = NULL;
+	int ret;
+
+	post = fg_post_from_entry(entry);
+	if (worker_is_done(l, entry->id)) {
+		/* mailed already; Redis failed before the acknowledgement */
+		ret = worker_finish(w, l, entry);
+		fg_post_free(&post);
+		return ret;
+	}
+	if (post == NULL || post->topic_id <= 0 || post->post_number <= 0) {
+		struct fg_post empty = { 0 };
+		ret = outbound_dead(w, l, entry, post != NULL ? post : &empty,
+				    NULL, "entry is not a forum post");
+		fg_post_free(&post);
+		return ret;
+	}
+	if (c->forum_api_username != NULL && post->username != NULL &&
+	    strcasecmp(post->username, c->forum_api_username) == 0) {
+		ret = outbound_skip(w, l, entry, post,
+				    "created by the bridge from list mail");
+		fg_post_free(&post);
+		return ret;
+	}
+	ret = fg_store_lookup_post(w->store, l->name, post->topic_id,
+				   post->post_number, &mapped, &ref, &error);
+	if (ret < 0) {
+		fg_post_free(&post);
+		return worker_store_failed(w, l, "looking up the post", error);
+	}
+	if (ret > 0 && !outbound_is_ours(c->secret, l->name, post, mapped)) {
+		char *why = fg_xasprintf("created by the bridge from list "
+					 "mail <%s>", mapped);
+		ret = outbound_skip(w, l, entry, post, why);
+		free(why);
+		free(mapped);
+		fg_post_free(&post);
+		return ret;
+	}
+	free(mapped);
+
+	if (fg_threading_outbound(c->secret, l->name, c->mail_domain, post,
+				  outbound_lookup_post, &lookup, &h,
+				  &error) < 0) {
+		fg_post_free(&post);
+		return worker_store_failed(w, l, "looking up the thread",
+					   error);
+	}
+	memset(&ref, 0, sizeof(ref));
+	ref.topic_id = post->topic_id;
+	ref.post_number = post->post_number;
+	ref.post_id = post->post_id;
+	ref.parent_post_number = h.parent_post_number;
+	if (fg_store_map_post(w->store, l->name, h.message_id, &ref,
+			      &error) < 0)
+		ret = worker_store_failed(w, l, "recording the Message-ID",
+					  error);
+	else
+		ret = outbound_send(w, l, entry, post, &h);
+	fg_threading_headers_free(&h);
+	fg_post_free(&post);
+	return ret;
+}
+
+/* outbound_deinit - close the relay and forum connections */
+static void outbound_deinit(struct worker *w)
+{
+	struct outbound *out = w->context;
+
+	fg_smtp_deinit(&out->smtp);
+	fg_forum_deinit(&out->forum);
+	free(out);
+}
+
+/* outbound_start - see bridge.h */
+int outbound_start(struct bridge *b, struct worker **worker_r,
+		   const char **error_r)
+{
+	const struct fg_config *c = b->config;
+	struct fg_forum_settings fset = {
+		.type = c->forum_type,
+		.url = c->forum_url,
+		.api_key = c->forum_api_key,
+		.api_username = c->forum_api_username,
+		.timeout_ms = c->forum_timeout,
+	};
+	struct fg_smtp_settings sset = {
+		.relay = c->smtp_relay,
+		.timeout_ms = c->smtp_timeout,
+	};
+	struct outbound *out = fg_xcalloc(1, sizeof(*out));
+	struct worker *w;
+
+	if (fg_forum_init(&fset, &out->forum, error_r) < 0 ||
+	    fg_smtp_init(&sset, &out->smtp, error_r) < 0) {
+		fg_forum_deinit(&out->forum);
+		free(out);
+		return -1;
+	}
+	w = fg_xcalloc(1, sizeof(*w));
+	w->name = "forum->list";
+	w->queue = FG_QUEUE_OUTBOUND;
+	w->bridge = b;
+	w->context = out;
+	w->process = outbound_process;
+	w->deinit = outbound_deinit;
+	if (worker_start(w, error_r) < 0) {
+		worker_join(&w);
+		return -1;
+	}
+	*worker_r = w;
+	return 0;
+}

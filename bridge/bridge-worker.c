@@ -1,0 +1,361 @@
+/*
+ * NAME
+ *	bridge-worker 3 - the queue loop both directions share
+ * DESCRIPTION
+ *	One pass visits every list whose queue is not waiting out a
+ *	backoff and processes at most one entry of each. While entries
+ *	flow, reads do not block; after a pass found nothing, the reads
+ *	block briefly (about a second over all lists), so an idle daemon
+ *	neither spins nor reacts slowly.
+ *
+ *	The list set is re-read from Redis every LIST_REFRESH_MS and on
+ *	SIGHUP. A list that disappeared is dropped with its state; its
+ *	queue stays in Redis.
+ * SEE ALSO
+ *	bridge-worker.h for the contract with the process functions.
+ */
+#include "bridge-worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_REFRESH_MS 10000
+#define IDLE_WAIT_MS 1000
+#define MIN_BLOCK_MS 10
+#define MIN_RETRY_MS 100
+#define STORE_RETRY_MS 1000
+
+/* worker_list_clear - free a list's members */
+static void worker_list_clear(struct worker_list *l)
+{
+	free(l->name);
+	fg_list_free(&l->def);
+	free(l->try_entry);
+	free(l->done_entry);
+	free(l->done_message_id);
+	memset(l, 0, sizeof(*l));
+}
+
+/* worker_find_list - a known list by name */
+static struct worker_list *worker_find_list(struct worker *w, const char *name)
+{
+	for (size_t i = 0; i < w->n_lists; i++) {
+		if (strcmp(w->lists[i].name, name) == 0)
+			return &w->lists[i];
+	}
+	return NULL;
+}
+
+/* worker_read_lists - the list set and each list's definition */
+static int worker_read_lists(struct worker *w)
+{
+	char **names;
+	size_t count, kept = 0;
+	const char *error;
+
+	if (fg_store_lists(w->store, &names, &count, &error) < 0) {
+		worker_store_failed(w, NULL, "reading the lists", error);
+		return -1;
+	}
+	for (size_t i = 0; i < w->n_lists; i++)
+		w->lists[i].listed = false;
+	for (size_t i = 0; i < count; i++) {
+		struct worker_list *l = worker_find_list(w, names[i]);
+		struct fg_list *def;
+		int ret;
+
+		ret = fg_store_list_get(w->store, names[i], &def, &error);
+		if (ret < 0) {
+			worker_store_failed(w, NULL, "reading a list", error);
+			fg_strv_free(names, count);
+			return -1;
+		}
+		if (ret == 0) {
+			msg_warn("%s: list=%s is in " FG_KEY_LISTS
+				 " but has no definition: skipped",
+				 w->name, names[i]);
+			continue;
+		}
+		if (l == NULL) {
+			w->lists = fg_xrealloc(w->lists, (w->n_lists + 1) *
+					       sizeof(*w->lists));
+			l = &w->lists[w->n_lists++];
+			memset(l, 0, sizeof(*l));
+			l->name = fg_xstrdup(names[i]);
+			msg_info("%s: list=%s address=%s category=%lld: "
+				 "serving", w->name, l->name, def->address,
+				 def->category);
+		}
+		fg_list_free(&l->def);
+		l->def = def;
+		l->listed = true;
+	}
+	fg_strv_free(names, count);
+	/* drop lists that are gone */
+	for (size_t i = 0; i < w->n_lists; i++) {
+		if (w->lists[i].listed) {
+			if (kept != i)
+				w->lists[kept] = w->lists[i];
+			kept++;
+			continue;
+		}
+		msg_info("%s: list=%s: no longer defined, not served",
+			 w->name, w->lists[i].name);
+		worker_list_clear(&w->lists[i]);
+	}
+	w->n_lists = kept;
+	return 0;
+}
+
+/* worker_store_failed - log the first failure of an outage, back off */
+int worker_store_failed(struct worker *w, struct worker_list *list,
+			const char *what, const char *error)
+{
+	if (!w->store_failing && list != NULL)
+		msg_warn("%s: list=%s: %s: %s; retrying", w->name, list->name,
+			 what, error);
+	else if (!w->store_failing)
+		msg_warn("%s: %s: %s; retrying", w->name, what, error);
+	w->store_failing = true;
+	/* Redis comes back on its own time: a short, fixed wait */
+	if (list != NULL)
+		list->next_ms = bridge_now_ms() + STORE_RETRY_MS;
+	return WORKER_RETRY;
+}
+
+/* worker_store_ok - a Redis command worked: end an outage */
+static void worker_store_ok(struct worker *w)
+{
+	if (w->store_failing)
+		msg_info("%s: Redis answers again", w->name);
+	w->store_failing = false;
+}
+
+/* worker_retry - the next step of exponential backoff */
+unsigned int worker_retry(struct worker *w, struct worker_list *l,
+			  unsigned int retry_after_ms)
+{
+	const struct fg_config *c = w->bridge->config;
+	unsigned int min = c->forum_retry_min, max = c->forum_retry_max;
+	unsigned int wait;
+
+	if (min < MIN_RETRY_MS)
+		min = MIN_RETRY_MS;
+	if (max < min)
+		max = min;
+	if (l->delay_ms == 0)
+		l->delay_ms = min;
+	else
+		l->delay_ms = l->delay_ms > max / 2 ? max : l->delay_ms * 2;
+	wait = l->delay_ms;
+	/* the other side knows best how long it needs */
+	if (retry_after_ms > wait)
+		wait = retry_after_ms;
+	l->next_ms = bridge_now_ms() + wait;
+	return wait;
+}
+
+/* worker_count_try - permanent failures count per head entry */
+unsigned int worker_count_try(struct worker_list *l, const char *entry_id)
+{
+	if (l->try_entry == NULL || strcmp(l->try_entry, entry_id) != 0) {
+		free(l->try_entry);
+		l->try_entry = fg_xstrdup(entry_id);
+		l->tries = 0;
+	}
+	return ++l->tries;
+}
+
+/* worker_mark_done - see bridge-worker.h */
+void worker_mark_done(struct worker_list *l, const char *entry_id,
+		      const char *message_id, const struct fg_post_ref *ref)
+{
+	free(l->done_entry);
+	free(l->done_message_id);
+	l->done_entry = fg_xstrdup(entry_id);
+	l->done_message_id = fg_xstrdup(message_id);
+	if (ref != NULL)
+		l->done_ref = *ref;
+	else
+		memset(&l->done_ref, 0, sizeof(l->done_ref));
+}
+
+/* worker_is_done - see bridge-worker.h */
+bool worker_is_done(const struct worker_list *l, const char *entry_id)
+{
+	return l->done_entry != NULL && strcmp(l->done_entry, entry_id) == 0;
+}
+
+/* worker_forget_entry - the entry left the queue: reset its state */
+static void worker_forget_entry(struct worker_list *l)
+{
+	free(l->try_entry);
+	free(l->done_entry);
+	free(l->done_message_id);
+	l->try_entry = l->done_entry = l->done_message_id = NULL;
+	l->tries = 0;
+	l->delay_ms = 0;
+	l->next_ms = 0;
+}
+
+/* worker_finish - XACK + XDEL the entry */
+int worker_finish(struct worker *w, struct worker_list *l,
+		  const struct fg_entry *entry)
+{
+	const char *error;
+
+	if (fg_store_queue_done(w->store, l->name, w->queue, entry->id,
+				&error) < 0)
+		return worker_store_failed(w, l, "acknowledging an entry",
+					   error);
+	worker_store_ok(w);
+	worker_forget_entry(l);
+	return WORKER_DONE;
+}
+
+/* worker_dead - to the dead-letter stream with the reason */
+int worker_dead(struct worker *w, struct worker_list *l,
+		const struct fg_entry *entry, const char *reason)
+{
+	const char *error;
+
+	if (fg_store_queue_dead(w->store, l->name, w->queue, entry, reason,
+				&error) < 0)
+		return worker_store_failed(w, l, "dead-lettering an entry",
+					   error);
+	worker_store_ok(w);
+	worker_forget_entry(l);
+	return WORKER_DONE;
+}
+
+/* worker_pass - one entry from each ready list; true when any came */
+static bool worker_pass(struct worker *w, bool idle, long long *soonest_r)
+{
+	struct fg_entry *entry;
+	const char *error;
+	long long now = bridge_now_ms();
+	size_t n_ready = 0;
+	unsigned int block = 0;
+	bool worked = false;
+
+	*soonest_r = now + IDLE_WAIT_MS;
+	for (size_t i = 0; i < w->n_lists; i++) {
+		if (w->lists[i].next_ms <= now)
+			n_ready++;
+		else if (w->lists[i].next_ms < *soonest_r)
+			*soonest_r = w->lists[i].next_ms;
+	}
+	if (idle && n_ready > 0) {
+		block = IDLE_WAIT_MS / (unsigned int)n_ready;
+		if (block < MIN_BLOCK_MS)
+			block = MIN_BLOCK_MS;
+	}
+	for (size_t i = 0; i < w->n_lists && !bridge_stopping(w->bridge);
+	     i++) {
+		struct worker_list *l = &w->lists[i];
+		int ret;
+
+		if (l->next_ms > bridge_now_ms())
+			continue;
+		ret = fg_store_queue_read(w->store, l->name, w->queue,
+					  w->bridge->consumer, block, &entry,
+					  &error);
+		if (ret < 0) {
+			worker_store_failed(w, l, "reading the queue", error);
+			if (l->next_ms < *soonest_r)
+				*soonest_r = l->next_ms;
+			continue;
+		}
+		worker_store_ok(w);
+		if (ret == 0)
+			continue;
+		worked = true;
+		if (w->process(w, l, entry) == WORKER_DONE) {
+			l->delay_ms = 0;
+			l->next_ms = 0;
+		} else if (l->next_ms < *soonest_r) {
+			*soonest_r = l->next_ms;
+		}
+		fg_entry_free(&entry);
+	}
+	return worked;
+}
+
+/* worker_main - the thread: connect, then passes until stopped */
+static void *worker_main(void *context)
+{
+	struct worker *w = context;
+	bool idle = false;
+	long long soonest;
+
+	if (!bridge_store_connect(w->bridge, w->name, &w->store))
+		return NULL;
+	while (!bridge_stopping(w->bridge)) {
+		long long now = bridge_now_ms();
+		unsigned int gen = bridge_refresh_generation(w->bridge);
+
+		if (gen != w->refresh_generation || w->lists_read_ms == 0 ||
+		    now - w->lists_read_ms >= LIST_REFRESH_MS) {
+			w->refresh_generation = gen;
+			if (worker_read_lists(w) == 0) {
+				worker_store_ok(w);
+				w->lists_read_ms = now;
+			}
+		}
+		if (w->n_lists == 0) {
+			bridge_sleep(w->bridge, IDLE_WAIT_MS);
+			continue;
+		}
+		idle = !worker_pass(w, idle, &soonest);
+		if (idle) {
+			/* nothing came: either every list waits out a
+			   backoff (sleep until the first is due) or the
+			   reads blocked already */
+			now = bridge_now_ms();
+			bool any_ready = false;
+			for (size_t i = 0; i < w->n_lists; i++) {
+				if (w->lists[i].next_ms <= now)
+					any_ready = true;
+			}
+			if (!any_ready && soonest > now)
+				bridge_sleep(w->bridge, (unsigned int)
+					     (soonest - now > IDLE_WAIT_MS ?
+					      IDLE_WAIT_MS : soonest - now));
+			else if (w->store_failing)
+				bridge_sleep(w->bridge, IDLE_WAIT_MS);
+		}
+	}
+	return NULL;
+}
+
+/* worker_start - see bridge-worker.h */
+int worker_start(struct worker *w, const char **error_r)
+{
+	int err = pthread_create(&w->thread, NULL, worker_main, w);
+
+	if (err != 0) {
+		*error_r = fg_errorf("pthread_create: %s", strerror(err));
+		return -1;
+	}
+	w->started = true;
+	return 0;
+}
+
+/* worker_join - see bridge.h */
+void worker_join(struct worker **_w)
+{
+	struct worker *w = *_w;
+
+	if (w == NULL)
+		return;
+	*_w = NULL;
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	for (size_t i = 0; i < w->n_lists; i++)
+		worker_list_clear(&w->lists[i]);
+	free(w->lists);
+	fg_store_free(&w->store);
+	if (w->deinit != NULL)
+		w->deinit(w);
+	free(w);
+}

@@ -1,0 +1,99 @@
+#ifndef BRIDGE_WORKER_H
+#define BRIDGE_WORKER_H
+/*
+ * NAME
+ *	bridge-worker 3 - the queue loop both directions share
+ * DESCRIPTION
+ *	A worker owns a thread and a Redis connection, knows the lists,
+ *	and takes one entry at a time from each list's queue in turn, so
+ *	a busy list does not starve a quiet one. The process function
+ *	decides what an entry becomes:
+ *
+ *	WORKER_DONE	the entry is finished: acknowledged, or moved to
+ *			the dead-letter stream. The list's backoff resets.
+ *	WORKER_RETRY	leave the entry pending and stop this list's queue
+ *			until the time worker_retry() set: the next read
+ *			returns the same entry, so nothing overtakes it.
+ *
+ *	A list's queue holds entries in order; other lists go on while
+ *	one waits.
+ *
+ *	Effects outside Redis (a forum post created, a mail sent) are
+ *	remembered per list with worker_mark_done(): when Redis fails
+ *	right after such an effect, the retry of the same entry only
+ *	finishes the bookkeeping instead of repeating the effect.
+ */
+#include <stdbool.h>
+#include <pthread.h>
+#include "bridge.h"
+
+enum worker_result {
+	WORKER_DONE,
+	WORKER_RETRY,
+};
+
+struct worker_list {
+	char *name;
+	struct fg_list *def;		/* address, category */
+	bool listed;			/* still in fg:lists at the last look */
+
+	/* backoff */
+	unsigned int delay_ms;		/* last wait, 0 after a success */
+	long long next_ms;		/* no read before this time */
+
+	/* permanent failures of the entry at the head */
+	char *try_entry;
+	unsigned int tries;
+
+	/* the external effect of this entry happened already */
+	char *done_entry;
+	struct fg_post_ref done_ref;
+	char *done_message_id;
+};
+
+struct worker {
+	const char *name;		/* for the log: "list->forum" */
+	enum fg_queue queue;
+	struct bridge *bridge;
+	struct fg_store *store;
+	void *context;			/* the direction's own state */
+
+	int (*process)(struct worker *w, struct worker_list *list,
+		       const struct fg_entry *entry);
+	void (*deinit)(struct worker *w);
+
+	struct worker_list *lists;
+	size_t n_lists;
+	long long lists_read_ms;
+	unsigned int refresh_generation;
+	bool store_failing;		/* log a Redis outage once */
+
+	pthread_t thread;
+	bool started;
+};
+
+/* worker_start - run the loop in a new thread */
+int worker_start(struct worker *w, const char **error_r);
+/* worker_retry - stop the list's queue for the next backoff step, or
+   retry_after_ms when the other side asked for longer; the wait in ms */
+unsigned int worker_retry(struct worker *w, struct worker_list *list,
+			  unsigned int retry_after_ms);
+/* worker_count_try - one more permanent failure of this entry; the
+   count so far */
+unsigned int worker_count_try(struct worker_list *list, const char *entry_id);
+/* worker_mark_done - remember that the entry's effect happened */
+void worker_mark_done(struct worker_list *list, const char *entry_id,
+		      const char *message_id, const struct fg_post_ref *ref);
+/* worker_is_done - did the entry's effect happen already */
+bool worker_is_done(const struct worker_list *list, const char *entry_id);
+/* worker_finish - acknowledge the entry; WORKER_RETRY when Redis fails */
+int worker_finish(struct worker *w, struct worker_list *list,
+		  const struct fg_entry *entry);
+/* worker_dead - move the entry to the dead-letter stream */
+int worker_dead(struct worker *w, struct worker_list *list,
+		const struct fg_entry *entry, const char *reason);
+/* worker_store_failed - log a Redis failure and back off */
+int worker_store_failed(struct worker *w, struct worker_list *list,
+			const char *what, const char *error);
+
+#endif

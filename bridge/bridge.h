@@ -1,0 +1,81 @@
+#ifndef BRIDGE_H
+#define BRIDGE_H
+/*
+ * NAME
+ *	bridge 3 - what the parts of forumgated share
+ * DESCRIPTION
+ *	forumgated runs three parts, each in its own thread with its own
+ *	Redis connection: the list-to-forum worker (bridge-inbound.c),
+ *	the forum-to-list worker (bridge-outbound.c), both on the queue
+ *	loop of bridge-worker.c, and the webhook intake
+ *	(bridge-webhook.c). The main thread only starts them, waits for
+ *	a signal and stops them.
+ *
+ *	Logging (bridge-log.c) goes to syslog (facility mail) or, in the
+ *	foreground, to stderr. msg_fatal() exits; everything else goes
+ *	on.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include "fg-common.h"
+#include "fg-config.h"
+#include "fg-store.h"
+
+struct bridge {
+	struct fg_config *config;
+	const char *consumer;		/* name in the consumer groups */
+
+	pthread_mutex_t lock;
+	pthread_cond_t wakeup;
+	bool stopping;
+	unsigned int refresh_generation;	/* SIGHUP: re-read the lists */
+};
+
+/* bridge_stopping - has a stop been asked for */
+bool bridge_stopping(struct bridge *b);
+/* bridge_sleep - wait ms or until stopped; false when stopping */
+bool bridge_sleep(struct bridge *b, unsigned int ms);
+/* bridge_stop - ask every thread to finish */
+void bridge_stop(struct bridge *b);
+/* bridge_refresh - ask the workers to re-read the lists */
+void bridge_refresh(struct bridge *b);
+/* bridge_refresh_generation - changes with every bridge_refresh() */
+unsigned int bridge_refresh_generation(struct bridge *b);
+/* bridge_now_ms - monotonic milliseconds */
+long long bridge_now_ms(void);
+/* bridge_store_connect - connect, retrying until it works or a stop;
+   false when stopping */
+bool bridge_store_connect(struct bridge *b, const char *who,
+			  struct fg_store **store_r);
+
+/* Logging */
+void msg_open(bool foreground);
+/* msg_startup_fd - where a fatal error also goes while starting up */
+void msg_startup_fd(int fd);
+void msg_info(const char *fmt, ...) FG_ATTR_FORMAT(1, 2);
+void msg_warn(const char *fmt, ...) FG_ATTR_FORMAT(1, 2);
+void msg_error(const char *fmt, ...) FG_ATTR_FORMAT(1, 2);
+void msg_vwarn(const char *fmt, va_list ap) FG_ATTR_FORMAT(1, 0);
+void msg_fatal(const char *fmt, ...) FG_ATTR_FORMAT(1, 2)
+	__attribute__((noreturn));
+
+/* The parts */
+struct worker;
+struct webhook;
+
+/* inbound_start - the list -> forum worker thread */
+int inbound_start(struct bridge *b, struct worker **worker_r,
+		  const char **error_r);
+/* outbound_start - the forum -> list worker thread */
+int outbound_start(struct bridge *b, struct worker **worker_r,
+		   const char **error_r);
+/* worker_join - wait for a worker thread to end, and free it */
+void worker_join(struct worker **worker);
+/* webhook_start - listen on webhook_listen, serve in a thread */
+int webhook_start(struct bridge *b, struct webhook **webhook_r,
+		  const char **error_r);
+/* webhook_stop - stop listening, finish, free */
+void webhook_stop(struct webhook **webhook);
+
+#endif

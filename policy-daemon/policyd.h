@@ -1,0 +1,109 @@
+#ifndef POLICYD_H
+#define POLICYD_H
+/*
+ * NAME
+ *	policyd 3 - the parts of forumgate-policyd(8)
+ * DESCRIPTION
+ *	forumgate-policyd.c: options, settings, listeners, signals and
+ *	the event loop. policyd-conn.c: one Postfix policy client
+ *	connection. policyd-redis.c: the Redis connection, the posting
+ *	addresses and the membership lookups. policyd-log.c: the log.
+ *
+ *	Everything runs in one thread on one libevent event_base; no
+ *	call blocks.
+ */
+#include <stdbool.h>
+#include <stdnoreturn.h>
+#include <event2/event.h>
+#include <event2/bufferevent.h>
+
+#include "fg-common.h"
+#include "fg-config.h"
+#include "fg-policy.h"
+
+/* Built-in tunables (candidates for settings). */
+/* How often the posting addresses are read again. */
+#define POLICYD_REFRESH_MS	5000
+/* First and longest wait before reconnecting to Redis. */
+#define POLICYD_BACKOFF_MIN_MS	100
+#define POLICYD_BACKOFF_MAX_MS	10000
+/* Unsent answers a client may leave unread before its requests are
+   no longer read. */
+#define POLICYD_OUTPUT_MAX	(64 * 1024)
+/* Wait after accept() failed (e.g. out of file descriptors). */
+#define POLICYD_ACCEPT_PAUSE_MS	1000
+
+/* Exit codes (sysexits.h). */
+#define POLICYD_EX_USAGE	64
+#define POLICYD_EX_SOFTWARE	70
+#define POLICYD_EX_OSERR	71
+#define POLICYD_EX_CONFIG	78
+
+struct policyd_redis;
+struct policyd_conn;
+
+struct policyd {
+	struct fg_config *config;
+	struct event_base *base;
+	struct policyd_redis *redis;
+	struct policyd_conn *conns;	/* every open client connection */
+	unsigned int n_conns;
+	bool spawn;			/* one client on stdin/stdout */
+	bool verbose;
+	bool stopping;
+};
+
+/* policyd-log.c */
+enum policyd_log_dest {
+	POLICYD_LOG_STDERR = 1,
+	POLICYD_LOG_SYSLOG = 2,
+};
+void policyd_log_init(const char *name, int dest);
+void policyd_log_dest(int dest);
+void policyd_info(const char *fmt, ...) FG_ATTR_FORMAT(1, 2);
+void policyd_warn(const char *fmt, ...) FG_ATTR_FORMAT(1, 2);
+noreturn void policyd_fatal(int status, const char *fmt, ...)
+	FG_ATTR_FORMAT(2, 3);
+/* policyd_printable - a printable, bounded copy of s for the log */
+const char *policyd_printable(char *buf, size_t size, const char *s);
+/* policyd_log_libevent - route libevent's own messages to the log */
+void policyd_log_libevent(void);
+
+/* policyd-redis.c */
+/* policyd_addresses_cb - the first attempt to read the posting
+   addresses finished (whether or not it succeeded) */
+typedef void policyd_addresses_cb(struct policyd *pd);
+/* ret: 1 member, 0 not a member, -1 lookup failed (error set) */
+typedef void policyd_member_cb(void *context, int ret, const char *error);
+struct policyd_lookup;
+
+struct policyd_redis *policyd_redis_new(struct policyd *pd,
+					policyd_addresses_cb *callback);
+void policyd_redis_free(struct policyd_redis **r);
+/* policyd_redis_addresses - the posting addresses last read, or NULL */
+const struct fg_policy_addresses *
+policyd_redis_addresses(const struct policyd_redis *r);
+/* policyd_redis_tried - has the first read of the addresses finished? */
+bool policyd_redis_tried(const struct policyd_redis *r);
+/* policyd_redis_refresh - read the posting addresses now */
+void policyd_redis_refresh(struct policyd_redis *r);
+/* policyd_redis_is_member - start a membership lookup; 0 with
+   *lookup_r and a later callback, or -1 with *error_r and none */
+int policyd_redis_is_member(struct policyd_redis *r, const char *list,
+			    const char *address, policyd_member_cb *callback,
+			    void *context, struct policyd_lookup **lookup_r,
+			    const char **error_r);
+/* policyd_lookup_cancel - the caller no longer wants the answer */
+void policyd_lookup_cancel(struct policyd_lookup *lookup);
+
+/* policyd-conn.c */
+/* policyd_conn_new - serve a client on fd (and write to out_fd when it
+   differs, spawn mode on pipes); peer names it in the log */
+void policyd_conn_new(struct policyd *pd, int fd, int out_fd,
+		      const char *peer);
+/* policyd_conn_resume_all - the posting addresses are known or failed:
+   continue every connection that waited for them */
+void policyd_conn_resume_all(struct policyd *pd);
+void policyd_conn_close_all(struct policyd *pd);
+
+#endif

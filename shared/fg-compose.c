@@ -1,0 +1,353 @@
+/*
+ * NAME
+ *	fg-compose 3 - the mail that carries a forum post to the list
+ * DESCRIPTION
+ *	See fg-compose.h. GMime does the encoding (RFC 2047 words,
+ *	folding, quoted-printable, CR LF); this file decides what goes
+ *	in, and makes sure nothing that reaches a header can end it.
+ */
+#include "fg-compose.h"
+#include "fg-common.h"
+#include "fg-mailparse.h"
+#include "fg-msgid.h"
+#include "fg-store.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <gmime/gmime.h>
+
+/* Longest header text taken from a post, in bytes. Forums limit
+   titles and names far below this; the bound keeps every header line
+   below SMTP's 998 even when a title is one long word. */
+#define FG_COMPOSE_FIELD_MAX 400
+#define FG_COMPOSE_URL_MAX 900
+#define FG_COMPOSE_ADDRESS_MAX 254
+#define FG_COMPOSE_DOMAIN_MAX 253
+#define FG_COMPOSE_DEFAULT_NAME "Forum user"
+
+/* fg_compose_field - header-safe text of a post field: one line, no
+   control characters, valid UTF-8, at most max bytes (cut between
+   characters) */
+static char *fg_compose_field(const char *text, size_t max)
+{
+	char *s = fg_mail_clean_line(text);
+	size_t len = strlen(s);
+
+	if (len > max) {
+		len = max;
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+		s[len] = '\0';
+		fg_str_trim(s);
+	}
+	return s;
+}
+
+/* fg_compose_address_valid - a plain ASCII addr-spec, local@domain,
+   with nothing that could end or extend a header */
+static bool fg_compose_address_valid(const char *addr)
+{
+	const char *at;
+
+	if (addr == NULL || *addr == '\0' ||
+	    strlen(addr) > FG_COMPOSE_ADDRESS_MAX)
+		return false;
+	at = strchr(addr, '@');
+	if (at == NULL || at == addr || at[1] == '\0' ||
+	    strchr(at + 1, '@') != NULL)
+		return false;
+	for (const char *p = addr; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= ' ' || c >= 0x7f || strchr("<>()[],;:\"\\", c))
+			return false;
+	}
+	return true;
+}
+
+/* fg_compose_domain_valid - a host name for List-Id */
+static bool fg_compose_domain_valid(const char *domain)
+{
+	if (domain == NULL || *domain == '\0' || *domain == '.' ||
+	    strlen(domain) > FG_COMPOSE_DOMAIN_MAX)
+		return false;
+	for (const char *p = domain; *p != '\0'; p++) {
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+/* fg_compose_url - the topic URL with everything that is not
+   printable ASCII, and the characters that would end <...>,
+   percent-encoded; NULL when there is no usable URL */
+static char *fg_compose_url(const char *url)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct fg_buf out = { 0 };
+
+	if (url == NULL)
+		return NULL;
+	while (*url == ' ' || *url == '\t')
+		url++;
+	if (strncasecmp(url, "http://", 7) != 0 &&
+	    strncasecmp(url, "https://", 8) != 0)
+		return NULL;
+	for (const char *p = url; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= ' ' || c >= 0x7f || c == '<' || c == '>' ||
+		    c == '"') {
+			fg_buf_putc(&out, '%');
+			fg_buf_putc(&out, hex[c >> 4]);
+			fg_buf_putc(&out, hex[c & 15]);
+		} else {
+			fg_buf_putc(&out, (char)c);
+		}
+	}
+	/* trailing white space became %20 and %09: drop it again */
+	while (out.len >= 3 && (strcmp(out.s + out.len - 3, "%20") == 0 ||
+				strcmp(out.s + out.len - 3, "%09") == 0)) {
+		out.len -= 3;
+		out.s[out.len] = '\0';
+	}
+	if (out.len > FG_COMPOSE_URL_MAX) {
+		fg_buf_free(&out);
+		return NULL;
+	}
+	return fg_buf_steal(&out);
+}
+
+/* fg_compose_references - "<id> <id> ..." for References:, bounded to
+   the first and the newest, with the parent last; NULL when empty */
+static char *fg_compose_references(const struct fg_compose *c,
+				   const char *in_reply_to)
+{
+	size_t n = 0, max = c->n_references + 1;
+	char **ids = fg_xcalloc(max, sizeof(char *));
+	struct fg_buf out = { 0 };
+
+	for (size_t i = 0; i < c->n_references; i++) {
+		/* a stored ID that is not one is left out, not fatal */
+		char *id = c->references[i] != NULL ?
+			fg_msgid_normalize(c->references[i]) : NULL;
+		if (id != NULL)
+			ids[n++] = id;
+	}
+	if (in_reply_to != NULL &&
+	    (n == 0 || strcmp(ids[n - 1], in_reply_to) != 0))
+		ids[n++] = fg_xstrdup(in_reply_to);
+	for (size_t i = 0; i < n; i++) {
+		/* the root names the thread; the newest find the parent */
+		if (n > FG_COMPOSE_MAX_REFERENCES && i > 0 &&
+		    i < n - (FG_COMPOSE_MAX_REFERENCES - 1))
+			continue;
+		if (out.len > 0)
+			fg_buf_putc(&out, ' ');
+		fg_buf_printf(&out, "<%s>", ids[i]);
+	}
+	fg_strv_free(ids, n);
+	if (out.len == 0) {
+		fg_buf_free(&out);
+		return NULL;
+	}
+	return fg_buf_steal(&out);
+}
+
+/* fg_compose_body - post text as valid UTF-8 with LF line ends, and
+   the footer */
+static char *fg_compose_body(const char *raw, const char *url)
+{
+	const char *text = raw != NULL ? raw : "";
+	char *clean = fg_mail_clean_text(text, strlen(text));
+	size_t len = strlen(clean);
+	struct fg_buf out = { 0 };
+
+	/* trailing blank lines, then exactly one line end */
+	while (len > 0 && (clean[len - 1] == '\n' || clean[len - 1] == ' ' ||
+			   clean[len - 1] == '\t'))
+		len--;
+	fg_buf_append(&out, clean, len);
+	fg_buf_putc(&out, '\n');
+	free(clean);
+	if (url != NULL)
+		fg_buf_printf(&out, "\n-- \nForum topic: %s\n", url);
+	return fg_buf_steal(&out);
+}
+
+/* fg_compose_check - the settings that must be present and valid */
+static int fg_compose_check(const struct fg_compose *c, const char **error_r)
+{
+	if (c->post == NULL) {
+		*error_r = fg_errorf("compose: no post");
+		return -1;
+	}
+	if (!fg_compose_address_valid(c->list_address)) {
+		*error_r = fg_errorf("compose: invalid list address");
+		return -1;
+	}
+	if (!fg_compose_address_valid(c->from_address)) {
+		*error_r = fg_errorf("compose: invalid bridge address");
+		return -1;
+	}
+	if (c->list_name == NULL || !fg_list_name_valid(c->list_name)) {
+		*error_r = fg_errorf("compose: invalid list name");
+		return -1;
+	}
+	if (!fg_compose_domain_valid(c->mail_domain)) {
+		*error_r = fg_errorf("compose: invalid mail domain");
+		return -1;
+	}
+	return 0;
+}
+
+/* fg_compose_mailbox - add one mailbox to an address header */
+static void fg_compose_mailbox(InternetAddressList *list, const char *name,
+			       const char *addr)
+{
+	InternetAddress *ia = internet_address_mailbox_new(name, addr);
+
+	/* UTF-8 encoded words, never a guessed Latin-1 */
+	internet_address_set_charset(ia, "utf-8");
+	internet_address_list_add(list, ia);
+	g_object_unref(ia);
+}
+
+int fg_compose_mail(const struct fg_compose *c, char **data_r,
+		    size_t *size_r, const char **error_r)
+{
+	const struct fg_post *post;
+	char *message_id = NULL, *in_reply_to = NULL, *refs, *url;
+	char *title, *name, *suffix, *display, *subject, *body, *value;
+	GMimeMessage *msg;
+	GMimeObject *obj;
+	GMimePart *part;
+	GMimeStream *stream;
+	GMimeDataWrapper *content;
+	GMimeFormatOptions *format;
+	GDateTime *date;
+	GByteArray *bytes;
+
+	*data_r = NULL;
+	*size_r = 0;
+	if (fg_compose_check(c, error_r) < 0)
+		return -1;
+	post = c->post;
+	message_id = c->message_id != NULL ?
+		fg_msgid_normalize(c->message_id) : NULL;
+	if (message_id == NULL) {
+		*error_r = fg_errorf("compose: missing or invalid Message-ID");
+		return -1;
+	}
+	if (c->in_reply_to != NULL &&
+	    (in_reply_to = fg_msgid_normalize(c->in_reply_to)) == NULL) {
+		free(message_id);
+		*error_r = fg_errorf("compose: invalid In-Reply-To");
+		return -1;
+	}
+
+	title = fg_compose_field(post->topic_title, FG_COMPOSE_FIELD_MAX);
+	if (*title == '\0') {
+		free(title);
+		title = fg_xstrdup("(no subject)");
+	}
+	subject = post->post_number > 1 ?
+		fg_xasprintf("Re: %s", title) : fg_xstrdup(title);
+	name = fg_compose_field(post->name, FG_COMPOSE_FIELD_MAX);
+	if (*name == '\0') {
+		free(name);
+		name = fg_compose_field(post->username, FG_COMPOSE_FIELD_MAX);
+	}
+	if (*name == '\0') {
+		free(name);
+		name = fg_xstrdup(FG_COMPOSE_DEFAULT_NAME);
+	}
+	suffix = fg_compose_field(c->name_suffix, FG_COMPOSE_FIELD_MAX);
+	display = *suffix != '\0' ? fg_xasprintf("%s %s", name, suffix) :
+		fg_xstrdup(name);
+	url = fg_compose_url(c->topic_url);
+	refs = fg_compose_references(c, in_reply_to);
+	body = fg_compose_body(post->raw, url);
+
+	msg = g_mime_message_new(FALSE);
+	obj = GMIME_OBJECT(msg);
+	fg_compose_mailbox(g_mime_message_get_from(msg), display,
+			   c->from_address);
+	fg_compose_mailbox(g_mime_message_get_reply_to(msg), NULL,
+			   c->list_address);
+	fg_compose_mailbox(g_mime_message_get_to(msg), NULL, c->list_address);
+	g_mime_message_set_subject(msg, subject, "utf-8");
+	date = g_date_time_new_from_unix_utc(c->date > 0 ? c->date :
+					     (long long)time(NULL));
+	if (date == NULL)
+		date = g_date_time_new_now_utc();
+	g_mime_message_set_date(msg, date);
+	g_date_time_unref(date);
+
+	value = fg_xasprintf("<%s>", message_id);
+	g_mime_object_set_header(obj, "Message-ID", value, NULL);
+	free(value);
+	if (in_reply_to != NULL) {
+		value = fg_xasprintf("<%s>", in_reply_to);
+		g_mime_object_set_header(obj, "In-Reply-To", value, NULL);
+		free(value);
+	}
+	if (refs != NULL)
+		g_mime_object_set_header(obj, "References", refs, NULL);
+	value = fg_xasprintf("<%s.%s>", c->list_name, c->mail_domain);
+	g_mime_object_set_header(obj, "List-Id", value, NULL);
+	free(value);
+	value = fg_xasprintf("<mailto:%s>", c->list_address);
+	g_mime_object_set_header(obj, "List-Post", value, NULL);
+	free(value);
+	if (url != NULL) {
+		value = fg_xasprintf("<%s>", url);
+		g_mime_object_set_header(obj, "List-Archive", value, NULL);
+		free(value);
+	}
+	g_mime_object_set_header(obj, "MIME-Version", "1.0", NULL);
+
+	part = g_mime_part_new_with_type("text", "plain");
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(part),
+						 "charset", "utf-8");
+	stream = g_mime_stream_mem_new_with_buffer(body, strlen(body));
+	content = g_mime_data_wrapper_new_with_stream(
+		stream, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_object_unref(stream);
+	g_mime_part_set_content(part, content);
+	g_object_unref(content);
+	g_mime_part_set_content_encoding(part,
+		GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
+	g_object_unref(part);
+
+	format = g_mime_format_options_new();
+	g_mime_format_options_set_newline_format(format,
+						 GMIME_NEWLINE_FORMAT_DOS);
+	stream = g_mime_stream_mem_new();
+	g_mime_object_write_to_stream(obj, format, stream);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(stream));
+	*data_r = fg_xstrndup((const char *)bytes->data, bytes->len);
+	*size_r = bytes->len;
+
+	g_object_unref(stream);
+	g_mime_format_options_free(format);
+	g_object_unref(msg);
+	free(message_id);
+	free(in_reply_to);
+	free(refs);
+	free(url);
+	free(title);
+	free(subject);
+	free(name);
+	free(suffix);
+	free(display);
+	free(body);
+	return 0;
+}

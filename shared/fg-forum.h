@@ -1,0 +1,143 @@
+#ifndef FG_FORUM_H
+#define FG_FORUM_H
+/*
+ * NAME
+ *	fg-forum 3 - forum drivers: create topics and replies over a forum API
+ * SYNOPSIS
+ *	#include "fg-forum.h"
+ *
+ *	struct fg_forum_settings set = { .type = "discourse", ... };
+ *	struct fg_forum *forum;
+ *	struct fg_forum_answer answer;
+ *
+ *	fg_forum_init(&set, &forum, &error);
+ *	ret = fg_forum_create_topic(forum, title, raw, category,
+ *				    &answer, &error);
+ *	ret = fg_forum_create_reply(forum, topic_id, reply_to, raw,
+ *				    &answer, &error);
+ *	fg_forum_deinit(&forum);
+ * DESCRIPTION
+ *	A driver speaks one forum's HTTP API behind a table of functions,
+ *	so the bridge does not care which forum it talks to. Discourse is
+ *	the first driver (fg-discourse.c); NodeBB and a generic webhook
+ *	forum fit the same table.
+ *
+ *	A forum handle is not thread-safe: each thread opens its own. A
+ *	handle keeps its HTTP connection open between requests. The
+ *	program calls curl_global_init() once before it starts threads.
+ *
+ *	Every request has an explicit timeout and a bounded answer size.
+ *	Its outcome is classified, because the caller acts on the class:
+ *
+ *	FG_FORUM_OK		the post exists; answer_r has its ids.
+ *	FG_FORUM_TRANSIENT	try the same request again later, in the same
+ *				order: a timeout, a refused connection, a 5xx
+ *				or 429 answer, a refused API key, a redirect
+ *				(a wrong forum_url).
+ *				answer_r->retry_after_ms is the wait the forum
+ *				asked for (Retry-After), 0 when it named none.
+ *	FG_FORUM_PERMANENT	the forum refused this post (another 4xx);
+ *				*error_r carries the forum's own reason.
+ *	FG_FORUM_HELD		the forum accepted the post but holds it for
+ *				a moderator (Discourse's review queue): no
+ *				post exists yet, so there are no ids. Do not
+ *				send it again.
+ * DIAGNOSTICS
+ *	The create functions return one of the values above; FG_FORUM_OK
+ *	is 0, failures are negative and FG_FORUM_HELD is positive; except
+ *	after FG_FORUM_OK, *error_r is set to a one-line text for the
+ *	log. fg_forum_init() returns -1 on a bad setting.
+ */
+#include <stddef.h>
+
+enum fg_forum_status {
+	FG_FORUM_OK = 0,
+	FG_FORUM_TRANSIENT = -1,
+	FG_FORUM_PERMANENT = -2,
+	FG_FORUM_HELD = 1,
+};
+
+struct fg_forum_settings {
+	const char *type;		/* driver name: "discourse" */
+	const char *url;		/* base URL, e.g. https://forum.example */
+	const char *api_key;
+	const char *api_username;
+	unsigned int timeout_ms;	/* one request, connect included */
+	size_t max_answer_size;		/* 0: FG_FORUM_DEFAULT_MAX_ANSWER */
+};
+
+#define FG_FORUM_DEFAULT_MAX_ANSWER (1024 * 1024)
+
+/* What the forum answered to one request. */
+struct fg_forum_answer {
+	long long post_id;
+	long long topic_id;
+	long long post_number;
+	long http_status;		/* 0: no HTTP answer at all */
+	unsigned int retry_after_ms;	/* transient: wait asked for, or 0 */
+};
+
+struct fg_forum;
+
+/* The functions a driver provides. */
+struct fg_forum_vfuncs {
+	const char *name;
+	int (*init)(const struct fg_forum_settings *set,
+		    struct fg_forum **forum_r, const char **error_r);
+	void (*deinit)(struct fg_forum *forum);
+	int (*create_topic)(struct fg_forum *forum, const char *title,
+			    const char *raw, long long category,
+			    struct fg_forum_answer *answer_r,
+			    const char **error_r);
+	int (*create_reply)(struct fg_forum *forum, long long topic_id,
+			    long long reply_to_post_number, const char *raw,
+			    struct fg_forum_answer *answer_r,
+			    const char **error_r);
+	char *(*post_url)(struct fg_forum *forum, long long topic_id,
+			  long long post_number);
+};
+
+/* Every driver's handle starts with this. */
+struct fg_forum {
+	const struct fg_forum_vfuncs *v;
+};
+
+extern const struct fg_forum_vfuncs fg_forum_discourse;
+
+/* fg_forum_find_driver - the driver of that name, or NULL */
+const struct fg_forum_vfuncs *fg_forum_find_driver(const char *type);
+/* fg_forum_init - open a handle for the driver set->type names */
+int fg_forum_init(const struct fg_forum_settings *set,
+		  struct fg_forum **forum_r, const char **error_r);
+/* fg_forum_deinit - close the connection, free, and NULL the pointer */
+void fg_forum_deinit(struct fg_forum **forum);
+/* fg_forum_create_topic - a new topic; category 0: the forum's default */
+int fg_forum_create_topic(struct fg_forum *forum, const char *title,
+			  const char *raw, long long category,
+			  struct fg_forum_answer *answer_r,
+			  const char **error_r);
+/* fg_forum_create_reply - a post in a topic; reply_to_post_number 0:
+   an answer to the topic as a whole */
+int fg_forum_create_reply(struct fg_forum *forum, long long topic_id,
+			  long long reply_to_post_number, const char *raw,
+			  struct fg_forum_answer *answer_r,
+			  const char **error_r);
+/* fg_forum_post_url - the web address of a post (caller frees) */
+char *fg_forum_post_url(struct fg_forum *forum, long long topic_id,
+			long long post_number);
+/* fg_forum_status_name - "ok", "transient", ... for logs */
+const char *fg_forum_status_name(int status);
+
+/* Discourse answer classification, exposed for tests: status is the
+   HTTP status, body the answer (may be NULL), retry_after the
+   Retry-After header value (may be NULL), now the current time for
+   an HTTP-date Retry-After. Fills answer_r and returns the class. */
+int fg_discourse_classify(long http_status, const char *body, size_t size,
+			  const char *retry_after, long long now,
+			  struct fg_forum_answer *answer_r,
+			  const char **error_r);
+/* fg_forum_parse_retry_after - delta-seconds or an HTTP-date, in ms
+   from now; 0 when absent or unreadable, capped at one day */
+unsigned int fg_forum_parse_retry_after(const char *value, long long now);
+
+#endif

@@ -1,0 +1,1438 @@
+/*
+ * NAME
+ *	fg-mailparse 3 - one list message as a normalized record
+ * DESCRIPTION
+ *	See fg-mailparse.h for the record that comes out. GMime parses
+ *	the MIME structure and decodes headers and transfer encodings;
+ *	charsets are converted here, with iconv, because GMime's own
+ *	conversion replaces what it cannot convert with '?' and a forum
+ *	post must show that something was lost (U+FFFD) rather than hide
+ *	it.
+ *
+ *	Every string that leaves this file went through a UTF-8 check,
+ *	so a record never carries invalid UTF-8 or NUL bytes into Redis
+ *	or the forum's JSON, whatever the mail contained.
+ */
+#include "fg-mailparse.h"
+#include "fg-common.h"
+#include "fg-html.h"
+#include "fg-msgid.h"
+#include "fg-subject.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <gmime/gmime.h>
+#include <openssl/evp.h>
+
+/* A signature longer than this is more likely content after a "-- "
+   line than a signature. */
+#define FG_MAIL_SIG_MAX_LINES 15
+/* Lines an "On ... wrote:" attribution may be wrapped over. */
+#define FG_MAIL_ATTRIB_MAX_LINES 3
+#define FG_MAIL_LIST_ID_MAX 255
+#define FG_MAIL_REASON_VALUE_MAX 64
+#define FG_MAIL_SYNTH_HEX 24
+/* Encoded words are 75 characters at most (RFC 2047); mailers that
+   ignore that stay far below this. */
+#define FG_MAIL_WORD_MAX 4096
+
+static unsigned int fg_mail_refcount;
+
+/* The replacement character, for bytes that do not decode. */
+static const char fg_utf8_replacement[] = "\xef\xbf\xbd";
+
+void fg_mail_init(void)
+{
+	if (fg_mail_refcount++ == 0)
+		g_mime_init();
+}
+
+void fg_mail_deinit(void)
+{
+	if (fg_mail_refcount == 0)
+		return;
+	if (--fg_mail_refcount == 0)
+		g_mime_shutdown();
+}
+
+/*
+ * UTF-8 and text helpers
+ */
+
+/* fg_utf8_seq_len - length of the valid UTF-8 sequence at s, 0 when
+   the bytes there are not one (overlong forms, surrogates and values
+   past U+10FFFF included) */
+static size_t fg_utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t cp, min;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		cp = c & 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		cp = c & 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		cp = c & 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* fg_utf8_valid - the bytes are valid UTF-8 */
+static bool fg_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n;) {
+		size_t len = fg_utf8_seq_len(p + i, n - i);
+		if (len == 0)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/* fg_utf8_clean_text - append text as valid UTF-8 with LF line ends:
+   each invalid byte and each NUL becomes U+FFFD, CR LF and lone CR
+   become LF */
+static void fg_utf8_clean_text(struct fg_buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0;
+
+	while (i < n) {
+		size_t len = fg_utf8_seq_len(p + i, n - i);
+
+		if (len > 0 && p[i] != '\0' && p[i] != '\r') {
+			i += len;
+			run += len;
+			continue;
+		}
+		fg_buf_append(out, s + i - run, run);
+		run = 0;
+		if (p[i] == '\r') {
+			fg_buf_putc(out, '\n');
+			if (i + 1 < n && p[i + 1] == '\n')
+				i++;
+		} else {
+			fg_buf_puts(out, fg_utf8_replacement);
+		}
+		i++;
+	}
+	fg_buf_append(out, s + i - run, run);
+	if (out->s == NULL)
+		fg_buf_append(out, "", 0);
+}
+
+char *fg_mail_clean_text(const char *text, size_t len)
+{
+	struct fg_buf out = { 0 };
+
+	fg_utf8_clean_text(&out, text != NULL ? text : "",
+			   text != NULL ? len : 0);
+	return fg_buf_steal(&out);
+}
+
+char *fg_mail_clean_line(const char *text)
+{
+	struct fg_buf valid = { 0 }, out = { 0 };
+	bool space = false;
+
+	if (text == NULL)
+		return fg_xstrdup("");
+	fg_utf8_clean_text(&valid, text, strlen(text));
+	for (size_t i = 0; i < valid.len; i++) {
+		unsigned char c = (unsigned char)valid.s[i];
+
+		/* every control character could end or split a header */
+		if (c <= ' ' || c == 0x7f) {
+			space = true;
+			continue;
+		}
+		if (space && out.len > 0)
+			fg_buf_putc(&out, ' ');
+		space = false;
+		fg_buf_putc(&out, (char)c);
+	}
+	fg_buf_free(&valid);
+	return fg_buf_steal(&out);
+}
+
+/* fg_ascii_find_ci - case-insensitive ASCII substring search */
+static bool fg_ascii_find_ci(const char *haystack, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (const char *p = haystack; *p != '\0'; p++) {
+		if (strncasecmp(p, needle, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* fg_header_token - the first word of a header value, lowercased and
+   limited to harmless characters, for comparisons and reasons */
+static char *fg_header_token(const char *value)
+{
+	struct fg_buf out = { 0 };
+	const char *p = value;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	for (; *p != '\0' && out.len < FG_MAIL_REASON_VALUE_MAX; p++) {
+		char c = *p;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c + 32);
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			break;
+		fg_buf_putc(&out, c);
+	}
+	return fg_buf_steal(&out);
+}
+
+/*
+ * Charsets
+ */
+
+/* fg_charset_is_utf8 - the name means UTF-8 */
+static bool fg_charset_is_utf8(const char *charset)
+{
+	return strcasecmp(charset, "utf-8") == 0 ||
+		strcasecmp(charset, "utf8") == 0;
+}
+
+/* fg_charset_is_ascii - the name means US-ASCII, which real mail uses
+   for anything from Latin-1 to UTF-8 */
+static bool fg_charset_is_ascii(const char *charset)
+{
+	return strcasecmp(charset, "us-ascii") == 0 ||
+		strcasecmp(charset, "ascii") == 0 ||
+		strcasecmp(charset, "ansi_x3.4-1968") == 0 ||
+		strcasecmp(charset, "iso646-us") == 0;
+}
+
+/* fg_charset_iconv - convert with iconv; each byte iconv rejects
+   becomes U+FFFD and the conversion goes on after it. Returns false
+   when iconv does not know the charset. */
+static bool fg_charset_iconv(struct fg_buf *out, const char *charset,
+			     const char *data, size_t len)
+{
+	iconv_t cd = g_mime_iconv_open("UTF-8", charset);
+	char *in = (char *)data;
+	size_t inleft = len;
+	char buf[4096];
+
+	if (cd == (iconv_t)-1)
+		return false;
+	for (;;) {
+		char *o = buf;
+		size_t oleft = sizeof(buf);
+		size_t r = iconv(cd, inleft > 0 ? &in : NULL, &inleft,
+				 &o, &oleft);
+		int err = errno;
+
+		fg_buf_append(out, buf, (size_t)(o - buf));
+		if (r != (size_t)-1) {
+			if (inleft == 0 && in != NULL) {
+				/* flush a stateful charset's shift state */
+				in = NULL;
+				continue;
+			}
+			break;
+		}
+		if (err == E2BIG)
+			continue;
+		fg_buf_puts(out, fg_utf8_replacement);
+		if (err != EILSEQ || inleft == 0)
+			break;	/* truncated sequence at the end */
+		in++;
+		inleft--;
+	}
+	g_mime_iconv_close(cd);
+	if (out->s == NULL)
+		fg_buf_append(out, "", 0);
+	return true;
+}
+
+/* fg_charset_to_utf8 - text of a part in UTF-8 (still unchecked) */
+static void fg_charset_to_utf8(struct fg_buf *out, const char *charset,
+			       const char *data, size_t len)
+{
+	if (charset == NULL || *charset == '\0' ||
+	    fg_charset_is_ascii(charset)) {
+		/* undeclared or mislabelled 8-bit text: UTF-8 if it is
+		   that, else what Western mail most often is */
+		if (fg_utf8_valid(data, len) ||
+		    !fg_charset_iconv(out, "windows-1252", data, len))
+			fg_buf_append(out, data, len);
+		return;
+	}
+	if (fg_charset_is_utf8(charset) ||
+	    !fg_charset_iconv(out, charset, data, len)) {
+		/* an unknown charset: ASCII stays readable, every other
+		   byte becomes U+FFFD in the check that follows */
+		fg_buf_append(out, data, len);
+	}
+}
+
+/*
+ * RFC 2047 encoded words
+ */
+
+/* fg_rfc2047_word - parse an encoded word at p: "=?charset?B?text?=".
+   Sets the charset (without an RFC 2231 language), encoding and text
+   spans and returns the end, or NULL when there is none at p; *stop_r
+   is where the scan for its end gave up, so that a caller never scans
+   the same bytes twice. */
+static const char *fg_rfc2047_word(const char *p, const char **cs_r,
+				   size_t *cs_len_r, char *enc_r,
+				   const char **text_r, size_t *text_len_r,
+				   const char **stop_r)
+{
+	const char *q = p + 2, *cs = q, *text;
+	size_t cs_len;
+
+	*stop_r = p + 1;
+	if (p[0] != '=' || p[1] != '?')
+		return NULL;
+	while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+	       (*q >= '0' && *q <= '9') || *q == '-' || *q == '_' ||
+	       *q == '.' || *q == ':' || *q == '+' || *q == '*') {
+		if (q - cs > 64)
+			return NULL;
+		q++;
+	}
+	cs_len = (size_t)(q - cs);
+	if (cs_len == 0 || q[0] != '?' || q[1] == '\0' ||
+	    strchr("BbQq", q[1]) == NULL || q[2] != '?')
+		return NULL;
+	*enc_r = (char)(q[1] == 'b' || q[1] == 'B' ? 'B' : 'Q');
+	text = q + 3;
+	for (q = text; *q != '\0'; q++) {
+		if (q[0] == '?' && q[1] == '=')
+			break;
+		if (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n' ||
+		    q - text > FG_MAIL_WORD_MAX) {
+			*stop_r = q;
+			return NULL;
+		}
+	}
+	if (*q == '\0') {
+		*stop_r = q;
+		return NULL;
+	}
+	for (size_t i = 0; i < cs_len; i++) {
+		if (cs[i] == '*') {
+			cs_len = i;
+			break;
+		}
+	}
+	*cs_r = cs;
+	*cs_len_r = cs_len;
+	*text_r = text;
+	*text_len_r = (size_t)(q - text);
+	return q + 2;
+}
+
+/* fg_rfc2047_payload - append the bytes an encoded word carries. Each
+   word is decoded on its own: carrying base64 state across words is
+   what loses the rest of a header after a padded word in GMime 3.2.13
+   (fixed upstream in 3.2.14). */
+static void fg_rfc2047_payload(struct fg_buf *out, char enc,
+			       const char *text, size_t len)
+{
+	if (enc == 'B') {
+		guchar *buf = fg_xmalloc(len / 4 * 3 + 4);
+		gint state = 0;
+		guint save = 0;
+		gsize n = g_base64_decode_step(text, len, buf, &state, &save);
+
+		fg_buf_append(out, (const char *)buf, n);
+		free(buf);
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+
+		if (c == '_') {
+			fg_buf_putc(out, ' ');
+		} else if (c == '=' && i + 2 < len &&
+			   g_ascii_isxdigit(text[i + 1]) &&
+			   g_ascii_isxdigit(text[i + 2])) {
+			fg_buf_putc(out, (char)(g_ascii_xdigit_value(text[i + 1])
+						* 16 +
+						g_ascii_xdigit_value(text[i + 2])));
+			i += 2;
+		} else {
+			fg_buf_putc(out, c);
+		}
+	}
+}
+
+/* fg_rfc2047_flush - convert the bytes of one charset to UTF-8 */
+static void fg_rfc2047_flush(struct fg_buf *utf8, struct fg_buf *bytes,
+			     const char *cs, size_t cs_len)
+{
+	char *charset = fg_xstrndup(cs, cs_len);
+	struct fg_buf conv = { 0 };
+
+	if (bytes->len > 0) {
+		fg_charset_to_utf8(&conv, charset, bytes->s, bytes->len);
+		fg_utf8_clean_text(utf8, conv.s, conv.len);
+	}
+	fg_buf_free(&conv);
+	free(charset);
+	bytes->len = 0;
+}
+
+/* fg_rfc2047_merge - the header text with every run of adjacent
+   encoded words replaced by one UTF-8 word that carries the same
+   text, so that GMime decodes each run correctly. Bytes the word's
+   charset cannot decode become U+FFFD instead of '?'. */
+static char *fg_rfc2047_merge(const char *raw)
+{
+	struct fg_buf out = { 0 };
+	const char *p = raw, *cs, *text, *stop, *end;
+	size_t cs_len, text_len;
+	char enc;
+
+	while (*p != '\0') {
+		struct fg_buf utf8 = { 0 }, bytes = { 0 };
+		const char *run_cs = NULL;
+		size_t run_cs_len = 0;
+
+		end = fg_rfc2047_word(p, &cs, &cs_len, &enc, &text, &text_len,
+				      &stop);
+		if (end == NULL) {
+			/* a failed scan never starts again inside its span */
+			fg_buf_append(&out, p, (size_t)(stop - p));
+			p = stop;
+			continue;
+		}
+		for (;;) {
+			const char *next = end, *nend;
+
+			if (run_cs != NULL && (cs_len != run_cs_len ||
+			    strncasecmp(cs, run_cs, cs_len) != 0))
+				fg_rfc2047_flush(&utf8, &bytes, run_cs,
+						 run_cs_len);
+			run_cs = cs;
+			run_cs_len = cs_len;
+			/* the bytes of one charset are converted together:
+			   a character may be split between two words */
+			fg_rfc2047_payload(&bytes, enc, text, text_len);
+			p = end;
+			while (*next == ' ' || *next == '\t' || *next == '\r' ||
+			       *next == '\n')
+				next++;
+			nend = fg_rfc2047_word(next, &cs, &cs_len, &enc, &text,
+					       &text_len, &stop);
+			if (nend == NULL)
+				break;
+			end = nend;
+		}
+		fg_rfc2047_flush(&utf8, &bytes, run_cs, run_cs_len);
+		if (utf8.len > 0) {
+			gchar *b64 = g_base64_encode((const guchar *)utf8.s,
+						     utf8.len);
+			fg_buf_printf(&out, "=?UTF-8?B?%s?=", b64);
+			g_free(b64);
+		}
+		fg_buf_free(&utf8);
+		fg_buf_free(&bytes);
+	}
+	return fg_buf_steal(&out);
+}
+
+/* fg_mail_raw_header - unfolded raw value of a header, or NULL */
+static char *fg_mail_raw_header(GMimeMessage *msg, const char *name)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+	GMimeHeader *header = list != NULL ?
+		g_mime_header_list_get_header(list, name) : NULL;
+	const char *raw = header != NULL ?
+		g_mime_header_get_raw_value(header) : NULL;
+	char *unfolded, *merged;
+
+	if (raw == NULL)
+		return NULL;
+	unfolded = g_mime_utils_header_unfold(raw);
+	merged = fg_rfc2047_merge(unfolded);
+	g_free(unfolded);
+	return merged;
+}
+
+/*
+ * Body text
+ */
+
+char *fg_mail_unflow(const char *text, bool delsp)
+{
+	struct fg_buf out = { 0 };
+	const char *p = text;
+	bool in_para = false;
+	size_t para_depth = 0;
+
+	while (*p != '\0') {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+		size_t depth = 0;
+		const char *content;
+		size_t clen;
+		bool flowed;
+
+		while (depth < len && p[depth] == '>')
+			depth++;
+		content = p + depth;
+		clen = len - depth;
+		if (clen > 0 && content[0] == ' ') {
+			/* space-stuffing (RFC 3676 4.4) */
+			content++;
+			clen--;
+		}
+		flowed = clen > 0 && content[clen - 1] == ' ' &&
+			!(clen == 3 && memcmp(content, "-- ", 3) == 0);
+		if (in_para && depth != para_depth) {
+			/* a flowed line may not join another quote depth */
+			fg_buf_putc(&out, '\n');
+			in_para = false;
+		}
+		if (!in_para) {
+			for (size_t i = 0; i < depth; i++)
+				fg_buf_putc(&out, '>');
+			if (depth > 0 && clen > 0)
+				fg_buf_putc(&out, ' ');
+		}
+		if (flowed && delsp)
+			clen--;
+		fg_buf_append(&out, content, clen);
+		if (flowed) {
+			in_para = true;
+			para_depth = depth;
+		} else {
+			fg_buf_putc(&out, '\n');
+			in_para = false;
+		}
+		if (eol == NULL)
+			break;
+		p = eol + 1;
+	}
+	if (in_para)
+		fg_buf_putc(&out, '\n');
+	return fg_buf_steal(&out);
+}
+
+/* A line by line view of a body, for trimming from the end. */
+struct fg_lines {
+	const char **start;
+	size_t *len;
+	size_t n;
+};
+
+/* fg_lines_split - point at every line of text (without its LF) */
+static void fg_lines_split(const char *text, struct fg_lines *lines)
+{
+	size_t n = 1, i = 0;
+	const char *p;
+
+	for (p = text; *p != '\0'; p++) {
+		if (*p == '\n')
+			n++;
+	}
+	lines->start = fg_xmalloc(n * sizeof(*lines->start));
+	lines->len = fg_xmalloc(n * sizeof(*lines->len));
+	p = text;
+	for (;;) {
+		const char *eol = strchr(p, '\n');
+
+		lines->start[i] = p;
+		lines->len[i] = eol != NULL ? (size_t)(eol - p) : strlen(p);
+		i++;
+		if (eol == NULL)
+			break;
+		p = eol + 1;
+	}
+	lines->n = i;
+}
+
+/* fg_line_blank - the line has nothing but white space */
+static bool fg_line_blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != ' ' && s[i] != '\t')
+			return false;
+	}
+	return true;
+}
+
+/* fg_line_rtrim - length without trailing white space */
+static size_t fg_line_rtrim(const char *s, size_t len)
+{
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	return len;
+}
+
+/* How mail clients introduce the quote of the message replied to, in
+   the languages seen on lists: the first line starts with "start",
+   the (possibly wrapped) last line ends with "end", and one of the
+   lines has "word" (languages that put the name after the verb). */
+static const struct {
+	const char *start, *word, *end;
+} fg_mail_attributions[] = {
+	{ "On ", NULL, "wrote:" },
+	{ "Am ", " schrieb ", ":" },
+	{ "Le ", " a \xc3\xa9" "crit", ":" },
+	{ "El ", " escribi\xc3\xb3", ":" },
+	{ "Op ", " schreef ", ":" },
+	{ "Il ", " ha scritto", ":" },
+};
+
+/* fg_line_has - the line contains word (ASCII case ignored) */
+static bool fg_line_has(const char *s, size_t len, const char *word)
+{
+	size_t wlen = strlen(word);
+
+	for (size_t i = 0; i + wlen <= len; i++) {
+		if (strncasecmp(s + i, word, wlen) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* fg_mail_attribution_end - the line ends like attribution a */
+static bool fg_mail_attribution_end(const char *s, size_t len, size_t a)
+{
+	const char *end = fg_mail_attributions[a].end;
+	size_t elen = strlen(end);
+
+	len = fg_line_rtrim(s, len);
+	return len >= elen && strncasecmp(s + len - elen, end, elen) == 0;
+}
+
+/* fg_mail_attribution_start - the line starts like attribution a */
+static bool fg_mail_attribution_start(const char *s, size_t len, size_t a)
+{
+	const char *start = fg_mail_attributions[a].start;
+	size_t slen = strlen(start);
+
+	return len >= slen && strncasecmp(s, start, slen) == 0;
+}
+
+/* fg_mail_attribution - first line of an attribution ending at line
+   last, or -1 when line last does not end one */
+static long fg_mail_attribution(const struct fg_lines *lines, size_t last)
+{
+	for (size_t a = 0; a < FG_N_ELEMENTS(fg_mail_attributions); a++) {
+		const char *word = fg_mail_attributions[a].word;
+		bool has_word = word == NULL;
+
+		if (!fg_mail_attribution_end(lines->start[last],
+					     lines->len[last], a))
+			continue;
+		for (size_t k = 0; k < FG_MAIL_ATTRIB_MAX_LINES &&
+		     k <= last; k++) {
+			size_t i = last - k;
+
+			if (fg_line_blank(lines->start[i], lines->len[i]))
+				break;
+			if (!has_word)
+				has_word = fg_line_has(lines->start[i],
+						       lines->len[i], word);
+			if (has_word &&
+			    fg_mail_attribution_start(lines->start[i],
+						      lines->len[i], a))
+				return (long)i;
+		}
+	}
+	return -1;
+}
+
+/* fg_mail_quoted_attribution - the quoted line is itself an
+   attribution ("> On ... wrote:"), as Apple's clients quote it */
+static bool fg_mail_quoted_attribution(const char *s, size_t len)
+{
+	while (len > 0 && (*s == '>' || *s == ' ')) {
+		s++;
+		len--;
+	}
+	for (size_t a = 0; a < FG_N_ELEMENTS(fg_mail_attributions); a++) {
+		const char *word = fg_mail_attributions[a].word;
+
+		if (fg_mail_attribution_start(s, len, a) &&
+		    fg_mail_attribution_end(s, len, a) &&
+		    (word == NULL || fg_line_has(s, len, word)))
+			return true;
+	}
+	return false;
+}
+
+/* fg_mail_trim_quote - number of lines left after cutting a trailing
+   quote that an attribution line introduces */
+static size_t fg_mail_trim_quote(const struct fg_lines *lines, size_t n)
+{
+	size_t i = n, quoted = 0, first = n;
+	long attrib;
+
+	while (i > 0) {
+		const char *s = lines->start[i - 1];
+		size_t len = lines->len[i - 1];
+
+		if (fg_line_blank(s, len)) {
+			i--;
+		} else if (s[0] == '>') {
+			quoted++;
+			first = --i;
+		} else {
+			break;
+		}
+	}
+	if (quoted == 0)
+		return n;
+	if (fg_mail_quoted_attribution(lines->start[first],
+				       lines->len[first]))
+		return first;
+	if (i == 0)
+		return n;
+	attrib = fg_mail_attribution(lines, i - 1);
+	return attrib < 0 ? n : (size_t)attrib;
+}
+
+/* fg_mail_trim_signature - number of lines left after cutting a
+   signature that starts with "-- " (or "--", as clients that strip
+   trailing spaces send it) */
+static size_t fg_mail_trim_signature(const struct fg_lines *lines, size_t n)
+{
+	for (size_t k = 0; k < n && k <= FG_MAIL_SIG_MAX_LINES; k++) {
+		size_t i = n - 1 - k;
+		const char *s = lines->start[i];
+		size_t len = lines->len[i];
+
+		if ((len == 3 && memcmp(s, "-- ", 3) == 0) ||
+		    (len == 2 && memcmp(s, "--", 2) == 0))
+			return i;
+	}
+	return n;
+}
+
+char *fg_mail_trim_body(const char *text)
+{
+	struct fg_lines lines;
+	size_t first = 0, n, before;
+	struct fg_buf out = { 0 };
+
+	fg_lines_split(text, &lines);
+	n = lines.n;
+	/* The trims are a sequence of cuts at the end, each seeing what
+	   the one before left; a deeper trimmer adds its cuts here. */
+	do {
+		before = n;
+		while (n > 0 && fg_line_blank(lines.start[n - 1],
+					      lines.len[n - 1]))
+			n--;
+		n = fg_mail_trim_quote(&lines, n);
+		while (n > 0 && fg_line_blank(lines.start[n - 1],
+					      lines.len[n - 1]))
+			n--;
+		n = fg_mail_trim_signature(&lines, n);
+	} while (n < before && n > 0);
+	while (n > 0 && fg_line_blank(lines.start[n - 1], lines.len[n - 1]))
+		n--;
+	if (n == 0) {
+		/* nothing but quote and signature: better post it all
+		   than an empty post */
+		n = lines.n;
+		while (n > 0 && fg_line_blank(lines.start[n - 1],
+					      lines.len[n - 1]))
+			n--;
+	}
+	while (first < n && fg_line_blank(lines.start[first],
+					  lines.len[first]))
+		first++;
+	for (size_t i = first; i < n; i++) {
+		if (i > first)
+			fg_buf_putc(&out, '\n');
+		fg_buf_append(&out, lines.start[i],
+			      fg_line_rtrim(lines.start[i], lines.len[i]) ==
+			      0 ? 0 : lines.len[i]);
+	}
+	free(lines.start);
+	free(lines.len);
+	return fg_buf_steal(&out);
+}
+
+/* fg_mail_part_text - the decoded text of a leaf part, in UTF-8 */
+static char *fg_mail_part_text(GMimePart *part, bool html)
+{
+	GMimeObject *obj = GMIME_OBJECT(part);
+	GMimeDataWrapper *content = g_mime_part_get_content(part);
+	const char *charset, *format, *delsp;
+	struct fg_buf conv = { 0 }, clean = { 0 };
+	char *sniffed = NULL, *text;
+	GMimeStream *stream;
+	GByteArray *bytes;
+
+	if (content == NULL)
+		return fg_xstrdup("");
+	stream = g_mime_stream_mem_new();
+	/* this undoes the Content-Transfer-Encoding, leniently */
+	g_mime_data_wrapper_write_to_stream(content, stream);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(stream));
+
+	charset = g_mime_object_get_content_type_parameter(obj, "charset");
+	if (html && (charset == NULL || *charset == '\0')) {
+		sniffed = fg_html_sniff_charset((const char *)bytes->data,
+						bytes->len);
+		charset = sniffed;
+	}
+	fg_charset_to_utf8(&conv, charset, (const char *)bytes->data,
+			   bytes->len);
+	g_object_unref(stream);
+	free(sniffed);
+	fg_utf8_clean_text(&clean, conv.s, conv.len);
+	fg_buf_free(&conv);
+
+	if (html) {
+		text = fg_html_to_text(clean.s, clean.len);
+		fg_buf_free(&clean);
+		return text;
+	}
+	format = g_mime_object_get_content_type_parameter(obj, "format");
+	if (format != NULL && strcasecmp(format, "flowed") == 0) {
+		delsp = g_mime_object_get_content_type_parameter(obj, "delsp");
+		text = fg_mail_unflow(clean.s, delsp != NULL &&
+				      strcasecmp(delsp, "yes") == 0);
+		fg_buf_free(&clean);
+		return text;
+	}
+	return fg_buf_steal(&clean);
+}
+
+/* The state of the walk over the MIME tree that looks for the body. */
+struct fg_walk {
+	unsigned int parts;
+	char *plain;		/* first non-empty inline text/plain */
+	GMimePart *html;	/* first inline text/html */
+};
+
+/* fg_mail_walk - depth first, in order, bounded in parts and depth */
+static void fg_mail_walk(GMimeObject *obj, unsigned int depth,
+			 struct fg_walk *walk)
+{
+	GMimeContentType *ct;
+
+	if (obj == NULL || walk->plain != NULL ||
+	    walk->parts >= FG_MAIL_MAX_PARTS)
+		return;
+	walk->parts++;
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		int n = g_mime_multipart_get_count(mp);
+
+		if (depth >= FG_MAIL_MAX_DEPTH)
+			return;
+		for (int i = 0; i < n && walk->plain == NULL; i++)
+			fg_mail_walk(g_mime_multipart_get_part(mp, i),
+				     depth + 1, walk);
+		return;
+	}
+	/* a forwarded message/rfc822 is an attachment, not the body */
+	if (!GMIME_IS_PART(obj) || g_mime_part_is_attachment(GMIME_PART(obj)))
+		return;
+	ct = g_mime_object_get_content_type(obj);
+	if (ct == NULL)
+		return;
+	if (g_mime_content_type_is_type(ct, "text", "plain")) {
+		char *text = fg_mail_part_text(GMIME_PART(obj), false);
+
+		if (text[strspn(text, " \t\n")] != '\0')
+			walk->plain = text;
+		else
+			free(text);
+	} else if (g_mime_content_type_is_type(ct, "text", "html") &&
+		   walk->html == NULL) {
+		walk->html = GMIME_PART(obj);
+	}
+}
+
+/* fg_mail_body - the text that is posted */
+static char *fg_mail_body(GMimeMessage *msg)
+{
+	struct fg_walk walk = { 0, NULL, NULL };
+	char *text, *trimmed;
+
+	GMimeObject *top = g_mime_message_get_mime_part(msg);
+
+	fg_mail_walk(top, 0, &walk);
+	if (walk.plain != NULL) {
+		text = walk.plain;
+	} else if (walk.html != NULL) {
+		text = fg_mail_part_text(walk.html, true);
+	} else if (top != NULL && GMIME_IS_MULTIPART(top) &&
+		   g_mime_multipart_get_count(GMIME_MULTIPART(top)) == 0 &&
+		   g_mime_multipart_get_prologue(GMIME_MULTIPART(top)) !=
+		   NULL) {
+		/* a multipart without a single boundary line: the text
+		   the sender wrote is all in what GMime calls prologue */
+		const char *prologue =
+			g_mime_multipart_get_prologue(GMIME_MULTIPART(top));
+		text = fg_mail_clean_text(prologue, strlen(prologue));
+	} else {
+		text = fg_xstrdup("");
+	}
+	trimmed = fg_mail_trim_body(text);
+	free(text);
+	return trimmed;
+}
+
+/*
+ * Headers
+ */
+
+/* fg_mail_header - a header's unfolded, decoded value, or NULL */
+static const char *fg_mail_header(GMimeMessage *msg, const char *name)
+{
+	return g_mime_object_get_header(GMIME_OBJECT(msg), name);
+}
+
+/* fg_mail_msgid - the normalized first Message-ID in a header value */
+static char *fg_mail_msgid(GMimeParserOptions *options, const char *value)
+{
+	GMimeReferences *refs;
+	char *id = NULL, *decoded;
+
+	if (value == NULL)
+		return NULL;
+	refs = g_mime_references_parse(options, value);
+	if (refs != NULL) {
+		for (int i = 0; i < g_mime_references_length(refs) &&
+		     id == NULL; i++)
+			id = fg_msgid_normalize(
+				g_mime_references_get_message_id(refs, i));
+		g_mime_references_free(refs);
+	}
+	if (id == NULL) {
+		/* a bare "id@host" without angle brackets */
+		decoded = g_mime_utils_decode_message_id(value);
+		if (decoded != NULL)
+			id = fg_msgid_normalize(decoded);
+		g_free(decoded);
+	}
+	return id;
+}
+
+/* fg_mail_references - the References IDs, oldest first, the newest
+   FG_MAIL_MAX_REFERENCES kept */
+static void fg_mail_references(GMimeParserOptions *options, const char *value,
+			       struct fg_record *rec)
+{
+	GMimeReferences *refs;
+	int n, first;
+
+	rec->references = NULL;
+	rec->n_references = 0;
+	if (value == NULL || (refs = g_mime_references_parse(options, value))
+	    == NULL)
+		return;
+	n = g_mime_references_length(refs);
+	rec->references = fg_xcalloc((size_t)n + 1, sizeof(char *));
+	/* walk from the newest so the bound keeps the newest */
+	first = n;
+	for (int i = n - 1; i >= 0 &&
+	     n - first < FG_MAIL_MAX_REFERENCES; i--) {
+		char *id = fg_msgid_normalize(
+			g_mime_references_get_message_id(refs, i));
+		if (id != NULL)
+			rec->references[--first] = id;
+	}
+	g_mime_references_free(refs);
+	rec->n_references = (size_t)(n - first);
+	memmove(rec->references, rec->references + first,
+		rec->n_references * sizeof(char *));
+	rec->references[rec->n_references] = NULL;
+}
+
+/* fg_mail_list_id - the id inside <> of a List-Id value, or NULL */
+static char *fg_mail_list_id(const char *value)
+{
+	const char *start, *end;
+
+	if (value == NULL)
+		return NULL;
+	start = strrchr(value, '<');
+	if (start != NULL) {
+		start++;
+		end = strchr(start, '>');
+		if (end == NULL)
+			return NULL;
+	} else {
+		while (*value == ' ' || *value == '\t')
+			value++;
+		start = value;
+		end = start + fg_line_rtrim(start, strlen(start));
+	}
+	if (end == start || end - start > FG_MAIL_LIST_ID_MAX)
+		return NULL;
+	for (const char *p = start; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= ' ' || c >= 0x7f || c == '<' || c == '>')
+			return NULL;
+	}
+	return fg_xstrndup(start, (size_t)(end - start));
+}
+
+/* fg_mail_from - the first mailbox of From: */
+static void fg_mail_from(GMimeMessage *msg, GMimeParserOptions *options,
+			 struct fg_record *rec)
+{
+	char *raw = fg_mail_raw_header(msg, "From");
+	InternetAddressList *from = raw != NULL ?
+		internet_address_list_parse(options, raw) : NULL;
+	InternetAddressList *list = from;
+	InternetAddress *ia = NULL;
+	const char *name = NULL, *addr = NULL;
+	char *at;
+
+	for (int depth = 0; list != NULL && depth < 4; depth++) {
+		if (internet_address_list_length(list) == 0)
+			break;
+		ia = internet_address_list_get_address(list, 0);
+		if (!INTERNET_ADDRESS_IS_GROUP(ia))
+			break;
+		list = internet_address_group_get_members(
+			INTERNET_ADDRESS_GROUP(ia));
+		ia = NULL;
+	}
+	if (ia != NULL && INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+		name = internet_address_get_name(ia);
+		addr = internet_address_mailbox_get_addr(
+			INTERNET_ADDRESS_MAILBOX(ia));
+	}
+	rec->from_name = fg_mail_clean_line(name);
+	rec->from_email = fg_mail_clean_line(addr);
+	if (from != NULL)
+		g_object_unref(from);
+	free(raw);
+	/* an address has no spaces; what has them is not an address */
+	if (strchr(rec->from_email, ' ') != NULL)
+		rec->from_email[0] = '\0';
+	at = strrchr(rec->from_email, '@');
+	if (at != NULL)
+		fg_str_lower(at);
+}
+
+/* fg_mail_subject - the decoded subject, one clean line */
+static char *fg_mail_subject(GMimeMessage *msg, GMimeParserOptions *options)
+{
+	char *raw = fg_mail_raw_header(msg, "Subject"), *decoded, *subject;
+
+	if (raw == NULL)
+		return fg_xstrdup("");
+	decoded = g_mime_utils_header_decode_text(options, raw);
+	subject = fg_mail_clean_line(decoded);
+	g_free(decoded);
+	free(raw);
+	return subject;
+}
+
+/* fg_mail_date - ISO 8601 UTC of Date:, or of now */
+static char *fg_mail_date(GMimeMessage *msg)
+{
+	GDateTime *date = g_mime_message_get_date(msg);
+	GDateTime *utc = date != NULL ? g_date_time_to_utc(date) : NULL;
+	char *s;
+
+	if (utc == NULL) {
+		struct tm tm;
+		time_t now = time(NULL);
+
+		gmtime_r(&now, &tm);
+		return fg_xasprintf("%04d-%02d-%02dT%02d:%02d:%02dZ",
+				    tm.tm_year + 1900, tm.tm_mon + 1,
+				    tm.tm_mday, tm.tm_hour, tm.tm_min,
+				    tm.tm_sec);
+	}
+	s = fg_xasprintf("%04d-%02d-%02dT%02d:%02d:%02dZ",
+			 g_date_time_get_year(utc),
+			 g_date_time_get_month(utc),
+			 g_date_time_get_day_of_month(utc),
+			 g_date_time_get_hour(utc),
+			 g_date_time_get_minute(utc),
+			 g_date_time_get_second(utc));
+	g_date_time_unref(utc);
+	return s;
+}
+
+/* fg_sha256_field - hash one field with its length, so that fields
+   cannot shift into each other */
+static void fg_sha256_field(EVP_MD_CTX *ctx, const char *s)
+{
+	uint64_t len = s != NULL ? strlen(s) : 0;
+	unsigned char lenbuf[8];
+
+	for (int i = 0; i < 8; i++)
+		lenbuf[i] = (unsigned char)(len >> (56 - 8 * i));
+	EVP_DigestUpdate(ctx, lenbuf, sizeof(lenbuf));
+	if (len > 0)
+		EVP_DigestUpdate(ctx, s, (size_t)len);
+}
+
+/* fg_mail_synthetic_id - a Message-ID for a message without one.
+   Derived from what a re-delivery keeps: the From, Date and Subject
+   headers and the raw body, with CRs and trailing white space left
+   out because a hop may change them. */
+static char *fg_mail_synthetic_id(GMimeMessage *msg, const char *data,
+				  size_t size, const char *domain)
+{
+	static const char hex[] = "0123456789abcdef";
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	char out[FG_MAIL_SYNTH_HEX + 1];
+	const char *body = NULL, *end = data + size, *p;
+
+	if (ctx == NULL)
+		abort();	/* out of memory, as fg_xmalloc would */
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	fg_sha256_field(ctx, fg_mail_header(msg, "From"));
+	fg_sha256_field(ctx, fg_mail_header(msg, "Date"));
+	fg_sha256_field(ctx, fg_mail_header(msg, "Subject"));
+	for (p = data; p < end; p++) {
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (p == NULL)
+			break;
+		if (p + 1 < end && p[1] == '\n') {
+			body = p + 2;
+			break;
+		}
+		if (p + 2 < end && p[1] == '\r' && p[2] == '\n') {
+			body = p + 3;
+			break;
+		}
+	}
+	if (body != NULL) {
+		while (end > body && (end[-1] == ' ' || end[-1] == '\t' ||
+				      end[-1] == '\r' || end[-1] == '\n'))
+			end--;
+		for (p = body; p < end;) {
+			const char *cr = memchr(p, '\r', (size_t)(end - p));
+			const char *stop = cr != NULL ? cr : end;
+
+			EVP_DigestUpdate(ctx, p, (size_t)(stop - p));
+			p = stop + (cr != NULL ? 1 : 0);
+		}
+	}
+	EVP_DigestFinal_ex(ctx, md, &md_len);
+	EVP_MD_CTX_free(ctx);
+	for (int i = 0; i < FG_MAIL_SYNTH_HEX / 2; i++) {
+		out[i * 2] = hex[md[i] >> 4];
+		out[i * 2 + 1] = hex[md[i] & 15];
+	}
+	out[FG_MAIL_SYNTH_HEX] = '\0';
+	return fg_xasprintf("fg-synth.%s@%s", out,
+			    domain != NULL && *domain != '\0' ?
+			    domain : "forumgate.invalid");
+}
+
+/*
+ * Classification
+ */
+
+/* Subjects of delivery failure notices, as MTAs word them. */
+static const char *const fg_mail_dsn_subjects[] = {
+	"undeliverable", "undelivered", "delivery status notification",
+	"delivery failure", "delivery has failed", "mail delivery failed",
+	"failure notice", "returned mail", "non-delivery", "nondeliverable",
+	"delivery problem", "could not be delivered", "mail system error",
+	"delivery notification",
+};
+
+/* Subject starts of vacation notices. The ones that are also
+   ordinary words need their colon: on a list of mail admins,
+   "Autoreply rules in Sieve" is a question, not an autoreply. */
+static const struct {
+	const char *prefix;
+	bool colon;
+} fg_mail_auto_subjects[] = {
+	{ "Auto:", false },
+	{ "Automatic reply", false },
+	{ "Out of Office", false },
+	{ "Autoreply", true },
+	{ "Auto-Reply", true },
+	{ "Auto Reply", true },
+};
+
+/* fg_mail_null_sender - the mail comes from a null or daemon sender */
+static bool fg_mail_null_sender(GMimeMessage *msg, const struct fg_record *rec)
+{
+	const char *rp = fg_mail_header(msg, "Return-Path");
+	const char *at;
+	size_t local;
+
+	if (rp != NULL) {
+		char *v = fg_mail_clean_line(rp);
+		bool null = strcmp(v, "<>") == 0 || strcmp(v, "") == 0 ||
+			strcmp(v, "< >") == 0;
+		free(v);
+		if (null)
+			return true;
+	}
+	at = strchr(rec->from_email, '@');
+	local = at != NULL ? (size_t)(at - rec->from_email) :
+		strlen(rec->from_email);
+	return (local == 13 &&
+		strncasecmp(rec->from_email, "mailer-daemon", 13) == 0) ||
+		(local == 10 &&
+		 strncasecmp(rec->from_email, "postmaster", 10) == 0);
+}
+
+/* fg_mail_auto_subject - the subject reads like a vacation notice */
+static bool fg_mail_auto_subject(const char *subject)
+{
+	const char *s = subject;
+
+	/* a list manager may have put its tag in front */
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		const char *close = *s == '[' ? strchr(s, ']') : NULL;
+		if (close == NULL || close - s > 64)
+			break;
+		s = close + 1;
+	}
+	for (size_t i = 0; i < FG_N_ELEMENTS(fg_mail_auto_subjects); i++) {
+		const char *prefix = fg_mail_auto_subjects[i].prefix;
+		size_t len = strlen(prefix);
+		const char *p = s + len;
+
+		if (strncasecmp(s, prefix, len) != 0)
+			continue;
+		if (!fg_mail_auto_subjects[i].colon)
+			return true;
+		while (*p == ' ')
+			p++;
+		if (*p == ':')
+			return true;
+	}
+	return false;
+}
+
+/* fg_mail_classify - set classification and reason */
+static void fg_mail_classify(GMimeMessage *msg, const struct fg_record *rec,
+			     const struct fg_parse_settings *set,
+			     enum fg_class *class_r, char **reason_r)
+{
+	GMimeObject *top = g_mime_message_get_mime_part(msg);
+	GMimeContentType *ct = top != NULL ?
+		g_mime_object_get_content_type(top) : NULL;
+	const char *report = NULL, *v;
+	long long topic, post;
+
+	if (set->secret != NULL && *set->secret != '\0' &&
+	    fg_msgid_parse(set->secret, rec->message_id, NULL,
+			   &topic, &post) == 1) {
+		*class_r = FG_CLASS_OWN;
+		*reason_r = fg_xstrdup("Message-ID is one the bridge sent");
+		return;
+	}
+
+	if (ct != NULL && g_mime_content_type_is_type(ct, "multipart",
+						      "report"))
+		report = g_mime_content_type_get_parameter(ct, "report-type");
+	if (report != NULL && strcasecmp(report, "delivery-status") == 0) {
+		*class_r = FG_CLASS_BOUNCE;
+		*reason_r = fg_xstrdup("multipart/report; "
+				       "report-type=delivery-status");
+		return;
+	}
+	if (fg_mail_null_sender(msg, rec)) {
+		for (size_t i = 0; i < FG_N_ELEMENTS(fg_mail_dsn_subjects);
+		     i++) {
+			if (fg_ascii_find_ci(rec->subject,
+					     fg_mail_dsn_subjects[i])) {
+				*class_r = FG_CLASS_BOUNCE;
+				*reason_r = fg_xasprintf(
+					"delivery failure notice from a null "
+					"or daemon sender (subject has \"%s\")",
+					fg_mail_dsn_subjects[i]);
+				return;
+			}
+		}
+	}
+
+	*class_r = FG_CLASS_AUTO_REPLY;
+	if (report != NULL &&
+	    strcasecmp(report, "disposition-notification") == 0) {
+		*reason_r = fg_xstrdup("read receipt (multipart/report; "
+				       "report-type=disposition-notification)");
+		return;
+	}
+	if ((v = fg_mail_header(msg, "Auto-Submitted")) != NULL) {
+		char *token = fg_header_token(v);
+
+		if (*token != '\0' && strcmp(token, "no") != 0) {
+			*reason_r = fg_xasprintf("Auto-Submitted: %s", token);
+			free(token);
+			return;
+		}
+		free(token);
+	}
+	if (fg_mail_header(msg, "X-Autoreply") != NULL) {
+		*reason_r = fg_xstrdup("X-Autoreply header");
+		return;
+	}
+	if (fg_mail_header(msg, "X-Autorespond") != NULL) {
+		*reason_r = fg_xstrdup("X-Autorespond header");
+		return;
+	}
+	if ((v = fg_mail_header(msg, "Precedence")) != NULL) {
+		char *token = fg_header_token(v);
+
+		if (strcmp(token, "auto_reply") == 0 ||
+		    strcmp(token, "junk") == 0) {
+			*reason_r = fg_xasprintf("Precedence: %s", token);
+			free(token);
+			return;
+		}
+		free(token);
+	}
+	if (fg_mail_auto_subject(rec->subject)) {
+		*reason_r = fg_xstrdup("subject of an automatic reply");
+		return;
+	}
+
+	*class_r = FG_CLASS_POST;
+	*reason_r = fg_xstrdup("list mail");
+}
+
+/*
+ * The parse
+ */
+
+/* fg_mail_skip_envelope - skip what may come before the header: blank
+   lines, and the "From " line of a message taken from an mbox file */
+static const char *fg_mail_skip_envelope(const char *p, const char *end)
+{
+	while (p < end && (*p == '\n' || *p == '\r'))
+		p++;
+	if (end - p > 5 && memcmp(p, "From ", 5) == 0) {
+		const char *q = p + 5;
+
+		while (q < end && *q == ' ')
+			q++;
+		if (q < end && *q != ':') {
+			q = memchr(p, '\n', (size_t)(end - p));
+			p = q != NULL ? q + 1 : end;
+		}
+	}
+	return p;
+}
+
+int fg_mail_parse(const void *data, size_t size,
+		  const struct fg_parse_settings *set,
+		  struct fg_record **rec_r, const char **error_r)
+{
+	const char *start, *end = (const char *)data + size;
+	GMimeParserOptions *options;
+	GMimeStream *stream;
+	GMimeParser *parser;
+	GMimeMessage *msg;
+	struct fg_record *rec;
+	static const char *fallback[] = {
+		"utf-8", "windows-1252", "iso-8859-1", NULL
+	};
+
+	*rec_r = NULL;
+	if (fg_mail_refcount == 0) {
+		*error_r = fg_errorf("mail parser not initialized "
+				     "(fg_mail_init)");
+		return -1;
+	}
+	if (set->max_size > 0 && size > set->max_size) {
+		*error_r = fg_errorf("message too large: %zu bytes, "
+				     "limit %zu", size, set->max_size);
+		return -1;
+	}
+	start = size > 0 ? fg_mail_skip_envelope(data, end) : end;
+	if (start == end) {
+		*error_r = fg_errorf("empty message");
+		return -1;
+	}
+
+	options = g_mime_parser_options_new();
+	g_mime_parser_options_set_rfc2047_compliance_mode(
+		options, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_address_compliance_mode(
+		options, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode(
+		options, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_allow_addresses_without_domain(options,
+								 TRUE);
+	/* raw 8-bit headers: UTF-8 if they are, else Western; Latin-1
+	   last because it never fails, so nothing becomes '?' */
+	g_mime_parser_options_set_fallback_charsets(options, fallback);
+
+	stream = g_mime_stream_mem_new_with_buffer(start,
+						   (size_t)(end - start));
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	msg = g_mime_parser_construct_message(parser, options);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	if (msg == NULL) {
+		g_mime_parser_options_free(options);
+		*error_r = fg_errorf("not a mail message");
+		return -1;
+	}
+
+	rec = fg_xcalloc(1, sizeof(*rec));
+	rec->subject = fg_mail_subject(msg, options);
+	rec->title = fg_subject_normalize(rec->subject);
+	fg_mail_from(msg, options, rec);
+	rec->date = fg_mail_date(msg);
+	rec->list_id = fg_mail_list_id(fg_mail_header(msg, "List-Id"));
+	rec->in_reply_to = fg_mail_msgid(options,
+					 fg_mail_header(msg, "In-Reply-To"));
+	fg_mail_references(options, fg_mail_header(msg, "References"), rec);
+	rec->body = fg_mail_body(msg);
+	rec->message_id = fg_mail_msgid(options,
+					fg_mail_header(msg, "Message-ID"));
+	if (rec->message_id == NULL)
+		rec->message_id = fg_mail_synthetic_id(msg, start,
+						       (size_t)(end - start),
+						       set->mail_domain);
+	fg_mail_classify(msg, rec, set, &rec->classification, &rec->reason);
+
+	g_object_unref(msg);
+	g_mime_parser_options_free(options);
+	*rec_r = rec;
+	return 0;
+}

@@ -1,0 +1,111 @@
+#ifndef FG_MAILPARSE_H
+#define FG_MAILPARSE_H
+/*
+ * NAME
+ *	fg-mailparse 3 - one list message as a normalized record
+ * SYNOPSIS
+ *	#include "fg-mailparse.h"
+ *
+ *	void fg_mail_init(void);
+ *	void fg_mail_deinit(void);
+ *
+ *	int fg_mail_parse(const void *data, size_t size,
+ *			  const struct fg_parse_settings *set,
+ *			  struct fg_record **rec_r, const char **error_r);
+ * DESCRIPTION
+ *	fg_mail_init() and fg_mail_deinit() start and stop GMime. They
+ *	count references, so the Dovecot plugin and a program (or two
+ *	modules of one program) may each call them once; GMime is shut
+ *	down by the last fg_mail_deinit(). Call them from one thread.
+ *
+ *	fg_mail_parse() parses one RFC 5322 message held in memory (the
+ *	Dovecot plugin and the standalone command both read the message
+ *	into a bounded buffer first, so there is one code path) and fills
+ *	every field of a struct fg_record:
+ *
+ *	message_id: normalized, without angle brackets. A message without
+ *	a usable Message-ID gets "fg-synth.HEX24@MAIL_DOMAIN", HEX24 from
+ *	a SHA-256 of its From, Date and Subject headers and its raw body,
+ *	so a re-delivery of the same message gets the same ID.
+ *
+ *	in_reply_to (or NULL), references (oldest first; the newest
+ *	FG_MAIL_MAX_REFERENCES are kept), subject (RFC 2047 decoded),
+ *	title (fg_subject_normalize()), from_name and from_email (domain
+ *	lowercased; "" when there is no From), date (ISO 8601 UTC,
+ *	"YYYY-MM-DDTHH:MM:SSZ"; the time of parsing when Date is missing
+ *	or invalid), list_id (the id inside <> of List-Id, or NULL).
+ *
+ *	body: UTF-8 text. The first non-empty inline text/plain part
+ *	wins, else the first text/html part converted by
+ *	fg_html_to_text(). Every charset iconv knows is decoded; bytes
+ *	that are invalid in the declared charset, and text in a charset
+ *	nobody knows, come out as U+FFFD instead of disappearing. A part
+ *	without a charset is taken as UTF-8 when it is valid UTF-8 and as
+ *	windows-1252 otherwise. format=flowed (RFC 3676, with DelSp) is
+ *	unfolded. fg_mail_trim_body() then cuts a trailing signature and
+ *	a trailing quote of the message replied to.
+ *
+ *	classification and reason: FG_CLASS_OWN when the Message-ID is
+ *	one the bridge made (fg_msgid_parse() with set->secret);
+ *	FG_CLASS_BOUNCE for a multipart/report delivery-status report, or
+ *	a null, MAILER-DAEMON or postmaster sender with a subject that
+ *	reads like a delivery failure; FG_CLASS_AUTO_REPLY for
+ *	Auto-Submitted other than "no", X-Autoreply, X-Autorespond,
+ *	Precedence auto_reply or junk, a read receipt, or a subject
+ *	starting like a vacation notice; FG_CLASS_POST otherwise
+ *	(Precedence: list or bulk and List-Id are ordinary list traffic).
+ *
+ *	The caller frees the record with fg_record_free().
+ *
+ *	fg_mail_unflow() unfolds format=flowed text and fg_mail_trim_body()
+ *	does the trimming; fg_mail_parse() uses both, and they are
+ *	exported for tests and for the later, deeper trimming.
+ *
+ *	fg_mail_clean_line() makes one line of header text safe: valid
+ *	UTF-8, every control character a space, white space collapsed.
+ *	fg_mail_clean_text() makes text valid UTF-8 with LF line ends:
+ *	invalid bytes and NULs become U+FFFD, CR LF and lone CRs LF.
+ * BOUNDS
+ *	A message larger than set->max_size (0: no limit) is refused. At
+ *	most FG_MAIL_MAX_PARTS MIME parts are looked at and nesting deeper
+ *	than FG_MAIL_MAX_DEPTH is not followed. NUL bytes, broken base64
+ *	or quoted-printable, absurd nesting and megabyte header lines
+ *	cost time and memory in proportion to the message, nothing more.
+ * DIAGNOSTICS
+ *	fg_mail_parse() returns 0, or -1 with *error_r set when the
+ *	message is too large or is not a message at all. It never logs.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include "fg-record.h"
+
+#define FG_MAIL_MAX_PARTS 100
+#define FG_MAIL_MAX_DEPTH 32
+#define FG_MAIL_MAX_REFERENCES 50
+
+struct fg_parse_settings {
+	const char *secret;		/* NULL: no message is our own */
+	const char *mail_domain;	/* right-hand side of synthetic IDs */
+	size_t max_size;		/* 0: no limit */
+};
+
+/* fg_mail_init - start GMime (reference counted) */
+void fg_mail_init(void);
+/* fg_mail_deinit - stop GMime after the last user */
+void fg_mail_deinit(void);
+
+/* fg_mail_parse - parse and classify one message */
+int fg_mail_parse(const void *data, size_t size,
+		  const struct fg_parse_settings *set,
+		  struct fg_record **rec_r, const char **error_r);
+
+/* fg_mail_unflow - text of a format=flowed body, caller frees */
+char *fg_mail_unflow(const char *text, bool delsp);
+/* fg_mail_trim_body - body without trailing signature and quote */
+char *fg_mail_trim_body(const char *text);
+/* fg_mail_clean_line - one line of header text, caller frees */
+char *fg_mail_clean_line(const char *text);
+/* fg_mail_clean_text - text as valid UTF-8 with LF line ends */
+char *fg_mail_clean_text(const char *text, size_t len);
+
+#endif

@@ -1,0 +1,497 @@
+/*
+ * NAME
+ *	fg-policy 3 - Postfix policy delegation requests and list decisions
+ * DESCRIPTION
+ *	See fg-policy.h for the protocol limits and the decision rules.
+ *	Everything here works on caller buffers and returns; the caller
+ *	owns the I/O, the waiting and the log.
+ * SEE ALSO
+ *	Postfix SMTPD_POLICY_README, the policy delegation protocol.
+ */
+#include "fg-policy.h"
+#include "fg-common.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define POLICY_STR(x) #x
+#define POLICY_XSTR(x) POLICY_STR(x)
+/* " longer than 4096 bytes", for line errors */
+#define POLICY_TOO_LONG " longer than " POLICY_XSTR(FG_POLICY_LINE_MAX) " bytes"
+
+static const char *const fg_policy_attr_names[FG_POLICY_ATTR_COUNT] = {
+	[FG_POLICY_REQUEST] = "request",
+	[FG_POLICY_PROTOCOL_STATE] = "protocol_state",
+	[FG_POLICY_SENDER] = "sender",
+	[FG_POLICY_RECIPIENT] = "recipient",
+	[FG_POLICY_INSTANCE] = "instance",
+	[FG_POLICY_QUEUE_ID] = "queue_id",
+	[FG_POLICY_CLIENT_ADDRESS] = "client_address",
+	[FG_POLICY_CLIENT_NAME] = "client_name",
+	[FG_POLICY_SASL_USERNAME] = "sasl_username",
+};
+
+#define FG_POLICY_DEFER_ACTION "DEFER_IF_PERMIT 4.3.0 list membership " \
+	"service is temporarily unavailable"
+
+const char *fg_policy_attr_name(enum fg_policy_attr attr)
+{
+	return attr < FG_POLICY_ATTR_COUNT ? fg_policy_attr_names[attr] : "";
+}
+
+/* A printable excerpt of bad input for an error text. */
+struct policy_snippet {
+	char s[48];
+};
+
+/* policy_snippet - a printable excerpt of data into snip */
+static void policy_snippet(struct policy_snippet *snip, const char *data,
+			   size_t len)
+{
+	char *buf = snip->s;
+	size_t i, n = len < sizeof(snip->s) - 4 ? len : sizeof(snip->s) - 4;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)data[i];
+		buf[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	if (n < len)
+		memcpy(buf + i, "...", 4);
+	else
+		buf[i] = '\0';
+}
+
+/* policy_line_error - an error about line n, with an excerpt of it */
+static int policy_line_error(const char **error_r, unsigned int n,
+			     const char *what, const char *line, size_t len)
+{
+	struct policy_snippet snip;
+
+	policy_snippet(&snip, line, len);
+	*error_r = fg_errorf("line %u%s: %s", n, what, snip.s);
+	return -1;
+}
+
+/* policy_attr_find - the known attribute called name, or ATTR_COUNT */
+static enum fg_policy_attr policy_attr_find(const char *name, size_t len)
+{
+	for (unsigned int i = 0; i < FG_POLICY_ATTR_COUNT; i++) {
+		const char *known = fg_policy_attr_names[i];
+		if (strlen(known) == len && memcmp(known, name, len) == 0)
+			return (enum fg_policy_attr)i;
+	}
+	return FG_POLICY_ATTR_COUNT;
+}
+
+int fg_policy_parse(const char *buf, size_t len,
+		    struct fg_policy_request *req_r, size_t *size_r,
+		    const char **error_r)
+{
+	size_t pos = 0;
+
+	memset(req_r, 0, sizeof(*req_r));
+	for (;;) {
+		const char *line = buf + pos;
+		const char *nl = pos < len ? memchr(line, '\n', len - pos) :
+			NULL;
+
+		if (nl == NULL) {
+			/* Decide early when the rest can only be too long,
+			   so the caller never needs to buffer more than
+			   FG_POLICY_REQUEST_MAX bytes. A pending line may
+			   still lose a CR before its LF. */
+			if (len - pos > FG_POLICY_LINE_MAX + 1)
+				return policy_line_error(error_r,
+							 req_r->n_attrs + 1,
+							 POLICY_TOO_LONG, line,
+							 len - pos);
+			if (len + 1 > FG_POLICY_REQUEST_MAX) {
+				*error_r = fg_errorf(
+					"request longer than %u bytes",
+					FG_POLICY_REQUEST_MAX);
+				return -1;
+			}
+			return 0;
+		}
+
+		size_t end = (size_t)(nl - buf) + 1;
+		size_t line_len = (size_t)(nl - line);
+
+		if (end > FG_POLICY_REQUEST_MAX) {
+			*error_r = fg_errorf("request longer than %u bytes",
+					     FG_POLICY_REQUEST_MAX);
+			return -1;
+		}
+		if (line_len > 0 && line[line_len - 1] == '\r')
+			line_len--;
+		if (line_len == 0) {
+			*size_r = end;
+			return 1;
+		}
+		if (line_len > FG_POLICY_LINE_MAX)
+			return policy_line_error(error_r, req_r->n_attrs + 1,
+						 POLICY_TOO_LONG, line,
+						 line_len);
+		if (++req_r->n_attrs > FG_POLICY_ATTR_MAX) {
+			*error_r = fg_errorf("more than %u attributes",
+					     FG_POLICY_ATTR_MAX);
+			return -1;
+		}
+		if (memchr(line, '\0', line_len) != NULL)
+			return policy_line_error(error_r, req_r->n_attrs,
+						 ": NUL byte", line, line_len);
+
+		const char *eq = memchr(line, '=', line_len);
+		if (eq == NULL || eq == line)
+			return policy_line_error(
+				error_r, req_r->n_attrs,
+				eq == NULL ? ": not name=value" :
+				": empty attribute name", line, line_len);
+
+		enum fg_policy_attr attr =
+			policy_attr_find(line, (size_t)(eq - line));
+		if (attr != FG_POLICY_ATTR_COUNT) {
+			req_r->attrs[attr].data = eq + 1;
+			req_r->attrs[attr].len =
+				line_len - (size_t)(eq - line) - 1;
+		}
+		pos = end;
+	}
+}
+
+char *fg_policy_value_dup(const struct fg_policy_request *req,
+			  enum fg_policy_attr attr, bool lower)
+{
+	const struct fg_policy_value *v = &req->attrs[attr];
+	char *s = v->data == NULL ? fg_xstrdup("") :
+		fg_xstrndup(v->data, v->len);
+
+	return lower ? fg_str_lower(s) : s;
+}
+
+/* policy_value_is - compare a value, ASCII case-insensitively */
+static bool policy_value_is(const struct fg_policy_value *v, const char *s)
+{
+	size_t len = strlen(s);
+
+	return v->data != NULL && v->len == len &&
+		strncasecmp(v->data, s, len) == 0;
+}
+
+/*
+ * The posting addresses: a chained hash table over the lowercased
+ * address. It is built once per refresh and only read in between.
+ */
+struct fg_policy_address {
+	struct fg_policy_address *next;
+	char *address;			/* lowercase */
+	char list[FG_LIST_NAME_MAX + 1];
+};
+
+struct fg_policy_addresses {
+	struct fg_policy_address **buckets;
+	size_t n_buckets;		/* a power of two */
+	size_t count;
+};
+
+/* policy_hash - FNV-1a of the lowercased bytes */
+static uint64_t policy_hash(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)tolower((unsigned char)s[i]);
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+struct fg_policy_addresses *fg_policy_addresses_new(void)
+{
+	struct fg_policy_addresses *addrs = fg_xcalloc(1, sizeof(*addrs));
+
+	addrs->n_buckets = 64;
+	addrs->buckets = fg_xcalloc(addrs->n_buckets,
+				    sizeof(*addrs->buckets));
+	return addrs;
+}
+
+/* policy_addresses_grow - double the buckets */
+static void policy_addresses_grow(struct fg_policy_addresses *addrs)
+{
+	size_t n = addrs->n_buckets * 2;
+	struct fg_policy_address **buckets = fg_xcalloc(n, sizeof(*buckets));
+
+	for (size_t i = 0; i < addrs->n_buckets; i++) {
+		struct fg_policy_address *a = addrs->buckets[i], *next;
+		for (; a != NULL; a = next) {
+			size_t b = policy_hash(a->address, strlen(a->address)) &
+				(n - 1);
+			next = a->next;
+			a->next = buckets[b];
+			buckets[b] = a;
+		}
+	}
+	free(addrs->buckets);
+	addrs->buckets = buckets;
+	addrs->n_buckets = n;
+}
+
+/* policy_addresses_find - the entry of an address, or NULL */
+static struct fg_policy_address *
+policy_addresses_find(const struct fg_policy_addresses *addrs,
+		      const char *address, size_t len)
+{
+	size_t b = policy_hash(address, len) & (addrs->n_buckets - 1);
+
+	for (struct fg_policy_address *a = addrs->buckets[b]; a != NULL;
+	     a = a->next) {
+		if (strlen(a->address) == len &&
+		    strncasecmp(a->address, address, len) == 0)
+			return a;
+	}
+	return NULL;
+}
+
+int fg_policy_addresses_add(struct fg_policy_addresses *addrs,
+			    const char *address, const char *list,
+			    const char **error_r)
+{
+	struct policy_snippet snip1, snip2;
+	size_t len = strlen(address);
+	struct fg_policy_address *a;
+
+	if (len == 0) {
+		policy_snippet(&snip1, list, strlen(list));
+		*error_r = fg_errorf("empty posting address for list '%s'",
+				     snip1.s);
+		return -1;
+	}
+	if (!fg_list_name_valid(list)) {
+		policy_snippet(&snip1, address, len);
+		policy_snippet(&snip2, list, strlen(list));
+		*error_r = fg_errorf("posting address %s: invalid list "
+				     "name '%s'", snip1.s, snip2.s);
+		return -1;
+	}
+	a = policy_addresses_find(addrs, address, len);
+	if (a == NULL) {
+		if (addrs->count >= addrs->n_buckets)
+			policy_addresses_grow(addrs);
+		size_t b = policy_hash(address, len) & (addrs->n_buckets - 1);
+		a = fg_xcalloc(1, sizeof(*a));
+		a->address = fg_str_lower(fg_xstrndup(address, len));
+		a->next = addrs->buckets[b];
+		addrs->buckets[b] = a;
+		addrs->count++;
+	}
+	memcpy(a->list, list, strlen(list) + 1);
+	return 0;
+}
+
+const char *fg_policy_addresses_lookup(const struct fg_policy_addresses *addrs,
+				       const char *address, size_t len)
+{
+	const struct fg_policy_address *a =
+		policy_addresses_find(addrs, address, len);
+
+	return a == NULL ? NULL : a->list;
+}
+
+size_t fg_policy_addresses_count(const struct fg_policy_addresses *addrs)
+{
+	return addrs->count;
+}
+
+void fg_policy_addresses_free(struct fg_policy_addresses **_addrs)
+{
+	struct fg_policy_addresses *addrs = *_addrs;
+
+	if (addrs == NULL)
+		return;
+	for (size_t i = 0; i < addrs->n_buckets; i++) {
+		struct fg_policy_address *a = addrs->buckets[i], *next;
+		for (; a != NULL; a = next) {
+			next = a->next;
+			free(a->address);
+			free(a);
+		}
+	}
+	free(addrs->buckets);
+	free(addrs);
+	*_addrs = NULL;
+}
+
+/* policy_answer - make the decision final */
+static void policy_answer(struct fg_policy_decision *d, const char *reason,
+			  const char *fmt, ...) FG_ATTR_FORMAT(3, 4);
+
+static void policy_answer(struct fg_policy_decision *d, const char *reason,
+			  const char *fmt, ...)
+{
+	va_list ap;
+
+	d->verdict = FG_POLICY_ANSWER;
+	d->reason = reason;
+	va_start(ap, fmt);
+	vsnprintf(d->action, sizeof(d->action), fmt, ap);
+	va_end(ap);
+}
+
+int fg_policy_check(const struct fg_policy_request *req,
+		    const struct fg_policy_addresses *addrs,
+		    struct fg_policy_decision *d, const char **error_r)
+{
+	const struct fg_policy_value *request = &req->attrs[FG_POLICY_REQUEST];
+	const struct fg_policy_value *rcpt = &req->attrs[FG_POLICY_RECIPIENT];
+	const struct fg_policy_value *sender = &req->attrs[FG_POLICY_SENDER];
+	struct policy_snippet snip;
+	const char *list;
+
+	memset(d, 0, sizeof(*d));
+	if (request->data == NULL) {
+		*error_r = "request without a request attribute";
+		return -1;
+	}
+	if (!(request->len == strlen("smtpd_access_policy") &&
+	      memcmp(request->data, "smtpd_access_policy",
+		     request->len) == 0)) {
+		policy_snippet(&snip, request->data, request->len);
+		*error_r = fg_errorf("unsupported request type '%s'", snip.s);
+		return -1;
+	}
+	if (!policy_value_is(&req->attrs[FG_POLICY_PROTOCOL_STATE], "RCPT")) {
+		policy_answer(d, "not the RCPT stage", "DUNNO");
+		return 0;
+	}
+	if (rcpt->data == NULL || rcpt->len == 0) {
+		policy_answer(d, "no recipient", "DUNNO");
+		return 0;
+	}
+	if (addrs == NULL) {
+		d->verdict = FG_POLICY_NEED_ADDRESSES;
+		d->reason = "posting addresses not known";
+		return 0;
+	}
+	list = fg_policy_addresses_lookup(addrs, rcpt->data, rcpt->len);
+	if (list == NULL) {
+		policy_answer(d, "not a list address", "DUNNO");
+		return 0;
+	}
+	memcpy(d->list, list, strlen(list) + 1);
+	if (sender->data == NULL || sender->len == 0) {
+		policy_answer(d, "null sender", "REJECT 5.7.1 mail from the "
+			      "null sender (a bounce or an auto-reply) cannot "
+			      "be posted to the %s list", d->list);
+		return 0;
+	}
+	d->verdict = FG_POLICY_NEED_MEMBERSHIP;
+	d->reason = "membership lookup";
+	return 0;
+}
+
+/* policy_quote - a printable, bounded copy of an address for a reply */
+static void policy_quote(char *buf, size_t size, const char *s)
+{
+	size_t i, max = size - 4;
+
+	for (i = 0; s[i] != '\0' && i < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+		buf[i] = c > 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	if (s[i] != '\0')
+		memcpy(buf + i, "...", 4);
+	else
+		buf[i] = '\0';
+}
+
+void fg_policy_membership(struct fg_policy_decision *d, const char *sender,
+			  int is_member)
+{
+	char quoted[FG_POLICY_QUOTE_MAX + 4];
+
+	if (is_member > 0) {
+		policy_answer(d, "member", "DUNNO");
+	} else if (is_member == 0) {
+		policy_quote(quoted, sizeof(quoted), sender);
+		policy_answer(d, "not a member",
+			      "REJECT 5.7.1 <%s> is not a member of the %s "
+			      "list; only members may post", quoted, d->list);
+	} else {
+		policy_answer(d, "membership lookup failed", "%s",
+			      FG_POLICY_DEFER_ACTION);
+	}
+}
+
+void fg_policy_unavailable(struct fg_policy_decision *d)
+{
+	policy_answer(d, "posting addresses not known", "%s",
+		      FG_POLICY_DEFER_ACTION);
+}
+
+size_t fg_policy_answer(const struct fg_policy_decision *d, char *buf,
+			size_t size)
+{
+	int n = snprintf(buf, size, "action=%s\n\n", d->action);
+
+	if (n < 0)
+		return 0;
+	return (size_t)n < size ? (size_t)n : size - 1;
+}
+
+int fg_policy_cache_get(const struct fg_policy_cache *cache,
+			const char *instance, const char *sender,
+			const char *list)
+{
+	if (cache->instance == NULL || *instance == '\0' ||
+	    strcmp(cache->instance, instance) != 0 ||
+	    strcmp(cache->sender, sender) != 0)
+		return -1;
+	for (unsigned int i = 0; i < cache->count; i++) {
+		if (strcmp(cache->entries[i].list, list) == 0)
+			return cache->entries[i].member ? 1 : 0;
+	}
+	return -1;
+}
+
+void fg_policy_cache_put(struct fg_policy_cache *cache, const char *instance,
+			 const char *sender, const char *list, bool member)
+{
+	unsigned int i;
+
+	if (*instance == '\0' || strlen(list) > FG_LIST_NAME_MAX)
+		return;
+	if (cache->instance == NULL || strcmp(cache->instance, instance) != 0 ||
+	    strcmp(cache->sender, sender) != 0) {
+		fg_policy_cache_clear(cache);
+		cache->instance = fg_xstrdup(instance);
+		cache->sender = fg_xstrdup(sender);
+	}
+	for (i = 0; i < cache->count; i++) {
+		if (strcmp(cache->entries[i].list, list) == 0)
+			break;
+	}
+	if (i == cache->count) {
+		/* Full: replace the oldest answer. */
+		if (cache->count < FG_POLICY_CACHE_LISTS) {
+			i = cache->count++;
+		} else {
+			i = cache->next;
+			cache->next = (cache->next + 1) % FG_POLICY_CACHE_LISTS;
+		}
+		memcpy(cache->entries[i].list, list, strlen(list) + 1);
+	}
+	cache->entries[i].member = member;
+}
+
+void fg_policy_cache_clear(struct fg_policy_cache *cache)
+{
+	free(cache->instance);
+	free(cache->sender);
+	memset(cache, 0, sizeof(*cache));
+}

@@ -1,0 +1,174 @@
+#ifndef FG_POLICY_H
+#define FG_POLICY_H
+/*
+ * NAME
+ *	fg-policy 3 - Postfix policy delegation requests and list decisions
+ * SYNOPSIS
+ *	#include "fg-policy.h"
+ * DESCRIPTION
+ *	The Postfix SMTP server asks a policy server about each SMTP
+ *	protocol stage with a request of "name=value" lines ended by an
+ *	empty line, and expects one answer, "action=ACTION" and an empty
+ *	line (SMTPD_POLICY_README). This module parses requests and makes
+ *	the list decision; it does no I/O, keeps no event loop and never
+ *	logs, so the daemon, the unit tests and a fuzzer drive the same
+ *	code with plain buffers.
+ *
+ *	fg_policy_parse() reads one request from the start of a buffer
+ *	without copying it: attribute values point into the buffer. The
+ *	limits below bound what one request may cost; a request beyond a
+ *	limit, a line without '=' and a NUL byte are protocol errors, after
+ *	which the server logs and disconnects without replying. A
+ *	trailing CR before a LF is accepted (requests typed by hand).
+ *	Unknown attributes are skipped; of a repeated attribute the last
+ *	one counts.
+ *
+ *	A decision takes up to three steps, so that the caller alone
+ *	decides how it waits: fg_policy_check() answers from the request
+ *	and the posting addresses alone, or says what it still needs;
+ *	fg_policy_membership() finishes the decision once the sender's
+ *	membership is known (or could not be looked up);
+ *	fg_policy_unavailable() finishes it when the posting addresses are
+ *	not known. fg_policy_answer() formats what goes on the wire.
+ * DECISIONS
+ *	Requests other than "request=smtpd_access_policy" are errors.
+ *	Protocol states other than RCPT, a missing recipient and
+ *	recipients that are not list posting addresses get DUNNO. For a
+ *	posting address: a null sender is rejected (a bounce or an
+ *	auto-reply is not a post), a member gets DUNNO, anyone else is
+ *	rejected with 5.7.1, and when membership cannot be looked up the
+ *	answer is DEFER_IF_PERMIT with 4.3.0.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include "fg-store.h"
+
+/* Longest request line (name=value, without the LF). Values Postfix
+   takes from SMTP command lines are bounded by its line_length_limit
+   (2048 by default); twice that leaves room for the attribute name. */
+#define FG_POLICY_LINE_MAX	4096
+/* Most attribute lines in one request (Postfix 3.7 sends about 30). */
+#define FG_POLICY_ATTR_MAX	100
+/* Largest request in bytes, the final empty line included. */
+#define FG_POLICY_REQUEST_MAX	32768
+/* Longest action text, e.g. "REJECT 5.7.1 <sender> is not ...". */
+#define FG_POLICY_ACTION_MAX	512
+/* Longest sender address quoted in a reply text; longer ones are cut. */
+#define FG_POLICY_QUOTE_MAX	256
+
+/* The attributes the decision or the log uses. */
+enum fg_policy_attr {
+	FG_POLICY_REQUEST,
+	FG_POLICY_PROTOCOL_STATE,
+	FG_POLICY_SENDER,
+	FG_POLICY_RECIPIENT,
+	FG_POLICY_INSTANCE,
+	FG_POLICY_QUEUE_ID,
+	FG_POLICY_CLIENT_ADDRESS,
+	FG_POLICY_CLIENT_NAME,
+	FG_POLICY_SASL_USERNAME,
+
+	FG_POLICY_ATTR_COUNT
+};
+
+/* A value inside the parsed buffer; not NUL-terminated. */
+struct fg_policy_value {
+	const char *data;	/* NULL: the attribute was not sent */
+	size_t len;
+};
+
+struct fg_policy_request {
+	struct fg_policy_value attrs[FG_POLICY_ATTR_COUNT];
+	unsigned int n_attrs;	/* attribute lines, known or not */
+};
+
+/* fg_policy_parse - parse one request at the start of buf. Returns 1
+   with *req_r and *size_r (bytes up to and including the empty line),
+   0 when more input is needed, -1 on a protocol error. Values in
+   *req_r point into buf. */
+int fg_policy_parse(const char *buf, size_t len,
+		    struct fg_policy_request *req_r, size_t *size_r,
+		    const char **error_r);
+
+/* fg_policy_attr_name - the protocol name of a known attribute */
+const char *fg_policy_attr_name(enum fg_policy_attr attr);
+
+/* fg_policy_value_dup - a NUL-terminated copy of an attribute ("" when
+   it was not sent); lowercased if asked */
+char *fg_policy_value_dup(const struct fg_policy_request *req,
+			  enum fg_policy_attr attr, bool lower);
+
+/* The posting addresses: address (case-insensitive) -> list name. */
+struct fg_policy_addresses;
+
+struct fg_policy_addresses *fg_policy_addresses_new(void);
+/* fg_policy_addresses_add - add one posting address; -1 when the
+   address is empty or the list name is not a valid list name */
+int fg_policy_addresses_add(struct fg_policy_addresses *addrs,
+			    const char *address, const char *list,
+			    const char **error_r);
+/* fg_policy_addresses_lookup - the list of a posting address, or NULL */
+const char *fg_policy_addresses_lookup(const struct fg_policy_addresses *addrs,
+				       const char *address, size_t len);
+size_t fg_policy_addresses_count(const struct fg_policy_addresses *addrs);
+void fg_policy_addresses_free(struct fg_policy_addresses **addrs);
+
+enum fg_policy_verdict {
+	FG_POLICY_ANSWER,		/* action is final */
+	FG_POLICY_NEED_ADDRESSES,	/* posting addresses not known */
+	FG_POLICY_NEED_MEMBERSHIP,	/* is the sender a member of list? */
+};
+
+struct fg_policy_decision {
+	enum fg_policy_verdict verdict;
+	/* a few words for the log, e.g. "not a list address" */
+	const char *reason;
+	/* the list of the recipient, "" when it is none */
+	char list[FG_LIST_NAME_MAX + 1];
+	/* the action text without "action=", set with FG_POLICY_ANSWER */
+	char action[FG_POLICY_ACTION_MAX];
+};
+
+/* fg_policy_check - decide from the request and the posting addresses
+   (NULL: not known). -1 for a request that must not be answered. */
+int fg_policy_check(const struct fg_policy_request *req,
+		    const struct fg_policy_addresses *addrs,
+		    struct fg_policy_decision *decision_r,
+		    const char **error_r);
+/* fg_policy_membership - finish a FG_POLICY_NEED_MEMBERSHIP decision:
+   is_member is 1, 0, or -1 when it could not be looked up */
+void fg_policy_membership(struct fg_policy_decision *decision,
+			  const char *sender, int is_member);
+/* fg_policy_unavailable - finish a FG_POLICY_NEED_ADDRESSES decision
+   when the posting addresses could not be read */
+void fg_policy_unavailable(struct fg_policy_decision *decision);
+/* fg_policy_answer - "action=...\n\n" into buf; returns its length */
+size_t fg_policy_answer(const struct fg_policy_decision *decision,
+			char *buf, size_t size);
+
+/* The membership answers of one message (one "instance"), so that a
+   message to many recipients of one list costs one lookup. It holds
+   the answers of the current instance only, a few lists at most. */
+#define FG_POLICY_CACHE_LISTS 4
+
+struct fg_policy_cache {
+	char *instance;
+	char *sender;
+	unsigned int count, next;
+	struct {
+		char list[FG_LIST_NAME_MAX + 1];
+		bool member;
+	} entries[FG_POLICY_CACHE_LISTS];
+};
+
+/* fg_policy_cache_get - 1 member, 0 not a member, -1 not cached */
+int fg_policy_cache_get(const struct fg_policy_cache *cache,
+			const char *instance, const char *sender,
+			const char *list);
+/* fg_policy_cache_put - remember an answer; a new instance or sender
+   forgets the old answers. Nothing is kept without an instance. */
+void fg_policy_cache_put(struct fg_policy_cache *cache, const char *instance,
+			 const char *sender, const char *list, bool member);
+void fg_policy_cache_clear(struct fg_policy_cache *cache);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * NAME
+ *	fg-store-async 3 - the Redis lookups of event-driven programs
+ * DESCRIPTION
+ *	See fg-store-async.h. Commands go out with hiredis' argv
+ *	interface, so addresses are binary safe. Each command carries a
+ *	small request record as its hiredis private data; the reply
+ *	callback turns the reply into the answer the caller asked for and
+ *	frees the record. hiredis calls the reply callback with a NULL
+ *	reply when the context is freed or disconnected with commands
+ *	pending, so every queued command is answered exactly once.
+ */
+#include "fg-store-async.h"
+#include "fg-store.h"
+#include "fg-common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <hiredis/hiredis.h>
+
+/* Keys fit in this: "fg:{" + 64-byte list + "}:members" */
+#define FG_ASYNC_KEY_SIZE 128
+
+struct fg_async_request {
+	union {
+		fg_store_async_member_cb *member;
+		fg_store_async_addresses_cb *addresses;
+	} callback;
+	void *context;
+};
+
+/* async_address_parse - "unix:/path" to the path, "host:port" and
+   "[v6addr]:port" to host and port; *host_r is allocated */
+static int async_address_parse(const char *address, char **host_r,
+			       int *port_r, const char **error_r)
+{
+	const char *colon;
+	long long port;
+
+	if (strncmp(address, "unix:", 5) == 0) {
+		if (address[5] != '/')
+			goto invalid;
+		*host_r = fg_xstrdup(address + 5);
+		*port_r = -1;
+		return 0;
+	}
+	colon = strrchr(address, ':');
+	if (colon == NULL || colon == address ||
+	    fg_parse_llong(colon + 1, &port) < 0 || port <= 0 || port > 65535)
+		goto invalid;
+
+	char *host = fg_xstrndup(address, (size_t)(colon - address));
+	size_t len = strlen(host);
+	if (host[0] == '[') {
+		/* [::1]:6379 */
+		if (len < 3 || host[len - 1] != ']') {
+			free(host);
+			goto invalid;
+		}
+		memmove(host, host + 1, len - 2);
+		host[len - 2] = '\0';
+	}
+	*host_r = host;
+	*port_r = (int)port;
+	return 0;
+invalid:
+	*error_r = fg_errorf("invalid Redis address '%s' "
+			     "(want host:port or unix:/path)", address);
+	return -1;
+}
+
+int fg_store_async_address_check(const char *address, const char **error_r)
+{
+	char *host;
+	int port;
+
+	if (async_address_parse(address, &host, &port, error_r) < 0)
+		return -1;
+	free(host);
+	return 0;
+}
+
+int fg_store_async_connect(const char *address, redisAsyncContext **ac_r,
+			   const char **error_r)
+{
+	redisAsyncContext *ac;
+	char *host;
+	int port;
+
+	if (async_address_parse(address, &host, &port, error_r) < 0)
+		return -1;
+	if (port < 0)
+		ac = redisAsyncConnectUnix(host);
+	else
+		ac = redisAsyncConnect(host, port);
+	free(host);
+	if (ac == NULL) {
+		*error_r = fg_errorf("Redis connect to %s failed: "
+				     "out of memory", address);
+		return -1;
+	}
+	if (ac->err != 0) {
+		*error_r = fg_errorf("Redis connect to %s failed: %s", address,
+				     ac->errstr);
+		redisAsyncFree(ac);
+		return -1;
+	}
+	*ac_r = ac;
+	return 0;
+}
+
+/* async_reply_error - the error text of a failed reply, or NULL */
+static const char *async_reply_error(const redisAsyncContext *ac,
+				     const redisReply *reply)
+{
+	if (reply == NULL) {
+		if (ac->err != 0 && ac->errstr[0] != '\0')
+			return fg_errorf("Redis connection lost: %s",
+					 ac->errstr);
+		return "Redis connection closed";
+	}
+	if (reply->type == REDIS_REPLY_ERROR)
+		return fg_errorf("Redis error: %s", reply->str);
+	return NULL;
+}
+
+/* async_member_reply - SISMEMBER answered */
+static void async_member_reply(redisAsyncContext *ac, void *_reply,
+			       void *privdata)
+{
+	struct fg_async_request *req = privdata;
+	redisReply *reply = _reply;
+	const char *error = async_reply_error(ac, reply);
+
+	if (error != NULL)
+		req->callback.member(req->context, -1, error);
+	else if (reply->type != REDIS_REPLY_INTEGER)
+		req->callback.member(req->context, -1,
+				     "unexpected Redis reply to SISMEMBER");
+	else
+		req->callback.member(req->context, reply->integer == 1, NULL);
+	free(req);
+}
+
+int fg_store_async_is_member(redisAsyncContext *ac, const char *list,
+			     const char *address,
+			     fg_store_async_member_cb *callback, void *context,
+			     const char **error_r)
+{
+	char key[FG_ASYNC_KEY_SIZE];
+	const char *argv[3];
+	size_t argvlen[3];
+	struct fg_async_request *req;
+
+	/* Only valid names go into a key: a '}' would move the key out
+	   of the list's hash tag. */
+	if (!fg_list_name_valid(list)) {
+		*error_r = fg_errorf("invalid list name '%s'", list);
+		return -1;
+	}
+	snprintf(key, sizeof(key), FG_KEY_MEMBERS, list);
+	argv[0] = "SISMEMBER";
+	argv[1] = key;
+	argv[2] = address;
+	for (unsigned int i = 0; i < 3; i++)
+		argvlen[i] = strlen(argv[i]);
+
+	req = fg_xcalloc(1, sizeof(*req));
+	req->callback.member = callback;
+	req->context = context;
+	if (redisAsyncCommandArgv(ac, async_member_reply, req, 3, argv,
+				  argvlen) != REDIS_OK) {
+		free(req);
+		*error_r = "Redis connection is closing";
+		return -1;
+	}
+	return 0;
+}
+
+/* async_addresses_reply - HGETALL answered: name, value, name, ... */
+static void async_addresses_reply(redisAsyncContext *ac, void *_reply,
+				  void *privdata)
+{
+	struct fg_async_request *req = privdata;
+	redisReply *reply = _reply;
+	const char *error = async_reply_error(ac, reply);
+	const char **addresses = NULL, **lists = NULL;
+	size_t count = 0;
+
+	if (error == NULL && reply->type != REDIS_REPLY_ARRAY)
+		error = "unexpected Redis reply to HGETALL";
+	if (error == NULL) {
+		count = reply->elements / 2;
+		addresses = fg_xcalloc(count, sizeof(*addresses));
+		lists = fg_xcalloc(count, sizeof(*lists));
+		for (size_t i = 0; i < count; i++) {
+			const redisReply *name = reply->element[2 * i];
+			const redisReply *value = reply->element[2 * i + 1];
+			if (name->type != REDIS_REPLY_STRING ||
+			    value->type != REDIS_REPLY_STRING) {
+				error = "unexpected Redis reply to HGETALL";
+				break;
+			}
+			addresses[i] = name->str;
+			lists[i] = value->str;
+		}
+	}
+	if (error != NULL)
+		req->callback.addresses(req->context, -1, NULL, NULL, 0, error);
+	else
+		req->callback.addresses(req->context, 0, addresses, lists,
+					count, NULL);
+	free(addresses);
+	free(lists);
+	free(req);
+}
+
+int fg_store_async_addresses(redisAsyncContext *ac,
+			     fg_store_async_addresses_cb *callback,
+			     void *context, const char **error_r)
+{
+	const char *argv[2] = { "HGETALL", FG_KEY_ADDRESSES };
+	size_t argvlen[2] = { strlen(argv[0]), strlen(argv[1]) };
+	struct fg_async_request *req = fg_xcalloc(1, sizeof(*req));
+
+	req->callback.addresses = callback;
+	req->context = context;
+	if (redisAsyncCommandArgv(ac, async_addresses_reply, req, 2, argv,
+				  argvlen) != REDIS_OK) {
+		free(req);
+		*error_r = "Redis connection is closing";
+		return -1;
+	}
+	return 0;
+}

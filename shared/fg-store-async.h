@@ -1,0 +1,63 @@
+#ifndef FG_STORE_ASYNC_H
+#define FG_STORE_ASYNC_H
+/*
+ * NAME
+ *	fg-store-async 3 - the Redis lookups of event-driven programs
+ * SYNOPSIS
+ *	#include "fg-store-async.h"
+ * DESCRIPTION
+ *	The asynchronous (hiredis async API) counterpart of the lookups
+ *	in fg-store.h, for programs that run an event loop. The key
+ *	names are the ones fg-store.h defines. This module does not know
+ *	the event loop: the caller attaches an adapter (for example
+ *	hiredis/adapters/libevent.h) to the context it gets from
+ *	fg_store_async_connect(), and owns reconnects and timeouts.
+ *	hiredis 0.14 has neither a connect nor a command timeout in its
+ *	async API, so a caller that must not wait forever runs its own
+ *	timer and frees the context when it fires; every command still
+ *	pending then completes with an error.
+ *
+ *	A lookup function that returns 0 has queued its command and calls
+ *	its callback exactly once: with the answer, or with ret -1 and an
+ *	error text when Redis answered with an error or the connection
+ *	went away. A function that returns -1 calls nothing.
+ *
+ *	Strings handed to a callback are valid during the call only.
+ */
+#include <stddef.h>
+#include <hiredis/async.h>
+
+/* fg_store_async_connect - start connecting to "host:port",
+   "[v6addr]:port" or "unix:/path". The connect itself completes
+   later (connect callback). The host is best given as an address:
+   hiredis resolves a name synchronously. */
+int fg_store_async_connect(const char *address, redisAsyncContext **ac_r,
+			   const char **error_r);
+/* fg_store_async_address_check - is the address well formed? (so a
+   program can refuse a typo at startup instead of retrying forever) */
+int fg_store_async_address_check(const char *address, const char **error_r);
+
+/* ret: 1 the address is a member, 0 it is not, -1 error */
+typedef void fg_store_async_member_cb(void *context, int ret,
+				      const char *error);
+
+/* fg_store_async_is_member - is the (normalized) address a member of
+   the list? SISMEMBER on the list's member set. */
+int fg_store_async_is_member(redisAsyncContext *ac, const char *list,
+			     const char *address,
+			     fg_store_async_member_cb *callback, void *context,
+			     const char **error_r);
+
+/* ret: 0 with count pairs of (posting address, list name), -1 error */
+typedef void fg_store_async_addresses_cb(void *context, int ret,
+					 const char *const *addresses,
+					 const char *const *lists, size_t count,
+					 const char *error);
+
+/* fg_store_async_addresses - every posting address and its list, the
+   whole FG_KEY_ADDRESSES hash */
+int fg_store_async_addresses(redisAsyncContext *ac,
+			     fg_store_async_addresses_cb *callback,
+			     void *context, const char **error_r);
+
+#endif

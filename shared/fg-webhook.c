@@ -1,0 +1,227 @@
+/*
+ * NAME
+ *	fg-webhook 3 - verify and read a Discourse webhook
+ * DESCRIPTION
+ *	The signature is checked on the exact body bytes before anything
+ *	looks at the JSON. The parser is strict about the members the
+ *	bridge needs (ids are positive integers, username and raw are
+ *	strings) and tolerant of everything else, since Discourse adds
+ *	members over time.
+ * SEE ALSO
+ *	fg-webhook.h for the events and results.
+ */
+#include "fg-webhook.h"
+#include "fg-common.h"
+#include "fg-msgid.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <jansson.h>
+
+#define FG_SIGNATURE_PREFIX "sha256="
+#define FG_SIGNATURE_HEX 64
+/* Discourse's post types: only regular posts are mail. */
+#define FG_POST_TYPE_REGULAR 1
+
+/* fg_webhook_sign - what a genuine sender puts into the header */
+char *fg_webhook_sign(const char *secret, const void *body, size_t size)
+{
+	char hex[FG_SIGNATURE_HEX + 1];
+
+	fg_hmac_sha256_hex(secret, strlen(secret), body, size, hex);
+	return fg_xasprintf(FG_SIGNATURE_PREFIX "%s", hex);
+}
+
+/* fg_webhook_verify - the header's HMAC against our own, in constant time */
+int fg_webhook_verify(const char *secret, const void *body, size_t size,
+		      const char *signature, const char **error_r)
+{
+	char expected[FG_SIGNATURE_HEX + 1], given[FG_SIGNATURE_HEX + 1];
+	const char *hex;
+	size_t len;
+
+	if (secret == NULL || *secret == '\0') {
+		*error_r = "no webhook secret is configured";
+		return -1;
+	}
+	if (signature == NULL || *signature == '\0') {
+		*error_r = "no " FG_WEBHOOK_SIGNATURE_HEADER " header";
+		return -1;
+	}
+	while (isspace((unsigned char)*signature))
+		signature++;
+	if (strncasecmp(signature, FG_SIGNATURE_PREFIX,
+			sizeof(FG_SIGNATURE_PREFIX) - 1) != 0) {
+		*error_r = "signature is not sha256=HEX";
+		return -1;
+	}
+	hex = signature + sizeof(FG_SIGNATURE_PREFIX) - 1;
+	len = strlen(hex);
+	while (len > 0 && isspace((unsigned char)hex[len - 1]))
+		len--;
+	if (len != FG_SIGNATURE_HEX) {
+		*error_r = "signature has the wrong length";
+		return -1;
+	}
+	/* hex digits in either case; the length is public, the digits not */
+	for (size_t i = 0; i < FG_SIGNATURE_HEX; i++)
+		given[i] = (char)tolower((unsigned char)hex[i]);
+	given[FG_SIGNATURE_HEX] = '\0';
+	fg_hmac_sha256_hex(secret, strlen(secret), body, size, expected);
+	if (!fg_mem_equal_ct(expected, given, FG_SIGNATURE_HEX)) {
+		*error_r = "signature mismatch";
+		return -1;
+	}
+	return 0;
+}
+
+/* fg_json_number - a JSON integer, or a string of digits (some forum
+   versions send numbers as strings); 0 for null or missing */
+static int fg_json_number(json_t *obj, const char *name, bool required,
+			  long long *value_r, const char **error_r)
+{
+	json_t *v = json_object_get(obj, name);
+	long long n;
+
+	*value_r = 0;
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return 0;
+		*error_r = fg_errorf("post.%s is missing", name);
+		return -1;
+	}
+	if (json_is_integer(v)) {
+		n = (long long)json_integer_value(v);
+	} else if (!json_is_string(v) ||
+		   fg_parse_llong(json_string_value(v), &n) < 0) {
+		*error_r = fg_errorf("post.%s is not a number", name);
+		return -1;
+	}
+	if (n < 0 || (required && n == 0)) {
+		*error_r = fg_errorf("post.%s is out of range", name);
+		return -1;
+	}
+	*value_r = n;
+	return 0;
+}
+
+/* fg_json_text - a copy of a string member; "" for null or missing */
+static int fg_json_text(json_t *obj, const char *name, bool required,
+			char **value_r, const char **error_r)
+{
+	json_t *v = json_object_get(obj, name);
+
+	*value_r = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (required) {
+			*error_r = fg_errorf("post.%s is missing", name);
+			return -1;
+		}
+		*value_r = fg_xstrdup("");
+		return 0;
+	}
+	if (!json_is_string(v)) {
+		*error_r = fg_errorf("post.%s is not a string", name);
+		return -1;
+	}
+	/* a NUL inside would cut the text short downstream */
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		*error_r = fg_errorf("post.%s contains a NUL byte", name);
+		return -1;
+	}
+	*value_r = fg_xstrdup(json_string_value(v));
+	return 0;
+}
+
+/* fg_webhook_post - the members of "post" into a struct fg_post */
+static int fg_webhook_post(json_t *p, struct fg_post **post_r,
+			   const char **error_r)
+{
+	struct fg_post *post = fg_xcalloc(1, sizeof(*post));
+
+	if (fg_json_number(p, "id", true, &post->post_id, error_r) < 0 ||
+	    fg_json_number(p, "topic_id", true, &post->topic_id,
+			   error_r) < 0 ||
+	    fg_json_number(p, "post_number", true, &post->post_number,
+			   error_r) < 0 ||
+	    fg_json_number(p, "reply_to_post_number", false,
+			   &post->reply_to_post_number, error_r) < 0 ||
+	    fg_json_number(p, "category_id", false, &post->category_id,
+			   error_r) < 0 ||
+	    fg_json_text(p, "username", true, &post->username, error_r) < 0 ||
+	    fg_json_text(p, "name", false, &post->name, error_r) < 0 ||
+	    fg_json_text(p, "raw", true, &post->raw, error_r) < 0 ||
+	    fg_json_text(p, "topic_title", false, &post->topic_title,
+			 error_r) < 0 ||
+	    fg_json_text(p, "created_at", false, &post->created_at,
+			 error_r) < 0) {
+		fg_post_free(&post);
+		return -1;
+	}
+	if (*post->username == '\0') {
+		*error_r = "post.username is empty";
+		fg_post_free(&post);
+		return -1;
+	}
+	*post_r = post;
+	return 0;
+}
+
+/* fg_webhook_parse - read an event; only a regular public post is work */
+int fg_webhook_parse(const char *event, const void *body, size_t size,
+		     size_t max_size, struct fg_post **post_r,
+		     const char **error_r)
+{
+	json_error_t jerr;
+	json_t *root, *p, *v;
+	int ret;
+
+	*post_r = NULL;
+	if (max_size > 0 && size > max_size) {
+		*error_r = fg_errorf("body of %zu bytes exceeds %zu", size,
+				     max_size);
+		return FG_WEBHOOK_TOO_LARGE;
+	}
+	if (event == NULL || *event == '\0') {
+		*error_r = "no " FG_WEBHOOK_EVENT_HEADER " header";
+		return FG_WEBHOOK_INVALID;
+	}
+	if (strcmp(event, "post_created") != 0) {
+		*error_r = fg_errorf("event %.64s is not bridged", event);
+		return FG_WEBHOOK_IGNORE;
+	}
+	root = json_loadb(body, size, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		*error_r = fg_errorf("invalid JSON: %s (line %d)", jerr.text,
+				     jerr.line);
+		return FG_WEBHOOK_INVALID;
+	}
+	p = json_object_get(root, "post");
+	if (!json_is_object(p)) {
+		*error_r = "no \"post\" object";
+		json_decref(root);
+		return FG_WEBHOOK_INVALID;
+	}
+	v = json_object_get(p, "post_type");
+	if (json_is_integer(v) &&
+	    json_integer_value(v) != FG_POST_TYPE_REGULAR) {
+		*error_r = fg_errorf("post_type %lld is not a regular post",
+				     (long long)json_integer_value(v));
+		json_decref(root);
+		return FG_WEBHOOK_IGNORE;
+	}
+	v = json_object_get(p, "topic_archetype");
+	if (json_is_string(v) &&
+	    strcmp(json_string_value(v), "private_message") == 0) {
+		*error_r = "private message";
+		json_decref(root);
+		return FG_WEBHOOK_IGNORE;
+	}
+	ret = fg_webhook_post(p, post_r, error_r) < 0 ?
+		FG_WEBHOOK_INVALID : FG_WEBHOOK_POST;
+	json_decref(root);
+	return ret;
+}
