@@ -1,0 +1,1555 @@
+"""Private test stack for forumgate integration tests.
+
+Starts real Redis, Postfix, Dovecot (LMTP) and mlmmj processes in a private
+temporary directory, plus the forumgate daemons and the forum simulator when
+they are built.  Everything listens on 127.0.0.1 or on unix sockets inside
+the directory, and everything is stopped again on exit, on errors, on
+SIGINT/SIGTERM/SIGHUP and (through a watchdog process) when the test process
+is killed.  README.md in this directory describes the layout and the API.
+
+    with Stack(full=True) as stack:
+        msg = stack.make_message("alice@example.test", stack.list_address,
+                                 "Hello", "Hello list.\n")
+        stack.send_mail("alice@example.test", stack.list_address, msg)
+        stack.wait_mail("bob@example.test",
+                        lambda m: m["Message-ID"] == msg["Message-ID"])
+
+Needs root (Postfix and Dovecot drop privileges themselves) and only the
+Python standard library.
+"""
+
+import atexit
+import ctypes
+import email
+import email.policy
+import email.utils
+import json
+import os
+import pwd
+import grp
+import secrets
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+import weakref
+from email.message import EmailMessage
+
+__all__ = [
+    "Stack", "StackError", "DaemonExited", "RedisError", "SkipTest",
+    "SmtpError", "requires",
+    "wait_for", "make_message", "install_signal_handlers", "REPO_ROOT",
+]
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+
+REDIS_SERVER = "/usr/bin/redis-server"
+REDIS_CLI = "/usr/bin/redis-cli"
+POSTFIX = "/usr/sbin/postfix"
+POSTQUEUE = "/usr/sbin/postqueue"
+POSTFIX_MASTER = "/usr/lib/postfix/sbin/master"
+DOVECOT = "/usr/sbin/dovecot"
+MLMMJ_BIN = "/usr/bin"
+# the forum simulator needs Debian's python3-jsonschema
+PYTHON = os.environ.get("FORUMGATE_PYTHON", "/usr/bin/python3")
+
+# The unprivileged user that owns the mail store and runs mlmmj.  Debian's
+# "mail" user (uid 8) exists everywhere; Dovecot refuses uids below
+# first_valid_uid, so the Dovecot config lowers it to this uid.
+MAIL_USER = "mail"
+
+LIST_NAME = "forum"
+LIST_DOMAIN = "lists.test"
+LIST_ADDRESS = "forum@lists.test"
+LIST_OWNER = "owner@example.test"
+LIST_PREFIX = "[forum]"
+LIST_ID = "forum.lists.test"
+LIST_CATEGORY = "5"
+BRIDGE_ADDRESS = "bridge@lists.test"
+USERS = (
+    "bridge@lists.test",
+    "alice@example.test",
+    "bob@example.test",
+    "carol@example.test",
+    "dave@example.test",        # not a list member
+)
+SUBSCRIBERS = (
+    "alice@example.test",
+    "bob@example.test",
+    "carol@example.test",
+    "bridge@lists.test",
+)
+USER_PASSWORD = "secret"
+# Mail to this address goes to the LMTP socket DIR/later-lmtp, which does not
+# exist until a test creates it: the stack's ready-made defer path.
+LATER_ADDRESS = "carol+later@example.test"
+
+COMPONENTS = ("forumsim", "policyd", "bridge", "admin", "plugin")
+
+LOG_NAMES = {
+    "redis": "redis.log",
+    "redis-stdout": "redis-stdout.log",
+    "postfix": "postfix.log",
+    "postfix-stdout": "postfix-stdout.log",
+    "dovecot": "dovecot.log",
+    "dovecot-stdout": "dovecot-stdout.log",
+    "mlmmj": "mlmmj/forum/mlmmj.operation.log",
+    "forumsim": "forumsim.log",
+    "forumsim-out": "forumsim.out",
+    "policyd": "policyd.log",
+    "forumgated": "forumgated.log",
+    "admin": "admin.log",
+}
+
+
+class StackError(Exception):
+    """The stack could not be started, or a stack operation failed."""
+
+
+class DaemonExited(StackError):
+    """A daemon of the stack exited while the stack waited for it."""
+
+
+class RedisError(StackError):
+    """Redis answered with an error reply."""
+
+
+class SkipTest(Exception):
+    """Raised by a test (or stack.require) to skip it."""
+
+
+class SmtpError(Exception):
+    """An SMTP command got a negative answer."""
+
+    def __init__(self, stage, code, text, rcpt=None):
+        self.stage, self.code, self.text, self.rcpt = stage, code, text, rcpt
+        where = stage if rcpt is None else "%s <%s>" % (stage, rcpt)
+        super().__init__("SMTP %s answered %d %s" % (where, code, text))
+
+
+def requires(*components):
+    """Decorator: skip the test unless these components are running."""
+    for c in components:
+        if c not in COMPONENTS:
+            raise ValueError("unknown component %r (known: %s)"
+                             % (c, ", ".join(COMPONENTS)))
+
+    def deco(fn):
+        fn.fg_requires = tuple(components)
+        return fn
+    return deco
+
+
+def wait_for(fn, timeout=10.0, what="condition", interval=0.05):
+    """Call fn() until it returns a true value; return that value.
+
+    Raises TimeoutError naming `what` (and the last exception fn raised,
+    if any) when `timeout` seconds pass.
+    """
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    delay = min(interval, 0.02)
+    while True:
+        try:
+            value = fn()
+            if value:
+                return value
+            last_exc = None
+        except (SkipTest, DaemonExited):
+            raise
+        except Exception as e:          # keep polling; report it on timeout
+            last_exc = e
+        if time.monotonic() >= deadline:
+            msg = "timed out after %.1fs waiting for %s" % (timeout, what)
+            if last_exc is not None:
+                msg += " (last error: %s: %s)" % (type(last_exc).__name__,
+                                                  last_exc)
+            raise TimeoutError(msg)
+        time.sleep(delay)
+        delay = min(delay * 2, interval)
+
+
+def make_message(from_addr, to, subject, body="Hello.\n", message_id=None,
+                 in_reply_to=None, references=None, cc=None, date=None,
+                 headers=None, html=None, return_path=None):
+    """Build an RFC 5322 message (email.message.EmailMessage).
+
+    `to`/`cc` may be strings or lists; `references` a string or a list of
+    Message-IDs; `message_id` defaults to a fresh <uuid@domain-of-from>;
+    `headers` is a dict or list of (name, value) added at the end; `html`
+    adds a text/html alternative.  The generated Message-ID is in
+    msg["Message-ID"].
+    """
+    msg = EmailMessage(policy=email.policy.SMTP)
+    if return_path:
+        msg["Return-Path"] = "<%s>" % return_path.strip("<>")
+    msg["From"] = from_addr
+    msg["To"] = to if isinstance(to, str) else ", ".join(to)
+    if cc:
+        msg["Cc"] = cc if isinstance(cc, str) else ", ".join(cc)
+    msg["Subject"] = subject
+    msg["Date"] = date or email.utils.formatdate(localtime=False)
+    if message_id is None:
+        domain = email.utils.parseaddr(from_addr)[1].rpartition("@")[2]
+        message_id = "<%s@%s>" % (uuid.uuid4().hex, domain or "example.test")
+    elif not message_id.startswith("<"):
+        message_id = "<%s>" % message_id
+    msg["Message-ID"] = message_id
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references:
+        msg["References"] = (references if isinstance(references, str)
+                             else " ".join(references))
+    if headers:
+        items = headers.items() if isinstance(headers, dict) else headers
+        for name, value in items:
+            msg[name] = value
+    msg.set_content(body)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def _message_bytes(msg):
+    if isinstance(msg, bytes):
+        data = msg
+    elif isinstance(msg, str):
+        data = msg.encode("utf-8")
+    else:
+        data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    # normalise line ends to CRLF for SMTP
+    data = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    return data
+
+
+# ---------------------------------------------------------------------------
+# process hygiene: every child dies with us
+
+_libc = None
+try:
+    _libc = ctypes.CDLL(None, use_errno=True)
+except OSError:
+    pass
+_PR_SET_PDEATHSIG = 1
+
+
+def _child_setup_for(parent):
+    def child_setup():
+        # runs in the child between fork and exec: if the test process dies
+        # (even by SIGKILL), the kernel sends SIGTERM to the daemon
+        if _libc is not None:
+            _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:      # it died before prctl
+            os._exit(1)
+    return child_setup
+
+
+# A watchdog process per stack: the stack tells it the process group of
+# every daemon it starts; if the test process dies without saying "done"
+# (even by SIGKILL, when no cleanup code runs), the watchdog sees EOF on its
+# stdin and kills those groups.  PR_SET_PDEATHSIG alone is not enough: the
+# kernel clears it when a process changes its effective uid, as Postfix's
+# master does at start-up.
+_WATCHDOG = r"""
+import os, signal, sys, time
+for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+    signal.signal(s, signal.SIG_IGN)
+groups = set()
+for line in sys.stdin:
+    cmd, _, arg = line.strip().partition(" ")
+    if cmd == "add":
+        groups.add(int(arg))
+    elif cmd == "del":
+        groups.discard(int(arg))
+    elif cmd == "done":
+        sys.exit(0)
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    for g in list(groups):
+        try:
+            os.killpg(g, sig)
+        except ProcessLookupError:
+            groups.discard(g)
+    deadline = time.time() + 5
+    while groups and time.time() < deadline:
+        time.sleep(0.1)
+        for g in list(groups):
+            try:
+                os.killpg(g, 0)
+            except ProcessLookupError:
+                groups.discard(g)
+"""
+
+
+class _Watchdog:
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _WATCHDOG],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True,
+            close_fds=True)
+
+    def _send(self, line):
+        try:
+            self.proc.stdin.write(line.encode() + b"\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            pass
+
+    def add(self, pgid):
+        self._send("add %d" % pgid)
+
+    def remove(self, pgid):
+        self._send("del %d" % pgid)
+
+    def done(self):
+        self._send("done")
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+_live_stacks = weakref.WeakSet()
+_handlers_installed = False
+
+
+def _stop_all_stacks():
+    for st in list(_live_stacks):
+        try:
+            st.stop()
+        except Exception as e:      # at exit: report and go on
+            sys.stderr.write("stack cleanup: %s\n" % e)
+
+
+atexit.register(_stop_all_stacks)
+
+
+def _on_signal(signum, frame):
+    # turn SIGTERM/SIGHUP into KeyboardInterrupt so that with-blocks and
+    # finally-clauses stop the stack on the way out
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+def install_signal_handlers():
+    """Make SIGTERM and SIGHUP unwind like Ctrl-C (main thread only)."""
+    global _handlers_installed
+    if _handlers_installed or \
+            threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) in (signal.SIG_DFL, None):
+            signal.signal(sig, _on_signal)
+    _handlers_installed = True
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail_text(path, lines=40, start=0):
+    try:
+        with open(path, "rb") as f:
+            if start:
+                f.seek(start)
+            data = f.read()
+    except OSError:
+        return ""
+    text = data.decode("utf-8", "replace")
+    parts = text.splitlines()
+    return "\n".join(parts[-lines:])
+
+
+class _Proc:
+    def __init__(self, name, popen, log):
+        self.name, self.popen, self.log = name, popen, log
+
+
+# ---------------------------------------------------------------------------
+
+class Stack:
+    """A private mail + Redis (+ forumgate) stack; see the module docstring.
+
+    Arguments:
+      builddir   where the forumgate binaries are (default: env
+                 FORUMGATE_BUILDDIR or the repository root)
+      full       start every forumgate component whose binary exists
+      components an explicit iterable of components to start (subset of
+                 COMPONENTS); overrides `full`
+      plugin_dir a directory with lib95_forumgate_plugin.so: load it into
+                 Dovecot LMTP (implies the "plugin" component)
+      keep       keep the temporary directory after stop()
+      debug      Dovecot mail_debug/auth_debug on
+      start_timeout  seconds to wait for each daemon to become ready
+    """
+
+    def __init__(self, builddir=None, full=False, components=None,
+                 plugin_dir=None, keep=False, debug=False, start_timeout=20.0,
+                 tmp_parent="/tmp"):
+        self.repo_root = REPO_ROOT
+        self.builddir = os.path.abspath(
+            builddir or os.environ.get("FORUMGATE_BUILDDIR") or REPO_ROOT)
+        self.keep = keep
+        self.report_kept = True     # stop() prints the kept directory
+        self.debug = debug
+        self.failed = False
+        self.start_timeout = start_timeout
+        self.tmp_parent = tmp_parent
+        self.dir = None
+        self.started = set()         # optional components running
+        self.start_seconds = None
+        self._procs = {}
+        self._running = False
+        self._watchdog = None
+
+        self.binaries = self._find_binaries(plugin_dir)
+        if components is not None:
+            wanted = set(components)
+            bad = wanted - set(COMPONENTS)
+            if bad:
+                raise ValueError("unknown components: %s" % ", ".join(bad))
+        elif full:
+            wanted = set(COMPONENTS)
+        else:
+            wanted = set()
+        if plugin_dir:
+            wanted.add("plugin")
+        self.wanted = wanted
+        # what will actually be started: wanted and built
+        self.enabled = {c for c in wanted if self.binaries.get(c)}
+        self.missing = sorted(wanted - self.enabled)
+
+        self.list_name = LIST_NAME
+        self.list_address = LIST_ADDRESS
+        self.list_domain = LIST_DOMAIN
+        self.list_prefix = LIST_PREFIX
+        self.list_id = LIST_ID
+        self.list_category = LIST_CATEGORY
+        self.bridge_address = BRIDGE_ADDRESS
+        self.users = USERS
+        self.subscribers = list(SUBSCRIBERS)
+        self.user_password = USER_PASSWORD
+        self.later_address = LATER_ADDRESS
+
+        self.secret = secrets.token_hex(32)
+        self.forum_api_key = secrets.token_hex(16)
+        self.forum_api_username = "forumgate"
+        self.webhook_secret = secrets.token_hex(16)
+        self.forum_port = None
+        self.forum_url = None
+        self.last_data_answer = None
+
+    # -- discovery ----------------------------------------------------------
+
+    def _find_binaries(self, plugin_dir):
+        b = self.builddir
+        env = os.environ
+
+        def first(envname, *cands):
+            if envname and env.get(envname):
+                cands = (env[envname],)
+            for c in cands:
+                if os.path.isfile(c) and (c.endswith(".so") or c.endswith(".py")
+                                          or os.access(c, os.X_OK)):
+                    return os.path.abspath(c)
+            return None
+
+        plugin_cands = []
+        if plugin_dir:
+            plugin_cands.append(os.path.join(plugin_dir,
+                                             "lib95_forumgate_plugin.so"))
+        plugin_cands += [
+            os.path.join(b, "dovecot-plugin", ".libs",
+                         "lib95_forumgate_plugin.so"),
+            os.path.join(b, "dovecot-plugin", "lib95_forumgate_plugin.so"),
+        ]
+        found = {
+            "policyd": first("FORUMGATE_POLICYD",
+                             os.path.join(b, "policy-daemon",
+                                          "forumgate-policyd")),
+            "bridge": first("FORUMGATE_BRIDGE",
+                            os.path.join(b, "bridge", "forumgated")),
+            "admin": first("FORUMGATE_ADMIN",
+                           os.path.join(b, "admin", "forumgate")),
+            "plugin": (first(None, *plugin_cands[:1]) if plugin_dir else
+                       first("FORUMGATE_PLUGIN", *plugin_cands)),
+            "forumsim": first("FORUMGATE_FORUMSIM",
+                              os.path.join(REPO_ROOT, "tests", "forumsim",
+                                           "forumsim.py")),
+        }
+        return found
+
+    def require(self, *components):
+        """Raise SkipTest unless all these components are running."""
+        missing = [c for c in components if c not in self.started]
+        if missing:
+            why = []
+            for c in missing:
+                if not self.binaries.get(c):
+                    why.append("%s not built" % c)
+                elif c not in self.wanted:
+                    why.append("%s not requested (use a full stack)" % c)
+                else:
+                    why.append("%s not running" % c)
+            raise SkipTest(", ".join(why))
+
+    # -- paths --------------------------------------------------------------
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def log_path(self, name):
+        if name in LOG_NAMES:
+            return self.path(LOG_NAMES[name])
+        return name if os.path.isabs(name) else self.path(name)
+
+    def log_tail(self, name, lines=40):
+        """Last `lines` lines of a log ("postfix", "dovecot", "redis",
+        "policyd", "forumgated", "forumsim", "mlmmj", or a file name)."""
+        return _tail_text(self.log_path(name), lines)
+
+    def postfix_log(self):
+        return _tail_text(self.log_path("postfix"), 10 ** 9)
+
+    def dovecot_log(self):
+        return _tail_text(self.log_path("dovecot"), 10 ** 9)
+
+    def log_offsets(self):
+        """Current size of every log: pass to logs_since() later."""
+        out = {}
+        for name in LOG_NAMES:
+            try:
+                out[name] = os.path.getsize(self.log_path(name))
+            except (OSError, TypeError):
+                out[name] = 0
+        return out
+
+    def logs_since(self, offsets, lines=30):
+        """{name: text} of what each log got since log_offsets()."""
+        out = {}
+        for name in LOG_NAMES:
+            p = self.log_path(name)
+            try:
+                size = os.path.getsize(p)
+            except OSError:
+                continue
+            start = offsets.get(name, 0)
+            if size > start:
+                text = _tail_text(p, lines, start)
+                if text.strip():
+                    out[name] = text
+        return out
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def __enter__(self):
+        install_signal_handlers()
+        self.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.failed = True
+        self.stop()
+        return False
+
+    def start(self):
+        if self._running:
+            return self
+        t0 = self._t0 = time.monotonic()
+        self.timings = []
+        self.dir = tempfile.mkdtemp(prefix="fg-", dir=self.tmp_parent)
+        os.chmod(self.dir, 0o755)    # postfix and mail users must traverse it
+        _live_stacks.add(self)
+        self._running = True
+        self._watchdog = _Watchdog()
+        try:
+            self._start_all()
+        except BaseException as e:
+            self.failed = True
+            tails = self._all_log_tails(25)
+            try:
+                self.stop()
+            except StackError as stop_error:
+                tails += "\n" + str(stop_error)
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            if isinstance(e, StackError):
+                what = str(e)
+            else:
+                what = "%s: %s" % (type(e).__name__, e)
+            raise StackError("%s\nstack directory kept: %s\n%s"
+                             % (what, self.dir, tails)) from e
+        self.start_seconds = time.monotonic() - t0
+        return self
+
+    def _mark(self, step):
+        self.timings.append((step, round(time.monotonic() - self._t0, 3)))
+
+    def _all_log_tails(self, lines):
+        out = []
+        for name in LOG_NAMES:
+            t = self.log_tail(name, lines) if self.dir else ""
+            if t.strip():
+                out.append("--- %s (%s) ---\n%s"
+                           % (name, self.log_path(name), t))
+        return "\n".join(out)
+
+    def _start_all(self):
+        mail_pw = pwd.getpwnam(MAIL_USER)
+        self.mail_uid, self.mail_gid = mail_pw.pw_uid, mail_pw.pw_gid
+        self.postfix_uid = pwd.getpwnam("postfix").pw_uid
+
+        # ports and paths
+        self.smtp_port = _free_port()
+        self.redis_port = _free_port()
+        self.webhook_port = _free_port()
+        self.policy_port = _free_port()
+        self.redis_socket = self.path("redis.sock")
+        self.lmtp_socket = self.path("lmtp")
+        self.later_lmtp_socket = self.path("later-lmtp")
+        self.conf_path = self.path("forumgate.conf")
+        self.postfix_dir = self.path("postfix")
+        self.dovecot_conf = self.path("dovecot", "dovecot.conf")
+        self.mail_dir = self.path("mail")
+        self.mlmmj_spool = self.path("mlmmj")
+        self.list_dir = self.path("mlmmj", LIST_NAME)
+        self.redis_dir = self.path("redis")
+        for d in ("postfix", "postfix-queue", "dovecot", "dovecot/run",
+                  "dovecot/state", "mail", "redis", "modules"):
+            os.makedirs(self.path(d), exist_ok=True)
+        os.chown(self.mail_dir, self.mail_uid, self.mail_gid)
+        os.makedirs(self.path("postfix-data"), exist_ok=True)
+        os.chown(self.path("postfix-data"), self.postfix_uid, -1)
+        os.chmod(self.path("postfix-data"), 0o700)
+
+        # 1. start what takes a while first, in parallel: forum simulator,
+        #    redis, postfix
+        if "forumsim" in self.enabled:
+            self._spawn_forumsim()
+        else:
+            self.forum_port = _free_port()      # nothing listens there
+            self.forum_url = "http://127.0.0.1:%d" % self.forum_port
+        self._spawn_redis()
+        self._write_postfix_config()
+        self._make_postfix_queue()
+        self._spawn_daemon("postfix")
+
+        # the list is needed only once mail flows: set it up meanwhile
+        list_error = []
+
+        def make_list():
+            try:
+                self._make_list()
+                self._mark("mlmmj list")
+            except BaseException as e:      # re-raised below
+                list_error.append(e)
+        list_thread = threading.Thread(target=make_list, name="mlmmj-setup")
+        list_thread.start()
+        try:
+            self._start_rest()
+        finally:
+            list_thread.join()
+        if list_error:
+            raise list_error[0]
+
+    def _start_rest(self):
+        if "forumsim" in self.enabled:
+            self._wait_forumsim()
+        self._write_forumgate_conf()
+        self._mark("config written")
+
+        # 2. dovecot (needs forumgate.conf written for the plugin)
+        self._write_dovecot_config()
+        self._spawn_daemon("dovecot")
+
+        # 3. redis ready -> admin setup -> policy daemon, bridge daemon
+        self._wait_redis()
+        self.started.add("redis")
+        self._mark("redis ready")
+        if "admin" in self.enabled:
+            self._admin_setup()
+            self.started.add("admin")
+        for component in ("policyd", "bridge"):
+            if component in self.enabled:
+                self._spawn_daemon(component)
+
+        # 4. readiness of everything
+        self._wait_daemon("dovecot")
+        self._mark("dovecot ready")
+        if "plugin" in self.enabled:
+            self.started.add("plugin")
+        for component in ("policyd", "bridge"):
+            if component in self.enabled:
+                self._wait_daemon(component)
+                self.started.add(component)
+        self._wait_daemon("postfix")
+        self._mark("postfix ready")
+
+    # -- daemons that tests may stop and start again ---------------------------
+
+    # component -> (process name, log file)
+    _DAEMONS = {
+        "postfix": ("postfix", "postfix-stdout.log"),
+        "dovecot": ("dovecot", "dovecot-stdout.log"),
+        "policyd": ("policyd", "policyd.log"),
+        "bridge": ("forumgated", "forumgated.log"),
+    }
+
+    def _spawn_daemon(self, component):
+        name, log = self._DAEMONS[component]
+        if component == "postfix":
+            argv = [POSTFIX_MASTER, "-c", self.postfix_dir, "-s"]
+        elif component == "dovecot":
+            argv = [DOVECOT, "-F", "-c", self.dovecot_conf]
+        elif component == "policyd":
+            argv = [self.binaries["policyd"], "-c", self.conf_path, "-f"]
+        else:
+            argv = [self.binaries["bridge"], "-c", self.conf_path, "-f"]
+        self._spawn(name, argv, log)
+
+    def _wait_daemon(self, component):
+        if component == "postfix":
+            self._wait_banner("postfix", ("tcp", self.smtp_port), b"220")
+        elif component == "dovecot":
+            self._wait_banner("dovecot", ("unix", self.lmtp_socket), b"220")
+        elif component == "policyd":
+            self._wait_port("policyd", self.policy_port)
+        else:
+            self._wait_port("forumgated", self.webhook_port)
+
+    def daemon_stop(self, component):
+        """Stop "postfix", "dovecot", "policyd" or "bridge" (SIGTERM, then
+        SIGKILL after 10 s).  Redis: redis_stop()."""
+        if component not in self._DAEMONS:
+            raise ValueError("unknown daemon %r" % component)
+        self._stop_proc(self._DAEMONS[component][0])
+        self.started.discard(component)
+
+    def daemon_start(self, component):
+        """Start a daemon stopped with daemon_stop() again (same
+        configuration, ports and sockets) and wait until it is ready."""
+        if component not in self._DAEMONS:
+            raise ValueError("unknown daemon %r" % component)
+        if component in ("policyd", "bridge") and \
+                component not in self.enabled:
+            raise SkipTest("%s not built or not requested" % component)
+        self._spawn_daemon(component)
+        self._wait_daemon(component)
+        if component in ("policyd", "bridge"):
+            self.started.add(component)
+
+    def daemon_pid(self, component):
+        """PID of a running daemon ("redis", "postfix", "dovecot",
+        "policyd", "bridge", "forumsim") or None."""
+        name = self._DAEMONS.get(component, (component,))[0]
+        proc = self._procs.get(name)
+        if proc is None or proc.popen.poll() is not None:
+            return None
+        return proc.popen.pid
+
+    def stop(self):
+        """Stop every process (SIGTERM, SIGKILL after a timeout) and remove
+        the directory unless keep is set or a failure was recorded."""
+        if not self._running:
+            return
+        self._running = False
+        errors = []
+        # daemons that talk to the mail system and Redis first, then the
+        # servers; each group is signalled at once and then waited for
+        for group in (("forumgated", "policyd", "forumsim"),
+                      ("postfix", "dovecot", "redis"),
+                      tuple(self._procs)):
+            try:
+                self._stop_procs(group)
+            except Exception as e:
+                errors.append(str(e))
+        if self._watchdog is not None:
+            self._watchdog.done()
+            self._watchdog = None
+        self.started = set()
+        _live_stacks.discard(self)
+        if self.keep or self.failed:
+            if self.report_kept:
+                sys.stderr.write("stack directory kept: %s\n" % self.dir)
+        elif self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        if errors:
+            raise StackError("errors while stopping: " + "; ".join(errors))
+
+    def mark_failed(self):
+        """Keep the directory at stop() (the runner calls this on failure)."""
+        self.failed = True
+
+    # -- process helpers ------------------------------------------------------
+
+    def _spawn(self, name, argv, log, env=None):
+        if name in self._procs and self._procs[name].popen.poll() is None:
+            raise StackError("%s already running" % name)
+        logf = open(self.path(log), "ab")
+        try:
+            p = subprocess.Popen(
+                argv, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=logf,
+                stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_child_setup_for(os.getpid()), env=env)
+        except OSError as e:
+            raise StackError("cannot start %s (%s): %s"
+                             % (name, argv[0], e)) from e
+        finally:
+            logf.close()
+        if self._watchdog is not None:
+            self._watchdog.add(p.pid)      # its own session: pgid == pid
+        self._procs[name] = _Proc(name, p, self.path(log))
+        return p
+
+    def _stop_proc(self, name, timeout=10.0):
+        self._stop_procs((name,), timeout)
+
+    def _stop_procs(self, names, timeout=10.0):
+        """SIGTERM the named processes, wait for them, SIGKILL (the whole
+        process group) whatever is left after `timeout` seconds."""
+        procs = [self._procs.pop(n) for n in names if n in self._procs]
+        for proc in procs:
+            if proc.popen.poll() is None:
+                try:
+                    if proc.name == "dovecot":
+                        # the master alone waits ~1 s for its children;
+                        # signalling the whole group stops it at once
+                        os.killpg(proc.popen.pid, signal.SIGTERM)
+                    else:
+                        proc.popen.send_signal(signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + timeout
+        killed = []
+        for proc in procs:
+            p = proc.popen
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                killed.append(proc.name)
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                p.kill()
+                p.wait(timeout=5)
+        if self._watchdog is not None:
+            for proc in procs:
+                self._watchdog.remove(proc.popen.pid)
+        if killed:
+            raise StackError("did not stop within %.0fs, killed: %s"
+                             % (timeout, ", ".join(killed)))
+
+    def _check_alive(self, name):
+        proc = self._procs.get(name)
+        if proc is not None and proc.popen.poll() is not None:
+            raise DaemonExited("%s exited with status %s during start-up; "
+                             "see %s" % (name, proc.popen.returncode,
+                                         self.log_path(name)))
+
+    def _wait_port(self, name, port):
+        def ok():
+            self._check_alive(name)
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        try:
+            wait_for(ok, self.start_timeout,
+                     "%s to listen on 127.0.0.1:%d" % (name, port))
+        except TimeoutError as e:
+            raise StackError("%s; see %s" % (e, self.log_path(name))) from e
+
+    def _wait_banner(self, name, addr, prefix):
+        def ok():
+            self._check_alive(name)
+            if addr[0] == "unix":
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                target = addr[1]
+            else:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                target = ("127.0.0.1", addr[1])
+            with s:
+                s.settimeout(2)
+                s.connect(target)
+                banner = s.recv(512)
+                s.sendall(b"QUIT\r\n")
+                try:
+                    s.recv(512)
+                except OSError:
+                    pass
+                return banner.startswith(prefix)
+        what = "%s to answer on %s" % (name, addr[1] if addr[0] == "unix"
+                                       else "127.0.0.1:%d" % addr[1])
+        try:
+            wait_for(ok, self.start_timeout, what)
+        except TimeoutError as e:
+            raise StackError("%s; see %s" % (e, self.log_path(name))) from e
+
+    # -- redis -----------------------------------------------------------------
+
+    def _spawn_redis(self):
+        argv = [REDIS_SERVER,
+                "--bind", "127.0.0.1", "--port", str(self.redis_port),
+                "--unixsocket", self.redis_socket, "--unixsocketperm", "777",
+                "--dir", self.redis_dir, "--daemonize", "no",
+                "--appendonly", "yes", "--appendfsync", "always",
+                "--save", "", "--logfile", self.log_path("redis"),
+                "--protected-mode", "yes", "--databases", "16"]
+        self._spawn("redis", argv, "redis-stdout.log")
+
+    def _wait_redis(self):
+        def ok():
+            self._check_alive("redis")
+            return self.redis_call("PING") == "PONG"
+        try:
+            wait_for(ok, self.start_timeout,
+                     "redis to answer PING on %s" % self.redis_socket)
+        except TimeoutError as e:
+            raise StackError("%s; see %s" % (e, self.log_path("redis"))) \
+                from e
+
+    def redis_stop(self):
+        """Shut Redis down (data is kept in the append-only file)."""
+        self._stop_proc("redis")
+        self.started.discard("redis")
+
+    def redis_start(self):
+        """Start Redis again with the same data, port and socket."""
+        self._spawn_redis()
+        self._wait_redis()
+        self.started.add("redis")
+
+    def redis(self, *args):
+        """Run redis-cli against the stack's Redis; return stdout stripped."""
+        r = subprocess.run([REDIS_CLI, "-s", self.redis_socket] +
+                           [str(a) for a in args], capture_output=True,
+                           timeout=30, stdin=subprocess.DEVNULL)
+        if r.returncode != 0:
+            raise StackError("redis-cli %s failed: %s"
+                             % (" ".join(map(str, args)),
+                                (r.stderr or r.stdout).decode(errors="replace")))
+        return r.stdout.decode("utf-8", "replace").strip()
+
+    def redis_call(self, *args, timeout=5.0):
+        """Send one command over RESP; return the decoded reply (str, int,
+        None, list; an error reply raises StackError)."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        with s:
+            s.connect(self.redis_socket)
+            parts = [a if isinstance(a, bytes) else str(a).encode()
+                     for a in args]
+            req = b"*%d\r\n" % len(parts) + b"".join(
+                b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+            s.sendall(req)
+            f = s.makefile("rb")
+            return _resp_read(f)
+
+    # -- postfix ---------------------------------------------------------------
+
+    def _write_postfix_config(self):
+        d = self.dir
+        restrictions = []
+        if "policyd" in self.enabled:
+            restrictions.append("check_policy_service inet:127.0.0.1:%d"
+                                % self.policy_port)
+        restrictions += ["permit_mynetworks", "reject_unauth_destination"]
+        main = """\
+# private Postfix instance of the forumgate integration test stack
+compatibility_level = 3.6
+queue_directory = {d}/postfix-queue
+data_directory = {d}/postfix-data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = {d}/postfix.log
+maillog_file_prefixes = {d}
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mail.lists.test
+mydomain = lists.test
+myorigin = lists.test
+mydestination =
+mynetworks = 127.0.0.0/8
+relay_domains =
+alias_maps =
+alias_database =
+local_recipient_maps =
+local_transport = error:5.1.1 no local delivery in the test stack
+default_transport = error:5.4.4 no outside delivery in the test stack
+relay_transport = $default_transport
+virtual_mailbox_domains = lists.test example.test
+virtual_transport = lmtp:unix:{d}/lmtp
+transport_maps = inline:{{ {list}=mlmmj:{name}, {later}=lmtp:unix:{d}/later-lmtp }}
+mlmmj_destination_recipient_limit = 1
+recipient_delimiter = +
+append_dot_mydomain = no
+biff = no
+smtpd_banner = $myhostname ESMTP forumgate test stack
+smtpd_recipient_restrictions = {restrictions}
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_error_sleep_time = 0
+smtpd_soft_error_limit = 1000
+smtpd_hard_error_limit = 1000
+smtpd_junk_command_limit = 1000
+in_flow_delay = 0
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+delay_warning_time = 0
+message_size_limit = 52428800
+smtp_dns_support_level = disabled
+lmtp_dns_support_level = disabled
+""".format(d=d, list=LIST_ADDRESS, name=LIST_NAME, later=LATER_ADDRESS,
+           restrictions=", ".join(restrictions))
+        master = """\
+# service type  private unpriv  chroot  wakeup  maxproc command + args
+127.0.0.1:{port} inet n       -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+mlmmj     unix  -       n       n       -       -       pipe
+  flags=ORhu user={mail} argv={mlmmj}/mlmmj-receive -F -L {d}/mlmmj/${{nexthop}}
+""".format(port=self.smtp_port, mail=MAIL_USER, mlmmj=MLMMJ_BIN, d=d)
+        # Postfix waits (300 ms steps) until main.cf is more than a second
+        # old before it loads it ("pausing to let main.cf settle"): back-date
+        # the files so that the master starts at once.
+        past = time.time() - 60
+        for name, text in (("main.cf", main), ("master.cf", master)):
+            p = self.path("postfix", name)
+            with open(p, "w") as f:
+                f.write(text)
+            os.utime(p, (past, past))
+
+    def _make_postfix_queue(self):
+        # What "postfix check" (post-install create-missing) would create;
+        # done here because the shell scripts take 1-3 s.  Run
+        # stack.postfix("check") to get Postfix's own verdict.
+        q = self.path("postfix-queue")
+        postdrop = grp.getgrnam("postdrop").gr_gid
+        for name in ("active", "bounce", "corrupt", "defer", "deferred",
+                     "flush", "hold", "incoming", "private", "saved",
+                     "trace"):
+            os.mkdir(os.path.join(q, name), 0o700)
+            os.chown(os.path.join(q, name), self.postfix_uid, 0)
+        for name, mode in (("maildrop", 0o730), ("public", 0o710)):
+            os.mkdir(os.path.join(q, name))
+            os.chown(os.path.join(q, name), self.postfix_uid, postdrop)
+            os.chmod(os.path.join(q, name), mode)
+        os.mkdir(os.path.join(q, "pid"), 0o755)
+
+    def postfix_queue(self):
+        """Queued messages (all queues): list of dicts from postqueue -j
+        (queue_name, queue_id, sender, recipients[{address,
+        delay_reason}], ...)."""
+        r = subprocess.run([POSTQUEUE, "-c", self.postfix_dir, "-j"],
+                           capture_output=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+        if r.returncode != 0:
+            raise StackError("postqueue -j failed: %s"
+                             % r.stderr.decode(errors="replace"))
+        return [json.loads(line) for line in r.stdout.decode().splitlines()
+                if line.strip()]
+
+    def postfix_flush(self):
+        """Ask Postfix to retry every deferred message now."""
+        r = subprocess.run([POSTQUEUE, "-c", self.postfix_dir, "-f"],
+                           capture_output=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+        if r.returncode != 0:
+            raise StackError("postqueue -f failed: %s"
+                             % r.stderr.decode(errors="replace"))
+
+    def postfix(self, *args):
+        """Run `postfix -c DIR ARGS` (e.g. "reload"); CompletedProcess."""
+        return subprocess.run([POSTFIX, "-c", self.postfix_dir] + list(args),
+                              capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+
+    def wait_queue_empty(self, timeout=15.0):
+        """Wait until Postfix has no message left in any queue."""
+        last = []
+
+        def empty():
+            last[:] = self.postfix_queue()
+            return not last
+        try:
+            wait_for(empty, timeout, "the Postfix queue to be empty")
+        except TimeoutError as e:
+            raise TimeoutError("%s; still queued: %s"
+                               % (e, _queue_summary(last))) from e
+
+    # -- smtp -------------------------------------------------------------------
+
+    def send_mail(self, mail_from, rcpt_to, msg, check=True, helo=None,
+                  timeout=30, mail_options=(), rcpt_options=()):
+        """Submit `msg` (EmailMessage, bytes or str) to the private Postfix.
+
+        `rcpt_to` is an address or a list of addresses.  Returns the RCPT
+        answer (code, text), or a list of them for a list of recipients.
+        With check=True (default) any negative RCPT answer raises SmtpError
+        (and nothing is sent); with check=False the message is sent to the
+        accepted recipients and all answers are returned.  A negative MAIL
+        or DATA answer always raises SmtpError.  mail_options/rcpt_options
+        are ESMTP parameters (e.g. ["SMTPUTF8"]); the DATA answer is kept
+        in stack.last_data_answer.
+        """
+        single = isinstance(rcpt_to, str)
+        rcpts = [rcpt_to] if single else list(rcpt_to)
+        data = _message_bytes(msg)
+        answers = []
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=timeout,
+                          local_hostname=helo or "client.example.test") as s:
+            s.ehlo()
+            code, text = s.mail(mail_from, list(mail_options))
+            if code != 250:
+                raise SmtpError("MAIL FROM", code, text.decode(errors="replace"))
+            accepted = []
+            for r in rcpts:
+                code, text = s.rcpt(r, list(rcpt_options))
+                text = text.decode("utf-8", "replace")
+                answers.append((code, text))
+                if code in (250, 251):
+                    accepted.append(r)
+                elif check:
+                    s.rset()
+                    raise SmtpError("RCPT TO", code, text, rcpt=r)
+            if accepted:
+                try:
+                    code, text = s.data(data)
+                except smtplib.SMTPResponseException as e:
+                    raise SmtpError("DATA", e.smtp_code,
+                                    e.smtp_error.decode("utf-8", "replace")) \
+                        from e
+                if code != 250:
+                    raise SmtpError("DATA", code,
+                                    text.decode("utf-8", "replace"))
+                self.last_data_answer = (code, text.decode("utf-8", "replace"))
+            else:
+                s.rset()
+        return answers[0] if single else answers
+
+    make_message = staticmethod(make_message)
+    wait_for = staticmethod(wait_for)
+
+    # -- dovecot ----------------------------------------------------------------
+
+    def _write_dovecot_config(self):
+        d = self.dir
+        users = []
+        for u in USERS:
+            extra = "userdb_forumgate_list=%s" % LIST_NAME \
+                if u == BRIDGE_ADDRESS else ""
+            users.append("%s:{PLAIN}%s::::::%s" % (u, USER_PASSWORD, extra))
+        with open(self.path("dovecot", "users"), "w") as f:
+            f.write("\n".join(users) + "\n")
+        os.chmod(self.path("dovecot", "users"), 0o644)
+        plugin = ""
+        if "plugin" in self.enabled:
+            so = self.binaries["plugin"]
+            shutil.copy2(so, self.path("modules", os.path.basename(so)))
+            plugin = """
+mail_plugin_dir = {d}/modules
+protocol lmtp {{
+  mail_plugins = $mail_plugins forumgate
+}}
+""".format(d=d)
+        debug = "yes" if self.debug else "no"
+        conf = """\
+# private Dovecot instance of the forumgate integration test stack
+base_dir = {d}/dovecot/run
+state_dir = {d}/dovecot/state
+instance_name = {inst}
+protocols = lmtp
+ssl = no
+hostname = mail.lists.test
+postmaster_address = postmaster@lists.test
+log_path = {d}/dovecot.log
+info_log_path = {d}/dovecot.log
+debug_log_path = {d}/dovecot.log
+mail_debug = {debug}
+auth_debug = {debug}
+auth_verbose = {debug}
+first_valid_uid = {uid}
+first_valid_gid = {gid}
+mail_uid = {uid}
+mail_gid = {gid}
+mail_location = maildir:{d}/mail/%d/%n
+recipient_delimiter = +
+lmtp_save_to_detail_mailbox = no
+auth_mechanisms = plain
+disable_plaintext_auth = no
+default_internal_user = dovecot
+default_login_user = dovenull
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/dovecot/users
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {d}/dovecot/users
+  default_fields = uid={uid} gid={gid} home={d}/mail/%d/%n
+}}
+service lmtp {{
+  unix_listener {d}/lmtp {{
+    mode = 0666
+  }}
+}}
+{plugin}
+plugin {{
+  forumgate_config = {d}/forumgate.conf
+}}
+""".format(d=d, inst="fg-" + os.path.basename(d), uid=self.mail_uid,
+           gid=self.mail_gid, debug=debug, plugin=plugin)
+        with open(self.dovecot_conf, "w") as f:
+            f.write(conf)
+
+    def maildir(self, user):
+        local, _, domain = user.partition("@")
+        return self.path("mail", domain, local)
+
+    def mailbox(self, user):
+        """Messages in the user's INBOX (Maildir new/ and cur/), oldest
+        first, as email.message.EmailMessage (a Message subclass) with
+        `.maildir_path` set."""
+        box = self.maildir(user)
+        items = []
+        for sub in ("new", "cur"):
+            try:
+                names = os.listdir(os.path.join(box, sub))
+            except FileNotFoundError:
+                continue
+            for n in names:
+                p = os.path.join(box, sub, n)
+                try:
+                    st = os.stat(p)
+                except FileNotFoundError:
+                    continue        # moved new/ -> cur/ meanwhile
+                items.append((st.st_mtime, n, p))
+        items.sort()
+        out = []
+        for _, _, p in items:
+            try:
+                with open(p, "rb") as f:
+                    m = email.message_from_binary_file(
+                        f, policy=email.policy.default)
+            except FileNotFoundError:
+                continue
+            m.maildir_path = p
+            out.append(m)
+        return out
+
+    def wait_mail(self, user, predicate=None, timeout=15.0, count=1):
+        """Wait until `count` messages in the user's mailbox satisfy
+        `predicate(msg)` (any message when None).  Returns the first match
+        (count == 1) or the list of matches."""
+        seen = []
+
+        def look():
+            box = self.mailbox(user)
+            seen[:] = box
+            hits = [m for m in box if predicate is None or predicate(m)]
+            if len(hits) >= count:
+                return hits
+            return None
+        try:
+            hits = wait_for(look, timeout,
+                            "%d matching message(s) for %s" % (count, user))
+        except TimeoutError as e:
+            subjects = [str(m.get("Subject")) for m in seen]
+            try:
+                queue = _queue_summary(self.postfix_queue())
+            except Exception as qe:
+                queue = "(postqueue failed: %s)" % qe
+            raise TimeoutError("%s; mailbox has %d message(s) %r; postfix "
+                               "queue: %s" % (e, len(seen), subjects[-10:],
+                                              queue)) from e
+        return hits[0] if count == 1 else hits[:count]
+
+    # -- mlmmj -------------------------------------------------------------------
+
+    def _make_list(self):
+        os.makedirs(self.mlmmj_spool, exist_ok=True)
+        r = subprocess.run(
+            [os.path.join(MLMMJ_BIN, "mlmmj-make-ml"), "-L", LIST_NAME,
+             "-s", self.mlmmj_spool],
+            input=("%s\n%s\nen\n" % (LIST_DOMAIN, LIST_OWNER)).encode(),
+            capture_output=True, timeout=30)
+        if r.returncode != 0 or not os.path.isdir(self.list_dir):
+            raise StackError("mlmmj-make-ml failed: %s"
+                             % (r.stderr or r.stdout).decode(errors="replace"))
+        control = os.path.join(self.list_dir, "control")
+        for name, value in (("smtpport", str(self.smtp_port)),
+                            ("relayhost", "127.0.0.1"),
+                            ("prefix", LIST_PREFIX),
+                            ("customheaders",
+                             "List-Id: <%s>\nList-Post: <mailto:%s>"
+                             % (LIST_ID, LIST_ADDRESS))):
+            with open(os.path.join(control, name), "w") as f:
+                f.write(value + "\n")
+        self._chown_tree(self.mlmmj_spool)
+        for addr in SUBSCRIBERS:
+            self.mlmmj_subscribe(addr)
+
+    def _chown_tree(self, top):
+        os.chown(top, self.mail_uid, self.mail_gid)
+        for root, dirs, files in os.walk(top):
+            for n in dirs + files:
+                os.lchown(os.path.join(root, n), self.mail_uid, self.mail_gid)
+
+    def mlmmj(self, tool, *args):
+        """Run /usr/bin/mlmmj-TOOL -L LISTDIR ARGS as the mail user."""
+        r = subprocess.run(
+            [os.path.join(MLMMJ_BIN, "mlmmj-" + tool), "-L", self.list_dir]
+            + list(args), capture_output=True, text=True, timeout=30,
+            user=self.mail_uid, group=self.mail_gid, extra_groups=[],
+            stdin=subprocess.DEVNULL, cwd=self.list_dir)
+        return r
+
+    def mlmmj_subscribe(self, addr):
+        """Subscribe `addr` to the mlmmj list (no mails sent)."""
+        r = self.mlmmj("sub", "-a", addr, "-f", "-q", "-s")
+        if r.returncode != 0:
+            raise StackError("mlmmj-sub %s failed: %s"
+                             % (addr, r.stderr or r.stdout))
+        if addr not in self.subscribers:
+            self.subscribers.append(addr)
+
+    def mlmmj_unsubscribe(self, addr):
+        r = self.mlmmj("unsub", "-a", addr, "-q", "-s")
+        if r.returncode != 0:
+            raise StackError("mlmmj-unsub %s failed: %s"
+                             % (addr, r.stderr or r.stdout))
+        if addr in self.subscribers:
+            self.subscribers.remove(addr)
+
+    def mlmmj_subscribers(self):
+        r = self.mlmmj("list")
+        return sorted(line.strip() for line in r.stdout.splitlines()
+                      if line.strip())
+
+    # -- forumgate config, admin, forum simulator ---------------------------------
+
+    def _write_forumgate_conf(self):
+        values = [
+            ("redis", "unix:" + self.redis_socket),
+            ("redis_timeout", "2s"),
+            ("secret", self.secret),
+            ("mail_domain", LIST_DOMAIN),
+            ("forum_type", "discourse"),
+            ("forum_url", self.forum_url),
+            ("forum_api_key", self.forum_api_key),
+            ("forum_api_username", self.forum_api_username),
+            ("webhook_listen", "127.0.0.1:%d" % self.webhook_port),
+            ("webhook_secret", self.webhook_secret),
+            ("smtp_relay", "smtp://127.0.0.1:%d" % self.smtp_port),
+            ("bridge_address", BRIDGE_ADDRESS),
+            ("policy_listen", "127.0.0.1:%d" % self.policy_port),
+        ]
+        self.config = dict(values)
+        text = "# forumgate configuration of the integration test stack\n"
+        text += "".join("%s = %s\n" % kv for kv in values)
+        with open(self.conf_path, "w") as f:
+            f.write(text)
+        # the plugin reads it as the mail user inside Dovecot's lmtp process
+        os.chmod(self.conf_path, 0o640)
+        os.chown(self.conf_path, 0, self.mail_gid)
+
+    def admin(self, *args, check=False, timeout=30):
+        """Run `forumgate -c CONF ARGS`; returns CompletedProcess (text).
+        The command line and output are appended to admin.log."""
+        if not self.binaries.get("admin"):
+            raise SkipTest("admin command not built")
+        argv = [self.binaries["admin"], "-c", self.conf_path] + \
+            [str(a) for a in args]
+        r = subprocess.run(argv, capture_output=True, text=True,
+                           timeout=timeout, stdin=subprocess.DEVNULL)
+        with open(self.log_path("admin"), "a") as log:
+            log.write("$ %s\n%s%s[exit %d]\n" % (" ".join(argv), r.stdout,
+                                                 r.stderr, r.returncode))
+        if check and r.returncode != 0:
+            raise StackError("forumgate %s failed (exit %d): %s"
+                             % (" ".join(map(str, args)), r.returncode,
+                                (r.stderr or r.stdout).strip()))
+        return r
+
+    def _admin_setup(self):
+        self.admin("list", "add", LIST_NAME, "--address", LIST_ADDRESS,
+                   "--bridge-recipient", BRIDGE_ADDRESS,
+                   "--category", LIST_CATEGORY, check=True)
+        for addr in SUBSCRIBERS:
+            self.admin("member", "add", LIST_NAME, addr, check=True)
+
+    def _spawn_forumsim(self):
+        argv = [PYTHON, self.binaries["forumsim"],
+                "--listen", "127.0.0.1:0",
+                "--api-key", self.forum_api_key,
+                "--webhook-url", "http://127.0.0.1:%d/webhooks/discourse"
+                % self.webhook_port,
+                "--webhook-secret", self.webhook_secret,
+                "--log", self.log_path("forumsim")]
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self._spawn("forumsim", argv, LOG_NAMES["forumsim-out"], env=env)
+
+    def _wait_forumsim(self):
+        out = self.log_path("forumsim-out")
+
+        def port():
+            try:
+                with open(out, encoding="utf-8", errors="replace") as f:
+                    for line in f:
+                        if line.startswith("forumsim listening on "):
+                            return int(line.rsplit(":", 1)[1])
+            except FileNotFoundError:
+                pass
+            self._check_alive("forumsim")
+            return None
+        try:
+            self.forum_port = wait_for(port, self.start_timeout,
+                                       "forumsim to print its port")
+        except TimeoutError as e:
+            raise StackError("%s; see %s and %s"
+                             % (e, out, self.log_path("forumsim"))) from e
+        self.forum_url = "http://127.0.0.1:%d" % self.forum_port
+        self._wait_port("forumsim", self.forum_port)
+        self.started.add("forumsim")
+
+    def forum_sim(self, path, body=None, method=None, timeout=10):
+        """Call a control endpoint of the simulator (e.g. "/__sim/reset");
+        POST when a body is given, else GET; returns the decoded JSON."""
+        if "forumsim" not in self.started:
+            raise SkipTest("forum simulator not running")
+        method = method or ("GET" if body is None else "POST")
+        data = None
+        headers = {}
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(self.forum_url + path, data=data,
+                                     method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as e:
+            raise StackError("forumsim %s %s: HTTP %d %s"
+                             % (method, path, e.code,
+                                e.read().decode(errors="replace"))) from e
+        return json.loads(raw) if raw.strip() else None
+
+    def forum_state(self):
+        """The simulator's whole state (GET /__sim/state)."""
+        return self.forum_sim("/__sim/state")
+
+    def forum_topic(self, title, raw, username, name, category=None):
+        """A forum user creates a topic (POST /__sim/topic)."""
+        body = {"title": title, "raw": raw, "username": username,
+                "name": name}
+        if category is not None:
+            body["category"] = category
+        return self.forum_sim("/__sim/topic", body)
+
+    def forum_fail(self, mode, count=1, retry_after=1):
+        """The next `count` API requests get `mode` ("429", "502", "503",
+        "down" or "none") (POST /__sim/fail)."""
+        return self.forum_sim("/__sim/fail", {"mode": mode, "count": count,
+                                              "retry_after": retry_after})
+
+    def forum_reply(self, topic_id, raw, username, name,
+                    reply_to_post_number=None):
+        """Create a post in the simulated forum as a forum user
+        (POST /__sim/reply); returns the simulator's answer."""
+        body = {"topic_id": topic_id, "raw": raw, "username": username,
+                "name": name}
+        if reply_to_post_number is not None:
+            body["reply_to_post_number"] = reply_to_post_number
+        return self.forum_sim("/__sim/reply", body)
+
+    # -- misc ---------------------------------------------------------------------
+
+    def describe(self):
+        """One line per component, for humans."""
+        lines = ["dir %s" % self.dir,
+                 "smtp 127.0.0.1:%d" % self.smtp_port,
+                 "lmtp %s" % self.lmtp_socket,
+                 "redis %s (127.0.0.1:%d)" % (self.redis_socket,
+                                              self.redis_port),
+                 "config %s" % self.conf_path]
+        if "forumsim" in self.started:
+            lines.append("forum %s" % self.forum_url)
+        if "policyd" in self.started:
+            lines.append("policyd 127.0.0.1:%d" % self.policy_port)
+        if "bridge" in self.started:
+            lines.append("webhook 127.0.0.1:%d" % self.webhook_port)
+        if "plugin" in self.started:
+            lines.append("plugin %s" % self.binaries["plugin"])
+        return "\n".join(lines)
+
+
+def _queue_summary(items):
+    if not items:
+        return "empty"
+    out = []
+    for it in items:
+        rc = ", ".join("%s (%s)" % (r.get("address"),
+                                    r.get("delay_reason", "-"))
+                       for r in it.get("recipients", []))
+        out.append("%s %s from <%s> to %s" % (it.get("queue_name"),
+                                              it.get("queue_id"),
+                                              it.get("sender"), rc))
+    return "; ".join(out)
+
+
+def _resp_read(f):
+    line = f.readline()
+    if not line:
+        raise StackError("redis closed the connection")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest.decode("utf-8", "replace")
+    if kind == b"-":
+        raise RedisError(rest.decode("utf-8", "replace"))
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)[:-2]
+        return data.decode("utf-8", "replace")
+    if kind == b"*":
+        n = int(rest)
+        if n < 0:
+            return None
+        return [_resp_read(f) for _ in range(n)]
+    raise StackError("unexpected redis reply: %r" % line)
