@@ -8,8 +8,10 @@
 #include "fg-common.h"
 #include "fg-config.h"
 #include "fg-msgid.h"
+#include "fg-verp.h"
 
 #include <check.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +222,63 @@ START_TEST(test_hmac)
 }
 END_TEST
 
+START_TEST(test_verp)
+{
+	struct fg_verp v;
+	char *a;
+
+	a = fg_verp_make_post("k", "forum", 123, "bridge@lists.example");
+	ck_assert_int_eq(strncmp(a, "bridge+fgb.", 11), 0);
+	ck_assert_ptr_nonnull(strstr(a, ".forum.p123@lists.example"));
+	ck_assert_int_eq(fg_verp_parse("k", a, &v), 1);
+	ck_assert_str_eq(v.list, "forum");
+	ck_assert_int_eq(v.kind, FG_VERP_POST);
+	ck_assert_int_eq(v.post_id, 123);
+	fg_verp_clear(&v);
+	/* an MTA that uppercases the local part does not break it */
+	for (char *p = a; *p != '@'; p++)
+		*p = (char)toupper((unsigned char)*p);
+	ck_assert_int_eq(fg_verp_parse("k", a, &v), 1);
+	fg_verp_clear(&v);
+	/* another secret: forged */
+	ck_assert_int_eq(fg_verp_parse("other", a, &v), -1);
+	free(a);
+
+	a = fg_verp_make_recipient("k", "forum", "Ann.Lee@Example.ORG",
+				   "bridge@lists.example");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(strstr(a, ".forum.rann.lee=example.org@"));
+	ck_assert_int_eq(fg_verp_parse("k", a, &v), 1);
+	ck_assert_int_eq(v.kind, FG_VERP_RECIPIENT);
+	ck_assert_str_eq(v.recipient, "ann.lee@example.org");
+	fg_verp_clear(&v);
+	/* a changed recipient with the old MAC: forged */
+	char *forged = fg_xstrdup(a);
+	char *r = strstr(forged, ".rann");
+	r[2] = 'x';
+	ck_assert_int_eq(fg_verp_parse("k", forged, &v), -1);
+	free(forged);
+	free(a);
+
+	/* what cannot be carried in a local part is not encoded */
+	ck_assert_ptr_null(fg_verp_make_recipient("k", "forum", "a b@x.org",
+						  "b@l.example"));
+	ck_assert_ptr_null(fg_verp_make_recipient("k", "forum", "a+b@x.org",
+						  "b@l.example"));
+	ck_assert_ptr_null(fg_verp_make_post("k", "Bad List", 1, "b@l.example"));
+
+	/* not ours at all, and malformed claims */
+	ck_assert_int_eq(fg_verp_parse("k", "alice@example.org", &v), 0);
+	ck_assert_int_eq(fg_verp_parse("k", "forum+bounces-1-a=b@l", &v), 0);
+	ck_assert_int_eq(fg_verp_parse("k", "b+fgb.@l", &v), -1);
+	ck_assert_int_eq(fg_verp_parse("k", "b+fgb.0123456789abcdef.forum.@l",
+				       &v), -1);
+	ck_assert_int_eq(fg_verp_parse("k", "b+fgb.0123456789abcdef.forum.p1@l",
+				       &v), -1);
+	ck_assert_int_eq(fg_verp_parse("k", "b+fgb.zz.forum.p1@l", &v), -1);
+}
+END_TEST
+
 START_TEST(test_buf)
 {
 	struct fg_buf b = { 0 };
@@ -252,6 +311,7 @@ int main(void)
 	tcase_add_test(tc, test_msgid);
 	tcase_add_test(tc, test_msgid_normalize);
 	tcase_add_test(tc, test_hmac);
+	tcase_add_test(tc, test_verp);
 	tcase_add_test(tc, test_buf);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
