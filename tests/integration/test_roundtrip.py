@@ -259,3 +259,34 @@ def test_forged_webhook_refused(stack):
     after = (stack.redis("XLEN", "fg:{forum}:out"),
              stack.redis("HLEN", "fg:{forum}:out-seen"))
     assert before == after, (before, after)
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
+def test_keep_copy_setting(stack):
+    """keep_copy = yes also stores list mail in the bridge mailbox; the
+    plugin picks the changed file up without a restart."""
+    with open(stack.conf_path) as f:
+        original = f.read()
+
+    def send(tag):
+        uid = _uid()
+        title = "Keep copy %s %s" % (tag, uid)
+        msg = stack.make_message("alice@example.test", stack.bridge_address,
+                                 title, "Checking the keep_copy setting, %s.\n"
+                                 % uid)
+        stack.send_mail("alice@example.test", stack.bridge_address, msg)
+        wait_for(lambda: _topic_by_title(stack, title), timeout=30,
+                 what="topic %r" % title)
+        stack.wait_queue_empty()
+        return [m for m in stack.mailbox(stack.bridge_address)
+                if title in str(m["Subject"])]
+
+    assert send("off") == []
+    try:
+        with open(stack.conf_path, "w") as f:
+            f.write(original + "keep_copy = yes\n")
+        kept = send("on")
+        assert len(kept) == 1, kept
+    finally:
+        with open(stack.conf_path, "w") as f:
+            f.write(original)
