@@ -219,6 +219,7 @@ static void fg_compose_mailbox(InternetAddressList *list, const char *name,
 	g_object_unref(ia);
 }
 
+/* fg_compose_mail - the RFC 5322 message of a forum post */
 int fg_compose_mail(const struct fg_compose *c, char **data_r,
 		    size_t *size_r, const char **error_r)
 {

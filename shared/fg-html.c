@@ -856,6 +856,7 @@ static const char *fg_html_markup(struct fg_html *h, const char *p,
 	return q;
 }
 
+/* fg_html_to_text - Markdown-ish plain text of UTF-8 HTML */
 char *fg_html_to_text(const char *html, size_t len)
 {
 	struct fg_html h;
@@ -894,6 +895,7 @@ char *fg_html_to_text(const char *html, size_t len)
 	return fg_buf_steal(&h.out);
 }
 
+/* fg_html_sniff_charset - charset named by a <meta> element */
 char *fg_html_sniff_charset(const char *html, size_t len)
 {
 	const char *end = html + (len < FG_HTML_SNIFF_MAX ?

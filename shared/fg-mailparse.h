@@ -67,10 +67,21 @@
  *	invalid bytes and NULs become U+FFFD, CR LF and lone CRs LF.
  * BOUNDS
  *	A message larger than set->max_size (0: no limit) is refused. At
- *	most FG_MAIL_MAX_PARTS MIME parts are looked at and nesting deeper
- *	than FG_MAIL_MAX_DEPTH is not followed. NUL bytes, broken base64
- *	or quoted-printable, absurd nesting and megabyte header lines
- *	cost time and memory in proportion to the message, nothing more.
+ *	most FG_MAIL_MAX_PARTS MIME parts are looked at, nesting deeper
+ *	than FG_MAIL_MAX_DEPTH is not followed, and GMime only gets to see
+ *	the message up to the boundary line that would start a few times
+ *	FG_MAIL_MAX_PARTS parts (it builds every part before anything is
+ *	looked at: 1.4 KB each, so a 2 MB message of empty parts took
+ *	550 MB). A header field with many "=?" that nothing closes is
+ *	defused first (GMime's lenient decoder is quadratic on those: a
+ *	1 MB Subject took minutes). NUL bytes, broken base64 or
+ *	quoted-printable, absurd nesting and megabyte header lines cost
+ *	time and memory in proportion to the message, nothing more.
+ *
+ *	RFC 2047 encoded words of Subject and From are decoded word by
+ *	word here before GMime sees them: GMime 3.2.13 (Debian 12) drops
+ *	the rest of a header after a padded base64 word that another word
+ *	of the same charset follows (fixed upstream in 3.2.14).
  * DIAGNOSTICS
  *	fg_mail_parse() returns 0, or -1 with *error_r set when the
  *	message is too large or is not a message at all. It never logs.

@@ -141,6 +141,7 @@ static bool fg_subject_strip(const char *s, size_t *pos, size_t *end)
 	return false;
 }
 
+/* fg_subject_normalize - topic title of a subject */
 char *fg_subject_normalize(const char *subject_utf8)
 {
 	const char *s = subject_utf8 != NULL ? subject_utf8 : "";
