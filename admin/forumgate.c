@@ -176,6 +176,11 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 		    EX_USAGE : EX_TEMPFAIL, "%s", error);
 	printf("list %s: address=%s bridge_recipient=%s category=%lld\n",
 	       list.name, list.address, list.bridge_recipient, list.category);
+	if (list.category == 0)
+		fprintf(stderr, "%s: warning: list %s has no --category: its "
+			"topics go to the forum's default category, and forum "
+			"posts are not mailed to the list (webhooks find the "
+			"list by category)\n", progname, list.name);
 	return EX_OK;
 }
 
