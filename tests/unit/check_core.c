@@ -159,6 +159,26 @@ START_TEST(test_config_documented)
 }
 END_TEST
 
+/* The sample configuration in doc/ loads and names only real settings. */
+START_TEST(test_config_sample)
+{
+	const char *docdir = getenv("FG_DOC_DIR");
+	char path[1024];
+	struct fg_config *config;
+	const char *error;
+
+	snprintf(path, sizeof(path), "%s/forumgate.conf.sample",
+		 docdir != NULL ? docdir : FG_DOC_DIR);
+	if (fg_config_load(path, &config, &error) < 0)
+		ck_abort_msg("%s", error);
+	ck_assert_int_eq(fg_config_require(config, &error, "secret",
+					   "mail_domain", "forum_url",
+					   "forum_api_key", "webhook_secret",
+					   "bridge_address", NULL), 0);
+	fg_config_free(&config);
+}
+END_TEST
+
 START_TEST(test_msgid)
 {
 	char *id = fg_msgid_make("s3cret", "forum", 12, 3, "lists.example");
@@ -308,6 +328,7 @@ int main(void)
 	tcase_add_test(tc, test_config_load);
 	tcase_add_test(tc, test_config_errors);
 	tcase_add_test(tc, test_config_documented);
+	tcase_add_test(tc, test_config_sample);
 	tcase_add_test(tc, test_msgid);
 	tcase_add_test(tc, test_msgid_normalize);
 	tcase_add_test(tc, test_hmac);
