@@ -55,7 +55,7 @@ const struct fg_setting fg_settings[] = {
 	S(webhook_max_size, FG_SET_SIZE, "1M",
 	  "largest webhook body accepted"),
 	S(smtp_relay, FG_SET_STRING, "smtp://127.0.0.1:25",
-	  "SMTP server forum posts are submitted to"),
+	  "SMTP relays forum posts are submitted to, in order (comma-separated)"),
 	S(smtp_timeout, FG_SET_DURATION, "30s",
 	  "timeout of one SMTP submission"),
 	S(bridge_address, FG_SET_STRING, NULL,

@@ -157,6 +157,8 @@ static int fg_webhook_post(json_t *p, struct fg_post **post_r,
 	    fg_json_text(p, "topic_title", false, &post->topic_title,
 			 error_r) < 0 ||
 	    fg_json_text(p, "created_at", false, &post->created_at,
+			 error_r) < 0 ||
+	    fg_json_text(p, "primary_group_name", false, &post->group,
 			 error_r) < 0) {
 		fg_post_free(&post);
 		return -1;
