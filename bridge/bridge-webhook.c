@@ -15,6 +15,13 @@
  *		the event again. A replay of a queued post answers 200
  *		too. Events and posts that are not bridged answer 200
  *		"ignored: why", so the forum does not retry them.
+ *	POST /webhooks/post
+ *		The generic signed JSON webhook for other forums: the same
+ *		body ({"post": {...}}) and signature (sha256=HEX, the
+ *		HMAC-SHA256 of the body under webhook_secret) in the
+ *		headers X-Forumgate-Signature and X-Forumgate-Event
+ *		(post_created; post_edited and post_destroyed are
+ *		acknowledged and not mailed).
  *	GET /health
  *		200 "ok" when Redis answers, 503 otherwise.
  *
@@ -45,6 +52,11 @@ typedef int mhd_result;		/* before 0.9.71 handlers returned int */
 #endif
 
 #define WEBHOOK_PATH "/webhooks/discourse"
+/* the generic signed JSON webhook: Discourse's body and signature
+   format under headers of our own (doc/forum-to-list.md) */
+#define GENERIC_PATH "/webhooks/post"
+#define GENERIC_SIGNATURE_HEADER "X-Forumgate-Signature"
+#define GENERIC_EVENT_HEADER "X-Forumgate-Event"
 #define HEALTH_PATH "/health"
 #define CONNECTION_LIMIT 64
 #define CONNECTION_TIMEOUT_S 30
@@ -60,6 +72,7 @@ struct webhook {
 
 struct request {
 	bool is_webhook;
+	bool is_generic;
 	bool too_large;
 	size_t received;
 	struct fg_buf body;
@@ -209,6 +222,8 @@ static mhd_result webhook_discourse(struct webhook *wh,
 	int ret;
 
 	sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					  req->is_generic ?
+					  GENERIC_SIGNATURE_HEADER :
 					  FG_WEBHOOK_SIGNATURE_HEADER);
 	if (fg_webhook_verify(c->webhook_secret, req->body.s, req->body.len,
 			      sig, &error) < 0) {
@@ -218,6 +233,8 @@ static mhd_result webhook_discourse(struct webhook *wh,
 				     "forbidden: bad or missing signature");
 	}
 	event = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					    req->is_generic ?
+					    GENERIC_EVENT_HEADER :
 					    FG_WEBHOOK_EVENT_HEADER);
 	event_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					       "X-Discourse-Event-Id");
@@ -275,7 +292,8 @@ static mhd_result webhook_access(void *cls, struct MHD_Connection *conn,
 					"method not allowed");
 			return webhook_health(wh, conn);
 		}
-		if (strcmp(url, WEBHOOK_PATH) != 0)
+		if (strcmp(url, WEBHOOK_PATH) != 0 &&
+		    strcmp(url, GENERIC_PATH) != 0)
 			return webhook_reply(conn, MHD_HTTP_NOT_FOUND,
 					     "not found");
 		if (strcmp(method, "POST") != 0)
@@ -295,6 +313,7 @@ static mhd_result webhook_access(void *cls, struct MHD_Connection *conn,
 		}
 		req = fg_xcalloc(1, sizeof(*req));
 		req->is_webhook = true;
+		req->is_generic = strcmp(url, GENERIC_PATH) == 0;
 		*con_cls = req;
 		return MHD_YES;
 	}

@@ -85,18 +85,26 @@ def _new_post(stack, topic=None, number=1, raw=None):
             "created_at": "2026-11-23T10:00:00Z", "post_type": 1}
 
 
-def _webhook(stack, post, timeout=5):
-    """POST a signed post_created; the HTTP status."""
+def _webhook(stack, post, timeout=5, event="post_created", generic=False,
+             secret=None):
+    """POST a signed event (Discourse's, or the generic webhook's
+    headers); the HTTP status."""
     body = json.dumps({"post": post}).encode()
-    sig = hmac.new(stack.webhook_secret.encode(), body,
+    sig = hmac.new((secret or stack.webhook_secret).encode(), body,
                    hashlib.sha256).hexdigest()
+    if generic:
+        path = "/webhooks/post"
+        headers = {"X-Forumgate-Event": event,
+                   "X-Forumgate-Signature": "sha256=" + sig}
+    else:
+        path = "/webhooks/discourse"
+        headers = {"X-Discourse-Event": event,
+                   "X-Discourse-Event-Type": "post",
+                   "X-Discourse-Event-Signature": "sha256=" + sig}
+    headers["Content-Type"] = "application/json"
     req = urllib.request.Request(
-        "http://127.0.0.1:%d/webhooks/discourse" % stack.webhook_port,
-        data=body, method="POST",
-        headers={"Content-Type": "application/json",
-                 "X-Discourse-Event": "post_created",
-                 "X-Discourse-Event-Type": "post",
-                 "X-Discourse-Event-Signature": "sha256=" + sig})
+        "http://127.0.0.1:%d%s" % (stack.webhook_port, path),
+        data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status
@@ -127,6 +135,46 @@ def test_second_relay_when_first_down(stack):
     assert (post["topic_id"], 1) not in _sink_ids(sink2)
     state["sink1"] = sink1
     state["sink1_port"] = p1
+
+
+@requires("bridge")
+def test_generic_webhook_edits_and_replays(stack):
+    """The generic signed webhook queues a post; a replay, an edit and a
+    deletion mail nothing more; a wrong signature is refused."""
+    sink = state["sink1"]
+    post = _new_post(stack)
+    key = (post["topic_id"], 1)
+    assert _webhook(stack, post, generic=True, secret="wrong") == 403
+    assert _webhook(stack, post, generic=True) == 200
+    wait_for(lambda: key in _sink_ids(sink), 15, "the generic post")
+    assert _webhook(stack, post, generic=True) == 200          # replay
+    edited = dict(post, raw="edited text")
+    assert _webhook(stack, edited, event="post_edited") == 200
+    assert _webhook(stack, edited, event="post_edited",
+                    generic=True) == 200
+    assert _webhook(stack, post, event="post_destroyed") == 200
+    # a later post is mailed after them, so the queue is through
+    later = _new_post(stack)
+    assert _webhook(stack, later) == 200
+    wait_for(lambda: (later["topic_id"], 1) in _sink_ids(sink), 15,
+             "the later post")
+    assert _sink_ids(sink).count(key) == 1, _sink_ids(sink)
+
+
+@requires("bridge")
+def test_blocked_user_not_mailed(stack):
+    """Posts of outbound_blocked_users are never mailed."""
+    sink = state["sink1"]
+    _reconfigure(stack, smtp_relay="smtp://127.0.0.1:%d"
+                 % state["sink1_port"],
+                 outbound_blocked_users="spammer, Other")
+    blocked = dict(_new_post(stack), username="Spammer")
+    assert _webhook(stack, blocked) == 200
+    later = _new_post(stack)
+    assert _webhook(stack, later) == 200
+    wait_for(lambda: (later["topic_id"], 1) in _sink_ids(sink), 15,
+             "the post after the blocked one")
+    assert (blocked["topic_id"], 1) not in _sink_ids(sink)
 
 
 @requires("bridge")
@@ -176,7 +224,7 @@ def test_sigkill_while_posts_arrive(stack):
     th.start()
     kills = 0
     while th.is_alive():
-        time.sleep(0.4)
+        time.sleep(0.25)
         pid = stack.daemon_pid("bridge")
         if pid is None or not th.is_alive():
             break
