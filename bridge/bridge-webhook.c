@@ -22,6 +22,12 @@
  *		headers X-Forumgate-Signature and X-Forumgate-Event
  *		(post_created; post_edited and post_destroyed are
  *		acknowledged and not mailed).
+ *	POST /webhooks/nodebb
+ *		nodebb-plugin-webhooks, hooks action:topic.post and
+ *		action:topic.reply: x-webhook-signature: sha1=HEX, the
+ *		HMAC-SHA1 of the body under webhook_secret. The body
+ *		echoes the forum's request headers: they are never
+ *		logged or stored, only the post's members are read.
  *	GET /health
  *		200 "ok" when Redis answers, 503 otherwise.
  *
@@ -57,6 +63,9 @@ typedef int mhd_result;		/* before 0.9.71 handlers returned int */
 #define GENERIC_PATH "/webhooks/post"
 #define GENERIC_SIGNATURE_HEADER "X-Forumgate-Signature"
 #define GENERIC_EVENT_HEADER "X-Forumgate-Event"
+/* nodebb-plugin-webhooks */
+#define NODEBB_PATH "/webhooks/nodebb"
+#define NODEBB_SIGNATURE_HEADER "x-webhook-signature"
 #define HEALTH_PATH "/health"
 #define CONNECTION_LIMIT 64
 #define CONNECTION_TIMEOUT_S 30
@@ -73,6 +82,7 @@ struct webhook {
 struct request {
 	bool is_webhook;
 	bool is_generic;
+	bool is_nodebb;
 	bool too_large;
 	size_t received;
 	struct fg_buf body;
@@ -209,6 +219,54 @@ static mhd_result webhook_post(struct webhook *wh,
 			     ret > 0 ? "queued" : "duplicate: queued before");
 }
 
+/* webhook_nodebb - a complete POST /webhooks/nodebb. The body echoes
+   the forum's request headers (params.req): it is never logged, and
+   only the post's own members are kept. */
+static mhd_result webhook_nodebb(struct webhook *wh,
+				 struct MHD_Connection *conn,
+				 struct request *req)
+{
+	const struct fg_config *c = wh->bridge->config;
+	const char *sig, *error;
+	struct fg_post *post;
+	char peer[64];
+	mhd_result mret;
+	char *text;
+
+	sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					  NODEBB_SIGNATURE_HEADER);
+	if (fg_webhook_verify_nodebb(c->webhook_secret, req->body.s,
+				     req->body.len, sig, &error) < 0) {
+		msg_warn("webhook: refused a NodeBB request from %s: %s",
+			 webhook_peer(conn, peer, sizeof(peer)), error);
+		return webhook_reply(conn, MHD_HTTP_FORBIDDEN,
+				     "forbidden: bad or missing signature");
+	}
+	switch (fg_webhook_parse_nodebb(req->body.s, req->body.len,
+					c->webhook_max_size, &post, &error)) {
+	case FG_WEBHOOK_POST:
+		mret = webhook_post(wh, conn, post, "nodebb");
+		fg_post_free(&post);
+		return mret;
+	case FG_WEBHOOK_IGNORE:
+		text = fg_xasprintf("ignored: %s", error);
+		msg_info("webhook: nodebb: %s", text);
+		mret = webhook_reply(conn, MHD_HTTP_OK, text);
+		free(text);
+		return mret;
+	case FG_WEBHOOK_TOO_LARGE:
+		return webhook_reply(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+				     "payload too large");
+	default:
+		text = fg_xasprintf("bad request: %s", error);
+		msg_warn("webhook: nodebb from %s: %s",
+			 webhook_peer(conn, peer, sizeof(peer)), text);
+		mret = webhook_reply(conn, MHD_HTTP_BAD_REQUEST, text);
+		free(text);
+		return mret;
+	}
+}
+
 /* webhook_discourse - a complete POST /webhooks/discourse */
 static mhd_result webhook_discourse(struct webhook *wh,
 					 struct MHD_Connection *conn,
@@ -221,6 +279,8 @@ static mhd_result webhook_discourse(struct webhook *wh,
 	mhd_result mret;
 	int ret;
 
+	if (req->is_nodebb)
+		return webhook_nodebb(wh, conn, req);
 	sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					  req->is_generic ?
 					  GENERIC_SIGNATURE_HEADER :
@@ -293,7 +353,8 @@ static mhd_result webhook_access(void *cls, struct MHD_Connection *conn,
 			return webhook_health(wh, conn);
 		}
 		if (strcmp(url, WEBHOOK_PATH) != 0 &&
-		    strcmp(url, GENERIC_PATH) != 0)
+		    strcmp(url, GENERIC_PATH) != 0 &&
+		    strcmp(url, NODEBB_PATH) != 0)
 			return webhook_reply(conn, MHD_HTTP_NOT_FOUND,
 					     "not found");
 		if (strcmp(method, "POST") != 0)
@@ -314,6 +375,7 @@ static mhd_result webhook_access(void *cls, struct MHD_Connection *conn,
 		req = fg_xcalloc(1, sizeof(*req));
 		req->is_webhook = true;
 		req->is_generic = strcmp(url, GENERIC_PATH) == 0;
+		req->is_nodebb = strcmp(url, NODEBB_PATH) == 0;
 		*con_cls = req;
 		return MHD_YES;
 	}

@@ -162,6 +162,58 @@ def test_generic_webhook_edits_and_replays(stack):
 
 
 @requires("bridge")
+def test_nodebb_webhook(stack):
+    """A NodeBB reply (nodebb-plugin-webhooks, sha1 signature) is mailed;
+    the request headers it echoes appear in no log and no mail."""
+    sink = state["sink1"]
+    token = "Bearer nodebb-echoed-%s" % os.urandom(8).hex()
+    state["next_post"] += 1
+    state["next_topic"] += 1
+    event = {"hook": "action:topic.reply", "params": {
+        "post": {"pid": state["next_post"], "tid": state["next_topic"],
+                 "uid": 7, "index": 2, "content": "A NodeBB reply",
+                 "timestamp": 1795428000000, "toPid": None,
+                 "topic": {"title": "NodeBB topic title", "cid":
+                           int(stack.list_category), "slug": "x"},
+                 "user": {"username": "nodeuser",
+                          "displayname": "Node\r\nBcc: x@evil.test"}},
+        "data": {"req": {"headers": {"authorization": token,
+                                     "x-forwarded-for": "10.0.0.1"}}}}}
+    body = json.dumps(event).encode()
+
+    def send(sig):
+        req = urllib.request.Request(
+            "http://127.0.0.1:%d/webhooks/nodebb" % stack.webhook_port,
+            data=body, method="POST",
+            headers={"Content-Type": "application/json",
+                     "x-webhook-signature": sig})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+    good = hmac.new(stack.webhook_secret.encode(), body,
+                    hashlib.sha1).hexdigest()
+    assert send("sha1=" + "0" * 40) == 403
+    assert send("sha256=" + good) == 403
+    assert send("sha1=" + good) == 200
+    key = (state["next_topic"], 3)
+    wait_for(lambda: key in _sink_ids(sink), 15, "the NodeBB post")
+    assert send("sha1=" + good) == 200          # replay: nothing more
+    for name in os.listdir(sink):
+        with open(os.path.join(sink, name), "rb") as f:
+            data = f.read()
+        assert token.encode() not in data
+        if b"A NodeBB reply" in data:
+            head = data.split(b"\r\n\r\n", 1)[0]
+            assert b"\nBcc:" not in head, head
+    with open(stack.log_path("forumgated"), "rb") as f:
+        assert token.encode() not in f.read()
+    time.sleep(0.5)
+    assert _sink_ids(sink).count(key) == 1
+
+
+@requires("bridge")
 def test_blocked_user_not_mailed(stack):
     """Posts of outbound_blocked_users are never mailed."""
     sink = state["sink1"]
