@@ -219,6 +219,39 @@ static mhd_result webhook_post(struct webhook *wh,
 			     ret > 0 ? "queued" : "duplicate: queued before");
 }
 
+/* webhook_parsed - the answer to a verified, parsed event; frees post */
+static mhd_result webhook_parsed(struct webhook *wh,
+				 struct MHD_Connection *conn, int ret,
+				 struct fg_post *post, const char *error,
+				 const char *event_id)
+{
+	char peer[64], *text;
+	mhd_result mret;
+
+	switch (ret) {
+	case FG_WEBHOOK_POST:
+		mret = webhook_post(wh, conn, post, event_id);
+		fg_post_free(&post);
+		return mret;
+	case FG_WEBHOOK_IGNORE:
+		text = fg_xasprintf("ignored: %s", error);
+		msg_info("webhook: event=%s: %s", event_id, text);
+		mret = webhook_reply(conn, MHD_HTTP_OK, text);
+		free(text);
+		return mret;
+	case FG_WEBHOOK_TOO_LARGE:
+		return webhook_reply(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+				     "payload too large");
+	default:
+		text = fg_xasprintf("bad request: %s", error);
+		msg_warn("webhook: event=%s from %s: %s", event_id,
+			 webhook_peer(conn, peer, sizeof(peer)), text);
+		mret = webhook_reply(conn, MHD_HTTP_BAD_REQUEST, text);
+		free(text);
+		return mret;
+	}
+}
+
 /* webhook_nodebb - a complete POST /webhooks/nodebb. The body echoes
    the forum's request headers (params.req): it is never logged, and
    only the post's own members are kept. */
@@ -230,8 +263,7 @@ static mhd_result webhook_nodebb(struct webhook *wh,
 	const char *sig, *error;
 	struct fg_post *post;
 	char peer[64];
-	mhd_result mret;
-	char *text;
+	int ret;
 
 	sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					  NODEBB_SIGNATURE_HEADER);
@@ -242,29 +274,9 @@ static mhd_result webhook_nodebb(struct webhook *wh,
 		return webhook_reply(conn, MHD_HTTP_FORBIDDEN,
 				     "forbidden: bad or missing signature");
 	}
-	switch (fg_webhook_parse_nodebb(req->body.s, req->body.len,
-					c->webhook_max_size, &post, &error)) {
-	case FG_WEBHOOK_POST:
-		mret = webhook_post(wh, conn, post, "nodebb");
-		fg_post_free(&post);
-		return mret;
-	case FG_WEBHOOK_IGNORE:
-		text = fg_xasprintf("ignored: %s", error);
-		msg_info("webhook: nodebb: %s", text);
-		mret = webhook_reply(conn, MHD_HTTP_OK, text);
-		free(text);
-		return mret;
-	case FG_WEBHOOK_TOO_LARGE:
-		return webhook_reply(conn, MHD_HTTP_CONTENT_TOO_LARGE,
-				     "payload too large");
-	default:
-		text = fg_xasprintf("bad request: %s", error);
-		msg_warn("webhook: nodebb from %s: %s",
-			 webhook_peer(conn, peer, sizeof(peer)), text);
-		mret = webhook_reply(conn, MHD_HTTP_BAD_REQUEST, text);
-		free(text);
-		return mret;
-	}
+	ret = fg_webhook_parse_nodebb(req->body.s, req->body.len,
+				      c->webhook_max_size, &post, &error);
+	return webhook_parsed(wh, conn, ret, post, error, "nodebb");
 }
 
 /* webhook_discourse - a complete POST /webhooks/discourse */
@@ -276,7 +288,6 @@ static mhd_result webhook_discourse(struct webhook *wh,
 	const char *sig, *event, *event_id, *error;
 	char peer[64];
 	struct fg_post *post;
-	mhd_result mret;
 	int ret;
 
 	if (req->is_nodebb)
@@ -302,30 +313,7 @@ static mhd_result webhook_discourse(struct webhook *wh,
 		event_id = "-";
 	ret = fg_webhook_parse(event, req->body.s, req->body.len,
 			       c->webhook_max_size, &post, &error);
-	switch (ret) {
-	case FG_WEBHOOK_POST:
-		mret = webhook_post(wh, conn, post, event_id);
-		fg_post_free(&post);
-		return mret;
-	case FG_WEBHOOK_IGNORE: {
-		char *text = fg_xasprintf("ignored: %s", error);
-		msg_info("webhook: event=%s: %s", event_id, text);
-		mret = webhook_reply(conn, MHD_HTTP_OK, text);
-		free(text);
-		return mret;
-	}
-	case FG_WEBHOOK_TOO_LARGE:
-		return webhook_reply(conn, MHD_HTTP_CONTENT_TOO_LARGE,
-				     "payload too large");
-	default: {
-		char *text = fg_xasprintf("bad request: %s", error);
-		msg_warn("webhook: event=%s from %s: %s", event_id,
-			 webhook_peer(conn, peer, sizeof(peer)), text);
-		mret = webhook_reply(conn, MHD_HTTP_BAD_REQUEST, text);
-		free(text);
-		return mret;
-	}
-	}
+	return webhook_parsed(wh, conn, ret, post, error, event_id);
 }
 
 /* webhook_access - libmicrohttpd's request handler, called for the
