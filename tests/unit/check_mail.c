@@ -1722,6 +1722,8 @@ static Suite *mail_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("compose");
+	/* 500 random compositions: seconds on a loaded machine */
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_compose_headers);
 	tcase_add_test(tc, test_compose_reply);
 	tcase_add_test(tc, test_compose_injection);
