@@ -9,15 +9,21 @@
  *	   list mail's Message-ID; and because the forum's webhook can
  *	   arrive before the bridge stored that map entry, a post by
  *	   forum_api_username is skipped as well.
+ *	   Posts by outbound_blocked_users or by members of
+ *	   outbound_blocked_groups are not mailed either.
  *	2. Message-ID, In-Reply-To and References follow fg-threading.
  *	3. The Message-ID is recorded in the map before the mail is
  *	   sent, so a list copy of it coming back, or a member's reply to
  *	   it, is recognised even when it is faster than this daemon.
- *	4. The mail is composed (fg-compose) and submitted to smtp_relay
- *	   from bridge_address to the list address. The relay's 250
- *	   acknowledges the entry; a 4xx or a connection failure stops
- *	   the list's queue and retries with backoff; a 5xx moves the
- *	   entry to the dead-letter stream with the relay's answer.
+ *	4. The mail is composed (fg-compose) and submitted to the routes
+ *	   of smtp_relay in order, to the list address, with a VERP
+ *	   return path (fg-verp, the post's id) on the route's sender or
+ *	   bridge_address. The relay's 250 acknowledges the entry. A
+ *	   route that answers 4xx or cannot be reached is skipped for
+ *	   smtp_relay_backoff and the next one is tried at once; when
+ *	   all failed, the list's queue stops and retries with backoff.
+ *	   A 5xx moves the entry to the dead-letter stream with the
+ *	   relay's answer.
  *
  *	A post found in the map under our own Message-ID was recorded
  *	by an earlier attempt that did not finish: it is sent (again).
@@ -29,6 +35,7 @@
 #include "fg-msgid.h"
 #include "fg-smtp.h"
 #include "fg-threading.h"
+#include "fg-verp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +43,89 @@
 #include <strings.h>
 #include <time.h>
 
+/* a route: one relay and the envelope sender base used through it */
+struct outbound_route {
+	char *relay;
+	char *sender;			/* NULL: bridge_address */
+	struct fg_smtp *smtp;
+	long long skip_until_ms;	/* failed: not tried before */
+};
+
 struct outbound {
 	struct fg_forum *forum;		/* for post URLs */
-	struct fg_smtp *smtp;
+	struct outbound_route *routes;
+	size_t n_routes;
 };
+
+/* outbound_in_list - is name in the comma-separated list (any case) */
+static bool outbound_in_list(const char *list, const char *name)
+{
+	size_t len;
+
+	if (list == NULL || name == NULL || *name == '\0')
+		return false;
+	len = strlen(name);
+	while (*list != '\0') {
+		const char *end = strchr(list, ',');
+		const char *a = list, *b = end != NULL ? end : list + strlen(list);
+
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if ((size_t)(b - a) == len && strncasecmp(a, name, len) == 0)
+			return true;
+		if (end == NULL)
+			break;
+		list = end + 1;
+	}
+	return false;
+}
+
+/* outbound_parse_routes - smtp_relay: "URL [sender=ADDRESS], ..." */
+static int outbound_parse_routes(struct outbound *out,
+				 const struct fg_config *c,
+				 const char **error_r)
+{
+	char *copy = fg_xstrdup(c->smtp_relay != NULL ? c->smtp_relay : "");
+	char *save = NULL, *item;
+
+	for (item = strtok_r(copy, ",", &save); item != NULL;
+	     item = strtok_r(NULL, ",", &save)) {
+		char *save2 = NULL, *tok, *relay = NULL, *sender = NULL;
+		struct outbound_route *r;
+
+		for (tok = strtok_r(item, " \t", &save2); tok != NULL;
+		     tok = strtok_r(NULL, " \t", &save2)) {
+			if (relay == NULL)
+				relay = tok;
+			else if (strncmp(tok, "sender=", 7) == 0 &&
+				 sender == NULL && strchr(tok + 7, '@') != NULL)
+				sender = tok + 7;
+			else {
+				*error_r = fg_errorf("smtp_relay: unexpected "
+						     "'%s' after %s", tok,
+						     relay);
+				free(copy);
+				return -1;
+			}
+		}
+		if (relay == NULL)
+			continue;
+		out->routes = fg_xrealloc(out->routes, (out->n_routes + 1) *
+					  sizeof(*out->routes));
+		r = &out->routes[out->n_routes++];
+		memset(r, 0, sizeof(*r));
+		r->relay = fg_xstrdup(relay);
+		r->sender = sender != NULL ? fg_xstrdup(sender) : NULL;
+	}
+	free(copy);
+	if (out->n_routes == 0) {
+		*error_r = "smtp_relay names no relay";
+		return -1;
+	}
+	return 0;
+}
 
 struct outbound_lookup {
 	struct worker *w;
@@ -155,6 +241,50 @@ static int outbound_dead(struct worker *w, struct worker_list *l,
 	return ret;
 }
 
+/* outbound_submit - through the routes in order; see DESCRIPTION */
+static int outbound_submit(struct outbound *out, const struct fg_config *c,
+			   struct worker_list *l, const struct fg_post *post,
+			   const char *rcpt, const char *data, size_t size,
+			   const char **reply_r)
+{
+	long long now = bridge_now_ms();
+	int status = FG_SMTP_TRANSIENT;
+	size_t n_ready = 0;
+
+	*reply_r = "no relay";
+	for (size_t i = 0; i < out->n_routes; i++) {
+		if (out->routes[i].skip_until_ms <= now)
+			n_ready++;
+	}
+	for (size_t i = 0; i < out->n_routes; i++) {
+		struct outbound_route *r = &out->routes[i];
+		char *sender;
+
+		/* every route skipped: try them all rather than none */
+		if (n_ready > 0 && r->skip_until_ms > now)
+			continue;
+		sender = fg_verp_make_post(c->secret, l->name, post->post_id,
+					   r->sender != NULL ? r->sender :
+					   c->bridge_address);
+		status = fg_smtp_send(r->smtp, sender != NULL ? sender :
+				      c->bridge_address, &rcpt, 1, data, size,
+				      reply_r);
+		free(sender);
+		if (status != FG_SMTP_TRANSIENT) {
+			if (r->skip_until_ms != 0)
+				msg_info("route %s: works again", r->relay);
+			r->skip_until_ms = 0;
+			return status;
+		}
+		r->skip_until_ms = bridge_now_ms() + c->smtp_relay_backoff;
+		msg_warn("list=%s post_id=%lld: route %s: %s; skipped for "
+			 "%u.%03us", l->name, post->post_id, r->relay,
+			 *reply_r, c->smtp_relay_backoff / 1000,
+			 c->smtp_relay_backoff % 1000);
+	}
+	return status;
+}
+
 /* outbound_send - compose and submit; the result for the worker */
 static int outbound_send(struct worker *w, struct worker_list *l,
 			 const struct fg_entry *entry,
@@ -184,6 +314,7 @@ static int outbound_send(struct worker *w, struct worker_list *l,
 	comp.n_references = h->n_references;
 	comp.topic_url = url;
 	comp.date = outbound_parse_date(post->created_at);
+	comp.no_reply_to = !c->outbound_reply_to_list;
 	ret = fg_compose_mail(&comp, &data, &size, &error);
 	free(url);
 	if (ret < 0) {
@@ -194,8 +325,8 @@ static int outbound_send(struct worker *w, struct worker_list *l,
 	}
 
 	rcpt = l->def->address;
-	status = fg_smtp_send(out->smtp, c->bridge_address, &rcpt, 1, data,
-			      size, &reply);
+	status = outbound_submit(out, w->bridge->config, l, post, rcpt, data,
+				 size, &reply);
 	free(data);
 	switch (status) {
 	case FG_SMTP_OK:
@@ -264,6 +395,13 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 		fg_post_free(&post);
 		return ret;
 	}
+	if (outbound_in_list(c->outbound_blocked_users, post->username) ||
+	    outbound_in_list(c->outbound_blocked_groups, post->group)) {
+		ret = outbound_skip(w, l, entry, post,
+				    "blocked user or group");
+		fg_post_free(&post);
+		return ret;
+	}
 	ret = fg_store_lookup_post(w->store, l->name, post->topic_id,
 				   post->post_number, &mapped, &ref, &error);
 	if (ret < 0) {
@@ -309,7 +447,12 @@ static void outbound_deinit(struct worker *w)
 {
 	struct outbound *out = w->context;
 
-	fg_smtp_deinit(&out->smtp);
+	for (size_t i = 0; i < out->n_routes; i++) {
+		fg_smtp_deinit(&out->routes[i].smtp);
+		free(out->routes[i].relay);
+		free(out->routes[i].sender);
+	}
+	free(out->routes);
 	fg_forum_deinit(&out->forum);
 	free(out);
 }
@@ -326,17 +469,24 @@ int outbound_start(struct bridge *b, struct worker **worker_r,
 		.api_username = c->forum_api_username,
 		.timeout_ms = c->forum_timeout,
 	};
-	struct fg_smtp_settings sset = {
-		.relay = c->smtp_relay,
-		.timeout_ms = c->smtp_timeout,
-	};
 	struct outbound *out = fg_xcalloc(1, sizeof(*out));
 	struct worker *w;
+	int ret = fg_forum_init(&fset, &out->forum, error_r);
 
-	if (fg_forum_init(&fset, &out->forum, error_r) < 0 ||
-	    fg_smtp_init(&sset, &out->smtp, error_r) < 0) {
-		fg_forum_deinit(&out->forum);
-		free(out);
+	if (ret == 0)
+		ret = outbound_parse_routes(out, c, error_r);
+	for (size_t i = 0; ret == 0 && i < out->n_routes; i++) {
+		struct fg_smtp_settings sset = {
+			.relay = out->routes[i].relay,
+			.timeout_ms = c->smtp_timeout,
+		};
+		ret = fg_smtp_init(&sset, &out->routes[i].smtp, error_r);
+	}
+	if (ret < 0) {
+		w = fg_xcalloc(1, sizeof(*w));
+		w->context = out;
+		outbound_deinit(w);
+		free(w);
 		return -1;
 	}
 	w = fg_xcalloc(1, sizeof(*w));

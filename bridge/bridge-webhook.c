@@ -15,6 +15,19 @@
  *		the event again. A replay of a queued post answers 200
  *		too. Events and posts that are not bridged answer 200
  *		"ignored: why", so the forum does not retry them.
+ *	POST /webhooks/post
+ *		The generic signed JSON webhook for other forums: the same
+ *		body ({"post": {...}}) and signature (sha256=HEX, the
+ *		HMAC-SHA256 of the body under webhook_secret) in the
+ *		headers X-Forumgate-Signature and X-Forumgate-Event
+ *		(post_created; post_edited and post_destroyed are
+ *		acknowledged and not mailed).
+ *	POST /webhooks/nodebb
+ *		nodebb-plugin-webhooks, hooks action:topic.post and
+ *		action:topic.reply: x-webhook-signature: sha1=HEX, the
+ *		HMAC-SHA1 of the body under webhook_secret. The body
+ *		echoes the forum's request headers: they are never
+ *		logged or stored, only the post's members are read.
  *	GET /health
  *		200 "ok" when Redis answers, 503 otherwise.
  *
@@ -45,6 +58,14 @@ typedef int mhd_result;		/* before 0.9.71 handlers returned int */
 #endif
 
 #define WEBHOOK_PATH "/webhooks/discourse"
+/* the generic signed JSON webhook: Discourse's body and signature
+   format under headers of our own (doc/forum-to-list.md) */
+#define GENERIC_PATH "/webhooks/post"
+#define GENERIC_SIGNATURE_HEADER "X-Forumgate-Signature"
+#define GENERIC_EVENT_HEADER "X-Forumgate-Event"
+/* nodebb-plugin-webhooks */
+#define NODEBB_PATH "/webhooks/nodebb"
+#define NODEBB_SIGNATURE_HEADER "x-webhook-signature"
 #define HEALTH_PATH "/health"
 #define CONNECTION_LIMIT 64
 #define CONNECTION_TIMEOUT_S 30
@@ -60,6 +81,8 @@ struct webhook {
 
 struct request {
 	bool is_webhook;
+	bool is_generic;
+	bool is_nodebb;
 	bool too_large;
 	size_t received;
 	struct fg_buf body;
@@ -196,6 +219,66 @@ static mhd_result webhook_post(struct webhook *wh,
 			     ret > 0 ? "queued" : "duplicate: queued before");
 }
 
+/* webhook_parsed - the answer to a verified, parsed event; frees post */
+static mhd_result webhook_parsed(struct webhook *wh,
+				 struct MHD_Connection *conn, int ret,
+				 struct fg_post *post, const char *error,
+				 const char *event_id)
+{
+	char peer[64], *text;
+	mhd_result mret;
+
+	switch (ret) {
+	case FG_WEBHOOK_POST:
+		mret = webhook_post(wh, conn, post, event_id);
+		fg_post_free(&post);
+		return mret;
+	case FG_WEBHOOK_IGNORE:
+		text = fg_xasprintf("ignored: %s", error);
+		msg_info("webhook: event=%s: %s", event_id, text);
+		mret = webhook_reply(conn, MHD_HTTP_OK, text);
+		free(text);
+		return mret;
+	case FG_WEBHOOK_TOO_LARGE:
+		return webhook_reply(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+				     "payload too large");
+	default:
+		text = fg_xasprintf("bad request: %s", error);
+		msg_warn("webhook: event=%s from %s: %s", event_id,
+			 webhook_peer(conn, peer, sizeof(peer)), text);
+		mret = webhook_reply(conn, MHD_HTTP_BAD_REQUEST, text);
+		free(text);
+		return mret;
+	}
+}
+
+/* webhook_nodebb - a complete POST /webhooks/nodebb. The body echoes
+   the forum's request headers (params.req): it is never logged, and
+   only the post's own members are kept. */
+static mhd_result webhook_nodebb(struct webhook *wh,
+				 struct MHD_Connection *conn,
+				 struct request *req)
+{
+	const struct fg_config *c = wh->bridge->config;
+	const char *sig, *error;
+	struct fg_post *post;
+	char peer[64];
+	int ret;
+
+	sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					  NODEBB_SIGNATURE_HEADER);
+	if (fg_webhook_verify_nodebb(c->webhook_secret, req->body.s,
+				     req->body.len, sig, &error) < 0) {
+		msg_warn("webhook: refused a NodeBB request from %s: %s",
+			 webhook_peer(conn, peer, sizeof(peer)), error);
+		return webhook_reply(conn, MHD_HTTP_FORBIDDEN,
+				     "forbidden: bad or missing signature");
+	}
+	ret = fg_webhook_parse_nodebb(req->body.s, req->body.len,
+				      c->webhook_max_size, &post, &error);
+	return webhook_parsed(wh, conn, ret, post, error, "nodebb");
+}
+
 /* webhook_discourse - a complete POST /webhooks/discourse */
 static mhd_result webhook_discourse(struct webhook *wh,
 					 struct MHD_Connection *conn,
@@ -205,10 +288,13 @@ static mhd_result webhook_discourse(struct webhook *wh,
 	const char *sig, *event, *event_id, *error;
 	char peer[64];
 	struct fg_post *post;
-	mhd_result mret;
 	int ret;
 
+	if (req->is_nodebb)
+		return webhook_nodebb(wh, conn, req);
 	sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					  req->is_generic ?
+					  GENERIC_SIGNATURE_HEADER :
 					  FG_WEBHOOK_SIGNATURE_HEADER);
 	if (fg_webhook_verify(c->webhook_secret, req->body.s, req->body.len,
 			      sig, &error) < 0) {
@@ -218,6 +304,8 @@ static mhd_result webhook_discourse(struct webhook *wh,
 				     "forbidden: bad or missing signature");
 	}
 	event = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					    req->is_generic ?
+					    GENERIC_EVENT_HEADER :
 					    FG_WEBHOOK_EVENT_HEADER);
 	event_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					       "X-Discourse-Event-Id");
@@ -225,30 +313,7 @@ static mhd_result webhook_discourse(struct webhook *wh,
 		event_id = "-";
 	ret = fg_webhook_parse(event, req->body.s, req->body.len,
 			       c->webhook_max_size, &post, &error);
-	switch (ret) {
-	case FG_WEBHOOK_POST:
-		mret = webhook_post(wh, conn, post, event_id);
-		fg_post_free(&post);
-		return mret;
-	case FG_WEBHOOK_IGNORE: {
-		char *text = fg_xasprintf("ignored: %s", error);
-		msg_info("webhook: event=%s: %s", event_id, text);
-		mret = webhook_reply(conn, MHD_HTTP_OK, text);
-		free(text);
-		return mret;
-	}
-	case FG_WEBHOOK_TOO_LARGE:
-		return webhook_reply(conn, MHD_HTTP_CONTENT_TOO_LARGE,
-				     "payload too large");
-	default: {
-		char *text = fg_xasprintf("bad request: %s", error);
-		msg_warn("webhook: event=%s from %s: %s", event_id,
-			 webhook_peer(conn, peer, sizeof(peer)), text);
-		mret = webhook_reply(conn, MHD_HTTP_BAD_REQUEST, text);
-		free(text);
-		return mret;
-	}
-	}
+	return webhook_parsed(wh, conn, ret, post, error, event_id);
 }
 
 /* webhook_access - libmicrohttpd's request handler, called for the
@@ -275,7 +340,9 @@ static mhd_result webhook_access(void *cls, struct MHD_Connection *conn,
 					"method not allowed");
 			return webhook_health(wh, conn);
 		}
-		if (strcmp(url, WEBHOOK_PATH) != 0)
+		if (strcmp(url, WEBHOOK_PATH) != 0 &&
+		    strcmp(url, GENERIC_PATH) != 0 &&
+		    strcmp(url, NODEBB_PATH) != 0)
 			return webhook_reply(conn, MHD_HTTP_NOT_FOUND,
 					     "not found");
 		if (strcmp(method, "POST") != 0)
@@ -295,6 +362,8 @@ static mhd_result webhook_access(void *cls, struct MHD_Connection *conn,
 		}
 		req = fg_xcalloc(1, sizeof(*req));
 		req->is_webhook = true;
+		req->is_generic = strcmp(url, GENERIC_PATH) == 0;
+		req->is_nodebb = strcmp(url, NODEBB_PATH) == 0;
 		*con_cls = req;
 		return MHD_YES;
 	}

@@ -25,11 +25,13 @@
  */
 #include "forumgate-config.h"
 #include "policyd.h"
+#include "fg-verp.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
@@ -136,6 +138,29 @@ static void conn_answer(struct policyd_conn *conn, const char *detail)
 		policyd_warn("%s: cannot queue the answer", conn->peer);
 }
 
+/* conn_verp_base - a genuine VERP return path of ours (forumgated's
+   forum posts) is checked as its base address: base+fgb.MAC.X@domain
+   is a member when base@domain is one */
+static void conn_verp_base(struct policyd_conn *conn)
+{
+	const char *secret = conn->pd->config->secret;
+	struct fg_verp verp;
+	char *plus, *at;
+
+	if (secret == NULL || *secret == '\0' || conn->sender == NULL ||
+	    fg_verp_parse(secret, conn->sender, &verp) != 1)
+		return;
+	fg_verp_clear(&verp);
+	for (plus = strchr(conn->sender, '+'); plus != NULL &&
+	     strncasecmp(plus + 1, FG_VERP_TAG ".", strlen(FG_VERP_TAG) + 1);
+	     plus = strchr(plus + 1, '+'))
+		;
+	at = strrchr(conn->sender, '@');
+	if (plus == NULL || at == NULL || plus > at)
+		return;
+	memmove(plus, at, strlen(at) + 1);
+}
+
 /* conn_take_request - copy what the decision and the log need, then
    drop the request from the input buffer */
 static void conn_take_request(struct policyd_conn *conn,
@@ -148,6 +173,7 @@ static void conn_take_request(struct policyd_conn *conn,
 	free(conn->client);
 	conn->instance = fg_policy_value_dup(req, FG_POLICY_INSTANCE, false);
 	conn->sender = fg_policy_value_dup(req, FG_POLICY_SENDER, true);
+	conn_verp_base(conn);
 	conn->recipient = fg_policy_value_dup(req, FG_POLICY_RECIPIENT, false);
 	conn->client = fg_policy_value_dup(req, FG_POLICY_CLIENT_ADDRESS,
 					   false);

@@ -280,8 +280,9 @@ int fg_compose_mail(const struct fg_compose *c, char **data_r,
 	obj = GMIME_OBJECT(msg);
 	fg_compose_mailbox(g_mime_message_get_from(msg), display,
 			   c->from_address);
-	fg_compose_mailbox(g_mime_message_get_reply_to(msg), NULL,
-			   c->list_address);
+	if (!c->no_reply_to)
+		fg_compose_mailbox(g_mime_message_get_reply_to(msg), NULL,
+				   c->list_address);
 	fg_compose_mailbox(g_mime_message_get_to(msg), NULL, c->list_address);
 	g_mime_message_set_subject(msg, subject, "utf-8");
 	date = g_date_time_new_from_unix_utc(c->date > 0 ? c->date :

@@ -16,7 +16,7 @@
  *	From: "NAME via Forum" <from_address>, NAME the poster's display
  *	name or else the username; the bridge's own address keeps DMARC
  *	happy, Reply-To sends answers to the list.
- *	Reply-To: and To: the list address.
+ *	Reply-To: (unless no_reply_to) and To: the list address.
  *	Subject: the topic title, "Re: " in front for every post after
  *	the first (post_number > 1).
  *	Date:, Message-ID:, In-Reply-To: (when given), References:
@@ -46,6 +46,7 @@
  *	or -1 with *error_r naming the field that is missing or invalid.
  *	fg_mail_init() must have been called.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include "fg-record.h"
 
@@ -64,6 +65,7 @@ struct fg_compose {
 	size_t n_references;
 	const char *topic_url;		/* List-Archive, footer; may be NULL */
 	long long date;			/* unix time for Date:; 0: now */
+	bool no_reply_to;		/* leave out Reply-To: */
 };
 
 /* fg_compose_mail - the RFC 5322 message of a forum post */

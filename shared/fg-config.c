@@ -55,7 +55,7 @@ const struct fg_setting fg_settings[] = {
 	S(webhook_max_size, FG_SET_SIZE, "1M",
 	  "largest webhook body accepted"),
 	S(smtp_relay, FG_SET_STRING, "smtp://127.0.0.1:25",
-	  "SMTP server forum posts are submitted to"),
+	  "SMTP relays forum posts are submitted to, in order (comma-separated)"),
 	S(smtp_timeout, FG_SET_DURATION, "30s",
 	  "timeout of one SMTP submission"),
 	S(bridge_address, FG_SET_STRING, NULL,
@@ -66,6 +66,14 @@ const struct fg_setting fg_settings[] = {
 	  "policy daemon listener: host:port or unix:/path"),
 	S(policy_idle_timeout, FG_SET_DURATION, "300s",
 	  "policy connections idle this long are closed"),
+	S(smtp_relay_backoff, FG_SET_DURATION, "60s",
+	  "a relay of smtp_relay that failed is skipped this long"),
+	S(outbound_blocked_users, FG_SET_STRING, "",
+	  "forum usernames whose posts are never mailed (comma-separated)"),
+	S(outbound_blocked_groups, FG_SET_STRING, "",
+	  "forum groups whose members' posts are never mailed (comma-separated)"),
+	S(outbound_reply_to_list, FG_SET_BOOL, "yes",
+	  "Reply-To: the list address in forum posts mailed to the list"),
 };
 const size_t fg_settings_count = FG_N_ELEMENTS(fg_settings);
 

@@ -48,6 +48,11 @@ struct fg_config {
 	/* Policy daemon */
 	char *policy_listen;
 	unsigned int policy_idle_timeout;
+	/* Forum -> list: routes and filters */
+	unsigned int smtp_relay_backoff;
+	char *outbound_blocked_users;
+	char *outbound_blocked_groups;
+	bool outbound_reply_to_list;
 };
 
 enum fg_setting_type {

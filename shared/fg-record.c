@@ -50,6 +50,7 @@ void fg_post_free(struct fg_post **_post)
 	free(post->topic_title);
 	free(post->raw);
 	free(post->created_at);
+	free(post->group);
 	free(post);
 	*_post = NULL;
 }

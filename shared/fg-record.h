@@ -48,6 +48,7 @@ struct fg_post {
 	char *topic_title;
 	char *raw;			/* Markdown */
 	char *created_at;
+	char *group;			/* primary group; may be NULL */
 };
 
 const char *fg_class_name(enum fg_class class);

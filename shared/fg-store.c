@@ -668,6 +668,9 @@ int fg_store_outbound_add(struct fg_store *store, const char *list,
 	fg_argv_str(&a, "topic_title"); fg_argv_str(&a, post->topic_title);
 	fg_argv_str(&a, "raw"); fg_argv_str(&a, post->raw);
 	fg_argv_str(&a, "created_at"); fg_argv_str(&a, post->created_at);
+	if (post->group != NULL) {
+		fg_argv_str(&a, "group"); fg_argv_str(&a, post->group);
+	}
 	fg_argv_str(&a, "received"); fg_argv_num(&a, (long long)time(NULL));
 	ret = fg_store_queue_once(store, &a, error_r);
 	fg_argv_free(&a);
@@ -1104,5 +1107,6 @@ struct fg_post *fg_post_from_entry(const struct fg_entry *entry)
 	post->topic_title = fg_entry_dup(entry, "topic_title");
 	post->raw = fg_entry_dup(entry, "raw");
 	post->created_at = fg_entry_dup(entry, "created_at");
+	post->group = fg_entry_dup(entry, "group");
 	return post;
 }

@@ -19,7 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdio.h>
+#include <time.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #define FG_SIGNATURE_PREFIX "sha256="
 #define FG_SIGNATURE_HEX 64
@@ -157,6 +161,8 @@ static int fg_webhook_post(json_t *p, struct fg_post **post_r,
 	    fg_json_text(p, "topic_title", false, &post->topic_title,
 			 error_r) < 0 ||
 	    fg_json_text(p, "created_at", false, &post->created_at,
+			 error_r) < 0 ||
+	    fg_json_text(p, "primary_group_name", false, &post->group,
 			 error_r) < 0) {
 		fg_post_free(&post);
 		return -1;
@@ -224,4 +230,163 @@ int fg_webhook_parse(const char *event, const void *body, size_t size,
 		FG_WEBHOOK_INVALID : FG_WEBHOOK_POST;
 	json_decref(root);
 	return ret;
+}
+
+/* fg_webhook_verify_nodebb - x-webhook-signature: sha1=HEX, the
+   HMAC-SHA1 of the body, compared in constant time */
+int fg_webhook_verify_nodebb(const char *secret, const void *body,
+			     size_t size, const char *signature,
+			     const char **error_r)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int mac_len = 0;
+	char expected[41], given[41];
+	size_t len;
+
+	if (secret == NULL || *secret == '\0') {
+		*error_r = "no webhook secret is configured";
+		return -1;
+	}
+	if (signature == NULL || strncasecmp(signature, "sha1=", 5) != 0) {
+		*error_r = "no x-webhook-signature: sha1=HEX header";
+		return -1;
+	}
+	signature += 5;
+	len = strlen(signature);
+	if (len != 40) {
+		*error_r = "signature has the wrong length";
+		return -1;
+	}
+	for (size_t i = 0; i < 40; i++)
+		given[i] = (char)tolower((unsigned char)signature[i]);
+	given[40] = '\0';
+	HMAC(EVP_sha1(), secret, (int)strlen(secret), body, size, mac,
+	     &mac_len);
+	for (unsigned int i = 0; i < mac_len && i < 20; i++)
+		snprintf(expected + 2 * i, 3, "%02x", mac[i]);
+	expected[40] = '\0';
+	if (!fg_mem_equal_ct(expected, given, 40)) {
+		*error_r = "signature mismatch";
+		return -1;
+	}
+	return 0;
+}
+
+/* fg_nodebb_text - a bounded copy of obj.name ("" when missing) */
+static char *fg_nodebb_text(json_t *obj, const char *name)
+{
+	json_t *v = json_object_get(obj, name);
+
+	if (!json_is_string(v) ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return fg_xstrdup("");
+	return fg_xstrdup(json_string_value(v));
+}
+
+/* fg_nodebb_number - obj.name as a number (NodeBB sends ids as numbers
+   or strings); -1 when missing or invalid */
+static long long fg_nodebb_number(json_t *obj, const char *name)
+{
+	json_t *v = json_object_get(obj, name);
+	long long n;
+
+	if (json_is_integer(v))
+		return (long long)json_integer_value(v);
+	if (json_is_string(v) && fg_parse_llong(json_string_value(v), &n) == 0)
+		return n;
+	return -1;
+}
+
+/* fg_webhook_parse_nodebb - read one nodebb-plugin-webhooks event:
+   {"hook": NAME, "params": {"post": {...}, ...}}. Only the members
+   named here are read: params also carries the request's headers,
+   which are never copied, stored or logged. */
+int fg_webhook_parse_nodebb(const void *body, size_t size, size_t max_size,
+			    struct fg_post **post_r, const char **error_r)
+{
+	json_error_t jerr;
+	json_t *root, *params, *p, *topic, *user;
+	const char *hook;
+	struct fg_post *post;
+	long long index, ts;
+
+	*post_r = NULL;
+	if (max_size > 0 && size > max_size) {
+		*error_r = fg_errorf("body of %zu bytes exceeds %zu", size,
+				     max_size);
+		return FG_WEBHOOK_TOO_LARGE;
+	}
+	root = json_loadb(body, size, 0, &jerr);
+	if (root == NULL) {
+		*error_r = fg_errorf("invalid JSON: %s (line %d)", jerr.text,
+				     jerr.line);
+		return FG_WEBHOOK_INVALID;
+	}
+	hook = json_string_value(json_object_get(root, "hook"));
+	params = json_object_get(root, "params");
+	if (hook == NULL || !json_is_object(params)) {
+		json_decref(root);
+		*error_r = "no \"hook\" and \"params\"";
+		return FG_WEBHOOK_INVALID;
+	}
+	/* a new topic's first post, or a reply; action:post.save and
+	   action:post.edit come as well when configured, and are not new
+	   posts of their own (save) or must not be mailed (edit) */
+	if (strcmp(hook, "action:topic.post") != 0 &&
+	    strcmp(hook, "action:topic.reply") != 0) {
+		*error_r = fg_errorf("hook %.64s is not bridged", hook);
+		json_decref(root);
+		return FG_WEBHOOK_IGNORE;
+	}
+	p = json_object_get(params, "post");
+	if (!json_is_object(p)) {
+		json_decref(root);
+		*error_r = "no params.post object";
+		return FG_WEBHOOK_INVALID;
+	}
+	topic = json_object_get(p, "topic");
+	if (!json_is_object(topic))
+		topic = json_object_get(params, "topic");
+	user = json_object_get(p, "user");
+	post = fg_xcalloc(1, sizeof(*post));
+	post->post_id = fg_nodebb_number(p, "pid");
+	post->topic_id = fg_nodebb_number(p, "tid");
+	index = fg_nodebb_number(p, "index");
+	if (index < 0 && strcmp(hook, "action:topic.post") == 0)
+		index = 0;
+	post->post_number = index >= 0 ? index + 1 : -1;
+	post->category_id = json_is_object(topic) ?
+		fg_nodebb_number(topic, "cid") : -1;
+	if (post->category_id < 0)
+		post->category_id = fg_nodebb_number(p, "cid");
+	post->raw = fg_nodebb_text(p, "content");
+	post->topic_title = json_is_object(topic) ?
+		fg_nodebb_text(topic, "title") : fg_xstrdup("");
+	post->username = json_is_object(user) ?
+		fg_nodebb_text(user, "username") : fg_xstrdup("");
+	post->name = json_is_object(user) ?
+		fg_nodebb_text(user, "displayname") : fg_xstrdup("");
+	ts = fg_nodebb_number(p, "timestamp");
+	if (ts > 0) {
+		time_t t = (time_t)(ts / 1000);
+		struct tm tm;
+		char buf[32];
+
+		gmtime_r(&t, &tm);
+		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		post->created_at = fg_xstrdup(buf);
+	} else {
+		post->created_at = fg_xstrdup("");
+	}
+	json_decref(root);
+	if (post->post_id <= 0 || post->topic_id <= 0 ||
+	    post->post_number <= 0 || *post->username == '\0' ||
+	    post->category_id < 0) {
+		*error_r = "params.post lacks pid, tid, index, cid or "
+			"user.username";
+		fg_post_free(&post);
+		return FG_WEBHOOK_INVALID;
+	}
+	*post_r = post;
+	return FG_WEBHOOK_POST;
 }

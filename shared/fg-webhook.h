@@ -58,5 +58,17 @@ int fg_webhook_verify(const char *secret, const void *body, size_t size,
 int fg_webhook_parse(const char *event, const void *body, size_t size,
 		     size_t max_size, struct fg_post **post_r,
 		     const char **error_r);
+/* fg_webhook_verify_nodebb - check nodebb-plugin-webhooks'
+   x-webhook-signature: sha1=HEX, HMAC-SHA1 of the body */
+int fg_webhook_verify_nodebb(const char *secret, const void *body,
+			     size_t size, const char *signature,
+			     const char **error_r);
+/* fg_webhook_parse_nodebb - read a NodeBB action:topic.post or
+   action:topic.reply event (params.post with pid, tid, index, content,
+   timestamp, topic {title, cid}, user {username, displayname});
+   results as fg_webhook_parse(). The echoed request headers in params
+   are never read. */
+int fg_webhook_parse_nodebb(const void *body, size_t size, size_t max_size,
+			    struct fg_post **post_r, const char **error_r);
 
 #endif

@@ -342,6 +342,60 @@ END_TEST
 
 /* ---- fg-discourse and fg-forum ---- */
 
+/* a NodeBB action:topic.post event, signed with "nb-secret" (HMAC-SHA1
+   computed independently) */
+static const char nodebb_body[] =
+	"{\"hook\":\"action:topic.post\",\"params\":{\"post\":{\"pid\":\"31\","
+	"\"tid\":9,\"index\":0,\"content\":\"Hi\",\"timestamp\":1700000000000,"
+	"\"user\":{\"username\":\"ann\",\"displayname\":\"Ann\"}},"
+	"\"topic\":{\"title\":\"A topic\",\"cid\":4},"
+	"\"req\":{\"headers\":{\"cookie\":\"x\"}}}}";
+
+START_TEST(test_webhook_nodebb)
+{
+	const char *sig = "sha1=02075ef898e4634cb25353e4bd6ad177276bab11";
+	size_t len = strlen(nodebb_body);
+	struct fg_post *post;
+	const char *error;
+	char *edit;
+
+	ck_assert_int_eq(fg_webhook_verify_nodebb("nb-secret", nodebb_body,
+						  len, sig, &error), 0);
+	ck_assert_int_eq(fg_webhook_verify_nodebb("other", nodebb_body, len,
+						  sig, &error), -1);
+	ck_assert_int_eq(fg_webhook_verify_nodebb("nb-secret", nodebb_body,
+						  len - 1, sig, &error), -1);
+	ck_assert_int_eq(fg_webhook_verify_nodebb("nb-secret", nodebb_body,
+						  len, "sha1=02", &error), -1);
+	ck_assert_int_eq(fg_webhook_verify_nodebb("nb-secret", nodebb_body,
+						  len, NULL, &error), -1);
+	ck_assert_int_eq(fg_webhook_parse_nodebb(nodebb_body, len, 0, &post,
+						 &error), FG_WEBHOOK_POST);
+	ck_assert_int_eq(post->post_id, 31);
+	ck_assert_int_eq(post->topic_id, 9);
+	ck_assert_int_eq(post->post_number, 1);
+	ck_assert_int_eq(post->category_id, 4);
+	ck_assert_str_eq(post->username, "ann");
+	ck_assert_str_eq(post->name, "Ann");
+	ck_assert_str_eq(post->topic_title, "A topic");
+	ck_assert_str_eq(post->raw, "Hi");
+	ck_assert_str_eq(post->created_at, "2023-11-14T22:13:20Z");
+	fg_post_free(&post);
+	ck_assert_int_eq(fg_webhook_parse_nodebb(nodebb_body, len, 10, &post,
+						 &error),
+			 FG_WEBHOOK_TOO_LARGE);
+	/* an edit is acknowledged, never a post */
+	edit = fg_xstrdup(nodebb_body);
+	memcpy(strstr(edit, "topic.post"), "post.edit ", 10);
+	ck_assert_int_eq(fg_webhook_parse_nodebb(edit, strlen(edit), 0, &post,
+						 &error), FG_WEBHOOK_IGNORE);
+	ck_assert_ptr_null(post);
+	free(edit);
+	ck_assert_int_eq(fg_webhook_parse_nodebb("{\"hook\":1}", 10, 0, &post,
+						 &error), FG_WEBHOOK_INVALID);
+}
+END_TEST
+
 START_TEST(test_discourse_classify_ok)
 {
 	static const char body[] =
@@ -1051,6 +1105,7 @@ int main(void)
 	tcase_add_test(tc, test_webhook_parse_invalid);
 	tcase_add_test(tc, test_webhook_parse_events);
 	tcase_add_test(tc, test_webhook_parse_oversize);
+	tcase_add_test(tc, test_webhook_nodebb);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("forum");

@@ -33,6 +33,7 @@
 #include "fg-msgid.h"
 #include "fg-record.h"
 #include "fg-subject.h"
+#include "fg-threading.h"
 
 #define SECRET "test-secret"
 #define DOMAIN "lists.test"
@@ -1258,6 +1259,100 @@ START_TEST(test_compose_reply)
 }
 END_TEST
 
+/* A thread of a topic and 5 replies, mailed one after the other the
+   way forumgated does it: threading from the map, the map updated
+   with each mailed post, then the composed headers checked. */
+struct thread_map {
+	char *ids[8];			/* by post number */
+	long long parents[8];
+};
+
+static int thread_lookup(void *context, long long topic_id,
+			 long long post_number, char **message_id_r,
+			 struct fg_post_ref *ref_r, const char **error_r)
+{
+	struct thread_map *m = context;
+
+	(void)error_r;
+	if (topic_id != 12 || post_number < 1 || post_number > 7 ||
+	    m->ids[post_number] == NULL)
+		return 0;
+	*message_id_r = fg_xstrdup(m->ids[post_number]);
+	memset(ref_r, 0, sizeof(*ref_r));
+	ref_r->topic_id = 12;
+	ref_r->post_number = post_number;
+	ref_r->parent_post_number = m->parents[post_number];
+	return 1;
+}
+
+START_TEST(test_compose_thread_of_five)
+{
+	/* post number -> the post it answers (0: the topic) */
+	static const long long reply_to[] = { 0, 0, 0, 2, 3, 2, 5 };
+	/* expected References, as post numbers, oldest first */
+	static const char *const expect_refs[] = {
+		NULL, "", "1", "1 2", "1 2 3", "1 2", "1 2 5",
+	};
+	static const long long expect_parent[] = { 0, 0, 1, 2, 3, 2, 5 };
+	struct thread_map map;
+	const char *error;
+
+	memset(&map, 0, sizeof(map));
+	for (long long n = 1; n <= 6; n++) {
+		struct compose_fixture f;
+		struct fg_threading_headers h;
+		struct fg_buf refs = { 0 };
+		char *mail, *irt;
+
+		fixture_init(&f, n);
+		f.post.post_id = 5000 + n;
+		f.post.reply_to_post_number = reply_to[n];
+		ck_assert_int_eq(fg_threading_outbound(SECRET, "forum", DOMAIN,
+						       &f.post, thread_lookup,
+						       &map, &h, &error), 0);
+		ck_assert_str_eq(h.message_id, f.message_id);
+		ck_assert_int_eq(h.parent_post_number, expect_parent[n]);
+		f.c.in_reply_to = h.in_reply_to;
+		f.c.references = (const char *const *)h.references;
+		f.c.n_references = h.n_references;
+		mail = compose_ok(&f.c, NULL);
+
+		irt = fg_xasprintf("<%s>", f.message_id);
+		value_is(mail, "Message-ID", irt);
+		free(irt);
+		if (n == 1) {
+			value_is(mail, "Subject", "Hello world");
+			ck_assert_ptr_null(header_value(mail, "In-Reply-To"));
+			ck_assert_ptr_null(header_value(mail, "References"));
+		} else {
+			const char *p = expect_refs[n];
+
+			value_is(mail, "Subject", "Re: Hello world");
+			irt = fg_xasprintf("<%s>",
+					   map.ids[expect_parent[n]]);
+			value_is(mail, "In-Reply-To", irt);
+			free(irt);
+			for (; *p != '\0'; p++) {
+				if (*p == ' ')
+					continue;
+				fg_buf_printf(&refs, "%s<%s>",
+					      refs.len > 0 ? " " : "",
+					      map.ids[*p - '0']);
+			}
+			value_is(mail, "References", refs.s);
+			fg_buf_free(&refs);
+		}
+		/* mailed: the map has it now */
+		map.ids[n] = f.message_id;
+		map.parents[n] = h.parent_post_number;
+		fg_threading_headers_free(&h);
+		free(mail);
+	}
+	for (int n = 1; n <= 6; n++)
+		free(map.ids[n]);
+}
+END_TEST
+
 START_TEST(test_compose_injection)
 {
 	struct compose_fixture f;
@@ -1671,12 +1766,15 @@ static Suite *mail_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("compose");
+	/* 500 random compositions: seconds on a loaded machine */
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_compose_headers);
 	tcase_add_test(tc, test_compose_reply);
 	tcase_add_test(tc, test_compose_injection);
 	tcase_add_test(tc, test_compose_injection_random);
 	tcase_add_test(tc, test_compose_non_ascii);
 	tcase_add_test(tc, test_compose_round_trip);
+	tcase_add_test(tc, test_compose_thread_of_five);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("corpus");
