@@ -48,6 +48,12 @@ struct fg_config {
 	/* Policy daemon */
 	char *policy_listen;
 	unsigned int policy_idle_timeout;
+	char *policy_redis_down_action;
+	unsigned int policy_rate_limit;
+	unsigned int policy_rate_reject;
+	unsigned int policy_rate_window;
+	bool policy_strip_extension;
+	unsigned int policy_refresh;
 };
 
 enum fg_setting_type {
