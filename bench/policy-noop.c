@@ -6,7 +6,7 @@
  * DESCRIPTION
  *	The baseline of bench/policy: the same event loop (libevent
  *	bufferevents), the same request parser (fg_policy_parse) and the
- *	same answer path as forumgate-policyd, but no decision and no
+ *	same answer path as forumgate-policyd, but no decision, no log and no
  *	Redis, so its rate is what the protocol and the loop allow on
  *	this machine.
  */
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <event2/buffer.h>
@@ -44,6 +45,11 @@ static void noop_read(struct bufferevent *bev, void *arg)
 		if (ret == 0)
 			return;
 		evbuffer_drain(in, size);
+		/* the daemon's answer path: write at once when nothing
+		   waits to go out, otherwise through the buffer */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0 &&
+		    write(bufferevent_getfd(bev), "action=DUNNO\n\n", 14) == 14)
+			continue;
 		bufferevent_write(bev, "action=DUNNO\n\n", 14);
 	}
 }
