@@ -15,6 +15,7 @@
 #include "fg-common.h"
 #include "fg-config.h"
 #include "fg-mailparse.h"
+#include "fg-policy.h"
 #include "fg-record.h"
 #include "fg-store.h"
 
@@ -40,6 +41,8 @@ static void usage(void)
 		"  lists                           list names\n"
 		"  list add NAME --address ADDR --bridge-recipient ADDR [--category ID]\n"
 		"  list show NAME\n"
+		"  list set NAME access open|members|moderated|closed\n"
+		"  allow add|del LIST ADDRESS      senders who may always post\n"
 		"  member add|del LIST ADDRESS\n"
 		"  members LIST\n"
 		"  parse [FILE|-]                  parse one message as the plugin does\n",
@@ -195,6 +198,49 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 	return EX_OK;
 }
 
+/* cmd_list_set - change one policy field of a list's config */
+static int cmd_list_set(struct fg_store *store, const char *name,
+			const char *field, const char *value)
+{
+	struct fg_list *list = need_list(store, name);
+	enum fg_policy_access access;
+	const char *error;
+
+	fg_list_free(&list);
+	if (strcmp(field, "access") != 0)
+		die(EX_USAGE, "list set: unknown field '%s' (known: access)",
+		    field);
+	if (fg_policy_access_parse(value, &access) < 0)
+		die(EX_USAGE, "list set: access must be open, members, "
+		    "moderated or closed, not '%s'", value);
+	if (fg_store_list_set(store, name, field, value, &error) < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	printf("list %s: %s=%s\n", name, field, value);
+	return EX_OK;
+}
+
+/* cmd_allow - change a list's allow list */
+static int cmd_allow(struct fg_store *store, const char *op,
+		     const char *list_name, const char *address)
+{
+	struct fg_list *list = need_list(store, list_name);
+	const char *error;
+	int ret;
+
+	fg_list_free(&list);
+	if (strchr(address, '@') == NULL)
+		die(EX_USAGE, "'%s' is not a mail address", address);
+	if (strcmp(op, "add") == 0)
+		ret = fg_store_allow_add(store, list_name, address, &error);
+	else if (strcmp(op, "del") == 0)
+		ret = fg_store_allow_del(store, list_name, address, &error);
+	else
+		usage();
+	if (ret < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	return EX_OK;
+}
+
 static int cmd_member(struct fg_store *store, const char *op,
 		      const char *list_name, const char *address)
 {
@@ -341,6 +387,11 @@ int main(int argc, char *argv[])
 	else if (strcmp(argv[0], "list") == 0 && argc == 3 &&
 		 strcmp(argv[1], "show") == 0)
 		ret = cmd_list_show(store, argv[2]);
+	else if (strcmp(argv[0], "list") == 0 && argc == 5 &&
+		 strcmp(argv[1], "set") == 0)
+		ret = cmd_list_set(store, argv[2], argv[3], argv[4]);
+	else if (strcmp(argv[0], "allow") == 0 && argc == 4)
+		ret = cmd_allow(store, argv[1], argv[2], argv[3]);
 	else if (strcmp(argv[0], "member") == 0 && argc == 4)
 		ret = cmd_member(store, argv[1], argv[2], argv[3]);
 	else if (strcmp(argv[0], "members") == 0 && argc == 2)

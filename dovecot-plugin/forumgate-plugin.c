@@ -31,6 +31,7 @@
 #include "mail-storage.h"
 #include "mail-user.h"
 #include "mail-deliver.h"
+#include "smtp-address.h"
 #include "str-sanitize.h"
 
 #include <sys/stat.h>
@@ -40,6 +41,7 @@
 #include "fg-mailparse.h"
 #include "fg-record.h"
 #include "fg-store.h"
+#include "fg-verp.h"
 
 #define FORUMGATE_LOG_PREFIX "forumgate: "
 
@@ -193,6 +195,25 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		return FG_RESULT_KEEP;
 	}
 	fg_list_free(&list_def);
+
+	/* Mail to one of our VERP return paths is a bounce of something
+	   forumgate sent, never a post. */
+	if (ctx->rcpt_to != NULL) {
+		struct fg_verp verp;
+		const char *rcpt = smtp_address_encode(ctx->rcpt_to);
+		ret = fg_verp_parse(config->secret, rcpt, &verp);
+		if (ret != 0) {
+			*reason_r = ret > 0 ?
+				t_strdup_printf("bounce to <%s> (list %s); kept "
+						"in the mailbox, not posted",
+						rcpt, verp.list) :
+				t_strdup_printf("mail to <%s>, a VERP address "
+						"whose MAC does not verify; kept "
+						"in the mailbox, not posted", rcpt);
+			fg_verp_clear(&verp);
+			return FG_RESULT_KEEP;
+		}
+	}
 
 	ret = forumgate_read_mail(ctx->src_mail, config->max_message_size,
 				  &buf, &error);

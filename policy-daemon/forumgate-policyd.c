@@ -412,6 +412,18 @@ int main(int argc, char **argv)
 		policyd_fatal(POLICYD_EX_CONFIG, "%s", error);
 	if (fg_store_async_address_check(pd.config->redis, &error) < 0)
 		policyd_fatal(POLICYD_EX_CONFIG, "redis: %s", error);
+	fg_policy_settings_default(&pd.policy);
+	pd.policy.secret = pd.config->secret;
+	pd.policy.strip_extension = pd.config->policy_strip_extension;
+	pd.policy.rate_limit = pd.config->policy_rate_limit;
+	pd.policy.rate_reject = pd.config->policy_rate_reject;
+	pd.policy.redis_down_action = pd.config->policy_redis_down_action;
+	if (pd.config->secret == NULL || *pd.config->secret == '\0')
+		policyd_warn("secret is not set: every VERP bounce address "
+			     "will be refused");
+	if (*pd.policy.redis_down_action == '\0')
+		policyd_fatal(POLICYD_EX_CONFIG,
+			      "policy_redis_down_action is empty");
 	if (!pd.spawn)
 		listeners = listen_open_all(&pd, pd.config->policy_listen);
 

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
@@ -54,6 +55,7 @@ struct policyd_conn {
 	/* The request being decided, copied out of the input buffer. */
 	char *instance;
 	char *sender;			/* lowercase */
+	char *sender_key;		/* as the member sets store it */
 	char *recipient;
 	char *client;
 	struct fg_policy_decision decision;
@@ -85,6 +87,7 @@ static void conn_free(struct policyd_conn *conn)
 	pd->n_conns--;
 	free(conn->instance);
 	free(conn->sender);
+	free(conn->sender_key);
 	free(conn->recipient);
 	free(conn->client);
 	free(conn->peer);
@@ -133,8 +136,26 @@ static void conn_answer(struct policyd_conn *conn, const char *detail)
 	char answer[FG_POLICY_ACTION_MAX + 16];
 	size_t len = fg_policy_answer(&conn->decision, answer, sizeof(answer));
 
+	struct evbuffer *output = bufferevent_get_output(conn->out);
+	const char *p = answer;
+
 	conn_log(conn, detail);
-	if (bufferevent_write(conn->out, answer, len) < 0)
+	/* Nothing waits to go out (the usual case: smtpd reads its
+	   answer before it asks again): write at once. Through the
+	   buffer, each answer would cost adding and removing a write
+	   event, two epoll_ctl calls and a loop iteration. */
+	if (evbuffer_get_length(output) == 0) {
+		ssize_t n = write(bufferevent_getfd(conn->out), p, len);
+		if (n == (ssize_t)len)
+			return;
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+		}
+		/* EAGAIN: buffered below; other errors: the bufferevent
+		   reports them when it writes. */
+	}
+	if (bufferevent_write(conn->out, p, len) < 0)
 		policyd_warn("%s: cannot queue the answer", conn->peer);
 }
 
@@ -169,11 +190,14 @@ static void conn_take_request(struct policyd_conn *conn,
 {
 	free(conn->instance);
 	free(conn->sender);
+	free(conn->sender_key);
 	free(conn->recipient);
 	free(conn->client);
 	conn->instance = fg_policy_value_dup(req, FG_POLICY_INSTANCE, false);
 	conn->sender = fg_policy_value_dup(req, FG_POLICY_SENDER, true);
 	conn_verp_base(conn);
+	conn->sender_key = fg_policy_sender_key(&conn->pd->policy,
+						conn->sender);
 	conn->recipient = fg_policy_value_dup(req, FG_POLICY_RECIPIENT, false);
 	conn->client = fg_policy_value_dup(req, FG_POLICY_CLIENT_ADDRESS,
 					   false);
@@ -181,16 +205,20 @@ static void conn_take_request(struct policyd_conn *conn,
 }
 
 /* conn_member_done - the membership lookup ended */
-static void conn_member_done(void *context, int ret, const char *error)
+static void conn_member_done(void *context,
+			     const struct fg_policy_facts *facts,
+			     const char *error)
 {
 	struct policyd_conn *conn = context;
 
 	conn->lookup = NULL;
-	if (ret >= 0)
-		fg_policy_cache_put(&conn->cache, conn->instance, conn->sender,
-				    conn->decision.list, ret > 0);
-	fg_policy_membership(&conn->decision, conn->sender, ret);
-	conn_answer(conn, ret < 0 ? error : NULL);
+	if (facts != NULL)
+		fg_policy_cache_put_facts(&conn->cache, conn->instance,
+					  conn->sender_key,
+					  conn->decision.list, facts);
+	fg_policy_facts(&conn->decision, &conn->pd->policy, conn->sender,
+			facts);
+	conn_answer(conn, facts == NULL ? error : NULL);
 	conn->state = CONN_READING;
 	conn_process(conn);
 }
@@ -203,10 +231,10 @@ static bool conn_decide(struct policyd_conn *conn,
 	struct policyd *pd = conn->pd;
 	struct fg_policy_decision *d = &conn->decision;
 	const char *error;
-	int cached;
+	struct fg_policy_facts cached;
 
-	if (fg_policy_check(req, policyd_redis_addresses(pd->redis), d,
-			    &error) < 0) {
+	if (fg_policy_check(req, policyd_redis_addresses(pd->redis),
+			    &pd->policy, d, &error) < 0) {
 		policyd_warn("%s: %s; closing without an answer", conn->peer,
 			     error);
 		conn_finish(conn);
@@ -225,24 +253,24 @@ static bool conn_decide(struct policyd_conn *conn,
 		conn_answer(conn, NULL);
 		return true;
 	case FG_POLICY_NEED_ADDRESSES:
-		fg_policy_unavailable(d);
+		fg_policy_facts(d, &pd->policy, conn->sender, NULL);
+		d->reason = "posting addresses not known";
 		conn_answer(conn, "Redis unavailable since startup");
 		return true;
 	case FG_POLICY_NEED_MEMBERSHIP:
 		break;
 	}
 
-	cached = fg_policy_cache_get(&conn->cache, conn->instance,
-				     conn->sender, d->list);
-	if (cached >= 0) {
-		fg_policy_membership(d, conn->sender, cached);
+	if (fg_policy_cache_get_facts(&conn->cache, conn->instance,
+				      conn->sender_key, d->list, &cached) > 0) {
+		fg_policy_facts(d, &pd->policy, conn->sender, &cached);
 		conn_answer(conn, "same message");
 		return true;
 	}
-	if (policyd_redis_is_member(pd->redis, d->list, conn->sender,
+	if (policyd_redis_is_member(pd->redis, d->list, conn->sender_key,
 				    conn_member_done, conn, &conn->lookup,
 				    &error) < 0) {
-		fg_policy_membership(d, conn->sender, -1);
+		fg_policy_facts(d, &pd->policy, conn->sender, NULL);
 		conn_answer(conn, error);
 		return true;
 	}
@@ -363,6 +391,7 @@ void policyd_conn_new(struct policyd *pd, int fd, int out_fd,
 	conn->peer = fg_xstrdup(peer);
 	conn->instance = fg_xstrdup("");
 	conn->sender = fg_xstrdup("");
+	conn->sender_key = fg_xstrdup("");
 	conn->recipient = fg_xstrdup("");
 	conn->client = fg_xstrdup("");
 	conn->in = conn_bev(conn, fd);

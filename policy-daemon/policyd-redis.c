@@ -4,7 +4,7 @@
  * DESCRIPTION
  *	One asynchronous Redis connection per process, on the daemon's
  *	event loop (hiredis' libevent adapter). It keeps the posting
- *	addresses in memory, read at connect and every few seconds with
+ *	addresses in memory, read at connect and every policy_refresh with
  *	one HGETALL, so a recipient that is not a list address is answered
  *	without a round trip; a failed read keeps the addresses read last.
  *
@@ -171,19 +171,39 @@ void policyd_lookup_cancel(struct policyd_lookup *l)
 	l->context = NULL;
 }
 
-/* lookup_member_done - SISMEMBER answered or failed */
-static void lookup_member_done(void *context, int ret, const char *error)
+/* lookup_member_done - the facts script answered or failed */
+static void lookup_member_done(void *context, int ret, const char *mode,
+			       int member, int allowed, long long count,
+			       const char *error)
 {
 	struct policyd_lookup *l = context;
 	struct policyd_redis *r = l->r;
 	policyd_member_cb *callback = l->callback;
 	void *cb_context = l->context;
+	struct fg_policy_facts facts;
 
 	if (ret < 0 && r->drop_error != NULL)
 		error = r->drop_error;
 	lookup_free(l);
-	if (callback != NULL)
-		callback(cb_context, ret, error);
+	if (callback == NULL)
+		return;
+	if (ret < 0) {
+		callback(cb_context, NULL, error);
+		return;
+	}
+	memset(&facts, 0, sizeof(facts));
+	if (*mode != '\0' && fg_policy_access_parse(mode, &facts.access) < 0) {
+		char printable[64];
+		policyd_warn("unknown access mode '%s' in a list config; "
+			     "using 'members'",
+			     policyd_printable(printable, sizeof(printable),
+					       mode));
+		facts.access = FG_ACCESS_MEMBERS;
+	}
+	facts.member = member != 0;
+	facts.allowed = allowed != 0;
+	facts.count = count;
+	callback(cb_context, &facts, NULL);
 }
 
 int policyd_redis_is_member(struct policyd_redis *r, const char *list,
@@ -201,8 +221,11 @@ int policyd_redis_is_member(struct policyd_redis *r, const char *list,
 	l = lookup_new(r);
 	l->callback = callback;
 	l->context = context;
-	if (fg_store_async_is_member(r->ac, list, address, lookup_member_done,
-				     l, error_r) < 0) {
+	if (fg_store_async_facts(r->ac, list, address,
+				 r->pd->policy.rate_limit > 0 ||
+				 r->pd->policy.rate_reject > 0 ?
+				 r->pd->config->policy_rate_window : 0,
+				 lookup_member_done, l, error_r) < 0) {
 		lookup_free(l);
 		return -1;
 	}
@@ -386,7 +409,8 @@ struct policyd_redis *policyd_redis_new(struct policyd *pd,
 					policyd_addresses_cb *callback)
 {
 	struct policyd_redis *r = fg_xcalloc(1, sizeof(*r));
-	struct timeval tv = redis_tv(POLICYD_REFRESH_MS);
+	struct timeval tv = redis_tv(pd->config->policy_refresh > 0 ?
+				     pd->config->policy_refresh : 5000);
 
 	r->pd = pd;
 	r->address = pd->config->redis;

@@ -22,8 +22,6 @@
 #include "fg-policy.h"
 
 /* Built-in tunables (candidates for settings). */
-/* How often the posting addresses are read again. */
-#define POLICYD_REFRESH_MS	5000
 /* First and longest wait before reconnecting to Redis. */
 #define POLICYD_BACKOFF_MIN_MS	100
 #define POLICYD_BACKOFF_MAX_MS	10000
@@ -46,6 +44,7 @@ struct policyd {
 	struct fg_config *config;
 	struct event_base *base;
 	struct policyd_redis *redis;
+	struct fg_policy_settings policy;	/* from config */
 	struct policyd_conn *conns;	/* every open client connection */
 	unsigned int n_conns;
 	bool spawn;			/* one client on stdin/stdout */
@@ -73,8 +72,10 @@ void policyd_log_libevent(void);
 /* policyd_addresses_cb - the first attempt to read the posting
    addresses finished (whether or not it succeeded) */
 typedef void policyd_addresses_cb(struct policyd *pd);
-/* ret: 1 member, 0 not a member, -1 lookup failed (error set) */
-typedef void policyd_member_cb(void *context, int ret, const char *error);
+/* facts NULL: the lookup failed (error set) */
+typedef void policyd_member_cb(void *context,
+			       const struct fg_policy_facts *facts,
+			       const char *error);
 struct policyd_lookup;
 
 struct policyd_redis *policyd_redis_new(struct policyd *pd,
@@ -87,7 +88,8 @@ policyd_redis_addresses(const struct policyd_redis *r);
 bool policyd_redis_tried(const struct policyd_redis *r);
 /* policyd_redis_refresh - read the posting addresses now */
 void policyd_redis_refresh(struct policyd_redis *r);
-/* policyd_redis_is_member - start a membership lookup; 0 with
+/* policyd_redis_is_member - start a lookup of the list's facts about
+   the (normalized) sender; 0 with
    *lookup_r and a later callback, or -1 with *error_r and none */
 int policyd_redis_is_member(struct policyd_redis *r, const char *list,
 			    const char *address, policyd_member_cb *callback,

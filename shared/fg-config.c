@@ -74,6 +74,19 @@ const struct fg_setting fg_settings[] = {
 	  "forum groups whose members' posts are never mailed (comma-separated)"),
 	S(outbound_reply_to_list, FG_SET_BOOL, "yes",
 	  "Reply-To: the list address in forum posts mailed to the list"),
+	S(policy_redis_down_action, FG_SET_STRING,
+	  "DEFER_IF_PERMIT 4.3.0 list membership service is temporarily unavailable",
+	  "policy answer for list addresses while Redis is unreachable or slow"),
+	S(policy_rate_limit, FG_SET_UINT, "20",
+	  "posts from one sender to one list per window before DEFER (0: no limit)"),
+	S(policy_rate_reject, FG_SET_UINT, "40",
+	  "posts from one sender to one list per window before REJECT (0: never)"),
+	S(policy_rate_window, FG_SET_DURATION, "1h",
+	  "the window of policy_rate_limit and policy_rate_reject"),
+	S(policy_strip_extension, FG_SET_BOOL, "yes",
+	  "sender user+tag@domain is looked up as user@domain"),
+	S(policy_refresh, FG_SET_DURATION, "5s",
+	  "how often the policy daemon reads the posting addresses again"),
 };
 const size_t fg_settings_count = FG_N_ELEMENTS(fg_settings);
 

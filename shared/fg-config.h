@@ -53,6 +53,12 @@ struct fg_config {
 	char *outbound_blocked_users;
 	char *outbound_blocked_groups;
 	bool outbound_reply_to_list;
+	char *policy_redis_down_action;
+	unsigned int policy_rate_limit;
+	unsigned int policy_rate_reject;
+	unsigned int policy_rate_window;
+	bool policy_strip_extension;
+	unsigned int policy_refresh;
 };
 
 enum fg_setting_type {

@@ -10,6 +10,7 @@
  */
 #include "fg-policy.h"
 #include "fg-common.h"
+#include "fg-verp.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -38,6 +39,39 @@ static const char *const fg_policy_attr_names[FG_POLICY_ATTR_COUNT] = {
 
 #define FG_POLICY_DEFER_ACTION "DEFER_IF_PERMIT 4.3.0 list membership " \
 	"service is temporarily unavailable"
+
+void fg_policy_settings_default(struct fg_policy_settings *set)
+{
+	memset(set, 0, sizeof(*set));
+	set->strip_extension = true;
+	set->rate_limit = 20;
+	set->rate_reject = 40;
+	set->redis_down_action = FG_POLICY_DEFER_ACTION;
+}
+
+static const char *const policy_access_names[] = {
+	[FG_ACCESS_MEMBERS] = "members",
+	[FG_ACCESS_OPEN] = "open",
+	[FG_ACCESS_MODERATED] = "moderated",
+	[FG_ACCESS_CLOSED] = "closed",
+};
+
+int fg_policy_access_parse(const char *s, enum fg_policy_access *access_r)
+{
+	for (unsigned int i = 0; i < FG_N_ELEMENTS(policy_access_names); i++) {
+		if (strcmp(s, policy_access_names[i]) == 0) {
+			*access_r = (enum fg_policy_access)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *fg_policy_access_name(enum fg_policy_access access)
+{
+	return (unsigned int)access < FG_N_ELEMENTS(policy_access_names) ?
+		policy_access_names[access] : "members";
+}
 
 const char *fg_policy_attr_name(enum fg_policy_attr attr)
 {
@@ -343,10 +377,79 @@ static void policy_answer(struct fg_policy_decision *d, const char *reason,
 	va_end(ap);
 }
 
+/* policy_quote - a printable, bounded copy of an address for a reply */
+static void policy_quote(char *buf, size_t size, const char *s);
+
+/* Longer recipients are not VERP addresses forumgate made. */
+#define FG_POLICY_VERP_MAX 512
+
+/* policy_verp - the answer for a recipient in forumgate's VERP form
+   (BASE+fgb.MAC.LIST.WHAT@DOMAIN, fg-verp.h); false when it is not one.
+   The MAC decides without Redis: a bounce to an address we never sent
+   from (backscatter, a forged bounce) is refused at the door. */
+static bool policy_verp(const struct fg_policy_value *rcpt,
+			const struct fg_policy_settings *set,
+			struct fg_policy_decision *d)
+{
+	char quoted[FG_POLICY_QUOTE_MAX + 4];
+	struct fg_verp verp;
+	char *copy;
+	int ret;
+
+	if (rcpt->len > FG_POLICY_VERP_MAX ||
+	    memchr(rcpt->data, '+', rcpt->len) == NULL)
+		return false;
+	copy = fg_xstrndup(rcpt->data, rcpt->len);
+	/* Without a secret nothing can be verified: treat every VERP
+	   address as forged rather than let backscatter through. */
+	ret = fg_verp_parse(set->secret != NULL ? set->secret : "", copy,
+			    &verp);
+	if (ret == 0) {
+		free(copy);
+		return false;
+	}
+	if (ret > 0 && set->secret != NULL && *set->secret != '\0') {
+		snprintf(d->list, sizeof(d->list), "%s", verp.list);
+		policy_answer(d, "genuine bounce address", "DUNNO");
+	} else {
+		policy_quote(quoted, sizeof(quoted), copy);
+		policy_answer(d, "forged bounce address",
+			      "550 5.1.1 <%s>: no such bounce address; this "
+			      "bounce does not answer mail forumgate sent",
+			      quoted);
+	}
+	fg_verp_clear(&verp);
+	free(copy);
+	return true;
+}
+
+/* policy_is_loop - is sender the posting address rcpt, or an extension
+   of it (user+anything@domain)? */
+static bool policy_is_loop(const struct fg_policy_value *sender,
+			   const struct fg_policy_value *rcpt)
+{
+	const char *s_at = memchr(sender->data, '@', sender->len);
+	const char *r_at = memchr(rcpt->data, '@', rcpt->len);
+	size_t s_local, r_local;
+
+	if (s_at == NULL || r_at == NULL)
+		return false;
+	s_local = (size_t)(s_at - sender->data);
+	r_local = (size_t)(r_at - rcpt->data);
+	if (sender->len - s_local != rcpt->len - r_local ||
+	    strncasecmp(s_at, r_at, rcpt->len - r_local) != 0)
+		return false;
+	return (s_local == r_local ||
+		(s_local > r_local && sender->data[r_local] == '+')) &&
+		strncasecmp(sender->data, rcpt->data, r_local) == 0;
+}
+
 int fg_policy_check(const struct fg_policy_request *req,
 		    const struct fg_policy_addresses *addrs,
+		    const struct fg_policy_settings *set,
 		    struct fg_policy_decision *d, const char **error_r)
 {
+	struct fg_policy_settings defaults;
 	const struct fg_policy_value *request = &req->attrs[FG_POLICY_REQUEST];
 	const struct fg_policy_value *rcpt = &req->attrs[FG_POLICY_RECIPIENT];
 	const struct fg_policy_value *sender = &req->attrs[FG_POLICY_SENDER];
@@ -354,6 +457,10 @@ int fg_policy_check(const struct fg_policy_request *req,
 	const char *list;
 
 	memset(d, 0, sizeof(*d));
+	if (set == NULL) {
+		fg_policy_settings_default(&defaults);
+		set = &defaults;
+	}
 	if (request->data == NULL) {
 		*error_r = "request without a request attribute";
 		return -1;
@@ -380,7 +487,8 @@ int fg_policy_check(const struct fg_policy_request *req,
 	}
 	list = fg_policy_addresses_lookup(addrs, rcpt->data, rcpt->len);
 	if (list == NULL) {
-		policy_answer(d, "not a list address", "DUNNO");
+		if (!policy_verp(rcpt, set, d))
+			policy_answer(d, "not a list address", "DUNNO");
 		return 0;
 	}
 	memcpy(d->list, list, strlen(list) + 1);
@@ -390,12 +498,17 @@ int fg_policy_check(const struct fg_policy_request *req,
 			      "be posted to the %s list", d->list);
 		return 0;
 	}
+	if (policy_is_loop(sender, rcpt)) {
+		policy_answer(d, "mail loop", "REJECT 5.7.1 mail from the %s "
+			      "list's own address to itself (a mail loop)",
+			      d->list);
+		return 0;
+	}
 	d->verdict = FG_POLICY_NEED_MEMBERSHIP;
 	d->reason = "membership lookup";
 	return 0;
 }
 
-/* policy_quote - a printable, bounded copy of an address for a reply */
 static void policy_quote(char *buf, size_t size, const char *s)
 {
 	size_t i, max = size - 4;
@@ -413,18 +526,96 @@ static void policy_quote(char *buf, size_t size, const char *s)
 void fg_policy_membership(struct fg_policy_decision *d, const char *sender,
 			  int is_member)
 {
-	char quoted[FG_POLICY_QUOTE_MAX + 4];
+	struct fg_policy_settings set;
+	struct fg_policy_facts f = { .access = FG_ACCESS_MEMBERS };
 
-	if (is_member > 0) {
-		policy_answer(d, "member", "DUNNO");
-	} else if (is_member == 0) {
-		policy_quote(quoted, sizeof(quoted), sender);
-		policy_answer(d, "not a member",
-			      "REJECT 5.7.1 <%s> is not a member of the %s "
-			      "list; only members may post", quoted, d->list);
+	fg_policy_settings_default(&set);
+	f.member = is_member > 0;
+	fg_policy_facts(d, &set, sender, is_member < 0 ? NULL : &f);
+	if (is_member < 0)
+		d->reason = "membership lookup failed";
+}
+
+char *fg_policy_sender_key(const struct fg_policy_settings *set,
+			   const char *sender)
+{
+	char *key = fg_str_lower(fg_xstrdup(sender));
+	char *at = strrchr(key, '@'), *plus;
+
+	if (set->strip_extension && at != NULL &&
+	    (plus = memchr(key, '+', (size_t)(at - key))) != NULL &&
+	    plus != key)
+		memmove(plus, at, strlen(at) + 1);
+	return key;
+}
+
+void fg_policy_facts(struct fg_policy_decision *d,
+		     const struct fg_policy_settings *set, const char *sender,
+		     const struct fg_policy_facts *f)
+{
+	char quoted[FG_POLICY_QUOTE_MAX + 4];
+	bool hold = false;
+
+	if (f == NULL) {
+		policy_answer(d, "list lookup failed", "%s",
+			      set->redis_down_action);
+		return;
+	}
+	policy_quote(quoted, sizeof(quoted), sender);
+	switch (f->access) {
+	case FG_ACCESS_OPEN:
+		break;
+	case FG_ACCESS_MEMBERS:
+		if (!f->member && !f->allowed) {
+			policy_answer(d, "not a member",
+				      "REJECT 5.7.1 <%s> is not a member of "
+				      "the %s list; only members may post",
+				      quoted, d->list);
+			return;
+		}
+		break;
+	case FG_ACCESS_MODERATED:
+		if (f->allowed)
+			break;
+		if (!f->member) {
+			policy_answer(d, "not a member",
+				      "REJECT 5.7.1 <%s> is not a member of "
+				      "the %s list; only members may post",
+				      quoted, d->list);
+			return;
+		}
+		hold = true;
+		break;
+	case FG_ACCESS_CLOSED:
+		if (!f->allowed) {
+			policy_answer(d, "closed list",
+				      "REJECT 5.7.1 the %s list is closed; "
+				      "<%s> may not post to it", d->list,
+				      quoted);
+			return;
+		}
+		break;
+	}
+	if (set->rate_reject > 0 && f->count > set->rate_reject) {
+		policy_answer(d, "rate limit, rejected",
+			      "REJECT 5.7.1 <%s> sent more than %u messages "
+			      "to the %s list in the rate window; rejected",
+			      quoted, set->rate_reject, d->list);
+	} else if (set->rate_limit > 0 && f->count > set->rate_limit) {
+		policy_answer(d, "rate limit, deferred",
+			      "DEFER_IF_PERMIT 4.7.1 <%s> sent more than %u "
+			      "messages to the %s list in the rate window; "
+			      "try again later", quoted, set->rate_limit,
+			      d->list);
+	} else if (hold) {
+		policy_answer(d, "moderated list",
+			      "HOLD the %s list is moderated; the message "
+			      "from <%s> waits for a moderator", d->list,
+			      quoted);
 	} else {
-		policy_answer(d, "membership lookup failed", "%s",
-			      FG_POLICY_DEFER_ACTION);
+		policy_answer(d, f->access == FG_ACCESS_OPEN ? "open list" :
+			      f->allowed ? "allowed sender" : "member",
+			      "DUNNO");
 	}
 }
 
@@ -444,23 +635,47 @@ size_t fg_policy_answer(const struct fg_policy_decision *d, char *buf,
 	return (size_t)n < size ? (size_t)n : size - 1;
 }
 
-int fg_policy_cache_get(const struct fg_policy_cache *cache,
-			const char *instance, const char *sender,
-			const char *list)
+int fg_policy_cache_get_facts(const struct fg_policy_cache *cache,
+			      const char *instance, const char *sender,
+			      const char *list, struct fg_policy_facts *facts_r)
 {
 	if (cache->instance == NULL || *instance == '\0' ||
 	    strcmp(cache->instance, instance) != 0 ||
 	    strcmp(cache->sender, sender) != 0)
-		return -1;
+		return 0;
 	for (unsigned int i = 0; i < cache->count; i++) {
-		if (strcmp(cache->entries[i].list, list) == 0)
-			return cache->entries[i].member ? 1 : 0;
+		if (strcmp(cache->entries[i].list, list) == 0) {
+			*facts_r = cache->entries[i].facts;
+			return 1;
+		}
 	}
-	return -1;
+	return 0;
+}
+
+int fg_policy_cache_get(const struct fg_policy_cache *cache,
+			const char *instance, const char *sender,
+			const char *list)
+{
+	struct fg_policy_facts f;
+
+	if (fg_policy_cache_get_facts(cache, instance, sender, list, &f) == 0)
+		return -1;
+	return f.member ? 1 : 0;
 }
 
 void fg_policy_cache_put(struct fg_policy_cache *cache, const char *instance,
 			 const char *sender, const char *list, bool member)
+{
+	struct fg_policy_facts f = { .access = FG_ACCESS_MEMBERS,
+				     .member = member };
+
+	fg_policy_cache_put_facts(cache, instance, sender, list, &f);
+}
+
+void fg_policy_cache_put_facts(struct fg_policy_cache *cache,
+			       const char *instance, const char *sender,
+			       const char *list,
+			       const struct fg_policy_facts *facts)
 {
 	unsigned int i;
 
@@ -486,7 +701,7 @@ void fg_policy_cache_put(struct fg_policy_cache *cache, const char *instance,
 		}
 		memcpy(cache->entries[i].list, list, strlen(list) + 1);
 	}
-	cache->entries[i].member = member;
+	cache->entries[i].facts = *facts;
 }
 
 void fg_policy_cache_clear(struct fg_policy_cache *cache)

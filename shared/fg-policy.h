@@ -32,12 +32,17 @@
  *	not known. fg_policy_answer() formats what goes on the wire.
  * DECISIONS
  *	Requests other than "request=smtpd_access_policy" are errors.
- *	Protocol states other than RCPT, a missing recipient and
- *	recipients that are not list posting addresses get DUNNO. For a
- *	posting address: a null sender is rejected (a bounce or an
- *	auto-reply is not a post), a member gets DUNNO, anyone else is
- *	rejected with 5.7.1, and when membership cannot be looked up the
- *	answer is DEFER_IF_PERMIT with 4.3.0.
+ *	Protocol states other than RCPT and a missing recipient get
+ *	DUNNO. A VERP bounce address (fg-verp.h: BASE+fgb.MAC...) gets
+ *	DUNNO when its MAC verifies and "550 5.1.1" when it does not.
+ *	Other recipients that are not list posting addresses get DUNNO.
+ *	For a posting address: a null sender is rejected (a bounce or an
+ *	auto-reply is not a post), so is the list's own address or any
+ *	extension of it as sender (a loop). Then the list's facts decide
+ *	(fg_policy_facts): the access mode, membership, the allow list
+ *	and the sender's post count in the rate window (over rate_limit:
+ *	DEFER_IF_PERMIT 4.7.1, over rate_reject: REJECT 5.7.1). When the
+ *	facts cannot be looked up the answer is redis_down_action.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -98,6 +103,20 @@ const char *fg_policy_attr_name(enum fg_policy_attr attr);
 char *fg_policy_value_dup(const struct fg_policy_request *req,
 			  enum fg_policy_attr attr, bool lower);
 
+/* What a decision depends on besides the request (from the settings,
+   see forumgate.conf(5)). */
+struct fg_policy_settings {
+	const char *secret;		/* VERP MAC key; NULL: none verify */
+	bool strip_extension;		/* user+tag@d is user@d for lookups */
+	unsigned int rate_limit;	/* posts per window; 0: no limit */
+	unsigned int rate_reject;	/* posts per window before REJECT */
+	const char *redis_down_action;	/* list lookups that failed */
+};
+
+/* fg_policy_settings_default - the defaults of the table in
+   fg-config.c, for callers without a config (tests, fuzzer) */
+void fg_policy_settings_default(struct fg_policy_settings *set);
+
 /* The posting addresses: address (case-insensitive) -> list name. */
 struct fg_policy_addresses;
 
@@ -116,7 +135,28 @@ void fg_policy_addresses_free(struct fg_policy_addresses **addrs);
 enum fg_policy_verdict {
 	FG_POLICY_ANSWER,		/* action is final */
 	FG_POLICY_NEED_ADDRESSES,	/* posting addresses not known */
-	FG_POLICY_NEED_MEMBERSHIP,	/* is the sender a member of list? */
+	FG_POLICY_NEED_MEMBERSHIP,	/* the list's facts about the sender */
+};
+
+/* A list's access modes (field "access" of fg:{LIST}:config). */
+enum fg_policy_access {
+	FG_ACCESS_MEMBERS,	/* members and the allow list post */
+	FG_ACCESS_OPEN,		/* anyone posts */
+	FG_ACCESS_MODERATED,	/* allow list posts, members held, rest refused */
+	FG_ACCESS_CLOSED,	/* only the allow list posts */
+};
+
+/* fg_policy_access_parse - "open", "members", "moderated", "closed";
+   -1 for anything else */
+int fg_policy_access_parse(const char *s, enum fg_policy_access *access_r);
+const char *fg_policy_access_name(enum fg_policy_access access);
+
+/* What Redis knows about a sender and a list, in one round trip. */
+struct fg_policy_facts {
+	enum fg_policy_access access;
+	bool member;		/* in fg:{LIST}:members */
+	bool allowed;		/* in fg:{LIST}:allow */
+	long long count;	/* posts in the current rate window */
 };
 
 struct fg_policy_decision {
@@ -130,15 +170,26 @@ struct fg_policy_decision {
 };
 
 /* fg_policy_check - decide from the request and the posting addresses
-   (NULL: not known). -1 for a request that must not be answered. */
+   (NULL: not known). -1 for a request that must not be answered.
+   set NULL: fg_policy_settings_default(). */
 int fg_policy_check(const struct fg_policy_request *req,
 		    const struct fg_policy_addresses *addrs,
+		    const struct fg_policy_settings *set,
 		    struct fg_policy_decision *decision_r,
 		    const char **error_r);
 /* fg_policy_membership - finish a FG_POLICY_NEED_MEMBERSHIP decision:
    is_member is 1, 0, or -1 when it could not be looked up */
 void fg_policy_membership(struct fg_policy_decision *decision,
 			  const char *sender, int is_member);
+/* fg_policy_facts - finish a FG_POLICY_NEED_MEMBERSHIP decision from
+   the list's facts (NULL: they could not be looked up) */
+void fg_policy_facts(struct fg_policy_decision *decision,
+		     const struct fg_policy_settings *set, const char *sender,
+		     const struct fg_policy_facts *facts);
+/* fg_policy_sender_key - the sender as the member sets store it:
+   lowercase, "+tag" dropped from the local part if set asks */
+char *fg_policy_sender_key(const struct fg_policy_settings *set,
+			   const char *sender);
 /* fg_policy_unavailable - finish a FG_POLICY_NEED_ADDRESSES decision
    when the posting addresses could not be read */
 void fg_policy_unavailable(struct fg_policy_decision *decision);
@@ -157,7 +208,7 @@ struct fg_policy_cache {
 	unsigned int count, next;
 	struct {
 		char list[FG_LIST_NAME_MAX + 1];
-		bool member;
+		struct fg_policy_facts facts;
 	} entries[FG_POLICY_CACHE_LISTS];
 };
 
@@ -169,6 +220,15 @@ int fg_policy_cache_get(const struct fg_policy_cache *cache,
    forgets the old answers. Nothing is kept without an instance. */
 void fg_policy_cache_put(struct fg_policy_cache *cache, const char *instance,
 			 const char *sender, const char *list, bool member);
+/* fg_policy_cache_get_facts - 1 with *facts_r, 0 not cached */
+int fg_policy_cache_get_facts(const struct fg_policy_cache *cache,
+			      const char *instance, const char *sender,
+			      const char *list,
+			      struct fg_policy_facts *facts_r);
+void fg_policy_cache_put_facts(struct fg_policy_cache *cache,
+			       const char *instance, const char *sender,
+			       const char *list,
+			       const struct fg_policy_facts *facts);
 void fg_policy_cache_clear(struct fg_policy_cache *cache);
 
 #endif

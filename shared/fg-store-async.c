@@ -14,10 +14,12 @@
 #include "fg-store.h"
 #include "fg-common.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <hiredis/hiredis.h>
+#include <openssl/sha.h>
 
 /* Keys fit in this: "fg:{" + 64-byte list + "}:members" */
 #define FG_ASYNC_KEY_SIZE 128
@@ -26,8 +28,12 @@ struct fg_async_request {
 	union {
 		fg_store_async_member_cb *member;
 		fg_store_async_addresses_cb *addresses;
+		fg_store_async_facts_cb *facts;
 	} callback;
 	void *context;
+	/* facts: the arguments, kept to repeat EVALSHA as EVAL */
+	char *args[7];
+	bool retried;
 };
 
 /* async_address_parse - "unix:/path" to the path, "host:port" and
@@ -229,6 +235,124 @@ int fg_store_async_addresses(redisAsyncContext *ac,
 	if (redisAsyncCommandArgv(ac, async_addresses_reply, req, 2, argv,
 				  argvlen) != REDIS_OK) {
 		free(req);
+		*error_r = "Redis connection is closing";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The facts script. KEYS: config, members, allow, rate counter.
+ * ARGV: sender, window in ms (0: no counting). Returns
+ * {access or "", member 0/1, allowed 0/1, count}.
+ */
+static const char async_facts_script[] =
+	"local mode = redis.call('HGET', KEYS[1], 'access') or ''\n"
+	"local member = redis.call('SISMEMBER', KEYS[2], ARGV[1])\n"
+	"local allowed = redis.call('SISMEMBER', KEYS[3], ARGV[1])\n"
+	"local count = 0\n"
+	"local window = tonumber(ARGV[2])\n"
+	"if window > 0 and (mode == 'open' or member == 1 or allowed == 1) "
+	"then\n"
+	"  count = redis.call('INCR', KEYS[4])\n"
+	"  if count == 1 then redis.call('PEXPIRE', KEYS[4], window) end\n"
+	"end\n"
+	"return {mode, member, allowed, count}\n";
+static char async_facts_sha[41];
+
+/* async_facts_free - free a facts request */
+static void async_facts_free(struct fg_async_request *req)
+{
+	for (unsigned int i = 0; i < FG_N_ELEMENTS(req->args); i++)
+		free(req->args[i]);
+	free(req);
+}
+
+static void async_facts_reply(redisAsyncContext *ac, void *_reply,
+			      void *privdata);
+
+/* async_facts_send - EVALSHA, or EVAL with the script body */
+static int async_facts_send(redisAsyncContext *ac,
+			    struct fg_async_request *req, bool eval)
+{
+	const char *argv[9];
+	size_t argvlen[9];
+
+	argv[0] = eval ? "EVAL" : "EVALSHA";
+	argv[1] = eval ? async_facts_script : async_facts_sha;
+	argv[2] = "4";
+	for (unsigned int i = 0; i < 6; i++)
+		argv[3 + i] = req->args[i];
+	for (unsigned int i = 0; i < 9; i++)
+		argvlen[i] = strlen(argv[i]);
+	return redisAsyncCommandArgv(ac, async_facts_reply, req, 9, argv,
+				     argvlen) == REDIS_OK ? 0 : -1;
+}
+
+/* async_facts_reply - the script answered */
+static void async_facts_reply(redisAsyncContext *ac, void *_reply,
+			      void *privdata)
+{
+	struct fg_async_request *req = privdata;
+	redisReply *reply = _reply;
+	const char *error = async_reply_error(ac, reply);
+	redisReply **e;
+
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    strncmp(reply->str, "NOSCRIPT", 8) == 0 && !req->retried) {
+		/* First use on this server: send the body once. */
+		req->retried = true;
+		if (async_facts_send(ac, req, true) == 0)
+			return;
+		error = "Redis connection is closing";
+	}
+	if (error == NULL &&
+	    (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 ||
+	     reply->element[0]->type != REDIS_REPLY_STRING ||
+	     reply->element[1]->type != REDIS_REPLY_INTEGER ||
+	     reply->element[2]->type != REDIS_REPLY_INTEGER ||
+	     reply->element[3]->type != REDIS_REPLY_INTEGER))
+		error = "unexpected Redis reply to the facts script";
+	if (error != NULL) {
+		req->callback.facts(req->context, -1, NULL, 0, 0, 0, error);
+	} else {
+		e = reply->element;
+		req->callback.facts(req->context, 0, e[0]->str,
+				    e[1]->integer == 1, e[2]->integer == 1,
+				    e[3]->integer, NULL);
+	}
+	async_facts_free(req);
+}
+
+int fg_store_async_facts(redisAsyncContext *ac, const char *list,
+			 const char *sender, unsigned int window_ms,
+			 fg_store_async_facts_cb *callback, void *context,
+			 const char **error_r)
+{
+	struct fg_async_request *req;
+
+	if (!fg_list_name_valid(list)) {
+		*error_r = fg_errorf("invalid list name '%s'", list);
+		return -1;
+	}
+	if (async_facts_sha[0] == '\0') {
+		unsigned char md[20];
+		SHA1((const unsigned char *)async_facts_script,
+		     strlen(async_facts_script), md);
+		for (unsigned int i = 0; i < 20; i++)
+			snprintf(async_facts_sha + 2 * i, 3, "%02x", md[i]);
+	}
+	req = fg_xcalloc(1, sizeof(*req));
+	req->callback.facts = callback;
+	req->context = context;
+	req->args[0] = fg_xasprintf(FG_KEY_LIST_CONFIG, list);
+	req->args[1] = fg_xasprintf(FG_KEY_MEMBERS, list);
+	req->args[2] = fg_xasprintf(FG_KEY_ALLOW, list);
+	req->args[3] = fg_xasprintf(FG_KEY_RATE "%s", list, sender);
+	req->args[4] = fg_xstrdup(sender);
+	req->args[5] = fg_xasprintf("%u", window_ms);
+	if (async_facts_send(ac, req, false) < 0) {
+		async_facts_free(req);
 		*error_r = "Redis connection is closing";
 		return -1;
 	}

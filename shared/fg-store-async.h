@@ -48,6 +48,23 @@ int fg_store_async_is_member(redisAsyncContext *ac, const char *list,
 			     fg_store_async_member_cb *callback, void *context,
 			     const char **error_r);
 
+/* ret: 0 with the facts, -1 error. mode is the config hash's "access"
+   field ("" when not set). */
+typedef void fg_store_async_facts_cb(void *context, int ret,
+				     const char *mode, int member,
+				     int allowed, long long count,
+				     const char *error);
+
+/* fg_store_async_facts - in one atomic round trip (a Lua script on
+   the list's keys): the list's access mode, whether the (normalized)
+   sender is a member and on the allow list, and, when window_ms > 0
+   and the sender could post (open list, member or allowed), its post
+   count in the current rate window after counting this one. */
+int fg_store_async_facts(redisAsyncContext *ac, const char *list,
+			 const char *sender, unsigned int window_ms,
+			 fg_store_async_facts_cb *callback, void *context,
+			 const char **error_r);
+
 /* ret: 0 with count pairs of (posting address, list name), -1 error */
 typedef void fg_store_async_addresses_cb(void *context, int ret,
 					 const char *const *addresses,

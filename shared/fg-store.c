@@ -514,6 +514,48 @@ static redisReply *fg_member_cmd(struct fg_store *store, const char *cmd,
 	return reply;
 }
 
+int fg_store_list_set(struct fg_store *store, const char *list,
+		      const char *field, const char *value,
+		      const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+
+	if (!fg_list_name_valid(list)) {
+		*error_r = fg_errorf("invalid list name '%s'", list);
+		return -1;
+	}
+	return fg_cmd_ok(fg_cmd(store, error_r, "HSET",
+				fg_key(key, FG_KEY_LIST_CONFIG, list), field,
+				value, NULL));
+}
+
+/* fg_allow_cmd - a set command on the list's allow list */
+static int fg_allow_cmd(struct fg_store *store, const char *cmd,
+			const char *list, const char *address,
+			const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+	char *lower = fg_str_lower(fg_str_trim(fg_xstrdup(address)));
+	int ret = fg_cmd_ok(fg_cmd(store, error_r, cmd,
+				   fg_key(key, FG_KEY_ALLOW, list), lower,
+				   NULL));
+
+	free(lower);
+	return ret;
+}
+
+int fg_store_allow_add(struct fg_store *store, const char *list,
+		       const char *address, const char **error_r)
+{
+	return fg_allow_cmd(store, "SADD", list, address, error_r);
+}
+
+int fg_store_allow_del(struct fg_store *store, const char *list,
+		       const char *address, const char **error_r)
+{
+	return fg_allow_cmd(store, "SREM", list, address, error_r);
+}
+
 int fg_store_member_add(struct fg_store *store, const char *list,
 			const char *address, const char **error_r)
 {

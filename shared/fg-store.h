@@ -39,6 +39,9 @@
 #define FG_KEY_MSGID_POST	"fg:{%s}:msgid-post"
 #define FG_KEY_POST_MSGID	"fg:{%s}:post-msgid"
 #define FG_KEY_DEAD		"fg:{%s}:dead"
+#define FG_KEY_ALLOW		"fg:{%s}:allow"
+/* + the normalized sender; a counter that expires with its window */
+#define FG_KEY_RATE		"fg:{%s}:rate:"
 
 /* The consumer group of the bridge daemons on both queues. */
 #define FG_CONSUMER_GROUP "forumgated"
@@ -98,6 +101,17 @@ int fg_store_list_by_category(struct fg_store *store, long long category,
 int fg_store_lists(struct fg_store *store, char ***names_r, size_t *count_r,
 		   const char **error_r);
 void fg_list_free(struct fg_list **list);
+
+/* fg_store_list_set - set one field of a list's config hash (e.g.
+   "access"); the list must exist */
+int fg_store_list_set(struct fg_store *store, const char *list,
+		      const char *field, const char *value,
+		      const char **error_r);
+/* The allow list of a list (senders who may always post) */
+int fg_store_allow_add(struct fg_store *store, const char *list,
+		       const char *address, const char **error_r);
+int fg_store_allow_del(struct fg_store *store, const char *list,
+		       const char *address, const char **error_r);
 
 /* Members (normalized addresses) */
 int fg_store_member_add(struct fg_store *store, const char *list,

@@ -1,0 +1,210 @@
+"""forumgate-policyd in depth, through the private Postfix: membership,
+access modes, loops, the rate limit, VERP bounce addresses and Redis
+going away. The tests share one stack and run in file order; each one
+puts back what it changed."""
+
+import hashlib
+import hmac
+import subprocess
+import uuid
+
+from stack import SmtpError, requires, wait_for
+
+STACK_OPTIONS = {"components": ["policyd", "admin", "plugin"]}
+REQUIRES = ("policyd", "admin")
+
+POSTSUPER = "/usr/sbin/postsuper"
+
+
+def _msg(stack, sender, rcpt, what):
+    return stack.make_message(sender, rcpt, "%s %s" % (what, uuid.uuid4().hex[:8]),
+                              "Policy test: %s.\n" % what)
+
+
+def _send(stack, sender, rcpt, what="post", **kw):
+    return stack.send_mail(sender, rcpt, _msg(stack, sender, rcpt, what), **kw)
+
+
+def _refused(stack, sender, rcpt, what="post"):
+    try:
+        _send(stack, sender, rcpt, what)
+    except SmtpError as e:
+        return e
+    raise AssertionError("%s -> %s was accepted" % (sender, rcpt))
+
+
+def _verp(stack, payload, secret=None):
+    """The VERP return path of a copy to `payload` (doc/verp.md)."""
+    what = "r" + payload.lower().replace("@", "=")
+    mac = hmac.new((secret or stack.secret).encode(),
+                   ("verp:%s.%s" % (stack.list_name, what)).lower().encode(),
+                   hashlib.sha256).hexdigest()[:16]
+    base, domain = stack.bridge_address.split("@")
+    return "%s+fgb.%s.%s.%s@%s" % (base, mac, stack.list_name, what, domain)
+
+
+def _set_access(stack, mode):
+    stack.admin("list", "set", stack.list_name, "access", mode, check=True)
+
+
+def _restart_policyd(stack, **settings):
+    """Rewrite the policy settings of forumgate.conf, restart the daemon."""
+    with open(stack.conf_path) as f:
+        lines = [ln for ln in f if not ln.startswith("policy_rate")]
+    lines += ["%s = %s\n" % kv for kv in settings.items()]
+    with open(stack.conf_path, "w") as f:
+        f.writelines(lines)
+    stack.daemon_stop("policyd")
+    stack.daemon_start("policyd")
+
+
+@requires("policyd", "admin")
+def test_member_accepted_and_logged(stack):
+    code, _ = _send(stack, "alice@example.test", stack.list_address)
+    assert code == 250
+    # one log line per decision: instance, sender, recipient, answer, reason
+    line = wait_for(lambda: [ln for ln in
+                             stack.log_tail("policyd", 50).splitlines()
+                             if "sender=<alice@example.test>" in ln and
+                             "recipient=<forum@lists.test>" in ln],
+                    timeout=5, what="the decision in the log")[-1]
+    assert "instance=" in line and "instance=-" not in line, line
+    assert "reason=member" in line and "action=DUNNO" in line, line
+
+
+@requires("policyd", "admin")
+def test_member_with_plus_tag_and_case(stack):
+    code, _ = _send(stack, "Alice+Lists@Example.TEST", stack.list_address)
+    assert code == 250
+
+
+@requires("policyd", "admin")
+def test_non_member_refused(stack):
+    e = _refused(stack, "dave@example.test", stack.list_address)
+    assert e.code in (550, 554), (e.code, e.text)
+    assert "5.7.1" in e.text and "not a member" in e.text, e.text
+
+
+@requires("policyd", "admin")
+def test_other_recipients_unaffected(stack):
+    code, _ = _send(stack, "dave@example.test", "bob@example.test")
+    assert code == 250
+
+
+@requires("policyd", "admin")
+def test_loop_refused(stack):
+    e = _refused(stack, stack.list_address, stack.list_address)
+    assert e.code == 554 and "mail loop" in e.text, (e.code, e.text)
+
+
+@requires("policyd", "admin", "plugin")
+def test_forged_verp_bounce_refused(stack):
+    forged = _verp(stack, "alice@example.test", secret="not-the-secret")
+    e = _refused(stack, "", forged, "bounce")
+    assert e.code == 550 and "5.1.1" in e.text, (e.code, e.text)
+    e = _refused(stack, "", "bridge+fgb.junk@lists.test", "bounce")
+    assert e.code == 550 and "5.1.1" in e.text, (e.code, e.text)
+    # the genuine address of the same recipient passes, and the plugin
+    # keeps the bounce in the bridge mailbox instead of posting it
+    genuine = _verp(stack, "alice@example.test")
+    code, _ = _send(stack, "", genuine, "bounce")
+    assert code == 250
+    wait_for(lambda: "bounce to <%s>" % genuine in stack.dovecot_log(),
+             timeout=20, what="the plugin to keep the bounce")
+    # mlmmj's own bounce addresses are not ours to judge
+    code, _ = _send(stack, "", "forum+bounces-1-bob=example.test@lists.test",
+                    "bounce")
+    assert code == 250
+
+
+@requires("policyd", "admin")
+def test_moderated_held(stack):
+    _set_access(stack, "moderated")
+    try:
+        msg = _msg(stack, "bob@example.test", stack.list_address, "held")
+        code, _ = stack.send_mail("bob@example.test", stack.list_address, msg)
+        assert code == 250
+
+        def held():
+            return [q for q in stack.postfix_queue()
+                    if q["queue_name"] == "hold" and
+                    q["sender"] == "bob@example.test"]
+        q = wait_for(held, timeout=10, what="the post in the hold queue")
+        assert q[0]["recipients"][0]["address"] == stack.list_address
+        # a non-member is still refused, not held
+        e = _refused(stack, "dave@example.test", stack.list_address)
+        assert "not a member" in e.text, e.text
+        subprocess.run([POSTSUPER, "-c", stack.postfix_dir, "-d",
+                        q[0]["queue_id"], "hold"], check=True,
+                       capture_output=True)
+    finally:
+        _set_access(stack, "members")
+
+
+@requires("policyd", "admin")
+def test_closed_allow_list(stack):
+    _set_access(stack, "closed")
+    try:
+        e = _refused(stack, "carol@example.test", stack.list_address)
+        assert e.code == 554 and "is closed" in e.text, (e.code, e.text)
+        stack.admin("allow", "add", stack.list_name, "carol@example.test",
+                    check=True)
+        code, _ = _send(stack, "carol@example.test", stack.list_address)
+        assert code == 250
+    finally:
+        stack.admin("allow", "del", stack.list_name, "carol@example.test")
+        _set_access(stack, "members")
+    _set_access(stack, "open")
+    try:
+        code, _ = _send(stack, "dave@example.test", stack.list_address)
+        assert code == 250
+    finally:
+        _set_access(stack, "members")
+
+
+@requires("policyd", "admin")
+def test_burst_deferred_then_rejected(stack):
+    _restart_policyd(stack, policy_rate_limit=2, policy_rate_reject=3,
+                     policy_rate_window="1m")
+    key = "fg:{%s}:rate:carol@example.test" % stack.list_name
+    stack.redis("DEL", key)
+    try:
+        for _ in range(2):
+            assert _send(stack, "carol@example.test", stack.list_address)[0] \
+                == 250
+        e = _refused(stack, "carol@example.test", stack.list_address)
+        assert e.code == 450 and "4.7.1" in e.text, (e.code, e.text)
+        e = _refused(stack, "carol@example.test", stack.list_address)
+        assert e.code == 554 and "5.7.1" in e.text, (e.code, e.text)
+        # another sender is not affected
+        assert _send(stack, "bob@example.test", stack.list_address)[0] == 250
+        assert int(stack.redis("GET", key)) == 4
+        assert 0 < int(stack.redis("PTTL", key)) <= 60000
+    finally:
+        stack.redis("DEL", key)
+        _restart_policyd(stack)
+
+
+@requires("policyd", "admin")
+def test_redis_down_defers_list_mail_only(stack):
+    stack.redis_stop()
+    try:
+        e = _refused(stack, "alice@example.test", stack.list_address)
+        assert e.code == 450 and "4.3.0" in e.text, (e.code, e.text)
+        msg = _msg(stack, "alice@example.test", "bob@example.test", "flows")
+        code, _ = stack.send_mail("alice@example.test", "bob@example.test",
+                                  msg)
+        assert code == 250
+        stack.wait_mail("bob@example.test",
+                        lambda m: m["Message-ID"] == msg["Message-ID"])
+    finally:
+        stack.redis_start()
+
+    def accepted():
+        try:
+            return _send(stack, "alice@example.test", stack.list_address)[0] \
+                == 250
+        except SmtpError:
+            return False
+    wait_for(accepted, timeout=15, interval=0.5,
+             what="list mail accepted again after Redis came back")
