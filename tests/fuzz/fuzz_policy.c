@@ -96,12 +96,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		char *rcpt = fg_policy_value_dup(&req, FG_POLICY_RECIPIENT,
 						 false);
-		char *list = NULL, *payload = NULL, *domain = NULL;
-		if (fg_verp_parse(set.secret, rcpt, &list, &payload, &domain,
-				  &error) > 0) {
-			free(list);
-			free(payload);
-			free(domain);
+		struct fg_verp verp;
+		if (rcpt != NULL) {
+			(void)fg_verp_parse(set.secret, rcpt, &verp);
+			fg_verp_clear(&verp);
 		}
 		free(rcpt);
 		pos += used;
