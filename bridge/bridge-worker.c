@@ -228,6 +228,48 @@ int worker_dead(struct worker *w, struct worker_list *l,
 	return WORKER_DONE;
 }
 
+/* worker_hold_leases - take or renew the lease of every list that is
+   due, so that only lists this daemon holds are read; a list another
+   daemon holds waits until the next try */
+static void worker_hold_leases(struct worker *w)
+{
+	/* the lease lapses queue_lease_ttl after its holder stopped
+	   renewing it (a crash); it is renewed three times in that span */
+	unsigned int ttl = w->bridge->config->queue_lease_ttl;
+	long long now = bridge_now_ms();
+
+	if (ttl < 300)
+		ttl = 300;
+
+	for (size_t i = 0; i < w->n_lists; i++) {
+		struct worker_list *l = &w->lists[i];
+		const char *error;
+		char *holder;
+		int ret;
+
+		if (now < l->lease_renew_ms)
+			continue;
+		ret = fg_store_queue_lease(w->store, l->name, w->queue,
+					   w->bridge->consumer, ttl,
+					   &holder, &error);
+		if (ret < 0) {
+			worker_store_failed(w, l, "renewing the lease", error);
+			continue;
+		}
+		if (ret > 0 && !l->leased)
+			msg_info("%s: list=%s: this daemon (%s) works the queue",
+				 w->name, l->name, w->bridge->consumer);
+		else if (ret == 0 && l->leased)
+			msg_info("%s: list=%s: queue now worked by consumer %s",
+				 w->name, l->name, holder);
+		l->leased = ret > 0;
+		l->lease_renew_ms = now + ttl / 3;
+		if (!l->leased && l->next_ms < l->lease_renew_ms)
+			l->next_ms = l->lease_renew_ms;
+		free(holder);
+	}
+}
+
 /* worker_pass - one entry from each ready list; true when any came */
 static bool worker_pass(struct worker *w, bool idle, long long *soonest_r)
 {
@@ -238,6 +280,8 @@ static bool worker_pass(struct worker *w, bool idle, long long *soonest_r)
 	unsigned int block = 0;
 	bool worked = false;
 
+	worker_hold_leases(w);
+	now = bridge_now_ms();
 	*soonest_r = now + IDLE_WAIT_MS;
 	for (size_t i = 0; i < w->n_lists; i++) {
 		if (w->lists[i].next_ms <= now)
@@ -255,7 +299,7 @@ static bool worker_pass(struct worker *w, bool idle, long long *soonest_r)
 		struct worker_list *l = &w->lists[i];
 		int ret;
 
-		if (l->next_ms > bridge_now_ms())
+		if (!l->leased || l->next_ms > bridge_now_ms())
 			continue;
 		ret = fg_store_queue_read(w->store, l->name, w->queue,
 					  w->bridge->consumer, block, &entry,

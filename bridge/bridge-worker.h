@@ -16,7 +16,10 @@
  *			returns the same entry, so nothing overtakes it.
  *
  *	A list's queue holds entries in order; other lists go on while
- *	one waits.
+ *	one waits. Several daemons may share one Redis: a lease per list
+ *	and direction (fg_store_queue_lease) lets one of them work a list
+ *	at a time; when its holder stops renewing it, another takes the
+ *	list over together with the entries the first left pending.
  *
  *	Effects outside Redis (a forum post created, a mail sent) are
  *	remembered per list with worker_mark_done(): when Redis fails
@@ -36,6 +39,10 @@ struct worker_list {
 	char *name;
 	struct fg_list *def;		/* address, category */
 	bool listed;			/* still in fg:lists at the last look */
+
+	/* the lease on this list's queue (one daemon works a list) */
+	bool leased;
+	long long lease_renew_ms;	/* renew or try again then */
 
 	/* backoff */
 	unsigned int delay_ms;		/* last wait, 0 after a success */

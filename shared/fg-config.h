@@ -48,6 +48,7 @@ struct fg_config {
 	/* Policy daemon */
 	char *policy_listen;
 	unsigned int policy_idle_timeout;
+	unsigned int queue_lease_ttl;
 	/* Forum -> list: routes and filters */
 	unsigned int smtp_relay_backoff;
 	char *outbound_blocked_users;

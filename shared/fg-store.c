@@ -45,6 +45,25 @@ static const char fg_script_queue_once[] =
 	"redis.call('HSET', KEYS[1], ARGV[1], id)\n"
 	"return 1\n";
 
+/* Hold a queue's lease: KEYS[1] the lease, KEYS[2] the stream;
+   ARGV[1] consumer, ARGV[2] ttl ms, ARGV[3] group. Returns {1} renewed,
+   {2} taken (other consumers' pending entries claimed), {0, holder}. */
+static const char fg_script_lease[] =
+	"local cur = redis.call('GET', KEYS[1])\n"
+	"if cur == ARGV[1] then\n"
+	"  redis.call('PEXPIRE', KEYS[1], ARGV[2]) return {1}\n"
+	"end\n"
+	"if cur then return {0, cur} end\n"
+	"redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+	"local cursor = '0-0'\n"
+	"repeat\n"
+	"  local r = redis.pcall('XAUTOCLAIM', KEYS[2], ARGV[3], ARGV[1], 0,\n"
+	"                       cursor, 'COUNT', 1000, 'JUSTID')\n"
+	"  if r['err'] then break end\n"
+	"  cursor = r[1]\n"
+	"until cursor == '0-0'\n"
+	"return {2}\n";
+
 /* Look up a post: KEYS[1] post-msgid, KEYS[2] msgid-post, ARGV[1] the
    "topic:post" field. Returns {message-id, ref} or nil. */
 static const char fg_script_lookup_post[] =
@@ -888,6 +907,40 @@ int fg_store_queue_read(struct fg_store *store, const char *list,
 		return *entry_r != NULL ? 1 : 0;
 	}
 	return 0;
+}
+
+int fg_store_queue_lease(struct fg_store *store, const char *list,
+			 enum fg_queue queue, const char *consumer,
+			 unsigned int ttl_ms, char **holder_r,
+			 const char **error_r)
+{
+	char lease[FG_KEY_SIZE], stream[FG_KEY_SIZE], ttl[16];
+	redisReply *reply;
+	int ret = -1;
+
+	if (holder_r != NULL)
+		*holder_r = NULL;
+	snprintf(ttl, sizeof(ttl), "%u", ttl_ms);
+	fg_key(lease, queue == FG_QUEUE_INBOUND ? FG_KEY_LEASE_IN :
+	       FG_KEY_LEASE_OUT, list);
+	fg_key(stream, fg_queue_key_fmt(queue), list);
+	reply = fg_cmd(store, error_r, "EVAL", fg_script_lease, "2", lease,
+		       stream, consumer, ttl, FG_CONSUMER_GROUP, NULL);
+	if (reply == NULL)
+		return -1;
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+	    reply->element[0]->type == REDIS_REPLY_INTEGER) {
+		ret = reply->element[0]->integer > 0 ? 1 : 0;
+		if (ret == 0 && holder_r != NULL && reply->elements == 2 &&
+		    reply->element[1]->type == REDIS_REPLY_STRING)
+			*holder_r = fg_xstrndup(reply->element[1]->str,
+						reply->element[1]->len);
+	} else {
+		*error_r = fg_errorf("Redis %s: unexpected answer to the lease "
+				     "of %s", store->address, lease);
+	}
+	freeReplyObject(reply);
+	return ret;
 }
 
 int fg_store_queue_done(struct fg_store *store, const char *list,

@@ -39,6 +39,8 @@
 #define FG_KEY_MSGID_POST	"fg:{%s}:msgid-post"
 #define FG_KEY_POST_MSGID	"fg:{%s}:post-msgid"
 #define FG_KEY_DEAD		"fg:{%s}:dead"
+#define FG_KEY_LEASE_IN	"fg:{%s}:lease:in"
+#define FG_KEY_LEASE_OUT	"fg:{%s}:lease:out"
 #define FG_KEY_ALLOW		"fg:{%s}:allow"
 /* + the normalized sender; a counter that expires with its window */
 #define FG_KEY_RATE		"fg:{%s}:rate:"
@@ -141,6 +143,16 @@ int fg_store_queue_read(struct fg_store *store, const char *list,
 			enum fg_queue queue, const char *consumer,
 			unsigned int block_ms, struct fg_entry **entry_r,
 			const char **error_r);
+/* fg_store_queue_lease - hold the lease on one list's queue, so that
+   only one of several daemons works a list at a time and the list stays
+   in order. Returns 1 held by this consumer (renewed, or taken: then
+   every entry other consumers left pending is claimed first, so work
+   resumes at the oldest), 0 held by another (*holder_r, caller frees,
+   when not NULL). The lease lapses ttl_ms after the last renewal. */
+int fg_store_queue_lease(struct fg_store *store, const char *list,
+			 enum fg_queue queue, const char *consumer,
+			 unsigned int ttl_ms, char **holder_r,
+			 const char **error_r);
 /* fg_store_queue_done - acknowledge and delete a processed entry */
 int fg_store_queue_done(struct fg_store *store, const char *list,
 			enum fg_queue queue, const char *id,

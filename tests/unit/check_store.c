@@ -265,6 +265,55 @@ START_TEST(test_outbound_and_maps)
 }
 END_TEST
 
+/* Two daemons on one list: one holds the lease; when it lapses the
+   other takes it over together with the entry the first had in hand,
+   so the list goes on in order. */
+START_TEST(test_queue_lease)
+{
+	struct fg_record *rec;
+	struct fg_entry *entry;
+	char *holder;
+	const char *error;
+
+	for (int i = 0; i < 2; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "lease%d@example.org", i);
+		rec = make_record(id, "lease");
+		ck_assert_int_eq(fg_store_inbound_add(store, "q3", rec, &error), 1);
+		fg_record_free(&rec);
+	}
+	ck_assert_int_eq(fg_store_queue_lease(store, "q3", FG_QUEUE_INBOUND,
+					      "a", 200, &holder, &error), 1);
+	ck_assert_int_eq(fg_store_queue_lease(store, "q3", FG_QUEUE_INBOUND,
+					      "b", 200, &holder, &error), 0);
+	ck_assert_str_eq(holder, "a");
+	free(holder);
+	/* the other direction's lease is separate */
+	ck_assert_int_eq(fg_store_queue_lease(store, "q3", FG_QUEUE_OUTBOUND,
+					      "b", 200, NULL, &error), 1);
+	/* a takes the first entry and dies with it */
+	ck_assert_int_eq(fg_store_queue_read(store, "q3", FG_QUEUE_INBOUND, "a",
+					     0, &entry, &error), 1);
+	ck_assert_str_eq(fg_entry_get(entry, "message_id"), "lease0@example.org");
+	fg_entry_free(&entry);
+	/* renewing keeps it */
+	ck_assert_int_eq(fg_store_queue_lease(store, "q3", FG_QUEUE_INBOUND,
+					      "a", 200, NULL, &error), 1);
+	usleep(300 * 1000);
+	ck_assert_int_eq(fg_store_queue_lease(store, "q3", FG_QUEUE_INBOUND,
+					      "b", 200, NULL, &error), 1);
+	/* b resumes with a's entry, not the newer one */
+	ck_assert_int_eq(fg_store_queue_read(store, "q3", FG_QUEUE_INBOUND, "b",
+					     0, &entry, &error), 1);
+	ck_assert_str_eq(fg_entry_get(entry, "message_id"), "lease0@example.org");
+	fg_entry_free(&entry);
+	ck_assert_int_eq(fg_store_queue_lease(store, "q3", FG_QUEUE_INBOUND,
+					      "a", 200, &holder, &error), 0);
+	ck_assert_str_eq(holder, "b");
+	free(holder);
+}
+END_TEST
+
 /* A consumer that died with an entry in hand: its work is not lost,
    and a broken connection is replaced on the next call. */
 START_TEST(test_errors_and_reconnect)
@@ -306,6 +355,7 @@ int main(void)
 	tcase_add_test(tc, test_list_and_members);
 	tcase_add_test(tc, test_inbound_queue_once_in_order);
 	tcase_add_test(tc, test_outbound_and_maps);
+	tcase_add_test(tc, test_queue_lease);
 	tcase_add_test(tc, test_errors_and_reconnect);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

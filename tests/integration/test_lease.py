@@ -1,0 +1,117 @@
+"""Two forumgated daemons on one Redis: each list's queue is worked by
+the one holding its lease, so the list stays in order; when that daemon
+dies, the other takes the list over with what the first left pending.
+"""
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+
+from stack import requires, wait_for
+
+STACK_OPTIONS = {"full": True}
+
+
+def _start_second(stack, name):
+    """A second forumgated with its own webhook port and consumer name,
+    and a short lease."""
+    conf = stack.path("forumgate-%s.conf" % name)
+    with open(stack.conf_path) as f:
+        text = f.read()
+    text = text.replace("webhook_listen = 127.0.0.1:%d" % stack.webhook_port,
+                        "webhook_listen = 127.0.0.1:0")
+    with open(conf, "w") as f:
+        f.write(text + "queue_lease_ttl = 2s\n")
+    log = open(stack.path("forumgated-%s.log" % name), "ab")
+    return subprocess.Popen([stack.binaries["bridge"], "-f", "-c", conf,
+                             "-n", name], stdout=log, stderr=log)
+
+
+def _restart_first_with_short_lease(stack):
+    with open(stack.conf_path) as f:
+        text = f.read()
+    if "queue_lease_ttl" not in text:
+        with open(stack.conf_path, "w") as f:
+            f.write(text + "queue_lease_ttl = 2s\n")
+    stack.daemon_stop("bridge")
+    stack.daemon_start("bridge")
+
+
+def _titles_in_forum_order(stack, uid):
+    posts = []
+    for t in stack.forum_state()["topics"]:
+        for p in t["posts"]:
+            if uid in t["title"] or uid in p["raw"]:
+                posts.append((p["id"], t["title"], p["raw"]))
+    return [raw for _, _, raw in sorted(posts)]
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
+def test_two_daemons_keep_order_and_take_over(stack):
+    _restart_first_with_short_lease(stack)
+    second = _start_second(stack, "second")
+    try:
+        uid = uuid.uuid4().hex[:8]
+        root = stack.make_message("alice@example.test", stack.bridge_address,
+                                  "Lease thread %s begins" % uid,
+                                  "Message number 00 of thread %s.\n" % uid)
+        stack.send_mail("alice@example.test", stack.bridge_address, root)
+        sent = ["Message number 00 of thread %s." % uid]
+        ids = [root["Message-ID"].strip("<>")]
+        parent = root["Message-ID"]
+        half = 12
+        for i in range(1, 2 * half + 1):
+            if i == half:
+                # kill whichever daemon works the list, between entries
+                wait_for(lambda: len(_titles_in_forum_order(stack, uid))
+                         >= len(sent), timeout=30,
+                         what="the first half on the forum")
+                holder = stack.redis("GET", "fg:{forum}:lease:in")
+                assert holder in ("second", os.uname().nodename), holder
+                if holder == "second":
+                    second.send_signal(signal.SIGKILL)
+                    second.wait()
+                else:
+                    os.kill(stack.daemon_pid("bridge"), signal.SIGKILL)
+            msg = stack.make_message(
+                "bob@example.test", stack.bridge_address,
+                "Re: Lease thread %s begins" % uid,
+                "Message number %02d of thread %s.\n" % (i, uid),
+                in_reply_to=parent, references=[root["Message-ID"], parent])
+            stack.send_mail("bob@example.test", stack.bridge_address, msg)
+            sent.append("Message number %02d of thread %s." % (i, uid))
+            ids.append(msg["Message-ID"].strip("<>"))
+            parent = msg["Message-ID"]
+
+        # all posted (the survivor takes the lease after about 2 s)
+        wait_for(lambda: len(_titles_in_forum_order(stack, uid)) >= len(sent),
+                 timeout=60, what="all %d mails on the forum" % len(sent))
+        stack.wait_queue_empty()
+        time.sleep(1)
+        got = [r.strip() for r in _titles_in_forum_order(stack, uid)]
+        assert len(got) == len(set(got)) == len(sent), \
+            "posted %d, distinct %d, sent %d" % (len(got), len(set(got)),
+                                                 len(sent))
+        # in the order the plugin queued them (Postfix delivers over
+        # several LMTP connections, so that is not the order sent): the
+        # stream entry id each Message-ID got is in fg:{forum}:in-seen
+        def entry_id(m):
+            ms, seq = stack.redis("HGET", "fg:{forum}:in-seen", m).split("-")
+            return (int(ms), int(seq))
+        queued = ["Message number %02d of thread %s." % (i, uid)
+                  for i, m in sorted(enumerate(ids),
+                                     key=lambda im: entry_id(im[1]))]
+        assert got == queued, "posted in another order than queued:\n%s\n%s" \
+            % (got, queued)
+        # one topic: a reply whose parent arrived first landed in it
+        topics = [t for t in stack.forum_state()["topics"]
+                  if uid in t["title"]]
+        assert len(topics) == 1, [t["title"] for t in topics]
+    finally:
+        if second.poll() is None:
+            second.terminate()
+            second.wait(10)
+        if stack.daemon_pid("bridge") is None:
+            stack.daemon_start("bridge")
