@@ -1222,6 +1222,9 @@ userdb {{
   default_fields = uid={uid} gid={gid} home={d}/mail/%d/%n
 }}
 service lmtp {{
+  # lmtp processes kept ready, as a busy server would (the plugin's
+  # libraries load once per process, not per delivery)
+  process_min_avail = 2
   unix_listener {d}/lmtp {{
     mode = 0666
   }}
