@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -42,7 +43,12 @@ static void usage(void)
 		"  list show NAME\n"
 		"  member add|del LIST ADDRESS\n"
 		"  members LIST\n"
-		"  parse [FILE|-]                  parse one message as the plugin does\n",
+		"  parse [FILE|-]                  parse one message as the plugin does\n"
+		"  dead LIST                       dead letters with their reasons\n"
+		"  replay LIST ID|all              move dead letters back to their queue\n"
+		"  author set ADDRESS USER         post mail from ADDRESS as forum USER\n"
+		"  author del ADDRESS\n"
+		"  authors                         the address -> forum user map\n",
 		progname);
 	exit(EX_USAGE);
 }
@@ -295,6 +301,111 @@ static int cmd_parse(const struct fg_config *config, const char *path)
 	return EX_OK;
 }
 
+/* cmd_dead - the dead-letter stream, oldest first, one block each */
+static int cmd_dead(struct fg_store *store, const char *list_name)
+{
+	struct fg_list *list = need_list(store, list_name);
+	struct fg_entry **entries;
+	size_t n;
+	const char *error;
+
+	fg_list_free(&list);
+	if (fg_store_dead_list(store, list_name, 10000, &entries, &n,
+			       &error) < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	for (size_t i = 0; i < n; i++) {
+		const struct fg_entry *e = entries[i];
+		const char *queue = fg_entry_get(e, "queue");
+		const char *id = fg_entry_get(e, "message_id");
+		const char *reason = fg_entry_get(e, "reason");
+		const char *failed = fg_entry_get(e, "failed_at");
+
+		if (id == NULL) {
+			id = fg_entry_get(e, "post_id");
+			printf("%s queue=%s post_id=%s failed_at=%s\n", e->id,
+			       queue != NULL ? queue : "?",
+			       id != NULL ? id : "?",
+			       failed != NULL ? failed : "?");
+		} else {
+			printf("%s queue=%s message_id=<%s> failed_at=%s\n",
+			       e->id, queue != NULL ? queue : "?", id,
+			       failed != NULL ? failed : "?");
+		}
+		printf("  reason: %s\n", reason != NULL ? reason : "");
+	}
+	fprintf(stderr, "%zu dead letter%s\n", n, n == 1 ? "" : "s");
+	fg_entries_free(entries, n);
+	return EX_OK;
+}
+
+/* cmd_replay - dead letters back to the end of their queue */
+static int cmd_replay(struct fg_store *store, const char *list_name,
+		      const char *id)
+{
+	struct fg_list *list = need_list(store, list_name);
+	long long moved, total = 0;
+	const char *error;
+	bool all = strcmp(id, "all") == 0;
+
+	fg_list_free(&list);
+	if (!all && strspn(id, "0123456789-") != strlen(id))
+		die(EX_USAGE, "replay: '%s' is not an entry id (see: %s dead "
+		    "%s) or 'all'", id, progname, list_name);
+	do {
+		if (fg_store_dead_replay(store, list_name, all ? NULL : id,
+					 &moved, &error) < 0)
+			die(EX_TEMPFAIL, "%s", error);
+		total += moved;
+	} while (all && moved > 0);
+	if (!all && total == 0)
+		die(EX_DATAERR, "no dead letter %s in list %s", id, list_name);
+	printf("replayed %lld dead letter%s\n", total, total == 1 ? "" : "s");
+	return EX_OK;
+}
+
+/* cmd_author - set or delete one address -> forum user mapping */
+static int cmd_author(struct fg_store *store, int argc, char **argv)
+{
+	const char *error;
+	int ret;
+
+	if (argc >= 2 && strchr(argv[1], '@') == NULL)
+		die(EX_USAGE, "'%s' is not a mail address", argv[1]);
+	if (argc == 3 && strcmp(argv[0], "set") == 0) {
+		if (argv[2][0] == '\0' || strpbrk(argv[2], "\r\n") != NULL)
+			die(EX_USAGE, "invalid forum user '%s'", argv[2]);
+		if (fg_store_author_set(store, argv[1], argv[2], &error) < 0)
+			die(EX_TEMPFAIL, "%s", error);
+		return EX_OK;
+	}
+	if (argc == 2 && strcmp(argv[0], "del") == 0) {
+		ret = fg_store_author_del(store, argv[1], &error);
+		if (ret < 0)
+			die(EX_TEMPFAIL, "%s", error);
+		if (ret == 0)
+			die(EX_UNAVAILABLE, "no author mapping for %s",
+			    argv[1]);
+		return EX_OK;
+	}
+	usage();
+}
+
+/* cmd_authors - "address user" lines */
+static int cmd_authors(struct fg_store *store)
+{
+	char **addresses, **users;
+	size_t n;
+	const char *error;
+
+	if (fg_store_authors(store, &addresses, &users, &n, &error) < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	for (size_t i = 0; i < n; i++)
+		printf("%s %s\n", addresses[i], users[i]);
+	fg_strv_free(addresses, n);
+	fg_strv_free(users, n);
+	return EX_OK;
+}
+
 int main(int argc, char *argv[])
 {
 	const char *config_path = FG_DEFAULT_CONFIG_PATH;
@@ -340,6 +451,14 @@ int main(int argc, char *argv[])
 		ret = cmd_member(store, argv[1], argv[2], argv[3]);
 	else if (strcmp(argv[0], "members") == 0 && argc == 2)
 		ret = cmd_members(store, argv[1]);
+	else if (strcmp(argv[0], "dead") == 0 && argc == 2)
+		ret = cmd_dead(store, argv[1]);
+	else if (strcmp(argv[0], "replay") == 0 && argc == 3)
+		ret = cmd_replay(store, argv[1], argv[2]);
+	else if (strcmp(argv[0], "author") == 0 && argc >= 3)
+		ret = cmd_author(store, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "authors") == 0 && argc == 1)
+		ret = cmd_authors(store);
 	else
 		usage();
 	fg_store_free(&store);

@@ -48,6 +48,12 @@ struct fg_config {
 	/* Policy daemon */
 	char *policy_listen;
 	unsigned int policy_idle_timeout;
+	/* List -> forum: authors, threading, attachments */
+	char *author_attribution;
+	unsigned int thread_by_subject_days;
+	size_t attachment_max_size;
+	size_t attachment_max_total;
+	char *attachment_types;
 };
 
 enum fg_setting_type {
