@@ -1072,17 +1072,26 @@ class Handler(BaseHTTPRequestHandler):
         return answer
 
     def _api_answer(self, method: str, path: str, query: dict, body: bytes,
-                    username: str) -> Optional[Answer]:
+                    username: str, lost: bool = False) -> Optional[Answer]:
         forum, contract = self.server.forum, self.server.contract
 
-        failure = forum.take_failure()
+        failure = None if lost else forum.take_failure()
         if failure:
             mode, retry_after = failure
             if mode == "down":
                 return None
+            if mode == "lost":
+                # the request is carried out, only the answer is lost
+                answer = self._api_answer(method, path, query, body, username, lost=True)
+                if answer is not None and answer.after:
+                    answer.after()
+                return None
             if mode == "429":
                 return Answer(429, rate_limit_body(retry_after),
                               {"Retry-After": str(retry_after)})
+            if mode == "422":
+                return Answer(422, {"action": "create_post",
+                                    "errors": ["Refused by the simulator (fail mode 422)"]})
             page = f"<html><body><h1>{mode} {http.HTTPStatus(int(mode)).phrase}</h1></body></html>"
             return Answer(int(mode), page.encode(), content_type="text/html")
 
@@ -1248,8 +1257,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _sim_fail(self, data: dict) -> Answer:
         mode = str(data.get("mode", "none"))
-        if mode not in ("429", "502", "503", "down", "none"):
-            raise ValueError("'mode' must be one of 429, 502, 503, down, none")
+        if mode not in ("422", "429", "502", "503", "down", "lost", "none"):
+            raise ValueError("'mode' must be one of 422, 429, 502, 503, down, lost, none")
         count, retry_after = data.get("count", 1), data.get("retry_after", 1)
         if not isinstance(count, int) or count < 0 or not isinstance(retry_after, int) \
                 or retry_after < 0:
