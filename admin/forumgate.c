@@ -12,6 +12,7 @@
  *	65 bad input, 69 a list or member does not exist, 75 Redis or
  *	another service is unavailable (try again), 78 configuration error.
  */
+#include "fg-attach.h"
 #include "fg-common.h"
 #include "fg-config.h"
 #include "fg-mailparse.h"
@@ -257,6 +258,33 @@ static char *read_all(const char *path, size_t max, size_t *size_r)
 	return fg_buf_steal(&buf);
 }
 
+/* parse_attachments - [{name, type, size}] as the plugin extracts them */
+static json_t *parse_attachments(const struct fg_config *config,
+				 const char *data, size_t size)
+{
+	struct fg_attach_settings set = {
+		.max_size = config->attachment_max_size,
+		.max_total = config->attachment_max_total,
+		.types = config->attachment_types,
+	};
+	struct fg_attachment *atts;
+	size_t n;
+	const char *error;
+	json_t *array = json_array();
+
+	if (fg_attach_extract(data, size, &set, &atts, &n, &error) < 0)
+		return array;
+	for (size_t i = 0; i < n; i++) {
+		json_t *a = json_pack("{s:s, s:s, s:I}", "name", atts[i].name,
+				      "type", atts[i].type,
+				      "size", (json_int_t)atts[i].size);
+		if (a != NULL)
+			json_array_append_new(array, a);
+	}
+	fg_attachments_free(atts, n);
+	return array;
+}
+
 static int cmd_parse(const struct fg_config *config, const char *path)
 {
 	struct fg_parse_settings set = {
@@ -292,6 +320,8 @@ static int cmd_parse(const struct fg_config *config, const char *path)
 		"reason", rec->reason);
 	if (obj == NULL)
 		die(EX_SOFTWARE, "%s: record is not valid UTF-8", path);
+	json_object_set_new(obj, "attachments", parse_attachments(config,
+								  data, size));
 	json_dumpf(obj, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	putchar('\n');
 	json_decref(obj);

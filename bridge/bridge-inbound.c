@@ -39,13 +39,20 @@
  *	refuses the post as a repeat ("too similar", "already been
  *	taken"), the forum is asked for the post first (fg_forum_find());
  *	one that is there is recorded instead of posted again.
+ *
+ *	Attachments that came with their data through the queue are
+ *	uploaded and linked under the text; the others (too large, a type
+ *	not in attachment_types, a forum without uploads) are listed by
+ *	name, type and size.
  */
 #include "bridge-worker.h"
+#include "fg-attach.h"
 #include "fg-forum.h"
 #include "fg-msgid.h"
 #include "fg-threading.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -249,6 +256,84 @@ static char *inbound_attribution(const char *format,
 	return fg_buf_steal(&b);
 }
 
+/* inbound_attachments - the record's attachments for the post: those
+   that came with their data are uploaded (when the forum takes files),
+   the others listed by name. FG_FORUM_OK, or an upload's transient
+   failure (the record is tried again). */
+static int inbound_attachments(struct inbound *in,
+			       const struct fg_entry *entry,
+			       const char *author, struct fg_buf *raw,
+			       const char **error_r)
+{
+	const char *count = fg_entry_get(entry, "attachments");
+	long long n = 0;
+	bool first = true;
+
+	if (count == NULL || fg_parse_llong(count, &n) < 0 || n <= 0)
+		return FG_FORUM_OK;
+	if (n > FG_ATTACH_MAX)
+		n = FG_ATTACH_MAX;
+	for (long long i = 0; i < n; i++) {
+		char key[64], size_text[32], *line = NULL;
+		const char *name, *type, *data, *size;
+		struct fg_forum_upload up;
+		struct fg_forum_file file;
+		unsigned char *bytes;
+		long long bytes_size = 0;
+		size_t len;
+		int ret;
+
+		snprintf(key, sizeof(key), "attachment.%lld.name", i);
+		name = fg_entry_get(entry, key);
+		snprintf(key, sizeof(key), "attachment.%lld.type", i);
+		type = fg_entry_get(entry, key);
+		snprintf(key, sizeof(key), "attachment.%lld.size", i);
+		size = fg_entry_get(entry, key);
+		snprintf(key, sizeof(key), "attachment.%lld.data", i);
+		data = fg_entry_get(entry, key);
+		if (name == NULL || type == NULL)
+			continue;
+		if (size == NULL || fg_parse_llong(size, &bytes_size) < 0 ||
+		    bytes_size < 0)
+			bytes_size = 0;
+		fg_attach_human_size((size_t)bytes_size, size_text,
+				     sizeof(size_text));
+		if (data != NULL && *data != '\0' &&
+		    fg_forum_can_upload(in->forum) &&
+		    fg_attach_b64_decode(data, &bytes, &len) == 0) {
+			memset(&file, 0, sizeof(file));
+			file.name = name;
+			file.type = type;
+			file.data = bytes;
+			file.size = len;
+			file.author = author;
+			ret = fg_forum_upload(in->forum, &file, &up, error_r);
+			free(bytes);
+			if (ret == FG_FORUM_TRANSIENT)
+				return ret;
+			if (ret == FG_FORUM_OK) {
+				line = fg_xasprintf("%s (%s)", up.markdown,
+						    size_text);
+				fg_forum_upload_free(&up);
+			}
+		}
+		if (first) {
+			fg_buf_puts(raw, "\n\nAttachments:\n");
+			first = false;
+		}
+		fg_buf_puts(raw, "\n- ");
+		if (line != NULL) {
+			fg_buf_puts(raw, line);
+			free(line);
+		} else {
+			inbound_md_escape(raw, name);
+			fg_buf_printf(raw, " (%s, %s, not uploaded)", type,
+				      size_text);
+		}
+	}
+	return FG_FORUM_OK;
+}
+
 /* inbound_is_repeat - the forum's words for a post it has already */
 static bool inbound_is_repeat(const char *reason)
 {
@@ -342,6 +427,16 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 		free(line);
 	}
 	fg_buf_puts(&raw, rec->body != NULL ? rec->body : "");
+	memset(&answer, 0, sizeof(answer));
+	status = inbound_attachments(in, entry, author, &raw, &error);
+	if (status != FG_FORUM_OK) {
+		ret = inbound_failed(w, l, entry, rec->message_id, status,
+				     &answer, error);
+		free(author);
+		fg_buf_free(&raw);
+		fg_record_free(&rec);
+		return ret;
+	}
 
 	memset(&req, 0, sizeof(req));
 	req.raw = raw.s;

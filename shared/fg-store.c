@@ -14,6 +14,7 @@
  */
 #include "fg-store.h"
 #include "fg-common.h"
+#include "fg-attach.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -585,6 +586,13 @@ static void fg_argv_num(struct fg_argv *a, long long n)
 	fg_argv_str(a, s);
 }
 
+/* fg_argv_own - an argument the vector frees */
+static void fg_argv_own(struct fg_argv *a, char *s)
+{
+	fg_argv_str(a, s);
+	a->owned[a->n_owned++] = s;
+}
+
 static void fg_argv_free(struct fg_argv *a)
 {
 	for (int i = 0; i < a->n_owned; i++)
@@ -606,6 +614,32 @@ static int fg_store_queue_once(struct fg_store *store, struct fg_argv *a,
 	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
 	freeReplyObject(reply);
 	return ret;
+}
+
+/* fg_store_attachment_fields - "attachments" (the count) and
+   attachment.N.name|type|size|data (data base64, "" when not carried) */
+static void fg_store_attachment_fields(struct fg_argv *a,
+				       const struct fg_record *rec)
+{
+	if (rec->n_attachments == 0)
+		return;
+	fg_argv_str(a, "attachments");
+	fg_argv_num(a, (long long)rec->n_attachments);
+	for (size_t i = 0; i < rec->n_attachments; i++) {
+		const struct fg_attachment *att = &rec->attachments[i];
+		char *data = att->data != NULL ?
+			fg_attach_b64_encode(att->data, att->size) :
+			fg_xstrdup("");
+
+		fg_argv_own(a, fg_xasprintf("attachment.%zu.name", i));
+		fg_argv_str(a, att->name);
+		fg_argv_own(a, fg_xasprintf("attachment.%zu.type", i));
+		fg_argv_str(a, att->type);
+		fg_argv_own(a, fg_xasprintf("attachment.%zu.size", i));
+		fg_argv_num(a, (long long)att->size);
+		fg_argv_own(a, fg_xasprintf("attachment.%zu.data", i));
+		fg_argv_own(a, data);
+	}
 }
 
 int fg_store_inbound_add(struct fg_store *store, const char *list,
@@ -638,6 +672,7 @@ int fg_store_inbound_add(struct fg_store *store, const char *list,
 	fg_argv_str(&a, "list_id"); fg_argv_str(&a, rec->list_id);
 	fg_argv_str(&a, "body"); fg_argv_str(&a, rec->body);
 	fg_argv_str(&a, "received"); fg_argv_num(&a, (long long)time(NULL));
+	fg_store_attachment_fields(&a, rec);
 	ret = fg_store_queue_once(store, &a, error_r);
 	fg_argv_free(&a);
 	fg_buf_free(&refs);

@@ -249,6 +249,40 @@ def describe_error(error: jsonschema.ValidationError, what: str) -> str:
     return f"{what}{'.' + where if where else ''}: {error.message}"
 
 
+class FilePart(str):
+    """A multipart file field: validates as a string, carries the bytes."""
+
+    def __new__(cls, filename: str, content_type: str, payload: bytes):
+        obj = super().__new__(cls, filename)
+        obj.filename, obj.content_type, obj.payload = filename, content_type, payload
+        return obj
+
+
+def parse_multipart(content_type: str, body: bytes, props: dict) -> tuple[Any, Optional[str]]:
+    """A multipart/form-data body as a dict: files as FilePart, other
+    fields coerced to the schema's types.  (data, problem)"""
+    import email.parser
+    import email.policy
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    if not msg.is_multipart():
+        return None, "multipart body without parts"
+    data: dict = {}
+    for part in msg.iter_parts():
+        disposition = part.get("Content-Disposition", "")
+        params = dict(part.get_params(header="content-disposition") or [])
+        name = params.get("name")
+        if not disposition.startswith("form-data") or not name:
+            return None, "a multipart part without Content-Disposition: form-data; name=..."
+        payload = part.get_payload(decode=True) or b""
+        if "filename" in params:
+            data[name] = FilePart(part.get_filename() or "", part.get_content_type(), payload)
+        else:
+            data[name] = Contract.coerce(payload.decode("utf-8", "replace"),
+                                         props.get(name, {}))
+    return data, None
+
+
 @dataclass
 class Operation:
     method: str
@@ -271,6 +305,8 @@ class Operation:
 
     def request_schema(self) -> Optional[dict]:
         content = self.spec.get("requestBody", {}).get("content", {})
+        if "application/json" not in content and "multipart/form-data" in content:
+            return content["multipart/form-data"].get("schema")
         return content.get("application/json", {}).get("schema")
 
     def body_required(self) -> bool:
@@ -377,6 +413,11 @@ class Contract:
                 return None, [f"form body is not valid UTF-8: {e}"]
             props = schema.get("properties", {})
             data = {k: self.coerce(v[-1], props.get(k, {})) for k, v in fields.items()}
+        elif mime == "multipart/form-data" and \
+                "multipart/form-data" in op.spec.get("requestBody", {}).get("content", {}):
+            data, problem = parse_multipart(content_type, body, schema.get("properties", {}))
+            if problem:
+                return None, [problem]
         else:
             return None, [f"unsupported Content-Type '{content_type or '(none)'}' "
                           "(use application/json or application/x-www-form-urlencoded)"]
@@ -532,6 +573,7 @@ class Forum:
             self.unimplemented: list[dict] = []
             self.response_errors: list[dict] = []
             self.webhooks: list[dict] = []
+            self.uploads: list[dict] = []
             self.failure = {"mode": "none", "remaining": 0, "retry_after": 1}
 
     # -- users ---------------------------------------------------------------
@@ -800,6 +842,9 @@ class Forum:
                 "unimplemented": copy.deepcopy(self.unimplemented),
                 "response_errors": copy.deepcopy(self.response_errors),
                 "fail": dict(self.failure),
+                "uploads": [{k: u[k] for k in ("id", "original_filename", "filesize",
+                                               "short_url", "sha1", "content_type", "username")}
+                            for u in self.uploads],
             }
 
 
@@ -1130,6 +1175,7 @@ class Handler(BaseHTTPRequestHandler):
             ("GET", "/posts/{id}.json"): self._show_post,
             ("GET", "/t/{id}.json"): self._show_topic,
             ("GET", "/t/external_id/{external_id}.json"): self._topic_by_external_id,
+            ("POST", "/uploads.json"): self._create_upload,
         }.get((op.method, op.template))
         if handler is None:
             with forum.lock:
@@ -1171,6 +1217,42 @@ class Handler(BaseHTTPRequestHandler):
         post = self.server.forum.create_post(username, None, data, via="api")
         return Answer(200, self.server.forum.created_post_json(post, username),
                       after=self._deliver_later(post))
+
+    def _create_upload(self, username: str, params: dict, query: dict, data: dict) -> Answer:
+        """UploadsController#create with synchronous=true: the same bytes
+        give the same upload (Discourse deduplicates by SHA1)."""
+        forum = self.server.forum
+        file = data.get("file")
+        if not isinstance(file, FilePart) or data.get("upload_type") != "composer":
+            raise Rejected(422, {"errors": ["forumsim takes composer uploads of one file"]})
+        sha1 = hashlib.sha1(file.payload).hexdigest()
+        with forum.lock:
+            upload = next((u for u in forum.uploads if u["sha1"] == sha1), None)
+            if upload is None:
+                upload_id = len(forum.uploads) + 1
+                extension = file.filename.rpartition(".")[2].lower() if "." in file.filename else ""
+                base62 = int(sha1, 16)
+                short = ""
+                while base62:
+                    base62, digit = divmod(base62, 62)
+                    short += "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[digit]
+                upload = {
+                    "id": upload_id, "url": f"/uploads/default/original/1X/{sha1}"
+                    + (f".{extension}" if extension else ""),
+                    "original_filename": file.filename, "filesize": len(file.payload),
+                    "width": 0, "height": 0, "thumbnail_width": 0, "thumbnail_height": 0,
+                    "extension": extension,
+                    "short_url": f"upload://{short}" + (f".{extension}" if extension else ""),
+                    "short_path": f"/uploads/short-url/{short}"
+                    + (f".{extension}" if extension else ""),
+                    "retain_hours": None, "human_filesize": f"{len(file.payload)} Bytes",
+                    "dominant_color": None, "thumbnail": None, "optimized_video": None,
+                    "sha1": sha1, "content_type": file.content_type, "username": username,
+                }
+                forum.uploads.append(upload)
+            answer = {k: v for k, v in upload.items()
+                      if k not in ("sha1", "content_type", "username")}
+        return Answer(200, answer)
 
     def _latest_posts(self, username: str, params: dict, query: dict, data: dict) -> Answer:
         before = None
@@ -1526,6 +1608,7 @@ class SelfTest:
         try:
             self.test_posting()
             self.test_reading()
+            self.test_uploads()
             self.test_refusals()
             self.test_contract_violations()
             self.test_failures()
@@ -1641,6 +1724,43 @@ class SelfTest:
         status, _, body = self.request("GET", urllib.parse.urlsplit(location).path)
         self.check("external_id: redirect target is served", status == 200
                    and body["id"] == topic["topic_id"], status)
+
+    def test_uploads(self) -> None:
+        boundary = "fgsimboundary"
+
+        def multipart(fields: list) -> bytes:
+            out = b""
+            for name, value in fields:
+                out += f"--{boundary}\r\n".encode()
+                if isinstance(value, tuple):
+                    filename, ctype, payload = value
+                    out += (f'Content-Disposition: form-data; name="{name}"; '
+                            f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'
+                            ).encode() + payload + b"\r\n"
+                else:
+                    out += (f'Content-Disposition: form-data; name="{name}"\r\n\r\n'
+                            f'{value}\r\n').encode()
+            return out + f"--{boundary}--\r\n".encode()
+
+        ctype = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        body = multipart([("upload_type", "composer"), ("synchronous", "true"),
+                          ("file", ("log.png", "image/png", b"\x89PNG\r\n\x00data"))])
+        status, _, upload = self.request("POST", "/uploads.json", body, headers=ctype)
+        self.check("POST /uploads.json: 200, matches the contract", status == 200
+                   and upload["original_filename"] == "log.png" and upload["filesize"] == 11
+                   and upload["short_url"].startswith("upload://")
+                   and not self.validates("POST", "/uploads.json", upload), upload)
+        status, _, again = self.request("POST", "/uploads.json", body, headers=ctype)
+        self.check("same bytes again: the same upload", status == 200
+                   and again["id"] == upload["id"], again)
+        before = len(self.state()["violations"])
+        bad = multipart([("upload_type", "composer"), ("tags", "x"),
+                         ("file", ("a.txt", "text/plain", b"hello"))])
+        status, _, _ = self.request("POST", "/uploads.json", bad, headers=ctype)
+        self.check("upload with an unknown field: violation", status == 400
+                   and len(self.state()["violations"]) == before + 1, status)
+        self.check("state lists uploads", [u["original_filename"]
+                                           for u in self.state()["uploads"]] == ["log.png"])
 
     def test_refusals(self) -> None:
         reply = {"topic_id": self.topic_id, "raw": "Anything long enough to be posted."}

@@ -228,3 +228,38 @@ def test_lost_answer_is_not_posted_twice(stack):
     # the map knows both, so a third message threads under the reply
     mapped = stack.redis("HGET", "fg:{forum}:msgid-post", first)
     assert mapped.startswith("%d:1:" % t1["id"]), mapped
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
+def test_attachments(stack):
+    """Attachments reach the forum: an allowed type is uploaded and
+    linked, another type is listed by name, winmail.dat and signatures
+    never appear; the file name's RFC 2231 encoding is undone."""
+    uid = _uid()
+    msg = stack.make_message("Alice Example <alice@example.test>",
+                             stack.bridge_address,
+                             "Attachments %s logs" % uid,
+                             "Attachments %s: the logs are attached.\n" % uid)
+    png = b"\x89PNG\r\n\x1a\n" + uid.encode() + bytes(range(256))
+    msg.add_attachment(png, maintype="image", subtype="png",
+                       filename=("utf-8", "", "gr\u00fc\u00dfe %s.png" % uid))
+    msg.add_attachment(b"PK\x03\x04 zip bytes", maintype="application",
+                       subtype="zip", filename="archive.zip")
+    msg.add_attachment(b"\x78\x9f\x3e\x22 tnef", maintype="application",
+                       subtype="ms-tnef", filename="winmail.dat")
+    msg.add_attachment(b"-----BEGIN PGP SIGNATURE-----", maintype="application",
+                       subtype="pgp-signature", filename="signature.asc")
+    stack.send_mail("alice@example.test", stack.bridge_address, msg)
+    wait_for(lambda: _posts(stack, "Attachments %s" % uid), timeout=30,
+             what="the post with attachments")
+    (_, post), = _posts(stack, "Attachments %s" % uid)
+    raw = post["raw"]
+    uploads = [u for u in stack.forum_state()["uploads"]
+               if uid in u["original_filename"]]
+    assert len(uploads) == 1, stack.forum_state()["uploads"]
+    up = uploads[0]
+    assert up["original_filename"] == "gr\u00fc\u00dfe %s.png" % uid, up
+    assert up["filesize"] == len(png) and up["content_type"] == "image/png"
+    assert "![gr\u00fc\u00dfe %s.png](%s)" % (uid, up["short_url"]) in raw, raw
+    assert "archive.zip (application/zip, 14 bytes, not uploaded)" in raw, raw
+    assert "winmail" not in raw and "signature.asc" not in raw, raw
