@@ -353,6 +353,30 @@ START_TEST(test_discourse_author_and_find)
 	/* the same text by another user is not the post */
 	r2.author = NULL;
 	ck_assert_int_eq(fg_forum_find(forum, &r2, &a, &error), 0);
+
+	/* an upload (multipart/form-data, checked against the contract) */
+	static const unsigned char png[] = "\x89PNG\r\n\x1a\nbytes";
+	struct fg_forum_file file = {
+		.name = "screen [1].png", .type = "image/png", .data = png,
+		.size = sizeof(png) - 1, .author = "alice",
+	};
+	struct fg_forum_upload up;
+	ck_assert(fg_forum_can_upload(forum));
+	ck_assert_int_eq(fg_forum_upload(forum, &file, &up, &error),
+			 FG_FORUM_OK);
+	ck_assert_int_eq(strncmp(up.url, "upload://", 9), 0);
+	ck_assert_int_eq(strncmp(up.markdown, "![screen \\[1\\].png](upload://",
+				 29), 0);
+	fg_forum_upload_free(&up);
+	file.name = "notes.txt";
+	file.type = "text/plain";
+	ck_assert_int_eq(fg_forum_upload(forum, &file, &up, &error),
+			 FG_FORUM_OK);
+	ck_assert_ptr_nonnull(strstr(up.markdown, "[notes.txt|attachment]("));
+	fg_forum_upload_free(&up);
+	json_decref(sim_call(&sim, "/__sim/fail", "{\"mode\":\"503\"}"));
+	ck_assert_int_eq(fg_forum_upload(forum, &file, &up, &error),
+			 FG_FORUM_TRANSIENT);
 	fg_forum_deinit(&forum);
 
 	st = sim_call(&sim, "/__sim/state", NULL);
@@ -362,6 +386,11 @@ START_TEST(test_discourse_author_and_find)
 	posts = json_object_get(t, "posts");
 	ck_assert_str_eq(json_string_value(json_object_get(
 		json_array_get(posts, 1), "username")), "alice");
+	json_t *u = json_array_get(json_object_get(st, "uploads"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(u, "username")),
+			 "alice");
+	ck_assert_int_eq(json_integer_value(json_object_get(u, "filesize")),
+			 sizeof(png) - 1);
 	json_decref(st);
 	sim_assert_clean(&sim);
 	sim_stop(&sim);
