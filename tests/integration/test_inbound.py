@@ -263,3 +263,26 @@ def test_attachments(stack):
     assert "![gr\u00fc\u00dfe %s.png](%s)" % (uid, up["short_url"]) in raw, raw
     assert "archive.zip (application/zip, 14 bytes, not uploaded)" in raw, raw
     assert "winmail" not in raw and "signature.asc" not in raw, raw
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
+def test_thread_by_subject(stack):
+    """thread_by_subject_days: a reply that lost its threading headers
+    joins the recent topic with the same normalized subject."""
+    _configure(stack, thread_by_subject_days=7)
+    uid = _uid()
+    _send(stack, "Alice Example <alice@example.test>",
+          "Subject fallback %s question" % uid,
+          "Subject fallback %s: the question.\n" % uid)
+    wait_for(lambda: _posts(stack, "Subject fallback %s" % uid), timeout=30,
+             what="the topic")
+    _send(stack, "Bob Builder <bob@example.test>",
+          "AW: [forum] Re: Subject fallback %s question" % uid,
+          "Subject fallback %s: an answer without In-Reply-To.\n" % uid)
+    wait_for(lambda: len(_posts(stack, "Subject fallback %s" % uid)) == 2,
+             timeout=30, what="the answer")
+    (t1, p1), (t2, p2) = _posts(stack, "Subject fallback %s" % uid)
+    assert t1["id"] == t2["id"] and p2["post_number"] == 2, (t1, t2)
+    assert stack.redis("HGET", "fg:{forum}:subject-topic",
+                       "subject fallback %s question" % uid).startswith(
+                           "%d:" % t1["id"])
