@@ -357,7 +357,7 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 	const char *error, *parent_id;
 	char *author = NULL, *external_id = NULL, *line;
 	int ret, status, found;
-	bool is_reply;
+	bool is_reply, was_unsure;
 
 	if (worker_is_done(l, entry->id)) {
 		/* posted already; Redis failed before the map was stored */
@@ -455,7 +455,8 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 
 	found = 0;
 	status = FG_FORUM_TRANSIENT;
-	if (inbound_unsure_find(in, l->name, entry->id) >= 0) {
+	was_unsure = inbound_unsure_find(in, l->name, entry->id) >= 0;
+	if (was_unsure) {
 		/* the last try may have posted it */
 		found = fg_forum_find(in->forum, &req, &answer, &error);
 		if (found < 0)
@@ -476,8 +477,13 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 			 rec->message_id);
 		status = FG_FORUM_OK;
 	}
+	/* no answer, or a 5xx a proxy may have sent after the forum
+	   stored the post: look before posting again */
 	inbound_unsure_set(in, l->name, entry->id,
-			   status == FG_FORUM_TRANSIENT);
+			   status == FG_FORUM_TRANSIENT &&
+			   ((was_unsure && found < 0) ||
+			    answer.http_status == 0 ||
+			    answer.http_status >= 500));
 
 	switch (status) {
 	case FG_FORUM_OK:

@@ -660,9 +660,9 @@ static int fg_discourse_create(struct fg_forum *forum,
    else a failure class */
 static int fg_discourse_get(struct fg_discourse *d, const char *path,
 			    const char *author, json_t **root_r,
+			    struct fg_forum_answer *answer_r,
 			    const char **error_r)
 {
-	struct fg_forum_answer answer;
 	long status = 0;
 	int ret;
 
@@ -691,10 +691,11 @@ static int fg_discourse_get(struct fg_discourse *d, const char *path,
 		fg_buf_free(&d->answer);
 		return 2;	/* a redirect: d->location */
 	}
+	/* a failure: its class and the wait the forum asked for */
 	ret = fg_discourse_classify(status, d->answer_too_large ? NULL :
 				    d->answer.s, d->answer_too_large ? 0 :
 				    d->answer.len, d->retry_after,
-				    (long long)time(NULL), &answer, error_r);
+				    (long long)time(NULL), answer_r, error_r);
 	fg_buf_free(&d->answer);
 	return ret == FG_FORUM_OK ? FG_FORUM_PERMANENT : ret;
 }
@@ -717,7 +718,8 @@ static int fg_discourse_find_topic(struct fg_discourse *d,
 			return 0;	/* not one we could have set */
 	}
 	path = fg_xasprintf("/t/external_id/%s.json", req->external_id);
-	ret = fg_discourse_get(d, path, req->author, &root, error_r);
+	ret = fg_discourse_get(d, path, req->author, &root, answer_r,
+			       error_r);
 	free(path);
 	if (ret == 1) {
 		/* a forum that answers directly instead of redirecting */
@@ -739,7 +741,8 @@ static int fg_discourse_find_topic(struct fg_discourse *d,
 	if (topic <= 0 || topic > (1LL << 53))
 		return 0;
 	path = fg_xasprintf("/t/%lld.json", topic);
-	ret = fg_discourse_get(d, path, req->author, &root, error_r);
+	ret = fg_discourse_get(d, path, req->author, &root, answer_r,
+			       error_r);
 	free(path);
 	if (ret != 1)
 		return ret == 2 ? FG_FORUM_PERMANENT : ret;
@@ -771,7 +774,8 @@ static int fg_discourse_find_reply(struct fg_discourse *d,
 	int ret, found = 0;
 
 	path = fg_xasprintf("/t/%lld.json", req->topic_id);
-	ret = fg_discourse_get(d, path, req->author, &root, error_r);
+	ret = fg_discourse_get(d, path, req->author, &root, answer_r,
+			       error_r);
 	free(path);
 	if (ret != 1)
 		return ret == 2 ? FG_FORUM_PERMANENT : ret;
@@ -785,7 +789,8 @@ static int fg_discourse_find_reply(struct fg_discourse *d,
 			continue;
 		path = fg_xasprintf("/posts/%lld.json",
 				    (long long)json_integer_value(id));
-		ret = fg_discourse_get(d, path, req->author, &post, error_r);
+		ret = fg_discourse_get(d, path, req->author, &post, answer_r,
+				       error_r);
 		free(path);
 		if (ret == 0 || ret == 2)
 			continue;

@@ -18,9 +18,10 @@
  *	fg_forum_deinit(&forum);
  * DESCRIPTION
  *	A driver speaks one forum's HTTP API behind a table of functions,
- *	so the bridge does not care which forum it talks to. Discourse is
- *	the first driver (fg-discourse.c); NodeBB and a generic webhook
- *	forum fit the same table.
+ *	so the bridge does not care which forum it talks to: Discourse
+ *	(fg-discourse.c) and NodeBB (fg-nodebb.c). fg_forum_create() posts
+ *	as another user and with an external id; fg_forum_find() and
+ *	fg_forum_upload() are optional per driver.
  *
  *	A forum handle is not thread-safe: each thread opens its own. A
  *	handle keeps its HTTP connection open between requests. The

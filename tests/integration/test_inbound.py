@@ -286,3 +286,33 @@ def test_thread_by_subject(stack):
     assert stack.redis("HGET", "fg:{forum}:subject-topic",
                        "subject fallback %s question" % uid).startswith(
                            "%d:" % t1["id"])
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
+def test_rate_limit_and_5xx_keep_order(stack):
+    """429 with Retry-After and 503 stop the list's queue; it waits at
+    least as long as the forum asked, then posts everything in order."""
+    uid = _uid()
+    stack.forum_fail("429", count=2, retry_after=2)
+    started = time.monotonic()
+    for n in range(3):
+        _send(stack, "Alice Example <alice@example.test>",
+              "Rate limit %s number %d" % (uid, n),
+              "Rate limit %s message %d of three.\n" % (uid, n))
+    wait_for(lambda: len(_posts(stack, "Rate limit %s" % uid)) == 3,
+             timeout=60, what="three posts after the rate limit")
+    assert time.monotonic() - started >= 4, "Retry-After not honoured"
+    numbers = [int(p["raw"].split("message ")[1][0])
+               for _, p in _posts(stack, "Rate limit %s" % uid)]
+    assert numbers == [0, 1, 2], numbers
+    stack.forum_fail("503", count=3)
+    for n in range(3, 6):
+        _send(stack, "Alice Example <alice@example.test>",
+              "Rate limit %s number %d" % (uid, n),
+              "Rate limit %s message %d of three more.\n" % (uid, n))
+    wait_for(lambda: len(_posts(stack, "Rate limit %s" % uid)) == 6,
+             timeout=60, what="three more posts after the 503s")
+    numbers = [int(p["raw"].split("message ")[1][0])
+               for _, p in _posts(stack, "Rate limit %s" % uid)]
+    assert numbers == list(range(6)), numbers
+    assert _xlen(stack, "fg:{forum}:dead") == 0
