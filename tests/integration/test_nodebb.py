@@ -55,3 +55,20 @@ def test_nodebb_topics_replies_authors(stack):
     assert st["violations"] == [] and st["response_errors"] == [], st
     assert int(stack.redis("XLEN", "fg:{forum}:in") or 0) == 0
     assert int(stack.redis("XLEN", "fg:{forum}:dead") or 0) == 0
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
+def test_nodebb_attachments_listed(stack):
+    """NodeBB's Write API has no upload call: attachments are listed."""
+    uid = uuid.uuid4().hex[:8]
+    msg = stack.make_message("Alice Example <alice@example.test>",
+                             stack.bridge_address, "NodeBB %s files" % uid,
+                             "NodeBB %s: one picture attached.\n" % uid)
+    msg.add_attachment(b"\x89PNG\r\n\x1a\n1234", maintype="image",
+                       subtype="png", filename="photo.png")
+    stack.send_mail("alice@example.test", stack.bridge_address, msg)
+    wait_for(lambda: _posts(stack, "NodeBB %s" % uid), timeout=30,
+             what="the post")
+    (_, post), = _posts(stack, "NodeBB %s" % uid)
+    assert "photo.png (image/png, 12 bytes, not uploaded)" in post["raw"], \
+        post["raw"]
