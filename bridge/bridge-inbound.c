@@ -334,6 +334,40 @@ static int inbound_attachments(struct inbound *in,
 	return FG_FORUM_OK;
 }
 
+/* inbound_raw - what is posted: the attribution line when the post is
+   not made as the author, the text, the attachments */
+static int inbound_raw(struct inbound *in, const struct fg_config *c,
+		       const struct fg_record *rec,
+		       const struct fg_entry *entry, const char *author,
+		       struct fg_buf *raw, const char **error_r)
+{
+	char *line;
+
+	fg_buf_free(raw);
+	if (author == NULL &&
+	    (line = inbound_attribution(c->author_attribution, rec)) != NULL) {
+		fg_buf_puts(raw, line);
+		fg_buf_puts(raw, "\n\n");
+		free(line);
+	}
+	fg_buf_puts(raw, rec->body != NULL ? rec->body : "");
+	return inbound_attachments(in, entry, author, raw, error_r);
+}
+
+/* inbound_author_refused - the forum refused to act as the mapped user
+   (Discourse: 403 for an unknown username; NodeBB: no such uid), not
+   the post */
+static bool inbound_author_refused(int status,
+				   const struct fg_forum_answer *answer,
+				   const char *reason)
+{
+	if (status == FG_FORUM_OK || status == FG_FORUM_HELD)
+		return false;
+	return answer->http_status == 401 || answer->http_status == 403 ||
+		(status == FG_FORUM_PERMANENT && answer->http_status == 0) ||
+		(reason != NULL && strstr(reason, "User does not exist") != NULL);
+}
+
 /* inbound_is_repeat - the forum's words for a post it has already */
 static bool inbound_is_repeat(const char *reason)
 {
@@ -355,7 +389,7 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 	struct fg_forum_request req;
 	struct fg_buf raw = { 0 };
 	const char *error, *parent_id;
-	char *author = NULL, *external_id = NULL, *line;
+	char *author = NULL, *external_id = NULL;
 	int ret, status, found;
 	bool is_reply, was_unsure;
 
@@ -420,15 +454,8 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 		return worker_store_failed(w, l, "looking up the author",
 					   error);
 	}
-	if (author == NULL &&
-	    (line = inbound_attribution(c->author_attribution, rec)) != NULL) {
-		fg_buf_puts(&raw, line);
-		fg_buf_puts(&raw, "\n\n");
-		free(line);
-	}
-	fg_buf_puts(&raw, rec->body != NULL ? rec->body : "");
 	memset(&answer, 0, sizeof(answer));
-	status = inbound_attachments(in, entry, author, &raw, &error);
+	status = inbound_raw(in, c, rec, entry, author, &raw, &error);
 	if (status != FG_FORUM_OK) {
 		ret = inbound_failed(w, l, entry, rec->message_id, status,
 				     &answer, error);
@@ -464,6 +491,22 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 	}
 	if (found == 0) {
 		status = fg_forum_create(in->forum, &req, &answer, &error);
+		if (author != NULL &&
+		    inbound_author_refused(status, &answer, error)) {
+			/* a stale authors map must not stop the list */
+			msg_warn("list=%s message_id=<%s>: the forum refused to "
+				 "post as '%s' (%s); posting as the bridge user",
+				 l->name, rec->message_id, author, error);
+			free(author);
+			author = NULL;
+			req.author = NULL;
+			status = inbound_raw(in, c, rec, entry, NULL, &raw,
+					     &error);
+			req.raw = raw.s;
+			if (status == FG_FORUM_OK)
+				status = fg_forum_create(in->forum, &req,
+							 &answer, &error);
+		}
 		if (status == FG_FORUM_PERMANENT && inbound_is_repeat(error)) {
 			const char *refused = error;
 			found = fg_forum_find(in->forum, &req, &answer, &error);

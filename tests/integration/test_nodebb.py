@@ -72,3 +72,20 @@ def test_nodebb_attachments_listed(stack):
     (_, post), = _posts(stack, "NodeBB %s" % uid)
     assert "photo.png (image/png, 12 bytes, not uploaded)" in post["raw"], \
         post["raw"]
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
+def test_stale_author_mapping_falls_back(stack):
+    """An authors map entry the forum cannot use (not a NodeBB uid) does
+    not stop the list: the post is made as the bridge user, attributed."""
+    uid = uuid.uuid4().hex[:8]
+    stack.admin("author", "set", "carol@example.test", "carol", check=True)
+    _send(stack, "Carol Singer <carol@example.test>", "NodeBB %s stale" % uid,
+          "NodeBB %s: Carol's mapping is not a uid.\n" % uid)
+    wait_for(lambda: _posts(stack, "NodeBB %s" % uid), timeout=30,
+             what="the post")
+    (_, post), = _posts(stack, "NodeBB %s" % uid)
+    assert post["username"] == stack.forum_api_username, post
+    assert post["raw"].startswith("Carol Singer (carol@e\u2026) wrote via"), \
+        post["raw"]
+    assert int(stack.redis("XLEN", "fg:{forum}:dead") or 0) == 0
