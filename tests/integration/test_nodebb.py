@@ -53,7 +53,9 @@ def test_nodebb_topics_replies_authors(stack):
     assert not p2["raw"].startswith("Bob")
     st = stack.forum_state()
     assert st["violations"] == [] and st["response_errors"] == [], st
-    assert int(stack.redis("XLEN", "fg:{forum}:in") or 0) == 0
+    # the entry is acknowledged right after the post exists
+    wait_for(lambda: int(stack.redis("XLEN", "fg:{forum}:in") or 0) == 0,
+             timeout=10, what="the inbound queue to drain")
     assert int(stack.redis("XLEN", "fg:{forum}:dead") or 0) == 0
 
 
