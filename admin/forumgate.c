@@ -331,18 +331,9 @@ static int cmd_parse(const struct fg_config *config, const char *path)
 	return EX_OK;
 }
 
-/* cmd_dead - the dead-letter stream, oldest first, one block each */
-static int cmd_dead(struct fg_store *store, const char *list_name)
+/* print_dead - one block per dead letter: id, queue, message, reason */
+static void print_dead(struct fg_entry **entries, size_t n)
 {
-	struct fg_list *list = need_list(store, list_name);
-	struct fg_entry **entries;
-	size_t n;
-	const char *error;
-
-	fg_list_free(&list);
-	if (fg_store_dead_list(store, list_name, 10000, &entries, &n,
-			       &error) < 0)
-		die(EX_TEMPFAIL, "%s", error);
 	for (size_t i = 0; i < n; i++) {
 		const struct fg_entry *e = entries[i];
 		const char *queue = fg_entry_get(e, "queue");
@@ -363,8 +354,33 @@ static int cmd_dead(struct fg_store *store, const char *list_name)
 		}
 		printf("  reason: %s\n", reason != NULL ? reason : "");
 	}
-	fprintf(stderr, "%zu dead letter%s\n", n, n == 1 ? "" : "s");
-	fg_entries_free(entries, n);
+}
+
+/* cmd_dead - the dead-letter stream, oldest first, in pages (a dead
+   letter may carry attachment data) */
+static int cmd_dead(struct fg_store *store, const char *list_name)
+{
+	struct fg_list *list = need_list(store, list_name);
+	struct fg_entry **entries;
+	size_t n, total = 0;
+	const char *error;
+	char *after = NULL;
+
+	fg_list_free(&list);
+	do {
+		if (fg_store_dead_list(store, list_name, after, 20, &entries,
+				       &n, &error) < 0)
+			die(EX_TEMPFAIL, "%s", error);
+		print_dead(entries, n);
+		total += n;
+		if (n > 0) {
+			free(after);
+			after = fg_xstrdup(entries[n - 1]->id);
+		}
+		fg_entries_free(entries, n);
+	} while (n > 0);
+	free(after);
+	fprintf(stderr, "%zu dead letter%s\n", total, total == 1 ? "" : "s");
 	return EX_OK;
 }
 

@@ -1178,10 +1178,11 @@ static const char fg_script_dead_replay[] =
 #define FG_DEAD_REPLAY_MAX 1000
 
 int fg_store_dead_list(struct fg_store *store, const char *list,
-		       size_t max, struct fg_entry ***entries_r,
-		       size_t *count_r, const char **error_r)
+		       const char *after, size_t max,
+		       struct fg_entry ***entries_r, size_t *count_r,
+		       const char **error_r)
 {
-	char key[FG_KEY_SIZE], count[32];
+	char key[FG_KEY_SIZE], count[32], *start;
 	struct fg_entry **entries;
 	redisReply *reply;
 	size_t n = 0;
@@ -1189,9 +1190,12 @@ int fg_store_dead_list(struct fg_store *store, const char *list,
 	*entries_r = NULL;
 	*count_r = 0;
 	snprintf(count, sizeof(count), "%zu", max == 0 ? 1 : max);
+	/* "(ID": exclusive start (Redis 6.2) */
+	start = after != NULL ? fg_xasprintf("(%s", after) : fg_xstrdup("-");
 	reply = fg_cmd(store, error_r, "XRANGE",
-		       fg_key(key, FG_KEY_DEAD, list), "-", "+", "COUNT",
+		       fg_key(key, FG_KEY_DEAD, list), start, "+", "COUNT",
 		       count, NULL);
+	free(start);
 	if (reply == NULL)
 		return -1;
 	entries = fg_xcalloc(reply->elements + 1, sizeof(*entries));

@@ -161,12 +161,14 @@ struct fg_post *fg_post_from_entry(const struct fg_entry *entry);
 
 /* Dead letters (fg:{LIST}:dead) */
 
-/* fg_store_dead_list - up to max entries of the dead-letter stream,
-   oldest first; each has the original fields plus queue, entry_id,
-   reason and failed_at */
+/* fg_store_dead_list - up to max entries of the dead-letter stream
+   after the entry id after (NULL: from the start), oldest first; each
+   has the original fields plus queue, entry_id, reason and failed_at.
+   Entries may carry attachment data: page with a small max. */
 int fg_store_dead_list(struct fg_store *store, const char *list,
-		       size_t max, struct fg_entry ***entries_r,
-		       size_t *count_r, const char **error_r);
+		       const char *after, size_t max,
+		       struct fg_entry ***entries_r, size_t *count_r,
+		       const char **error_r);
 /* fg_store_dead_replay - move one dead letter (id), or every one (id
    NULL), back to the end of the queue it came from, each atomically
    (one Lua script); *moved_r is the number moved. An unknown id moves

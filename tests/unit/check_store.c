@@ -309,12 +309,20 @@ START_TEST(test_dead_letters_replay)
 						     entry, "422 refused", &error), 0);
 		fg_entry_free(&entry);
 	}
-	ck_assert_int_eq(fg_store_dead_list(store, "dl", 10, &dead, &n,
+	ck_assert_int_eq(fg_store_dead_list(store, "dl", NULL, 10, &dead, &n,
 					    &error), 0);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_str_eq(fg_entry_get(dead[0], "message_id"), "d0@example.org");
 	ck_assert_str_eq(fg_entry_get(dead[0], "reason"), "422 refused");
 	ck_assert_str_eq(fg_entry_get(dead[0], "queue"), "in");
+	/* the next page starts after an id */
+	struct fg_entry **page;
+	size_t n_page;
+	ck_assert_int_eq(fg_store_dead_list(store, "dl", dead[0]->id, 1, &page,
+					    &n_page, &error), 0);
+	ck_assert_uint_eq(n_page, 1);
+	ck_assert_str_eq(page[0]->id, dead[1]->id);
+	fg_entries_free(page, n_page);
 	/* one by id, back to the end of its queue without the bookkeeping */
 	ck_assert_int_eq(fg_store_dead_replay(store, "dl", dead[1]->id, &moved,
 					      &error), 0);
@@ -338,7 +346,7 @@ START_TEST(test_dead_letters_replay)
 	ck_assert_int_eq(fg_store_dead_replay(store, "dl", NULL, &moved,
 					      &error), 0);
 	ck_assert_int_eq(moved, 2);
-	ck_assert_int_eq(fg_store_dead_list(store, "dl", 10, &dead, &n,
+	ck_assert_int_eq(fg_store_dead_list(store, "dl", NULL, 10, &dead, &n,
 					    &error), 0);
 	ck_assert_uint_eq(n, 0);
 	fg_entries_free(dead, n);
