@@ -480,6 +480,15 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 		req.external_id = external_id;
 	}
 
+	/* the webhook of the post may come before the map has it */
+	if (fg_store_posting_begin(w->store, l->name, entry->id,
+				   2 * c->forum_timeout + 10000, &error) < 0) {
+		free(author);
+		free(external_id);
+		fg_buf_free(&raw);
+		fg_record_free(&rec);
+		return worker_store_failed(w, l, "marking the post", error);
+	}
 	found = 0;
 	status = FG_FORUM_TRANSIENT;
 	was_unsure = inbound_unsure_find(in, l->name, entry->id) >= 0;
@@ -565,6 +574,9 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 				     &answer, error);
 		break;
 	}
+	/* mapped now, or not posted; a failure here only lets the mark
+	   expire */
+	(void)fg_store_posting_end(w->store, l->name, &error);
 	free(author);
 	free(external_id);
 	fg_buf_free(&raw);

@@ -1376,3 +1376,41 @@ int fg_store_subject_get(struct fg_store *store, const char *list,
 	}
 	return ret;
 }
+
+/* ---- a post in flight ---- */
+
+int fg_store_posting_begin(struct fg_store *store, const char *list,
+			   const char *entry_id, unsigned int ttl_ms,
+			   const char **error_r)
+{
+	char key[FG_KEY_SIZE], ttl[16];
+
+	snprintf(ttl, sizeof(ttl), "%u", ttl_ms > 0 ? ttl_ms : 1);
+	return fg_cmd_ok(fg_cmd(store, error_r, "SET",
+				fg_key(key, FG_KEY_POSTING, list), entry_id,
+				"PX", ttl, NULL));
+}
+
+int fg_store_posting_end(struct fg_store *store, const char *list,
+			 const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+
+	return fg_cmd_ok(fg_cmd(store, error_r, "DEL",
+				fg_key(key, FG_KEY_POSTING, list), NULL));
+}
+
+int fg_store_posting_active(struct fg_store *store, const char *list,
+			    const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+	redisReply *reply = fg_cmd(store, error_r, "EXISTS",
+				   fg_key(key, FG_KEY_POSTING, list), NULL);
+	int ret;
+
+	if (reply == NULL)
+		return -1;
+	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
+	freeReplyObject(reply);
+	return ret;
+}

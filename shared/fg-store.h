@@ -211,4 +211,21 @@ int fg_store_subject_get(struct fg_store *store, const char *list,
 			 const char *title, long long since,
 			 struct fg_post_ref *ref_r, const char **error_r);
 
+/* A post in flight (fg:{LIST}:posting): set while the bridge creates a
+   post from list mail and until it is in the Message-ID map, so the
+   forum's webhook for that post, which may come first, is not taken
+   for a forum user's post and mailed back to the list. */
+#define FG_KEY_POSTING		"fg:{%s}:posting"
+
+/* fg_store_posting_begin - mark a post in flight for at most ttl_ms */
+int fg_store_posting_begin(struct fg_store *store, const char *list,
+			   const char *entry_id, unsigned int ttl_ms,
+			   const char **error_r);
+/* fg_store_posting_end - the post is mapped, or was not made */
+int fg_store_posting_end(struct fg_store *store, const char *list,
+			 const char **error_r);
+/* fg_store_posting_active - 1 a post is in flight, 0 none */
+int fg_store_posting_active(struct fg_store *store, const char *list,
+			    const char **error_r);
+
 #endif

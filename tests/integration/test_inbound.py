@@ -156,6 +156,18 @@ def test_authors(stack):
     assert first == "Carol Singer (carol@e\u2026) wrote via the list:", first
     assert "carol@example.test" not in carol
 
+    # the forum's webhooks for both posts are not mailed back to the list
+    ids = {p["id"] for p in posts.values()}
+    wait_for(lambda: sum(1 for h in stack.forum_state()["webhooks"]
+                         if h["post_id"] in ids and h["delivered"]) == 2,
+             timeout=20, what="both webhooks delivered")
+    wait_for(lambda: _xlen(stack, "fg:{forum}:out") == 0, timeout=20,
+             what="the outbound queue to drain")
+    stack.wait_queue_empty()
+    for user in ("alice@example.test", "carol@example.test"):
+        echoed = [m for m in stack.mailbox(user)
+                  if "Authors %s" % uid in m.as_string()]
+        assert echoed == [], (user, echoed)
     r = stack.admin("author", "del", "bob@example.test", check=True)
     assert stack.redis("HEXISTS", "fg:authors", "bob@example.test") == "0"
     r = stack.admin("author", "del", "bob@example.test")
