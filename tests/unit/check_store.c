@@ -397,6 +397,18 @@ START_TEST(test_authors_and_subjects)
 					      &got, &error), 0);
 	ck_assert_int_eq(fg_store_subject_get(store, "subj", "", 0, &got,
 					      &error), 0);
+
+	ck_assert_int_eq(fg_store_posting_active(store, "subj", &error), 0);
+	ck_assert_int_eq(fg_store_posting_begin(store, "subj", "1-1", 60000,
+						&error), 0);
+	ck_assert_int_eq(fg_store_posting_active(store, "subj", &error), 1);
+	ck_assert_int_eq(fg_store_posting_end(store, "subj", &error), 0);
+	ck_assert_int_eq(fg_store_posting_active(store, "subj", &error), 0);
+	/* a crashed bridge's mark expires */
+	ck_assert_int_eq(fg_store_posting_begin(store, "subj", "1-2", 20,
+						&error), 0);
+	usleep(100000);
+	ck_assert_int_eq(fg_store_posting_active(store, "subj", &error), 0);
 }
 END_TEST
 
