@@ -12,6 +12,7 @@
  *	65 bad input, 69 a list or member does not exist, 75 Redis or
  *	another service is unavailable (try again), 78 configuration error.
  */
+#include "fg-attach.h"
 #include "fg-common.h"
 #include "fg-config.h"
 #include "fg-mailparse.h"
@@ -22,6 +23,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -45,7 +47,12 @@ static void usage(void)
 		"  allow add|del LIST ADDRESS      senders who may always post\n"
 		"  member add|del LIST ADDRESS\n"
 		"  members LIST\n"
-		"  parse [FILE|-]                  parse one message as the plugin does\n",
+		"  parse [FILE|-]                  parse one message as the plugin does\n"
+		"  dead LIST                       dead letters with their reasons\n"
+		"  replay LIST ID|all              move dead letters back to their queue\n"
+		"  author set ADDRESS USER         post mail from ADDRESS as forum USER\n"
+		"  author del ADDRESS\n"
+		"  authors                         the address -> forum user map\n",
 		progname);
 	exit(EX_USAGE);
 }
@@ -302,6 +309,33 @@ static char *read_all(const char *path, size_t max, size_t *size_r)
 	return fg_buf_steal(&buf);
 }
 
+/* parse_attachments - [{name, type, size}] as the plugin extracts them */
+static json_t *parse_attachments(const struct fg_config *config,
+				 const char *data, size_t size)
+{
+	struct fg_attach_settings set = {
+		.max_size = config->attachment_max_size,
+		.max_total = config->attachment_max_total,
+		.types = config->attachment_types,
+	};
+	struct fg_attachment *atts;
+	size_t n;
+	const char *error;
+	json_t *array = json_array();
+
+	if (fg_attach_extract(data, size, &set, &atts, &n, &error) < 0)
+		return array;
+	for (size_t i = 0; i < n; i++) {
+		json_t *a = json_pack("{s:s, s:s, s:I}", "name", atts[i].name,
+				      "type", atts[i].type,
+				      "size", (json_int_t)atts[i].size);
+		if (a != NULL)
+			json_array_append_new(array, a);
+	}
+	fg_attachments_free(atts, n);
+	return array;
+}
+
 static int cmd_parse(const struct fg_config *config, const char *path)
 {
 	struct fg_parse_settings set = {
@@ -337,12 +371,135 @@ static int cmd_parse(const struct fg_config *config, const char *path)
 		"reason", rec->reason);
 	if (obj == NULL)
 		die(EX_SOFTWARE, "%s: record is not valid UTF-8", path);
+	json_object_set_new(obj, "attachments", parse_attachments(config,
+								  data, size));
 	json_dumpf(obj, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	putchar('\n');
 	json_decref(obj);
 	fg_record_free(&rec);
 	free(data);
 	fg_mail_deinit();
+	return EX_OK;
+}
+
+/* print_dead - one block per dead letter: id, queue, message, reason */
+static void print_dead(struct fg_entry **entries, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct fg_entry *e = entries[i];
+		const char *queue = fg_entry_get(e, "queue");
+		const char *id = fg_entry_get(e, "message_id");
+		const char *reason = fg_entry_get(e, "reason");
+		const char *failed = fg_entry_get(e, "failed_at");
+
+		if (id == NULL) {
+			id = fg_entry_get(e, "post_id");
+			printf("%s queue=%s post_id=%s failed_at=%s\n", e->id,
+			       queue != NULL ? queue : "?",
+			       id != NULL ? id : "?",
+			       failed != NULL ? failed : "?");
+		} else {
+			printf("%s queue=%s message_id=<%s> failed_at=%s\n",
+			       e->id, queue != NULL ? queue : "?", id,
+			       failed != NULL ? failed : "?");
+		}
+		printf("  reason: %s\n", reason != NULL ? reason : "");
+	}
+}
+
+/* cmd_dead - the dead-letter stream, oldest first, in pages (a dead
+   letter may carry attachment data) */
+static int cmd_dead(struct fg_store *store, const char *list_name)
+{
+	struct fg_list *list = need_list(store, list_name);
+	struct fg_entry **entries;
+	size_t n, total = 0;
+	const char *error;
+	char *after = NULL;
+
+	fg_list_free(&list);
+	do {
+		if (fg_store_dead_list(store, list_name, after, 20, &entries,
+				       &n, &error) < 0)
+			die(EX_TEMPFAIL, "%s", error);
+		print_dead(entries, n);
+		total += n;
+		if (n > 0) {
+			free(after);
+			after = fg_xstrdup(entries[n - 1]->id);
+		}
+		fg_entries_free(entries, n);
+	} while (n > 0);
+	free(after);
+	fprintf(stderr, "%zu dead letter%s\n", total, total == 1 ? "" : "s");
+	return EX_OK;
+}
+
+/* cmd_replay - dead letters back to the end of their queue */
+static int cmd_replay(struct fg_store *store, const char *list_name,
+		      const char *id)
+{
+	struct fg_list *list = need_list(store, list_name);
+	long long moved, total = 0;
+	const char *error;
+	bool all = strcmp(id, "all") == 0;
+
+	fg_list_free(&list);
+	if (!all && strspn(id, "0123456789-") != strlen(id))
+		die(EX_USAGE, "replay: '%s' is not an entry id (see: %s dead "
+		    "%s) or 'all'", id, progname, list_name);
+	do {
+		if (fg_store_dead_replay(store, list_name, all ? NULL : id,
+					 &moved, &error) < 0)
+			die(EX_TEMPFAIL, "%s", error);
+		total += moved;
+	} while (all && moved > 0);
+	if (!all && total == 0)
+		die(EX_DATAERR, "no dead letter %s in list %s", id, list_name);
+	printf("replayed %lld dead letter%s\n", total, total == 1 ? "" : "s");
+	return EX_OK;
+}
+
+/* cmd_author - set or delete one address -> forum user mapping */
+static int cmd_author(struct fg_store *store, int argc, char **argv)
+{
+	const char *error;
+	int ret;
+
+	if (argc >= 2 && strchr(argv[1], '@') == NULL)
+		die(EX_USAGE, "'%s' is not a mail address", argv[1]);
+	if (argc == 3 && strcmp(argv[0], "set") == 0) {
+		if (argv[2][0] == '\0' || strpbrk(argv[2], "\r\n") != NULL)
+			die(EX_USAGE, "invalid forum user '%s'", argv[2]);
+		if (fg_store_author_set(store, argv[1], argv[2], &error) < 0)
+			die(EX_TEMPFAIL, "%s", error);
+		return EX_OK;
+	}
+	if (argc == 2 && strcmp(argv[0], "del") == 0) {
+		ret = fg_store_author_del(store, argv[1], &error);
+		if (ret < 0)
+			die(EX_TEMPFAIL, "%s", error);
+		if (ret == 0)
+			die(EX_UNAVAILABLE, "no author mapping for %s",
+			    argv[1]);
+		return EX_OK;
+	}
+	usage();
+}
+
+/* cmd_authors - "address user" lines */
+static int cmd_authors(struct fg_store *store)
+{
+	char **addresses, **users;
+	size_t n;
+	const char *error;
+
+	if (fg_store_authors(store, &addresses, &users, &n, &error) < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	for (size_t i = 0; i < n; i++)
+		printf("%s %s\n", addresses[i], users[i]);
+	fg_strv_free(addresses, n);
+	fg_strv_free(users, n);
 	return EX_OK;
 }
 
@@ -396,6 +553,14 @@ int main(int argc, char *argv[])
 		ret = cmd_member(store, argv[1], argv[2], argv[3]);
 	else if (strcmp(argv[0], "members") == 0 && argc == 2)
 		ret = cmd_members(store, argv[1]);
+	else if (strcmp(argv[0], "dead") == 0 && argc == 2)
+		ret = cmd_dead(store, argv[1]);
+	else if (strcmp(argv[0], "replay") == 0 && argc == 3)
+		ret = cmd_replay(store, argv[1], argv[2]);
+	else if (strcmp(argv[0], "author") == 0 && argc >= 3)
+		ret = cmd_author(store, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "authors") == 0 && argc == 1)
+		ret = cmd_authors(store);
 	else
 		usage();
 	fg_store_free(&store);

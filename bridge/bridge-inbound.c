@@ -24,17 +24,46 @@
  *
  *	Every record ends in one log line with the list, the Message-ID
  *	and what became of it.
+ *
+ *	Threading by subject (thread_by_subject_days > 0): a record whose
+ *	parent is unknown joins the topic that list mail with the same
+ *	normalized subject started within that many days.
+ *
+ *	Authors: a sender found in the authors map (fg:authors) is posted
+ *	as that forum user; anyone else as the bridge's user, with the
+ *	author_attribution line first.
+ *
+ *	Exactly once across lost answers: a topic carries an external id
+ *	made from its Message-ID. After a transient failure of an entry
+ *	(the request may have reached the forum), and when the forum
+ *	refuses the post as a repeat ("too similar", "already been
+ *	taken"), the forum is asked for the post first (fg_forum_find());
+ *	one that is there is recorded instead of posted again.
+ *
+ *	Attachments that came with their data through the queue are
+ *	uploaded and linked under the text; the others (too large, a type
+ *	not in attachment_types, a forum without uploads) are listed by
+ *	name, type and size.
  */
 #include "bridge-worker.h"
+#include "fg-attach.h"
 #include "fg-forum.h"
 #include "fg-msgid.h"
 #include "fg-threading.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <time.h>
 
 struct inbound {
 	struct fg_forum *forum;
+	/* "LIST ENTRY-ID" of entries whose last try ended without a
+	   clear answer: the post may exist */
+	char **unsure;
+	size_t n_unsure;
 };
 
 struct inbound_lookup {
@@ -129,17 +158,240 @@ static int inbound_failed(struct worker *w, struct worker_list *l,
 	return ret;
 }
 
+/* inbound_unsure_find - index of "list id" in the unsure set, or -1 */
+static ssize_t inbound_unsure_find(struct inbound *in, const char *list,
+				   const char *id)
+{
+	size_t len = strlen(list);
+
+	for (size_t i = 0; i < in->n_unsure; i++) {
+		if (strncmp(in->unsure[i], list, len) == 0 &&
+		    in->unsure[i][len] == ' ' &&
+		    strcmp(in->unsure[i] + len + 1, id) == 0)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+/* inbound_unsure_set - remember or forget that an entry may be posted;
+   one entry per list at most (the queue stops at its head) */
+static void inbound_unsure_set(struct inbound *in, const char *list,
+			       const char *id, bool unsure)
+{
+	size_t len = strlen(list);
+
+	for (size_t i = 0; i < in->n_unsure; i++) {
+		if (strncmp(in->unsure[i], list, len) == 0 &&
+		    in->unsure[i][len] == ' ') {
+			free(in->unsure[i]);
+			in->unsure[i] = in->unsure[--in->n_unsure];
+			break;
+		}
+	}
+	if (!unsure)
+		return;
+	in->unsure = fg_xrealloc(in->unsure,
+				 (in->n_unsure + 1) * sizeof(char *));
+	in->unsure[in->n_unsure++] = fg_xasprintf("%s %s", list, id);
+}
+
+/* inbound_short_address - "alice@e…": enough to recognize, not to mail */
+static char *inbound_short_address(const char *address)
+{
+	const char *at = strrchr(address, '@');
+
+	if (at == NULL || at[1] == '\0')
+		return fg_xstrdup(address);
+	return fg_xasprintf("%.*s@%c\xe2\x80\xa6", (int)(at - address),
+			    address, at[1]);
+}
+
+/* inbound_md_escape - text that Markdown shows as it is */
+static void inbound_md_escape(struct fg_buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (strchr("\\`*_{}[]()<>#+-!|~", *s) != NULL)
+			fg_buf_putc(b, '\\');
+		fg_buf_putc(b, (unsigned char)*s < 0x20 ? ' ' : *s);
+	}
+}
+
+/* inbound_attribution - author_attribution expanded, or NULL */
+static char *inbound_attribution(const char *format,
+				 const struct fg_record *rec)
+{
+	struct fg_buf b = { 0 };
+	char *name, *addr;
+
+	if (format == NULL || *format == '\0')
+		return NULL;
+	addr = inbound_short_address(rec->from_email != NULL ?
+				     rec->from_email : "");
+	if (rec->from_name != NULL && *rec->from_name != '\0') {
+		name = fg_xstrdup(rec->from_name);
+	} else {
+		const char *at = strrchr(addr, '@');
+		name = at != NULL ? fg_xstrndup(addr, (size_t)(at - addr)) :
+			fg_xstrdup(addr);
+	}
+	for (const char *p = format; *p != '\0'; p++) {
+		if (*p != '%' || p[1] == '\0') {
+			fg_buf_putc(&b, *p);
+			continue;
+		}
+		p++;
+		if (*p == 'n')
+			inbound_md_escape(&b, name);
+		else if (*p == 'a')
+			inbound_md_escape(&b, addr);
+		else if (*p == '%')
+			fg_buf_putc(&b, '%');
+		else {
+			fg_buf_putc(&b, '%');
+			fg_buf_putc(&b, *p);
+		}
+	}
+	free(name);
+	free(addr);
+	return fg_buf_steal(&b);
+}
+
+/* inbound_attachments - the record's attachments for the post: those
+   that came with their data are uploaded (when the forum takes files),
+   the others listed by name. FG_FORUM_OK, or an upload's transient
+   failure (the record is tried again). */
+static int inbound_attachments(struct inbound *in,
+			       const struct fg_entry *entry,
+			       const char *author, struct fg_buf *raw,
+			       const char **error_r)
+{
+	const char *count = fg_entry_get(entry, "attachments");
+	long long n = 0;
+	bool first = true;
+
+	if (count == NULL || fg_parse_llong(count, &n) < 0 || n <= 0)
+		return FG_FORUM_OK;
+	if (n > FG_ATTACH_MAX)
+		n = FG_ATTACH_MAX;
+	for (long long i = 0; i < n; i++) {
+		char key[64], size_text[32], *line = NULL;
+		const char *name, *type, *data, *size;
+		struct fg_forum_upload up;
+		struct fg_forum_file file;
+		unsigned char *bytes;
+		long long bytes_size = 0;
+		size_t len;
+		int ret;
+
+		snprintf(key, sizeof(key), "attachment.%lld.name", i);
+		name = fg_entry_get(entry, key);
+		snprintf(key, sizeof(key), "attachment.%lld.type", i);
+		type = fg_entry_get(entry, key);
+		snprintf(key, sizeof(key), "attachment.%lld.size", i);
+		size = fg_entry_get(entry, key);
+		snprintf(key, sizeof(key), "attachment.%lld.data", i);
+		data = fg_entry_get(entry, key);
+		if (name == NULL || type == NULL)
+			continue;
+		if (size == NULL || fg_parse_llong(size, &bytes_size) < 0 ||
+		    bytes_size < 0)
+			bytes_size = 0;
+		fg_attach_human_size((size_t)bytes_size, size_text,
+				     sizeof(size_text));
+		if (data != NULL && *data != '\0' &&
+		    fg_forum_can_upload(in->forum) &&
+		    fg_attach_b64_decode(data, &bytes, &len) == 0) {
+			memset(&file, 0, sizeof(file));
+			file.name = name;
+			file.type = type;
+			file.data = bytes;
+			file.size = len;
+			file.author = author;
+			ret = fg_forum_upload(in->forum, &file, &up, error_r);
+			free(bytes);
+			if (ret == FG_FORUM_TRANSIENT)
+				return ret;
+			if (ret == FG_FORUM_OK) {
+				line = fg_xasprintf("%s (%s)", up.markdown,
+						    size_text);
+				fg_forum_upload_free(&up);
+			}
+		}
+		if (first) {
+			fg_buf_puts(raw, "\n\nAttachments:\n");
+			first = false;
+		}
+		fg_buf_puts(raw, "\n- ");
+		if (line != NULL) {
+			fg_buf_puts(raw, line);
+			free(line);
+		} else {
+			inbound_md_escape(raw, name);
+			fg_buf_printf(raw, " (%s, %s, not uploaded)", type,
+				      size_text);
+		}
+	}
+	return FG_FORUM_OK;
+}
+
+/* inbound_raw - what is posted: the attribution line when the post is
+   not made as the author, the text, the attachments */
+static int inbound_raw(struct inbound *in, const struct fg_config *c,
+		       const struct fg_record *rec,
+		       const struct fg_entry *entry, const char *author,
+		       struct fg_buf *raw, const char **error_r)
+{
+	char *line;
+
+	fg_buf_free(raw);
+	if (author == NULL &&
+	    (line = inbound_attribution(c->author_attribution, rec)) != NULL) {
+		fg_buf_puts(raw, line);
+		fg_buf_puts(raw, "\n\n");
+		free(line);
+	}
+	fg_buf_puts(raw, rec->body != NULL ? rec->body : "");
+	return inbound_attachments(in, entry, author, raw, error_r);
+}
+
+/* inbound_author_refused - the forum refused to act as the mapped user
+   (Discourse: 403 for an unknown username; NodeBB: no such uid), not
+   the post */
+static bool inbound_author_refused(int status,
+				   const struct fg_forum_answer *answer,
+				   const char *reason)
+{
+	if (status == FG_FORUM_OK || status == FG_FORUM_HELD)
+		return false;
+	return answer->http_status == 401 || answer->http_status == 403 ||
+		(status == FG_FORUM_PERMANENT && answer->http_status == 0) ||
+		(reason != NULL && strstr(reason, "User does not exist") != NULL);
+}
+
+/* inbound_is_repeat - the forum's words for a post it has already */
+static bool inbound_is_repeat(const char *reason)
+{
+	return reason != NULL &&
+		(strstr(reason, "too similar") != NULL ||
+		 strstr(reason, "already been taken") != NULL);
+}
+
 /* inbound_process - one record; see the DESCRIPTION */
 static int inbound_process(struct worker *w, struct worker_list *l,
 			   const struct fg_entry *entry)
 {
 	struct inbound *in = w->context;
+	const struct fg_config *c = w->bridge->config;
 	struct inbound_lookup lookup = { w, l->name };
 	struct fg_record *rec;
 	struct fg_post_ref ref, parent;
 	struct fg_forum_answer answer;
+	struct fg_forum_request req;
+	struct fg_buf raw = { 0 };
 	const char *error, *parent_id;
-	int ret, status;
+	char *author = NULL, *external_id = NULL;
+	int ret, status, found;
+	bool is_reply, was_unsure;
 
 	if (worker_is_done(l, entry->id)) {
 		/* posted already; Redis failed before the map was stored */
@@ -174,25 +426,116 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 		return ret;
 	}
 
-	ret = fg_threading_find_parent(rec, w->bridge->config->secret,
-				       l->name, inbound_lookup_msgid, &lookup,
+	ret = fg_threading_find_parent(rec, c->secret, l->name,
+				       inbound_lookup_msgid, &lookup,
 				       &parent, &parent_id, &error);
+	if (ret == 0 && c->thread_by_subject_days > 0 &&
+	    rec->title != NULL && *rec->title != '\0') {
+		long long since = (long long)time(NULL) -
+			(long long)c->thread_by_subject_days * 86400;
+		ret = fg_store_subject_get(w->store, l->name, rec->title, since,
+					   &parent, &error);
+		if (ret > 0) {
+			parent.post_number = 0;	/* answers the topic */
+			parent_id = "(same subject)";
+		}
+	}
 	if (ret < 0) {
 		fg_record_free(&rec);
 		return worker_store_failed(w, l, "looking up the parent",
 					   error);
 	}
-	if (ret > 0) {
-		status = fg_forum_create_reply(in->forum, parent.topic_id,
-					       parent.post_number, rec->body,
-					       &answer, &error);
-	} else {
-		status = fg_forum_create_topic(in->forum, inbound_title(rec),
-					       rec->body,
-					       l->def != NULL ?
-					       l->def->category : 0,
-					       &answer, &error);
+	is_reply = ret > 0;
+
+	if (rec->from_email != NULL && *rec->from_email != '\0' &&
+	    fg_store_author_get(w->store, rec->from_email, &author,
+				&error) < 0) {
+		fg_record_free(&rec);
+		return worker_store_failed(w, l, "looking up the author",
+					   error);
 	}
+	memset(&answer, 0, sizeof(answer));
+	status = inbound_raw(in, c, rec, entry, author, &raw, &error);
+	if (status != FG_FORUM_OK) {
+		ret = inbound_failed(w, l, entry, rec->message_id, status,
+				     &answer, error);
+		free(author);
+		fg_buf_free(&raw);
+		fg_record_free(&rec);
+		return ret;
+	}
+
+	memset(&req, 0, sizeof(req));
+	req.raw = raw.s;
+	req.author = author;
+	if (is_reply) {
+		req.topic_id = parent.topic_id;
+		req.reply_to_post_number = parent.post_number;
+		req.reply_to_post_id = parent.post_number > 0 ?
+			parent.post_id : 0;
+	} else {
+		req.title = inbound_title(rec);
+		req.category = l->def != NULL ? l->def->category : 0;
+		external_id = fg_forum_external_id(rec->message_id);
+		req.external_id = external_id;
+	}
+
+	/* the webhook of the post may come before the map has it */
+	if (fg_store_posting_begin(w->store, l->name, entry->id,
+				   2 * c->forum_timeout + 10000, &error) < 0) {
+		free(author);
+		free(external_id);
+		fg_buf_free(&raw);
+		fg_record_free(&rec);
+		return worker_store_failed(w, l, "marking the post", error);
+	}
+	found = 0;
+	status = FG_FORUM_TRANSIENT;
+	was_unsure = inbound_unsure_find(in, l->name, entry->id) >= 0;
+	if (was_unsure) {
+		/* the last try may have posted it */
+		found = fg_forum_find(in->forum, &req, &answer, &error);
+		if (found < 0)
+			status = found;
+	}
+	if (found == 0) {
+		status = fg_forum_create(in->forum, &req, &answer, &error);
+		if (author != NULL &&
+		    inbound_author_refused(status, &answer, error)) {
+			/* a stale authors map must not stop the list */
+			msg_warn("list=%s message_id=<%s>: the forum refused to "
+				 "post as '%s' (%s); posting as the bridge user",
+				 l->name, rec->message_id, author, error);
+			free(author);
+			author = NULL;
+			req.author = NULL;
+			status = inbound_raw(in, c, rec, entry, NULL, &raw,
+					     &error);
+			req.raw = raw.s;
+			if (status == FG_FORUM_OK)
+				status = fg_forum_create(in->forum, &req,
+							 &answer, &error);
+		}
+		if (status == FG_FORUM_PERMANENT && inbound_is_repeat(error)) {
+			const char *refused = error;
+			found = fg_forum_find(in->forum, &req, &answer, &error);
+			if (found <= 0)
+				error = refused;
+		}
+	}
+	if (found > 0) {
+		msg_info("list=%s message_id=<%s>: the forum has the post "
+			 "already (an earlier try got no answer)", l->name,
+			 rec->message_id);
+		status = FG_FORUM_OK;
+	}
+	/* no answer, or a 5xx a proxy may have sent after the forum
+	   stored the post: look before posting again */
+	inbound_unsure_set(in, l->name, entry->id,
+			   status == FG_FORUM_TRANSIENT &&
+			   ((was_unsure && found < 0) ||
+			    answer.http_status == 0 ||
+			    answer.http_status >= 500));
 
 	switch (status) {
 	case FG_FORUM_OK:
@@ -200,9 +543,18 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 		ref.topic_id = answer.topic_id;
 		ref.post_number = answer.post_number;
 		ref.post_id = answer.post_id;
-		ref.parent_post_number = ret > 0 ? parent.post_number : 0;
+		ref.parent_post_number = is_reply ? parent.post_number : 0;
+		if (is_reply && ref.parent_post_number == 0)
+			ref.parent_post_number = 1;
 		if (ref.post_number == 1)
 			ref.parent_post_number = 0;
+		if (!is_reply && c->thread_by_subject_days > 0 &&
+		    rec->title != NULL && *rec->title != '\0' &&
+		    fg_store_subject_set(w->store, l->name, rec->title, &ref,
+					 (long long)time(NULL), &error) < 0)
+			msg_warn("list=%s message_id=<%s>: recording the "
+				 "subject failed: %s", l->name,
+				 rec->message_id, error);
 		worker_mark_done(l, entry->id, rec->message_id, &ref);
 		ret = inbound_record_posted(w, l, entry, rec->message_id);
 		break;
@@ -222,6 +574,12 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 				     &answer, error);
 		break;
 	}
+	/* mapped now, or not posted; a failure here only lets the mark
+	   expire */
+	(void)fg_store_posting_end(w->store, l->name, &error);
+	free(author);
+	free(external_id);
+	fg_buf_free(&raw);
 	fg_record_free(&rec);
 	return ret;
 }
@@ -232,6 +590,7 @@ static void inbound_deinit(struct worker *w)
 	struct inbound *in = w->context;
 
 	fg_forum_deinit(&in->forum);
+	fg_strv_free(in->unsure, in->n_unsure);
 	free(in);
 }
 

@@ -25,6 +25,11 @@
  *	   A 5xx moves the entry to the dead-letter stream with the
  *	   relay's answer.
  *
+ *	A post the map does not know while the list-to-forum worker has a
+ *	post in flight (fg:{LIST}:posting) waits until that post is
+ *	mapped: the forum's webhook may come before the map has it, and
+ *	a post made as a mapped author is not recognized by its username.
+ *
  *	A post found in the map under our own Message-ID was recorded
  *	by an earlier attempt that did not finish: it is sent (again).
  *	Delivery is at least once; the list sees the same Message-ID.
@@ -41,6 +46,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* How often a post is looked up again while the bridge has a post in
+   flight (fg_store_posting_begin()). */
+#define OUTBOUND_IN_FLIGHT_MS 100
 #include <time.h>
 
 /* a route: one relay and the envelope sender base used through it */
@@ -418,6 +427,20 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 		return ret;
 	}
 	free(mapped);
+	if (ret == 0) {
+		/* the bridge may be between creating this post from list
+		   mail and mapping it: wait until it is done */
+		ret = fg_store_posting_active(w->store, l->name, &error);
+		if (ret != 0) {
+			fg_post_free(&post);
+			if (ret < 0)
+				return worker_store_failed(w, l, "looking for "
+							   "a post in flight",
+							   error);
+			l->next_ms = bridge_now_ms() + OUTBOUND_IN_FLIGHT_MS;
+			return WORKER_RETRY;
+		}
+	}
 
 	if (fg_threading_outbound(c->secret, l->name, c->mail_domain, post,
 				  outbound_lookup_post, &lookup, &h,

@@ -36,6 +36,7 @@
 
 #include <sys/stat.h>
 
+#include "fg-attach.h"
 #include "fg-common.h"
 #include "fg-config.h"
 #include "fg-mailparse.h"
@@ -149,6 +150,25 @@ static int forumgate_read_mail(struct mail *mail, size_t max_size,
 	return 1;
 }
 
+/* forumgate_attachments - attach the message's files to the record;
+   best effort: a message whose parts cannot be read is posted without */
+static void forumgate_attachments(const struct fg_config *config,
+				  const buffer_t *buf, struct fg_record *rec)
+{
+	struct fg_attach_settings set = {
+		.max_size = config->attachment_max_size,
+		.max_total = config->attachment_max_total,
+		.types = config->attachment_types,
+	};
+	const char *error;
+
+	if (fg_attach_extract(buf->data, buf->used, &set, &rec->attachments,
+			      &rec->n_attachments, &error) < 0) {
+		rec->attachments = NULL;
+		rec->n_attachments = 0;
+	}
+}
+
 enum forumgate_result {
 	FG_RESULT_CONSUMED,	/* queued or dropped on purpose */
 	FG_RESULT_KEEP,		/* store it in the mailbox */
@@ -259,6 +279,7 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		fg_record_free(&rec);
 		return FG_RESULT_CONSUMED;
 	}
+	forumgate_attachments(config, buf, rec);
 	ret = fg_store_inbound_add(store, list, rec, &error);
 	if (ret < 0)
 		*reason_r = t_strdup(error);

@@ -60,6 +60,12 @@ struct fg_config {
 	unsigned int policy_rate_window;
 	bool policy_strip_extension;
 	unsigned int policy_refresh;
+	/* List -> forum: authors, threading, attachments */
+	char *author_attribution;
+	unsigned int thread_by_subject_days;
+	size_t attachment_max_size;
+	size_t attachment_max_total;
+	char *attachment_types;
 };
 
 enum fg_setting_type {

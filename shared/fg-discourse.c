@@ -29,15 +29,27 @@
  *	5xx		transient, with Retry-After when given.
  *	other 4xx	permanent, with the forum's {"errors": [...]} text.
  *	no answer	transient (timeout, refused connection, TLS, DNS).
- * BUGS
- *	A request that timed out after the forum stored the post is sent
- *	again; Discourse then refuses the repeat as too similar, and the
- *	record ends in the dead-letter stream although the post exists.
+ *	Authors: a post is made as req->author by sending that user in
+ *	Api-Username (an all-users API key allows it).
+ *
+ *	Lost answers: a topic carries external_id (fg_forum_external_id()
+ *	of the Message-ID); after a request without an answer, find()
+ *	asks GET /t/external_id/ID.json (a 301 to the topic) before the
+ *	post is sent again. A reply has no external id: find() reads the
+ *	topic's newest FG_DISCOURSE_FIND_DEPTH posts (GET /t/ID.json, then
+ *	GET /posts/ID.json for raw) and takes the one by the same user
+ *	with the same text (white space and case ignored).
+ *
+ *	Uploads: POST /uploads.json, multipart/form-data with
+ *	upload_type=composer, synchronous=true and the file; the post
+ *	links short_url (upload://...) as ![name](...) for images and
+ *	[name|attachment](...) for other files.
  */
 #include "forumgate-config.h"
 #include "fg-forum.h"
 #include "fg-common.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +68,7 @@ struct fg_discourse {
 	CURL *curl;
 	struct curl_slist *headers;
 	char *url;		/* base URL without a trailing slash */
+	char *api_key, *api_username;
 	unsigned int timeout_ms;
 	size_t max_answer;
 	char errbuf[CURL_ERROR_SIZE];
@@ -64,6 +77,7 @@ struct fg_discourse {
 	struct fg_buf answer;
 	bool answer_too_large;
 	char *retry_after;
+	char *location;
 };
 
 /* fg_discourse_write - collect the answer body, up to the limit */
@@ -88,11 +102,20 @@ static size_t fg_discourse_header(char *data, size_t size, size_t nmemb,
 	struct fg_discourse *d = context;
 	size_t n = size * nmemb;
 	static const char name[] = "retry-after:";
+	static const char location[] = "location:";
 
 	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
 		/* a new status line: 100 Continue's headers do not count */
 		free(d->retry_after);
 		d->retry_after = NULL;
+		free(d->location);
+		d->location = NULL;
+	} else if (n > sizeof(location) - 1 &&
+		   strncasecmp(data, location, sizeof(location) - 1) == 0) {
+		free(d->location);
+		d->location = fg_xstrndup(data + sizeof(location) - 1,
+					  n - (sizeof(location) - 1));
+		fg_str_trim(d->location);
 	} else if (n > sizeof(name) - 1 &&
 		   strncasecmp(data, name, sizeof(name) - 1) == 0) {
 		free(d->retry_after);
@@ -154,6 +177,8 @@ static int fg_discourse_init(const struct fg_forum_settings *set,
 	len = strlen(d->url);
 	while (len > 0 && d->url[len - 1] == '/')
 		d->url[--len] = '\0';
+	d->api_key = fg_xstrdup(set->api_key);
+	d->api_username = fg_xstrdup(set->api_username);
 	d->timeout_ms = set->timeout_ms;
 	d->max_answer = set->max_answer_size != 0 ? set->max_answer_size :
 		FG_FORUM_DEFAULT_MAX_ANSWER;
@@ -196,6 +221,9 @@ static void fg_discourse_deinit(struct fg_forum *forum)
 	curl_slist_free_all(d->headers);
 	fg_buf_free(&d->answer);
 	free(d->retry_after);
+	free(d->location);
+	free(d->api_key);
+	free(d->api_username);
 	free(d->url);
 	free(d);
 }
@@ -382,13 +410,99 @@ int fg_discourse_classify(long http_status, const char *body, size_t size,
 	return ret;
 }
 
+/* fg_discourse_perform - one request: method and path under the base
+   URL, a JSON body, a multipart body or none, as author (NULL: the
+   configured user). 0: an answer came (*status_r, d->answer; when it
+   was too large d->answer_too_large is set); -1: no answer, *error_r
+   set. */
+static int fg_discourse_perform(struct fg_discourse *d, const char *method,
+				const char *path, const char *json,
+				curl_mime *mime, const char *author,
+				long *status_r, const char **error_r)
+{
+	struct curl_slist *headers = NULL;
+	char *url;
+	CURLcode code;
+	long status = 0;
+
+	if (author != NULL && *author != '\0' &&
+	    strcmp(author, d->api_username) != 0) {
+		if (!fg_discourse_text_ok(author)) {
+			*error_r = "the author's forum username is not a "
+				"single line";
+			return -1;
+		}
+		/* the same headers with another Api-Username */
+		struct fg_discourse tmp = { .headers = NULL };
+		fg_discourse_header_add(&tmp, "Api-Key", d->api_key);
+		fg_discourse_header_add(&tmp, "Api-Username", author);
+		if (mime == NULL)
+			fg_discourse_header_add(&tmp, "Content-Type",
+						"application/json");
+		fg_discourse_header_add(&tmp, "Accept", "application/json");
+		fg_discourse_header_add(&tmp, "Expect", "");
+		headers = tmp.headers;
+	} else if (mime != NULL) {
+		struct fg_discourse tmp = { .headers = NULL };
+		fg_discourse_header_add(&tmp, "Api-Key", d->api_key);
+		fg_discourse_header_add(&tmp, "Api-Username",
+					d->api_username);
+		fg_discourse_header_add(&tmp, "Accept", "application/json");
+		fg_discourse_header_add(&tmp, "Expect", "");
+		headers = tmp.headers;
+	}
+	url = fg_xasprintf("%s%s", d->url, path);
+	fg_buf_free(&d->answer);
+	d->answer_too_large = false;
+	free(d->retry_after);
+	d->retry_after = NULL;
+	free(d->location);
+	d->location = NULL;
+	d->errbuf[0] = '\0';
+
+	curl_easy_setopt(d->curl, CURLOPT_URL, url);
+	curl_easy_setopt(d->curl, CURLOPT_HTTPHEADER,
+			 headers != NULL ? headers : d->headers);
+	if (mime != NULL) {
+		curl_easy_setopt(d->curl, CURLOPT_MIMEPOST, mime);
+	} else if (json != NULL) {
+		curl_easy_setopt(d->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)strlen(json));
+		curl_easy_setopt(d->curl, CURLOPT_POSTFIELDS, json);
+	} else {
+		curl_easy_setopt(d->curl, CURLOPT_HTTPGET, 1L);
+	}
+	curl_easy_setopt(d->curl, CURLOPT_CUSTOMREQUEST,
+			 strcmp(method, json != NULL || mime != NULL ?
+				"POST" : "GET") == 0 ? NULL : method);
+	code = curl_easy_perform(d->curl);
+	curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &status);
+	/* the handle must not keep pointing at freed memory */
+	curl_easy_setopt(d->curl, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(d->curl, CURLOPT_MIMEPOST, NULL);
+	curl_easy_setopt(d->curl, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_easy_setopt(d->curl, CURLOPT_HTTPHEADER, d->headers);
+	curl_slist_free_all(headers);
+	free(url);
+
+	*status_r = status;
+	if (code == CURLE_OK || (code == CURLE_WRITE_ERROR &&
+				 d->answer_too_large && status > 0))
+		return 0;
+	*error_r = fg_errorf("forum request to %s failed: %s", d->url,
+			     d->errbuf[0] != '\0' ? d->errbuf :
+			     curl_easy_strerror(code));
+	fg_buf_free(&d->answer);
+	return -1;
+}
+
 /* fg_discourse_post - POST /posts.json with a JSON body, then classify */
 static int fg_discourse_post(struct fg_discourse *d, json_t *body,
+			     const char *author,
 			     struct fg_forum_answer *answer_r,
 			     const char **error_r)
 {
-	char *url, *json;
-	CURLcode code;
+	char *json;
 	long status = 0;
 	int ret;
 
@@ -397,48 +511,30 @@ static int fg_discourse_post(struct fg_discourse *d, json_t *body,
 		*error_r = "cannot encode the post as JSON";
 		return FG_FORUM_PERMANENT;
 	}
-	url = fg_xasprintf("%s/posts.json", d->url);
-	fg_buf_free(&d->answer);
-	d->answer_too_large = false;
-	free(d->retry_after);
-	d->retry_after = NULL;
-	d->errbuf[0] = '\0';
-
-	curl_easy_setopt(d->curl, CURLOPT_URL, url);
-	curl_easy_setopt(d->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-			 (curl_off_t)strlen(json));
-	curl_easy_setopt(d->curl, CURLOPT_POSTFIELDS, json);
-	code = curl_easy_perform(d->curl);
-	curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &status);
-	/* the handle must not keep pointing at freed memory */
-	curl_easy_setopt(d->curl, CURLOPT_POSTFIELDS, NULL);
+	ret = fg_discourse_perform(d, "POST", "/posts.json", json, NULL,
+				   author, &status, error_r);
 	free(json);
-	free(url);
-
-	if (code == CURLE_OK || (code == CURLE_WRITE_ERROR &&
-				 d->answer_too_large && status > 0)) {
-		if (code != CURLE_OK && status >= 200 && status <= 299) {
-			memset(answer_r, 0, sizeof(*answer_r));
-			answer_r->http_status = status;
+	memset(answer_r, 0, sizeof(*answer_r));
+	if (ret < 0)
+		return FG_FORUM_TRANSIENT;
+	if (d->answer_too_large) {
+		answer_r->http_status = status;
+		fg_buf_free(&d->answer);
+		if (status >= 200 && status <= 299) {
 			*error_r = fg_errorf("forum answer is larger than %zu "
 					     "bytes; the post may exist",
 					     d->max_answer);
 			return FG_FORUM_PERMANENT;
 		}
-		ret = fg_discourse_classify(status,
-			code == CURLE_OK ? d->answer.s : NULL,
-			code == CURLE_OK ? d->answer.len : 0,
-			d->retry_after, (long long)time(NULL),
-			answer_r, error_r);
-		fg_buf_free(&d->answer);
-		return ret;
+		return fg_discourse_classify(status, NULL, 0, d->retry_after,
+					     (long long)time(NULL), answer_r,
+					     error_r);
 	}
-	memset(answer_r, 0, sizeof(*answer_r));
-	*error_r = fg_errorf("forum request to %s failed: %s", d->url,
-			     d->errbuf[0] != '\0' ? d->errbuf :
-			     curl_easy_strerror(code));
+	ret = fg_discourse_classify(status, d->answer.s, d->answer.len,
+				    d->retry_after, (long long)time(NULL),
+				    answer_r, error_r);
 	fg_buf_free(&d->answer);
-	return FG_FORUM_TRANSIENT;
+	return ret;
 }
 
 /* fg_discourse_text - a JSON string, refusing invalid UTF-8 */
@@ -474,7 +570,7 @@ static int fg_discourse_create_topic(struct fg_forum *forum,
 	json_object_set_new(body, "raw", r);
 	if (category > 0)
 		json_object_set_new(body, "category", json_integer(category));
-	ret = fg_discourse_post(d, body, answer_r, error_r);
+	ret = fg_discourse_post(d, body, NULL, answer_r, error_r);
 	json_decref(body);
 	return ret;
 }
@@ -503,7 +599,7 @@ static int fg_discourse_create_reply(struct fg_forum *forum,
 	if (reply_to_post_number > 0)
 		json_object_set_new(body, "reply_to_post_number",
 				    json_integer(reply_to_post_number));
-	ret = fg_discourse_post(d, body, answer_r, error_r);
+	ret = fg_discourse_post(d, body, NULL, answer_r, error_r);
 	json_decref(body);
 	return ret;
 }
@@ -519,6 +615,309 @@ static char *fg_discourse_post_url(struct fg_forum *forum, long long topic_id,
 	return fg_xasprintf("%s/t/%lld/%lld", d->url, topic_id, post_number);
 }
 
+/* fg_discourse_create - a topic or a reply, as req->author */
+static int fg_discourse_create(struct fg_forum *forum,
+			       const struct fg_forum_request *req,
+			       struct fg_forum_answer *answer_r,
+			       const char **error_r)
+{
+	struct fg_discourse *d = (struct fg_discourse *)forum;
+	json_t *body, *t = NULL, *r;
+	int ret;
+
+	if (req->topic_id <= 0 &&
+	    (t = fg_discourse_text("title", req->title, error_r)) == NULL)
+		return FG_FORUM_PERMANENT;
+	if ((r = fg_discourse_text("text", req->raw, error_r)) == NULL) {
+		json_decref(t);
+		return FG_FORUM_PERMANENT;
+	}
+	body = json_object();
+	if (req->topic_id > 0) {
+		json_object_set_new(body, "topic_id",
+				    json_integer(req->topic_id));
+		json_object_set_new(body, "raw", r);
+		if (req->reply_to_post_number > 0)
+			json_object_set_new(body, "reply_to_post_number",
+				json_integer(req->reply_to_post_number));
+	} else {
+		json_object_set_new(body, "title", t);
+		json_object_set_new(body, "raw", r);
+		if (req->category > 0)
+			json_object_set_new(body, "category",
+					    json_integer(req->category));
+		/* only topics carry an external_id in Discourse */
+		if (req->external_id != NULL && *req->external_id != '\0')
+			json_object_set_new(body, "external_id",
+					    json_string(req->external_id));
+	}
+	ret = fg_discourse_post(d, body, req->author, answer_r, error_r);
+	json_decref(body);
+	return ret;
+}
+
+/* fg_discourse_get - GET a JSON document; 1 with *root_r, 0 on 404,
+   else a failure class */
+static int fg_discourse_get(struct fg_discourse *d, const char *path,
+			    const char *author, json_t **root_r,
+			    struct fg_forum_answer *answer_r,
+			    const char **error_r)
+{
+	long status = 0;
+	int ret;
+
+	*root_r = NULL;
+	if (fg_discourse_perform(d, "GET", path, NULL, NULL, author, &status,
+				 error_r) < 0)
+		return FG_FORUM_TRANSIENT;
+	if (status == 404) {
+		fg_buf_free(&d->answer);
+		return 0;
+	}
+	if (status >= 200 && status <= 299 && !d->answer_too_large) {
+		*root_r = json_loadb(d->answer.s != NULL ? d->answer.s : "",
+				     d->answer.len, 0, NULL);
+		fg_buf_free(&d->answer);
+		if (!json_is_object(*root_r)) {
+			json_decref(*root_r);
+			*root_r = NULL;
+			*error_r = fg_errorf("GET %s: the answer is not a "
+					     "JSON object", path);
+			return FG_FORUM_PERMANENT;
+		}
+		return 1;
+	}
+	if (status >= 300 && status <= 399) {
+		fg_buf_free(&d->answer);
+		return 2;	/* a redirect: d->location */
+	}
+	/* a failure: its class and the wait the forum asked for */
+	ret = fg_discourse_classify(status, d->answer_too_large ? NULL :
+				    d->answer.s, d->answer_too_large ? 0 :
+				    d->answer.len, d->retry_after,
+				    (long long)time(NULL), answer_r, error_r);
+	fg_buf_free(&d->answer);
+	return ret == FG_FORUM_OK ? FG_FORUM_PERMANENT : ret;
+}
+
+/* fg_discourse_find_topic - GET /t/external_id/ID.json redirects to
+   /t/SLUG/TOPIC.json; the topic's first post is the one we made */
+static int fg_discourse_find_topic(struct fg_discourse *d,
+				   const struct fg_forum_request *req,
+				   struct fg_forum_answer *answer_r,
+				   const char **error_r)
+{
+	char *path;
+	const char *p, *end;
+	long long topic = 0;
+	json_t *root, *posts, *first;
+	int ret;
+
+	for (p = req->external_id; *p != '\0'; p++) {
+		if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '_'))
+			return 0;	/* not one we could have set */
+	}
+	path = fg_xasprintf("/t/external_id/%s.json", req->external_id);
+	ret = fg_discourse_get(d, path, req->author, &root, answer_r,
+			       error_r);
+	free(path);
+	if (ret == 1) {
+		/* a forum that answers directly instead of redirecting */
+		topic = fg_json_id(root, "id");
+	} else if (ret == 2 && d->location != NULL) {
+		/* ".../t/slug/123.json" or ".../t/123.json" */
+		end = strstr(d->location, ".json");
+		if (end == NULL)
+			end = d->location + strlen(d->location);
+		for (p = end; p > d->location && isdigit((unsigned char)p[-1]);
+		     p--)
+			;
+		for (; p < end; p++)
+			topic = topic * 10 + (*p - '0');
+	} else if (ret <= 0) {
+		return ret;
+	}
+	json_decref(root);
+	if (topic <= 0 || topic > (1LL << 53))
+		return 0;
+	path = fg_xasprintf("/t/%lld.json", topic);
+	ret = fg_discourse_get(d, path, req->author, &root, answer_r,
+			       error_r);
+	free(path);
+	if (ret != 1)
+		return ret == 2 ? FG_FORUM_PERMANENT : ret;
+	posts = json_object_get(json_object_get(root, "post_stream"), "posts");
+	first = json_array_get(posts, 0);
+	answer_r->topic_id = topic;
+	answer_r->post_id = fg_json_id(first, "id");
+	answer_r->post_number = 1;
+	answer_r->http_status = 200;
+	json_decref(root);
+	return answer_r->post_id > 0 ? 1 : 0;
+}
+
+/* Newest posts of a topic compared with a reply that may exist. */
+#define FG_DISCOURSE_FIND_DEPTH 10
+
+/* fg_discourse_find_reply - the newest posts of the topic: one by the
+   same user with the same text is the reply that timed out */
+static int fg_discourse_find_reply(struct fg_discourse *d,
+				   const struct fg_forum_request *req,
+				   struct fg_forum_answer *answer_r,
+				   const char **error_r)
+{
+	const char *user = req->author != NULL && *req->author != '\0' ?
+		req->author : d->api_username;
+	json_t *root, *stream, *post;
+	char *path;
+	size_t n;
+	int ret, found = 0;
+
+	path = fg_xasprintf("/t/%lld.json", req->topic_id);
+	ret = fg_discourse_get(d, path, req->author, &root, answer_r,
+			       error_r);
+	free(path);
+	if (ret != 1)
+		return ret == 2 ? FG_FORUM_PERMANENT : ret;
+	stream = json_object_get(json_object_get(root, "post_stream"),
+				 "stream");
+	n = json_array_size(stream);
+	for (size_t i = 0; i < n && i < FG_DISCOURSE_FIND_DEPTH && !found;
+	     i++) {
+		json_t *id = json_array_get(stream, n - 1 - i);
+		if (!json_is_integer(id))
+			continue;
+		path = fg_xasprintf("/posts/%lld.json",
+				    (long long)json_integer_value(id));
+		ret = fg_discourse_get(d, path, req->author, &post, answer_r,
+				       error_r);
+		free(path);
+		if (ret == 0 || ret == 2)
+			continue;
+		if (ret < 0) {
+			json_decref(root);
+			return ret;
+		}
+		const char *raw = json_string_value(
+			json_object_get(post, "raw"));
+		const char *name = json_string_value(
+			json_object_get(post, "username"));
+		if (raw != NULL && name != NULL &&
+		    strcasecmp(name, user) == 0 &&
+		    fg_forum_raw_same(raw, req->raw)) {
+			answer_r->post_id = fg_json_id(post, "id");
+			answer_r->topic_id = req->topic_id;
+			answer_r->post_number = fg_json_id(post,
+							   "post_number");
+			answer_r->http_status = 200;
+			found = answer_r->post_id > 0 &&
+				answer_r->post_number > 0;
+		}
+		json_decref(post);
+	}
+	json_decref(root);
+	return found;
+}
+
+/* fg_discourse_find - see fg_forum_find() */
+static int fg_discourse_find(struct fg_forum *forum,
+			     const struct fg_forum_request *req,
+			     struct fg_forum_answer *answer_r,
+			     const char **error_r)
+{
+	struct fg_discourse *d = (struct fg_discourse *)forum;
+
+	if (req->topic_id > 0)
+		return fg_discourse_find_reply(d, req, answer_r, error_r);
+	if (req->external_id == NULL || *req->external_id == '\0')
+		return 0;
+	return fg_discourse_find_topic(d, req, answer_r, error_r);
+}
+
+/* fg_discourse_markdown_name - a file name safe inside [...] */
+static char *fg_discourse_markdown_name(const char *name)
+{
+	struct fg_buf b = { 0 };
+
+	for (const char *p = name; *p != '\0'; p++) {
+		if (strchr("[]|()\\*_`<>", *p) != NULL)
+			fg_buf_putc(&b, '\\');
+		fg_buf_putc(&b, (unsigned char)*p < 0x20 ? ' ' : *p);
+	}
+	return fg_buf_steal(&b);
+}
+
+/* fg_discourse_upload - POST /uploads.json (multipart/form-data,
+   upload_type composer, synchronous) */
+static int fg_discourse_upload(struct fg_forum *forum,
+			       const struct fg_forum_file *file,
+			       struct fg_forum_upload *upload_r,
+			       const char **error_r)
+{
+	struct fg_discourse *d = (struct fg_discourse *)forum;
+	struct fg_forum_answer answer;
+	curl_mime *mime;
+	curl_mimepart *part;
+	json_t *root;
+	const char *url;
+	char *name;
+	long status = 0;
+	int ret;
+
+	if (!fg_discourse_text_ok(file->name) ||
+	    !fg_discourse_text_ok(file->type)) {
+		*error_r = "the file name or type is not a single line";
+		return FG_FORUM_PERMANENT;
+	}
+	mime = curl_mime_init(d->curl);
+	part = curl_mime_addpart(mime);
+	curl_mime_name(part, "upload_type");
+	curl_mime_data(part, "composer", CURL_ZERO_TERMINATED);
+	part = curl_mime_addpart(mime);
+	curl_mime_name(part, "synchronous");
+	curl_mime_data(part, "true", CURL_ZERO_TERMINATED);
+	part = curl_mime_addpart(mime);
+	curl_mime_name(part, "file");
+	curl_mime_data(part, (const char *)file->data, file->size);
+	curl_mime_filename(part, file->name);
+	curl_mime_type(part, file->type);
+	ret = fg_discourse_perform(d, "POST", "/uploads.json", NULL, mime,
+				   file->author, &status, error_r);
+	curl_mime_free(mime);
+	if (ret < 0)
+		return FG_FORUM_TRANSIENT;
+	if (status < 200 || status > 299 || d->answer_too_large) {
+		ret = fg_discourse_classify(status, d->answer_too_large ? NULL :
+					    d->answer.s, d->answer_too_large ?
+					    0 : d->answer.len, d->retry_after,
+					    (long long)time(NULL), &answer,
+					    error_r);
+		fg_buf_free(&d->answer);
+		return ret == FG_FORUM_OK ? FG_FORUM_PERMANENT : ret;
+	}
+	root = json_loadb(d->answer.s != NULL ? d->answer.s : "",
+			  d->answer.len, 0, NULL);
+	fg_buf_free(&d->answer);
+	url = json_string_value(json_object_get(root, "short_url"));
+	if (url == NULL || *url == '\0')
+		url = json_string_value(json_object_get(root, "url"));
+	if (url == NULL || *url == '\0' || !fg_discourse_text_ok(url)) {
+		json_decref(root);
+		*error_r = "the forum's upload answer has no url";
+		return FG_FORUM_PERMANENT;
+	}
+	name = fg_discourse_markdown_name(file->name);
+	upload_r->url = fg_xstrdup(url);
+	if (strncmp(file->type, "image/", 6) == 0)
+		upload_r->markdown = fg_xasprintf("![%s](%s)", name, url);
+	else
+		upload_r->markdown = fg_xasprintf("[%s|attachment](%s)", name,
+						  url);
+	free(name);
+	json_decref(root);
+	return FG_FORUM_OK;
+}
+
 const struct fg_forum_vfuncs fg_forum_discourse = {
 	.name = "discourse",
 	.init = fg_discourse_init,
@@ -526,4 +925,7 @@ const struct fg_forum_vfuncs fg_forum_discourse = {
 	.create_topic = fg_discourse_create_topic,
 	.create_reply = fg_discourse_create_reply,
 	.post_url = fg_discourse_post_url,
+	.create = fg_discourse_create,
+	.find = fg_discourse_find,
+	.upload = fg_discourse_upload,
 };

@@ -15,11 +15,13 @@
 #include <string.h>
 #include <strings.h>
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #define FG_RETRY_AFTER_MAX_S (24 * 3600)
 
 static const struct fg_forum_vfuncs *const fg_forum_drivers[] = {
 	&fg_forum_discourse,
+	&fg_forum_nodebb,
 };
 
 /* fg_forum_find_driver - look a driver up by its configured name */
@@ -45,7 +47,7 @@ int fg_forum_init(const struct fg_forum_settings *set,
 	}
 	v = fg_forum_find_driver(set->type);
 	if (v == NULL) {
-		*error_r = fg_errorf("unknown forum_type '%s' (known: discourse)",
+		*error_r = fg_errorf("unknown forum_type '%s' (known: discourse, nodebb)",
 				     set->type);
 		return -1;
 	}
@@ -155,4 +157,88 @@ unsigned int fg_forum_parse_retry_after(const char *value, long long now)
 	if (seconds > FG_RETRY_AFTER_MAX_S)
 		seconds = FG_RETRY_AFTER_MAX_S;
 	return (unsigned int)(seconds * 1000);
+}
+
+/* fg_forum_create - the driver's create, else the two older calls */
+int fg_forum_create(struct fg_forum *forum, const struct fg_forum_request *req,
+		    struct fg_forum_answer *answer_r, const char **error_r)
+{
+	fg_forum_answer_reset(answer_r);
+	if (forum->v->create != NULL)
+		return forum->v->create(forum, req, answer_r, error_r);
+	if (req->topic_id > 0)
+		return forum->v->create_reply(forum, req->topic_id,
+					      req->reply_to_post_number,
+					      req->raw, answer_r, error_r);
+	return forum->v->create_topic(forum, req->title, req->raw,
+				      req->category, answer_r, error_r);
+}
+
+/* fg_forum_find - dispatch; a driver that cannot look finds nothing */
+int fg_forum_find(struct fg_forum *forum, const struct fg_forum_request *req,
+		  struct fg_forum_answer *answer_r, const char **error_r)
+{
+	fg_forum_answer_reset(answer_r);
+	if (forum->v->find == NULL)
+		return 0;
+	return forum->v->find(forum, req, answer_r, error_r);
+}
+
+/* fg_forum_can_upload - see fg-forum.h */
+int fg_forum_can_upload(struct fg_forum *forum)
+{
+	return forum->v->upload != NULL;
+}
+
+/* fg_forum_upload - dispatch */
+int fg_forum_upload(struct fg_forum *forum, const struct fg_forum_file *file,
+		    struct fg_forum_upload *upload_r, const char **error_r)
+{
+	memset(upload_r, 0, sizeof(*upload_r));
+	if (forum->v->upload == NULL) {
+		*error_r = "the forum driver does not upload files";
+		return FG_FORUM_PERMANENT;
+	}
+	return forum->v->upload(forum, file, upload_r, error_r);
+}
+
+/* fg_forum_upload_free - free the members */
+void fg_forum_upload_free(struct fg_forum_upload *upload)
+{
+	free(upload->url);
+	free(upload->markdown);
+	memset(upload, 0, sizeof(*upload));
+}
+
+/* fg_forum_external_id - see fg-forum.h */
+char *fg_forum_external_id(const char *message_id)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	char *id = fg_xmalloc(3 + 32 + 1);
+
+	if (EVP_Digest(message_id, strlen(message_id), md, &len,
+		       EVP_sha256(), NULL) != 1 || len < 16)
+		abort();	/* SHA-256 does not fail */
+	memcpy(id, "fg-", 3);
+	for (unsigned int i = 0; i < 16; i++)
+		snprintf(id + 3 + i * 2, 3, "%02x", md[i]);
+	return id;
+}
+
+/* fg_forum_raw_same - compare without white space, ASCII case folded */
+int fg_forum_raw_same(const char *a, const char *b)
+{
+	for (;;) {
+		while (isspace((unsigned char)*a))
+			a++;
+		while (isspace((unsigned char)*b))
+			b++;
+		if (*a == '\0' || *b == '\0')
+			return *a == *b;
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return 0;
+		a++;
+		b++;
+	}
 }

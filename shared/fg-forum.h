@@ -18,9 +18,10 @@
  *	fg_forum_deinit(&forum);
  * DESCRIPTION
  *	A driver speaks one forum's HTTP API behind a table of functions,
- *	so the bridge does not care which forum it talks to. Discourse is
- *	the first driver (fg-discourse.c); NodeBB and a generic webhook
- *	forum fit the same table.
+ *	so the bridge does not care which forum it talks to: Discourse
+ *	(fg-discourse.c) and NodeBB (fg-nodebb.c). fg_forum_create() posts
+ *	as another user and with an external id; fg_forum_find() and
+ *	fg_forum_upload() are optional per driver.
  *
  *	A forum handle is not thread-safe: each thread opens its own. A
  *	handle keeps its HTTP connection open between requests. The
@@ -79,6 +80,36 @@ struct fg_forum_answer {
 
 struct fg_forum;
 
+/* One post to create, with everything a driver may use; see
+   fg_forum_create() below. */
+struct fg_forum_request {
+	const char *title;		/* a new topic: its title */
+	long long category;		/* a new topic: 0 the forum's default */
+	long long topic_id;		/* a reply: its topic; 0: a new topic */
+	long long reply_to_post_number;	/* a reply: 0 answers the topic */
+	long long reply_to_post_id;	/* the same post by id (NodeBB's
+					   toPid); 0 unknown */
+	const char *raw;
+	const char *author;		/* forum user to post as (Discourse
+					   username, NodeBB uid); NULL: the
+					   bridge's own user */
+	const char *external_id;	/* stable id of the source message,
+					   fg_forum_external_id(); NULL none */
+};
+
+/* A file to upload and what became of it. */
+struct fg_forum_file {
+	const char *name;		/* UTF-8 file name */
+	const char *type;		/* MIME type */
+	const unsigned char *data;
+	size_t size;
+	const char *author;		/* as in fg_forum_request */
+};
+struct fg_forum_upload {
+	char *url;			/* what the post links to */
+	char *markdown;			/* the link as the forum wants it */
+};
+
 /* The functions a driver provides. */
 struct fg_forum_vfuncs {
 	const char *name;
@@ -95,6 +126,16 @@ struct fg_forum_vfuncs {
 			    const char **error_r);
 	char *(*post_url)(struct fg_forum *forum, long long topic_id,
 			  long long post_number);
+	/* optional: NULL falls back to create_topic/create_reply */
+	int (*create)(struct fg_forum *forum,
+		      const struct fg_forum_request *req,
+		      struct fg_forum_answer *answer_r, const char **error_r);
+	/* optional: NULL finds nothing */
+	int (*find)(struct fg_forum *forum, const struct fg_forum_request *req,
+		    struct fg_forum_answer *answer_r, const char **error_r);
+	/* optional: NULL uploads nothing (files are listed by name) */
+	int (*upload)(struct fg_forum *forum, const struct fg_forum_file *file,
+		      struct fg_forum_upload *upload_r, const char **error_r);
 };
 
 /* Every driver's handle starts with this. */
@@ -139,5 +180,38 @@ int fg_discourse_classify(long http_status, const char *body, size_t size,
 /* fg_forum_parse_retry_after - delta-seconds or an HTTP-date, in ms
    from now; 0 when absent or unreadable, capped at one day */
 unsigned int fg_forum_parse_retry_after(const char *value, long long now);
+
+/* fg_forum_create - a topic (req->topic_id 0) or a reply, posted as
+   req->author when given; same classes as fg_forum_create_topic() */
+int fg_forum_create(struct fg_forum *forum, const struct fg_forum_request *req,
+		    struct fg_forum_answer *answer_r, const char **error_r);
+/* fg_forum_find - look for the post req made earlier (a request that
+   timed out after the forum stored it): 1 found with answer_r, 0 not
+   found, or FG_FORUM_TRANSIENT / FG_FORUM_PERMANENT */
+int fg_forum_find(struct fg_forum *forum, const struct fg_forum_request *req,
+		  struct fg_forum_answer *answer_r, const char **error_r);
+/* fg_forum_can_upload - does the driver upload files */
+int fg_forum_can_upload(struct fg_forum *forum);
+/* fg_forum_upload - upload one file; FG_FORUM_OK with upload_r (free
+   it with fg_forum_upload_free()), or a failure class */
+int fg_forum_upload(struct fg_forum *forum, const struct fg_forum_file *file,
+		    struct fg_forum_upload *upload_r, const char **error_r);
+void fg_forum_upload_free(struct fg_forum_upload *upload);
+/* fg_forum_external_id - "fg-" and 32 hex digits of SHA-256 of the
+   Message-ID: fits Discourse's external_id (50 of [A-Za-z0-9_-]) */
+char *fg_forum_external_id(const char *message_id);
+/* fg_forum_raw_same - would the forum call the two texts the same post
+   (white space and case ignored, as Discourse's raw_hash) */
+int fg_forum_raw_same(const char *a, const char *b);
+
+extern const struct fg_forum_vfuncs fg_forum_nodebb;
+
+/* NodeBB answer classification, exposed for tests: like
+   fg_discourse_classify(), for the {status, response} envelope; a
+   topic's answer carries tid and mainPid, a reply's pid, tid, index. */
+int fg_nodebb_classify(long http_status, const char *body, size_t size,
+		       const char *retry_after, long long now,
+		       struct fg_forum_answer *answer_r,
+		       const char **error_r);
 
 #endif

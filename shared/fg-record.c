@@ -4,6 +4,7 @@
  */
 #include "fg-record.h"
 #include "fg-common.h"
+#include "fg-attach.h"
 
 #include <stdlib.h>
 
@@ -35,6 +36,7 @@ void fg_record_free(struct fg_record **_rec)
 	free(rec->list_id);
 	free(rec->body);
 	free(rec->reason);
+	fg_attachments_free(rec->attachments, rec->n_attachments);
 	free(rec);
 	*_rec = NULL;
 }

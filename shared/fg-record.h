@@ -14,6 +14,8 @@
  */
 #include <stddef.h>
 
+struct fg_attachment;
+
 enum fg_class {
 	FG_CLASS_POST,		/* post it */
 	FG_CLASS_OWN,		/* our own message came back */
@@ -35,6 +37,8 @@ struct fg_record {
 	char *body;		/* UTF-8 text that is posted */
 	enum fg_class classification;
 	char *reason;		/* why it was classified so */
+	struct fg_attachment *attachments;	/* fg-attach.h; may be NULL */
+	size_t n_attachments;
 };
 
 struct fg_post {

@@ -14,6 +14,7 @@
  */
 #include "fg-store.h"
 #include "fg-common.h"
+#include "fg-attach.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -646,6 +647,13 @@ static void fg_argv_num(struct fg_argv *a, long long n)
 	fg_argv_str(a, s);
 }
 
+/* fg_argv_own - an argument the vector frees */
+static void fg_argv_own(struct fg_argv *a, char *s)
+{
+	fg_argv_str(a, s);
+	a->owned[a->n_owned++] = s;
+}
+
 static void fg_argv_free(struct fg_argv *a)
 {
 	for (int i = 0; i < a->n_owned; i++)
@@ -667,6 +675,32 @@ static int fg_store_queue_once(struct fg_store *store, struct fg_argv *a,
 	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
 	freeReplyObject(reply);
 	return ret;
+}
+
+/* fg_store_attachment_fields - "attachments" (the count) and
+   attachment.N.name|type|size|data (data base64, "" when not carried) */
+static void fg_store_attachment_fields(struct fg_argv *a,
+				       const struct fg_record *rec)
+{
+	if (rec->n_attachments == 0)
+		return;
+	fg_argv_str(a, "attachments");
+	fg_argv_num(a, (long long)rec->n_attachments);
+	for (size_t i = 0; i < rec->n_attachments; i++) {
+		const struct fg_attachment *att = &rec->attachments[i];
+		char *data = att->data != NULL ?
+			fg_attach_b64_encode(att->data, att->size) :
+			fg_xstrdup("");
+
+		fg_argv_own(a, fg_xasprintf("attachment.%zu.name", i));
+		fg_argv_str(a, att->name);
+		fg_argv_own(a, fg_xasprintf("attachment.%zu.type", i));
+		fg_argv_str(a, att->type);
+		fg_argv_own(a, fg_xasprintf("attachment.%zu.size", i));
+		fg_argv_num(a, (long long)att->size);
+		fg_argv_own(a, fg_xasprintf("attachment.%zu.data", i));
+		fg_argv_own(a, data);
+	}
 }
 
 int fg_store_inbound_add(struct fg_store *store, const char *list,
@@ -699,6 +733,7 @@ int fg_store_inbound_add(struct fg_store *store, const char *list,
 	fg_argv_str(&a, "list_id"); fg_argv_str(&a, rec->list_id);
 	fg_argv_str(&a, "body"); fg_argv_str(&a, rec->body);
 	fg_argv_str(&a, "received"); fg_argv_num(&a, (long long)time(NULL));
+	fg_store_attachment_fields(&a, rec);
 	ret = fg_store_queue_once(store, &a, error_r);
 	fg_argv_free(&a);
 	fg_buf_free(&refs);
@@ -1204,4 +1239,277 @@ struct fg_post *fg_post_from_entry(const struct fg_entry *entry)
 	post->created_at = fg_entry_dup(entry, "created_at");
 	post->group = fg_entry_dup(entry, "group");
 	return post;
+}
+
+/* ---- dead letters ---- */
+
+/* Move dead letters back: KEYS[1] the dead stream, KEYS[2] the inbound
+   queue, KEYS[3] the outbound queue; ARGV[1] an entry id or "" for
+   all (at most ARGV[2]). The bookkeeping fields of the dead-letter
+   stream are dropped, the rest is the entry as it was queued. */
+static const char fg_script_dead_replay[] =
+	"local entries\n"
+	"if ARGV[1] == '' then\n"
+	"  entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[2])\n"
+	"else\n"
+	"  entries = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])\n"
+	"end\n"
+	"local moved = 0\n"
+	"for _, e in ipairs(entries) do\n"
+	"  local f, out, queue = e[2], {}, KEYS[2]\n"
+	"  for i = 1, #f, 2 do\n"
+	"    local k = f[i]\n"
+	"    if k == 'queue' then\n"
+	"      if f[i + 1] == 'out' then queue = KEYS[3] end\n"
+	"    elseif k ~= 'entry_id' and k ~= 'reason' and k ~= 'failed_at' then\n"
+	"      out[#out + 1] = k\n"
+	"      out[#out + 1] = f[i + 1]\n"
+	"    end\n"
+	"  end\n"
+	"  if #out > 0 then redis.call('XADD', queue, '*', unpack(out)) end\n"
+	"  redis.call('XDEL', KEYS[1], e[1])\n"
+	"  moved = moved + 1\n"
+	"end\n"
+	"return moved\n";
+
+/* Most dead letters one replay of "all" moves (Lua's unpack and the
+   script's run time stay bounded); run it again for more. */
+#define FG_DEAD_REPLAY_MAX 1000
+
+int fg_store_dead_list(struct fg_store *store, const char *list,
+		       const char *after, size_t max,
+		       struct fg_entry ***entries_r, size_t *count_r,
+		       const char **error_r)
+{
+	char key[FG_KEY_SIZE], count[32], *start;
+	struct fg_entry **entries;
+	redisReply *reply;
+	size_t n = 0;
+
+	*entries_r = NULL;
+	*count_r = 0;
+	snprintf(count, sizeof(count), "%zu", max == 0 ? 1 : max);
+	/* "(ID": exclusive start (Redis 6.2) */
+	start = after != NULL ? fg_xasprintf("(%s", after) : fg_xstrdup("-");
+	reply = fg_cmd(store, error_r, "XRANGE",
+		       fg_key(key, FG_KEY_DEAD, list), start, "+", "COUNT",
+		       count, NULL);
+	free(start);
+	if (reply == NULL)
+		return -1;
+	entries = fg_xcalloc(reply->elements + 1, sizeof(*entries));
+	for (size_t i = 0; i < reply->elements; i++) {
+		struct fg_entry *e = fg_entry_parse(reply->element[i]);
+		if (e != NULL)
+			entries[n++] = e;
+	}
+	freeReplyObject(reply);
+	*entries_r = entries;
+	*count_r = n;
+	return 0;
+}
+
+int fg_store_dead_replay(struct fg_store *store, const char *list,
+			 const char *id, long long *moved_r,
+			 const char **error_r)
+{
+	char k_dead[FG_KEY_SIZE], k_in[FG_KEY_SIZE], k_out[FG_KEY_SIZE];
+	char max[16];
+	redisReply *reply;
+
+	*moved_r = 0;
+	snprintf(max, sizeof(max), "%d", FG_DEAD_REPLAY_MAX);
+	reply = fg_cmd(store, error_r, "EVAL", fg_script_dead_replay, "3",
+		       fg_key(k_dead, FG_KEY_DEAD, list),
+		       fg_key(k_in, FG_KEY_INBOUND, list),
+		       fg_key(k_out, FG_KEY_OUTBOUND, list),
+		       id != NULL ? id : "", max, NULL);
+	if (reply == NULL)
+		return -1;
+	if (reply->type == REDIS_REPLY_INTEGER)
+		*moved_r = reply->integer;
+	freeReplyObject(reply);
+	return 0;
+}
+
+void fg_entries_free(struct fg_entry **entries, size_t count)
+{
+	if (entries == NULL)
+		return;
+	for (size_t i = 0; i < count; i++)
+		fg_entry_free(&entries[i]);
+	free(entries);
+}
+
+/* ---- authors ---- */
+
+/* fg_author_field - addresses are compared case-insensitively */
+static char *fg_author_field(const char *address)
+{
+	return fg_str_lower(fg_str_trim(fg_xstrdup(address)));
+}
+
+int fg_store_author_set(struct fg_store *store, const char *address,
+			const char *user, const char **error_r)
+{
+	char *field = fg_author_field(address);
+	int ret = fg_cmd_ok(fg_cmd(store, error_r, "HSET", FG_KEY_AUTHORS,
+				   field, user, NULL));
+
+	free(field);
+	return ret;
+}
+
+int fg_store_author_del(struct fg_store *store, const char *address,
+			const char **error_r)
+{
+	char *field = fg_author_field(address);
+	redisReply *reply = fg_cmd(store, error_r, "HDEL", FG_KEY_AUTHORS,
+				   field, NULL);
+	int ret;
+
+	free(field);
+	if (reply == NULL)
+		return -1;
+	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
+	freeReplyObject(reply);
+	return ret;
+}
+
+int fg_store_author_get(struct fg_store *store, const char *address,
+			char **user_r, const char **error_r)
+{
+	char *field = fg_author_field(address);
+	int ret = fg_store_hget_string(store, FG_KEY_AUTHORS, field, user_r,
+				       error_r);
+
+	free(field);
+	return ret;
+}
+
+int fg_store_authors(struct fg_store *store, char ***addresses_r,
+		     char ***users_r, size_t *count_r, const char **error_r)
+{
+	redisReply *reply = fg_cmd(store, error_r, "HGETALL", FG_KEY_AUTHORS,
+				   NULL);
+	char **pairs;
+	size_t n = 0;
+
+	if (reply == NULL)
+		return -1;
+	/* "address\0user" strings sort by address */
+	pairs = fg_xcalloc(reply->elements / 2 + 1, sizeof(*pairs));
+	for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+		const redisReply *k = reply->element[i];
+		const redisReply *v = reply->element[i + 1];
+		if (k->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING)
+			continue;
+		pairs[n++] = fg_xasprintf("%.*s%c%.*s", (int)k->len, k->str,
+					  '\0', (int)v->len, v->str);
+	}
+	freeReplyObject(reply);
+	qsort(pairs, n, sizeof(*pairs), fg_strcmp_p);
+	*addresses_r = fg_xcalloc(n + 1, sizeof(char *));
+	*users_r = fg_xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		(*addresses_r)[i] = fg_xstrdup(pairs[i]);
+		(*users_r)[i] = fg_xstrdup(pairs[i] + strlen(pairs[i]) + 1);
+		free(pairs[i]);
+	}
+	free(pairs);
+	*count_r = n;
+	return 0;
+}
+
+/* ---- topics by subject ---- */
+
+/* fg_subject_field - subjects match case-insensitively */
+static char *fg_subject_field(const char *title)
+{
+	return fg_str_lower(fg_str_trim(fg_xstrdup(title)));
+}
+
+int fg_store_subject_set(struct fg_store *store, const char *list,
+			 const char *title, const struct fg_post_ref *ref,
+			 long long when, const char **error_r)
+{
+	char key[FG_KEY_SIZE], value[96];
+	char *field = fg_subject_field(title);
+	int ret;
+
+	snprintf(value, sizeof(value), "%lld:%lld:%lld", ref->topic_id,
+		 ref->post_id, when);
+	ret = fg_cmd_ok(fg_cmd(store, error_r, "HSET",
+			       fg_key(key, FG_KEY_SUBJECT_TOPIC, list), field,
+			       value, NULL));
+	free(field);
+	return ret;
+}
+
+int fg_store_subject_get(struct fg_store *store, const char *list,
+			 const char *title, long long since,
+			 struct fg_post_ref *ref_r, const char **error_r)
+{
+	char key[FG_KEY_SIZE], *value, *field = fg_subject_field(title);
+	long long topic, post, when;
+	int ret;
+
+	memset(ref_r, 0, sizeof(*ref_r));
+	if (*field == '\0') {
+		free(field);
+		return 0;
+	}
+	ret = fg_store_hget_string(store, fg_key(key, FG_KEY_SUBJECT_TOPIC,
+						 list), field, &value, error_r);
+	free(field);
+	if (ret <= 0)
+		return ret;
+	ret = sscanf(value, "%lld:%lld:%lld", &topic, &post, &when) == 3 &&
+		topic > 0 && when >= since;
+	free(value);
+	if (ret) {
+		ref_r->topic_id = topic;
+		ref_r->post_id = post;
+		ref_r->post_number = 1;
+	}
+	return ret;
+}
+
+/* ---- a post in flight ---- */
+
+int fg_store_posting_begin(struct fg_store *store, const char *list,
+			   const char *entry_id, unsigned int ttl_ms,
+			   const char **error_r)
+{
+	char key[FG_KEY_SIZE], ttl[16];
+
+	snprintf(ttl, sizeof(ttl), "%u", ttl_ms > 0 ? ttl_ms : 1);
+	return fg_cmd_ok(fg_cmd(store, error_r, "SET",
+				fg_key(key, FG_KEY_POSTING, list), entry_id,
+				"PX", ttl, NULL));
+}
+
+int fg_store_posting_end(struct fg_store *store, const char *list,
+			 const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+
+	return fg_cmd_ok(fg_cmd(store, error_r, "DEL",
+				fg_key(key, FG_KEY_POSTING, list), NULL));
+}
+
+int fg_store_posting_active(struct fg_store *store, const char *list,
+			    const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+	redisReply *reply = fg_cmd(store, error_r, "EXISTS",
+				   fg_key(key, FG_KEY_POSTING, list), NULL);
+	int ret;
+
+	if (reply == NULL)
+		return -1;
+	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
+	freeReplyObject(reply);
+	return ret;
 }

@@ -185,4 +185,73 @@ int fg_store_lookup_post(struct fg_store *store, const char *list,
 struct fg_record *fg_record_from_entry(const struct fg_entry *entry);
 struct fg_post *fg_post_from_entry(const struct fg_entry *entry);
 
+/* Dead letters (fg:{LIST}:dead) */
+
+/* fg_store_dead_list - up to max entries of the dead-letter stream
+   after the entry id after (NULL: from the start), oldest first; each
+   has the original fields plus queue, entry_id, reason and failed_at.
+   Entries may carry attachment data: page with a small max. */
+int fg_store_dead_list(struct fg_store *store, const char *list,
+		       const char *after, size_t max,
+		       struct fg_entry ***entries_r, size_t *count_r,
+		       const char **error_r);
+/* fg_store_dead_replay - move one dead letter (id), or every one (id
+   NULL), back to the end of the queue it came from, each atomically
+   (one Lua script); *moved_r is the number moved. An unknown id moves
+   nothing. */
+int fg_store_dead_replay(struct fg_store *store, const char *list,
+			 const char *id, long long *moved_r,
+			 const char **error_r);
+/* fg_entries_free - free a vector of entries */
+void fg_entries_free(struct fg_entry **entries, size_t count);
+
+/* Authors (fg:authors): mail address (lowercase) -> forum user */
+#define FG_KEY_AUTHORS		"fg:authors"
+
+/* fg_store_author_set - map an address to a forum user */
+int fg_store_author_set(struct fg_store *store, const char *address,
+			const char *user, const char **error_r);
+/* fg_store_author_del - remove an address; 1 removed, 0 not there */
+int fg_store_author_del(struct fg_store *store, const char *address,
+			const char **error_r);
+/* fg_store_author_get - the forum user of an address: 1 with *user_r
+   (caller frees), 0 none */
+int fg_store_author_get(struct fg_store *store, const char *address,
+			char **user_r, const char **error_r);
+/* fg_store_authors - every mapping, sorted by address */
+int fg_store_authors(struct fg_store *store, char ***addresses_r,
+		     char ***users_r, size_t *count_r, const char **error_r);
+
+/* Topics by subject (fg:{LIST}:subject-topic): normalized subject,
+   lowercased -> "TOPIC:POST_ID:UNIXTIME" of the topic list mail with
+   that subject started last */
+#define FG_KEY_SUBJECT_TOPIC	"fg:{%s}:subject-topic"
+
+/* fg_store_subject_set - remember the topic a subject started */
+int fg_store_subject_set(struct fg_store *store, const char *list,
+			 const char *title, const struct fg_post_ref *ref,
+			 long long when, const char **error_r);
+/* fg_store_subject_get - the topic of a subject started at or after
+   since: 1 with *ref_r (post_number 1), 0 none */
+int fg_store_subject_get(struct fg_store *store, const char *list,
+			 const char *title, long long since,
+			 struct fg_post_ref *ref_r, const char **error_r);
+
+/* A post in flight (fg:{LIST}:posting): set while the bridge creates a
+   post from list mail and until it is in the Message-ID map, so the
+   forum's webhook for that post, which may come first, is not taken
+   for a forum user's post and mailed back to the list. */
+#define FG_KEY_POSTING		"fg:{%s}:posting"
+
+/* fg_store_posting_begin - mark a post in flight for at most ttl_ms */
+int fg_store_posting_begin(struct fg_store *store, const char *list,
+			   const char *entry_id, unsigned int ttl_ms,
+			   const char **error_r);
+/* fg_store_posting_end - the post is mapped, or was not made */
+int fg_store_posting_end(struct fg_store *store, const char *list,
+			 const char **error_r);
+/* fg_store_posting_active - 1 a post is in flight, 0 none */
+int fg_store_posting_active(struct fg_store *store, const char *list,
+			    const char **error_r);
+
 #endif

@@ -68,6 +68,7 @@ import jsonschema
 SCRIPT = Path(__file__).resolve()
 REPO_ROOT = SCRIPT.parents[2]
 DEFAULT_CONTRACT = REPO_ROOT.parent / "shared" / "contracts" / "discourse-openapi.json"
+DEFAULT_NODEBB_CONTRACT = REPO_ROOT.parent / "shared" / "contracts" / "nodebb-write-openapi"
 
 LISTEN_HOST = "127.0.0.1"
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -248,6 +249,40 @@ def describe_error(error: jsonschema.ValidationError, what: str) -> str:
     return f"{what}{'.' + where if where else ''}: {error.message}"
 
 
+class FilePart(str):
+    """A multipart file field: validates as a string, carries the bytes."""
+
+    def __new__(cls, filename: str, content_type: str, payload: bytes):
+        obj = super().__new__(cls, filename)
+        obj.filename, obj.content_type, obj.payload = filename, content_type, payload
+        return obj
+
+
+def parse_multipart(content_type: str, body: bytes, props: dict) -> tuple[Any, Optional[str]]:
+    """A multipart/form-data body as a dict: files as FilePart, other
+    fields coerced to the schema's types.  (data, problem)"""
+    import email.parser
+    import email.policy
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    if not msg.is_multipart():
+        return None, "multipart body without parts"
+    data: dict = {}
+    for part in msg.iter_parts():
+        disposition = part.get("Content-Disposition", "")
+        params = dict(part.get_params(header="content-disposition") or [])
+        name = params.get("name")
+        if not disposition.startswith("form-data") or not name:
+            return None, "a multipart part without Content-Disposition: form-data; name=..."
+        payload = part.get_payload(decode=True) or b""
+        if "filename" in params:
+            data[name] = FilePart(part.get_filename() or "", part.get_content_type(), payload)
+        else:
+            data[name] = Contract.coerce(payload.decode("utf-8", "replace"),
+                                         props.get(name, {}))
+    return data, None
+
+
 @dataclass
 class Operation:
     method: str
@@ -270,6 +305,8 @@ class Operation:
 
     def request_schema(self) -> Optional[dict]:
         content = self.spec.get("requestBody", {}).get("content", {})
+        if "application/json" not in content and "multipart/form-data" in content:
+            return content["multipart/form-data"].get("schema")
         return content.get("application/json", {}).get("schema")
 
     def body_required(self) -> bool:
@@ -376,6 +413,11 @@ class Contract:
                 return None, [f"form body is not valid UTF-8: {e}"]
             props = schema.get("properties", {})
             data = {k: self.coerce(v[-1], props.get(k, {})) for k, v in fields.items()}
+        elif mime == "multipart/form-data" and \
+                "multipart/form-data" in op.spec.get("requestBody", {}).get("content", {}):
+            data, problem = parse_multipart(content_type, body, schema.get("properties", {}))
+            if problem:
+                return None, [problem]
         else:
             return None, [f"unsupported Content-Type '{content_type or '(none)'}' "
                           "(use application/json or application/x-www-form-urlencoded)"]
@@ -531,6 +573,7 @@ class Forum:
             self.unimplemented: list[dict] = []
             self.response_errors: list[dict] = []
             self.webhooks: list[dict] = []
+            self.uploads: list[dict] = []
             self.failure = {"mode": "none", "remaining": 0, "retry_after": 1}
 
     # -- users ---------------------------------------------------------------
@@ -799,6 +842,9 @@ class Forum:
                 "unimplemented": copy.deepcopy(self.unimplemented),
                 "response_errors": copy.deepcopy(self.response_errors),
                 "fail": dict(self.failure),
+                "uploads": [{k: u[k] for k in ("id", "original_filename", "filesize",
+                                               "short_url", "sha1", "content_type", "username")}
+                            for u in self.uploads],
             }
 
 
@@ -951,6 +997,7 @@ class SimServer(ThreadingHTTPServer):
         self.port = self.server_address[1]
         self.base_url = f"http://{LISTEN_HOST}:{self.port}"
         self.dispatcher: Optional[WebhookDispatcher] = None
+        self.nodebb: Optional["NodebbContract"] = None    # --forum-type nodebb
         self._log_file = log_file
         self._log_lock = threading.Lock()
 
@@ -1050,6 +1097,11 @@ class Handler(BaseHTTPRequestHandler):
             return
         if url.path.startswith("/__sim/"):
             answer = self._control(url.path, body)
+        elif self.server.nodebb is not None:
+            answer = nodebb_api(self, url.path, body)
+            if answer is None:
+                self._drop_connection()
+                return
         else:
             answer = self._api(url.path, urllib.parse.parse_qs(url.query), body)
             if answer is None:
@@ -1072,17 +1124,26 @@ class Handler(BaseHTTPRequestHandler):
         return answer
 
     def _api_answer(self, method: str, path: str, query: dict, body: bytes,
-                    username: str) -> Optional[Answer]:
+                    username: str, lost: bool = False) -> Optional[Answer]:
         forum, contract = self.server.forum, self.server.contract
 
-        failure = forum.take_failure()
+        failure = None if lost else forum.take_failure()
         if failure:
             mode, retry_after = failure
             if mode == "down":
                 return None
+            if mode == "lost":
+                # the request is carried out, only the answer is lost
+                answer = self._api_answer(method, path, query, body, username, lost=True)
+                if answer is not None and answer.after:
+                    answer.after()
+                return None
             if mode == "429":
                 return Answer(429, rate_limit_body(retry_after),
                               {"Retry-After": str(retry_after)})
+            if mode == "422":
+                return Answer(422, {"action": "create_post",
+                                    "errors": ["Refused by the simulator (fail mode 422)"]})
             page = f"<html><body><h1>{mode} {http.HTTPStatus(int(mode)).phrase}</h1></body></html>"
             return Answer(int(mode), page.encode(), content_type="text/html")
 
@@ -1114,6 +1175,7 @@ class Handler(BaseHTTPRequestHandler):
             ("GET", "/posts/{id}.json"): self._show_post,
             ("GET", "/t/{id}.json"): self._show_topic,
             ("GET", "/t/external_id/{external_id}.json"): self._topic_by_external_id,
+            ("POST", "/uploads.json"): self._create_upload,
         }.get((op.method, op.template))
         if handler is None:
             with forum.lock:
@@ -1155,6 +1217,42 @@ class Handler(BaseHTTPRequestHandler):
         post = self.server.forum.create_post(username, None, data, via="api")
         return Answer(200, self.server.forum.created_post_json(post, username),
                       after=self._deliver_later(post))
+
+    def _create_upload(self, username: str, params: dict, query: dict, data: dict) -> Answer:
+        """UploadsController#create with synchronous=true: the same bytes
+        give the same upload (Discourse deduplicates by SHA1)."""
+        forum = self.server.forum
+        file = data.get("file")
+        if not isinstance(file, FilePart) or data.get("upload_type") != "composer":
+            raise Rejected(422, {"errors": ["forumsim takes composer uploads of one file"]})
+        sha1 = hashlib.sha1(file.payload).hexdigest()
+        with forum.lock:
+            upload = next((u for u in forum.uploads if u["sha1"] == sha1), None)
+            if upload is None:
+                upload_id = len(forum.uploads) + 1
+                extension = file.filename.rpartition(".")[2].lower() if "." in file.filename else ""
+                base62 = int(sha1, 16)
+                short = ""
+                while base62:
+                    base62, digit = divmod(base62, 62)
+                    short += "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[digit]
+                upload = {
+                    "id": upload_id, "url": f"/uploads/default/original/1X/{sha1}"
+                    + (f".{extension}" if extension else ""),
+                    "original_filename": file.filename, "filesize": len(file.payload),
+                    "width": 0, "height": 0, "thumbnail_width": 0, "thumbnail_height": 0,
+                    "extension": extension,
+                    "short_url": f"upload://{short}" + (f".{extension}" if extension else ""),
+                    "short_path": f"/uploads/short-url/{short}"
+                    + (f".{extension}" if extension else ""),
+                    "retain_hours": None, "human_filesize": f"{len(file.payload)} Bytes",
+                    "dominant_color": None, "thumbnail": None, "optimized_video": None,
+                    "sha1": sha1, "content_type": file.content_type, "username": username,
+                }
+                forum.uploads.append(upload)
+            answer = {k: v for k, v in upload.items()
+                      if k not in ("sha1", "content_type", "username")}
+        return Answer(200, answer)
 
     def _latest_posts(self, username: str, params: dict, query: dict, data: dict) -> Answer:
         before = None
@@ -1248,8 +1346,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _sim_fail(self, data: dict) -> Answer:
         mode = str(data.get("mode", "none"))
-        if mode not in ("429", "502", "503", "down", "none"):
-            raise ValueError("'mode' must be one of 429, 502, 503, down, none")
+        if mode not in ("422", "429", "502", "503", "down", "lost", "none"):
+            raise ValueError("'mode' must be one of 422, 429, 502, 503, down, lost, none")
         count, retry_after = data.get("count", 1), data.get("retry_after", 1)
         if not isinstance(count, int) or count < 0 or not isinstance(retry_after, int) \
                 or retry_after < 0:
@@ -1308,6 +1406,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="retries after a failed webhook delivery")
     p.add_argument("--webhook-retry-delay", type=float, default=0.5,
                    help="delay before the first retry, doubled each time (seconds)")
+    p.add_argument("--forum-type", choices=("discourse", "nodebb"), default="discourse",
+                   help="which forum's API to serve (default: %(default)s)")
+    p.add_argument("--nodebb-contract", type=Path, default=DEFAULT_NODEBB_CONTRACT,
+                   help="NodeBB Write API document (default: %(default)s)")
     p.add_argument("--log", type=Path, help="request log file (default: stderr)")
     p.add_argument("--self-test", action="store_true", help="test the simulator and exit")
     return p
@@ -1327,8 +1429,18 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def start_simulator(args: argparse.Namespace, log_file=None) -> SimServer:
     """Load the contract, bind, and start the webhook thread (not serving yet)."""
     contract = Contract(args.contract)
-    forum = Forum(settings_from(args))
+    settings = settings_from(args)
+    if getattr(args, "forum_type", "discourse") == "nodebb":
+        # NodeBB's defaults: short minimums, no "too similar" check
+        settings.min_title_length, settings.min_post_length = 3, 8
+        settings.unique_posts_mins = 0
+        settings.allow_duplicate_titles = True
+        settings.title_prettify = False
+    forum = Forum(settings)
     server = SimServer(args.listen, forum, contract, log_file)
+    if getattr(args, "forum_type", "discourse") == "nodebb":
+        server.nodebb = NodebbContract(args.nodebb_contract)
+        args.webhook_url = None      # the Discourse webhook does not apply
     server.dispatcher = WebhookDispatcher(
         forum, args.webhook_url, args.webhook_secret, server.base_url,
         args.webhook_retries, args.webhook_retry_delay, server.log)
@@ -1496,11 +1608,13 @@ class SelfTest:
         try:
             self.test_posting()
             self.test_reading()
+            self.test_uploads()
             self.test_refusals()
             self.test_contract_violations()
             self.test_failures()
             self.test_webhooks()
             self.test_reset()
+            NodebbSelfTest(self).run()
         except Exception as e:   # a crash is a failure, not a traceback
             self.check("self-test ran to the end", False, f"{type(e).__name__}: {e}")
         finally:
@@ -1610,6 +1724,43 @@ class SelfTest:
         status, _, body = self.request("GET", urllib.parse.urlsplit(location).path)
         self.check("external_id: redirect target is served", status == 200
                    and body["id"] == topic["topic_id"], status)
+
+    def test_uploads(self) -> None:
+        boundary = "fgsimboundary"
+
+        def multipart(fields: list) -> bytes:
+            out = b""
+            for name, value in fields:
+                out += f"--{boundary}\r\n".encode()
+                if isinstance(value, tuple):
+                    filename, ctype, payload = value
+                    out += (f'Content-Disposition: form-data; name="{name}"; '
+                            f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'
+                            ).encode() + payload + b"\r\n"
+                else:
+                    out += (f'Content-Disposition: form-data; name="{name}"\r\n\r\n'
+                            f'{value}\r\n').encode()
+            return out + f"--{boundary}--\r\n".encode()
+
+        ctype = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        body = multipart([("upload_type", "composer"), ("synchronous", "true"),
+                          ("file", ("log.png", "image/png", b"\x89PNG\r\n\x00data"))])
+        status, _, upload = self.request("POST", "/uploads.json", body, headers=ctype)
+        self.check("POST /uploads.json: 200, matches the contract", status == 200
+                   and upload["original_filename"] == "log.png" and upload["filesize"] == 11
+                   and upload["short_url"].startswith("upload://")
+                   and not self.validates("POST", "/uploads.json", upload), upload)
+        status, _, again = self.request("POST", "/uploads.json", body, headers=ctype)
+        self.check("same bytes again: the same upload", status == 200
+                   and again["id"] == upload["id"], again)
+        before = len(self.state()["violations"])
+        bad = multipart([("upload_type", "composer"), ("tags", "x"),
+                         ("file", ("a.txt", "text/plain", b"hello"))])
+        status, _, _ = self.request("POST", "/uploads.json", bad, headers=ctype)
+        self.check("upload with an unknown field: violation", status == 400
+                   and len(self.state()["violations"]) == before + 1, status)
+        self.check("state lists uploads", [u["original_filename"]
+                                           for u in self.state()["uploads"]] == ["log.png"])
 
     def test_refusals(self) -> None:
         reply = {"topic_id": self.topic_id, "raw": "Anything long enough to be posted."}
@@ -1784,6 +1935,356 @@ class SelfTest:
             "title": "hello from the mailing list", "raw": "First message, long enough to post."})
         self.check("reset: ids start again, old titles free", status == 200
                    and post["topic_id"] == FIRST_TOPIC_ID and post["id"] == FIRST_POST_ID, post)
+
+
+# ---------------------------------------------------------------------------
+# NodeBB (--forum-type nodebb): the Write API v3 calls the bridge makes
+# ---------------------------------------------------------------------------
+
+NODEBB_STATUS_CODES = {200: "ok", 400: "bad-request", 401: "not-authorised", 403: "forbidden",
+                       404: "not-found", 429: "too-many-requests",
+                       500: "internal-server-error", 501: "not-implemented"}
+
+
+def nodebb_envelope(status: int, response: Any = None, message: Optional[str] = None) -> dict:
+    """NodeBB's helpers.formatApiResponse: {status: {code, message}, response}."""
+    code = NODEBB_STATUS_CODES.get(status, "error")
+    return {"status": {"code": code, "message": message or ("OK" if status == 200 else code)},
+            "response": response if response is not None else {}}
+
+
+class NodebbContract:
+    """The NodeBB Write API document (YAML, one file per path, relative
+    $refs across files), with every $ref resolved, indexed like Contract."""
+
+    METHODS = Contract.METHODS
+
+    def __init__(self, directory: Path):
+        import yaml   # Debian: python3-yaml; only needed for NodeBB mode
+        self._yaml = yaml
+        self.directory = directory
+        self._files: dict[Path, Any] = {}
+        root = self._load(directory / "write.yaml")
+        self.operations: list[Operation] = []
+        for template, item in root.get("paths", {}).items():
+            item = self._resolve(item, directory / "write.yaml")
+            full = "/api/v3" + template.rstrip("/")
+            pattern = "".join(
+                "(?P<%s>[^/]+)" % part[1:-1] if part.startswith("{") else re.escape(part)
+                for part in re.split(r"(\{[^}]+\})", full))
+            for method, spec in item.items():
+                if method in self.METHODS:
+                    self.operations.append(Operation(method.upper(), full, spec,
+                                                     re.compile("^" + pattern + "/?$"), {}))
+        self.operations.sort(key=lambda op: op.template.count("{"))
+
+    def _load(self, path: Path) -> Any:
+        path = path.resolve()
+        if path not in self._files:
+            with open(path, encoding="utf-8") as f:
+                self._files[path] = self._yaml.safe_load(f)
+        return self._files[path]
+
+    def _resolve(self, node: Any, base: Path, depth: int = 0) -> Any:
+        if depth > 60:
+            raise ValueError("$ref nesting too deep")
+        if isinstance(node, list):
+            return [self._resolve(item, base, depth) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            file_part, _, pointer = ref.partition("#")
+            target_file = (base.parent / file_part).resolve() if file_part else base
+            target: Any = self._load(target_file)
+            for part in [p for p in pointer.split("/") if p]:
+                target = target[part]
+            merged = self._resolve(target, target_file, depth + 1)
+            if isinstance(merged, dict):
+                merged = dict(merged)
+                merged.update({k: self._resolve(v, base, depth)
+                               for k, v in node.items() if k != "$ref"})
+            return merged
+        return {k: self._resolve(v, base, depth) for k, v in node.items()}
+
+    def match(self, method: str, path: str) -> tuple[Optional[Operation], dict]:
+        for op in self.operations:
+            if op.method == method:
+                m = op.regex.match(path)
+                if m:
+                    return op, {k: urllib.parse.unquote(v) for k, v in m.groupdict().items()}
+        return None, {}
+
+    @staticmethod
+    def nullable(node: Any) -> Any:
+        """OpenAPI 3.0's "nullable: true" as JSON Schema: null is allowed."""
+        if isinstance(node, list):
+            return [NodebbContract.nullable(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {k: NodebbContract.nullable(v) for k, v in node.items()}
+        if out.get("nullable") is True and isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+        return out
+
+    @staticmethod
+    def validator(schema: Any):
+        # OpenAPI 3.0 schemas: JSON Schema draft 4 plus "nullable"
+        if schema is None:
+            return None
+        return jsonschema.Draft4Validator(NodebbContract.nullable(schema))
+
+    def request_errors(self, op: Operation, data: Any) -> list[str]:
+        schema = op.request_schema()
+        if schema is None:
+            return []
+        return [describe_error(e, "request body") for e in sorted(
+            self.validator(schema).iter_errors(data), key=lambda e: list(map(str, e.path)))]
+
+    def response_errors(self, op: Operation, body: Any) -> list[str]:
+        content = op.spec.get("responses", {}).get("200", {}).get("content", {})
+        schema = content.get("application/json", {}).get("schema")
+        if schema is None:
+            return []
+        return [describe_error(e, "response") for e in self.validator(schema).iter_errors(body)]
+
+
+def nodebb_user(forum: Forum, uid: int) -> User:
+    """NodeBB users are known by uid; the simulator names user N "N"."""
+    return forum.user(str(uid))
+
+
+def nodebb_post_json(post: Post, to_pid: Optional[int]) -> dict:
+    user = post.user
+    stamp = int(parse_time(post.created_at).timestamp() * 1000)
+    return {"pid": post.id, "tid": post.topic.id, "toPid": to_pid, "content": post.raw,
+            "uid": int(user.username), "timestamp": stamp, "timestampISO": post.created_at,
+            "deleted": False, "upvotes": 0, "downvotes": 0, "votes": 0,
+            "index": post.post_number - 1,
+            "user": {"uid": int(user.username), "username": user.username,
+                     "displayname": user.name, "userslug": user.username.lower(),
+                     "picture": None, "status": "online", "icon:text": user.username[:1].upper(),
+                     "icon:bgColor": "#f44336"},
+            "isMainPost": post.post_number == 1, "replies": 0}
+
+
+def nodebb_topic_json(topic: Topic) -> dict:
+    first = topic.posts[0]
+    stamp = int(parse_time(topic.created_at).timestamp() * 1000)
+    return {"tid": topic.id, "uid": int(topic.user.username), "cid": topic.category_id,
+            "title": topic.title, "slug": f"{topic.id}/{topic.slug}", "mainPid": first.id,
+            "postcount": len(topic.posts), "viewcount": 0, "postercount": 1, "scheduled": 0,
+            "deleted": 0, "locked": 0, "pinned": 0, "timestamp": stamp,
+            "timestampISO": topic.created_at, "lastposttime": stamp,
+            "lastposttimeISO": topic.created_at, "titleRaw": topic.title,
+            "mainPost": nodebb_post_json(first, None)}
+
+
+def nodebb_api(handler: "Handler", path: str, body: bytes) -> Optional[Answer]:
+    """One Write API request: auth (Bearer master token + _uid), contract
+    check of path, method and body, then the operation."""
+    server, forum, method = handler.server, handler.server.forum, handler.command
+    contract = server.nodebb
+    with forum.lock:
+        forum.requests += 1
+    answer = _nodebb_answer(handler, contract, forum, method, path, body)
+    forum.note_request({"method": method, "path": path,
+                        "username": handler.headers.get("Authorization", "")[:6],
+                        "status": answer.status if answer else None})
+    return answer
+
+
+def _nodebb_answer(handler, contract, forum, method, path, body, lost=False):
+    failure = None if lost else forum.take_failure()
+    if failure:
+        mode, retry_after = failure
+        if mode == "down":
+            return None
+        if mode == "lost":
+            _nodebb_answer(handler, contract, forum, method, path, body, lost=True)
+            return None
+        if mode == "429":
+            return Answer(429, nodebb_envelope(429, message="You are making too many requests"),
+                          {"Retry-After": str(retry_after)})
+        if mode == "422":
+            return Answer(400, nodebb_envelope(400, message="Refused by the simulator (fail mode 422)"))
+        page = f"<html><body><h1>{mode} {http.HTTPStatus(int(mode)).phrase}</h1></body></html>"
+        return Answer(int(mode), page.encode(), content_type="text/html")
+
+    op, params = contract.match(method, path)
+    if op is None:
+        return _nodebb_violation(handler, method, path, body,
+                                 [f"{method} {path} is not an operation of the NodeBB contract"])
+    auth = handler.headers.get("Authorization", "")
+    token = auth[7:] if auth.startswith("Bearer ") else ""
+    if not token or not hmac.compare_digest(token.encode(), forum.settings.api_key.encode()):
+        return Answer(401, nodebb_envelope(
+            401, message="A valid login session was not found. Please log in and try again."))
+    data: Any = {}
+    if body.strip():
+        if handler.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
+            return _nodebb_violation(handler, method, path, body, ["Content-Type is not application/json"])
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            return _nodebb_violation(handler, method, path, body, [f"body is not valid JSON: {e}"])
+    elif op.body_required():
+        return _nodebb_violation(handler, method, path, body, ["a request body is required"])
+    if not isinstance(data, dict):
+        return _nodebb_violation(handler, method, path, body, ["body must be a JSON object"])
+    problems = contract.request_errors(op, data)
+    if problems:
+        return _nodebb_violation(handler, method, path, body, problems)
+    uid = data.get("_uid")
+    if not isinstance(uid, int) or isinstance(uid, bool) or uid <= 0:
+        return Answer(400, nodebb_envelope(
+            400, message="A master token was received without a corresponding `_uid` "
+                         "in the request body"))
+
+    route = (op.method, op.template)
+    try:
+        if route == ("POST", "/api/v3/topics"):
+            post = forum.create_post(str(uid), None, {
+                "title": data.get("title"), "raw": data.get("content"),
+                "category": int(data["cid"])}, via="api")
+            response = nodebb_topic_json(post.topic)
+        elif route == ("POST", "/api/v3/topics/{tid}"):
+            tid = int(params["tid"]) if params["tid"].isdigit() else -1
+            fields = {"topic_id": tid, "raw": data.get("content")}
+            to_pid = data.get("toPid")
+            if to_pid is not None:
+                parent = forum.posts.get(int(to_pid))
+                if parent is None or parent.topic.id != tid:
+                    return Answer(400, nodebb_envelope(400, message="Invalid post id"))
+                fields["reply_to_post_number"] = parent.post_number
+            post = forum.create_post(str(uid), None, fields, via="api")
+            response = nodebb_post_json(post, int(to_pid) if to_pid is not None else None)
+        elif route == ("GET", "/api/v3/topics/{tid}"):
+            topic = forum.topics.get(int(params["tid"])) if params["tid"].isdigit() else None
+            if topic is None:
+                return Answer(404, nodebb_envelope(404, message="Topic does not exist"))
+            response = {k: v for k, v in nodebb_topic_json(topic).items() if k != "mainPost"}
+        else:
+            with forum.lock:
+                forum.unimplemented.append({"method": method, "path": path})
+            return Answer(501, nodebb_envelope(501, message=f"forumsim does not simulate {op.name}"))
+    except Rejected as e:
+        if e.status == 404:
+            return Answer(404, nodebb_envelope(404, message="Topic does not exist"))
+        text = "; ".join(e.body.get("errors", [])) if isinstance(e.body, dict) else str(e.body)
+        return Answer(400 if e.status == 422 else e.status, nodebb_envelope(
+            400 if e.status == 422 else e.status, message=text), e.headers)
+    answer = nodebb_envelope(200, response)
+    errors = contract.response_errors(op, answer)
+    if errors:
+        with forum.lock:
+            forum.response_errors.append({"operation": op.name, "path": path, "errors": errors})
+    return Answer(200, answer)
+
+
+def _nodebb_violation(handler, method, path, body, problems):
+    handler.server.forum.note_violation(method, path, problems, body)
+    handler.server.log(f"contract violation: {method} {path}: {'; '.join(problems)}")
+    return Answer(400, nodebb_envelope(400, message="; ".join(problems)))
+
+
+class NodebbSelfTest:
+    """The NodeBB mode, checked by the same SelfTest counters."""
+
+    TOKEN = "nodebb-master-token"
+
+    def __init__(self, outer: "SelfTest"):
+        self.outer = outer
+        self.check = outer.check
+
+    def request(self, method, path, body=None, token=True, raw=None):
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {self.TOKEN}"
+        data = raw if raw is not None else (dump_json(body) if body is not None else None)
+        self.conn.request(method, path, body=data, headers=headers)
+        response = self.conn.getresponse()
+        text = response.read()
+        try:
+            return response.status, response, json.loads(text)
+        except ValueError:
+            return response.status, response, text
+
+    def run(self) -> None:
+        args = build_parser().parse_args([
+            "--listen", f"{LISTEN_HOST}:0", "--api-key", self.TOKEN, "--forum-type", "nodebb",
+            "--contract", str(self.outer.contract_path)])
+        if not args.nodebb_contract.is_dir():
+            self.check("NodeBB contract present", False, str(args.nodebb_contract))
+            return
+        server = start_simulator(args, log_file=open(os.devnull, "w"))
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                         daemon=True).start()
+        self.conn = http.client.HTTPConnection(LISTEN_HOST, server.port, timeout=5)
+        contract = server.nodebb
+        try:
+            status, _, topic = self.request("POST", "/api/v3/topics", {
+                "cid": 3, "title": "NodeBB topic", "content": "First post body.", "_uid": 2})
+            op, _ = contract.match("POST", "/api/v3/topics")
+            self.check("nodebb: create topic 200 in the envelope", status == 200
+                       and topic["status"] == {"code": "ok", "message": "OK"}
+                       and topic["response"]["mainPid"] > 0, topic)
+            self.check("nodebb: topic answer matches the contract",
+                       not contract.response_errors(op, topic), contract.response_errors(op, topic))
+            tid, main = topic["response"]["tid"], topic["response"]["mainPid"]
+            status, _, reply = self.request("POST", f"/api/v3/topics/{tid}", {
+                "content": "A reply to the first post.", "toPid": main, "_uid": 5})
+            op, _ = contract.match("POST", f"/api/v3/topics/{tid}")
+            self.check("nodebb: reply with toPid, index 1", status == 200
+                       and reply["response"]["index"] == 1 and reply["response"]["toPid"] == main
+                       and reply["response"]["uid"] == 5, reply)
+            self.check("nodebb: reply answer matches the contract",
+                       not contract.response_errors(op, reply), contract.response_errors(op, reply))
+            st = server.forum.state_json()
+            self.check("nodebb: state has the thread", st["topics"][0]["category_id"] == 3
+                       and [p["username"] for p in st["topics"][0]["posts"]] == ["2", "5"]
+                       and st["topics"][0]["posts"][1]["reply_to_post_number"] == 1, st["topics"])
+            status, _, body = self.request("POST", "/api/v3/topics", {
+                "cid": 3, "title": "No token", "content": "Body of the post.", "_uid": 2},
+                token=False)
+            self.check("nodebb: no token 401 not-authorised", status == 401
+                       and body["status"]["code"] == "not-authorised", body)
+            status, _, body = self.request("POST", "/api/v3/topics", {
+                "cid": 3, "title": "No uid here", "content": "Body of the post."})
+            self.check("nodebb: master token without _uid 400", status == 400
+                       and "_uid" in body["status"]["message"], body)
+            before = len(server.forum.violations)
+            status, _, body = self.request("POST", "/api/v3/topics", {
+                "title": "Missing cid", "content": "Body of the post.", "_uid": 2})
+            self.check("nodebb: missing cid is a contract violation", status == 400
+                       and len(server.forum.violations) == before + 1
+                       and "cid" in body["status"]["message"], body)
+            status, _, body = self.request("POST", "/api/v3/topics/99999", {
+                "content": "Reply into nothing.", "_uid": 2})
+            self.check("nodebb: unknown topic 404", status == 404
+                       and body["status"]["code"] == "not-found", body)
+            status, _, body = self.request("POST", f"/api/v3/topics/{tid}", {
+                "content": "short", "_uid": 2})
+            self.check("nodebb: short post 400 with NodeBB's envelope", status == 400
+                       and body["status"]["code"] == "bad-request", body)
+            status, _, body = self.request("PUT", "/api/v3/nonsense", {"_uid": 2})
+            self.check("nodebb: unknown path is a violation", status == 400, body)
+            server.forum.set_failure("429", 1, 4)
+            status, response, body = self.request("POST", f"/api/v3/topics/{tid}", {
+                "content": "Rate limited reply.", "_uid": 2})
+            self.check("nodebb: 429 mode with Retry-After", status == 429
+                       and response.getheader("Retry-After") == "4"
+                       and body["status"]["code"] == "too-many-requests", body)
+            server.forum.set_failure("503", 1, 1)
+            status, _, _ = self.request("POST", f"/api/v3/topics/{tid}", {
+                "content": "Unavailable reply.", "_uid": 2})
+            self.check("nodebb: 503 mode", status == 503, status)
+            self.check("nodebb: every 200 answer matched the contract",
+                       server.forum.response_errors == [], server.forum.response_errors)
+        finally:
+            server.shutdown()
+            server.dispatcher.stop()
+            server.server_close()
 
 
 if __name__ == "__main__":

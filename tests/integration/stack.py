@@ -395,11 +395,13 @@ class Stack:
       keep       keep the temporary directory after stop()
       debug      Dovecot mail_debug/auth_debug on
       start_timeout  seconds to wait for each daemon to become ready
+      forum_type "discourse" (default) or "nodebb": the simulator's API
+                 and the bridge's forum_type (NodeBB: posts as uid 1)
     """
 
     def __init__(self, builddir=None, full=False, components=None,
                  plugin_dir=None, keep=False, debug=False, start_timeout=20.0,
-                 tmp_parent="/tmp"):
+                 tmp_parent="/tmp", forum_type="discourse"):
         self.repo_root = REPO_ROOT
         self.builddir = os.path.abspath(
             builddir or os.environ.get("FORUMGATE_BUILDDIR") or REPO_ROOT)
@@ -447,7 +449,8 @@ class Stack:
 
         self.secret = secrets.token_hex(32)
         self.forum_api_key = secrets.token_hex(16)
-        self.forum_api_username = "forumgate"
+        self.forum_type = forum_type
+        self.forum_api_username = "1" if forum_type == "nodebb" else "forumgate"
         self.webhook_secret = secrets.token_hex(16)
         self.forum_port = None
         self.forum_url = None
@@ -1370,7 +1373,7 @@ plugin {{
             ("redis_timeout", "2s"),
             ("secret", self.secret),
             ("mail_domain", LIST_DOMAIN),
-            ("forum_type", "discourse"),
+            ("forum_type", self.forum_type),
             ("forum_url", self.forum_url),
             ("forum_api_key", self.forum_api_key),
             ("forum_api_username", self.forum_api_username),
@@ -1421,6 +1424,7 @@ plugin {{
                 "--webhook-url", "http://127.0.0.1:%d/webhooks/discourse"
                 % self.webhook_port,
                 "--webhook-secret", self.webhook_secret,
+                "--forum-type", self.forum_type,
                 "--log", self.log_path("forumsim")]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self._spawn("forumsim", argv, LOG_NAMES["forumsim-out"], env=env)

@@ -338,6 +338,129 @@ START_TEST(test_errors_and_reconnect)
 }
 END_TEST
 
+START_TEST(test_dead_letters_replay)
+{
+	struct fg_record *rec;
+	struct fg_entry *entry, **dead;
+	const char *error;
+	size_t n;
+	long long moved, len;
+
+	for (int i = 0; i < 3; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "d%d@example.org", i);
+		rec = make_record(id, "dead letter");
+		ck_assert_int_eq(fg_store_inbound_add(store, "dl", rec, &error), 1);
+		fg_record_free(&rec);
+		ck_assert_int_eq(fg_store_queue_read(store, "dl", FG_QUEUE_INBOUND,
+						     "c1", 0, &entry, &error), 1);
+		ck_assert_int_eq(fg_store_queue_dead(store, "dl", FG_QUEUE_INBOUND,
+						     entry, "422 refused", &error), 0);
+		fg_entry_free(&entry);
+	}
+	ck_assert_int_eq(fg_store_dead_list(store, "dl", NULL, 10, &dead, &n,
+					    &error), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(fg_entry_get(dead[0], "message_id"), "d0@example.org");
+	ck_assert_str_eq(fg_entry_get(dead[0], "reason"), "422 refused");
+	ck_assert_str_eq(fg_entry_get(dead[0], "queue"), "in");
+	/* the next page starts after an id */
+	struct fg_entry **page;
+	size_t n_page;
+	ck_assert_int_eq(fg_store_dead_list(store, "dl", dead[0]->id, 1, &page,
+					    &n_page, &error), 0);
+	ck_assert_uint_eq(n_page, 1);
+	ck_assert_str_eq(page[0]->id, dead[1]->id);
+	fg_entries_free(page, n_page);
+	/* one by id, back to the end of its queue without the bookkeeping */
+	ck_assert_int_eq(fg_store_dead_replay(store, "dl", dead[1]->id, &moved,
+					      &error), 0);
+	ck_assert_int_eq(moved, 1);
+	ck_assert_int_eq(fg_store_dead_replay(store, "dl", dead[1]->id, &moved,
+					      &error), 0);
+	ck_assert_int_eq(moved, 0);
+	fg_entries_free(dead, n);
+	ck_assert_int_eq(fg_store_queue_read(store, "dl", FG_QUEUE_INBOUND, "c1",
+					     0, &entry, &error), 1);
+	ck_assert_str_eq(fg_entry_get(entry, "message_id"), "d1@example.org");
+	ck_assert_ptr_null(fg_entry_get(entry, "reason"));
+	ck_assert_ptr_null(fg_entry_get(entry, "entry_id"));
+	rec = fg_record_from_entry(entry);
+	ck_assert_str_eq(rec->references[1], "parent@example.org");
+	fg_record_free(&rec);
+	ck_assert_int_eq(fg_store_queue_done(store, "dl", FG_QUEUE_INBOUND,
+					     entry->id, &error), 0);
+	fg_entry_free(&entry);
+	/* the rest, oldest first */
+	ck_assert_int_eq(fg_store_dead_replay(store, "dl", NULL, &moved,
+					      &error), 0);
+	ck_assert_int_eq(moved, 2);
+	ck_assert_int_eq(fg_store_dead_list(store, "dl", NULL, 10, &dead, &n,
+					    &error), 0);
+	ck_assert_uint_eq(n, 0);
+	fg_entries_free(dead, n);
+	ck_assert_int_eq(fg_store_queue_len(store, "dl", FG_QUEUE_INBOUND, &len,
+					    &error), 0);
+	ck_assert_int_eq(len, 2);
+	ck_assert_int_eq(fg_store_queue_read(store, "dl", FG_QUEUE_INBOUND, "c1",
+					     0, &entry, &error), 1);
+	ck_assert_str_eq(fg_entry_get(entry, "message_id"), "d0@example.org");
+	fg_entry_free(&entry);
+}
+END_TEST
+
+START_TEST(test_authors_and_subjects)
+{
+	char **addrs, **users, *user;
+	size_t n;
+	const char *error;
+	struct fg_post_ref ref = { .topic_id = 31, .post_number = 1,
+				   .post_id = 310 }, got;
+
+	ck_assert_int_eq(fg_store_author_set(store, " Alice@Example.ORG ",
+					     "alice", &error), 0);
+	ck_assert_int_eq(fg_store_author_set(store, "bob@example.org", "17",
+					     &error), 0);
+	ck_assert_int_eq(fg_store_author_get(store, "ALICE@example.org",
+					     &user, &error), 1);
+	ck_assert_str_eq(user, "alice");
+	free(user);
+	ck_assert_int_eq(fg_store_author_get(store, "carol@example.org",
+					     &user, &error), 0);
+	ck_assert_int_eq(fg_store_authors(store, &addrs, &users, &n, &error), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(addrs[0], "alice@example.org");
+	ck_assert_str_eq(users[1], "17");
+	fg_strv_free(addrs, n);
+	fg_strv_free(users, n);
+	ck_assert_int_eq(fg_store_author_del(store, "bob@EXAMPLE.org", &error), 1);
+	ck_assert_int_eq(fg_store_author_del(store, "bob@example.org", &error), 0);
+
+	ck_assert_int_eq(fg_store_subject_set(store, "subj", "Disk Full", &ref,
+					      1000, &error), 0);
+	ck_assert_int_eq(fg_store_subject_get(store, "subj", "disk full", 999,
+					      &got, &error), 1);
+	ck_assert_int_eq(got.topic_id, 31);
+	ck_assert_int_eq(got.post_id, 310);
+	ck_assert_int_eq(fg_store_subject_get(store, "subj", "disk full", 1001,
+					      &got, &error), 0);
+	ck_assert_int_eq(fg_store_subject_get(store, "subj", "", 0, &got,
+					      &error), 0);
+
+	ck_assert_int_eq(fg_store_posting_active(store, "subj", &error), 0);
+	ck_assert_int_eq(fg_store_posting_begin(store, "subj", "1-1", 60000,
+						&error), 0);
+	ck_assert_int_eq(fg_store_posting_active(store, "subj", &error), 1);
+	ck_assert_int_eq(fg_store_posting_end(store, "subj", &error), 0);
+	ck_assert_int_eq(fg_store_posting_active(store, "subj", &error), 0);
+	/* a crashed bridge's mark expires */
+	ck_assert_int_eq(fg_store_posting_begin(store, "subj", "1-2", 20,
+						&error), 0);
+	usleep(100000);
+	ck_assert_int_eq(fg_store_posting_active(store, "subj", &error), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store");
@@ -357,6 +480,8 @@ int main(void)
 	tcase_add_test(tc, test_outbound_and_maps);
 	tcase_add_test(tc, test_queue_lease);
 	tcase_add_test(tc, test_errors_and_reconnect);
+	tcase_add_test(tc, test_dead_letters_replay);
+	tcase_add_test(tc, test_authors_and_subjects);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

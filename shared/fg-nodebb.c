@@ -1,0 +1,454 @@
+/*
+ * NAME
+ *	fg-nodebb 3 - the NodeBB driver of fg-forum (Write API v3)
+ * DESCRIPTION
+ *	A topic is POST /api/v3/topics {cid, title, content}, a reply
+ *	POST /api/v3/topics/TID {content, toPid}. Authentication is a
+ *	master API token (Authorization: Bearer TOKEN); with a master
+ *	token every request names the user it acts as in _uid, which is
+ *	forum_api_username (a numeric uid) or the author's mapped uid.
+ *
+ *	Every answer is NodeBB's envelope {"status": {"code", "message"},
+ *	"response": {...}}. A topic's answer carries tid and mainPid; a
+ *	reply's pid, tid and index (0 is the topic's first post), so the
+ *	post number the bridge keeps is index + 1.
+ *
+ *	Classification follows fg-discourse: 2xx with ids ok; 202 or
+ *	{"queued": true} held for the post queue; 401, 408, 429, 3xx and
+ *	5xx transient (Retry-After honoured); other 4xx permanent with
+ *	status.message as the reason; no answer transient.
+ *
+ *	The Write API has no upload call for post attachments and no
+ *	external ids: attachments are listed by name, and a request that
+ *	timed out after NodeBB stored the post cannot be recognized (NodeBB
+ *	refuses no duplicate, so the retry posts it a second time).
+ */
+#include "forumgate-config.h"
+#include "fg-forum.h"
+#include "fg-common.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#define FG_NODEBB_REASON_MAX 400
+
+struct fg_nodebb {
+	struct fg_forum forum;
+	CURL *curl;
+	struct curl_slist *headers;
+	char *url;		/* base URL without a trailing slash */
+	long long uid;		/* the bridge's own user */
+	size_t max_answer;
+	char errbuf[CURL_ERROR_SIZE];
+
+	struct fg_buf body;	/* the answer being read */
+	bool overflow;
+	char *retry_after;
+};
+
+/* fg_nodebb_on_data - keep the answer while it fits */
+static size_t fg_nodebb_on_data(char *data, size_t size, size_t nmemb,
+				void *context)
+{
+	struct fg_nodebb *nb = context;
+
+	if (nb->body.len + size * nmemb > nb->max_answer) {
+		nb->overflow = true;
+		return 0;
+	}
+	fg_buf_append(&nb->body, data, size * nmemb);
+	return size * nmemb;
+}
+
+/* fg_nodebb_on_header - Retry-After of the last status line's answer */
+static size_t fg_nodebb_on_header(char *data, size_t size, size_t nmemb,
+				  void *context)
+{
+	struct fg_nodebb *nb = context;
+	size_t n = size * nmemb, skip = strlen("Retry-After:");
+
+	if (n > 5 && memcmp(data, "HTTP/", 5) == 0) {
+		free(nb->retry_after);
+		nb->retry_after = NULL;
+	} else if (n > skip && strncasecmp(data, "Retry-After:", skip) == 0) {
+		free(nb->retry_after);
+		nb->retry_after = fg_str_trim(fg_xstrndup(data + skip,
+							  n - skip));
+	}
+	return n;
+}
+
+/* fg_nodebb_parse_uid - a positive decimal user id */
+static int fg_nodebb_parse_uid(const char *s, long long *uid_r)
+{
+	return s != NULL && fg_parse_llong(s, uid_r) == 0 && *uid_r > 0 ?
+		0 : -1;
+}
+
+/* fg_nodebb_init - a handle with the token header */
+static int fg_nodebb_init(const struct fg_forum_settings *set,
+			  struct fg_forum **forum_r, const char **error_r)
+{
+	struct fg_nodebb *nb;
+	long long uid;
+	char *auth;
+
+	if (set->api_key == NULL || *set->api_key == '\0' ||
+	    strpbrk(set->api_key, "\r\n") != NULL) {
+		*error_r = "forum_api_key (a NodeBB master token) is not set "
+			"or not a single line";
+		return -1;
+	}
+	if (fg_nodebb_parse_uid(set->api_username, &uid) < 0) {
+		*error_r = "forum_api_username must be the numeric uid the "
+			"bridge posts as with forum_type = nodebb";
+		return -1;
+	}
+	nb = fg_xcalloc(1, sizeof(*nb));
+	if ((nb->curl = curl_easy_init()) == NULL) {
+		free(nb);
+		*error_r = "curl_easy_init() failed";
+		return -1;
+	}
+	nb->url = fg_xstrdup(set->url);
+	for (size_t len = strlen(nb->url); len > 0 &&
+	     nb->url[len - 1] == '/'; len--)
+		nb->url[len - 1] = '\0';
+	nb->uid = uid;
+	nb->max_answer = set->max_answer_size > 0 ? set->max_answer_size :
+		FG_FORUM_DEFAULT_MAX_ANSWER;
+	auth = fg_xasprintf("Authorization: Bearer %s", set->api_key);
+	nb->headers = curl_slist_append(nb->headers, auth);
+	free(auth);
+	nb->headers = curl_slist_append(nb->headers,
+					"Content-Type: application/json");
+	nb->headers = curl_slist_append(nb->headers,
+					"Accept: application/json");
+	nb->headers = curl_slist_append(nb->headers, "Expect:");
+	if (nb->headers == NULL)
+		abort();
+
+	curl_easy_setopt(nb->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(nb->curl, CURLOPT_HTTPHEADER, nb->headers);
+	curl_easy_setopt(nb->curl, CURLOPT_USERAGENT,
+			 "forumgate/" PACKAGE_VERSION);
+	curl_easy_setopt(nb->curl, CURLOPT_TIMEOUT_MS, (long)set->timeout_ms);
+	curl_easy_setopt(nb->curl, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)set->timeout_ms);
+	curl_easy_setopt(nb->curl, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(nb->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(nb->curl, CURLOPT_PROTOCOLS,
+			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(nb->curl, CURLOPT_ERRORBUFFER, nb->errbuf);
+	curl_easy_setopt(nb->curl, CURLOPT_WRITEFUNCTION, fg_nodebb_on_data);
+	curl_easy_setopt(nb->curl, CURLOPT_WRITEDATA, nb);
+	curl_easy_setopt(nb->curl, CURLOPT_HEADERFUNCTION,
+			 fg_nodebb_on_header);
+	curl_easy_setopt(nb->curl, CURLOPT_HEADERDATA, nb);
+	*forum_r = &nb->forum;
+	return 0;
+}
+
+/* fg_nodebb_deinit - close and free */
+static void fg_nodebb_deinit(struct fg_forum *forum)
+{
+	struct fg_nodebb *nb = (struct fg_nodebb *)forum;
+
+	curl_easy_cleanup(nb->curl);
+	curl_slist_free_all(nb->headers);
+	fg_buf_free(&nb->body);
+	free(nb->retry_after);
+	free(nb->url);
+	free(nb);
+}
+
+/* fg_nodebb_number - a positive JSON number (NodeBB's ids are numbers,
+   sometimes strings of digits), or 0 */
+static long long fg_nodebb_number(json_t *obj, const char *name)
+{
+	json_t *v = json_object_get(obj, name);
+	long long n = 0;
+
+	if (json_is_integer(v))
+		n = (long long)json_integer_value(v);
+	else if (json_is_real(v)) {
+		double d = json_real_value(v);
+		n = d >= 1 && d < 9007199254740992.0 ? (long long)d : 0;
+	}
+	else if (json_is_string(v) &&
+		 fg_parse_llong(json_string_value(v), &n) < 0)
+		n = 0;
+	return n > 0 ? n : 0;
+}
+
+/* fg_nodebb_reason - status.message of the envelope, one short line */
+static const char *fg_nodebb_reason(json_t *root, const char *body,
+				    size_t size)
+{
+	json_t *status = json_object_get(root, "status");
+	const char *msg = json_string_value(json_object_get(status, "message"));
+	const char *code = json_string_value(json_object_get(status, "code"));
+	struct fg_buf b = { 0 };
+	const char *ret;
+
+	if (msg != NULL && *msg != '\0')
+		fg_buf_puts(&b, msg);
+	else if (code != NULL && *code != '\0')
+		fg_buf_puts(&b, code);
+	else if (root == NULL && body != NULL && size > 0 && body[0] != '<')
+		fg_buf_append(&b, body, size < 200 ? size : 200);
+	if (b.len == 0)
+		return NULL;
+	for (size_t i = 0; i < b.len; i++) {
+		if ((unsigned char)b.s[i] < 0x20 || b.s[i] == 0x7f)
+			b.s[i] = ' ';
+	}
+	if (b.len > FG_NODEBB_REASON_MAX) {
+		b.len = FG_NODEBB_REASON_MAX;
+		while (b.len > 0 && ((unsigned char)b.s[b.len] & 0xc0) == 0x80)
+			b.len--;
+		b.s[b.len] = '\0';
+	}
+	ret = fg_errorf("%s", b.s);
+	fg_buf_free(&b);
+	return ret;
+}
+
+/* fg_nodebb_classify - see fg-forum.h */
+int fg_nodebb_classify(long http_status, const char *body, size_t size,
+		       const char *retry_after, long long now,
+		       struct fg_forum_answer *answer_r,
+		       const char **error_r)
+{
+	json_t *root = NULL, *resp;
+	const char *reason;
+	bool transient;
+	int ret;
+
+	memset(answer_r, 0, sizeof(*answer_r));
+	answer_r->http_status = http_status;
+	if (body != NULL && size > 0)
+		root = json_loadb(body, size, 0, NULL);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		root = NULL;
+	}
+	resp = json_object_get(root, "response");
+
+	if (http_status >= 200 && http_status <= 299) {
+		if (http_status == 202 ||
+		    json_is_true(json_object_get(resp, "queued"))) {
+			*error_r = "the forum holds the post in its post queue";
+			ret = FG_FORUM_HELD;
+		} else if ((answer_r->topic_id =
+			    fg_nodebb_number(resp, "tid")) > 0 &&
+			   (answer_r->post_id = fg_nodebb_number(resp, "pid")) > 0) {
+			/* a reply: index 0 is the topic's first post */
+			json_t *index = json_object_get(resp, "index");
+			double i = json_is_number(index) ?
+				json_number_value(index) : -1;
+			answer_r->post_number = i >= 0 && i < 1e15 ?
+				(long long)i + 1 : 0;
+			ret = answer_r->post_number > 0 ? FG_FORUM_OK :
+				FG_FORUM_PERMANENT;
+			if (ret != FG_FORUM_OK)
+				*error_r = "forum answered without the post's "
+					"index; the post exists";
+		} else if (answer_r->topic_id > 0 &&
+			   ((answer_r->post_id =
+			     fg_nodebb_number(resp, "mainPid")) > 0 ||
+			    (answer_r->post_id = fg_nodebb_number(
+				    json_object_get(resp, "mainPost"),
+				    "pid")) > 0)) {
+			answer_r->post_number = 1;
+			ret = FG_FORUM_OK;
+		} else {
+			answer_r->topic_id = answer_r->post_id = 0;
+			*error_r = fg_errorf("forum answered HTTP %ld without "
+					     "post ids; the post may exist",
+					     http_status);
+			ret = FG_FORUM_PERMANENT;
+		}
+		json_decref(root);
+		return ret;
+	}
+	reason = fg_nodebb_reason(root, body, size);
+	transient = http_status == 401 || http_status == 408 ||
+		http_status == 429 ||
+		(http_status >= 300 && http_status <= 399) ||
+		(http_status >= 500 && http_status <= 599);
+	if (transient)
+		answer_r->retry_after_ms =
+			fg_forum_parse_retry_after(retry_after, now);
+	*error_r = fg_errorf("forum answered HTTP %ld%s%s", http_status,
+			     reason != NULL ? ": " : "",
+			     reason != NULL ? reason : "");
+	json_decref(root);
+	return transient ? FG_FORUM_TRANSIENT : FG_FORUM_PERMANENT;
+}
+
+/* fg_nodebb_send - POST a JSON body to PATH under /api/v3 */
+static int fg_nodebb_send(struct fg_nodebb *nb, const char *path,
+			  json_t *body, struct fg_forum_answer *answer_r,
+			  const char **error_r)
+{
+	char *url, *json = json_dumps(body, JSON_COMPACT);
+	CURLcode code;
+	long status = 0;
+	int ret;
+
+	if (json == NULL) {
+		*error_r = "cannot encode the post as JSON";
+		return FG_FORUM_PERMANENT;
+	}
+	url = fg_xasprintf("%s/api/v3%s", nb->url, path);
+	fg_buf_free(&nb->body);
+	nb->overflow = false;
+	free(nb->retry_after);
+	nb->retry_after = NULL;
+	nb->errbuf[0] = '\0';
+	curl_easy_setopt(nb->curl, CURLOPT_URL, url);
+	curl_easy_setopt(nb->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+			 (curl_off_t)strlen(json));
+	curl_easy_setopt(nb->curl, CURLOPT_POSTFIELDS, json);
+	code = curl_easy_perform(nb->curl);
+	curl_easy_getinfo(nb->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_setopt(nb->curl, CURLOPT_POSTFIELDS, NULL);
+	free(url);
+	free(json);
+
+	if (code != CURLE_OK && !(nb->overflow && status > 0)) {
+		*error_r = fg_errorf("forum request to %s failed: %s", nb->url,
+				     nb->errbuf[0] != '\0' ? nb->errbuf :
+				     curl_easy_strerror(code));
+		ret = FG_FORUM_TRANSIENT;
+	} else if (nb->overflow && status >= 200 && status <= 299) {
+		answer_r->http_status = status;
+		*error_r = fg_errorf("forum answer is larger than %zu bytes; "
+				     "the post may exist", nb->max_answer);
+		ret = FG_FORUM_PERMANENT;
+	} else {
+		ret = fg_nodebb_classify(status, nb->overflow ? NULL :
+					 nb->body.s, nb->overflow ? 0 :
+					 nb->body.len, nb->retry_after,
+					 (long long)time(NULL), answer_r,
+					 error_r);
+	}
+	fg_buf_free(&nb->body);
+	return ret;
+}
+
+/* fg_nodebb_create - a topic or a reply as the author's uid */
+static int fg_nodebb_create(struct fg_forum *forum,
+			    const struct fg_forum_request *req,
+			    struct fg_forum_answer *answer_r,
+			    const char **error_r)
+{
+	struct fg_nodebb *nb = (struct fg_nodebb *)forum;
+	json_t *body = json_object(), *content, *title = NULL;
+	long long uid = nb->uid;
+	char *path;
+	int ret;
+
+	if (req->author != NULL && *req->author != '\0' &&
+	    fg_nodebb_parse_uid(req->author, &uid) < 0) {
+		json_decref(body);
+		*error_r = fg_errorf("author '%s' is not a NodeBB uid",
+				     req->author);
+		return FG_FORUM_PERMANENT;
+	}
+	content = json_string(req->raw != NULL ? req->raw : "");
+	if (req->topic_id <= 0)
+		title = json_string(req->title != NULL ? req->title : "");
+	if (content == NULL || (req->topic_id <= 0 && title == NULL)) {
+		json_decref(content);
+		json_decref(title);
+		json_decref(body);
+		*error_r = "the title or text is not valid UTF-8";
+		return FG_FORUM_PERMANENT;
+	}
+	json_object_set_new(body, "content", content);
+	json_object_set_new(body, "_uid", json_integer(uid));
+	if (req->topic_id > 0) {
+		if (req->reply_to_post_id > 0)
+			json_object_set_new(body, "toPid",
+					    json_integer(req->reply_to_post_id));
+		path = fg_xasprintf("/topics/%lld", req->topic_id);
+	} else {
+		/* cid is required: the forum's first category by default */
+		json_object_set_new(body, "cid", json_integer(
+			req->category > 0 ? req->category : 1));
+		json_object_set_new(body, "title", title);
+		path = fg_xstrdup("/topics");
+	}
+	ret = fg_nodebb_send(nb, path, body, answer_r, error_r);
+	free(path);
+	json_decref(body);
+	return ret;
+}
+
+/* fg_nodebb_create_topic - the older call */
+static int fg_nodebb_create_topic(struct fg_forum *forum, const char *title,
+				  const char *raw, long long category,
+				  struct fg_forum_answer *answer_r,
+				  const char **error_r)
+{
+	struct fg_forum_request req = {
+		.title = title, .raw = raw, .category = category,
+	};
+
+	return fg_nodebb_create(forum, &req, answer_r, error_r);
+}
+
+/* fg_nodebb_create_reply - the older call: no post id, so the reply
+   answers the topic */
+static int fg_nodebb_create_reply(struct fg_forum *forum, long long topic_id,
+				  long long reply_to_post_number,
+				  const char *raw,
+				  struct fg_forum_answer *answer_r,
+				  const char **error_r)
+{
+	struct fg_forum_request req = {
+		.topic_id = topic_id, .raw = raw,
+		.reply_to_post_number = reply_to_post_number,
+	};
+
+	if (topic_id <= 0) {
+		*error_r = fg_errorf("invalid topic id %lld", topic_id);
+		return FG_FORUM_PERMANENT;
+	}
+	return fg_nodebb_create(forum, &req, answer_r, error_r);
+}
+
+/* fg_nodebb_post_url - /topic/TID, or /topic/TID/-/N (NodeBB redirects
+   to the right slug and keeps the post index) */
+static char *fg_nodebb_post_url(struct fg_forum *forum, long long topic_id,
+				long long post_number)
+{
+	struct fg_nodebb *nb = (struct fg_nodebb *)forum;
+
+	if (post_number <= 1)
+		return fg_xasprintf("%s/topic/%lld", nb->url, topic_id);
+	return fg_xasprintf("%s/topic/%lld/-/%lld", nb->url, topic_id,
+			    post_number);
+}
+
+const struct fg_forum_vfuncs fg_forum_nodebb = {
+	.name = "nodebb",
+	.init = fg_nodebb_init,
+	.deinit = fg_nodebb_deinit,
+	.create_topic = fg_nodebb_create_topic,
+	.create_reply = fg_nodebb_create_reply,
+	.post_url = fg_nodebb_post_url,
+	.create = fg_nodebb_create,
+};

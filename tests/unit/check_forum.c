@@ -1,0 +1,422 @@
+/*
+ * NAME
+ *	check_forum - the forum drivers: NodeBB answers, and both drivers
+ *	against the forum simulator, which checks every request against
+ *	the published API contracts
+ * DESCRIPTION
+ *	The simulator (tests/forumsim/forumsim.py) runs as a child on a
+ *	port it picks; a request that breaks the contract is answered 400
+ *	and listed in GET /__sim/state "violations", which must stay
+ *	empty. Tests that need it skip when python3 or the contracts
+ *	(../shared/contracts) are missing.
+ */
+#include "fg-common.h"
+#include "fg-forum.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#define SIM_KEY "check-forum-key"
+
+struct sim {
+	pid_t pid;
+	int port;
+	char url[64];
+};
+
+/* sim_start - forumsim in the given mode; false when it cannot run */
+static bool sim_start(struct sim *sim, const char *type)
+{
+	char contracts[1024];
+	int fds[2];
+	FILE *fp;
+	char line[256];
+
+	snprintf(contracts, sizeof(contracts),
+		 "%s/../shared/contracts/nodebb-write-openapi/write.yaml",
+		 FG_SRCDIR);
+	if (access(contracts, R_OK) != 0 || pipe(fds) < 0) {
+		fprintf(stderr, "skipped: %s is not there\n", contracts);
+		return false;
+	}
+	sim->pid = fork();
+	if (sim->pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		if (freopen("/dev/null", "w", stderr) == NULL)
+			_exit(127);
+		execlp("python3", "python3", FG_SRCDIR "/tests/forumsim/forumsim.py",
+		       "--listen", "127.0.0.1:0", "--api-key", SIM_KEY,
+		       "--forum-type", type, "--log", "/dev/null",
+		       (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	fp = fdopen(fds[0], "r");
+	sim->port = 0;
+	if (fp != NULL && fgets(line, sizeof(line), fp) != NULL)
+		sscanf(line, "forumsim listening on 127.0.0.1:%d", &sim->port);
+	if (fp != NULL)
+		fclose(fp);
+	if (sim->port <= 0) {
+		fprintf(stderr, "skipped: forumsim (python3) did not start\n");
+		kill(sim->pid, SIGTERM);
+		waitpid(sim->pid, NULL, 0);
+		return false;
+	}
+	snprintf(sim->url, sizeof(sim->url), "http://127.0.0.1:%d", sim->port);
+	return true;
+}
+
+static void sim_stop(struct sim *sim)
+{
+	kill(sim->pid, SIGTERM);
+	waitpid(sim->pid, NULL, 0);
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *context)
+{
+	fg_buf_append(context, data, size * n);
+	return size * n;
+}
+
+/* sim_call - a control endpoint of the simulator, decoded */
+static json_t *sim_call(struct sim *sim, const char *path, const char *body)
+{
+	CURL *curl = curl_easy_init();
+	struct fg_buf b = { 0 };
+	struct curl_slist *h = curl_slist_append(NULL,
+		"Content-Type: application/json");
+	char *url = fg_xasprintf("%s%s", sim->url, path);
+	json_t *root;
+
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+	if (body != NULL)
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+	ck_assert_int_eq(curl_easy_perform(curl), CURLE_OK);
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(h);
+	free(url);
+	root = json_loadb(b.s, b.len, 0, NULL);
+	fg_buf_free(&b);
+	ck_assert_ptr_nonnull(root);
+	return root;
+}
+
+/* sim_no_violations - the simulator saw only requests the contract allows */
+static void sim_assert_clean(struct sim *sim)
+{
+	json_t *st = sim_call(sim, "/__sim/state", NULL);
+
+	ck_assert_msg(json_array_size(json_object_get(st, "violations")) == 0,
+		      "contract violations: %s",
+		      json_dumps(json_object_get(st, "violations"), 0));
+	ck_assert_int_eq(json_array_size(json_object_get(st,
+		"response_errors")), 0);
+	json_decref(st);
+}
+
+/* ---- NodeBB answers ---- */
+
+START_TEST(test_nodebb_classify)
+{
+	static const char topic[] =
+		"{\"status\":{\"code\":\"ok\",\"message\":\"OK\"},"
+		"\"response\":{\"tid\":12,\"cid\":3,\"mainPid\":40,"
+		"\"title\":\"x\",\"mainPost\":{\"pid\":40,\"tid\":12}}}";
+	static const char reply[] =
+		"{\"status\":{\"code\":\"ok\",\"message\":\"OK\"},"
+		"\"response\":{\"pid\":41,\"tid\":12,\"toPid\":40,"
+		"\"index\":3}}";
+	static const char queued[] =
+		"{\"status\":{\"code\":\"accepted\",\"message\":\"\"},"
+		"\"response\":{\"queued\":true,\"id\":\"topic-1\"}}";
+	static const char bad[] =
+		"{\"status\":{\"code\":\"bad-request\",\"message\":"
+		"\"Please enter a longer post.\\nNow.\"},\"response\":{}}";
+	struct fg_forum_answer a;
+	const char *error;
+
+	ck_assert_int_eq(fg_nodebb_classify(200, topic, strlen(topic), NULL,
+					    0, &a, &error), FG_FORUM_OK);
+	ck_assert_int_eq(a.topic_id, 12);
+	ck_assert_int_eq(a.post_id, 40);
+	ck_assert_int_eq(a.post_number, 1);
+	ck_assert_int_eq(fg_nodebb_classify(200, reply, strlen(reply), NULL,
+					    0, &a, &error), FG_FORUM_OK);
+	ck_assert_int_eq(a.post_id, 41);
+	ck_assert_int_eq(a.post_number, 4);
+	ck_assert_int_eq(fg_nodebb_classify(202, queued, strlen(queued), NULL,
+					    0, &a, &error), FG_FORUM_HELD);
+	ck_assert_int_eq(fg_nodebb_classify(200, queued, strlen(queued), NULL,
+					    0, &a, &error), FG_FORUM_HELD);
+	ck_assert_int_eq(fg_nodebb_classify(400, bad, strlen(bad), NULL, 0,
+					    &a, &error), FG_FORUM_PERMANENT);
+	ck_assert_str_eq(error,
+		"forum answered HTTP 400: Please enter a longer post. Now.");
+	ck_assert_int_eq(fg_nodebb_classify(403, bad, strlen(bad), NULL, 0,
+					    &a, &error), FG_FORUM_PERMANENT);
+	ck_assert_int_eq(fg_nodebb_classify(429, bad, strlen(bad), "9", 0,
+					    &a, &error), FG_FORUM_TRANSIENT);
+	ck_assert_int_eq(a.retry_after_ms, 9000);
+	ck_assert_int_eq(fg_nodebb_classify(401, NULL, 0, NULL, 0, &a,
+					    &error), FG_FORUM_TRANSIENT);
+	ck_assert_int_eq(fg_nodebb_classify(503, "<html>", 6, NULL, 0, &a,
+					    &error), FG_FORUM_TRANSIENT);
+	/* 2xx without ids: the post may exist, never retried blindly */
+	ck_assert_int_eq(fg_nodebb_classify(200, "{}", 2, NULL, 0, &a,
+					    &error), FG_FORUM_PERMANENT);
+	ck_assert_int_eq(fg_nodebb_classify(200, "[1", 2, NULL, 0, &a,
+					    &error), FG_FORUM_PERMANENT);
+}
+END_TEST
+
+START_TEST(test_nodebb_init)
+{
+	struct fg_forum_settings set = {
+		.type = "nodebb", .url = "https://nodebb.example.org/",
+		.api_key = "token", .api_username = "1", .timeout_ms = 1000,
+	};
+	struct fg_forum *forum = NULL;
+	const char *error;
+	char *url;
+
+	ck_assert_int_eq(fg_forum_init(&set, &forum, &error), 0);
+	url = fg_forum_post_url(forum, 7, 1);
+	ck_assert_str_eq(url, "https://nodebb.example.org/topic/7");
+	free(url);
+	url = fg_forum_post_url(forum, 7, 3);
+	ck_assert_str_eq(url, "https://nodebb.example.org/topic/7/-/3");
+	free(url);
+	ck_assert_int_eq(fg_forum_can_upload(forum), 0);
+	fg_forum_deinit(&forum);
+	set.api_username = "system";	/* not a uid */
+	ck_assert_int_eq(fg_forum_init(&set, &forum, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "uid"));
+	set.api_username = "1";
+	set.api_key = "a\nb";
+	ck_assert_int_eq(fg_forum_init(&set, &forum, &error), -1);
+}
+END_TEST
+
+START_TEST(test_external_id)
+{
+	char *a = fg_forum_external_id("abc@example.org");
+	char *b = fg_forum_external_id("abc@example.org");
+	char *c = fg_forum_external_id("abd@example.org");
+
+	ck_assert_str_eq(a, b);
+	ck_assert_str_ne(a, c);
+	ck_assert_uint_eq(strlen(a), 35);
+	ck_assert_int_eq(strncmp(a, "fg-", 3), 0);
+	ck_assert_uint_eq(strspn(a + 3, "0123456789abcdef"), 32);
+	free(a);
+	free(b);
+	free(c);
+	ck_assert(fg_forum_raw_same("Hello  World\n", " hello world"));
+	ck_assert(!fg_forum_raw_same("Hello World", "Hello Worlds"));
+}
+END_TEST
+
+/* ---- the NodeBB driver against the simulator ---- */
+
+START_TEST(test_nodebb_against_contract)
+{
+	struct sim sim;
+	struct fg_forum_settings set = {
+		.type = "nodebb", .api_key = SIM_KEY, .api_username = "2",
+		.timeout_ms = 5000,
+	};
+	struct fg_forum *forum;
+	struct fg_forum_answer topic, reply, a;
+	const char *error;
+	json_t *st, *posts;
+
+	if (!sim_start(&sim, "nodebb"))
+		return;		/* no python3 or no contracts: nothing to do */
+	set.url = sim.url;
+	ck_assert_int_eq(fg_forum_init(&set, &forum, &error), 0);
+	struct fg_forum_request req = {
+		.title = "A topic from the list", .category = 3,
+		.raw = "The first message of the thread.",
+		.external_id = "fg-0123",	/* NodeBB has none: not sent */
+	};
+	ck_assert_int_eq(fg_forum_create(forum, &req, &topic, &error),
+			 FG_FORUM_OK);
+	ck_assert_int_eq(topic.post_number, 1);
+	struct fg_forum_request r2 = {
+		.topic_id = topic.topic_id, .reply_to_post_number = 1,
+		.reply_to_post_id = topic.post_id, .author = "7",
+		.raw = "A reply by a mapped author.",
+	};
+	ck_assert_int_eq(fg_forum_create(forum, &r2, &reply, &error),
+			 FG_FORUM_OK);
+	ck_assert_int_eq(reply.topic_id, topic.topic_id);
+	ck_assert_int_eq(reply.post_number, 2);
+	/* a permanent refusal keeps NodeBB's reason */
+	struct fg_forum_request r3 = { .topic_id = topic.topic_id,
+				       .raw = "short" };
+	ck_assert_int_eq(fg_forum_create(forum, &r3, &a, &error),
+			 FG_FORUM_PERMANENT);
+	ck_assert_ptr_nonnull(strstr(error, "HTTP 400"));
+	r3.author = "bob";
+	ck_assert_int_eq(fg_forum_create(forum, &r3, &a, &error),
+			 FG_FORUM_PERMANENT);
+	ck_assert_ptr_nonnull(strstr(error, "uid"));
+	/* 429 and 503 stop the queue */
+	json_decref(sim_call(&sim, "/__sim/fail",
+			     "{\"mode\":\"429\",\"retry_after\":3}"));
+	ck_assert_int_eq(fg_forum_create(forum, &r2, &a, &error),
+			 FG_FORUM_TRANSIENT);
+	ck_assert_int_eq(a.retry_after_ms, 3000);
+	json_decref(sim_call(&sim, "/__sim/fail", "{\"mode\":\"503\"}"));
+	ck_assert_int_eq(fg_forum_create(forum, &r2, &a, &error),
+			 FG_FORUM_TRANSIENT);
+	fg_forum_deinit(&forum);
+
+	st = sim_call(&sim, "/__sim/state", NULL);
+	posts = json_object_get(json_array_get(json_object_get(st, "topics"),
+					       0), "posts");
+	ck_assert_int_eq(json_array_size(posts), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(
+		json_array_get(posts, 0), "username")), "2");
+	ck_assert_str_eq(json_string_value(json_object_get(
+		json_array_get(posts, 1), "username")), "7");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+		json_array_get(posts, 1), "reply_to_post_number")), 1);
+	json_decref(st);
+	sim_assert_clean(&sim);
+	sim_stop(&sim);
+}
+END_TEST
+
+/* ---- the Discourse driver's newer calls against the simulator ---- */
+
+START_TEST(test_discourse_author_and_find)
+{
+	struct sim sim;
+	struct fg_forum_settings set = {
+		.type = "discourse", .api_key = SIM_KEY,
+		.api_username = "forumgate", .timeout_ms = 5000,
+	};
+	struct fg_forum *forum;
+	struct fg_forum_answer topic, reply, a;
+	const char *error;
+	char *ext = fg_forum_external_id("find-me@example.org");
+	json_t *st, *posts;
+
+	if (!sim_start(&sim, "discourse")) {
+		free(ext);
+		return;
+	}
+	set.url = sim.url;
+	ck_assert_int_eq(fg_forum_init(&set, &forum, &error), 0);
+	struct fg_forum_request req = {
+		.title = "A topic with an external id", .category = 5,
+		.raw = "Body of the topic that will be looked for.",
+		.external_id = ext,
+	};
+	/* nothing there yet */
+	ck_assert_int_eq(fg_forum_find(forum, &req, &a, &error), 0);
+	ck_assert_int_eq(fg_forum_create(forum, &req, &topic, &error),
+			 FG_FORUM_OK);
+	ck_assert_int_eq(fg_forum_find(forum, &req, &a, &error), 1);
+	ck_assert_int_eq(a.topic_id, topic.topic_id);
+	ck_assert_int_eq(a.post_id, topic.post_id);
+	ck_assert_int_eq(a.post_number, 1);
+	/* the same external id again: refused as taken */
+	ck_assert_int_eq(fg_forum_create(forum, &req, &a, &error),
+			 FG_FORUM_PERMANENT);
+	ck_assert_ptr_nonnull(strstr(error, "already been taken"));
+
+	struct fg_forum_request r2 = {
+		.topic_id = topic.topic_id, .reply_to_post_number = 1,
+		.raw = "A reply posted as a mapped author, alice.",
+		.author = "alice",
+	};
+	ck_assert_int_eq(fg_forum_find(forum, &r2, &a, &error), 0);
+	ck_assert_int_eq(fg_forum_create(forum, &r2, &reply, &error),
+			 FG_FORUM_OK);
+	ck_assert_int_eq(fg_forum_find(forum, &r2, &a, &error), 1);
+	ck_assert_int_eq(a.post_id, reply.post_id);
+	ck_assert_int_eq(a.post_number, 2);
+	/* the same text by another user is not the post */
+	r2.author = NULL;
+	ck_assert_int_eq(fg_forum_find(forum, &r2, &a, &error), 0);
+
+	/* an upload (multipart/form-data, checked against the contract) */
+	static const unsigned char png[] = "\x89PNG\r\n\x1a\nbytes";
+	struct fg_forum_file file = {
+		.name = "screen [1].png", .type = "image/png", .data = png,
+		.size = sizeof(png) - 1, .author = "alice",
+	};
+	struct fg_forum_upload up;
+	ck_assert(fg_forum_can_upload(forum));
+	ck_assert_int_eq(fg_forum_upload(forum, &file, &up, &error),
+			 FG_FORUM_OK);
+	ck_assert_int_eq(strncmp(up.url, "upload://", 9), 0);
+	ck_assert_int_eq(strncmp(up.markdown, "![screen \\[1\\].png](upload://",
+				 29), 0);
+	fg_forum_upload_free(&up);
+	file.name = "notes.txt";
+	file.type = "text/plain";
+	ck_assert_int_eq(fg_forum_upload(forum, &file, &up, &error),
+			 FG_FORUM_OK);
+	ck_assert_ptr_nonnull(strstr(up.markdown, "[notes.txt|attachment]("));
+	fg_forum_upload_free(&up);
+	json_decref(sim_call(&sim, "/__sim/fail", "{\"mode\":\"503\"}"));
+	ck_assert_int_eq(fg_forum_upload(forum, &file, &up, &error),
+			 FG_FORUM_TRANSIENT);
+	fg_forum_deinit(&forum);
+
+	st = sim_call(&sim, "/__sim/state", NULL);
+	json_t *t = json_array_get(json_object_get(st, "topics"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(t, "external_id")),
+			 ext);
+	posts = json_object_get(t, "posts");
+	ck_assert_str_eq(json_string_value(json_object_get(
+		json_array_get(posts, 1), "username")), "alice");
+	json_t *u = json_array_get(json_object_get(st, "uploads"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(u, "username")),
+			 "alice");
+	ck_assert_int_eq(json_integer_value(json_object_get(u, "filesize")),
+			 sizeof(png) - 1);
+	json_decref(st);
+	sim_assert_clean(&sim);
+	sim_stop(&sim);
+	free(ext);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("forum");
+	TCase *tc = tcase_create("drivers");
+	SRunner *sr;
+	int failed;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_nodebb_classify);
+	tcase_add_test(tc, test_nodebb_init);
+	tcase_add_test(tc, test_external_id);
+	tcase_add_test(tc, test_nodebb_against_contract);
+	tcase_add_test(tc, test_discourse_author_and_find);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	curl_global_cleanup();
+	return failed == 0 ? 0 : 1;
+}
