@@ -3,7 +3,9 @@
 # run it for FG_FUZZ_SECONDS (default 30), seeded with the golden
 # request files in tests/policy and tests/fuzz/corpus. Exit 77 (skipped)
 # without clang's libFuzzer. A crash leaves its input in the build
-# directory (tests/fuzz/crash-*) and fails.
+# directory (tests/fuzz/crash-*) and fails. The parser and what it
+# calls are built here with the sanitizers; the rest of the library
+# comes from the built shared/.libs/libforumgate.a.
 set -u
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 builddir=${FORUMGATE_BUILDDIR:-$srcdir}
@@ -20,8 +22,8 @@ if ! "$CC" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=unde
 	-I"$s" -I"$hdrdir" $(pkg-config --cflags hiredis 2>/dev/null) \
 	-o "$out/fuzz_policy" "$srcdir/tests/fuzz/fuzz_policy.c" \
 	"$s/fg-policy.c" "$s/fg-common.c" "$s/fg-verp.c" "$s/fg-msgid.c" \
-	"$s/fg-store.c" "$s/fg-record.c" \
-	$(pkg-config --libs hiredis 2>/dev/null || echo -lhiredis) -lcrypto \
+	"$builddir/shared/.libs/libforumgate.a" \
+	$(pkg-config --libs hiredis gmime-3.0 jansson libcurl libcrypto) \
 	2>"$out/fuzz-build.log"; then
 	if grep -q "libclang_rt.fuzzer\|fsanitize=fuzzer" "$out/fuzz-build.log"; then
 		echo "clang without libFuzzer: fuzzing skipped"; exit 77

@@ -4,6 +4,7 @@ dies, the other takes the list over with what the first left pending.
 """
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -40,12 +41,16 @@ def _restart_first_with_short_lease(stack):
 
 
 def _titles_in_forum_order(stack, uid):
+    """The "Message number NN of thread UID." lines of the forum's posts,
+    in the order the forum stored them (post ids grow)."""
+    pattern = re.compile(r"Message number \d+ of thread %s\." % uid)
     posts = []
     for t in stack.forum_state()["topics"]:
         for p in t["posts"]:
-            if uid in t["title"] or uid in p["raw"]:
-                posts.append((p["id"], t["title"], p["raw"]))
-    return [raw for _, _, raw in sorted(posts)]
+            m = pattern.search(p["raw"])
+            if m:
+                posts.append((p["id"], m.group(0)))
+    return [line for _, line in sorted(posts)]
 
 
 @requires("plugin", "forumsim", "bridge", "admin")
