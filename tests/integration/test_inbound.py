@@ -51,12 +51,27 @@ def _queue_order(stack, msgids):
     return sorted(msgids, key=entry_id)
 
 
-def _send(stack, sender, subject, body, **kw):
+def _quiet(stack):
+    """Wait until earlier tests' mail is delivered and posted, so that a
+    fault injected for "the next N requests" meets this test's mail."""
+    stack.wait_queue_empty(timeout=30)
+    wait_for(lambda: _xlen(stack, "fg:{forum}:in") == 0, timeout=60,
+             what="the inbound queue to drain")
+
+
+def _send(stack, sender, subject, body, wait=True, **kw):
     msg = stack.make_message(sender, stack.bridge_address, subject, body,
                              **kw)
     stack.send_mail(sender.rpartition("<")[2].rstrip(">"),
                     stack.bridge_address, msg)
-    return msg["Message-ID"].strip("<>")
+    msgid = msg["Message-ID"].strip("<>")
+    if wait:
+        # queued before the caller goes on: the next mail (a reply) then
+        # arrives after it, and a drained queue means this one is done
+        wait_for(lambda: stack.redis("HEXISTS", "fg:{forum}:in-seen",
+                                     msgid) == "1",
+                 timeout=30, what="the plugin to queue %s" % msgid)
+    return msgid
 
 
 @requires("plugin", "forumsim", "bridge", "admin")
@@ -82,7 +97,7 @@ def test_forum_down_for_200_mails(stack):
             refs[n] = refs.get(parent, []) + [ids[parent]]
             kw = {"in_reply_to": "<%s>" % ids[parent],
                   "references": ["<%s>" % r for r in refs[n]]}
-        ids[n] = _send(stack, sender, subject, body, **kw)
+        ids[n] = _send(stack, sender, subject, body, wait=False, **kw)
 
     def queued(count):
         wait_for(lambda: _xlen(stack, "fg:{forum}:in") >= count,
@@ -143,6 +158,7 @@ def test_forum_down_for_200_mails(stack):
 def test_authors(stack):
     """A mapped sender posts as that forum user; an unknown one as the
     bridge user with an attribution line that hides the address."""
+    _quiet(stack)
     uid = _uid()
     r = stack.admin("author", "set", "Bob@Example.test", "bob", check=True)
     assert r.returncode == 0
@@ -189,6 +205,7 @@ def test_dead_letter_and_replay(stack):
     """A post the forum refuses forum_max_tries times goes to the
     dead-letter stream with the forum's reason and the queue goes on;
     `forumgate dead` shows it, `forumgate replay` posts it."""
+    _quiet(stack)
     uid = _uid()
     tries = int(stack.config.get("forum_max_tries", 5))
     stack.forum_fail("422", count=tries)
@@ -226,6 +243,7 @@ def test_lost_answer_is_not_posted_twice(stack):
     """A request that reached the forum but whose answer was lost: the
     retry finds the post (external_id for a topic, the topic's newest
     posts for a reply) instead of ending as a "too similar" dead letter."""
+    _quiet(stack)
     uid = _uid()
     # the simulator creates the topic but drops the connection after
     stack.forum_sim("/__sim/fail", {"mode": "lost", "count": 1})
@@ -257,6 +275,7 @@ def test_attachments(stack):
     """Attachments reach the forum: an allowed type is uploaded and
     linked, another type is listed by name, winmail.dat and signatures
     never appear; the file name's RFC 2231 encoding is undone."""
+    _quiet(stack)
     uid = _uid()
     msg = stack.make_message("Alice Example <alice@example.test>",
                              stack.bridge_address,
@@ -291,6 +310,7 @@ def test_attachments(stack):
 def test_thread_by_subject(stack):
     """thread_by_subject_days: a reply that lost its threading headers
     joins the recent topic with the same normalized subject."""
+    _quiet(stack)
     _configure(stack, thread_by_subject_days=7)
     uid = _uid()
     _send(stack, "Alice Example <alice@example.test>",
@@ -314,6 +334,7 @@ def test_thread_by_subject(stack):
 def test_rate_limit_and_5xx_keep_order(stack):
     """429 with Retry-After and 503 stop the list's queue; it waits at
     least as long as the forum asked, then posts everything in order."""
+    _quiet(stack)
     uid = _uid()
     stack.forum_fail("429", count=2, retry_after=2)
     started = time.monotonic()

@@ -30,6 +30,15 @@ def _start_second(stack, name):
                              "-n", name], stdout=log, stderr=log)
 
 
+def _wait_queued(stack, msgid):
+    """A reply must reach the bridge after its parent to thread under it:
+    wait until the plugin queued this one before sending the next."""
+    msgid = msgid.strip("<>")
+    wait_for(lambda: stack.redis("HEXISTS", "fg:{forum}:in-seen",
+                                 msgid) == "1",
+             timeout=30, what="the plugin to queue %s" % msgid)
+
+
 def _restart_first_with_short_lease(stack):
     with open(stack.conf_path) as f:
         text = f.read()
@@ -63,6 +72,7 @@ def test_two_daemons_keep_order_and_take_over(stack):
                                   "Lease thread %s begins" % uid,
                                   "Message number 00 of thread %s.\n" % uid)
         stack.send_mail("alice@example.test", stack.bridge_address, root)
+        _wait_queued(stack, root["Message-ID"])
         sent = ["Message number 00 of thread %s." % uid]
         ids = [root["Message-ID"].strip("<>")]
         parent = root["Message-ID"]
@@ -86,6 +96,7 @@ def test_two_daemons_keep_order_and_take_over(stack):
                 "Message number %02d of thread %s.\n" % (i, uid),
                 in_reply_to=parent, references=[root["Message-ID"], parent])
             stack.send_mail("bob@example.test", stack.bridge_address, msg)
+            _wait_queued(stack, msg["Message-ID"])
             sent.append("Message number %02d of thread %s." % (i, uid))
             ids.append(msg["Message-ID"].strip("<>"))
             parent = msg["Message-ID"]

@@ -21,6 +21,11 @@ def _send(stack, sender, subject, body, **kw):
                              **kw)
     stack.send_mail(sender.rpartition("<")[2].rstrip(">"),
                     stack.bridge_address, msg)
+    # queued before the next one is sent: a reply that reached the
+    # bridge before its parent could not be threaded under it
+    wait_for(lambda: stack.redis("HEXISTS", "fg:{forum}:in-seen",
+                                 msg["Message-ID"].strip("<>")) == "1",
+             timeout=30, what="the plugin to queue the mail")
     return msg["Message-ID"]
 
 
