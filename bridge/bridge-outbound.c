@@ -315,6 +315,7 @@ static int outbound_send(struct worker *w, struct worker_list *l,
 	comp.topic_url = url;
 	comp.date = outbound_parse_date(post->created_at);
 	comp.no_reply_to = !c->outbound_reply_to_list;
+	comp.html = c->outbound_html;
 	ret = fg_compose_mail(&comp, &data, &size, &error);
 	free(url);
 	if (ret < 0) {

@@ -60,6 +60,9 @@ struct fg_config {
 	unsigned int policy_rate_window;
 	bool policy_strip_extension;
 	unsigned int policy_refresh;
+	/* Forum -> list: composition */
+	bool outbound_html;
+	char *outbound_edits;		/* "ignore" or "mail" */
 };
 
 enum fg_setting_type {
