@@ -316,6 +316,7 @@ static int outbound_send(struct worker *w, struct worker_list *l,
 	comp.date = outbound_parse_date(post->created_at);
 	comp.no_reply_to = !c->outbound_reply_to_list;
 	comp.html = c->outbound_html;
+	comp.unsubscribe = l->def->unsubscribe;
 	ret = fg_compose_mail(&comp, &data, &size, &error);
 	free(url);
 	if (ret < 0) {

@@ -370,6 +370,13 @@ int fg_store_list_add(struct fg_store *store, const struct fg_list *list,
 				       FG_KEY_CATEGORIES, old_category, NULL));
 	}
 	fg_list_free(&old);
+	/* the list's definition: no unsubscribe URI given, none kept */
+	if (ret == 0 && list->unsubscribe != NULL && *list->unsubscribe != '\0')
+		ret = fg_cmd_ok(fg_cmd(store, error_r, "HSET", key,
+				       "unsubscribe", list->unsubscribe, NULL));
+	else if (ret == 0)
+		ret = fg_cmd_ok(fg_cmd(store, error_r, "HDEL", key,
+				       "unsubscribe", NULL));
 	if (ret == 0)
 		ret = fg_cmd_ok(fg_cmd(store, error_r, "HSET", FG_KEY_ADDRESSES,
 				       list->address, list->name, NULL));
@@ -420,6 +427,8 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 			list->bridge_recipient = fg_xstrdup(value);
 		else if (strcmp(field, "category") == 0)
 			(void)fg_parse_llong(value, &list->category);
+		else if (strcmp(field, "unsubscribe") == 0)
+			list->unsubscribe = fg_xstrdup(value);
 	}
 	freeReplyObject(reply);
 	if (list->address == NULL)
@@ -511,6 +520,7 @@ void fg_list_free(struct fg_list **_list)
 	free(list->name);
 	free(list->address);
 	free(list->bridge_recipient);
+	free(list->unsubscribe);
 	free(list);
 	*_list = NULL;
 }
