@@ -727,7 +727,15 @@ int fg_store_outbound_add(struct fg_store *store, const char *list,
 	fg_argv_str(&a, "2");
 	fg_argv_str(&a, fg_key(seen, FG_KEY_OUTBOUND_SEEN, list));
 	fg_argv_str(&a, fg_key(stream, FG_KEY_OUTBOUND, list));
-	fg_argv_num(&a, post->post_id);
+	/* an edit is queued once per revision, apart from the post */
+	if (post->revision > 0) {
+		char field[64];
+		snprintf(field, sizeof(field), "%lld.r%lld", post->post_id,
+			 post->revision);
+		fg_argv_str(&a, field);
+	} else {
+		fg_argv_num(&a, post->post_id);
+	}
 	fg_argv_str(&a, "post_id"); fg_argv_num(&a, post->post_id);
 	fg_argv_str(&a, "topic_id"); fg_argv_num(&a, post->topic_id);
 	fg_argv_str(&a, "post_number"); fg_argv_num(&a, post->post_number);
@@ -741,6 +749,9 @@ int fg_store_outbound_add(struct fg_store *store, const char *list,
 	fg_argv_str(&a, "created_at"); fg_argv_str(&a, post->created_at);
 	if (post->group != NULL) {
 		fg_argv_str(&a, "group"); fg_argv_str(&a, post->group);
+	}
+	if (post->revision > 0) {
+		fg_argv_str(&a, "revision"); fg_argv_num(&a, post->revision);
 	}
 	fg_argv_str(&a, "received"); fg_argv_num(&a, (long long)time(NULL));
 	ret = fg_store_queue_once(store, &a, error_r);
@@ -1213,5 +1224,6 @@ struct fg_post *fg_post_from_entry(const struct fg_entry *entry)
 	post->raw = fg_entry_dup(entry, "raw");
 	post->created_at = fg_entry_dup(entry, "created_at");
 	post->group = fg_entry_dup(entry, "group");
+	post->revision = fg_entry_num(entry, "revision");
 	return post;
 }

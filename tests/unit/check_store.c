@@ -262,6 +262,30 @@ START_TEST(test_outbound_and_maps)
 	fg_post_free(&back);
 	fg_entry_free(&entry);
 
+	/* each revision of an edit is queued once, apart from the post */
+	post.revision = 2;
+	post.raw = "Hi, edited";
+	ck_assert_int_eq(fg_store_outbound_add(store, "q2", &post, &error), 1);
+	ck_assert_int_eq(fg_store_outbound_add(store, "q2", &post, &error), 0);
+	post.revision = 3;
+	ck_assert_int_eq(fg_store_outbound_add(store, "q2", &post, &error), 1);
+	post.revision = 0;
+	ck_assert_int_eq(fg_store_outbound_add(store, "q2", &post, &error), 0);
+	for (long long rev = 2; rev <= 3; rev++) {
+		ck_assert_int_eq(fg_store_queue_read(store, "q2",
+						     FG_QUEUE_OUTBOUND, "c2",
+						     0, &entry, &error), 1);
+		back = fg_post_from_entry(entry);
+		ck_assert_int_eq(back->post_id, 101);
+		ck_assert_int_eq(back->revision, rev);
+		ck_assert_str_eq(back->raw, "Hi, edited");
+		ck_assert_int_eq(fg_store_queue_done(store, "q2",
+						     FG_QUEUE_OUTBOUND,
+						     entry->id, &error), 0);
+		fg_post_free(&back);
+		fg_entry_free(&entry);
+	}
+
 	ck_assert_int_eq(fg_store_map_post(store, "q2", "a@b", &ref, &error), 0);
 	ck_assert_int_eq(fg_store_lookup_msgid(store, "q2", "a@b", &got,
 					       &error), 1);
