@@ -14,6 +14,7 @@
  */
 #include "fg-attach.h"
 #include "fg-common.h"
+#include "fg-compose.h"
 #include "fg-config.h"
 #include "fg-mailparse.h"
 #include "fg-policy.h"
@@ -42,6 +43,7 @@ static void usage(void)
 		"  status                          Redis, lists and queue lengths\n"
 		"  lists                           list names\n"
 		"  list add NAME --address ADDR --bridge-recipient ADDR [--category ID]\n"
+		"           [--unsubscribe mailto:ADDR|https://URL]\n"
 		"  list show NAME\n"
 		"  list set NAME access open|members|moderated|closed\n"
 		"  allow add|del LIST ADDRESS      senders who may always post\n"
@@ -153,6 +155,7 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 		{ "address", required_argument, NULL, 'a' },
 		{ "bridge-recipient", required_argument, NULL, 'r' },
 		{ "category", required_argument, NULL, 'C' },
+		{ "unsubscribe", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct fg_list list = { 0 };
@@ -172,6 +175,15 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 			    list.category < 0)
 				die(EX_USAGE, "invalid --category '%s'", optarg);
 			break;
+		case 'u':
+			if (!fg_compose_unsubscribe_valid(optarg))
+				die(EX_USAGE, "invalid --unsubscribe: a "
+				    "mailto: or https: URI of at most %d "
+				    "printable ASCII characters without "
+				    "space, quotes or <>",
+				    FG_COMPOSE_UNSUBSCRIBE_MAX);
+			list.unsubscribe = optarg;
+			break;
 		default: usage();
 		}
 	}
@@ -184,8 +196,10 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 	if (fg_store_list_add(store, &list, &error) < 0)
 		die(strstr(error, "invalid list name") != NULL ?
 		    EX_USAGE : EX_TEMPFAIL, "%s", error);
-	printf("list %s: address=%s bridge_recipient=%s category=%lld\n",
-	       list.name, list.address, list.bridge_recipient, list.category);
+	printf("list %s: address=%s bridge_recipient=%s category=%lld%s%s\n",
+	       list.name, list.address, list.bridge_recipient, list.category,
+	       list.unsubscribe != NULL ? " unsubscribe=" : "",
+	       list.unsubscribe != NULL ? list.unsubscribe : "");
 	if (list.category == 0)
 		fprintf(stderr, "%s: warning: list %s has no --category: its "
 			"topics go to the forum's default category, and forum "
@@ -201,6 +215,8 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 	printf("name: %s\naddress: %s\nbridge_recipient: %s\ncategory: %lld\n",
 	       list->name, list->address, list->bridge_recipient,
 	       list->category);
+	if (list->unsubscribe != NULL)
+		printf("unsubscribe: %s\n", list->unsubscribe);
 	fg_list_free(&list);
 	return EX_OK;
 }

@@ -30,6 +30,12 @@
  *	mapped: the forum's webhook may come before the map has it, and
  *	a post made as a mapped author is not recognized by its username.
  *
+ *	An edit (a revision queued by the webhook when outbound_edits =
+ *	mail) of a post that was mailed is mailed once more, with the
+ *	revision's own Message-ID (fg_msgid_make_revision) and
+ *	In-Reply-To the post's; an edit of a post the list never had,
+ *	or any edit with outbound_edits = ignore, is not mailed.
+ *
  *	A post found in the map under our own Message-ID was recorded
  *	by an earlier attempt that did not finish: it is sent (again).
  *	Delivery is at least once; the list sees the same Message-ID.
@@ -324,6 +330,9 @@ static int outbound_send(struct worker *w, struct worker_list *l,
 	comp.topic_url = url;
 	comp.date = outbound_parse_date(post->created_at);
 	comp.no_reply_to = !c->outbound_reply_to_list;
+	comp.html = c->outbound_html;
+	comp.unsubscribe = l->def->unsubscribe;
+	comp.edited = post->revision > 0;
 	ret = fg_compose_mail(&comp, &data, &size, &error);
 	free(url);
 	if (ret < 0) {
@@ -370,6 +379,29 @@ static int outbound_send(struct worker *w, struct worker_list *l,
 	}
 }
 
+/* outbound_send_edit - a later revision of a mailed post: its own
+   Message-ID, below the first version (In-Reply-To), never mapped, so
+   replies and later posts still thread under the post itself */
+static int outbound_send_edit(struct worker *w, struct worker_list *l,
+			      const struct fg_entry *entry,
+			      const struct fg_post *post,
+			      const struct fg_threading_headers *h)
+{
+	const struct fg_config *c = w->bridge->config;
+	struct fg_threading_headers eh = *h;
+	int ret;
+
+	eh.message_id = fg_msgid_make_revision(c->secret, l->name,
+					       post->topic_id,
+					       post->post_number,
+					       post->revision,
+					       c->mail_domain);
+	eh.in_reply_to = h->message_id;
+	ret = outbound_send(w, l, entry, post, &eh);
+	free(eh.message_id);
+	return ret;
+}
+
 /* outbound_process - one post; see the DESCRIPTION */
 static int outbound_process(struct worker *w, struct worker_list *l,
 			    const struct fg_entry *entry)
@@ -411,6 +443,19 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 		fg_post_free(&post);
 		return ret;
 	}
+	if (post->revision < 0 || post->revision == 1) {
+		/* revision 1 would be the post's own Message-ID again */
+		ret = outbound_dead(w, l, entry, post, NULL,
+				    "an edit's revision must be 2 or more");
+		fg_post_free(&post);
+		return ret;
+	}
+	if (post->revision > 0 && strcmp(c->outbound_edits, "mail") != 0) {
+		ret = outbound_skip(w, l, entry, post,
+				    "an edit (outbound_edits = ignore)");
+		fg_post_free(&post);
+		return ret;
+	}
 	ret = fg_store_lookup_post(w->store, l->name, post->topic_id,
 				   post->post_number, &mapped, &ref, &error);
 	if (ret < 0) {
@@ -427,6 +472,14 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 		return ret;
 	}
 	free(mapped);
+	if (ret == 0 && post->revision > 0) {
+		/* an edit of a post the list never had (older than the
+		   bridge, or not mailed): nothing to thread it under */
+		ret = outbound_skip(w, l, entry, post,
+				    "an edit of a post that was not mailed");
+		fg_post_free(&post);
+		return ret;
+	}
 	if (ret == 0) {
 		/* the bridge may be between creating this post from list
 		   mail and mapping it: wait until it is done */
@@ -448,6 +501,12 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 		fg_post_free(&post);
 		return worker_store_failed(w, l, "looking up the thread",
 					   error);
+	}
+	if (post->revision > 0) {
+		ret = outbound_send_edit(w, l, entry, post, &h);
+		fg_threading_headers_free(&h);
+		fg_post_free(&post);
+		return ret;
 	}
 	memset(&ref, 0, sizeof(ref));
 	ref.topic_id = post->topic_id;

@@ -15,13 +15,15 @@
  *		the event again. A replay of a queued post answers 200
  *		too. Events and posts that are not bridged answer 200
  *		"ignored: why", so the forum does not retry them.
+ *		post_edited with a new version is queued as a revision
+ *		when outbound_edits = mail, and ignored otherwise.
  *	POST /webhooks/post
  *		The generic signed JSON webhook for other forums: the same
  *		body ({"post": {...}}) and signature (sha256=HEX, the
  *		HMAC-SHA256 of the body under webhook_secret) in the
  *		headers X-Forumgate-Signature and X-Forumgate-Event
- *		(post_created; post_edited and post_destroyed are
- *		acknowledged and not mailed).
+ *		(post_created; post_edited as for Discourse;
+ *		post_destroyed is acknowledged and not mailed).
  *	POST /webhooks/nodebb
  *		nodebb-plugin-webhooks, hooks action:topic.post and
  *		action:topic.reply: x-webhook-signature: sha1=HEX, the
@@ -187,6 +189,15 @@ static mhd_result webhook_post(struct webhook *wh,
 	char *list = NULL;
 	int ret;
 
+	if (post->revision > 0 &&
+	    strcmp(wh->bridge->config->outbound_edits, "mail") != 0) {
+		msg_info("webhook: event=%s post_id=%lld topic=%lld "
+			 "revision=%lld: ignored: an edit (outbound_edits = "
+			 "%s)", event_id, post->post_id, post->topic_id,
+			 post->revision, wh->bridge->config->outbound_edits);
+		return webhook_reply(conn, MHD_HTTP_OK,
+				     "ignored: an edit is not mailed");
+	}
 	if ((store = webhook_store(wh, &error)) == NULL)
 		return webhook_store_failed(wh, conn, "connecting", error);
 	ret = fg_store_list_by_category(store, post->category_id, &list,
@@ -210,9 +221,9 @@ static mhd_result webhook_post(struct webhook *wh,
 					    error);
 	}
 	msg_info("webhook: event=%s list=%s post_id=%lld topic=%lld "
-		 "post_number=%lld user=%s: %s", event_id, list,
-		 post->post_id, post->topic_id, post->post_number,
-		 post->username, ret > 0 ? "queued" :
+		 "post_number=%lld revision=%lld user=%s: %s", event_id,
+		 list, post->post_id, post->topic_id, post->post_number,
+		 post->revision, post->username, ret > 0 ? "queued" :
 		 "queued before: replay ignored");
 	free(list);
 	return webhook_reply(conn, MHD_HTTP_OK,

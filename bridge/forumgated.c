@@ -202,6 +202,10 @@ static void check_config(const struct fg_config *c)
 			      c->bridge_address);
 	if (c->webhook_max_size == 0)
 		startup_fatal("webhook_max_size must not be 0");
+	if (strcmp(c->outbound_edits, "ignore") != 0 &&
+	    strcmp(c->outbound_edits, "mail") != 0)
+		startup_fatal("outbound_edits '%s' is neither ignore nor mail",
+			      c->outbound_edits);
 }
 
 /* consumer_name - -n, else the host name */

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <cmark.h>
 #include <gmime/gmime.h>
 
 /* Longest header text taken from a post, in bytes. Forums limit
@@ -181,6 +182,93 @@ static char *fg_compose_body(const char *raw, const char *url)
 	return fg_buf_steal(&out);
 }
 
+/* fg_compose_html_escape - text for an HTML attribute or element */
+static void fg_compose_html_escape(struct fg_buf *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&': fg_buf_puts(out, "&amp;"); break;
+		case '<': fg_buf_puts(out, "&lt;"); break;
+		case '>': fg_buf_puts(out, "&gt;"); break;
+		case '"': fg_buf_puts(out, "&quot;"); break;
+		default: fg_buf_putc(out, *s); break;
+		}
+	}
+}
+
+/* fg_compose_html - the post's Markdown as an HTML document, and the
+   footer. CMARK_OPT_SAFE: the forum user's own HTML and dangerous
+   link schemes never reach the mail. */
+static char *fg_compose_html(const char *raw, const char *url)
+{
+	const char *text = raw != NULL ? raw : "";
+	char *clean = fg_mail_clean_text(text, strlen(text));
+	char *html = cmark_markdown_to_html(clean, strlen(clean),
+					    CMARK_OPT_SAFE |
+					    CMARK_OPT_VALIDATE_UTF8);
+	struct fg_buf out = { 0 };
+
+	fg_buf_puts(&out, "<!DOCTYPE html>\n<html><head>"
+		    "<meta charset=\"utf-8\"></head><body>\n");
+	fg_buf_puts(&out, html != NULL ? html : "");
+	if (url != NULL) {
+		fg_buf_puts(&out, "<p>-- <br>\nForum topic: <a href=\"");
+		fg_compose_html_escape(&out, url);
+		fg_buf_puts(&out, "\">");
+		fg_compose_html_escape(&out, url);
+		fg_buf_puts(&out, "</a></p>\n");
+	}
+	fg_buf_puts(&out, "</body></html>\n");
+	free(html);
+	free(clean);
+	return fg_buf_steal(&out);
+}
+
+/* fg_compose_text_part - a UTF-8 quoted-printable text part */
+static GMimeObject *fg_compose_text_part(const char *subtype,
+					 const char *text)
+{
+	GMimePart *part = g_mime_part_new_with_type("text", subtype);
+	GMimeStream *stream;
+	GMimeDataWrapper *content;
+
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(part),
+						 "charset", "utf-8");
+	stream = g_mime_stream_mem_new_with_buffer(text, strlen(text));
+	content = g_mime_data_wrapper_new_with_stream(
+		stream, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_object_unref(stream);
+	g_mime_part_set_content(part, content);
+	g_object_unref(content);
+	g_mime_part_set_content_encoding(part,
+		GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	return GMIME_OBJECT(part);
+}
+
+/* fg_compose_unsubscribe_valid - see fg-compose.h */
+bool fg_compose_unsubscribe_valid(const char *uri)
+{
+	size_t len;
+
+	if (uri == NULL)
+		return false;
+	len = strlen(uri);
+	if (len > FG_COMPOSE_UNSUBSCRIBE_MAX)
+		return false;
+	if (!(strncasecmp(uri, "mailto:", 7) == 0 && len > 7 &&
+	      strchr(uri + 7, '@') != NULL) &&
+	    !(strncasecmp(uri, "https://", 8) == 0 && len > 8 &&
+	      uri[8] != '/'))
+		return false;
+	for (const char *p = uri; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= ' ' || c >= 0x7f || c == '<' || c == '>' ||
+		    c == '"')
+			return false;
+	}
+	return true;
+}
+
 /* fg_compose_check - the settings that must be present and valid */
 static int fg_compose_check(const struct fg_compose *c, const char **error_r)
 {
@@ -227,10 +315,8 @@ int fg_compose_mail(const struct fg_compose *c, char **data_r,
 	char *message_id = NULL, *in_reply_to = NULL, *refs, *url;
 	char *title, *name, *suffix, *display, *subject, *body, *value;
 	GMimeMessage *msg;
-	GMimeObject *obj;
-	GMimePart *part;
+	GMimeObject *obj, *part;
 	GMimeStream *stream;
-	GMimeDataWrapper *content;
 	GMimeFormatOptions *format;
 	GDateTime *date;
 	GByteArray *bytes;
@@ -258,7 +344,8 @@ int fg_compose_mail(const struct fg_compose *c, char **data_r,
 		free(title);
 		title = fg_xstrdup("(no subject)");
 	}
-	subject = post->post_number > 1 ?
+	subject = c->edited ? fg_xasprintf("[edited] Re: %s", title) :
+		post->post_number > 1 ?
 		fg_xasprintf("Re: %s", title) : fg_xstrdup(title);
 	name = fg_compose_field(post->name, FG_COMPOSE_FIELD_MAX);
 	if (*name == '\0') {
@@ -313,20 +400,29 @@ int fg_compose_mail(const struct fg_compose *c, char **data_r,
 		g_mime_object_set_header(obj, "List-Archive", value, NULL);
 		free(value);
 	}
+	if (fg_compose_unsubscribe_valid(c->unsubscribe)) {
+		value = fg_xasprintf("<%s>", c->unsubscribe);
+		g_mime_object_set_header(obj, "List-Unsubscribe", value, NULL);
+		free(value);
+	}
 	g_mime_object_set_header(obj, "MIME-Version", "1.0", NULL);
 
-	part = g_mime_part_new_with_type("text", "plain");
-	g_mime_object_set_content_type_parameter(GMIME_OBJECT(part),
-						 "charset", "utf-8");
-	stream = g_mime_stream_mem_new_with_buffer(body, strlen(body));
-	content = g_mime_data_wrapper_new_with_stream(
-		stream, GMIME_CONTENT_ENCODING_DEFAULT);
-	g_object_unref(stream);
-	g_mime_part_set_content(part, content);
-	g_object_unref(content);
-	g_mime_part_set_content_encoding(part,
-		GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-	g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
+	part = fg_compose_text_part("plain", body);
+	if (c->html) {
+		/* RFC 2046: the plainest first, the preferred last */
+		GMimeMultipart *alt =
+			g_mime_multipart_new_with_subtype("alternative");
+		char *html = fg_compose_html(post->raw, url);
+		GMimeObject *html_part = fg_compose_text_part("html", html);
+
+		free(html);
+		g_mime_multipart_add(alt, part);
+		g_mime_multipart_add(alt, html_part);
+		g_object_unref(html_part);
+		g_object_unref(part);
+		part = GMIME_OBJECT(alt);
+	}
+	g_mime_message_set_mime_part(msg, part);
 	g_object_unref(part);
 
 	format = g_mime_format_options_new();

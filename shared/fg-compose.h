@@ -32,6 +32,22 @@
  *	when topic_url is given, by a signature that links the topic.
  *	There is no Auto-Submitted: a forum post is written by a person.
  *
+ *	With html, the body is multipart/alternative: the text/plain part
+ *	above first, then text/html (UTF-8, quoted-printable), the
+ *	Markdown rendered by cmark in its safe mode: raw HTML from the
+ *	post is left out and javascript:, vbscript:, file: and most
+ *	data: links are emptied, so a forum user cannot put markup or
+ *	script of their own into the mail.
+ *
+ *	List-Unsubscribe: <unsubscribe> follows List-Archive when the list
+ *	has one that fg_compose_unsubscribe_valid() accepts; an invalid
+ *	one is left out, never mended.
+ *
+ *	An edited post (edited) is mailed with "[edited] " before its
+ *	Subject (and "Re: ", as it answers the first version); the
+ *	caller gives it its own Message-ID and the first version as
+ *	In-Reply-To.
+ *
  *	Non-ASCII names and titles become RFC 2047 encoded words.
  *
  *	Header injection is impossible by construction: every text that
@@ -66,7 +82,16 @@ struct fg_compose {
 	const char *topic_url;		/* List-Archive, footer; may be NULL */
 	long long date;			/* unix time for Date:; 0: now */
 	bool no_reply_to;		/* leave out Reply-To: */
+	bool html;			/* add a text/html alternative */
+	const char *unsubscribe;	/* List-Unsubscribe URI; NULL: none */
+	bool edited;			/* a later revision of a mailed post */
 };
+
+/* fg_compose_unsubscribe_valid - a List-Unsubscribe URI that may go
+   into the header: mailto: or https:, printable ASCII without <>" and
+   space, at most FG_COMPOSE_UNSUBSCRIBE_MAX bytes */
+bool fg_compose_unsubscribe_valid(const char *uri);
+#define FG_COMPOSE_UNSUBSCRIBE_MAX 512
 
 /* fg_compose_mail - the RFC 5322 message of a forum post */
 int fg_compose_mail(const struct fg_compose *c, char **data_r,

@@ -102,6 +102,10 @@ const struct fg_setting fg_settings[] = {
 	  "sender user+tag@domain is looked up as user@domain"),
 	S(policy_refresh, FG_SET_DURATION, "5s",
 	  "how often the policy daemon reads the posting addresses again"),
+	S(outbound_html, FG_SET_BOOL, "no",
+	  "add a text/html alternative (the post's Markdown) to forum posts"),
+	S(outbound_edits, FG_SET_STRING, "ignore",
+	  "edited forum posts: ignore, or mail each new revision"),
 };
 const size_t fg_settings_count = FG_N_ELEMENTS(fg_settings);
 

@@ -66,6 +66,9 @@ struct fg_config {
 	size_t attachment_max_size;
 	size_t attachment_max_total;
 	char *attachment_types;
+	/* Forum -> list: composition */
+	bool outbound_html;
+	char *outbound_edits;		/* "ignore" or "mail" */
 };
 
 enum fg_setting_type {

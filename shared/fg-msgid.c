@@ -39,13 +39,16 @@ bool fg_mem_equal_ct(const void *a, const void *b, size_t len)
 	return CRYPTO_memcmp(a, b, len) == 0;
 }
 
-/* fg_msgid_mac - the MAC part for list/topic/post */
+/* fg_msgid_mac - the MAC part for list/topic/post (and revision) */
 static void fg_msgid_mac(const char *secret, const char *list,
-			 long long topic, long long post,
+			 long long topic, long long post, long long revision,
 			 char out[FG_MSGID_MAC_LEN + 1])
 {
-	char data[FG_LIST_NAME_MAX + 64], hex[65];
-	int n = snprintf(data, sizeof(data), "msgid:%s.%lld.%lld",
+	char data[FG_LIST_NAME_MAX + 96], hex[65];
+	int n = revision > 1 ?
+		snprintf(data, sizeof(data), "msgid:%s.%lld.%lld.r%lld",
+			 list, topic, post, revision) :
+		snprintf(data, sizeof(data), "msgid:%s.%lld.%lld",
 			 list, topic, post);
 
 	fg_hmac_sha256_hex(secret, strlen(secret), data, (size_t)n, hex);
@@ -56,9 +59,21 @@ static void fg_msgid_mac(const char *secret, const char *list,
 char *fg_msgid_make(const char *secret, const char *list, long long topic,
 		    long long post_number, const char *domain)
 {
+	return fg_msgid_make_revision(secret, list, topic, post_number, 0,
+				      domain);
+}
+
+char *fg_msgid_make_revision(const char *secret, const char *list,
+			     long long topic, long long post_number,
+			     long long revision, const char *domain)
+{
 	char mac[FG_MSGID_MAC_LEN + 1];
 
-	fg_msgid_mac(secret, list, topic, post_number, mac);
+	fg_msgid_mac(secret, list, topic, post_number, revision, mac);
+	if (revision > 1)
+		return fg_xasprintf("fg.%s.%lld.%lld.r%lld.%s@%s", list,
+				    topic, post_number, revision, mac,
+				    domain);
 	return fg_xasprintf("fg.%s.%lld.%lld.%s@%s", list, topic,
 			    post_number, mac, domain);
 }
@@ -82,9 +97,19 @@ static int fg_parse_id_number(const char *s, size_t len, long long *value_r)
 int fg_msgid_parse(const char *secret, const char *message_id,
 		   char **list_r, long long *topic_r, long long *post_r)
 {
-	const char *p, *at, *dot[4];
+	long long revision;
+
+	return fg_msgid_parse_revision(secret, message_id, list_r, topic_r,
+				       post_r, &revision);
+}
+
+int fg_msgid_parse_revision(const char *secret, const char *message_id,
+			    char **list_r, long long *topic_r,
+			    long long *post_r, long long *revision_r)
+{
+	const char *p, *at, *dot[4], *mac_start;
 	char list[FG_LIST_NAME_MAX + 1], mac[FG_MSGID_MAC_LEN + 1];
-	long long topic, post;
+	long long topic, post, revision = 0;
 	size_t list_len;
 
 	if (strncmp(message_id, "fg.", 3) != 0)
@@ -92,8 +117,8 @@ int fg_msgid_parse(const char *secret, const char *message_id,
 	at = strchr(message_id, '@');
 	if (at == NULL)
 		return 0;
-	/* fg.LIST.TOPIC.POST.MAC@ : find the three dots after LIST from
-	   the right, since LIST itself has no dots. */
+	/* fg.LIST.TOPIC.POST[.rREV].MAC@ : the dots after LIST from the
+	   left, since LIST itself has no dots. */
 	p = message_id + 3;
 	dot[0] = memchr(p, '.', (size_t)(at - p));
 	if (dot[0] == NULL)
@@ -103,6 +128,16 @@ int fg_msgid_parse(const char *secret, const char *message_id,
 				(size_t)(at - dot[i - 1] - 1));
 		if (dot[i] == NULL)
 			return 0;
+	}
+	mac_start = dot[2] + 1;
+	dot[3] = memchr(mac_start, '.', (size_t)(at - mac_start));
+	if (dot[3] != NULL) {
+		if (*mac_start != 'r' ||
+		    fg_parse_id_number(mac_start + 1,
+				       (size_t)(dot[3] - mac_start - 1),
+				       &revision) < 0 || revision < 2)
+			return 0;
+		mac_start = dot[3] + 1;
 	}
 	list_len = (size_t)(dot[0] - p);
 	if (list_len == 0 || list_len > FG_LIST_NAME_MAX)
@@ -114,15 +149,16 @@ int fg_msgid_parse(const char *secret, const char *message_id,
 			       &topic) < 0 ||
 	    fg_parse_id_number(dot[1] + 1, (size_t)(dot[2] - dot[1] - 1),
 			       &post) < 0 ||
-	    (size_t)(at - dot[2] - 1) != FG_MSGID_MAC_LEN)
+	    (size_t)(at - mac_start) != FG_MSGID_MAC_LEN)
 		return 0;
-	fg_msgid_mac(secret, list, topic, post, mac);
-	if (!fg_mem_equal_ct(mac, dot[2] + 1, FG_MSGID_MAC_LEN))
+	fg_msgid_mac(secret, list, topic, post, revision, mac);
+	if (!fg_mem_equal_ct(mac, mac_start, FG_MSGID_MAC_LEN))
 		return 0;
 	if (list_r != NULL)
 		*list_r = fg_xstrdup(list);
 	*topic_r = topic;
 	*post_r = post;
+	*revision_r = revision;
 	return 1;
 }
 

@@ -16,6 +16,14 @@
  *	named without a lookup, and a list copy of our own mail is
  *	recognised even when the Message-ID map was lost. The MAC stops
  *	anyone else from minting IDs that we would take for our own.
+ *
+ *	A later revision of a post (an edit mailed again) gets
+ *
+ *		fg.LIST.TOPIC.POST.rREV.MAC@DOMAIN
+ *
+ *	REV the forum's revision number (2 and up), the MAC over
+ *	"msgid:LIST.TOPIC.POST.rREV": a Message-ID of its own, as stable
+ *	as the first one, that still names the post it belongs to.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,8 +37,19 @@ bool fg_mem_equal_ct(const void *a, const void *b, size_t len);
 /* fg_msgid_make - the Message-ID of a forum post */
 char *fg_msgid_make(const char *secret, const char *list, long long topic,
 		    long long post_number, const char *domain);
+/* fg_msgid_make_revision - the Message-ID of a post's revision;
+   revision 0 or 1 is the post itself (fg_msgid_make) */
+char *fg_msgid_make_revision(const char *secret, const char *list,
+			     long long topic, long long post_number,
+			     long long revision, const char *domain);
+/* fg_msgid_parse_revision - fg_msgid_parse, and the revision (0 for
+   the post itself) */
+int fg_msgid_parse_revision(const char *secret, const char *message_id,
+			    char **list_r, long long *topic_r,
+			    long long *post_r, long long *revision_r);
 /* fg_msgid_parse - 1 when message_id is ours and its MAC verifies,
-   filling the list name (caller frees), topic and post number */
+   filling the list name (caller frees), topic and post number; a
+   revision's ID names its post as well */
 int fg_msgid_parse(const char *secret, const char *message_id,
 		   char **list_r, long long *topic_r, long long *post_r);
 /* fg_msgid_normalize - strip white space and angle brackets; NULL when

@@ -53,6 +53,7 @@ struct fg_post {
 	char *raw;			/* Markdown */
 	char *created_at;
 	char *group;			/* primary group; may be NULL */
+	long long revision;		/* 0: the post; 2..: an edit of it */
 };
 
 const char *fg_class_name(enum fg_class class);

@@ -371,6 +371,13 @@ int fg_store_list_add(struct fg_store *store, const struct fg_list *list,
 				       FG_KEY_CATEGORIES, old_category, NULL));
 	}
 	fg_list_free(&old);
+	/* the list's definition: no unsubscribe URI given, none kept */
+	if (ret == 0 && list->unsubscribe != NULL && *list->unsubscribe != '\0')
+		ret = fg_cmd_ok(fg_cmd(store, error_r, "HSET", key,
+				       "unsubscribe", list->unsubscribe, NULL));
+	else if (ret == 0)
+		ret = fg_cmd_ok(fg_cmd(store, error_r, "HDEL", key,
+				       "unsubscribe", NULL));
 	if (ret == 0)
 		ret = fg_cmd_ok(fg_cmd(store, error_r, "HSET", FG_KEY_ADDRESSES,
 				       list->address, list->name, NULL));
@@ -421,6 +428,8 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 			list->bridge_recipient = fg_xstrdup(value);
 		else if (strcmp(field, "category") == 0)
 			(void)fg_parse_llong(value, &list->category);
+		else if (strcmp(field, "unsubscribe") == 0)
+			list->unsubscribe = fg_xstrdup(value);
 	}
 	freeReplyObject(reply);
 	if (list->address == NULL)
@@ -512,6 +521,7 @@ void fg_list_free(struct fg_list **_list)
 	free(list->name);
 	free(list->address);
 	free(list->bridge_recipient);
+	free(list->unsubscribe);
 	free(list);
 	*_list = NULL;
 }
@@ -752,7 +762,15 @@ int fg_store_outbound_add(struct fg_store *store, const char *list,
 	fg_argv_str(&a, "2");
 	fg_argv_str(&a, fg_key(seen, FG_KEY_OUTBOUND_SEEN, list));
 	fg_argv_str(&a, fg_key(stream, FG_KEY_OUTBOUND, list));
-	fg_argv_num(&a, post->post_id);
+	/* an edit is queued once per revision, apart from the post */
+	if (post->revision > 0) {
+		char field[64];
+		snprintf(field, sizeof(field), "%lld.r%lld", post->post_id,
+			 post->revision);
+		fg_argv_str(&a, field);
+	} else {
+		fg_argv_num(&a, post->post_id);
+	}
 	fg_argv_str(&a, "post_id"); fg_argv_num(&a, post->post_id);
 	fg_argv_str(&a, "topic_id"); fg_argv_num(&a, post->topic_id);
 	fg_argv_str(&a, "post_number"); fg_argv_num(&a, post->post_number);
@@ -766,6 +784,9 @@ int fg_store_outbound_add(struct fg_store *store, const char *list,
 	fg_argv_str(&a, "created_at"); fg_argv_str(&a, post->created_at);
 	if (post->group != NULL) {
 		fg_argv_str(&a, "group"); fg_argv_str(&a, post->group);
+	}
+	if (post->revision > 0) {
+		fg_argv_str(&a, "revision"); fg_argv_num(&a, post->revision);
 	}
 	fg_argv_str(&a, "received"); fg_argv_num(&a, (long long)time(NULL));
 	ret = fg_store_queue_once(store, &a, error_r);
@@ -1238,6 +1259,7 @@ struct fg_post *fg_post_from_entry(const struct fg_entry *entry)
 	post->raw = fg_entry_dup(entry, "raw");
 	post->created_at = fg_entry_dup(entry, "created_at");
 	post->group = fg_entry_dup(entry, "group");
+	post->revision = fg_entry_num(entry, "revision");
 	return post;
 }
 

@@ -59,6 +59,7 @@ struct fg_list {
 	char *address;		/* posting address, lowercase */
 	char *bridge_recipient;	/* where list copies reach the bridge */
 	long long category;	/* forum category id, 0: forum default */
+	char *unsubscribe;	/* List-Unsubscribe URI; NULL: none */
 };
 
 enum fg_queue {

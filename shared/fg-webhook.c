@@ -183,6 +183,7 @@ int fg_webhook_parse(const char *event, const void *body, size_t size,
 {
 	json_error_t jerr;
 	json_t *root, *p, *v;
+	bool edited;
 	int ret;
 
 	*post_r = NULL;
@@ -195,7 +196,8 @@ int fg_webhook_parse(const char *event, const void *body, size_t size,
 		*error_r = "no " FG_WEBHOOK_EVENT_HEADER " header";
 		return FG_WEBHOOK_INVALID;
 	}
-	if (strcmp(event, "post_created") != 0) {
+	edited = strcmp(event, "post_edited") == 0;
+	if (strcmp(event, "post_created") != 0 && !edited) {
 		*error_r = fg_errorf("event %.64s is not bridged", event);
 		return FG_WEBHOOK_IGNORE;
 	}
@@ -226,8 +228,20 @@ int fg_webhook_parse(const char *event, const void *body, size_t size,
 		json_decref(root);
 		return FG_WEBHOOK_IGNORE;
 	}
+	if (edited) {
+		/* Discourse counts versions from 1; an edit in the grace
+		   period keeps the version and is no revision of its own */
+		v = json_object_get(p, "version");
+		if (!json_is_integer(v) || json_integer_value(v) < 2) {
+			*error_r = "post_edited without a new version";
+			json_decref(root);
+			return FG_WEBHOOK_IGNORE;
+		}
+	}
 	ret = fg_webhook_post(p, post_r, error_r) < 0 ?
 		FG_WEBHOOK_INVALID : FG_WEBHOOK_POST;
+	if (ret == FG_WEBHOOK_POST && edited)
+		(*post_r)->revision = (long long)json_integer_value(v);
 	json_decref(root);
 	return ret;
 }
@@ -332,6 +346,13 @@ int fg_webhook_parse_nodebb(const void *body, size_t size, size_t max_size,
 	/* a new topic's first post, or a reply; action:post.save and
 	   action:post.edit come as well when configured, and are not new
 	   posts of their own (save) or must not be mailed (edit) */
+	if (strcmp(hook, "action:post.edit") == 0) {
+		/* its payload has no revision number to give an edit a
+		   Message-ID of its own: recognised, never mailed */
+		*error_r = "hook action:post.edit: an edit is not mailed";
+		json_decref(root);
+		return FG_WEBHOOK_IGNORE;
+	}
 	if (strcmp(hook, "action:topic.post") != 0 &&
 	    strcmp(hook, "action:topic.reply") != 0) {
 		*error_r = fg_errorf("hook %.64s is not bridged", hook);

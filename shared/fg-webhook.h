@@ -22,8 +22,11 @@
  *	carries work: {"post": {id, topic_id, post_number,
  *	reply_to_post_number (null for an answer to the topic), username,
  *	name, raw, topic_title, category_id, created_at, post_type,
- *	topic_archetype, ...}}. Other events (ping, post_edited,
- *	post_destroyed, topic events, ...) are acknowledged and ignored,
+ *	topic_archetype, ...}}. post_edited carries the same post and its
+ *	version: version 2 and up is returned as a post with revision set
+ *	(the caller decides whether edits are mailed); an edit that made
+ *	no new version (Discourse's grace period) is ignored. Other events
+ *	(ping, post_destroyed, topic events, ...) are acknowledged and ignored,
  *	and so are posts that must never reach a list: whispers, moderator
  *	and small-action posts (post_type other than 1) and private
  *	messages.

@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import json
 import os
+import email
+import email.policy
 import re
 import signal
 import threading
@@ -19,7 +21,8 @@ import time
 import urllib.error
 import urllib.request
 
-from stack import _free_port, requires, wait_for
+from stack import (BRIDGE_ADDRESS, LIST_ADDRESS, LIST_CATEGORY, LIST_NAME,
+                   _free_port, requires, wait_for)
 
 STACK_OPTIONS = {"full": True}
 
@@ -227,6 +230,104 @@ def test_blocked_user_not_mailed(stack):
     wait_for(lambda: (later["topic_id"], 1) in _sink_ids(sink), 15,
              "the post after the blocked one")
     assert (blocked["topic_id"], 1) not in _sink_ids(sink)
+
+
+def _sink_mails(folder):
+    """Every message in the folder, parsed."""
+    mails = []
+    for entry in sorted(os.listdir(folder)):
+        try:
+            with open(os.path.join(folder, entry), "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            continue
+        mails.append(email.message_from_bytes(data,
+                                              policy=email.policy.default))
+    return mails
+
+
+def _sink_by_id(folder, message_id):
+    return [m for m in _sink_mails(folder)
+            if str(m["Message-ID"]) == message_id]
+
+
+@requires("bridge", "admin")
+def test_html_unsubscribe_and_edits(stack):
+    """outbound_html, the list's List-Unsubscribe and outbound_edits = mail
+    through the daemon: the post carries both parts (no script of the
+    forum user's) and List-Unsubscribe; an edit with a new version is
+    mailed once, threaded below the post with a Message-ID of its own; a
+    replay, an edit in the grace period and an edit of a post the list
+    never had are not."""
+    sink = state["sink1"]
+    unsub = "mailto:%s+unsubscribe@%s" % tuple(LIST_ADDRESS.split("@"))
+    bad = stack.admin("list", "add", LIST_NAME, "--address", LIST_ADDRESS,
+                      "--bridge-recipient", BRIDGE_ADDRESS, "--category",
+                      LIST_CATEGORY, "--unsubscribe",
+                      "https://x.test/u>\r\nBcc: a@evil.test")
+    assert bad.returncode == 64, bad
+    stack.admin("list", "add", LIST_NAME, "--address", LIST_ADDRESS,
+                "--bridge-recipient", BRIDGE_ADDRESS, "--category",
+                LIST_CATEGORY, "--unsubscribe", unsub, check=True)
+    assert "unsubscribe: " + unsub in \
+        stack.admin("list", "show", LIST_NAME, check=True).stdout
+    _reconfigure(stack, smtp_relay="smtp://127.0.0.1:%d"
+                 % state["sink1_port"], outbound_html="yes",
+                 outbound_edits="mail")
+    post = _new_post(stack, raw="Hello **all** <script>alert(1)</script>"
+                     " \u00e4\u00f6\u00fc")
+    key = (post["topic_id"], 1)
+    assert _webhook(stack, post) == 200
+    wait_for(lambda: key in _sink_ids(sink), 15, "the post")
+    prefix = "<fg.%s.%d.1." % (LIST_NAME, post["topic_id"])
+    first = [m for m in _sink_mails(sink)
+             if str(m["Message-ID"]).startswith(prefix)]
+    assert len(first) == 1, first
+    msg = first[0]
+    original_id = str(msg["Message-ID"])
+    assert msg["List-Unsubscribe"] == "<%s>" % unsub
+    assert msg.get_content_type() == "multipart/alternative"
+    parts = [p.get_content_type() for p in msg.iter_parts()]
+    assert parts == ["text/plain", "text/html"], parts
+    html = msg.get_body(("html",)).get_content()
+    assert "<strong>all</strong>" in html, html
+    assert "<script" not in html.lower(), html
+    assert "\u00e4\u00f6\u00fc" in html
+    assert "\u00e4\u00f6\u00fc" in msg.get_body(("plain",)).get_content()
+
+    # the edit: version 2, mailed once, below the post
+    edited = dict(post, raw="Hello **all**, edited", version=2)
+
+    def edits():
+        return [m for m in _sink_mails(sink)
+                if str(m["Message-ID"]).startswith(prefix + "r2.")]
+    assert _webhook(stack, edited, event="post_edited") == 200
+    wait_for(edits, 15, "the edit")
+    assert _webhook(stack, edited, event="post_edited") == 200   # replay
+    grace = dict(post, raw="within the grace period", version=1)
+    assert _webhook(stack, grace, event="post_edited") == 200
+    unknown = dict(_new_post(stack), version=2)
+    assert _webhook(stack, unknown, event="post_edited") == 200
+    later = _new_post(stack)
+    assert _webhook(stack, later) == 200
+    wait_for(lambda: (later["topic_id"], 1) in _sink_ids(sink), 15,
+             "the post after the edits")
+    assert len(edits()) == 1, edits()
+    e = edits()[0]
+    assert str(e["Message-ID"]) != original_id
+    assert e["Subject"] == "[edited] Re: " + post["topic_title"], \
+        e["Subject"]
+    assert str(e["In-Reply-To"]) == original_id
+    assert str(e["References"]) == original_id
+    assert "edited" in e.get_body(("plain",)).get_content()
+    assert len(_sink_by_id(sink, original_id)) == 1
+    ids = [str(m["Message-ID"]) for m in _sink_mails(sink)]
+    # one mail of the topic each: the post and its version 2
+    assert len([i for i in ids if i.startswith(prefix)]) == 2, ids
+    assert not any(i.startswith("<fg.%s.%d." % (LIST_NAME,
+                                                 unknown["topic_id"]))
+                   for i in ids), ids
+    assert _sink_ids(sink).count(key) == 1
 
 
 @requires("bridge")

@@ -293,6 +293,26 @@ START_TEST(test_webhook_parse_events)
 	ck_assert_int_eq(fg_webhook_parse("post_edited", full_post, size, 0,
 					  &post, &error), FG_WEBHOOK_IGNORE);
 	ck_assert_ptr_nonnull(strstr(error, "post_edited"));
+	/* an edit with a new version is the post with its revision; one
+	   in the grace period (version 1) is no revision */
+	char *edit = fg_xasprintf("{\"post\":{\"version\":3,%s",
+				  full_post + 9);
+	ck_assert_int_eq(fg_webhook_parse("post_edited", edit, strlen(edit), 0,
+					  &post, &error), FG_WEBHOOK_POST);
+	ck_assert_int_eq(post->post_id, 123);
+	ck_assert_int_eq(post->post_number, 4);
+	ck_assert_int_eq(post->revision, 3);
+	ck_assert_str_eq(post->raw, "Line one\nLine two");
+	fg_post_free(&post);
+	edit[19] = '1';
+	ck_assert_int_eq(fg_webhook_parse("post_edited", edit, strlen(edit), 0,
+					  &post, &error), FG_WEBHOOK_IGNORE);
+	ck_assert_ptr_null(post);
+	ck_assert_int_eq(fg_webhook_parse("post_created", edit, strlen(edit),
+					  0, &post, &error), FG_WEBHOOK_POST);
+	ck_assert_int_eq(post->revision, 0);
+	fg_post_free(&post);
+	free(edit);
 	ck_assert_int_eq(fg_webhook_parse("post_destroyed", full_post, size,
 					  0, &post, &error),
 			 FG_WEBHOOK_IGNORE);

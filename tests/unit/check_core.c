@@ -213,6 +213,58 @@ START_TEST(test_msgid)
 }
 END_TEST
 
+START_TEST(test_msgid_revision)
+{
+	char *first = fg_msgid_make("s3cret", "forum", 12, 3, "lists.example");
+	char *rev2 = fg_msgid_make_revision("s3cret", "forum", 12, 3, 2,
+					    "lists.example");
+	char *rev3 = fg_msgid_make_revision("s3cret", "forum", 12, 3, 3,
+					    "lists.example");
+	char *rev1 = fg_msgid_make_revision("s3cret", "forum", 12, 3, 1,
+					    "lists.example");
+	char *list = NULL, *forged;
+	long long topic, post, rev;
+
+	/* revision 1 is the post itself */
+	ck_assert_str_eq(rev1, first);
+	ck_assert_int_eq(strncmp(rev2, "fg.forum.12.3.r2.", 17), 0);
+	ck_assert_str_ne(rev2, first);
+	ck_assert_str_ne(rev2, rev3);
+	ck_assert_int_eq(fg_msgid_parse_revision("s3cret", rev2, &list,
+						 &topic, &post, &rev), 1);
+	ck_assert_str_eq(list, "forum");
+	ck_assert_int_eq(topic, 12);
+	ck_assert_int_eq(post, 3);
+	ck_assert_int_eq(rev, 2);
+	free(list);
+	ck_assert_int_eq(fg_msgid_parse_revision("s3cret", first, NULL,
+						 &topic, &post, &rev), 1);
+	ck_assert_int_eq(rev, 0);
+	/* a revision still names its post for fg_msgid_parse */
+	ck_assert_int_eq(fg_msgid_parse("s3cret", rev3, NULL, &topic, &post),
+			 1);
+	ck_assert_int_eq(post, 3);
+	/* the MAC covers the revision: changing it is a forgery */
+	forged = fg_xstrdup(rev2);
+	forged[15] = '7';
+	ck_assert_int_eq(fg_msgid_parse("s3cret", forged, NULL, &topic,
+					&post), 0);
+	free(forged);
+	ck_assert_int_eq(fg_msgid_parse("other", rev2, NULL, &topic, &post),
+			 0);
+	ck_assert_int_eq(fg_msgid_parse("s3cret",
+					"fg.forum.12.3.r1.0123456789abcdef@x",
+					NULL, &topic, &post), 0);
+	ck_assert_int_eq(fg_msgid_parse("s3cret",
+					"fg.forum.12.3.x2.0123456789abcdef@x",
+					NULL, &topic, &post), 0);
+	free(first);
+	free(rev1);
+	free(rev2);
+	free(rev3);
+}
+END_TEST
+
 START_TEST(test_msgid_normalize)
 {
 	char *id;
@@ -330,6 +382,7 @@ int main(void)
 	tcase_add_test(tc, test_config_documented);
 	tcase_add_test(tc, test_config_sample);
 	tcase_add_test(tc, test_msgid);
+	tcase_add_test(tc, test_msgid_revision);
 	tcase_add_test(tc, test_msgid_normalize);
 	tcase_add_test(tc, test_hmac);
 	tcase_add_test(tc, test_verp);

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include <glib.h>
+#include <gmime/gmime.h>
 
 #include "fg-common.h"
 #include "fg-compose.h"
@@ -1548,6 +1549,212 @@ START_TEST(test_compose_non_ascii)
 }
 END_TEST
 
+/* part_text - the decoded content of a leaf part, NUL-terminated */
+static char *part_text(GMimeObject *obj)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(obj));
+	GMimeStream *out = g_mime_stream_mem_new();
+	GByteArray *bytes;
+	char *text;
+
+	g_mime_data_wrapper_write_to_stream(content, out);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out));
+	text = fg_xstrndup((const char *)bytes->data, bytes->len);
+	g_object_unref(out);
+	return text;
+}
+
+/* compose_alternative - compose with html and return the decoded
+   text/plain and text/html parts, checking the structure */
+static void compose_alternative(const struct fg_compose *c, char **plain_r,
+				char **html_r)
+{
+	char *mail = compose_ok(c, NULL), *v;
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(mail,
+								 strlen(mail));
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+	GMimeObject *top, *a, *b;
+
+	ck_assert_ptr_nonnull(msg);
+	v = header_value(mail, "Content-Type");
+	ck_assert_msg(strncmp(v, "multipart/alternative;", 22) == 0,
+		      "Content-Type %s", v);
+	free(v);
+	ck_assert_ptr_null(header_value(mail, "Content-Transfer-Encoding"));
+	top = g_mime_message_get_mime_part(msg);
+	ck_assert(GMIME_IS_MULTIPART(top));
+	ck_assert_int_eq(g_mime_multipart_get_count(GMIME_MULTIPART(top)), 2);
+	a = g_mime_multipart_get_part(GMIME_MULTIPART(top), 0);
+	b = g_mime_multipart_get_part(GMIME_MULTIPART(top), 1);
+	ck_assert_str_eq(g_mime_content_type_get_mime_type(
+				 g_mime_object_get_content_type(a)),
+			 "text/plain");
+	ck_assert_str_eq(g_mime_content_type_get_mime_type(
+				 g_mime_object_get_content_type(b)),
+			 "text/html");
+	for (GMimeObject *p = a; p != NULL; p = p == a ? b : NULL) {
+		ck_assert_str_eq(g_mime_object_get_content_type_parameter(
+					 p, "charset"), "utf-8");
+		ck_assert_int_eq(g_mime_part_get_content_encoding(
+					 GMIME_PART(p)),
+				 GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	}
+	*plain_r = part_text(a);
+	*html_r = part_text(b);
+	g_object_unref(msg);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	free(mail);
+}
+
+START_TEST(test_compose_html)
+{
+	struct compose_fixture f;
+	char *plain, *html;
+
+	fixture_init(&f, 1);
+	f.c.html = true;
+	compose_alternative(&f.c, &plain, &html);
+	ck_assert_str_eq(plain, "Hello **list**\r\n\r\nSecond paragraph.\r\n"
+			 "\r\n-- \r\nForum topic: "
+			 "https://forum.example/t/hello-world/12\r\n");
+	ck_assert_msg(strstr(html, "<p>Hello <strong>list</strong></p>") !=
+		      NULL, "html: %s", html);
+	ck_assert_ptr_nonnull(strstr(html, "<p>Second paragraph.</p>"));
+	ck_assert_ptr_nonnull(strstr(html, "<a href=\"https://forum.example/"
+				     "t/hello-world/12\">"));
+	ck_assert_ptr_nonnull(strstr(html, "<meta charset=\"utf-8\">"));
+	free(plain);
+	free(html);
+
+	/* hostile input: the forum user's HTML and script links are gone,
+	   the text stays readable */
+	f.post.raw = "Hi <script>alert(1)</script> there\n\n"
+		"<div onclick=\"steal()\">raw block</div>\n\n"
+		"<img src=x onerror=alert(2)>\n\n"
+		"[click](javascript:alert(3)) and "
+		"[ok](https://example.org/?a=1&b=\"2\")\n\n"
+		"`<b>code</b>` & <b>bold</b>";
+	f.c.topic_url = "https://forum.example/t/x?a=1&b=2";
+	compose_alternative(&f.c, &plain, &html);
+	ck_assert_msg(!contains_ci(html, "<script"), "html: %s", html);
+	ck_assert_msg(!contains_ci(html, "onclick"), "html: %s", html);
+	ck_assert_msg(!contains_ci(html, "onerror"), "html: %s", html);
+	ck_assert_msg(!contains_ci(html, "javascript:"), "html: %s",
+		      html);
+	ck_assert_msg(!contains_ci(html, "<b>"), "html: %s", html);
+	ck_assert_msg(!contains_ci(html, "<div"), "html: %s", html);
+	ck_assert_msg(!contains_ci(html, "<img"), "html: %s", html);
+	ck_assert_ptr_nonnull(strstr(html, "<code>&lt;b&gt;code&lt;/b&gt;"
+				     "</code> &amp; "));
+	ck_assert_ptr_nonnull(strstr(html, "raw HTML omitted -->bold<!--"));
+	ck_assert_ptr_nonnull(strstr(html, "<a href=\"https://example.org/"
+				     "?a=1&amp;b=%222%22\">ok</a>"));
+	ck_assert_ptr_nonnull(strstr(html, "href=\"https://forum.example/t/"
+				     "x?a=1&amp;b=2\""));
+	/* the plain part is the text as typed */
+	ck_assert_ptr_nonnull(strstr(plain, "<script>alert(1)</script>"));
+	free(plain);
+	free(html);
+
+	/* non-ASCII in both parts, as UTF-8 */
+	f.post.raw = "Gr\xc3\xbc\xc3\x9f" "e aus *K\xc3\xb6ln* \xe2\x80\x93 "
+		"\xe6\x9d\xb1\xe4\xba\xac \xf0\x9f\x98\x80 bad \xff";
+	f.c.topic_url = NULL;
+	compose_alternative(&f.c, &plain, &html);
+	ck_assert_str_eq(plain, "Gr\xc3\xbc\xc3\x9f" "e aus *K\xc3\xb6ln* "
+			 "\xe2\x80\x93 \xe6\x9d\xb1\xe4\xba\xac "
+			 "\xf0\x9f\x98\x80 bad " UFFFD "\r\n");
+	ck_assert_msg(strstr(html, "<p>Gr\xc3\xbc\xc3\x9f" "e aus <em>K"
+			     "\xc3\xb6ln</em> \xe2\x80\x93 \xe6\x9d\xb1"
+			     "\xe4\xba\xac \xf0\x9f\x98\x80 bad " UFFFD
+			     "</p>") != NULL, "html: %s", html);
+	free(plain);
+	free(html);
+	free(f.message_id);
+}
+END_TEST
+
+START_TEST(test_compose_unsubscribe)
+{
+	struct compose_fixture f;
+	char *mail, *names;
+	const char *bad[] = {
+		"http://lists.test/u", "ftp://lists.test/u", "mailto:",
+		"mailto:nobody", "https://", "https:///x",
+		"https://lists.test/u\r\nBcc: victim@example.org",
+		"https://lists.test/u>, <https://evil.example/",
+		"mailto:u@lists.test?subject=a b", "https://lists.test/\"x",
+		"https://lists.test/\xc3\xa4", "javascript:alert(1)", "",
+	};
+	struct fg_buf lng = { 0 };
+
+	fixture_init(&f, 1);
+	f.c.unsubscribe = "mailto:forum-unsubscribe@lists.test?subject=unsub";
+	mail = compose_ok(&f.c, NULL);
+	names = header_names(mail);
+	ck_assert_str_eq(names, "From Reply-To To Subject Date Message-ID "
+			 "List-Id List-Post List-Archive List-Unsubscribe "
+			 "MIME-Version Content-Type "
+			 "Content-Transfer-Encoding");
+	value_is(mail, "List-Unsubscribe",
+		 "<mailto:forum-unsubscribe@lists.test?subject=unsub>");
+	free(names);
+	free(mail);
+
+	f.c.unsubscribe = "https://lists.test/u/forum?id=1&x=2";
+	ck_assert(fg_compose_unsubscribe_valid(f.c.unsubscribe));
+	ck_assert(fg_compose_unsubscribe_valid("HTTPS://lists.test/u"));
+	mail = compose_ok(&f.c, NULL);
+	value_is(mail, "List-Unsubscribe",
+		 "<https://lists.test/u/forum?id=1&x=2>");
+	free(mail);
+
+	/* an invalid URI is left out: never mended, never a new header */
+	fg_buf_puts(&lng, "https://lists.test/");
+	while (lng.len <= FG_COMPOSE_UNSUBSCRIBE_MAX)
+		fg_buf_putc(&lng, 'x');
+	for (size_t i = 0; i <= FG_N_ELEMENTS(bad); i++) {
+		f.c.unsubscribe = i < FG_N_ELEMENTS(bad) ? bad[i] : lng.s;
+		ck_assert_msg(!fg_compose_unsubscribe_valid(f.c.unsubscribe),
+			      "accepted \"%s\"", f.c.unsubscribe);
+		mail = compose_ok(&f.c, NULL);
+		ck_assert_ptr_null(header_value(mail, "List-Unsubscribe"));
+		ck_assert_ptr_null(header_value(mail, "Bcc"));
+		free(mail);
+	}
+	fg_buf_free(&lng);
+	free(f.message_id);
+}
+END_TEST
+
+START_TEST(test_compose_edited)
+{
+	struct compose_fixture f;
+	char *mail, *first, *edit, *v;
+
+	fixture_init(&f, 1);
+	first = f.message_id;
+	edit = fg_msgid_make_revision(SECRET, "forum", 12, 1, 2, DOMAIN);
+	f.c.message_id = edit;
+	f.c.in_reply_to = first;
+	f.c.edited = true;
+	mail = compose_ok(&f.c, NULL);
+	value_is(mail, "Subject", "[edited] Re: Hello world");
+	v = fg_xasprintf("<%s>", edit);
+	value_is(mail, "Message-ID", v);
+	free(v);
+	v = fg_xasprintf("<%s>", first);
+	value_is(mail, "In-Reply-To", v);
+	value_is(mail, "References", v);
+	free(v);
+	free(mail);
+	free(edit);
+	free(first);
+}
+END_TEST
+
 START_TEST(test_compose_round_trip)
 {
 	struct compose_fixture f;
@@ -1775,6 +1982,9 @@ static Suite *mail_suite(void)
 	tcase_add_test(tc, test_compose_non_ascii);
 	tcase_add_test(tc, test_compose_round_trip);
 	tcase_add_test(tc, test_compose_thread_of_five);
+	tcase_add_test(tc, test_compose_html);
+	tcase_add_test(tc, test_compose_unsubscribe);
+	tcase_add_test(tc, test_compose_edited);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("corpus");

@@ -98,7 +98,7 @@ static struct fg_record *make_record(const char *msgid, const char *subject)
 START_TEST(test_list_and_members)
 {
 	struct fg_list def = { "forum", "forum@lists.example",
-			       "bridge@lists.example", 5 };
+			       "bridge@lists.example", 5, NULL };
 	struct fg_list *list;
 	char *name, **names;
 	size_t n;
@@ -126,14 +126,31 @@ START_TEST(test_list_and_members)
 
 	/* moving the list to another address and category drops the old */
 	struct fg_list moved = { "forum", "talk@lists.example",
-				 "bridge@lists.example", 6 };
+				 "bridge@lists.example", 6, NULL };
 	ck_assert_int_eq(fg_store_list_add(store, &moved, &error), 0);
 	ck_assert_int_eq(fg_store_list_by_address(store, "forum@lists.example",
 						  &name, &error), 0);
 	ck_assert_int_eq(fg_store_list_by_category(store, 5, &name, &error), 0);
 	ck_assert_int_eq(fg_store_list_add(store, &def, &error), 0);
+	ck_assert_int_eq(fg_store_list_get(store, "forum", &list, &error), 1);
+	ck_assert_ptr_null(list->unsubscribe);
+	fg_list_free(&list);
 
-	struct fg_list bad = { "no way", "x@y", "z@y", 0 };
+	/* an unsubscribe URI is kept with the definition, and a
+	   definition without one removes it */
+	def.unsubscribe = "mailto:forum+unsubscribe@lists.example";
+	ck_assert_int_eq(fg_store_list_add(store, &def, &error), 0);
+	ck_assert_int_eq(fg_store_list_get(store, "forum", &list, &error), 1);
+	ck_assert_str_eq(list->unsubscribe,
+			 "mailto:forum+unsubscribe@lists.example");
+	fg_list_free(&list);
+	def.unsubscribe = NULL;
+	ck_assert_int_eq(fg_store_list_add(store, &def, &error), 0);
+	ck_assert_int_eq(fg_store_list_get(store, "forum", &list, &error), 1);
+	ck_assert_ptr_null(list->unsubscribe);
+	fg_list_free(&list);
+
+	struct fg_list bad = { "no way", "x@y", "z@y", 0, NULL };
 	ck_assert_int_eq(fg_store_list_add(store, &bad, &error), -1);
 	ck_assert_ptr_nonnull(strstr(error, "invalid list name"));
 
@@ -244,6 +261,30 @@ START_TEST(test_outbound_and_maps)
 	ck_assert_str_eq(back->topic_title, "Hello there");
 	fg_post_free(&back);
 	fg_entry_free(&entry);
+
+	/* each revision of an edit is queued once, apart from the post */
+	post.revision = 2;
+	post.raw = "Hi, edited";
+	ck_assert_int_eq(fg_store_outbound_add(store, "q2", &post, &error), 1);
+	ck_assert_int_eq(fg_store_outbound_add(store, "q2", &post, &error), 0);
+	post.revision = 3;
+	ck_assert_int_eq(fg_store_outbound_add(store, "q2", &post, &error), 1);
+	post.revision = 0;
+	ck_assert_int_eq(fg_store_outbound_add(store, "q2", &post, &error), 0);
+	for (long long rev = 2; rev <= 3; rev++) {
+		ck_assert_int_eq(fg_store_queue_read(store, "q2",
+						     FG_QUEUE_OUTBOUND, "c2",
+						     0, &entry, &error), 1);
+		back = fg_post_from_entry(entry);
+		ck_assert_int_eq(back->post_id, 101);
+		ck_assert_int_eq(back->revision, rev);
+		ck_assert_str_eq(back->raw, "Hi, edited");
+		ck_assert_int_eq(fg_store_queue_done(store, "q2",
+						     FG_QUEUE_OUTBOUND,
+						     entry->id, &error), 0);
+		fg_post_free(&back);
+		fg_entry_free(&entry);
+	}
 
 	ck_assert_int_eq(fg_store_map_post(store, "q2", "a@b", &ref, &error), 0);
 	ck_assert_int_eq(fg_store_lookup_msgid(store, "q2", "a@b", &got,
