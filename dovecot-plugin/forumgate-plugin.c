@@ -40,6 +40,7 @@
 #include "fg-mailparse.h"
 #include "fg-record.h"
 #include "fg-store.h"
+#include "fg-text.h"
 
 #define FORUMGATE_LOG_PREFIX "forumgate: "
 
@@ -212,7 +213,15 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		.secret = config->secret,
 		.mail_domain = config->mail_domain,
 		.max_size = config->max_message_size,
+		.show_trimmed = config->show_trimmed != NULL &&
+			strcmp(config->show_trimmed, "details") == 0,
 	};
+	if (fg_text_format_parse(config->post_format, &set.format) < 0) {
+		*reason_r = t_strdup_printf("configuration: unknown "
+					    "post_format '%s'",
+					    config->post_format);
+		return FG_RESULT_TEMPFAIL;
+	}
 	if (fg_mail_parse(buf->data, buf->used, &set, &rec, &error) < 0) {
 		*reason_r = t_strdup_printf("unparsable message (%s); kept in "
 					    "the mailbox, not posted", error);

@@ -89,6 +89,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "fg-record.h"
+#include "fg-text.h"
 
 #define FG_MAIL_MAX_PARTS 100
 #define FG_MAIL_MAX_DEPTH 32
@@ -98,6 +99,8 @@ struct fg_parse_settings {
 	const char *secret;		/* NULL: no message is our own */
 	const char *mail_domain;	/* right-hand side of synthetic IDs */
 	size_t max_size;		/* 0: no limit */
+	enum fg_text_format format;	/* markup of the body (post_format) */
+	bool show_trimmed;		/* append the cut text, collapsed */
 };
 
 /* fg_mail_init - start GMime (reference counted) */

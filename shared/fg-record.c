@@ -35,6 +35,7 @@ void fg_record_free(struct fg_record **_rec)
 	free(rec->list_id);
 	free(rec->body);
 	free(rec->reason);
+	free(rec->trimmed);
 	free(rec);
 	*_rec = NULL;
 }

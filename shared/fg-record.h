@@ -35,6 +35,7 @@ struct fg_record {
 	char *body;		/* UTF-8 text that is posted */
 	enum fg_class classification;
 	char *reason;		/* why it was classified so */
+	char *trimmed;		/* quote and signature cut from the body */
 };
 
 struct fg_post {
