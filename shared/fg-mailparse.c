@@ -1558,6 +1558,30 @@ static void fg_mail_unmunge(GMimeMessage *msg, GMimeParserOptions *options,
 	free(via);
 }
 
+/* fg_mail_from_unquoted - From: as "Name, With Comma <addr>" that a
+   list manager wrote without quoting the name, which reads as two
+   addresses: the name is everything before the last <addr> */
+static void fg_mail_from_unquoted(GMimeParserOptions *options,
+				  const char *raw, struct fg_record *rec)
+{
+	const char *lt = strrchr(raw, '<'), *gt;
+	char *name, *decoded, *addr;
+
+	if (lt == NULL || (gt = strchr(lt, '>')) == NULL ||
+	    memchr(lt, '@', (size_t)(gt - lt)) == NULL)
+		return;
+	addr = fg_xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	name = fg_xstrndup(raw, (size_t)(lt - raw));
+	decoded = g_mime_utils_header_decode_phrase(options, name);
+	free(rec->from_email);
+	rec->from_email = fg_mail_clean_line(addr);
+	free(rec->from_name);
+	rec->from_name = fg_mail_clean_line(decoded);
+	g_free(decoded);
+	free(name);
+	free(addr);
+}
+
 /* fg_mail_from - the first mailbox of From: */
 static void fg_mail_from(GMimeMessage *msg, GMimeParserOptions *options,
 			 struct fg_record *rec)
@@ -1589,6 +1613,8 @@ static void fg_mail_from(GMimeMessage *msg, GMimeParserOptions *options,
 	rec->from_email = fg_mail_clean_line(addr);
 	if (from != NULL)
 		g_object_unref(from);
+	if (raw != NULL && strchr(rec->from_email, '@') == NULL)
+		fg_mail_from_unquoted(options, raw, rec);
 	free(raw);
 	fg_mail_unmunge(msg, options, rec);
 	/* an address has no spaces; what has them is not an address */

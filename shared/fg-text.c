@@ -292,6 +292,11 @@ static void fg_text_quote_to(struct fg_text_blocks *b, unsigned int depth)
 	if (depth == b->quote)
 		return;
 	fg_text_para_end(b);
+	/* a closing [/quote] follows its last line directly */
+	while (b->quote > depth && b->out->len >= 2 &&
+	       b->out->s[b->out->len - 1] == '\n' &&
+	       b->out->s[b->out->len - 2] == '\n')
+		b->out->s[--b->out->len] = '\0';
 	while (b->quote > depth) {
 		fg_buf_puts(b->out, b->format == FG_TEXT_HTML ?
 			    "</blockquote>\n" : "[/quote]\n");
