@@ -16,7 +16,8 @@
  *
  *	What is not posted is logged with its reason: our own mail coming
  *	back and auto-replies are dropped; bounces, messages too large or
- *	impossible to parse stay in the bridge mailbox (nothing is lost).
+ *	impossible to parse, and messages without any text to post stay in
+ *	the bridge mailbox (nothing is lost).
  *	Setting keep_copy stores every list message in the mailbox as well.
  * DIAGNOSTICS
  *	Redis unreachable or failing: the delivery is temp-failed
@@ -246,6 +247,15 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 					    rec->reason);
 		fg_record_free(&rec);
 		return FG_RESULT_CONSUMED;
+	}
+	if (rec->body[strspn(rec->body, " \t\n")] == '\0') {
+		/* a forum refuses an empty post; the text may be where the
+		   parser's bounds did not reach: an admin looks at it */
+		*reason_r = t_strdup_printf("message-id=<%s> not posted: no "
+					    "text found to post; kept in the "
+					    "mailbox", rec->message_id);
+		fg_record_free(&rec);
+		return FG_RESULT_KEEP;
 	}
 	ret = fg_store_inbound_add(store, list, rec, &error);
 	if (ret < 0)

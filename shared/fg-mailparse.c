@@ -2128,6 +2128,41 @@ static char *fg_mail_defuse(const char *data, size_t size)
 	return copy;
 }
 
+/* fg_mail_header_nuls - a copy of the message with each NUL byte of
+   its header replaced by U+FFFD, or NULL when the header has none.
+   GMime keeps header values as C strings: a NUL would silently cut
+   off the rest of the field (a Subject "a\0b" became "a"). */
+static char *fg_mail_header_nuls(const char *data, size_t size,
+				 size_t *size_r)
+{
+	const char *end = data + size, *p;
+	struct fg_buf out = { 0 };
+	size_t hdr = size;
+
+	for (p = data; p < end; p++) {
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (p == NULL)
+			break;
+		if (p + 1 < end && (p[1] == '\n' ||
+				    (p[1] == '\r' && p + 2 < end &&
+				     p[2] == '\n'))) {
+			hdr = (size_t)(p - data);
+			break;
+		}
+	}
+	if (memchr(data, '\0', hdr) == NULL)
+		return NULL;
+	for (size_t i = 0; i < hdr; i++) {
+		if (data[i] == '\0')
+			fg_buf_puts(&out, fg_utf8_replacement);
+		else
+			fg_buf_putc(&out, data[i]);
+	}
+	fg_buf_append(&out, data + hdr, size - hdr);
+	*size_r = out.len;
+	return fg_buf_steal(&out);
+}
+
 /* fg_mail_skip_envelope - skip what may come before the header: blank
    lines, and the "From " line of a message taken from an mbox file */
 static const char *fg_mail_skip_envelope(const char *p, const char *end)
@@ -2158,7 +2193,8 @@ int fg_mail_parse(const void *data, size_t size,
 	GMimeParser *parser;
 	GMimeMessage *msg;
 	struct fg_record *rec;
-	char *defused;
+	char *defused, *nul_free;
+	size_t nul_free_size = 0;
 	static const char *fallback[] = {
 		"utf-8", "windows-1252", "iso-8859-1", NULL
 	};
@@ -2178,6 +2214,12 @@ int fg_mail_parse(const void *data, size_t size,
 	if (start == end) {
 		*error_r = fg_errorf("empty message");
 		return -1;
+	}
+	nul_free = fg_mail_header_nuls(start, (size_t)(end - start),
+				       &nul_free_size);
+	if (nul_free != NULL) {
+		start = nul_free;
+		end = nul_free + nul_free_size;
 	}
 	defused = fg_mail_defuse(start, (size_t)(end - start));
 	if (defused != NULL) {
@@ -2209,6 +2251,7 @@ int fg_mail_parse(const void *data, size_t size,
 	if (msg == NULL) {
 		g_mime_parser_options_free(options);
 		free(defused);
+		free(nul_free);
 		*error_r = fg_errorf("not a mail message");
 		return -1;
 	}
@@ -2235,6 +2278,7 @@ int fg_mail_parse(const void *data, size_t size,
 	g_object_unref(msg);
 	g_mime_parser_options_free(options);
 	free(defused);
+	free(nul_free);
 	*rec_r = rec;
 	return 0;
 }
