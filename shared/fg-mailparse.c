@@ -37,6 +37,9 @@
 #define FG_MAIL_SIG_MAX_LINES 15
 /* Lines an "On ... wrote:" attribution may be wrapped over. */
 #define FG_MAIL_ATTRIB_MAX_LINES 3
+/* A longer line is no attribution (nor a forward's intro line): keeps
+   the search for them linear in the size of the body. */
+#define FG_MAIL_ATTRIB_LINE_MAX 512
 #define FG_MAIL_LIST_ID_MAX 255
 #define FG_MAIL_REASON_VALUE_MAX 64
 #define FG_MAIL_SYNTH_HEX 24
@@ -707,6 +710,8 @@ static bool fg_mail_attribution_start(const char *s, size_t len, size_t a)
    last, or -1 when line last does not end one */
 static long fg_mail_attribution(const struct fg_lines *lines, size_t last)
 {
+	if (lines->len[last] > FG_MAIL_ATTRIB_LINE_MAX)
+		return -1;
 	for (size_t a = 0; a < FG_N_ELEMENTS(fg_mail_attributions); a++) {
 		const char *word = fg_mail_attributions[a].word;
 		bool has_word = word == NULL;
@@ -718,7 +723,8 @@ static long fg_mail_attribution(const struct fg_lines *lines, size_t last)
 		     k <= last; k++) {
 			size_t i = last - k;
 
-			if (fg_line_blank(lines->start[i], lines->len[i]))
+			if (fg_line_blank(lines->start[i], lines->len[i]) ||
+			    lines->len[i] > FG_MAIL_ATTRIB_LINE_MAX)
 				break;
 			if (!has_word)
 				has_word = fg_line_has(lines->start[i],
@@ -736,6 +742,8 @@ static long fg_mail_attribution(const struct fg_lines *lines, size_t last)
    attribution ("> On ... wrote:"), as Apple's clients quote it */
 static bool fg_mail_quoted_attribution(const char *s, size_t len)
 {
+	if (len > FG_MAIL_ATTRIB_LINE_MAX)
+		return false;
 	while (len > 0 && (*s == '>' || *s == ' ')) {
 		s++;
 		len--;
@@ -993,6 +1001,8 @@ static enum fg_hdr_label fg_mail_hdr_label(const char *s, size_t len)
    whose header block is content, not a quote */
 static bool fg_mail_forward_intro(const char *s, size_t len)
 {
+	if (len > FG_MAIL_ATTRIB_LINE_MAX)
+		return false;
 	return fg_line_has(s, len, "Forwarded message") ||
 		fg_line_has(s, len, "Begin forwarded message") ||
 		fg_line_has(s, len, "Weitergeleitete Nachricht") ||

@@ -234,6 +234,19 @@ START_TEST(test_trim_cut_kept)
 	/* an inline reply keeps its quotes as Markdown quotes */
 	body_is("Hi\n\nOn Mon, 1 Jan 2024, Bob wrote:\n> q1\na1\n> q2\na2\n",
 		"Hi\n\nOn Mon, 1 Jan 2024, Bob wrote:\n> q1\na1\n> q2\na2", "");
+	/* hostile: many long lines that end like attributions, and
+	   many header-block labels, cost linear time */
+	struct fg_buf b = { 0 };
+	fg_buf_puts(&b, "text\n");
+	for (int i = 0; i < 300; i++) {
+		for (int k = 0; k < 400; k++)
+			fg_buf_puts(&b, "On wrote ");
+		fg_buf_puts(&b, "wrote:\nFrom: x\nSent: y\n");
+	}
+	struct fg_record *rec = parse_body(b.s);
+	ck_assert_ptr_nonnull(strstr(rec->body, "text"));
+	fg_record_free(&rec);
+	fg_buf_free(&b);
 	/* plain text: a root prompt is not a heading */
 	body_is("Run\n# postconf -n\nand\n---\n",
 		"Run\n\\# postconf -n\nand\n\\---", "");
