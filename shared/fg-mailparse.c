@@ -2192,6 +2192,16 @@ static const char *fg_mail_skip_envelope(const char *p, const char *end)
 	return p;
 }
 
+/* fg_mail_array_release - free a GByteArray that wraps memory GLib
+   does not own, without freeing that memory */
+static void fg_mail_array_release(GByteArray *array)
+{
+	gsize len;
+
+	(void)g_byte_array_steal(array, &len);
+	g_byte_array_unref(array);
+}
+
 /* fg_mail_parse - parse and classify one message */
 int fg_mail_parse(const void *data, size_t size,
 		  const struct fg_parse_settings *set,
@@ -2205,6 +2215,7 @@ int fg_mail_parse(const void *data, size_t size,
 	struct fg_record *rec;
 	char *defused, *nul_free;
 	size_t nul_free_size = 0;
+	GByteArray *array;
 	static const char *fallback[] = {
 		"utf-8", "windows-1252", "iso-8859-1", NULL
 	};
@@ -2251,8 +2262,14 @@ int fg_mail_parse(const void *data, size_t size,
 	   last because it never fails, so nothing becomes '?' */
 	g_mime_parser_options_set_fallback_charsets(options, fallback);
 
-	stream = g_mime_stream_mem_new_with_buffer(start,
-						   (size_t)(end - start));
+	/* GMime reads the caller's buffer in place instead of copying it
+	   (g_mime_stream_mem_new_with_buffer would: a second copy of a
+	   25 MB message inside an lmtp process). The parts' contents are
+	   substreams of it, so the buffer outlives msg; the array is taken
+	   back from GLib, never freed by it (see fg_mail_array_release). */
+	array = g_byte_array_new_take((guint8 *)start, (gsize)(end - start));
+	stream = g_mime_stream_mem_new_with_byte_array(array);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	msg = g_mime_parser_construct_message(parser, options);
@@ -2260,6 +2277,7 @@ int fg_mail_parse(const void *data, size_t size,
 	g_object_unref(stream);
 	if (msg == NULL) {
 		g_mime_parser_options_free(options);
+		fg_mail_array_release(array);
 		free(defused);
 		free(nul_free);
 		*error_r = fg_errorf("not a mail message");
@@ -2287,6 +2305,7 @@ int fg_mail_parse(const void *data, size_t size,
 
 	g_object_unref(msg);
 	g_mime_parser_options_free(options);
+	fg_mail_array_release(array);
 	free(defused);
 	free(nul_free);
 	*rec_r = rec;
