@@ -217,10 +217,14 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		.show_trimmed = config->show_trimmed != NULL &&
 			strcmp(config->show_trimmed, "details") == 0,
 	};
-	if (fg_text_format_parse(config->post_format, &set.format) < 0) {
-		*reason_r = t_strdup_printf("configuration: unknown "
-					    "post_format '%s'",
-					    config->post_format);
+	if (fg_text_format_parse(config->post_format, &set.format) < 0 ||
+	    (!set.show_trimmed && config->show_trimmed != NULL &&
+	     strcmp(config->show_trimmed, "no") != 0)) {
+		*reason_r = t_strdup_printf("configuration: post_format '%s' "
+					    "(markdown, bbcode or html) or "
+					    "show_trimmed '%s' (no or details) "
+					    "unknown", config->post_format,
+					    config->show_trimmed);
 		return FG_RESULT_TEMPFAIL;
 	}
 	if (fg_mail_parse(buf->data, buf->used, &set, &rec, &error) < 0) {

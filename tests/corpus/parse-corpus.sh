@@ -8,6 +8,7 @@
 # scripts/asan-check) a memory error, undefined behaviour or a leak
 # makes the command fail, and so this test.
 #
+# The last line is "N passed, N failed" (one per file).
 # Exit status: 0 all parsed, 1 a failure, 77 (skipped) when the corpus
 # directory is absent.
 builddir=${FORUMGATE_BUILDDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -26,19 +27,24 @@ fi
 out=$(mktemp -d) || exit 1
 trap 'rm -rf "$out"' EXIT INT TERM
 
-files=0 failed=0 n=0
+files=0 failed=0
 for f in "$dir"/*.eml; do
 	[ -f "$f" ] || continue
 	files=$((files + 1))
+	n=$files
+	echo "$f" >>"$out/files"
 	for format in markdown bbcode html; do
-		n=$((n + 1))
-		if ! "$cmd" -c /dev/null parse --format "$format" "$f" \
-		    >"$out/$n.$format.json" 2>"$out/err"; then
-			echo "FAIL $f ($format): exit $?: $(head -c 2000 "$out/err")"
+		rc=0
+		"$cmd" -c /dev/null parse --format "$format" "$f" \
+		    >"$out/$n.$format.json" 2>"$out/err" || rc=$?
+		if [ $rc -ne 0 ]; then
+			echo "FAIL $f ($format): exit $rc: $(head -c 2000 "$out/err")"
+			echo "$f" >>"$out/bad"
 			failed=$((failed + 1))
 			rm -f "$out/$n.$format.json"
 		elif [ -s "$out/err" ]; then
 			echo "FAIL $f ($format): stderr: $(head -c 2000 "$out/err")"
+			echo "$f" >>"$out/bad"
 			failed=$((failed + 1))
 		fi
 	done
@@ -60,9 +66,17 @@ for p in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
     except Exception as e:
         print("FAIL %s: %r" % (p, e))
         bad += 1
+        names = open(os.path.join(sys.argv[1], "files")).read().split("\n")
+        index = int(os.path.basename(p).split(".")[0])
+        with open(os.path.join(sys.argv[1], "bad"), "a") as f:
+            f.write(names[index - 1] + "\n")
 sys.exit(1 if bad else 0)
 ' "$out"; then
 	failed=$((failed + 1))
 fi
 echo "parse-corpus: $files files, 3 formats each, $failed failures"
+# the runners' summary line, counted by scripts/test-all: one per file
+bad=0
+[ -f "$out/bad" ] && bad=$(sort -u "$out/bad" | wc -l)
+echo "$((files - bad)) passed, $bad failed"
 [ "$files" -gt 0 ] && [ "$failed" -eq 0 ]
