@@ -844,9 +844,11 @@ static const char *const fg_mail_original_phrases[] = {
 enum fg_hdr_label {
 	FG_HDR_NONE,
 	FG_HDR_FROM,
-	FG_HDR_SENT,
+	FG_HDR_SENT,		/* Outlook's own word for the date */
+	FG_HDR_DATE,		/* also in headers pasted into a mail */
 	FG_HDR_TO,
 	FG_HDR_SUBJECT,
+	FG_HDR_RAW,		/* only in a real header: pasted, not a quote */
 };
 static const struct {
 	const char *word;
@@ -856,12 +858,12 @@ static const struct {
 	{ "Van", FG_HDR_FROM }, { "Da", FG_HDR_FROM },
 	{ "Fr\xc3\xa5n", FG_HDR_FROM }, { "Fra", FG_HDR_FROM },
 	{ "Od", FG_HDR_FROM }, { "\xd0\x9e\xd1\x82", FG_HDR_FROM },
-	{ "Sent", FG_HDR_SENT }, { "Date", FG_HDR_SENT },
-	{ "Gesendet", FG_HDR_SENT }, { "Datum", FG_HDR_SENT },
+	{ "Sent", FG_HDR_SENT }, { "Date", FG_HDR_DATE },
+	{ "Gesendet", FG_HDR_SENT }, { "Datum", FG_HDR_DATE },
 	{ "Envoy\xc3\xa9", FG_HDR_SENT }, { "Enviado", FG_HDR_SENT },
-	{ "Enviada", FG_HDR_SENT }, { "Fecha", FG_HDR_SENT },
+	{ "Enviada", FG_HDR_SENT }, { "Fecha", FG_HDR_DATE },
 	{ "Verzonden", FG_HDR_SENT }, { "Inviato", FG_HDR_SENT },
-	{ "Data", FG_HDR_SENT }, { "Skickat", FG_HDR_SENT },
+	{ "Data", FG_HDR_DATE }, { "Skickat", FG_HDR_SENT },
 	{ "Sendt", FG_HDR_SENT }, { "Wys\xc5\x82" "ano", FG_HDR_SENT },
 	{ "\xd0\x9e\xd1\x82\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xbe",
 	  FG_HDR_SENT },
@@ -874,6 +876,12 @@ static const struct {
 	{ "Oggetto", FG_HDR_SUBJECT }, { "\xc3\x84mne", FG_HDR_SUBJECT },
 	{ "Emne", FG_HDR_SUBJECT }, { "Temat", FG_HDR_SUBJECT },
 	{ "\xd0\xa2\xd0\xb5\xd0\xbc\xd0\xb0", FG_HDR_SUBJECT },
+	{ "Received", FG_HDR_RAW }, { "Return-Path", FG_HDR_RAW },
+	{ "Message-ID", FG_HDR_RAW }, { "MIME-Version", FG_HDR_RAW },
+	{ "Content-Type", FG_HDR_RAW }, { "Delivered-To", FG_HDR_RAW },
+	{ "DKIM-Signature", FG_HDR_RAW }, { "X-", FG_HDR_RAW },
+	{ "Authentication-Results", FG_HDR_RAW }, { "References", FG_HDR_RAW },
+	{ "In-Reply-To", FG_HDR_RAW },
 };
 /* Lines a header block may span. */
 #define FG_MAIL_HDR_BLOCK_LINES 8
@@ -1010,30 +1018,41 @@ static bool fg_mail_forward_intro(const char *s, size_t len)
 		fg_line_has(s, len, "Mensaje reenviado");
 }
 
-/* fg_mail_hdr_block - line i starts a header block (From:, then a
-   date and a subject or recipient within a few lines) */
+/* fg_mail_hdr_block - line i starts the header block of a quoted
+   message: From:, then a date and a subject or recipient within a few
+   lines. Header fields that only a real header has (Received:,
+   Message-ID:, X-...) make it headers pasted into the text, which are
+   content; so does "Date:" unless a separator line comes before the
+   block (Outlook writes "Sent:", a pasted header "Date:"). */
 static bool fg_mail_hdr_block(const struct fg_lines *lines, size_t i,
 			      size_t n)
 {
-	bool sent = false, other = false;
+	bool sent = false, date = false, other = false, separated = false;
 
 	if (fg_mail_hdr_label(lines->start[i], lines->len[i]) != FG_HDR_FROM)
 		return false;
 	for (size_t k = 1; k <= 3 && k <= i; k++) {
-		if (fg_mail_forward_intro(lines->start[i - k],
-					  lines->len[i - k]))
+		const char *s = lines->start[i - k];
+		size_t len = lines->len[i - k];
+
+		if (fg_mail_forward_intro(s, len))
 			return false;
+		if (fg_text_rule_above(s, len) || fg_mail_original_line(s, len))
+			separated = true;
+		else if (!fg_line_blank(s, len))
+			break;
 	}
-	for (size_t j = i + 1; j < n && j <= i + FG_MAIL_HDR_BLOCK_LINES; j++) {
+	for (size_t j = i + 1; j < n && j <= i + FG_MAIL_HDR_BLOCK_LINES &&
+	     !fg_line_blank(lines->start[j], lines->len[j]); j++) {
 		switch (fg_mail_hdr_label(lines->start[j], lines->len[j])) {
 		case FG_HDR_SENT: sent = true; break;
+		case FG_HDR_DATE: date = true; break;
 		case FG_HDR_TO: case FG_HDR_SUBJECT: other = true; break;
+		case FG_HDR_RAW: return false;
 		default: break;
 		}
-		if (sent && other)
-			return true;
 	}
-	return false;
+	return other && (sent || (date && separated));
 }
 
 /* fg_mail_trim_original - number of lines left after cutting the

@@ -195,6 +195,20 @@ START_TEST(test_trim_cut_kept)
 		"Objet : RE: question\n\nancien");
 	/* a header-like block needs a date and a subject or recipient */
 	body_is("From: the docs\nit works\n", "From: the docs\nit works", "");
+	/* headers pasted into a question are content */
+	body_is("Why is this rejected?\n\nFrom: a@example.org\n"
+		"Date: Mon, 23 Nov 2026\nTo: b@example.org\nSubject: test\n\n"
+		"Thanks\n", "Why is this rejected?\n\nFrom: a@example.org\n"
+		"Date: Mon, 23 Nov 2026\nTo: b@example.org\nSubject: test\n\n"
+		"Thanks", "");
+	body_is("Headers:\n\nReceived: from mx\nFrom: a@example.org\n"
+		"Sent: Monday\nMessage-ID: <x@y>\nSubject: test\n",
+		"Headers:\n\nReceived: from mx\nFrom: a@example.org\n"
+		"Sent: Monday\nMessage-ID: <x@y>\nSubject: test", "");
+	/* Outlook for Mac says Date:, after a separator */
+	body_is("Yes\n\n-----Original Message-----\nFrom: Bob\nDate: Monday"
+		"\nSubject: x\n\nold\n", "Yes", "-----Original Message-----\n"
+		"From: Bob\nDate: Monday\nSubject: x\n\nold");
 	/* mobile signatures in several languages */
 	body_is("Yes\n\nSent from my iPhone\n", "Yes", "Sent from my iPhone");
 	body_is("Ja\n\nVon meinem iPhone gesendet\n", "Ja",
