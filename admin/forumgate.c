@@ -49,7 +49,8 @@ static void usage(void)
 		"  allow add|del LIST ADDRESS      senders who may always post\n"
 		"  member add|del LIST ADDRESS\n"
 		"  members LIST\n"
-		"  parse [FILE|-]                  parse one message as the plugin does\n"
+		"  parse [--format markdown|bbcode|html] [FILE|-]\n"
+		"                                  parse one message as the plugin does\n"
 		"  dead LIST                       dead letters with their reasons\n"
 		"  replay LIST ID|all              move dead letters back to their queue\n"
 		"  author set ADDRESS USER         post mail from ADDRESS as forum USER\n"
@@ -352,7 +353,8 @@ static json_t *parse_attachments(const struct fg_config *config,
 	return array;
 }
 
-static int cmd_parse(const struct fg_config *config, const char *path)
+static int cmd_parse(const struct fg_config *config, const char *path,
+		     const char *format)
 {
 	struct fg_parse_settings set = {
 		.secret = config->secret != NULL ? config->secret : "",
@@ -360,6 +362,19 @@ static int cmd_parse(const struct fg_config *config, const char *path)
 			config->mail_domain : "localhost",
 		.max_size = config->max_message_size,
 	};
+
+	if (fg_text_format_parse(format != NULL ? format :
+				 config->post_format, &set.format) < 0)
+		die(format != NULL ? EX_USAGE : EX_CONFIG,
+		    "unknown format '%s' (markdown, bbcode or html)",
+		    format != NULL ? format : config->post_format);
+	if (config->show_trimmed != NULL &&
+	    strcmp(config->show_trimmed, "details") == 0)
+		set.show_trimmed = true;
+	else if (config->show_trimmed != NULL &&
+		 strcmp(config->show_trimmed, "no") != 0)
+		die(EX_CONFIG, "invalid show_trimmed '%s' (no or details)",
+		    config->show_trimmed);
 	struct fg_record *rec;
 	const char *error;
 	size_t size;
@@ -372,7 +387,7 @@ static int cmd_parse(const struct fg_config *config, const char *path)
 	for (size_t i = 0; i < rec->n_references; i++)
 		json_array_append_new(refs, json_string(rec->references[i]));
 	json_t *obj = json_pack("{s:s, s:s?, s:o, s:s, s:s, s:s, s:s, s:s, "
-				"s:s?, s:s, s:s, s:s}",
+				"s:s?, s:s, s:s, s:s, s:s, s:s}",
 		"message_id", rec->message_id,
 		"in_reply_to", rec->in_reply_to,
 		"references", refs,
@@ -383,6 +398,8 @@ static int cmd_parse(const struct fg_config *config, const char *path)
 		"date", rec->date,
 		"list_id", rec->list_id,
 		"body", rec->body,
+		"trimmed", rec->trimmed != NULL ? rec->trimmed : "",
+		"format", fg_text_format_name(set.format),
 		"classification", fg_class_name(rec->classification),
 		"reason", rec->reason);
 	if (obj == NULL)
@@ -539,11 +556,23 @@ int main(int argc, char *argv[])
 
 	if (strcmp(argv[0], "parse") == 0) {
 		/* parse works without Redis and without a config file */
+		const char *format = NULL;
+
+		if (argc >= 3 && strcmp(argv[1], "--format") == 0) {
+			format = argv[2];
+			argc -= 2;
+			argv += 2;
+		} else if (argc >= 2 &&
+			   strncmp(argv[1], "--format=", 9) == 0) {
+			format = argv[1] + 9;
+			argc--;
+			argv++;
+		}
 		if (argc > 2)
 			usage();
 		config = access(config_path, R_OK) == 0 ?
 			load_config(config_path) : fg_config_defaults();
-		ret = cmd_parse(config, argc == 2 ? argv[1] : "-");
+		ret = cmd_parse(config, argc == 2 ? argv[1] : "-", format);
 		fg_config_free(&config);
 		return ret;
 	}

@@ -16,7 +16,8 @@
  *
  *	What is not posted is logged with its reason: our own mail coming
  *	back and auto-replies are dropped; bounces, messages too large or
- *	impossible to parse stay in the bridge mailbox (nothing is lost).
+ *	impossible to parse, and messages without any text to post stay in
+ *	the bridge mailbox (nothing is lost).
  *	Setting keep_copy stores every list message in the mailbox as well.
  * DIAGNOSTICS
  *	Redis unreachable or failing: the delivery is temp-failed
@@ -43,6 +44,7 @@
 #include "fg-record.h"
 #include "fg-store.h"
 #include "fg-verp.h"
+#include "fg-text.h"
 
 #define FORUMGATE_LOG_PREFIX "forumgate: "
 
@@ -253,7 +255,19 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		.secret = config->secret,
 		.mail_domain = config->mail_domain,
 		.max_size = config->max_message_size,
+		.show_trimmed = config->show_trimmed != NULL &&
+			strcmp(config->show_trimmed, "details") == 0,
 	};
+	if (fg_text_format_parse(config->post_format, &set.format) < 0 ||
+	    (!set.show_trimmed && config->show_trimmed != NULL &&
+	     strcmp(config->show_trimmed, "no") != 0)) {
+		*reason_r = t_strdup_printf("configuration: post_format '%s' "
+					    "(markdown, bbcode or html) or "
+					    "show_trimmed '%s' (no or details) "
+					    "unknown", config->post_format,
+					    config->show_trimmed);
+		return FG_RESULT_TEMPFAIL;
+	}
 	if (fg_mail_parse(buf->data, buf->used, &set, &rec, &error) < 0) {
 		*reason_r = t_strdup_printf("unparsable message (%s); kept in "
 					    "the mailbox, not posted", error);
@@ -280,6 +294,16 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		return FG_RESULT_CONSUMED;
 	}
 	forumgate_attachments(config, buf, rec);
+	if (rec->body[strspn(rec->body, " \t\n")] == '\0' &&
+	    rec->n_attachments == 0) {
+		/* a forum refuses an empty post; the text may be where the
+		   parser's bounds did not reach: an admin looks at it */
+		*reason_r = t_strdup_printf("message-id=<%s> not posted: no "
+					    "text found to post; kept in the "
+					    "mailbox", rec->message_id);
+		fg_record_free(&rec);
+		return FG_RESULT_KEEP;
+	}
 	ret = fg_store_inbound_add(store, list, rec, &error);
 	if (ret < 0)
 		*reason_r = t_strdup(error);

@@ -27,6 +27,8 @@ struct fg_config {
 	/* List -> forum */
 	size_t max_message_size;
 	bool keep_copy;
+	char *post_format;		/* markdown, bbcode or html */
+	char *show_trimmed;		/* no or details */
 	/* Forum */
 	char *forum_type;
 	char *forum_url;

@@ -62,13 +62,31 @@ struct fg_html {
 	bool link_fresh;	/* no link text written yet */
 	size_t link_start;	/* out.len where the link text begins */
 	char *href;		/* NULL: nothing worth showing */
+
+	/* Markdown emphasis: an opening "**", "*" or "`" waits for the
+	   next word, so that it sticks to the word, not to a space */
+	char open_marks[16];
+	unsigned int strong, em, code; /* element depths */
+
+	/* The trailing quote of the message replied to, found by the
+	   markers mail clients put in their HTML (see fg_html_marker) */
+	size_t cut;		/* output offset where it begins, or NONE */
+	bool cut_hard;		/* the rest is quote, whatever follows */
+	unsigned int divs;	/* <div> depth */
+	unsigned int aside_div;	/* div depth of an attribution or
+				   signature block; 0: not inside one */
 };
+
+#define FG_HTML_NO_CUT ((size_t)-1)
+/* A link's text is moved behind "[" only when it is this short, so
+   that many links cost linear time. */
+#define FG_HTML_LINK_TEXT_MAX 4096
 
 /* The attributes of one tag that the conversion uses. */
 struct fg_html_tag {
 	char name[FG_HTML_NAME_MAX + 1];
 	bool closing;
-	struct fg_buf href, alt, start;
+	struct fg_buf href, alt, start, cls, id, type, style;
 };
 
 /* Elements whose content is not shown; script and style are raw text
@@ -262,6 +280,20 @@ static void fg_html_flush(struct fg_html *h)
 		h->link_start = h->out.len;
 		h->link_fresh = false;
 	}
+	if (h->open_marks[0] != '\0') {
+		fg_html_write(h, h->open_marks, strlen(h->open_marks));
+		h->open_marks[0] = '\0';
+	}
+}
+
+/* fg_html_user_text - visible text the sender wrote is coming: a
+   quote marker seen before it was not the trailing quote after all
+   (an inline reply keeps its quotes) */
+static void fg_html_user_text(struct fg_html *h)
+{
+	if (h->cut != FG_HTML_NO_CUT && !h->cut_hard && h->quote == 0 &&
+	    h->aside_div == 0)
+		h->cut = FG_HTML_NO_CUT;
 }
 
 /* fg_html_emit - one visible word (or, in <pre>, a run of text) */
@@ -269,8 +301,38 @@ static void fg_html_emit(struct fg_html *h, const char *s, size_t n)
 {
 	if (h->hidden > 0 || n == 0)
 		return;
+	fg_html_user_text(h);
 	fg_html_flush(h);
 	fg_html_write(h, s, n);
+}
+
+/* fg_html_mark_open - an emphasis starts: its mark waits for a word */
+static void fg_html_mark_open(struct fg_html *h, const char *mark)
+{
+	size_t used = strlen(h->open_marks);
+
+	if (h->hidden > 0 || h->pre > 0 ||
+	    used + strlen(mark) >= sizeof(h->open_marks))
+		return;
+	memcpy(h->open_marks + used, mark, strlen(mark) + 1);
+}
+
+/* fg_html_mark_close - an emphasis ends: its mark goes right after
+   the last word, or, when no word came, the opening mark is taken
+   back */
+static void fg_html_mark_close(struct fg_html *h, const char *mark)
+{
+	size_t used = strlen(h->open_marks), n = strlen(mark);
+
+	if (h->hidden > 0 || h->pre > 0)
+		return;
+	if (used >= n && strcmp(h->open_marks + used - n, mark) == 0) {
+		h->open_marks[used - n] = '\0';
+		return;
+	}
+	if (h->line_start || h->pending != FG_BREAK_NONE || h->out.len == 0)
+		return;	/* the mark would start a line: leave it out */
+	fg_html_write(h, mark, n);
 }
 
 /* fg_html_break - ask for a line or paragraph break before more text */
@@ -549,6 +611,14 @@ static const char *fg_html_parse_tag(const char *p, const char *end,
 					   FG_HTML_ALT_MAX);
 		else if (strcmp(name, "start") == 0)
 			fg_html_attr_value(&tag->start, value, value_len, 16);
+		else if (strcmp(name, "class") == 0)
+			fg_html_attr_value(&tag->cls, value, value_len, 256);
+		else if (strcmp(name, "id") == 0)
+			fg_html_attr_value(&tag->id, value, value_len, 256);
+		else if (strcmp(name, "type") == 0)
+			fg_html_attr_value(&tag->type, value, value_len, 16);
+		else if (strcmp(name, "style") == 0)
+			fg_html_attr_value(&tag->style, value, value_len, 512);
 	}
 	return NULL;
 }
@@ -603,12 +673,12 @@ static void fg_html_url_core(const char *s, size_t n, const char **core_r,
 	*len_r = n;
 }
 
-/* fg_html_link_end - after a link's text: add " (url)" unless the text
-   already says it */
+/* fg_html_link_end - after a link's text: make it "[text](url)",
+   unless the text already says the URL */
 static void fg_html_link_end(struct fg_html *h)
 {
 	const char *text, *a, *b;
-	size_t text_len, a_len, b_len;
+	size_t text_len, a_len, b_len, lead = 0;
 
 	if (!h->in_link)
 		return;
@@ -626,6 +696,7 @@ static void fg_html_link_end(struct fg_html *h)
 	while (text_len > 0 && fg_html_is_space((unsigned char)*text)) {
 		text++;
 		text_len--;
+		lead++;
 	}
 	while (text_len > 0 &&
 	       fg_html_is_space((unsigned char)text[text_len - 1]))
@@ -635,7 +706,29 @@ static void fg_html_link_end(struct fg_html *h)
 	} else {
 		fg_html_url_core(text, text_len, &a, &a_len);
 		fg_html_url_core(h->href, strlen(h->href), &b, &b_len);
-		if (a_len != b_len || strncasecmp(a, b, a_len) != 0) {
+		if ((a_len != b_len || strncasecmp(a, b, a_len) != 0) &&
+		    !h->full && text_len <= FG_HTML_LINK_TEXT_MAX &&
+		    memchr(text, '\n', text_len) == NULL &&
+		    memchr(text, '[', text_len) == NULL &&
+		    memchr(text, ']', text_len) == NULL &&
+		    h->out.len + strlen(h->href) + 4 <= h->out_max) {
+			/* "[" goes in front of the text already written */
+			size_t at = h->link_start + lead;
+			size_t end = at + text_len;
+			size_t tail = h->out.len - end;
+
+			fg_buf_append(&h->out, " ", 1);
+			memmove(h->out.s + at + 1, h->out.s + at, text_len);
+			h->out.s[at] = '[';
+			/* trailing white space after the text stays after */
+			h->out.len = end + 1;
+			h->out.s[h->out.len] = '\0';
+			fg_html_write(h, "](", 2);
+			fg_html_write(h, h->href, strlen(h->href));
+			fg_html_write(h, ")", 1);
+			if (tail > 0)
+				h->space = true;
+		} else if (a_len != b_len || strncasecmp(a, b, a_len) != 0) {
 			char *s = fg_xasprintf("(%s)", h->href);
 			h->space = true;
 			fg_html_emit(h, s, strlen(s));
@@ -672,6 +765,93 @@ static enum fg_html_break fg_html_block(const struct fg_html *h,
 	return FG_BREAK_NONE;
 }
 
+/* What mail clients wrap the quoted message in. A "start" marker
+   begins the trailing quote: everything from it on is cut, unless the
+   sender's own text follows (an inline reply). A "hard" marker begins
+   a quote that is not marked up as one (Outlook puts the old message
+   after its header block as ordinary text), so the cut stands. An
+   "aside" holds an attribution line or a signature: its text is not
+   the sender's own. */
+enum {
+	FG_MARK_START = 1,
+	FG_MARK_HARD = 2,
+	FG_MARK_ASIDE = 4,
+};
+static const struct {
+	const char *attr;	/* "class" or "id" */
+	const char *value;
+	unsigned int what;
+} fg_html_markers[] = {
+	{ "class", "gmail_quote", FG_MARK_START },
+	{ "class", "gmail_attr", FG_MARK_ASIDE },
+	{ "class", "gmail_signature", FG_MARK_START | FG_MARK_ASIDE },
+	{ "class", "moz-cite-prefix", FG_MARK_START | FG_MARK_ASIDE },
+	{ "class", "moz-signature", FG_MARK_START | FG_MARK_ASIDE },
+	{ "class", "yahoo_quoted", FG_MARK_START },
+	{ "class", "protonmail_quote", FG_MARK_START },
+	{ "id", "AppleMailSignature", FG_MARK_START | FG_MARK_ASIDE },
+	{ "id", "divRplyFwdMsg", FG_MARK_HARD | FG_MARK_ASIDE },
+	{ "id", "x_divRplyFwdMsg", FG_MARK_HARD | FG_MARK_ASIDE },
+	{ "id", "OLK_SRC_BODY_SECTION", FG_MARK_HARD | FG_MARK_ASIDE },
+	{ "id", "mail-editor-reference-message-container", FG_MARK_HARD },
+};
+
+/* fg_html_has_word - a space-separated attribute value has word */
+static bool fg_html_has_word(const struct fg_buf *v, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (v->s == NULL)
+		return false;
+	for (const char *p = v->s; (p = strstr(p, word)) != NULL; p++) {
+		if ((p == v->s || fg_html_is_space((unsigned char)p[-1])) &&
+		    (p[n] == '\0' || fg_html_is_space((unsigned char)p[n])))
+			return true;
+	}
+	return false;
+}
+
+/* fg_html_marker - the quote-marker flags of an element */
+static unsigned int fg_html_marker(const struct fg_html_tag *tag)
+{
+	unsigned int what = 0;
+
+	for (size_t i = 0; i < FG_N_ELEMENTS(fg_html_markers); i++) {
+		const struct fg_buf *v = fg_html_markers[i].attr[0] == 'c' ?
+			&tag->cls : &tag->id;
+
+		if (fg_html_has_word(v, fg_html_markers[i].value))
+			what |= fg_html_markers[i].what;
+	}
+	/* Outlook's separator above its header block: a div with only a
+	   top border ("border:none;border-top:solid #E1E1E1 1.0pt") */
+	if (strcmp(tag->name, "div") == 0 && tag->style.s != NULL &&
+	    strstr(tag->style.s, "border:none") != NULL &&
+	    strstr(tag->style.s, "border-top:solid") != NULL)
+		what |= FG_MARK_HARD | FG_MARK_ASIDE;
+	if (strcmp(tag->name, "blockquote") == 0 && tag->type.s != NULL &&
+	    strcasecmp(tag->type.s, "cite") == 0)
+		what |= FG_MARK_START;
+	return what;
+}
+
+/* fg_html_marker_start - an element that marks a quote opens */
+static void fg_html_marker_start(struct fg_html *h, unsigned int what)
+{
+	if (what == 0 || h->hidden > 0)
+		return;
+	if ((what & (FG_MARK_START | FG_MARK_HARD)) != 0 &&
+	    (h->cut == FG_HTML_NO_CUT || (!h->cut_hard &&
+					  (what & FG_MARK_HARD) != 0))) {
+		if (h->cut == FG_HTML_NO_CUT)
+			h->cut = h->out.len;
+		h->cut_hard = (what & FG_MARK_HARD) != 0;
+	}
+	if ((what & FG_MARK_ASIDE) != 0 && h->aside_div == 0 &&
+	    h->divs > 0)
+		h->aside_div = h->divs;
+}
+
 /* fg_html_start_tag - what an opening tag does to the output */
 static void fg_html_start_tag(struct fg_html *h, struct fg_html_tag *tag)
 {
@@ -686,6 +866,9 @@ static void fg_html_start_tag(struct fg_html *h, struct fg_html_tag *tag)
 		h->hidden = 0;	/* a <head> nobody closed ends here */
 	if (h->hidden > 0)
 		return;
+	if (strcmp(name, "div") == 0)
+		h->divs++;
+	fg_html_marker_start(h, fg_html_marker(tag));
 	if (strcmp(name, "br") == 0) {
 		if (h->pre > 0) {
 			fg_html_pre_text(h, "\n", 1);
@@ -735,6 +918,16 @@ static void fg_html_start_tag(struct fg_html *h, struct fg_html_tag *tag)
 		}
 	} else if (strcmp(name, "td") == 0 || strcmp(name, "th") == 0) {
 		h->space = true;
+	} else if (strcmp(name, "b") == 0 || strcmp(name, "strong") == 0) {
+		if (h->strong++ == 0)
+			fg_html_mark_open(h, "**");
+	} else if (strcmp(name, "i") == 0 || strcmp(name, "em") == 0) {
+		if (h->em++ == 0)
+			fg_html_mark_open(h, "*");
+	} else if (strcmp(name, "code") == 0 || strcmp(name, "tt") == 0 ||
+		   strcmp(name, "kbd") == 0) {
+		if (h->code++ == 0)
+			fg_html_mark_open(h, "`");
 	} else if (strcmp(name, "a") == 0) {
 		fg_html_link_end(h);	/* links do not nest */
 		h->href = fg_html_link_target(&tag->href);
@@ -763,6 +956,27 @@ static void fg_html_end_tag(struct fg_html *h, const char *name)
 	if (strcmp(name, "a") == 0) {
 		fg_html_link_end(h);
 		return;
+	}
+	if (strcmp(name, "b") == 0 || strcmp(name, "strong") == 0) {
+		if (h->strong > 0 && --h->strong == 0)
+			fg_html_mark_close(h, "**");
+		return;
+	}
+	if (strcmp(name, "i") == 0 || strcmp(name, "em") == 0) {
+		if (h->em > 0 && --h->em == 0)
+			fg_html_mark_close(h, "*");
+		return;
+	}
+	if (strcmp(name, "code") == 0 || strcmp(name, "tt") == 0 ||
+	    strcmp(name, "kbd") == 0) {
+		if (h->code > 0 && --h->code == 0)
+			fg_html_mark_close(h, "`");
+		return;
+	}
+	if (strcmp(name, "div") == 0 && h->divs > 0) {
+		if (h->aside_div == h->divs)
+			h->aside_div = 0;
+		h->divs--;
 	}
 	if (strcmp(name, "pre") == 0 && h->pre > 0) {
 		h->pre--;
@@ -853,11 +1067,22 @@ static const char *fg_html_markup(struct fg_html *h, const char *p,
 	fg_buf_free(&tag.href);
 	fg_buf_free(&tag.alt);
 	fg_buf_free(&tag.start);
+	fg_buf_free(&tag.cls);
+	fg_buf_free(&tag.id);
+	fg_buf_free(&tag.type);
+	fg_buf_free(&tag.style);
 	return q;
 }
 
-/* fg_html_to_text - Markdown-ish plain text of UTF-8 HTML */
-char *fg_html_to_text(const char *html, size_t len)
+/* fg_html_rtrim - drop trailing white space of a buffer */
+static void fg_html_rtrim(struct fg_buf *b)
+{
+	while (b->len > 0 && fg_html_is_space((unsigned char)b->s[b->len - 1]))
+		b->s[--b->len] = '\0';
+}
+
+/* fg_html_to_markdown - Markdown of UTF-8 HTML, quote cut off */
+char *fg_html_to_markdown(const char *html, size_t len, char **trimmed_r)
 {
 	struct fg_html h;
 	const char *p = html, *end = html + len;
@@ -865,6 +1090,7 @@ char *fg_html_to_text(const char *html, size_t len)
 	memset(&h, 0, sizeof(h));
 	h.out_max = len * 4 + 65536;
 	h.line_start = true;
+	h.cut = FG_HTML_NO_CUT;
 	while (p < end && !h.full) {
 		const char *q;
 
@@ -888,11 +1114,38 @@ char *fg_html_to_text(const char *html, size_t len)
 	}
 	fg_html_link_end(&h);
 	free(h.href);
+	if (trimmed_r != NULL)
+		*trimmed_r = NULL;
+	if (trimmed_r != NULL && h.cut != FG_HTML_NO_CUT &&
+	    h.cut < h.out.len) {
+		size_t keep = h.cut;
+
+		/* only when the sender wrote something before it */
+		while (keep > 0 &&
+		       fg_html_is_space((unsigned char)h.out.s[keep - 1]))
+			keep--;
+		if (keep > 0) {
+			const char *t = h.out.s + h.cut;
+			struct fg_buf cut = { 0 };
+
+			while (*t != '\0' && fg_html_is_space((unsigned char)*t))
+				t++;
+			fg_buf_puts(&cut, t);
+			fg_html_rtrim(&cut);
+			*trimmed_r = fg_buf_steal(&cut);
+			h.out.len = keep;
+			h.out.s[keep] = '\0';
+		}
+	}
 	/* text written at a line start may have left trailing blanks */
-	while (h.out.len > 0 &&
-	       fg_html_is_space((unsigned char)h.out.s[h.out.len - 1]))
-		h.out.s[--h.out.len] = '\0';
+	fg_html_rtrim(&h.out);
 	return fg_buf_steal(&h.out);
+}
+
+/* fg_html_to_text - Markdown of UTF-8 HTML, nothing cut */
+char *fg_html_to_text(const char *html, size_t len)
+{
+	return fg_html_to_markdown(html, len, NULL);
 }
 
 /* fg_html_sniff_charset - charset named by a <meta> element */

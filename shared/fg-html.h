@@ -7,17 +7,35 @@
  *	#include "fg-html.h"
  *
  *	char *fg_html_to_text(const char *html, size_t len);
+ *	char *fg_html_to_markdown(const char *html, size_t len,
+ *				  char **trimmed_r);
  *	char *fg_html_sniff_charset(const char *html, size_t len);
  * DESCRIPTION
- *	fg_html_to_text() turns the HTML of an HTML-only mail into text
- *	that reads well as a forum post and as Markdown: paragraphs and
+ *	fg_html_to_text() turns the HTML of an HTML-only mail into
+ *	Markdown that also reads well as plain text: paragraphs and
  *	headings become blank-line separated blocks ("# " for headings),
  *	<br> a line break, lists "- " or "1. " items, <blockquote> "> "
- *	lines, <pre> a ``` fence, a link "text (url)" (just the text when
- *	it already is the URL), an image its alt text. Scripts, styles,
+ *	lines, <pre> a ``` fence, <b>/<strong> "**", <i>/<em> "*",
+ *	<code>/<tt>/<kbd> "`", a link "[text](url)" (just the text when it
+ *	already is the URL; "text (url)" when the text is long or spans
+ *	lines), an image its alt text. Scripts, styles,
  *	<head> and comments (Outlook's conditional comments included) are
  *	dropped; character references are decoded. The input must be
  *	UTF-8 and the output is UTF-8; the caller frees it.
+ *
+ *	fg_html_to_markdown() does the same and also finds the quote of
+ *	the message replied to by the markers mail clients put into their
+ *	HTML: Gmail's gmail_quote, gmail_attr and gmail_signature,
+ *	Thunderbird's moz-cite-prefix and moz-signature, Apple Mail's
+ *	AppleMailSignature and <blockquote type="cite">, Outlook's
+ *	divRplyFwdMsg (and its Outlook for Mac and web forms), Yahoo's and
+ *	Proton's quote containers. A marker starts the cut when nothing
+ *	the sender wrote follows it outside quotes and attribution lines
+ *	(an inline reply keeps its quotes as "> " lines); Outlook's header
+ *	block always does, since Outlook quotes the old message as plain
+ *	paragraphs. When trimmed_r is not NULL, the Markdown from the cut
+ *	on is stored there (or NULL when nothing was cut) and left out of
+ *	the result; the cut is never made when nothing would be left.
  *
  *	fg_html_sniff_charset() finds the charset a <meta> element of the
  *	first few KB declares, for HTML parts whose Content-Type names
@@ -40,8 +58,11 @@
  */
 #include <stddef.h>
 
-/* fg_html_to_text - Markdown-ish plain text of UTF-8 HTML */
+/* fg_html_to_text - Markdown of UTF-8 HTML */
 char *fg_html_to_text(const char *html, size_t len);
+
+/* fg_html_to_markdown - Markdown of UTF-8 HTML, trailing quote cut */
+char *fg_html_to_markdown(const char *html, size_t len, char **trimmed_r);
 
 /* fg_html_sniff_charset - charset named by a <meta> element, or NULL */
 char *fg_html_sniff_charset(const char *html, size_t len);

@@ -18,6 +18,7 @@
 #include "fg-html.h"
 #include "fg-msgid.h"
 #include "fg-subject.h"
+#include "fg-text.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -36,6 +37,9 @@
 #define FG_MAIL_SIG_MAX_LINES 15
 /* Lines an "On ... wrote:" attribution may be wrapped over. */
 #define FG_MAIL_ATTRIB_MAX_LINES 3
+/* A longer line is no attribution (nor a forward's intro line): keeps
+   the search for them linear in the size of the body. */
+#define FG_MAIL_ATTRIB_LINE_MAX 512
 #define FG_MAIL_LIST_ID_MAX 255
 #define FG_MAIL_REASON_VALUE_MAX 64
 #define FG_MAIL_SYNTH_HEX 24
@@ -251,8 +255,8 @@ static bool fg_charset_is_ascii(const char *charset)
 /* fg_charset_iconv - convert with iconv; each byte iconv rejects
    becomes U+FFFD and the conversion goes on after it. Returns false
    when iconv does not know the charset. */
-static bool fg_charset_iconv(struct fg_buf *out, const char *charset,
-			     const char *data, size_t len)
+static bool fg_charset_iconv_count(struct fg_buf *out, const char *charset,
+				   const char *data, size_t len, size_t *bad_r)
 {
 	iconv_t cd = g_mime_iconv_open("UTF-8", charset);
 	char *in = (char *)data;
@@ -280,6 +284,7 @@ static bool fg_charset_iconv(struct fg_buf *out, const char *charset,
 		if (err == E2BIG)
 			continue;
 		fg_buf_puts(out, fg_utf8_replacement);
+		(*bad_r)++;
 		if (err != EILSEQ || inleft == 0)
 			break;	/* truncated sequence at the end */
 		in++;
@@ -289,6 +294,15 @@ static bool fg_charset_iconv(struct fg_buf *out, const char *charset,
 	if (out->s == NULL)
 		fg_buf_append(out, "", 0);
 	return true;
+}
+
+/* fg_charset_iconv - convert with iconv, see fg_charset_iconv_count */
+static bool fg_charset_iconv(struct fg_buf *out, const char *charset,
+			     const char *data, size_t len)
+{
+	size_t bad = 0;
+
+	return fg_charset_iconv_count(out, charset, data, len, &bad);
 }
 
 /* fg_charset_to_utf8 - text of a part in UTF-8 (still unchecked) */
@@ -302,6 +316,23 @@ static void fg_charset_to_utf8(struct fg_buf *out, const char *charset,
 		if (fg_utf8_valid(data, len) ||
 		    !fg_charset_iconv(out, "windows-1252", data, len))
 			fg_buf_append(out, data, len);
+		return;
+	}
+	if (!fg_charset_is_utf8(charset) && fg_utf8_valid(data, len)) {
+		/* UTF-8 labelled as something else, as some clients do
+		   (Big5 on text that is UTF-8): the label wins only when
+		   its conversion went without errors */
+		struct fg_buf conv = { 0 };
+		size_t bad = 0;
+
+		if (fg_charset_iconv_count(&conv, charset, data, len, &bad) &&
+		    bad == 0) {
+			fg_buf_append(out, conv.s, conv.len);
+			fg_buf_free(&conv);
+			return;
+		}
+		fg_buf_free(&conv);
+		fg_buf_append(out, data, len);
 		return;
 	}
 	if (fg_charset_is_utf8(charset) ||
@@ -619,11 +650,29 @@ static const struct {
 	const char *start, *word, *end;
 } fg_mail_attributions[] = {
 	{ "On ", NULL, "wrote:" },
+	{ "", NULL, " wrote:" },
 	{ "Am ", " schrieb ", ":" },
 	{ "Le ", " a \xc3\xa9" "crit", ":" },
 	{ "El ", " escribi\xc3\xb3", ":" },
 	{ "Op ", " schreef ", ":" },
 	{ "Il ", " ha scritto", ":" },
+	{ "Em ", " escreveu", ":" },
+	{ "Den ", " skrev", ":" },
+	{ "W dniu ", " pisze", ":" },
+	{ "W dniu ", " napisa", ":" },
+	{ "Dne ", " napsal", ":" },
+	/* languages that may start with the date or the name */
+	{ "", " \xd0\xbd\xd0\xb0\xd0\xbf\xd0\xb8\xd1\x81\xd0\xb0\xd0\xbb",
+	  ":" },				/* написал */
+	{ "", " \xd0\xbf\xd0\xb8\xd1\x88\xd0\xb5\xd1\x82", ":" },	/* пишет */
+	{ "", "\xe5\x86\x99\xe9\x81\x93", "\xef\xbc\x9a" },	/* 写道： */
+	{ "", "\xe5\x86\x99\xe9\x81\x93", ":" },
+	{ "", "\xe5\xaf\xab\xe9\x81\x93", "\xef\xbc\x9a" },	/* 寫道： */
+	{ "", "\xe5\xaf\xab\xe9\x81\x93", ":" },
+	{ "", "\xe3\x81\xae\xe3\x83\xa1\xe3\x83\x83\xe3\x82\xbb\xe3\x83\xbc"
+	  "\xe3\x82\xb8", ":" },		/* のメッセージ: */
+	{ "", "\xe6\x9b\xb8\xe3\x81\x8d\xe3\x81\xbe\xe3\x81\x97\xe3\x81\x9f",
+	  ":" },				/* 書きました: */
 };
 
 /* fg_line_has - the line contains word (ASCII case ignored) */
@@ -661,6 +710,8 @@ static bool fg_mail_attribution_start(const char *s, size_t len, size_t a)
    last, or -1 when line last does not end one */
 static long fg_mail_attribution(const struct fg_lines *lines, size_t last)
 {
+	if (lines->len[last] > FG_MAIL_ATTRIB_LINE_MAX)
+		return -1;
 	for (size_t a = 0; a < FG_N_ELEMENTS(fg_mail_attributions); a++) {
 		const char *word = fg_mail_attributions[a].word;
 		bool has_word = word == NULL;
@@ -672,7 +723,8 @@ static long fg_mail_attribution(const struct fg_lines *lines, size_t last)
 		     k <= last; k++) {
 			size_t i = last - k;
 
-			if (fg_line_blank(lines->start[i], lines->len[i]))
+			if (fg_line_blank(lines->start[i], lines->len[i]) ||
+			    lines->len[i] > FG_MAIL_ATTRIB_LINE_MAX)
 				break;
 			if (!has_word)
 				has_word = fg_line_has(lines->start[i],
@@ -690,6 +742,8 @@ static long fg_mail_attribution(const struct fg_lines *lines, size_t last)
    attribution ("> On ... wrote:"), as Apple's clients quote it */
 static bool fg_mail_quoted_attribution(const char *s, size_t len)
 {
+	if (len > FG_MAIL_ATTRIB_LINE_MAX)
+		return false;
 	while (len > 0 && (*s == '>' || *s == ' ')) {
 		s++;
 		len--;
@@ -753,54 +807,394 @@ static size_t fg_mail_trim_signature(const struct fg_lines *lines, size_t n)
 	return n;
 }
 
-/* fg_mail_trim_body - cut trailing quote and signature */
-char *fg_mail_trim_body(const char *text)
+/* Last lines that phones and webmail append to every message. */
+static const char *const fg_mail_mobile_sigs[] = {
+	"Sent from my ", "Sent from Mail for ", "Sent from Outlook",
+	"Sent from Yahoo Mail", "Sent from Samsung", "Sent from BlueMail",
+	"Sent from ProtonMail", "Sent from Proton Mail", "Sent with ",
+	"Sent via ", "Sent using ", "Get Outlook for ",
+	"Von meinem ", "Gesendet von meinem ", "Gesendet mit ",
+	"Gesendet von ", "Envoy\xc3\xa9 de mon ", "Envoy\xc3\xa9 depuis mon ",
+	"Enviado desde mi ", "Enviado de mi ", "Enviado do meu ",
+	"Enviado de meu ", "Verzonden vanaf mijn ", "Verstuurd vanaf mijn ",
+	"Verzonden met ", "Inviato da ", "Skickat fr\xc3\xa5n min ",
+	"Sendt fra min ", "Sendt fra ", "L\xc3\xa4hetetty ",
+	"Wys\xc5\x82" "ane z ", "Odesl\xc3\xa1no z ",
+	"\xd0\x9e\xd1\x82\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xbe "
+	"\xd1\x81 ",				/* Отправлено с */
+};
+/* A mobile signature line is short; a longer line is content. */
+#define FG_MAIL_MOBILE_SIG_MAX 80
+
+/* Separators Outlook and others put above the message replied to. */
+static const char *const fg_mail_original_phrases[] = {
+	"Original Message", "Original", "Urspr\xc3\xbcngliche Nachricht",
+	"Message d'origine", "Mensaje original", "Mensagem original",
+	"Oorspronkelijk bericht", "Origineel bericht",
+	"Messaggio originale", "Originalmeddelande",
+	"Oprindelig meddelelse", "Opprinnelig melding",
+	"Alkuper\xc3\xa4inen viesti", "Wiadomo\xc5\x9b\xc4\x87 oryginalna",
+	"P\xc5\xafvodn\xc3\xad zpr\xc3\xa1va",
+	"\xd0\x98\xd1\x81\xd1\x85\xd0\xbe\xd0\xb4\xd0\xbd\xd0\xbe\xd0\xb5 "
+	"\xd1\x81\xd0\xbe\xd0\xbe\xd0\xb1\xd1\x89\xd0\xb5\xd0\xbd\xd0\xb8\xd0\xb5",
+};
+
+/* The labels of the header block Outlook (and others) write above the
+   message replied to, by what they label. */
+enum fg_hdr_label {
+	FG_HDR_NONE,
+	FG_HDR_FROM,
+	FG_HDR_SENT,		/* Outlook's own word for the date */
+	FG_HDR_DATE,		/* also in headers pasted into a mail */
+	FG_HDR_TO,
+	FG_HDR_SUBJECT,
+	FG_HDR_RAW,		/* only in a real header: pasted, not a quote */
+};
+static const struct {
+	const char *word;
+	enum fg_hdr_label label;
+} fg_mail_hdr_labels[] = {
+	{ "From", FG_HDR_FROM }, { "Von", FG_HDR_FROM }, { "De", FG_HDR_FROM },
+	{ "Van", FG_HDR_FROM }, { "Da", FG_HDR_FROM },
+	{ "Fr\xc3\xa5n", FG_HDR_FROM }, { "Fra", FG_HDR_FROM },
+	{ "Od", FG_HDR_FROM }, { "\xd0\x9e\xd1\x82", FG_HDR_FROM },
+	{ "Sent", FG_HDR_SENT }, { "Date", FG_HDR_DATE },
+	{ "Gesendet", FG_HDR_SENT }, { "Datum", FG_HDR_DATE },
+	{ "Envoy\xc3\xa9", FG_HDR_SENT }, { "Enviado", FG_HDR_SENT },
+	{ "Enviada", FG_HDR_SENT }, { "Fecha", FG_HDR_DATE },
+	{ "Verzonden", FG_HDR_SENT }, { "Inviato", FG_HDR_SENT },
+	{ "Data", FG_HDR_DATE }, { "Skickat", FG_HDR_SENT },
+	{ "Sendt", FG_HDR_SENT }, { "Wys\xc5\x82" "ano", FG_HDR_SENT },
+	{ "\xd0\x9e\xd1\x82\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xbe",
+	  FG_HDR_SENT },
+	{ "To", FG_HDR_TO }, { "An", FG_HDR_TO }, { "\xc3\x80", FG_HDR_TO },
+	{ "A", FG_HDR_TO }, { "Para", FG_HDR_TO }, { "Aan", FG_HDR_TO },
+	{ "Till", FG_HDR_TO }, { "Til", FG_HDR_TO }, { "Do", FG_HDR_TO },
+	{ "Subject", FG_HDR_SUBJECT }, { "Betreff", FG_HDR_SUBJECT },
+	{ "Objet", FG_HDR_SUBJECT }, { "Asunto", FG_HDR_SUBJECT },
+	{ "Assunto", FG_HDR_SUBJECT }, { "Onderwerp", FG_HDR_SUBJECT },
+	{ "Oggetto", FG_HDR_SUBJECT }, { "\xc3\x84mne", FG_HDR_SUBJECT },
+	{ "Emne", FG_HDR_SUBJECT }, { "Temat", FG_HDR_SUBJECT },
+	{ "\xd0\xa2\xd0\xb5\xd0\xbc\xd0\xb0", FG_HDR_SUBJECT },
+	{ "Received", FG_HDR_RAW }, { "Return-Path", FG_HDR_RAW },
+	{ "Message-ID", FG_HDR_RAW }, { "MIME-Version", FG_HDR_RAW },
+	{ "Content-Type", FG_HDR_RAW }, { "Delivered-To", FG_HDR_RAW },
+	{ "DKIM-Signature", FG_HDR_RAW }, { "X-", FG_HDR_RAW },
+	{ "Authentication-Results", FG_HDR_RAW }, { "References", FG_HDR_RAW },
+	{ "In-Reply-To", FG_HDR_RAW },
+};
+/* Lines a header block may span. */
+#define FG_MAIL_HDR_BLOCK_LINES 8
+
+/* fg_text_rule_above - a rule or underscore line, as Outlook puts
+   above its header block */
+static bool fg_text_rule_above(const char *s, size_t len)
 {
-	struct fg_lines lines;
-	size_t first = 0, n, before;
+	size_t marks = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '-' || s[i] == '_')
+			marks++;
+		else if (s[i] != ' ' && s[i] != '\\')
+			return false;
+	}
+	return marks >= 3;
+}
+
+/* fg_lines_have_digit - one of lines [from, to] has a digit (a date) */
+static bool fg_lines_have_digit(const struct fg_lines *lines, size_t from,
+				size_t to)
+{
+	for (size_t i = from; i <= to; i++) {
+		for (size_t k = 0; k < lines->len[i]; k++) {
+			if (lines->start[i][k] >= '0' &&
+			    lines->start[i][k] <= '9')
+				return true;
+		}
+	}
+	return false;
+}
+
+/* fg_line_skip_decor - skip leading spaces and Markdown emphasis */
+static size_t fg_line_skip_decor(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '*' ||
+			   s[i] == '_'))
+		i++;
+	return i;
+}
+
+/* fg_line_starts_ci - the line starts with word (ASCII case ignored) */
+static bool fg_line_starts_ci(const char *s, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+
+	return len >= n && strncasecmp(s, word, n) == 0;
+}
+
+/* fg_mail_mobile_sig - the line is a phone's or webmail's signature */
+static bool fg_mail_mobile_sig(const char *s, size_t len)
+{
+	size_t i = fg_line_skip_decor(s, len);
+
+	if (len > FG_MAIL_MOBILE_SIG_MAX)
+		return false;
+	for (size_t k = 0; k < FG_N_ELEMENTS(fg_mail_mobile_sigs); k++) {
+		if (fg_line_starts_ci(s + i, len - i, fg_mail_mobile_sigs[k]))
+			return true;
+	}
+	return false;
+}
+
+/* fg_mail_original_line - "-----Original Message-----" and friends */
+static bool fg_mail_original_line(const char *s, size_t len)
+{
+	size_t i = 0, dashes = 0, e;
+
+	while (i < len && s[i] == ' ')
+		i++;
+	while (i < len && (s[i] == '-' || s[i] == '_')) {
+		i++;
+		dashes++;
+	}
+	if (dashes < 2)
+		return false;
+	while (i < len && s[i] == ' ')
+		i++;
+	len = fg_line_rtrim(s, len);
+	e = len;
+	while (e > i && (s[e - 1] == '-' || s[e - 1] == '_'))
+		e--;
+	if (len - e < 2)
+		return false;
+	while (e > i && s[e - 1] == ' ')
+		e--;
+	for (size_t k = 0; k < FG_N_ELEMENTS(fg_mail_original_phrases); k++) {
+		const char *phrase = fg_mail_original_phrases[k];
+
+		if (strlen(phrase) == e - i &&
+		    strncasecmp(s + i, phrase, e - i) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* fg_mail_hdr_label - the header-block label a line starts with */
+static enum fg_hdr_label fg_mail_hdr_label(const char *s, size_t len)
+{
+	size_t i = fg_line_skip_decor(s, len);
+
+	for (size_t k = 0; k < FG_N_ELEMENTS(fg_mail_hdr_labels); k++) {
+		const char *word = fg_mail_hdr_labels[k].word;
+		size_t n = strlen(word), p = i + n;
+
+		if (!fg_line_starts_ci(s + i, len - i, word))
+			continue;
+		while (p < len && (s[p] == '*' || s[p] == '_'))
+			p++;
+		/* "De :" and "Objet :" as French clients write them */
+		if (p < len && (s[p] == ' ' || s[p] == '\xc2'))
+			p += s[p] == ' ' ? 1 : 2;	/* also U+00A0 */
+		if (p < len && s[p] == ':')
+			return fg_mail_hdr_labels[k].label;
+		if (len - p >= 3 && memcmp(s + p, "\xef\xbc\x9a", 3) == 0)
+			return fg_mail_hdr_labels[k].label;
+	}
+	return FG_HDR_NONE;
+}
+
+/* fg_mail_forward_intro - the line introduces a forwarded message,
+   whose header block is content, not a quote */
+static bool fg_mail_forward_intro(const char *s, size_t len)
+{
+	if (len > FG_MAIL_ATTRIB_LINE_MAX)
+		return false;
+	return fg_line_has(s, len, "Forwarded message") ||
+		fg_line_has(s, len, "Begin forwarded message") ||
+		fg_line_has(s, len, "Weitergeleitete Nachricht") ||
+		fg_line_has(s, len, "Message transf\xc3\xa9r\xc3\xa9") ||
+		fg_line_has(s, len, "Mensaje reenviado");
+}
+
+/* fg_mail_hdr_block - line i starts the header block of a quoted
+   message: From:, then a date and a subject or recipient within a few
+   lines. Header fields that only a real header has (Received:,
+   Message-ID:, X-...) make it headers pasted into the text, which are
+   content; so does "Date:" unless a separator line comes before the
+   block (Outlook writes "Sent:", a pasted header "Date:"). */
+static bool fg_mail_hdr_block(const struct fg_lines *lines, size_t i,
+			      size_t n)
+{
+	bool sent = false, date = false, other = false, separated = false;
+
+	if (fg_mail_hdr_label(lines->start[i], lines->len[i]) != FG_HDR_FROM)
+		return false;
+	for (size_t k = 1; k <= 3 && k <= i; k++) {
+		const char *s = lines->start[i - k];
+		size_t len = lines->len[i - k];
+
+		if (fg_mail_forward_intro(s, len))
+			return false;
+		if (fg_text_rule_above(s, len) || fg_mail_original_line(s, len))
+			separated = true;
+		else if (!fg_line_blank(s, len))
+			break;
+	}
+	for (size_t j = i + 1; j < n && j <= i + FG_MAIL_HDR_BLOCK_LINES &&
+	     !fg_line_blank(lines->start[j], lines->len[j]); j++) {
+		switch (fg_mail_hdr_label(lines->start[j], lines->len[j])) {
+		case FG_HDR_SENT: sent = true; break;
+		case FG_HDR_DATE: date = true; break;
+		case FG_HDR_TO: case FG_HDR_SUBJECT: other = true; break;
+		case FG_HDR_RAW: return false;
+		default: break;
+		}
+	}
+	return other && (sent || (date && separated));
+}
+
+/* fg_mail_trim_original - number of lines left after cutting the
+   message replied to when a separator line or a header block
+   introduces it; only after the sender's own text, outside quotes */
+static size_t fg_mail_trim_original(const struct fg_lines *lines, size_t n)
+{
+	bool content = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *s = lines->start[i];
+		size_t len = lines->len[i];
+
+		if (len > 0 && s[0] == '>')
+			continue;
+		if (content && (fg_mail_original_line(s, len) ||
+				fg_mail_hdr_block(lines, i, n))) {
+			/* a rule or an underscore line above goes too */
+			if (i > 0 && fg_text_rule_above(lines->start[i - 1],
+							lines->len[i - 1]))
+				return i - 1;
+			return i;
+		}
+		if (!fg_line_blank(s, len))
+			content = true;
+	}
+	return n;
+}
+
+/* fg_mail_trim_unquoted - number of lines left after cutting an
+   attribution ("On ... wrote:") and the unmarked text after it, as
+   phones send the message replied to; only when no line after it is
+   a "> " quote (that would be an inline reply) */
+static size_t fg_mail_trim_unquoted(const struct fg_lines *lines, size_t n)
+{
+	size_t limit = n > 400 ? n - 400 : 0;
+
+	for (size_t i = n; i > limit; i--) {
+		const char *s = lines->start[i - 1];
+		size_t len = lines->len[i - 1];
+		long attrib;
+
+		if (len > 0 && s[0] == '>')
+			return n;
+		attrib = fg_mail_attribution(lines, i - 1);
+		if (attrib > 0 && fg_lines_have_digit(lines, (size_t)attrib,
+						      i - 1)) {
+			for (size_t k = 0; k < (size_t)attrib; k++) {
+				if (!fg_line_blank(lines->start[k],
+						   lines->len[k]))
+					return (size_t)attrib;
+			}
+			return n;
+		}
+	}
+	return n;
+}
+
+/* fg_mail_trim_mobile - number of lines left after cutting a phone's
+   signature on the last line */
+static size_t fg_mail_trim_mobile(const struct fg_lines *lines, size_t n)
+{
+	if (n > 1 && fg_mail_mobile_sig(lines->start[n - 1], lines->len[n - 1]))
+		return n - 1;
+	return n;
+}
+
+/* fg_lines_strip_blank - n without trailing blank lines */
+static size_t fg_lines_strip_blank(const struct fg_lines *lines, size_t n)
+{
+	while (n > 0 && fg_line_blank(lines->start[n - 1], lines->len[n - 1]))
+		n--;
+	return n;
+}
+
+/* fg_lines_join - lines [first, n) as text, blank edges left out */
+static char *fg_lines_join(const struct fg_lines *lines, size_t first,
+			   size_t n)
+{
 	struct fg_buf out = { 0 };
 
-	fg_lines_split(text, &lines);
-	n = lines.n;
-	/* The trims are a sequence of cuts at the end, each seeing what
-	   the one before left; a deeper trimmer adds its cuts here. */
-	do {
-		before = n;
-		while (n > 0 && fg_line_blank(lines.start[n - 1],
-					      lines.len[n - 1]))
-			n--;
-		n = fg_mail_trim_quote(&lines, n);
-		while (n > 0 && fg_line_blank(lines.start[n - 1],
-					      lines.len[n - 1]))
-			n--;
-		n = fg_mail_trim_signature(&lines, n);
-	} while (n < before && n > 0);
-	while (n > 0 && fg_line_blank(lines.start[n - 1], lines.len[n - 1]))
-		n--;
-	if (n == 0) {
-		/* nothing but quote and signature: better post it all
-		   than an empty post */
-		n = lines.n;
-		while (n > 0 && fg_line_blank(lines.start[n - 1],
-					      lines.len[n - 1]))
-			n--;
-	}
-	while (first < n && fg_line_blank(lines.start[first],
-					  lines.len[first]))
+	n = fg_lines_strip_blank(lines, n);
+	while (first < n && fg_line_blank(lines->start[first],
+					  lines->len[first]))
 		first++;
 	for (size_t i = first; i < n; i++) {
 		if (i > first)
 			fg_buf_putc(&out, '\n');
-		fg_buf_append(&out, lines.start[i],
-			      fg_line_rtrim(lines.start[i], lines.len[i]) ==
-			      0 ? 0 : lines.len[i]);
+		fg_buf_append(&out, lines->start[i],
+			      fg_line_rtrim(lines->start[i], lines->len[i]) ==
+			      0 ? 0 : lines->len[i]);
 	}
-	free(lines.start);
-	free(lines.len);
 	return fg_buf_steal(&out);
 }
 
-/* fg_mail_part_text - the decoded text of a leaf part, in UTF-8 */
+/* fg_mail_trim_split - body without trailing quote and signature;
+   *cut_r (when not NULL) gets what was cut, "" when nothing */
+static char *fg_mail_trim_split(const char *text, bool forward,
+				char **cut_r)
+{
+	struct fg_lines lines;
+	size_t n, before;
+	char *kept;
+
+	fg_lines_split(text, &lines);
+	/* in a forward, the header block introduces the content */
+	n = forward ? lines.n : fg_mail_trim_original(&lines, lines.n);
+	/* The trims are a sequence of cuts at the end, each seeing what
+	   the one before left. */
+	do {
+		before = n;
+		n = fg_lines_strip_blank(&lines, n);
+		n = fg_mail_trim_quote(&lines, n);
+		n = fg_lines_strip_blank(&lines, n);
+		n = fg_mail_trim_unquoted(&lines, n);
+		n = fg_lines_strip_blank(&lines, n);
+		n = fg_mail_trim_signature(&lines, n);
+		n = fg_lines_strip_blank(&lines, n);
+		n = fg_mail_trim_mobile(&lines, n);
+	} while (n < before && n > 0);
+	n = fg_lines_strip_blank(&lines, n);
+	if (n == 0) {
+		/* nothing but quote and signature: better post it all
+		   than an empty post */
+		n = lines.n;
+	}
+	kept = fg_lines_join(&lines, 0, n);
+	if (cut_r != NULL)
+		*cut_r = fg_lines_join(&lines, n, lines.n);
+	free(lines.start);
+	free(lines.len);
+	return kept;
+}
+
+/* fg_mail_trim_body - cut trailing quote and signature */
+char *fg_mail_trim_body(const char *text)
+{
+	return fg_mail_trim_split(text, false, NULL);
+}
+
+/* fg_mail_part_text - the decoded text of a leaf part, in UTF-8 (HTML
+   still HTML) */
 static char *fg_mail_part_text(GMimePart *part, bool html)
 {
 	GMimeObject *obj = GMIME_OBJECT(part);
@@ -831,11 +1225,8 @@ static char *fg_mail_part_text(GMimePart *part, bool html)
 	fg_utf8_clean_text(&clean, conv.s, conv.len);
 	fg_buf_free(&conv);
 
-	if (html) {
-		text = fg_html_to_text(clean.s, clean.len);
-		fg_buf_free(&clean);
-		return text;
-	}
+	if (html)
+		return fg_buf_steal(&clean);	/* converted by the caller */
 	format = g_mime_object_get_content_type_parameter(obj, "format");
 	if (format != NULL && strcasecmp(format, "flowed") == 0) {
 		delsp = g_mime_object_get_content_type_parameter(obj, "delsp");
@@ -894,19 +1285,29 @@ static void fg_mail_walk(GMimeObject *obj, unsigned int depth,
 	}
 }
 
-/* fg_mail_body - the text that is posted */
-static char *fg_mail_body(GMimeMessage *msg)
+/* fg_mail_trimmed_summary - the summary line of the collapsed block */
+#define FG_MAIL_TRIMMED_SUMMARY "Quoted text"
+
+/* fg_mail_body - the text that is posted, and what was cut from it */
+static char *fg_mail_body(GMimeMessage *msg,
+			  const struct fg_parse_settings *set, bool forward,
+			  char **trimmed_r)
 {
 	struct fg_walk walk = { 0, NULL, NULL };
-	char *text, *trimmed;
+	char *text, *kept, *cut = NULL, *html_cut = NULL, *body;
+	bool plain = false;
 
 	GMimeObject *top = g_mime_message_get_mime_part(msg);
 
 	fg_mail_walk(top, 0, &walk);
 	if (walk.plain != NULL) {
 		text = walk.plain;
+		plain = true;
 	} else if (walk.html != NULL) {
-		text = fg_mail_part_text(walk.html, true);
+		char *html = fg_mail_part_text(walk.html, true);
+
+		text = fg_html_to_markdown(html, strlen(html), &html_cut);
+		free(html);
 	} else if (top != NULL && GMIME_IS_MULTIPART(top) &&
 		   g_mime_multipart_get_count(GMIME_MULTIPART(top)) == 0 &&
 		   g_mime_multipart_get_prologue(GMIME_MULTIPART(top)) !=
@@ -916,12 +1317,40 @@ static char *fg_mail_body(GMimeMessage *msg)
 		const char *prologue =
 			g_mime_multipart_get_prologue(GMIME_MULTIPART(top));
 		text = fg_mail_clean_text(prologue, strlen(prologue));
+		plain = true;
 	} else {
 		text = fg_xstrdup("");
 	}
-	trimmed = fg_mail_trim_body(text);
+	if (plain) {
+		/* text/plain is posted as it reads, also as Markdown */
+		char *escaped = fg_text_escape_plain(text);
+
+		free(text);
+		text = escaped;
+	}
+	kept = fg_mail_trim_split(text, forward, &cut);
 	free(text);
-	return trimmed;
+	if (html_cut != NULL && *html_cut != '\0') {
+		char *both = *cut != '\0' ?
+			fg_xasprintf("%s\n\n%s", cut, html_cut) :
+			fg_xstrdup(html_cut);
+		free(cut);
+		cut = both;
+	}
+	free(html_cut);
+	body = fg_text_render(kept, set->format);
+	if (set->show_trimmed && *cut != '\0') {
+		char *details = fg_text_details(FG_MAIL_TRIMMED_SUMMARY, cut,
+						set->format);
+		char *both = fg_xasprintf("%s\n\n%s", body, details);
+
+		free(details);
+		free(body);
+		body = both;
+	}
+	free(kept);
+	*trimmed_r = cut;
+	return body;
 }
 
 /*
@@ -1020,6 +1449,168 @@ static char *fg_mail_list_id(const char *value)
 	return fg_xstrndup(start, (size_t)(end - start));
 }
 
+/* fg_mail_list_post - the address of a List-Post <mailto:...>, or NULL */
+static char *fg_mail_list_post(const char *value)
+{
+	const char *p = value != NULL ? strstr(value, "mailto:") : NULL;
+	size_t len = 0;
+
+	if (p == NULL)
+		return NULL;
+	p += 7;
+	while (p[len] != '\0' && p[len] != '>' && p[len] != '?' &&
+	       p[len] != ' ' && len < 256)
+		len++;
+	return len > 0 ? fg_xstrndup(p, len) : NULL;
+}
+
+/* fg_mail_via_name - the sender's name in a From: a list manager
+   rewrote ("Alice via List", "'Alice' via List"), or NULL */
+static char *fg_mail_via_name(const char *name)
+{
+	const char *via = NULL;
+	size_t len;
+
+	for (const char *p = name; (p = strstr(p, " via ")) != NULL; p++)
+		via = p;
+	if (via == NULL)
+		return NULL;
+	while (*name == ' ' || *name == '\'' || *name == '"')
+		name++;
+	len = via > name ? (size_t)(via - name) : 0;
+	while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\'' ||
+			   name[len - 1] == '"'))
+		len--;
+	return len > 0 ? fg_xstrndup(name, len) : NULL;
+}
+
+/* A mailbox that may be the real sender of a rewritten From. */
+struct fg_mail_candidate {
+	char *name, *addr;
+	bool by_name_only;	/* Cc: only when its name matches */
+};
+
+/* fg_mail_candidates_add - the mailboxes of one header */
+static void fg_mail_candidates_add(GMimeMessage *msg,
+				   GMimeParserOptions *options,
+				   const char *header, bool by_name_only,
+				   struct fg_mail_candidate *c, size_t *n,
+				   size_t max)
+{
+	char *raw = fg_mail_raw_header(msg, header);
+	InternetAddressList *list = raw != NULL ?
+		internet_address_list_parse(options, raw) : NULL;
+	int count = list != NULL ? internet_address_list_length(list) : 0;
+
+	for (int i = 0; i < count && i < 8 && *n < max; i++) {
+		InternetAddress *ia = internet_address_list_get_address(list, i);
+		const char *addr;
+
+		if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
+			continue;
+		addr = internet_address_mailbox_get_addr(
+			INTERNET_ADDRESS_MAILBOX(ia));
+		if (addr == NULL || strchr(addr, '@') == NULL)
+			continue;
+		c[*n].name = fg_mail_clean_line(internet_address_get_name(ia));
+		c[*n].addr = fg_mail_clean_line(addr);
+		c[*n].by_name_only = by_name_only;
+		(*n)++;
+	}
+	if (list != NULL)
+		g_object_unref(list);
+	free(raw);
+}
+
+/* fg_mail_unmunge - undo a list manager's From rewriting (DMARC
+   mitigation of Mailman, Google Groups and others: "Alice via List"
+   <list@...>). The real sender is the mailbox of X-Original-From,
+   Reply-To or Cc whose name is the one before "via", else the first
+   of X-Original-From and Reply-To that is not the list, else
+   X-MailFrom (Mailman's envelope sender). */
+static void fg_mail_unmunge(GMimeMessage *msg, GMimeParserOptions *options,
+			    struct fg_record *rec)
+{
+	struct fg_mail_candidate c[24];
+	size_t n = 0, pick = SIZE_MAX;
+	char *via = fg_mail_via_name(rec->from_name), *list_post;
+	const char *xmf;
+
+	if (via == NULL)
+		return;
+	list_post = fg_mail_list_post(fg_mail_header(msg, "List-Post"));
+	fg_mail_candidates_add(msg, options, "X-Original-From", false, c, &n,
+			       FG_N_ELEMENTS(c));
+	fg_mail_candidates_add(msg, options, "Reply-To", false, c, &n,
+			       FG_N_ELEMENTS(c));
+	fg_mail_candidates_add(msg, options, "Cc", true, c, &n,
+			       FG_N_ELEMENTS(c));
+	for (size_t i = 0; i < n; i++) {
+		/* the list itself (Reply-To: list) is nobody's address */
+		if (strcasecmp(c[i].addr, rec->from_email) == 0 ||
+		    (list_post != NULL &&
+		     strcasecmp(c[i].addr, list_post) == 0))
+			c[i].by_name_only = true, c[i].name[0] = '\0';
+	}
+	for (size_t i = 0; i < n && pick == SIZE_MAX; i++) {
+		if (*c[i].name != '\0' && strcasecmp(c[i].name, via) == 0)
+			pick = i;
+	}
+	for (size_t i = 0; i < n && pick == SIZE_MAX; i++) {
+		if (!c[i].by_name_only)
+			pick = i;
+	}
+	if (pick != SIZE_MAX) {
+		free(rec->from_email);
+		rec->from_email = fg_xstrdup(c[pick].addr);
+		free(rec->from_name);
+		rec->from_name = fg_xstrdup(*c[pick].name != '\0' ?
+					    c[pick].name : via);
+	} else if ((xmf = fg_mail_header(msg, "X-MailFrom")) != NULL) {
+		char *addr = fg_mail_clean_line(xmf);
+
+		if (strchr(addr, '@') != NULL && strchr(addr, ' ') == NULL &&
+		    strchr(addr, '<') == NULL) {
+			free(rec->from_email);
+			rec->from_email = addr;
+			free(rec->from_name);
+			rec->from_name = fg_xstrdup(via);
+		} else {
+			free(addr);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].name);
+		free(c[i].addr);
+	}
+	free(list_post);
+	free(via);
+}
+
+/* fg_mail_from_unquoted - From: as "Name, With Comma <addr>" that a
+   list manager wrote without quoting the name, which reads as two
+   addresses: the name is everything before the last <addr> */
+static void fg_mail_from_unquoted(GMimeParserOptions *options,
+				  const char *raw, struct fg_record *rec)
+{
+	const char *lt = strrchr(raw, '<'), *gt;
+	char *name, *decoded, *addr;
+
+	if (lt == NULL || (gt = strchr(lt, '>')) == NULL ||
+	    memchr(lt, '@', (size_t)(gt - lt)) == NULL)
+		return;
+	addr = fg_xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	name = fg_xstrndup(raw, (size_t)(lt - raw));
+	decoded = g_mime_utils_header_decode_phrase(options, name);
+	free(rec->from_email);
+	rec->from_email = fg_mail_clean_line(addr);
+	free(rec->from_name);
+	rec->from_name = fg_mail_clean_line(decoded);
+	g_free(decoded);
+	free(name);
+	free(addr);
+}
+
 /* fg_mail_from - the first mailbox of From: */
 static void fg_mail_from(GMimeMessage *msg, GMimeParserOptions *options,
 			 struct fg_record *rec)
@@ -1051,7 +1642,10 @@ static void fg_mail_from(GMimeMessage *msg, GMimeParserOptions *options,
 	rec->from_email = fg_mail_clean_line(addr);
 	if (from != NULL)
 		g_object_unref(from);
+	if (raw != NULL && strchr(rec->from_email, '@') == NULL)
+		fg_mail_from_unquoted(options, raw, rec);
 	free(raw);
+	fg_mail_unmunge(msg, options, rec);
 	/* an address has no spaces; what has them is not an address */
 	if (strchr(rec->from_email, ' ') != NULL)
 		rec->from_email[0] = '\0';
@@ -1199,6 +1793,27 @@ static const struct {
 	{ "Autoreply", true },
 	{ "Auto-Reply", true },
 	{ "Auto Reply", true },
+	{ "Automatische Antwort", false },
+	{ "Abwesenheitsnotiz", false },
+	{ "R\xc3\xa9ponse automatique", false },
+	{ "Absence", true },
+	{ "Respuesta autom\xc3\xa1tica", false },
+	{ "Fuera de la oficina", false },
+	{ "Resposta autom\xc3\xa1tica", false },
+	{ "Automatisch antwoord", false },
+	{ "Afwezig", true },
+	{ "Risposta automatica", false },
+	{ "Automatiskt svar", false },
+	{ "Autosvar", true },
+	{ "Automatisk svar", false },
+	{ "Odpowied\xc5\xba automatyczna", false },
+	{ "\xd0\x90\xd0\xb2\xd1\x82\xd0\xbe\xd0\xbc\xd0\xb0\xd1\x82\xd0\xb8\xd1\x87"
+	  "\xd0\xb5\xd1\x81\xd0\xba\xd0\xb8\xd0\xb9 \xd0\xbe\xd1\x82\xd0\xb2\xd0\xb5\xd1\x82",
+	  false },		/* Автоматический ответ */
+	{ "\xe8\x87\xaa\xe5\x8a\xa8\xe5\x9b\x9e\xe5\xa4\x8d", false },	/* 自动回复 */
+	{ "Vacation", true },
+	{ "On vacation", false },
+	{ "Away from", false },
 };
 
 /* fg_mail_null_sender - the mail comes from a null or daemon sender */
@@ -1337,6 +1952,11 @@ static void fg_mail_classify(GMimeMessage *msg, const struct fg_record *rec,
 	}
 	if (fg_mail_auto_subject(rec->subject)) {
 		*reason_r = fg_xstrdup("subject of an automatic reply");
+		return;
+	}
+	if (fg_mail_null_sender(msg, rec)) {
+		*reason_r = fg_xstrdup("sent by a null, MAILER-DAEMON or "
+				       "postmaster sender");
 		return;
 	}
 
@@ -1537,6 +2157,41 @@ static char *fg_mail_defuse(const char *data, size_t size)
 	return copy;
 }
 
+/* fg_mail_header_nuls - a copy of the message with each NUL byte of
+   its header replaced by U+FFFD, or NULL when the header has none.
+   GMime keeps header values as C strings: a NUL would silently cut
+   off the rest of the field (a Subject "a\0b" became "a"). */
+static char *fg_mail_header_nuls(const char *data, size_t size,
+				 size_t *size_r)
+{
+	const char *end = data + size, *p;
+	struct fg_buf out = { 0 };
+	size_t hdr = size;
+
+	for (p = data; p < end; p++) {
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (p == NULL)
+			break;
+		if (p + 1 < end && (p[1] == '\n' ||
+				    (p[1] == '\r' && p + 2 < end &&
+				     p[2] == '\n'))) {
+			hdr = (size_t)(p - data);
+			break;
+		}
+	}
+	if (memchr(data, '\0', hdr) == NULL)
+		return NULL;
+	for (size_t i = 0; i < hdr; i++) {
+		if (data[i] == '\0')
+			fg_buf_puts(&out, fg_utf8_replacement);
+		else
+			fg_buf_putc(&out, data[i]);
+	}
+	fg_buf_append(&out, data + hdr, size - hdr);
+	*size_r = out.len;
+	return fg_buf_steal(&out);
+}
+
 /* fg_mail_skip_envelope - skip what may come before the header: blank
    lines, and the "From " line of a message taken from an mbox file */
 static const char *fg_mail_skip_envelope(const char *p, const char *end)
@@ -1556,6 +2211,16 @@ static const char *fg_mail_skip_envelope(const char *p, const char *end)
 	return p;
 }
 
+/* fg_mail_array_release - free a GByteArray that wraps memory GLib
+   does not own, without freeing that memory */
+static void fg_mail_array_release(GByteArray *array)
+{
+	gsize len;
+
+	(void)g_byte_array_steal(array, &len);
+	g_byte_array_unref(array);
+}
+
 /* fg_mail_parse - parse and classify one message */
 int fg_mail_parse(const void *data, size_t size,
 		  const struct fg_parse_settings *set,
@@ -1567,7 +2232,9 @@ int fg_mail_parse(const void *data, size_t size,
 	GMimeParser *parser;
 	GMimeMessage *msg;
 	struct fg_record *rec;
-	char *defused;
+	char *defused, *nul_free;
+	size_t nul_free_size = 0;
+	GByteArray *array;
 	static const char *fallback[] = {
 		"utf-8", "windows-1252", "iso-8859-1", NULL
 	};
@@ -1587,6 +2254,12 @@ int fg_mail_parse(const void *data, size_t size,
 	if (start == end) {
 		*error_r = fg_errorf("empty message");
 		return -1;
+	}
+	nul_free = fg_mail_header_nuls(start, (size_t)(end - start),
+				       &nul_free_size);
+	if (nul_free != NULL) {
+		start = nul_free;
+		end = nul_free + nul_free_size;
 	}
 	defused = fg_mail_defuse(start, (size_t)(end - start));
 	if (defused != NULL) {
@@ -1608,8 +2281,14 @@ int fg_mail_parse(const void *data, size_t size,
 	   last because it never fails, so nothing becomes '?' */
 	g_mime_parser_options_set_fallback_charsets(options, fallback);
 
-	stream = g_mime_stream_mem_new_with_buffer(start,
-						   (size_t)(end - start));
+	/* GMime reads the caller's buffer in place instead of copying it
+	   (g_mime_stream_mem_new_with_buffer would: a second copy of a
+	   25 MB message inside an lmtp process). The parts' contents are
+	   substreams of it, so the buffer outlives msg; the array is taken
+	   back from GLib, never freed by it (see fg_mail_array_release). */
+	array = g_byte_array_new_take((guint8 *)start, (gsize)(end - start));
+	stream = g_mime_stream_mem_new_with_byte_array(array);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	msg = g_mime_parser_construct_message(parser, options);
@@ -1617,7 +2296,9 @@ int fg_mail_parse(const void *data, size_t size,
 	g_object_unref(stream);
 	if (msg == NULL) {
 		g_mime_parser_options_free(options);
+		fg_mail_array_release(array);
 		free(defused);
+		free(nul_free);
 		*error_r = fg_errorf("not a mail message");
 		return -1;
 	}
@@ -1631,7 +2312,8 @@ int fg_mail_parse(const void *data, size_t size,
 	rec->in_reply_to = fg_mail_msgid(options,
 					 fg_mail_header(msg, "In-Reply-To"));
 	fg_mail_references(options, fg_mail_header(msg, "References"), rec);
-	rec->body = fg_mail_body(msg);
+	rec->body = fg_mail_body(msg, set, fg_subject_is_forward(rec->subject),
+				 &rec->trimmed);
 	rec->message_id = fg_mail_msgid(options,
 					fg_mail_header(msg, "Message-ID"));
 	if (rec->message_id == NULL)
@@ -1642,7 +2324,9 @@ int fg_mail_parse(const void *data, size_t size,
 
 	g_object_unref(msg);
 	g_mime_parser_options_free(options);
+	fg_mail_array_release(array);
 	free(defused);
+	free(nul_free);
 	*rec_r = rec;
 	return 0;
 }

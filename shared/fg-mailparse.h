@@ -35,15 +35,39 @@
  *	"YYYY-MM-DDTHH:MM:SSZ"; the time of parsing when Date is missing
  *	or invalid), list_id (the id inside <> of List-Id, or NULL).
  *
- *	body: UTF-8 text. The first non-empty inline text/plain part
- *	wins, else the first text/html part converted by
- *	fg_html_to_text(). Every charset iconv knows is decoded; bytes
+ *	from_name and from_email undo a list manager's From rewriting
+ *	("Alice via List" <list@...>, as Mailman and Google Groups write
+ *	it for DMARC): the real sender is the mailbox of X-Original-From,
+ *	Reply-To or Cc that carries the name before "via", else the first
+ *	of X-Original-From and Reply-To that is not the list (List-Post),
+ *	else X-MailFrom. A From whose unquoted name has a comma ("Doe,
+ *	Jane <jane@...>") keeps its name and address.
+ *
+ *	body: UTF-8 text in set->format (enum fg_text_format, Markdown by
+ *	default). The first non-empty inline text/plain part wins (kept
+ *	as written; fg_text_escape_plain() keeps root prompts from
+ *	becoming headings), else the first text/html part converted to
+ *	Markdown by fg_html_to_markdown(), which also cuts the quote its
+ *	HTML markers show. Every charset iconv knows is decoded; bytes
  *	that are invalid in the declared charset, and text in a charset
- *	nobody knows, come out as U+FFFD instead of disappearing. A part
- *	without a charset is taken as UTF-8 when it is valid UTF-8 and as
- *	windows-1252 otherwise. format=flowed (RFC 3676, with DelSp) is
- *	unfolded. fg_mail_trim_body() then cuts a trailing signature and
- *	a trailing quote of the message replied to.
+ *	nobody knows, come out as U+FFFD instead of disappearing; text
+ *	that is valid UTF-8 but labelled with a charset it is not valid
+ *	in (Big5 on UTF-8) is taken as UTF-8. A part without a charset is
+ *	taken as UTF-8 when it is valid UTF-8 and as windows-1252
+ *	otherwise. format=flowed (RFC 3676, with DelSp) is unfolded.
+ *	Then trailing quote and signature are cut: "-----Original
+ *	Message-----" separators and Outlook header blocks (From:, Sent:,
+ *	To:, Subject: in several languages; not in a forwarded message,
+ *	whose subject says Fwd:), a "> " quote after an attribution ("On
+ *	... wrote:" in the common languages), an attribution with a date
+ *	followed by the old message unquoted (as phones send it), "-- "
+ *	signatures and phone or webmail signatures ("Sent from my
+ *	iPhone" and its translations). Quotes between the sender's own
+ *	lines (an inline reply) stay, as Markdown quotes. The body is
+ *	never cut to nothing. set->show_trimmed appends the cut text as a
+ *	collapsed block (fg_text_details()).
+ *
+ *	trimmed: the text that was cut, as Markdown ("" when nothing).
  *
  *	classification and reason: FG_CLASS_OWN when the Message-ID is
  *	one the bridge made (fg_msgid_parse() with set->secret);
@@ -51,15 +75,17 @@
  *	a null, MAILER-DAEMON or postmaster sender with a subject that
  *	reads like a delivery failure; FG_CLASS_AUTO_REPLY for
  *	Auto-Submitted other than "no", X-Autoreply, X-Autorespond,
- *	Precedence auto_reply or junk, a read receipt, or a subject
- *	starting like a vacation notice; FG_CLASS_POST otherwise
- *	(Precedence: list or bulk and List-Id are ordinary list traffic).
+ *	Precedence auto_reply or junk, a read receipt, a subject
+ *	starting like a vacation notice (in several languages), or any
+ *	other mail from a null, MAILER-DAEMON or postmaster sender;
+ *	FG_CLASS_POST otherwise (Precedence: list or bulk and List-Id are
+ *	ordinary list traffic).
  *
  *	The caller frees the record with fg_record_free().
  *
  *	fg_mail_unflow() unfolds format=flowed text and fg_mail_trim_body()
- *	does the trimming; fg_mail_parse() uses both, and they are
- *	exported for tests and for the later, deeper trimming.
+ *	does the trimming of plain text; fg_mail_parse() uses both, and
+ *	they are exported for tests.
  *
  *	fg_mail_clean_line() makes one line of header text safe: valid
  *	UTF-8, every control character a space, white space collapsed.
@@ -89,6 +115,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "fg-record.h"
+#include "fg-text.h"
 
 #define FG_MAIL_MAX_PARTS 100
 #define FG_MAIL_MAX_DEPTH 32
@@ -98,6 +125,8 @@ struct fg_parse_settings {
 	const char *secret;		/* NULL: no message is our own */
 	const char *mail_domain;	/* right-hand side of synthetic IDs */
 	size_t max_size;		/* 0: no limit */
+	enum fg_text_format format;	/* markup of the body (post_format) */
+	bool show_trimmed;		/* append the cut text, collapsed */
 };
 
 /* fg_mail_init - start GMime (reference counted) */

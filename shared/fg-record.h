@@ -39,6 +39,7 @@ struct fg_record {
 	char *reason;		/* why it was classified so */
 	struct fg_attachment *attachments;	/* fg-attach.h; may be NULL */
 	size_t n_attachments;
+	char *trimmed;		/* quote and signature cut from the body */
 };
 
 struct fg_post {

@@ -742,6 +742,7 @@ int fg_store_inbound_add(struct fg_store *store, const char *list,
 	fg_argv_str(&a, "date"); fg_argv_str(&a, rec->date);
 	fg_argv_str(&a, "list_id"); fg_argv_str(&a, rec->list_id);
 	fg_argv_str(&a, "body"); fg_argv_str(&a, rec->body);
+	fg_argv_str(&a, "trimmed"); fg_argv_str(&a, rec->trimmed);
 	fg_argv_str(&a, "received"); fg_argv_num(&a, (long long)time(NULL));
 	fg_store_attachment_fields(&a, rec);
 	ret = fg_store_queue_once(store, &a, error_r);
@@ -1222,6 +1223,7 @@ struct fg_record *fg_record_from_entry(const struct fg_entry *entry)
 	rec->list_id = list_id != NULL && *list_id != '\0' ?
 		fg_xstrdup(list_id) : NULL;
 	rec->body = fg_entry_dup(entry, "body");
+	rec->trimmed = fg_entry_dup(entry, "trimmed");
 	rec->reason = fg_xstrdup("");
 	rec->references = fg_xcalloc(1, sizeof(char *));
 	if (refs != NULL) {

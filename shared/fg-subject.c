@@ -25,7 +25,8 @@
    the start of "Ref:" or "Reunion". */
 static const char *const fg_subject_prefixes[] = {
 	"re", "fwd", "fw", "aw", "wg", "sv", "vs", "antw", "rif", "ref",
-	"r", "odp", "tr", "rv", "enc", "res", "doorst", "vl", "ynt",
+	"r", "odp", "tr", "rv", "enc", "res", "doorst", "vl", "ynt", "ilt",
+	"atb", "sv", "odg", "pd",
 	/* CJK clients write these, usually with a full-width colon */
 	"\xe5\x9b\x9e\xe5\xa4\x8d",	/* 回复 */
 	"\xe5\x9b\x9e\xe8\xa6\x86",	/* 回覆 */
@@ -137,6 +138,51 @@ static bool fg_subject_strip(const char *s, size_t *pos, size_t *end)
 	    fg_subject_skip_space(s, p + n, *end) < *end) {
 		*pos = p + n;
 		return true;
+	}
+	return false;
+}
+
+/* Forward prefixes among fg_subject_prefixes. */
+static const char *const fg_subject_forwards[] = {
+	"fwd", "fw", "wg", "vs", "tr", "rv", "enc", "doorst", "vl", "ilt",
+	"\xe8\xbd\xac\xe5\x8f\x91", "\xe8\xbd\x89\xe7\x99\xbc",
+	"\xe8\xbd\x89\xe5\xaf\x84",
+};
+
+/* fg_subject_is_forward - the first reply or forward prefix, after
+   list tags, is a forward one */
+bool fg_subject_is_forward(const char *subject_utf8)
+{
+	const char *s = subject_utf8 != NULL ? subject_utf8 : "";
+	size_t pos = 0, end = strlen(s), n;
+
+	for (;;) {
+		pos = fg_subject_skip_space(s, pos, end);
+		if (pos < end && s[pos] == '[' &&
+		    (n = fg_subject_match_tag(s, pos, end)) > 0) {
+			size_t inner = fg_subject_skip_space(s, pos + 1, end);
+
+			if (fg_subject_match_prefix(s, inner, end) > 0) {
+				pos = inner;	/* "[Fwd: title]" */
+				break;
+			}
+			pos += n;
+			continue;
+		}
+		if (pos < end && s[pos] == '[')
+			pos = fg_subject_skip_space(s, pos + 1, end);
+		break;
+	}
+	if (fg_subject_match_prefix(s, pos, end) == 0)
+		return false;
+	for (size_t i = 0; i < FG_N_ELEMENTS(fg_subject_forwards); i++) {
+		size_t len = strlen(fg_subject_forwards[i]);
+
+		if (end - pos > len &&
+		    strncasecmp(s + pos, fg_subject_forwards[i], len) == 0 &&
+		    !((s[pos + len] | 0x20) >= 'a' &&
+		      (s[pos + len] | 0x20) <= 'z'))
+			return true;
 	}
 	return false;
 }

@@ -19,6 +19,10 @@
  *	one space and trimmed. The result is never empty: a subject with
  *	nothing left is "(no subject)".
  *
+ *	fg_subject_is_forward() tells whether the first prefix (after
+ *	list tags) is a forward one (Fwd:, FW:, WG:, TR:, RV:, Enc:, ...):
+ *	the quoted header block in such a mail is the content.
+ *
  *	A bracketed tag is only removed when text follows it, so a
  *	subject that is nothing but "[announce]" keeps its words.
  * DIAGNOSTICS
@@ -26,9 +30,14 @@
  *	frees it.
  */
 
+#include <stdbool.h>
+
 #define FG_SUBJECT_EMPTY "(no subject)"
 
 /* fg_subject_normalize - topic title of a subject, caller frees */
 char *fg_subject_normalize(const char *subject_utf8);
+
+/* fg_subject_is_forward - the subject marks a forwarded message */
+bool fg_subject_is_forward(const char *subject_utf8);
 
 #endif

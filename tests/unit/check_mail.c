@@ -223,14 +223,14 @@ START_TEST(test_html)
 	html_is("<html><head><title>T</title><style>p{x}</style></head>"
 		"<body><p>Hello <b>world</b>&nbsp;&amp; friends</p>"
 		"<p>Second<br>line</p></body></html>",
-		"Hello world & friends\n\nSecond\nline");
+		"Hello **world** & friends\n\nSecond\nline");
 	html_is("<div>a</div><div>b</div><div><br></div><div>c</div>",
 		"a\nb\n\nc");
 	html_is("<p>See <a href=\"https://example.com/x?a=1&amp;b=2\">the "
 		"docs</a>, <a href='http://example.com/'>example.com</a>, "
 		"<a href=\"mailto:x@y.z\">x@y.z</a>, "
 		"<a href=\"javascript:alert(1)\">js</a></p>",
-		"See the docs (https://example.com/x?a=1&b=2), example.com, "
+		"See [the docs](https://example.com/x?a=1&b=2), example.com, "
 		"x@y.z, js");
 	html_is("<a href=\"https://example.com/img\"><img src=x></a>",
 		"https://example.com/img");
@@ -455,8 +455,8 @@ START_TEST(test_parse_html_only)
 		"<html><head><style>p {color: red}</style></head><body>=\n"
 		"<p>Hello <b>there</b></p><p>Visit <a href=3D\"https://exampl=\n"
 		"e.org/docs\">our docs</a></p></body></html>\n");
-	ck_assert_str_eq(rec->body, "Hello there\n\n"
-			 "Visit our docs (https://example.org/docs)");
+	ck_assert_str_eq(rec->body, "Hello **there**\n\n"
+			 "Visit [our docs](https://example.org/docs)");
 	fg_record_free(&rec);
 
 	/* no charset parameter: the <meta> one */
@@ -492,7 +492,7 @@ START_TEST(test_parse_alternative)
 	/* an empty text/plain is no reason to lose the HTML */
 	m = fg_xasprintf(msg, " \n\n ");
 	rec = parse_ok(m);
-	ck_assert_str_eq(rec->body, "The HTML part");
+	ck_assert_str_eq(rec->body, "The *HTML* part");
 	fg_record_free(&rec);
 	free(m);
 
@@ -804,11 +804,11 @@ START_TEST(test_parse_bounce)
 		       "Message-ID: <dsn3@x>\n\ntext\n");
 	ck_assert_int_eq(rec->classification, FG_CLASS_BOUNCE);
 	fg_record_free(&rec);
-	/* the postmaster writing to the list is a person */
+	/* a postmaster address is a daemon's, whatever the subject */
 	rec = parse_ok("From: postmaster@example.org\n"
 		       "Subject: Maintenance on Sunday\n"
 		       "Message-ID: <pm@x>\n\ntext\n");
-	ck_assert_int_eq(rec->classification, FG_CLASS_POST);
+	ck_assert_int_eq(rec->classification, FG_CLASS_AUTO_REPLY);
 	fg_record_free(&rec);
 	/* a read receipt is an automatic reply */
 	ck_assert_int_eq(classify("Content-Type: multipart/report; "
@@ -1899,7 +1899,7 @@ START_TEST(test_corpus)
 	ck_assert_ptr_nonnull(strstr(rec->body, "The EC2 instance"));
 	fg_record_free(&rec);
 	rec = corpus_parse(dir, "gmail_html_reply.eml");
-	ck_assert_ptr_nonnull(strstr(rec->body, "This is a GMAIL reply"));
+	ck_assert_ptr_nonnull(strstr(rec->body, "This is a **GMAIL** reply"));
 	fg_record_free(&rec);
 
 	rec = corpus_parse(dir, "auto_reply.eml");
