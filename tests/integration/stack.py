@@ -1100,7 +1100,7 @@ mlmmj     unix  -       n       n       -       -       pipe
                               capture_output=True, text=True, timeout=60,
                               stdin=subprocess.DEVNULL)
 
-    def wait_queue_empty(self, timeout=15.0):
+    def wait_queue_empty(self, timeout=45.0):
         """Wait until Postfix has no message left in any queue."""
         last = []
 

@@ -121,7 +121,7 @@ def test_postfix_defer_and_retry(stack):
         return [q for q in stack.postfix_queue()
                 if q["queue_name"] == "deferred"
                 and q["recipients"][0]["address"] == stack.later_address]
-    item = stack.wait_for(deferred, 10, "the mail to be deferred")[0]
+    item = stack.wait_for(deferred, 30, "the mail to be deferred")[0]
     reason = item["recipients"][0].get("delay_reason", "")
     assert "later-lmtp" in reason, reason
     # the socket appears (a link to Dovecot's LMTP): the retry delivers it
@@ -145,7 +145,7 @@ def test_dovecot_down_defers_then_delivers(stack):
         stack.wait_for(
             lambda: any(q["queue_name"] == "deferred"
                         for q in stack.postfix_queue()),
-            10, "Postfix to defer the mail while Dovecot is down")
+            30, "Postfix to defer the mail while Dovecot is down")
     finally:
         stack.daemon_start("dovecot")
     stack.postfix_flush()
