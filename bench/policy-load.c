@@ -185,22 +185,28 @@ int main(int argc, char **argv)
 		flush_out(&cs[i]);
 	}
 	while (now() < end) {
-		int n = epoll_wait(ep, events, 256, rate > 0 ? 0 : 100);
+		int timeout = 100, n;
 
 		if (rate > 0) {
-			double t = now();
+			/* Send what is due, then sleep until the next one is
+			   (rounded up to the next millisecond: epoll_wait
+			   counts in those). No busy polling: the generator
+			   must leave the CPU to the server it measures. */
+			double t = now(), due = end;
 			for (int i = 0; i < conns; i++) {
 				if (cs[i].waiting && t >= cs[i].next_at) {
 					cs[i].waiting = 0;
 					next_request(&cs[i]);
 					flush_out(&cs[i]);
 				}
+				if (cs[i].waiting && cs[i].next_at < due)
+					due = cs[i].next_at;
 			}
-			if (n == 0) {
-				usleep(50);
-				continue;
-			}
+			timeout = due <= t ? 0 : (int)((due - t) * 1e3) + 1;
+			if (timeout > 100)
+				timeout = 100;
 		}
+		n = epoll_wait(ep, events, 256, timeout);
 		for (int i = 0; i < n; i++) {
 			struct conn *c = events[i].data.ptr;
 			ssize_t r = read(c->fd, c->in + c->in_len,

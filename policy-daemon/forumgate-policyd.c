@@ -446,6 +446,7 @@ int main(int argc, char **argv)
 	if (pd.base == NULL)
 		policyd_fatal(POLICYD_EX_OSERR, "event_base_new failed");
 	policyd_log_libevent();
+	policyd_log_base(pd.base);
 
 	ev_term = evsignal_new(pd.base, SIGTERM, on_stop, &pd);
 	ev_int = evsignal_new(pd.base, SIGINT, on_stop, &pd);
@@ -490,6 +491,7 @@ int main(int argc, char **argv)
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
+	policyd_log_base(NULL);
 	event_base_free(pd.base);
 	if (stdio_flags[0] >= 0)
 		(void)fcntl(0, F_SETFL, stdio_flags[0]);

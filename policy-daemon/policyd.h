@@ -63,6 +63,11 @@ void policyd_info(const char *fmt, ...) FG_ATTR_FORMAT(1, 2);
 void policyd_warn(const char *fmt, ...) FG_ATTR_FORMAT(1, 2);
 noreturn void policyd_fatal(int status, const char *fmt, ...)
 	FG_ATTR_FORMAT(2, 3);
+/* policyd_log_base - from now on, write the info lines for stderr
+   once per iteration of base's loop (NULL: at once again) */
+void policyd_log_base(struct event_base *base);
+/* policyd_log_flush - write the info lines not written yet */
+void policyd_log_flush(void);
 /* policyd_printable - a printable, bounded copy of s for the log */
 const char *policyd_printable(char *buf, size_t size, const char *s);
 /* policyd_log_libevent - route libevent's own messages to the log */
