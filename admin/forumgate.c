@@ -243,9 +243,15 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 	return EX_OK;
 }
 
-/* cmd_allow - change a list's allow list */
-static int cmd_allow(struct fg_store *store, const char *op,
-		     const char *list_name, const char *address)
+/* An address set of a list: its members or its allow list. */
+typedef int address_set_func(struct fg_store *store, const char *list,
+			     const char *address, const char **error_r);
+
+/* cmd_address_set - add an address to, or remove it from, a list's
+   members (member add|del) or allow list (allow add|del) */
+static int cmd_address_set(struct fg_store *store, const char *op,
+			   const char *list_name, const char *address,
+			   address_set_func *add, address_set_func *del)
 {
 	struct fg_list *list = need_list(store, list_name);
 	const char *error;
@@ -255,30 +261,9 @@ static int cmd_allow(struct fg_store *store, const char *op,
 	if (strchr(address, '@') == NULL)
 		die(EX_USAGE, "'%s' is not a mail address", address);
 	if (strcmp(op, "add") == 0)
-		ret = fg_store_allow_add(store, list_name, address, &error);
+		ret = add(store, list_name, address, &error);
 	else if (strcmp(op, "del") == 0)
-		ret = fg_store_allow_del(store, list_name, address, &error);
-	else
-		usage();
-	if (ret < 0)
-		die(EX_TEMPFAIL, "%s", error);
-	return EX_OK;
-}
-
-static int cmd_member(struct fg_store *store, const char *op,
-		      const char *list_name, const char *address)
-{
-	struct fg_list *list = need_list(store, list_name);
-	const char *error;
-	int ret;
-
-	fg_list_free(&list);
-	if (strchr(address, '@') == NULL)
-		die(EX_USAGE, "'%s' is not a mail address", address);
-	if (strcmp(op, "add") == 0)
-		ret = fg_store_member_add(store, list_name, address, &error);
-	else if (strcmp(op, "del") == 0)
-		ret = fg_store_member_del(store, list_name, address, &error);
+		ret = del(store, list_name, address, &error);
 	else
 		usage();
 	if (ret < 0)
@@ -593,9 +578,11 @@ int main(int argc, char *argv[])
 		 strcmp(argv[1], "set") == 0)
 		ret = cmd_list_set(store, argv[2], argv[3], argv[4]);
 	else if (strcmp(argv[0], "allow") == 0 && argc == 4)
-		ret = cmd_allow(store, argv[1], argv[2], argv[3]);
+		ret = cmd_address_set(store, argv[1], argv[2], argv[3],
+				      fg_store_allow_add, fg_store_allow_del);
 	else if (strcmp(argv[0], "member") == 0 && argc == 4)
-		ret = cmd_member(store, argv[1], argv[2], argv[3]);
+		ret = cmd_address_set(store, argv[1], argv[2], argv[3],
+				      fg_store_member_add, fg_store_member_del);
 	else if (strcmp(argv[0], "members") == 0 && argc == 2)
 		ret = cmd_members(store, argv[1]);
 	else if (strcmp(argv[0], "dead") == 0 && argc == 2)
