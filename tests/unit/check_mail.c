@@ -1587,12 +1587,15 @@ static void compose_alternative(const struct fg_compose *c, char **plain_r,
 	ck_assert_int_eq(g_mime_multipart_get_count(GMIME_MULTIPART(top)), 2);
 	a = g_mime_multipart_get_part(GMIME_MULTIPART(top), 0);
 	b = g_mime_multipart_get_part(GMIME_MULTIPART(top), 1);
-	ck_assert_str_eq(g_mime_content_type_get_mime_type(
-				 g_mime_object_get_content_type(a)),
-			 "text/plain");
-	ck_assert_str_eq(g_mime_content_type_get_mime_type(
-				 g_mime_object_get_content_type(b)),
-			 "text/html");
+	/* get_mime_type returns a new string */
+	char *type_a = g_mime_content_type_get_mime_type(
+		g_mime_object_get_content_type(a));
+	char *type_b = g_mime_content_type_get_mime_type(
+		g_mime_object_get_content_type(b));
+	ck_assert_str_eq(type_a, "text/plain");
+	ck_assert_str_eq(type_b, "text/html");
+	g_free(type_a);
+	g_free(type_b);
 	for (GMimeObject *p = a; p != NULL; p = p == a ? b : NULL) {
 		ck_assert_str_eq(g_mime_object_get_content_type_parameter(
 					 p, "charset"), "utf-8");
