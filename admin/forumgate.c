@@ -341,27 +341,19 @@ static json_t *parse_attachments(const struct fg_config *config,
 static int cmd_parse(const struct fg_config *config, const char *path,
 		     const char *format)
 {
-	struct fg_parse_settings set = {
-		.secret = config->secret != NULL ? config->secret : "",
-		.mail_domain = config->mail_domain != NULL ?
-			config->mail_domain : "localhost",
-		.max_size = config->max_message_size,
-	};
-
-	if (fg_text_format_parse(format != NULL ? format :
-				 config->post_format, &set.format) < 0)
-		die(format != NULL ? EX_USAGE : EX_CONFIG,
-		    "unknown format '%s' (markdown, bbcode or html)",
-		    format != NULL ? format : config->post_format);
-	if (config->show_trimmed != NULL &&
-	    strcmp(config->show_trimmed, "details") == 0)
-		set.show_trimmed = true;
-	else if (config->show_trimmed != NULL &&
-		 strcmp(config->show_trimmed, "no") != 0)
-		die(EX_CONFIG, "invalid show_trimmed '%s' (no or details)",
-		    config->show_trimmed);
-	struct fg_record *rec;
+	struct fg_parse_settings set;
 	const char *error;
+
+	if (fg_parse_settings_init(&set, config, &error) < 0)
+		die(EX_CONFIG, "%s", error);
+	if (set.secret == NULL)
+		set.secret = "";
+	if (set.mail_domain == NULL)
+		set.mail_domain = "localhost";
+	if (format != NULL && fg_text_format_parse(format, &set.format) < 0)
+		die(EX_USAGE, "unknown format '%s' (markdown, bbcode or html)",
+		    format);
+	struct fg_record *rec;
 	size_t size;
 	char *data = read_all(path, config->max_message_size, &size);
 

@@ -62,6 +62,7 @@ static struct {
 	char *path;
 	struct timespec mtime;
 	struct fg_config *config;
+	struct fg_parse_settings parse_set;	/* from config */
 	struct fg_store *store;
 } fg_plugin;
 
@@ -84,10 +85,16 @@ static int forumgate_config_get(const char *path, struct fg_config **config_r,
 	}
 	struct fg_config *config;
 	const char *error;
-	if (fg_config_load(path, &config, &error) < 0 ||
-	    fg_config_require(config, &error, "secret", "mail_domain",
-			      NULL) < 0) {
+	struct fg_parse_settings parse_set;
+	if (fg_config_load(path, &config, &error) < 0) {
 		*error_r = t_strdup(error);
+		return -1;
+	}
+	if (fg_config_require(config, &error, "secret", "mail_domain",
+			      NULL) < 0 ||
+	    fg_parse_settings_init(&parse_set, config, &error) < 0) {
+		*error_r = t_strdup(error);
+		fg_config_free(&config);
 		return -1;
 	}
 	fg_config_free(&fg_plugin.config);
@@ -96,6 +103,7 @@ static int forumgate_config_get(const char *path, struct fg_config **config_r,
 	fg_plugin.path = fg_xstrdup(path);
 	fg_plugin.mtime = st.st_mtim;
 	fg_plugin.config = config;
+	fg_plugin.parse_set = parse_set;
 	*config_r = config;
 	return 0;
 }
@@ -251,24 +259,8 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		return FG_RESULT_KEEP;
 	}
 
-	struct fg_parse_settings set = {
-		.secret = config->secret,
-		.mail_domain = config->mail_domain,
-		.max_size = config->max_message_size,
-		.show_trimmed = config->show_trimmed != NULL &&
-			strcmp(config->show_trimmed, "details") == 0,
-	};
-	if (fg_text_format_parse(config->post_format, &set.format) < 0 ||
-	    (!set.show_trimmed && config->show_trimmed != NULL &&
-	     strcmp(config->show_trimmed, "no") != 0)) {
-		*reason_r = t_strdup_printf("configuration: post_format '%s' "
-					    "(markdown, bbcode or html) or "
-					    "show_trimmed '%s' (no or details) "
-					    "unknown", config->post_format,
-					    config->show_trimmed);
-		return FG_RESULT_TEMPFAIL;
-	}
-	if (fg_mail_parse(buf->data, buf->used, &set, &rec, &error) < 0) {
+	if (fg_mail_parse(buf->data, buf->used, &fg_plugin.parse_set, &rec,
+			  &error) < 0) {
 		*reason_r = t_strdup_printf("unparsable message (%s); kept in "
 					    "the mailbox, not posted", error);
 		return FG_RESULT_KEEP;

@@ -57,6 +57,32 @@ static unsigned int fg_mail_refcount;
 /* The replacement character, for bytes that do not decode. */
 static const char fg_utf8_replacement[] = "\xef\xbf\xbd";
 
+/* fg_parse_settings_init - see fg-mailparse.h */
+int fg_parse_settings_init(struct fg_parse_settings *set,
+			   const struct fg_config *config,
+			   const char **error_r)
+{
+	const char *trimmed = config->show_trimmed;
+
+	memset(set, 0, sizeof(*set));
+	set->secret = config->secret;
+	set->mail_domain = config->mail_domain;
+	set->max_size = config->max_message_size;
+	if (fg_text_format_parse(config->post_format, &set->format) < 0) {
+		*error_r = fg_errorf("invalid post_format '%s' (markdown, "
+				     "bbcode or html)", config->post_format);
+		return -1;
+	}
+	if (trimmed != NULL && strcmp(trimmed, "details") == 0) {
+		set->show_trimmed = true;
+	} else if (trimmed != NULL && strcmp(trimmed, "no") != 0) {
+		*error_r = fg_errorf("invalid show_trimmed '%s' (no or "
+				     "details)", trimmed);
+		return -1;
+	}
+	return 0;
+}
+
 /* fg_mail_init - start GMime for the first user */
 void fg_mail_init(void)
 {

@@ -114,6 +114,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include "fg-config.h"
 #include "fg-record.h"
 #include "fg-text.h"
 
@@ -129,6 +130,13 @@ struct fg_parse_settings {
 	bool show_trimmed;		/* append the cut text, collapsed */
 };
 
+/* fg_parse_settings_init - the settings the plugin parses list mail
+   with, from the configuration (secret, mail_domain, max_message_size,
+   post_format, show_trimmed); -1 naming a setting with a bad value.
+   The strings point into config. */
+int fg_parse_settings_init(struct fg_parse_settings *set,
+			   const struct fg_config *config,
+			   const char **error_r);
 /* fg_mail_init - start GMime (reference counted) */
 void fg_mail_init(void);
 /* fg_mail_deinit - stop GMime after the last user */
