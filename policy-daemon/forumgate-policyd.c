@@ -447,6 +447,15 @@ int main(int argc, char **argv)
 		policyd_fatal(POLICYD_EX_OSERR, "event_base_new failed");
 	policyd_log_libevent();
 	policyd_log_base(pd.base);
+	if (pd.config->policy_idle_timeout > 0) {
+		unsigned int idle = pd.config->policy_idle_timeout;
+		struct timeval tv = { (time_t)(idle / 1000),
+				      (suseconds_t)(idle % 1000) * 1000 };
+		pd.idle_timeout = event_base_init_common_timeout(pd.base, &tv);
+		if (pd.idle_timeout == NULL)
+			policyd_fatal(POLICYD_EX_OSERR,
+				      "event_base_init_common_timeout failed");
+	}
 
 	ev_term = evsignal_new(pd.base, SIGTERM, on_stop, &pd);
 	ev_int = evsignal_new(pd.base, SIGINT, on_stop, &pd);

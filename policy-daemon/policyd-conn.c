@@ -42,6 +42,16 @@ enum conn_state {
 	CONN_LOOKUP,
 };
 
+/* The request values in a decision's log line. */
+enum conn_log_value {
+	LOG_INSTANCE,
+	LOG_CLIENT,
+	LOG_SENDER,
+	LOG_RECIPIENT,
+
+	LOG_N
+};
+
 struct policyd_conn {
 	struct policyd_conn *prev, *next;
 	struct policyd *pd;
@@ -52,12 +62,15 @@ struct policyd_conn {
 	bool eof;			/* the client sent all it will */
 	bool closing;			/* close once answers are out */
 
-	/* The request being decided, copied out of the input buffer. */
-	char *instance;
+	/* The request waiting for a lookup, copied out of the input
+	   buffer into one reused allocation (copy). */
+	char *copy;
+	size_t copy_size;
+	const char *instance;
 	char *sender;			/* lowercase */
 	char *sender_key;		/* as the member sets store it */
-	char *recipient;
-	char *client;
+	const char *recipient;
+	const char *client;
 	struct fg_policy_decision decision;
 	struct policyd_lookup *lookup;
 
@@ -85,13 +98,8 @@ static void conn_free(struct policyd_conn *conn)
 	if (conn->next != NULL)
 		conn->next->prev = conn->prev;
 	pd->n_conns--;
-	free(conn->instance);
-	free(conn->sender);
-	free(conn->sender_key);
-	free(conn->recipient);
-	free(conn->client);
+	free(conn->copy);
 	free(conn->peer);
-	fg_policy_cache_clear(&conn->cache);
 	free(conn);
 
 	/* In spawn mode the process serves this one client only. */
@@ -109,29 +117,54 @@ static void conn_finish(struct policyd_conn *conn)
 		conn_free(conn);
 }
 
-/* conn_log - the one log line of a decision */
-static void conn_log(struct policyd_conn *conn, const char *detail)
+/* conn_log_value - "name=value, " with a value from the request, "-"
+   when it is empty */
+static void conn_log_value(struct policyd_line *line, const char *name,
+			   const struct fg_policy_value *v, size_t max)
 {
-	const struct fg_policy_decision *d = &conn->decision;
-	char instance[64], client[128], sender[256], rcpt[256];
-
-	policyd_info("%s: instance=%s, client=%s, sender=<%s>, recipient=<%s>, "
-		     "list=%s, reason=%s%s%s%s, action=%s", conn->peer,
-		     *conn->instance != '\0' ?
-		     policyd_printable(instance, sizeof(instance),
-				       conn->instance) : "-",
-		     *conn->client != '\0' ?
-		     policyd_printable(client, sizeof(client), conn->client) :
-		     "-",
-		     policyd_printable(sender, sizeof(sender), conn->sender),
-		     policyd_printable(rcpt, sizeof(rcpt), conn->recipient),
-		     d->list[0] != '\0' ? d->list : "-", d->reason,
-		     detail != NULL ? " (" : "", detail != NULL ? detail : "",
-		     detail != NULL ? ")" : "", d->action);
+	policyd_line_add(line, name);
+	if (v->len == 0)
+		policyd_line_add(line, "-");
+	else
+		policyd_line_add_value(line, v, max);
 }
 
-/* conn_answer - send the final decision and log it */
-static void conn_answer(struct policyd_conn *conn, const char *detail)
+/* conn_log - the one log line of a decision: the request's values
+   come as pointers and lengths, from the input buffer or the copy */
+static void conn_log(struct policyd_conn *conn,
+		     const struct fg_policy_value *v, const char *detail)
+{
+	const struct fg_policy_decision *d = &conn->decision;
+	struct policyd_line line;
+
+	line.len = 0;
+	policyd_line_add(&line, conn->peer);
+	conn_log_value(&line, ": instance=", &v[LOG_INSTANCE], 60);
+	conn_log_value(&line, ", client=", &v[LOG_CLIENT], 124);
+	policyd_line_add(&line, ", sender=<");
+	policyd_line_add_value(&line, &v[LOG_SENDER], 252);
+	policyd_line_add(&line, ">, recipient=<");
+	policyd_line_add_value(&line, &v[LOG_RECIPIENT], 252);
+	policyd_line_add(&line, ">, list=");
+	policyd_line_add(&line, d->list[0] != '\0' ? d->list : "-");
+	policyd_line_add(&line, ", reason=");
+	policyd_line_add(&line, d->reason);
+	if (detail != NULL) {
+		policyd_line_add(&line, " (");
+		policyd_line_add(&line, detail);
+		policyd_line_add(&line, ")");
+	}
+	policyd_line_add(&line, ", action=");
+	policyd_line_add(&line, d->action);
+	policyd_line_info(&line);
+}
+
+/* conn_answer - send the final decision and log it. Mail that is not
+   for a list (DUNNO, no list) is logged with -v only: on a busy MX
+   that is nearly every recipient, and the bridge decided nothing. */
+static void conn_answer(struct policyd_conn *conn,
+			const struct fg_policy_value *log_values,
+			const char *detail)
 {
 	char answer[FG_POLICY_ACTION_MAX + 16];
 	size_t len = fg_policy_answer(&conn->decision, answer, sizeof(answer));
@@ -139,7 +172,9 @@ static void conn_answer(struct policyd_conn *conn, const char *detail)
 	struct evbuffer *output = bufferevent_get_output(conn->out);
 	const char *p = answer;
 
-	conn_log(conn, detail);
+	if (conn->decision.list[0] != '\0' || conn->pd->verbose ||
+	    strcmp(conn->decision.action, "DUNNO") != 0)
+		conn_log(conn, log_values, detail);
 	/* Nothing waits to go out (the usual case: smtpd reads its
 	   answer before it asks again): write at once. Through the
 	   buffer, each answer would cost adding and removing a write
@@ -157,6 +192,38 @@ static void conn_answer(struct policyd_conn *conn, const char *detail)
 	}
 	if (bufferevent_write(conn->out, p, len) < 0)
 		policyd_warn("%s: cannot queue the answer", conn->peer);
+}
+
+/* conn_request_log - the logged values of a request in the buffer */
+static void conn_request_log(const struct fg_policy_request *req,
+			     struct fg_policy_value v[LOG_N])
+{
+	static const enum fg_policy_attr attrs[LOG_N] = {
+		[LOG_INSTANCE] = FG_POLICY_INSTANCE,
+		[LOG_CLIENT] = FG_POLICY_CLIENT_ADDRESS,
+		[LOG_SENDER] = FG_POLICY_SENDER,
+		[LOG_RECIPIENT] = FG_POLICY_RECIPIENT,
+	};
+
+	for (unsigned int i = 0; i < LOG_N; i++) {
+		v[i] = req->attrs[attrs[i]];
+		if (v[i].data == NULL) {
+			v[i].data = "";
+			v[i].len = 0;
+		}
+	}
+}
+
+/* conn_copy_log - the logged values of the copied request */
+static void conn_copy_log(const struct policyd_conn *conn,
+			  struct fg_policy_value v[LOG_N])
+{
+	v[LOG_INSTANCE].data = conn->instance;
+	v[LOG_CLIENT].data = conn->client;
+	v[LOG_SENDER].data = conn->sender;
+	v[LOG_RECIPIENT].data = conn->recipient;
+	for (unsigned int i = 0; i < LOG_N; i++)
+		v[i].len = strlen(v[i].data);
 }
 
 /* conn_verp_base - a genuine VERP return path of ours (forumgated's
@@ -182,25 +249,41 @@ static void conn_verp_base(struct policyd_conn *conn)
 	memmove(plus, at, strlen(at) + 1);
 }
 
-/* conn_take_request - copy what the decision and the log need, then
-   drop the request from the input buffer */
+/* conn_take_request - copy what the lookup, the decision and the log
+   need, then drop the request from the input buffer */
 static void conn_take_request(struct policyd_conn *conn,
 			      const struct fg_policy_request *req,
 			      size_t size)
 {
-	free(conn->instance);
-	free(conn->sender);
-	free(conn->sender_key);
-	free(conn->recipient);
-	free(conn->client);
-	conn->instance = fg_policy_value_dup(req, FG_POLICY_INSTANCE, false);
-	conn->sender = fg_policy_value_dup(req, FG_POLICY_SENDER, true);
+	static const enum fg_policy_attr attrs[] = {
+		FG_POLICY_INSTANCE, FG_POLICY_SENDER, FG_POLICY_RECIPIENT,
+		FG_POLICY_CLIENT_ADDRESS,
+	};
+	const char **slots[] = {
+		&conn->instance, (const char **)&conn->sender,
+		&conn->recipient, &conn->client,
+	};
+	size_t need = req->attrs[FG_POLICY_SENDER].len + 1, pos = 0;
+
+	for (unsigned int i = 0; i < FG_N_ELEMENTS(attrs); i++)
+		need += req->attrs[attrs[i]].len + 1;
+	if (need > conn->copy_size) {
+		conn->copy = fg_xrealloc(conn->copy, need);
+		conn->copy_size = need;
+	}
+	for (unsigned int i = 0; i < FG_N_ELEMENTS(attrs); i++) {
+		const struct fg_policy_value *v = &req->attrs[attrs[i]];
+		*slots[i] = conn->copy + pos;
+		if (v->len > 0)
+			memcpy(conn->copy + pos, v->data, v->len);
+		conn->copy[pos + v->len] = '\0';
+		pos += v->len + 1;
+	}
+	fg_str_lower(conn->sender);
 	conn_verp_base(conn);
-	conn->sender_key = fg_policy_sender_key(&conn->pd->policy,
-						conn->sender);
-	conn->recipient = fg_policy_value_dup(req, FG_POLICY_RECIPIENT, false);
-	conn->client = fg_policy_value_dup(req, FG_POLICY_CLIENT_ADDRESS,
-					   false);
+	conn->sender_key = conn->copy + pos;
+	memcpy(conn->sender_key, conn->sender, strlen(conn->sender) + 1);
+	fg_policy_sender_normalize(&conn->pd->policy, conn->sender_key);
 	evbuffer_drain(bufferevent_get_input(conn->in), size);
 }
 
@@ -210,6 +293,7 @@ static void conn_member_done(void *context,
 			     const char *error)
 {
 	struct policyd_conn *conn = context;
+	struct fg_policy_value log_values[LOG_N];
 
 	conn->lookup = NULL;
 	if (facts != NULL)
@@ -218,7 +302,8 @@ static void conn_member_done(void *context,
 					  conn->decision.list, facts);
 	fg_policy_facts(&conn->decision, &conn->pd->policy, conn->sender,
 			facts);
-	conn_answer(conn, facts == NULL ? error : NULL);
+	conn_copy_log(conn, log_values);
+	conn_answer(conn, log_values, facts == NULL ? error : NULL);
 	conn->state = CONN_READING;
 	conn_process(conn);
 }
@@ -232,6 +317,7 @@ static bool conn_decide(struct policyd_conn *conn,
 	struct fg_policy_decision *d = &conn->decision;
 	const char *error;
 	struct fg_policy_facts cached;
+	struct fg_policy_value log_values[LOG_N];
 
 	if (fg_policy_check(req, policyd_redis_addresses(pd->redis),
 			    &pd->policy, d, &error) < 0) {
@@ -247,31 +333,35 @@ static bool conn_decide(struct policyd_conn *conn,
 		return false;
 	}
 
-	conn_take_request(conn, req, size);
-	switch (d->verdict) {
-	case FG_POLICY_ANSWER:
-		conn_answer(conn, NULL);
+	if (d->verdict == FG_POLICY_ANSWER) {
+		/* Answered from the request itself: log it from the input
+		   buffer, no copy. */
+		conn_request_log(req, log_values);
+		conn_answer(conn, log_values, NULL);
+		evbuffer_drain(bufferevent_get_input(conn->in), size);
 		return true;
-	case FG_POLICY_NEED_ADDRESSES:
+	}
+
+	conn_take_request(conn, req, size);
+	conn_copy_log(conn, log_values);
+	if (d->verdict == FG_POLICY_NEED_ADDRESSES) {
 		fg_policy_facts(d, &pd->policy, conn->sender, NULL);
 		d->reason = "posting addresses not known";
-		conn_answer(conn, "Redis unavailable since startup");
+		conn_answer(conn, log_values, "Redis unavailable since startup");
 		return true;
-	case FG_POLICY_NEED_MEMBERSHIP:
-		break;
 	}
 
 	if (fg_policy_cache_get_facts(&conn->cache, conn->instance,
 				      conn->sender_key, d->list, &cached) > 0) {
 		fg_policy_facts(d, &pd->policy, conn->sender, &cached);
-		conn_answer(conn, "same message");
+		conn_answer(conn, log_values, "same message");
 		return true;
 	}
 	if (policyd_redis_is_member(pd->redis, d->list, conn->sender_key,
 				    conn_member_done, conn, &conn->lookup,
 				    &error) < 0) {
 		fg_policy_facts(d, &pd->policy, conn->sender, NULL);
-		conn_answer(conn, error);
+		conn_answer(conn, log_values, error);
 		return true;
 	}
 	conn->state = CONN_LOOKUP;
@@ -384,25 +474,19 @@ void policyd_conn_new(struct policyd *pd, int fd, int out_fd,
 {
 	struct policyd_conn *conn = fg_xcalloc(1, sizeof(*conn));
 	unsigned int idle = pd->config->policy_idle_timeout;
-	struct timeval tv = { (time_t)(idle / 1000),
-			      (suseconds_t)(idle % 1000) * 1000 };
+	const struct timeval *tv = pd->idle_timeout;
 
 	conn->pd = pd;
 	conn->peer = fg_xstrdup(peer);
-	conn->instance = fg_xstrdup("");
-	conn->sender = fg_xstrdup("");
-	conn->sender_key = fg_xstrdup("");
-	conn->recipient = fg_xstrdup("");
-	conn->client = fg_xstrdup("");
 	conn->in = conn_bev(conn, fd);
 	conn->out = out_fd == fd ? conn->in : conn_bev(conn, out_fd);
 	/* Stop reading at the largest request: the parser rejects a
 	   request that does not end within it. */
 	bufferevent_setwatermark(conn->in, EV_READ, 0, FG_POLICY_REQUEST_MAX);
 	if (idle > 0) {
-		bufferevent_set_timeouts(conn->in, &tv, &tv);
+		bufferevent_set_timeouts(conn->in, tv, tv);
 		if (conn->out != conn->in)
-			bufferevent_set_timeouts(conn->out, NULL, &tv);
+			bufferevent_set_timeouts(conn->out, NULL, tv);
 	}
 	bufferevent_enable(conn->in, EV_READ);
 	if (conn->out != conn->in)

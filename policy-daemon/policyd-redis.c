@@ -9,9 +9,12 @@
  *	without a round trip; a failed read keeps the addresses read last.
  *
  *	hiredis 0.14 has no timeouts in its async API, so this module
- *	runs them: a timer on the connect and one on every command. When
- *	a command times out the connection is dropped: Redis answers in
- *	order, so the commands queued behind it are stuck as well.
+ *	runs them: a timer on the connect, and a deadline on every
+ *	command. Redis answers in order, so the commands in flight form
+ *	a queue and only the oldest can be late: one timer watches the
+ *	head of the queue, and an answer costs no timer work. When a
+ *	command times out the connection is dropped: the commands queued
+ *	behind it are stuck as well.
  *	Freeing the context completes every pending command with an
  *	error, and the waiting clients get their DEFER answers at once.
  *	A dropped or failed connection is retried after a wait that
@@ -29,16 +32,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
 
 struct policyd_lookup {
+	struct policyd_lookup *prev, *next;	/* in flight, oldest first */
 	struct policyd_redis *r;
-	struct event *timer;		/* command timeout */
+	struct timespec deadline;	/* CLOCK_MONOTONIC */
 	policyd_member_cb *callback;	/* NULL: cancelled */
 	void *context;
 };
+
+/* Finished command records kept for reuse. */
+#define LOOKUP_SPARE_MAX 256
 
 struct policyd_redis {
 	struct policyd *pd;
@@ -54,6 +62,12 @@ struct policyd_redis {
 	struct event *refresh_timer;
 	struct policyd_lookup *refresh;	/* HGETALL in flight */
 	bool stopping;
+
+	/* Commands in flight, in the order Redis answers them. */
+	struct policyd_lookup *head, *tail;
+	struct event *deadline_timer;	/* watches head's deadline */
+	struct policyd_lookup *spare;	/* LIFO of reusable records */
+	unsigned int n_spare;
 
 	struct fg_policy_addresses *addresses;
 	bool tried;			/* first read finished */
@@ -125,41 +139,96 @@ static void redis_drop(struct policyd_redis *r, const char *reason)
 	redis_retry_later(r);
 }
 
-/* lookup_new - a command record with its timeout armed */
-static void lookup_timeout(evutil_socket_t fd, short what, void *arg);
+/* lookup_ms_until - milliseconds from now to a deadline, 0 if past */
+static unsigned int lookup_ms_until(const struct timespec *deadline)
+{
+	struct timespec now;
+	long long ms;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+		(deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms <= 0 ? 0 : (unsigned int)ms;
+}
+
+/* lookup_new - a command record at the tail of the queue, with its
+   deadline */
 static struct policyd_lookup *lookup_new(struct policyd_redis *r)
 {
-	struct policyd_lookup *l = fg_xcalloc(1, sizeof(*l));
-	struct timeval tv = redis_tv(r->timeout_ms);
+	struct policyd_lookup *l = r->spare;
 
+	if (l != NULL) {
+		r->spare = l->next;
+		r->n_spare--;
+		memset(l, 0, sizeof(*l));
+	} else {
+		l = fg_xcalloc(1, sizeof(*l));
+	}
 	l->r = r;
-	l->timer = evtimer_new(r->pd->base, lookup_timeout, l);
-	if (l->timer == NULL)
-		policyd_fatal(POLICYD_EX_OSERR, "evtimer_new failed");
-	evtimer_add(l->timer, &tv);
+	clock_gettime(CLOCK_MONOTONIC, &l->deadline);
+	l->deadline.tv_sec += (time_t)(r->timeout_ms / 1000);
+	l->deadline.tv_nsec += (long)(r->timeout_ms % 1000) * 1000000;
+	if (l->deadline.tv_nsec >= 1000000000) {
+		l->deadline.tv_sec++;
+		l->deadline.tv_nsec -= 1000000000;
+	}
+	l->prev = r->tail;
+	if (r->tail != NULL)
+		r->tail->next = l;
+	else
+		r->head = l;
+	r->tail = l;
+	if (!evtimer_pending(r->deadline_timer, NULL)) {
+		struct timeval tv = redis_tv(r->timeout_ms);
+		evtimer_add(r->deadline_timer, &tv);
+	}
 	return l;
 }
 
+/* lookup_free - out of the queue, kept for reuse */
 static void lookup_free(struct policyd_lookup *l)
 {
-	event_free(l->timer);
-	free(l);
+	struct policyd_redis *r = l->r;
+
+	if (l->prev != NULL)
+		l->prev->next = l->next;
+	else
+		r->head = l->next;
+	if (l->next != NULL)
+		l->next->prev = l->prev;
+	else
+		r->tail = l->prev;
+	if (r->n_spare >= LOOKUP_SPARE_MAX) {
+		free(l);
+		return;
+	}
+	l->next = r->spare;
+	r->spare = l;
+	r->n_spare++;
 }
 
-/* lookup_timeout - Redis did not answer in time */
-static void lookup_timeout(evutil_socket_t fd, short what, void *arg)
+/* lookup_deadline - the timer of the queue's head went off: the head
+   is late, or (answered meanwhile) the new head is watched now */
+static void lookup_deadline(evutil_socket_t fd, short what, void *arg)
 {
-	struct policyd_lookup *l = arg;
-	struct policyd_redis *r = l->r;
+	struct policyd_redis *r = arg;
+	unsigned int left;
 	char reason[128];
 
 	(void)fd;
 	(void)what;
+	if (r->head == NULL)
+		return;
+	left = lookup_ms_until(&r->head->deadline);
+	if (left > 0) {
+		struct timeval tv = redis_tv(left);
+		evtimer_add(r->deadline_timer, &tv);
+		return;
+	}
 	snprintf(reason, sizeof(reason),
 		 "Redis command timed out after %u ms", r->timeout_ms);
 	policyd_warn("%s: %s; reconnecting", r->address, reason);
-	/* Frees l, with every other pending command. */
+	/* Answers every command in flight with the reason. */
 	redis_drop(r, reason);
 }
 
@@ -419,10 +488,11 @@ struct policyd_redis *policyd_redis_new(struct policyd *pd,
 	r->backoff_ms = POLICYD_BACKOFF_MIN_MS;
 	r->connect_timer = evtimer_new(pd->base, redis_connect_timeout, r);
 	r->retry_timer = evtimer_new(pd->base, redis_retry, r);
+	r->deadline_timer = evtimer_new(pd->base, lookup_deadline, r);
 	r->refresh_timer = event_new(pd->base, -1, EV_PERSIST,
 				     redis_refresh_tick, r);
 	if (r->connect_timer == NULL || r->retry_timer == NULL ||
-	    r->refresh_timer == NULL)
+	    r->refresh_timer == NULL || r->deadline_timer == NULL)
 		policyd_fatal(POLICYD_EX_OSERR, "event_new failed");
 	evtimer_add(r->refresh_timer, &tv);
 	redis_connect(r);
@@ -448,6 +518,12 @@ void policyd_redis_free(struct policyd_redis **_r)
 	event_free(r->connect_timer);
 	event_free(r->retry_timer);
 	event_free(r->refresh_timer);
+	event_free(r->deadline_timer);
+	while (r->spare != NULL) {
+		struct policyd_lookup *l = r->spare;
+		r->spare = l->next;
+		free(l);
+	}
 	fg_policy_addresses_free(&r->addresses);
 	free(r);
 	*_r = NULL;

@@ -45,6 +45,10 @@ struct policyd {
 	struct event_base *base;
 	struct policyd_redis *redis;
 	struct fg_policy_settings policy;	/* from config */
+	/* policy_idle_timeout as one of libevent's common timeouts: every
+	   connection has the same one, and a read re-arms it in O(1)
+	   instead of moving it in the timer heap */
+	const struct timeval *idle_timeout;
 	struct policyd_conn *conns;	/* every open client connection */
 	unsigned int n_conns;
 	bool spawn;			/* one client on stdin/stdout */
@@ -70,6 +74,20 @@ void policyd_log_base(struct event_base *base);
 void policyd_log_flush(void);
 /* policyd_printable - a printable, bounded copy of s for the log */
 const char *policyd_printable(char *buf, size_t size, const char *s);
+/* A log line built piece by piece (longer ones are cut). */
+#define POLICYD_LINE_MAX 2048
+struct policyd_line {
+	size_t len;
+	char buf[POLICYD_LINE_MAX];
+};
+/* policyd_line_add - append a string of our own */
+void policyd_line_add(struct policyd_line *line, const char *s);
+/* policyd_line_add_value - append a value from a client: at most max
+   bytes (then "..."), anything not printable ASCII as '?' */
+void policyd_line_add_value(struct policyd_line *line,
+			    const struct fg_policy_value *v, size_t max);
+/* policyd_line_info - log the line as an informational message */
+void policyd_line_info(const struct policyd_line *line);
 /* policyd_log_libevent - route libevent's own messages to the log */
 void policyd_log_libevent(void);
 

@@ -275,3 +275,19 @@ int fg_parse_bool(const char *s, bool *value_r)
 	}
 	return -1;
 }
+
+/* fg_list_name_valid - see fg-common.h */
+bool fg_list_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > FG_LIST_NAME_MAX ||
+	    !isalnum((unsigned char)name[0]))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (!(islower(c) || isdigit(c) || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}

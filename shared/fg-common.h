@@ -59,4 +59,12 @@ int fg_parse_bool(const char *s, bool *value_r);
 /* fg_parse_llong - a whole decimal number, nothing else */
 int fg_parse_llong(const char *s, long long *value_r);
 
+/* Longest list name; names are [a-z0-9_-] so they are safe in keys,
+   Message-IDs and addresses. */
+#define FG_LIST_NAME_MAX 64
+
+/* fg_list_name_valid - a list name: [a-z0-9_-], starting with a letter
+   or digit, at most FG_LIST_NAME_MAX bytes */
+bool fg_list_name_valid(const char *name);
+
 #endif

@@ -536,16 +536,23 @@ void fg_policy_membership(struct fg_policy_decision *d, const char *sender,
 		d->reason = "membership lookup failed";
 }
 
-char *fg_policy_sender_key(const struct fg_policy_settings *set,
-			   const char *sender)
+void fg_policy_sender_normalize(const struct fg_policy_settings *set,
+				char *key)
 {
-	char *key = fg_str_lower(fg_xstrdup(sender));
-	char *at = strrchr(key, '@'), *plus;
+	char *at = strrchr(fg_str_lower(key), '@'), *plus;
 
 	if (set->strip_extension && at != NULL &&
 	    (plus = memchr(key, '+', (size_t)(at - key))) != NULL &&
 	    plus != key)
 		memmove(plus, at, strlen(at) + 1);
+}
+
+char *fg_policy_sender_key(const struct fg_policy_settings *set,
+			   const char *sender)
+{
+	char *key = fg_xstrdup(sender);
+
+	fg_policy_sender_normalize(set, key);
 	return key;
 }
 
@@ -639,7 +646,7 @@ int fg_policy_cache_get_facts(const struct fg_policy_cache *cache,
 			      const char *instance, const char *sender,
 			      const char *list, struct fg_policy_facts *facts_r)
 {
-	if (cache->instance == NULL || *instance == '\0' ||
+	if (cache->instance[0] == '\0' || *instance == '\0' ||
 	    strcmp(cache->instance, instance) != 0 ||
 	    strcmp(cache->sender, sender) != 0)
 		return 0;
@@ -677,15 +684,18 @@ void fg_policy_cache_put_facts(struct fg_policy_cache *cache,
 			       const char *list,
 			       const struct fg_policy_facts *facts)
 {
+	size_t instance_len = strlen(instance), sender_len = strlen(sender);
 	unsigned int i;
 
-	if (*instance == '\0' || strlen(list) > FG_LIST_NAME_MAX)
+	if (instance_len == 0 || instance_len >= sizeof(cache->instance) ||
+	    sender_len >= sizeof(cache->sender) ||
+	    strlen(list) > FG_LIST_NAME_MAX)
 		return;
-	if (cache->instance == NULL || strcmp(cache->instance, instance) != 0 ||
+	if (strcmp(cache->instance, instance) != 0 ||
 	    strcmp(cache->sender, sender) != 0) {
 		fg_policy_cache_clear(cache);
-		cache->instance = fg_xstrdup(instance);
-		cache->sender = fg_xstrdup(sender);
+		memcpy(cache->instance, instance, instance_len + 1);
+		memcpy(cache->sender, sender, sender_len + 1);
 	}
 	for (i = 0; i < cache->count; i++) {
 		if (strcmp(cache->entries[i].list, list) == 0)
@@ -706,7 +716,8 @@ void fg_policy_cache_put_facts(struct fg_policy_cache *cache,
 
 void fg_policy_cache_clear(struct fg_policy_cache *cache)
 {
-	free(cache->instance);
-	free(cache->sender);
-	memset(cache, 0, sizeof(*cache));
+	cache->instance[0] = '\0';
+	cache->sender[0] = '\0';
+	cache->count = 0;
+	cache->next = 0;
 }

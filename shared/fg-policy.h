@@ -190,6 +190,9 @@ void fg_policy_facts(struct fg_policy_decision *decision,
    lowercase, "+tag" dropped from the local part if set asks */
 char *fg_policy_sender_key(const struct fg_policy_settings *set,
 			   const char *sender);
+/* fg_policy_sender_normalize - the same, in place */
+void fg_policy_sender_normalize(const struct fg_policy_settings *set,
+				char *key);
 /* fg_policy_unavailable - finish a FG_POLICY_NEED_ADDRESSES decision
    when the posting addresses could not be read */
 void fg_policy_unavailable(struct fg_policy_decision *decision);
@@ -197,14 +200,19 @@ void fg_policy_unavailable(struct fg_policy_decision *decision);
 size_t fg_policy_answer(const struct fg_policy_decision *decision,
 			char *buf, size_t size);
 
+/* Longest instance and sender the cache keeps (Postfix's instances are
+   about 30 bytes; addresses are at most 254). */
+#define FG_POLICY_CACHE_INSTANCE_MAX	127
+#define FG_POLICY_CACHE_SENDER_MAX	319
+
 /* The membership answers of one message (one "instance"), so that a
    message to many recipients of one list costs one lookup. It holds
    the answers of the current instance only, a few lists at most. */
 #define FG_POLICY_CACHE_LISTS 4
 
 struct fg_policy_cache {
-	char *instance;
-	char *sender;
+	char instance[FG_POLICY_CACHE_INSTANCE_MAX + 1];	/* "": empty */
+	char sender[FG_POLICY_CACHE_SENDER_MAX + 1];
 	unsigned int count, next;
 	struct {
 		char list[FG_LIST_NAME_MAX + 1];
@@ -217,7 +225,9 @@ int fg_policy_cache_get(const struct fg_policy_cache *cache,
 			const char *instance, const char *sender,
 			const char *list);
 /* fg_policy_cache_put - remember an answer; a new instance or sender
-   forgets the old answers. Nothing is kept without an instance. */
+   forgets the old answers. Nothing is kept without an instance, nor
+   with an instance or sender longer than the _MAX above. The cache
+   holds no memory of its own: a zeroed one is empty. */
 void fg_policy_cache_put(struct fg_policy_cache *cache, const char *instance,
 			 const char *sender, const char *list, bool member);
 /* fg_policy_cache_get_facts - 1 with *facts_r, 0 not cached */

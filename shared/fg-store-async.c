@@ -14,6 +14,7 @@
 #include "fg-store.h"
 #include "fg-common.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +32,12 @@ struct fg_async_request {
 		fg_store_async_facts_cb *facts;
 	} callback;
 	void *context;
-	/* facts: the arguments, kept to repeat EVALSHA as EVAL */
-	char *args[7];
+	/* facts: the script's 6 arguments, kept to repeat EVALSHA as
+	   EVAL; they point into args_buf, allocated with the record */
+	const char *args[6];
+	size_t args_len[6];
 	bool retried;
+	char args_buf[];
 };
 
 /* async_address_parse - "unix:/path" to the path, "host:port" and
@@ -260,16 +264,29 @@ static const char async_facts_script[] =
 	"return {mode, member, allowed, count}\n";
 static char async_facts_sha[41];
 
-/* async_facts_free - free a facts request */
-static void async_facts_free(struct fg_async_request *req)
-{
-	for (unsigned int i = 0; i < FG_N_ELEMENTS(req->args); i++)
-		free(req->args[i]);
-	free(req);
-}
-
 static void async_facts_reply(redisAsyncContext *ac, void *_reply,
 			      void *privdata);
+
+/* async_facts_arg - format argument i at pos of the record's buffer;
+   returns the position after it. The caller sized the buffer so that
+   nothing is cut. */
+static size_t async_facts_arg(struct fg_async_request *req, unsigned int i,
+			      size_t pos, size_t size, const char *fmt, ...)
+	FG_ATTR_FORMAT(5, 6);
+
+static size_t async_facts_arg(struct fg_async_request *req, unsigned int i,
+			      size_t pos, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(req->args_buf + pos, size - pos, fmt, ap);
+	va_end(ap);
+	req->args[i] = req->args_buf + pos;
+	req->args_len[i] = n < 0 ? 0 : (size_t)n;
+	return pos + req->args_len[i] + 1;
+}
 
 /* async_facts_send - EVALSHA, or EVAL with the script body */
 static int async_facts_send(redisAsyncContext *ac,
@@ -281,10 +298,13 @@ static int async_facts_send(redisAsyncContext *ac,
 	argv[0] = eval ? "EVAL" : "EVALSHA";
 	argv[1] = eval ? async_facts_script : async_facts_sha;
 	argv[2] = "4";
-	for (unsigned int i = 0; i < 6; i++)
+	argvlen[0] = strlen(argv[0]);
+	argvlen[1] = strlen(argv[1]);
+	argvlen[2] = 1;
+	for (unsigned int i = 0; i < 6; i++) {
 		argv[3 + i] = req->args[i];
-	for (unsigned int i = 0; i < 9; i++)
-		argvlen[i] = strlen(argv[i]);
+		argvlen[3 + i] = req->args_len[i];
+	}
 	return redisAsyncCommandArgv(ac, async_facts_reply, req, 9, argv,
 				     argvlen) == REDIS_OK ? 0 : -1;
 }
@@ -321,7 +341,7 @@ static void async_facts_reply(redisAsyncContext *ac, void *_reply,
 				    e[1]->integer == 1, e[2]->integer == 1,
 				    e[3]->integer, NULL);
 	}
-	async_facts_free(req);
+	free(req);
 }
 
 int fg_store_async_facts(redisAsyncContext *ac, const char *list,
@@ -329,6 +349,12 @@ int fg_store_async_facts(redisAsyncContext *ac, const char *list,
 			 fg_store_async_facts_cb *callback, void *context,
 			 const char **error_r)
 {
+	/* The record and its arguments in one allocation: the three
+	   list keys fit FG_ASYNC_KEY_SIZE each, the rate key adds the
+	   sender, and the window has at most 10 digits. */
+	size_t sender_len = strlen(sender);
+	size_t size = 4 * FG_ASYNC_KEY_SIZE + 2 * (sender_len + 1) + 16;
+	size_t pos = 0;
 	struct fg_async_request *req;
 
 	if (!fg_list_name_valid(list)) {
@@ -342,17 +368,18 @@ int fg_store_async_facts(redisAsyncContext *ac, const char *list,
 		for (unsigned int i = 0; i < 20; i++)
 			snprintf(async_facts_sha + 2 * i, 3, "%02x", md[i]);
 	}
-	req = fg_xcalloc(1, sizeof(*req));
+	req = fg_xcalloc(1, sizeof(*req) + size);
 	req->callback.facts = callback;
 	req->context = context;
-	req->args[0] = fg_xasprintf(FG_KEY_LIST_CONFIG, list);
-	req->args[1] = fg_xasprintf(FG_KEY_MEMBERS, list);
-	req->args[2] = fg_xasprintf(FG_KEY_ALLOW, list);
-	req->args[3] = fg_xasprintf(FG_KEY_RATE "%s", list, sender);
-	req->args[4] = fg_xstrdup(sender);
-	req->args[5] = fg_xasprintf("%u", window_ms);
+	pos = async_facts_arg(req, 0, pos, size, FG_KEY_LIST_CONFIG, list);
+	pos = async_facts_arg(req, 1, pos, size, FG_KEY_MEMBERS, list);
+	pos = async_facts_arg(req, 2, pos, size, FG_KEY_ALLOW, list);
+	pos = async_facts_arg(req, 3, pos, size, FG_KEY_RATE "%s", list,
+			      sender);
+	pos = async_facts_arg(req, 4, pos, size, "%s", sender);
+	(void)async_facts_arg(req, 5, pos, size, "%u", window_ms);
 	if (async_facts_send(ac, req, false) < 0) {
-		async_facts_free(req);
+		free(req);
 		*error_r = "Redis connection is closing";
 		return -1;
 	}

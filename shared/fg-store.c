@@ -72,21 +72,6 @@ static const char fg_script_lookup_post[] =
 	"if not id then return false end\n"
 	"return {id, redis.call('HGET', KEYS[2], id) or ''}\n";
 
-bool fg_list_name_valid(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len == 0 || len > FG_LIST_NAME_MAX ||
-	    !isalnum((unsigned char)name[0]))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-		if (!(islower(c) || isdigit(c) || c == '-' || c == '_'))
-			return false;
-	}
-	return true;
-}
-
 /* fg_key - build a list key; list names were validated on the way in */
 static const char *fg_key(char buf[FG_KEY_SIZE], const char *fmt,
 			  const char *list)

@@ -24,6 +24,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include "fg-common.h"
 #include "fg-record.h"
 
 /* Key names (printf formats where a list name goes). */
@@ -47,10 +48,6 @@
 
 /* The consumer group of the bridge daemons on both queues. */
 #define FG_CONSUMER_GROUP "forumgated"
-
-/* Longest list name; names are [a-z0-9_-] so they are safe in keys,
-   Message-IDs and addresses. */
-#define FG_LIST_NAME_MAX 64
 
 struct fg_store;
 
@@ -83,8 +80,6 @@ struct fg_post_ref {
 	long long post_id;
 	long long parent_post_number;	/* 0: answers the topic */
 };
-
-bool fg_list_name_valid(const char *name);
 
 int fg_store_connect(const char *address, unsigned int timeout_ms,
 		     struct fg_store **store_r, const char **error_r);

@@ -89,6 +89,14 @@ def test_non_member_refused(stack):
 def test_other_recipients_unaffected(stack):
     code, _ = _send(stack, "dave@example.test", "bob@example.test")
     assert code == 250
+    # mail that is not for a list gets DUNNO and no log line (-v logs
+    # it); a list decision after it is logged, so the log is current
+    _refused(stack, "dave@example.test", stack.list_address)
+    wait_for(lambda: "sender=<dave@example.test>, recipient=<forum@lists.test>"
+             in stack.log_tail("policyd", 200), timeout=5,
+             what="the list decision in the log")
+    assert "recipient=<bob@example.test>" not in \
+        stack.log_tail("policyd", 200)
 
 
 @requires("policyd", "admin")

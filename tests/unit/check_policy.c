@@ -671,6 +671,34 @@ START_TEST(test_cache)
 }
 END_TEST
 
+START_TEST(test_cache_long_keys)
+{
+	struct fg_policy_cache cache;
+	char instance[FG_POLICY_CACHE_INSTANCE_MAX + 2];
+	char sender[FG_POLICY_CACHE_SENDER_MAX + 2];
+
+	memset(&cache, 0, sizeof(cache));
+	memset(instance, 'i', sizeof(instance) - 1);
+	instance[sizeof(instance) - 1] = '\0';
+	memset(sender, 's', sizeof(sender) - 1);
+	sender[sizeof(sender) - 1] = '\0';
+	/* Too long to keep: not kept, and the answer before stays. */
+	fg_policy_cache_put(&cache, "i1", "s", "forum", true);
+	fg_policy_cache_put(&cache, instance, "s", "forum", false);
+	ck_assert_int_eq(fg_policy_cache_get(&cache, instance, "s", "forum"),
+			 -1);
+	fg_policy_cache_put(&cache, "i1", sender, "forum", false);
+	ck_assert_int_eq(fg_policy_cache_get(&cache, "i1", sender, "forum"),
+			 -1);
+	ck_assert_int_eq(fg_policy_cache_get(&cache, "i1", "s", "forum"), 1);
+	/* One byte shorter fits. */
+	instance[FG_POLICY_CACHE_INSTANCE_MAX] = '\0';
+	fg_policy_cache_put(&cache, instance, "s", "forum", false);
+	ck_assert_int_eq(fg_policy_cache_get(&cache, instance, "s", "forum"),
+			 0);
+}
+END_TEST
+
 START_TEST(test_cache_saves_lookups)
 {
 	static const char input[] =
@@ -798,6 +826,7 @@ int main(void)
 	tcase_add_test(tc, test_decisions);
 	tcase_add_test(tc, test_answer_bounded);
 	tcase_add_test(tc, test_cache);
+	tcase_add_test(tc, test_cache_long_keys);
 	tcase_add_test(tc, test_cache_saves_lookups);
 	suite_add_tcase(s, tc);
 
