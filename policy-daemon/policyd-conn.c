@@ -318,6 +318,7 @@ static bool conn_decide(struct policyd_conn *conn,
 	const char *error;
 	struct fg_policy_facts cached;
 	struct fg_policy_value log_values[LOG_N];
+	const struct fg_policy_list_facts *lf;
 
 	if (fg_policy_check(req, policyd_redis_addresses(pd->redis),
 			    &pd->policy, d, &error) < 0) {
@@ -356,6 +357,18 @@ static bool conn_decide(struct policyd_conn *conn,
 		fg_policy_facts(d, &pd->policy, conn->sender, &cached);
 		conn_answer(conn, log_values, "same message");
 		return true;
+	}
+	/* The list's facts in memory answer, unless the post has to be
+	   counted: only Redis counts. */
+	lf = policyd_redis_list_facts(pd->redis, d->list);
+	if (lf != NULL) {
+		fg_policy_list_facts_get(lf, conn->sender_key, &cached);
+		if ((pd->policy.rate_limit == 0 && pd->policy.rate_reject == 0) ||
+		    !fg_policy_facts_can_post(&cached)) {
+			fg_policy_facts(d, &pd->policy, conn->sender, &cached);
+			conn_answer(conn, log_values, NULL);
+			return true;
+		}
 	}
 	if (policyd_redis_is_member(pd->redis, d->list, conn->sender_key,
 				    conn_member_done, conn, &conn->lookup,

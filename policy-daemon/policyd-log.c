@@ -10,13 +10,15 @@
  *	Values that come from clients pass through policyd_printable()
  *	first, so a hostile request cannot forge log lines.
  *
- *	Every decision is logged, so the log must cost little beside
- *	the answer. Once the event loop runs (policyd_log_base), the
- *	informational lines for stderr collect in a buffer that is
- *	written once per loop iteration, still one line per decision:
- *	one write(2) for all the answers of an iteration instead of one
- *	each. Warnings, fatal errors and full buffers are written at
- *	once, after what waited before them, so the order is kept.
+ *	Every list decision is logged, so the log must cost little
+ *	beside the answer. Once the event loop runs (policyd_log_base),
+ *	the informational lines for stderr collect in a buffer that is
+ *	written when it holds LOG_FLUSH_SIZE bytes, or LOG_FLUSH_MS after
+ *	its first line, whichever comes first (as nginx's buffered access
+ *	log does): one write(2), and one wake-up of whatever reads the
+ *	log, for many decisions instead of one each. Warnings, fatal
+ *	errors and a full buffer are written at once, after what waited
+ *	before them, so the order is kept; so is the rest at exit.
  */
 #include "forumgate-config.h"
 #include "policyd.h"
@@ -37,6 +39,8 @@ static char log_head[64];
 static size_t log_head_len;
 
 /* Lines for stderr not written yet; log_flush_event writes them. */
+#define LOG_FLUSH_SIZE	16384
+#define LOG_FLUSH_MS	100
 static char log_buf[32768];
 static size_t log_len;
 static struct event *log_flush_event;
@@ -89,7 +93,7 @@ void policyd_log_base(struct event_base *base)
 	}
 	if (base == NULL)
 		return;
-	log_flush_event = event_new(base, -1, 0, log_flush_cb, NULL);
+	log_flush_event = evtimer_new(base, log_flush_cb, NULL);
 	if (log_flush_event == NULL)
 		policyd_fatal(POLICYD_EX_OSERR, "event_new failed");
 }
@@ -131,10 +135,13 @@ static void log_text(int priority, const char *prefix, const char *text,
 		memcpy(log_buf + log_len + log_head_len + prefix_len, text, len);
 		log_len += need;
 		log_buf[log_len - 1] = '\n';
-		if (priority != LOG_INFO || log_flush_event == NULL)
+		if (priority != LOG_INFO || log_flush_event == NULL ||
+		    log_len >= LOG_FLUSH_SIZE) {
 			policyd_log_flush();
-		else if (log_len == need)
-			event_active(log_flush_event, 0, 0);
+		} else if (log_len == need) {
+			struct timeval tv = { 0, LOG_FLUSH_MS * 1000 };
+			evtimer_add(log_flush_event, &tv);
+		}
 	}
 	errno = saved_errno;
 }

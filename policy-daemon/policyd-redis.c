@@ -8,6 +8,18 @@
  *	one HGETALL, so a recipient that is not a list address is answered
  *	without a round trip; a failed read keeps the addresses read last.
  *
+ *	It also keeps each list's access mode, members and allow list
+ *	(fg_policy_list_facts), so a list decision needs no round trip
+ *	either unless the post has to be counted. A second connection
+ *	listens on FG_CHANNEL_CHANGES, where forumgate says which list
+ *	changed: that list's facts are dropped at once and read again.
+ *	They are used only while the subscription stands. They are read
+ *	in full when it starts, every POLICYD_FULL_READ_EVERY refreshes
+ *	and on SIGHUP (changes made around forumgate, with redis-cli),
+ *	and otherwise with the addresses only when the list's serial
+ *	moved. While Redis is unreachable none are kept: list mail then
+ *	gets policy_redis_down_action.
+ *
  *	hiredis 0.14 has no timeouts in its async API, so this module
  *	runs them: a timer on the connect, and a deadline on every
  *	command. Redis answers in order, so the commands in flight form
@@ -48,6 +60,15 @@ struct policyd_lookup {
 /* Finished command records kept for reuse. */
 #define LOOKUP_SPARE_MAX 256
 
+/* What is known of one list. */
+struct policyd_list {
+	char name[FG_LIST_NAME_MAX + 1];
+	char serial[24];		/* "": never read */
+	struct fg_policy_list_facts *facts;	/* NULL: ask Redis */
+	bool reading;			/* a read is in flight */
+	bool again;			/* changed since that read was sent */
+};
+
 struct policyd_redis {
 	struct policyd *pd;
 	const char *address;
@@ -71,6 +92,14 @@ struct policyd_redis {
 
 	struct fg_policy_addresses *addresses;
 	bool tried;			/* first read finished */
+
+	/* The lists of the posting addresses, sorted by name. */
+	struct policyd_list *lists;
+	size_t n_lists;
+	unsigned int refreshes;		/* counts to a full read */
+	bool full_next;			/* SIGHUP: read every list in full */
+	redisAsyncContext *sub;		/* FG_CHANNEL_CHANGES; NULL: none */
+	bool subscribed;		/* the facts may be used */
 	size_t logged_count, logged_skipped;
 
 	/* Why the connection is down, for the clients' log lines. */
@@ -81,6 +110,19 @@ struct policyd_redis {
 };
 
 static void redis_connect(struct policyd_redis *r);
+
+/* redis_attach - a new context on the event loop, with its callbacks */
+static void redis_attach(struct policyd_redis *r, redisAsyncContext *ac,
+			 redisConnectCallback *connected,
+			 redisDisconnectCallback *disconnected)
+{
+	ac->data = r;
+	if (redisLibeventAttach(ac, r->pd->base) != REDIS_OK ||
+	    redisAsyncSetConnectCallback(ac, connected) != REDIS_OK ||
+	    redisAsyncSetDisconnectCallback(ac, disconnected) != REDIS_OK)
+		policyd_fatal(POLICYD_EX_SOFTWARE,
+			      "cannot set up the Redis connection");
+}
 
 /* redis_tv - milliseconds as a timeval */
 static struct timeval redis_tv(unsigned int ms)
@@ -106,11 +148,36 @@ static void redis_first_done(struct policyd_redis *r)
 	r->callback(r->pd);
 }
 
-/* redis_retry_later - a connection attempt or connection failed */
+/* redis_forget_lists - nothing is known of the lists any more */
+static void redis_forget_lists(struct policyd_redis *r)
+{
+	for (size_t i = 0; i < r->n_lists; i++) {
+		fg_policy_list_facts_free(&r->lists[i].facts);
+		r->lists[i].serial[0] = '\0';
+		r->lists[i].reading = false;
+		r->lists[i].again = false;
+	}
+}
+
+/* sub_stop - end the subscription (not from inside its callbacks) */
+static void sub_stop(struct policyd_redis *r)
+{
+	redisAsyncContext *sub = r->sub;
+
+	r->sub = NULL;
+	r->subscribed = false;
+	if (sub != NULL)
+		redisAsyncFree(sub);
+}
+
+/* redis_retry_later - a connection attempt or connection failed: the
+   lists' facts may be changing unseen, so they go too */
 static void redis_retry_later(struct policyd_redis *r)
 {
 	struct timeval tv = redis_tv(r->backoff_ms);
 
+	sub_stop(r);
+	redis_forget_lists(r);
 	if (r->stopping)
 		return;
 	evtimer_add(r->retry_timer, &tv);
@@ -302,6 +369,263 @@ int policyd_redis_is_member(struct policyd_redis *r, const char *list,
 	return 0;
 }
 
+/* redis_list_find - the list of that name, or NULL */
+static struct policyd_list *redis_list_find(const struct policyd_redis *r,
+					    const char *name)
+{
+	size_t lo = 0, hi = r->n_lists;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int cmp = strcmp(name, r->lists[mid].name);
+		if (cmp == 0)
+			return &r->lists[mid];
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+const struct fg_policy_list_facts *
+policyd_redis_list_facts(const struct policyd_redis *r, const char *list)
+{
+	const struct policyd_list *l;
+
+	if (!r->subscribed)
+		return NULL;	/* changes would go unseen */
+	l = redis_list_find(r, list);
+	return l == NULL ? NULL : l->facts;
+}
+
+static void redis_list_read(struct policyd_redis *r, struct policyd_list *l,
+			    bool full);
+
+/* redis_list_facts_done - a list's facts were read, or were unchanged */
+static void redis_list_facts_done(void *context, int ret, const char *serial,
+				  const char *mode,
+				  struct fg_policy_list_facts *lf,
+				  const char *error)
+{
+	struct policyd_lookup *lk = context;
+	struct policyd_redis *r = lk->r;
+	char *name = lk->context;
+	struct policyd_list *l;
+	enum fg_policy_access access;
+
+	if (ret < 0 && r->drop_error != NULL)
+		error = r->drop_error;
+	lookup_free(lk);
+	l = r->stopping ? NULL : redis_list_find(r, name);
+	if (l == NULL) {
+		/* gone from the posting addresses meanwhile */
+		fg_policy_list_facts_free(&lf);
+		free(name);
+		return;
+	}
+	l->reading = false;
+	if (l->again) {
+		/* changed after this read was sent: read again */
+		fg_policy_list_facts_free(&lf);
+		l->again = false;
+		redis_list_read(r, l, true);
+	} else if (ret < 0) {
+		/* Ask Redis per message until a read works again. */
+		if (r->connected)
+			policyd_warn("reading the facts of list %s from %s "
+				     "failed: %s", name, r->address, error);
+		fg_policy_list_facts_free(&l->facts);
+		l->serial[0] = '\0';
+	} else if (lf != NULL) {
+		if (*mode != '\0' && fg_policy_access_parse(mode, &access) < 0) {
+			char printable[64];
+			policyd_warn("unknown access mode '%s' in the config "
+				     "of list %s; using 'members'",
+				     policyd_printable(printable,
+						       sizeof(printable), mode),
+				     name);
+		}
+		if (r->pd->verbose)
+			policyd_info("list %s: %zu addresses read, serial %s",
+				     name, fg_policy_list_facts_count(lf),
+				     serial);
+		fg_policy_list_facts_free(&l->facts);
+		l->facts = lf;
+		snprintf(l->serial, sizeof(l->serial), "%s", serial);
+	}
+	free(name);
+}
+
+/* redis_list_read - ask for a list's facts, in full or if its serial
+   moved */
+static void redis_list_read(struct policyd_redis *r, struct policyd_list *l,
+			    bool full)
+{
+	struct policyd_lookup *lk;
+	const char *error;
+
+	if (l->reading || r->ac == NULL || !r->connected)
+		return;
+	lk = lookup_new(r);
+	lk->context = fg_xstrdup(l->name);
+	if (fg_store_async_list_facts(r->ac, l->name,
+				      full || l->facts == NULL ? "" : l->serial,
+				      redis_list_facts_done, lk, &error) < 0) {
+		free(lk->context);
+		lookup_free(lk);
+		policyd_warn("reading the facts of list %s failed: %s",
+			     l->name, error);
+		return;
+	}
+	l->reading = true;
+}
+
+/* redis_lists_read - ask for each list's facts: those whose serial
+   moved, or all of them (full) */
+static void redis_lists_read(struct policyd_redis *r, bool full)
+{
+	/* Without the subscription the facts are not used; it reads them
+	   in full when it starts. */
+	if (r->sub == NULL)
+		return;
+	for (size_t i = 0; i < r->n_lists; i++)
+		redis_list_read(r, &r->lists[i], full);
+}
+
+/* sub_changes - the subscription stands, a list changed, or the
+   subscription ended */
+static void sub_changes(void *context, int ret, const char *list,
+			const char *error)
+{
+	struct policyd_redis *r = context;
+	struct policyd_list *l;
+
+	if (ret < 0) {
+		/* the context goes; sub_disconnected or sub_stop tell */
+		if (r->sub != NULL && !r->stopping)
+			policyd_warn("list change notifications from %s: %s",
+				     r->address, error);
+		return;
+	}
+	if (ret == 0) {
+		/* Changes are seen from now on; read what may have
+		   changed before. */
+		r->subscribed = true;
+		if (r->pd->verbose)
+			policyd_info("listening for list changes on %s",
+				     r->address);
+		redis_lists_read(r, true);
+		return;
+	}
+	l = redis_list_find(r, list);
+	if (l == NULL)
+		return;		/* not a list of the posting addresses */
+	if (r->pd->verbose)
+		policyd_info("list %s changed", l->name);
+	fg_policy_list_facts_free(&l->facts);
+	l->serial[0] = '\0';
+	if (l->reading)
+		l->again = true;
+	else
+		redis_list_read(r, l, true);
+}
+
+/* sub_disconnected - the subscription's connection ended (hiredis
+   frees it) */
+static void sub_disconnected(const redisAsyncContext *ac, int status)
+{
+	struct policyd_redis *r = ac->data;
+
+	if (r == NULL || ac != r->sub)
+		return;		/* ended on purpose */
+	policyd_warn("list change notifications from %s lost: %s; asking "
+		     "Redis for every list decision until they are back",
+		     r->address, status == REDIS_OK ? "closed" : ac->errstr);
+	r->sub = NULL;
+	r->subscribed = false;
+	redis_forget_lists(r);
+}
+
+/* sub_connected - the subscription's connection is up or failed */
+static void sub_connected(const redisAsyncContext *ac, int status)
+{
+	struct policyd_redis *r = ac->data;
+
+	if (r == NULL || ac != r->sub || status == REDIS_OK)
+		return;
+	/* hiredis frees the context; tried again at the next refresh */
+	policyd_warn("list change notifications: connect to %s failed: %s",
+		     r->address, ac->errstr);
+	r->sub = NULL;
+}
+
+/* sub_start - subscribe to the list changes, unless that stands */
+static void sub_start(struct policyd_redis *r)
+{
+	redisAsyncContext *sub;
+	const char *error;
+
+	/* In spawn mode a process serves one smtpd process for a while:
+	   reading every list would cost more than it saves. */
+	if (r->sub != NULL || r->stopping || !r->connected || r->pd->spawn)
+		return;
+	if (fg_store_async_connect(r->address, &sub, &error) < 0) {
+		policyd_warn("list change notifications: %s", error);
+		return;
+	}
+	redis_attach(r, sub, sub_connected, sub_disconnected);
+	r->sub = sub;
+	if (fg_store_async_subscribe_changes(sub, sub_changes, r,
+					     &error) < 0) {
+		policyd_warn("list change notifications: %s", error);
+		sub_stop(r);
+	}
+}
+
+/* redis_list_cmp - qsort by name */
+static int redis_list_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct policyd_list *)a)->name,
+		      ((const struct policyd_list *)b)->name);
+}
+
+/* redis_lists_update - the lists are those of the posting addresses
+   read now; what was known of the others is dropped */
+static void redis_lists_update(struct policyd_redis *r,
+			       const char *const *names, size_t count)
+{
+	struct policyd_list *lists = fg_xcalloc(count + 1, sizeof(*lists));
+	size_t n = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		if (!fg_list_name_valid(names[i]))
+			continue;
+		snprintf(lists[n].name, sizeof(lists[n].name), "%s", names[i]);
+		n++;
+	}
+	qsort(lists, n, sizeof(*lists), redis_list_cmp);
+	/* one entry per list; take over what is known */
+	size_t unique = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (unique > 0 &&
+		    strcmp(lists[unique - 1].name, lists[i].name) == 0)
+			continue;
+		lists[unique] = lists[i];
+		struct policyd_list *old = redis_list_find(r, lists[unique].name);
+		if (old != NULL) {
+			lists[unique] = *old;
+			old->facts = NULL;
+		}
+		unique++;
+	}
+	for (size_t i = 0; i < r->n_lists; i++)
+		fg_policy_list_facts_free(&r->lists[i].facts);
+	free(r->lists);
+	r->lists = lists;
+	r->n_lists = unique;
+}
+
 /* redis_addresses_done - HGETALL of the posting addresses answered */
 static void redis_addresses_done(void *context, int ret,
 				 const char *const *addresses,
@@ -352,14 +676,21 @@ static void redis_addresses_done(void *context, int ret,
 	fg_policy_addresses_free(&r->addresses);
 	r->addresses = addrs;
 	r->backoff_ms = POLICYD_BACKOFF_MIN_MS;
+	redis_lists_update(r, lists, count);
+	redis_lists_read(r, r->full_next ||
+			 ++r->refreshes % POLICYD_FULL_READ_EVERY == 0);
+	r->full_next = false;
 	redis_first_done(r);
 }
 
-void policyd_redis_refresh(struct policyd_redis *r)
+void policyd_redis_refresh(struct policyd_redis *r, bool full)
 {
 	const char *error;
 	struct policyd_lookup *l;
 
+	if (full)
+		r->full_next = true;
+	sub_start(r);
 	if (r->ac == NULL || !r->connected || r->refresh != NULL)
 		return;
 	l = lookup_new(r);
@@ -379,7 +710,7 @@ static void redis_refresh_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	policyd_redis_refresh(arg);
+	policyd_redis_refresh(arg, false);
 }
 
 /* redis_connected - hiredis finished (or failed) connecting */
@@ -405,7 +736,7 @@ static void redis_connected(const redisAsyncContext *ac, int status)
 	if (r->pd->verbose || r->error[0] != '\0')
 		policyd_info("connected to Redis at %s", r->address);
 	r->error[0] = '\0';
-	policyd_redis_refresh(r);
+	policyd_redis_refresh(r, true);
 }
 
 /* redis_disconnected - the connection was lost (hiredis frees it) */
@@ -462,13 +793,7 @@ static void redis_connect(struct policyd_redis *r)
 		redis_retry_later(r);
 		return;
 	}
-	ac->data = r;
-	if (redisLibeventAttach(ac, r->pd->base) != REDIS_OK ||
-	    redisAsyncSetConnectCallback(ac, redis_connected) != REDIS_OK ||
-	    redisAsyncSetDisconnectCallback(ac, redis_disconnected) !=
-	    REDIS_OK)
-		policyd_fatal(POLICYD_EX_SOFTWARE,
-			      "cannot set up the Redis connection");
+	redis_attach(r, ac, redis_connected, redis_disconnected);
 	r->ac = ac;
 	r->connected = false;
 	evtimer_add(r->connect_timer, &tv);
@@ -506,6 +831,7 @@ void policyd_redis_free(struct policyd_redis **_r)
 	if (r == NULL)
 		return;
 	r->stopping = true;
+	sub_stop(r);
 	if (r->refresh != NULL)
 		r->refresh->context = NULL;	/* cancelled */
 	if (r->ac != NULL) {
@@ -525,6 +851,8 @@ void policyd_redis_free(struct policyd_redis **_r)
 		free(l);
 	}
 	fg_policy_addresses_free(&r->addresses);
+	redis_forget_lists(r);
+	free(r->lists);
 	free(r);
 	*_r = NULL;
 }

@@ -30,6 +30,9 @@
 #define POLICYD_OUTPUT_MAX	(64 * 1024)
 /* Wait after accept() failed (e.g. out of file descriptors). */
 #define POLICYD_ACCEPT_PAUSE_MS	1000
+/* The lists' facts are read in full every this many policy_refresh
+   (a minute with the default), whatever their serial says. */
+#define POLICYD_FULL_READ_EVERY	12
 
 /* Exit codes (sysexits.h). */
 #define POLICYD_EX_USAGE	64
@@ -109,8 +112,13 @@ const struct fg_policy_addresses *
 policyd_redis_addresses(const struct policyd_redis *r);
 /* policyd_redis_tried - has the first read of the addresses finished? */
 bool policyd_redis_tried(const struct policyd_redis *r);
-/* policyd_redis_refresh - read the posting addresses now */
-void policyd_redis_refresh(struct policyd_redis *r);
+/* policyd_redis_refresh - read the posting addresses now, and the
+   lists' facts that changed (full: all of them) */
+void policyd_redis_refresh(struct policyd_redis *r, bool full);
+/* policyd_redis_list_facts - what is known of a list's members, allow
+   list and access mode, or NULL (ask Redis) */
+const struct fg_policy_list_facts *
+policyd_redis_list_facts(const struct policyd_redis *r, const char *list);
 /* policyd_redis_is_member - start a lookup of the list's facts about
    the (normalized) sender; 0 with
    *lookup_r and a later callback, or -1 with *error_r and none */

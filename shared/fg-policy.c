@@ -642,6 +642,160 @@ size_t fg_policy_answer(const struct fg_policy_decision *d, char *buf,
 	return (size_t)n < size ? (size_t)n : size - 1;
 }
 
+bool fg_policy_facts_can_post(const struct fg_policy_facts *f)
+{
+	return f->access == FG_ACCESS_OPEN || f->member || f->allowed;
+}
+
+/*
+ * A list's facts: one open-addressing table over both sets. Each slot
+ * holds an address's hash, where its bytes are in one string arena,
+ * and which sets it is in, so a list of n addresses costs about
+ * 16 * 2n bytes of table and its addresses once.
+ */
+#define POLICY_IN_MEMBERS	1u
+#define POLICY_IN_ALLOW		2u
+
+struct policy_fact_slot {
+	uint64_t hash;
+	uint32_t off;			/* into arena */
+	uint32_t len_sets;		/* len << 2 | POLICY_IN_* */
+};
+
+struct fg_policy_list_facts {
+	enum fg_policy_access access;
+	struct policy_fact_slot *slots;	/* NULL: empty */
+	size_t n_slots;			/* a power of two */
+	size_t count;
+	char *arena;
+	size_t arena_len, arena_size;
+};
+
+/* policy_bytes_hash - FNV-1a of exact bytes */
+static uint64_t policy_bytes_hash(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+struct fg_policy_list_facts *
+fg_policy_list_facts_new(enum fg_policy_access access)
+{
+	struct fg_policy_list_facts *lf = fg_xcalloc(1, sizeof(*lf));
+
+	lf->access = access;
+	return lf;
+}
+
+/* policy_fact_find - the slot of an address, or the free slot where it
+   would go */
+static struct policy_fact_slot *
+policy_fact_find(const struct fg_policy_list_facts *lf, uint64_t hash,
+		 const char *address, size_t len)
+{
+	size_t i = (size_t)hash & (lf->n_slots - 1);
+
+	for (;; i = (i + 1) & (lf->n_slots - 1)) {
+		struct policy_fact_slot *slot = &lf->slots[i];
+		if (slot->len_sets == 0)
+			return slot;
+		if (slot->hash == hash && (slot->len_sets >> 2) == len &&
+		    memcmp(lf->arena + slot->off, address, len) == 0)
+			return slot;
+	}
+}
+
+/* policy_facts_grow - twice the slots (the table stays at most half
+   full, so a probe ends soon) */
+static void policy_facts_grow(struct fg_policy_list_facts *lf)
+{
+	struct policy_fact_slot *old = lf->slots;
+	size_t n_old = lf->n_slots;
+
+	lf->n_slots = n_old == 0 ? 64 : n_old * 2;
+	lf->slots = fg_xcalloc(lf->n_slots, sizeof(*lf->slots));
+	for (size_t i = 0; i < n_old; i++) {
+		if (old[i].len_sets == 0)
+			continue;
+		size_t j = (size_t)old[i].hash & (lf->n_slots - 1);
+		while (lf->slots[j].len_sets != 0)
+			j = (j + 1) & (lf->n_slots - 1);
+		lf->slots[j] = old[i];
+	}
+	free(old);
+}
+
+void fg_policy_list_facts_add(struct fg_policy_list_facts *lf, bool allow,
+			      const char *address, size_t len)
+{
+	uint64_t hash = policy_bytes_hash(address, len);
+	struct policy_fact_slot *slot;
+
+	/* Longer than any address: it cannot match a sender Postfix
+	   accepted, and it would not fit the slot. */
+	if (len == 0 || len > FG_POLICY_LINE_MAX)
+		return;
+	if (2 * (lf->count + 1) > lf->n_slots)
+		policy_facts_grow(lf);
+	slot = policy_fact_find(lf, hash, address, len);
+	if (slot->len_sets == 0) {
+		if (lf->arena_len + len > lf->arena_size) {
+			lf->arena_size = lf->arena_size == 0 ? 4096 :
+				lf->arena_size * 2;
+			if (lf->arena_size < lf->arena_len + len)
+				lf->arena_size = lf->arena_len + len;
+			lf->arena = fg_xrealloc(lf->arena, lf->arena_size);
+		}
+		memcpy(lf->arena + lf->arena_len, address, len);
+		slot->hash = hash;
+		slot->off = (uint32_t)lf->arena_len;
+		slot->len_sets = (uint32_t)len << 2;
+		lf->arena_len += len;
+		lf->count++;
+	}
+	slot->len_sets |= allow ? POLICY_IN_ALLOW : POLICY_IN_MEMBERS;
+}
+
+void fg_policy_list_facts_get(const struct fg_policy_list_facts *lf,
+			      const char *sender,
+			      struct fg_policy_facts *facts_r)
+{
+	size_t len = strlen(sender);
+	const struct policy_fact_slot *slot = NULL;
+
+	memset(facts_r, 0, sizeof(*facts_r));
+	facts_r->access = lf->access;
+	if (lf->count > 0 && len > 0)
+		slot = policy_fact_find(lf, policy_bytes_hash(sender, len),
+					sender, len);
+	if (slot != NULL && slot->len_sets != 0) {
+		facts_r->member = (slot->len_sets & POLICY_IN_MEMBERS) != 0;
+		facts_r->allowed = (slot->len_sets & POLICY_IN_ALLOW) != 0;
+	}
+}
+
+size_t fg_policy_list_facts_count(const struct fg_policy_list_facts *lf)
+{
+	return lf->count;
+}
+
+void fg_policy_list_facts_free(struct fg_policy_list_facts **_lf)
+{
+	struct fg_policy_list_facts *lf = *_lf;
+
+	if (lf == NULL)
+		return;
+	free(lf->slots);
+	free(lf->arena);
+	free(lf);
+	*_lf = NULL;
+}
+
 int fg_policy_cache_get_facts(const struct fg_policy_cache *cache,
 			      const char *instance, const char *sender,
 			      const char *list, struct fg_policy_facts *facts_r)

@@ -205,6 +205,31 @@ size_t fg_policy_answer(const struct fg_policy_decision *decision,
 #define FG_POLICY_CACHE_INSTANCE_MAX	127
 #define FG_POLICY_CACHE_SENDER_MAX	319
 
+/* fg_policy_facts_can_post - may the sender post at all, as far as
+   the facts go (open list, member, or allowed)? Only such a post is
+   counted against the rate limit. */
+bool fg_policy_facts_can_post(const struct fg_policy_facts *facts);
+
+/* A list's access mode, members and allow list as read from Redis at
+   one moment, to answer its facts without a round trip (counts
+   excepted). Addresses match exactly, as SISMEMBER does. */
+struct fg_policy_list_facts;
+
+struct fg_policy_list_facts *
+fg_policy_list_facts_new(enum fg_policy_access access);
+/* fg_policy_list_facts_add - an address of the member set, or (allow
+   true) of the allow list */
+void fg_policy_list_facts_add(struct fg_policy_list_facts *lf, bool allow,
+			      const char *address, size_t len);
+/* fg_policy_list_facts_get - the facts about a (normalized) sender,
+   count 0 */
+void fg_policy_list_facts_get(const struct fg_policy_list_facts *lf,
+			      const char *sender,
+			      struct fg_policy_facts *facts_r);
+/* fg_policy_list_facts_count - the addresses held */
+size_t fg_policy_list_facts_count(const struct fg_policy_list_facts *lf);
+void fg_policy_list_facts_free(struct fg_policy_list_facts **lf);
+
 /* The membership answers of one message (one "instance"), so that a
    message to many recipients of one list costs one lookup. It holds
    the answers of the current instance only, a few lists at most. */

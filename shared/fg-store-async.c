@@ -13,6 +13,7 @@
 #include "fg-store-async.h"
 #include "fg-store.h"
 #include "fg-common.h"
+#include "fg-policy.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -30,14 +31,26 @@ struct fg_async_request {
 		fg_store_async_member_cb *member;
 		fg_store_async_addresses_cb *addresses;
 		fg_store_async_facts_cb *facts;
+		fg_store_async_list_facts_cb *list_facts;
+		fg_store_async_changes_cb *changes;
 	} callback;
 	void *context;
-	/* facts: the script's 6 arguments, kept to repeat EVALSHA as
-	   EVAL; they point into args_buf, allocated with the record */
+	/* scripts: which one, with its keys and arguments, kept to
+	   repeat EVALSHA as EVAL; they point into args_buf, allocated
+	   with the record */
+	struct async_script *script;
+	unsigned int n_keys, n_args;
 	const char *args[6];
 	size_t args_len[6];
 	bool retried;
 	char args_buf[];
+};
+
+/* A Lua script, sent by its SHA1 once Redis knows it. */
+struct async_script {
+	const char *body;
+	char sha[41];
+	redisCallbackFn *reply;
 };
 
 /* async_address_parse - "unix:/path" to the path, "host:port" and
@@ -262,20 +275,46 @@ static const char async_facts_script[] =
 	"  if count == 1 then redis.call('PEXPIRE', KEYS[4], window) end\n"
 	"end\n"
 	"return {mode, member, allowed, count}\n";
-static char async_facts_sha[41];
-
 static void async_facts_reply(redisAsyncContext *ac, void *_reply,
 			      void *privdata);
+static struct async_script async_facts = {
+	async_facts_script, "", async_facts_reply
+};
 
-/* async_facts_arg - format argument i at pos of the record's buffer;
+/* async_script_new - the record of a script on a list's keys, with
+   size bytes for its arguments; NULL for an invalid list name (only
+   valid names go into keys: a '}' would move a key out of the list's
+   hash tag) */
+static struct fg_async_request *async_script_new(const char *list,
+						 struct async_script *script,
+						 unsigned int n_keys,
+						 unsigned int n_args,
+						 size_t size, void *context,
+						 const char **error_r)
+{
+	struct fg_async_request *req;
+
+	if (!fg_list_name_valid(list)) {
+		*error_r = fg_errorf("invalid list name '%s'", list);
+		return NULL;
+	}
+	req = fg_xcalloc(1, sizeof(*req) + size);
+	req->context = context;
+	req->script = script;
+	req->n_keys = n_keys;
+	req->n_args = n_args;
+	return req;
+}
+
+/* async_script_arg - format argument i at pos of the record's buffer;
    returns the position after it. The caller sized the buffer so that
    nothing is cut. */
-static size_t async_facts_arg(struct fg_async_request *req, unsigned int i,
-			      size_t pos, size_t size, const char *fmt, ...)
+static size_t async_script_arg(struct fg_async_request *req, unsigned int i,
+			       size_t pos, size_t size, const char *fmt, ...)
 	FG_ATTR_FORMAT(5, 6);
 
-static size_t async_facts_arg(struct fg_async_request *req, unsigned int i,
-			      size_t pos, size_t size, const char *fmt, ...)
+static size_t async_script_arg(struct fg_async_request *req, unsigned int i,
+			       size_t pos, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -288,25 +327,57 @@ static size_t async_facts_arg(struct fg_async_request *req, unsigned int i,
 	return pos + req->args_len[i] + 1;
 }
 
-/* async_facts_send - EVALSHA, or EVAL with the script body */
-static int async_facts_send(redisAsyncContext *ac,
-			    struct fg_async_request *req, bool eval)
+/* async_script_send - EVALSHA, or EVAL with the script body */
+static int async_script_send(redisAsyncContext *ac,
+			     struct fg_async_request *req, bool eval)
 {
-	const char *argv[9];
-	size_t argvlen[9];
+	struct async_script *script = req->script;
+	const char *argv[3 + FG_N_ELEMENTS(req->args)];
+	size_t argvlen[3 + FG_N_ELEMENTS(req->args)];
+	char n_keys[8];
 
+	if (script->sha[0] == '\0') {
+		unsigned char md[20];
+		SHA1((const unsigned char *)script->body, strlen(script->body),
+		     md);
+		for (unsigned int i = 0; i < 20; i++)
+			snprintf(script->sha + 2 * i, 3, "%02x", md[i]);
+	}
+	snprintf(n_keys, sizeof(n_keys), "%u", req->n_keys);
 	argv[0] = eval ? "EVAL" : "EVALSHA";
-	argv[1] = eval ? async_facts_script : async_facts_sha;
-	argv[2] = "4";
-	argvlen[0] = strlen(argv[0]);
-	argvlen[1] = strlen(argv[1]);
-	argvlen[2] = 1;
-	for (unsigned int i = 0; i < 6; i++) {
+	argv[1] = eval ? script->body : script->sha;
+	argv[2] = n_keys;
+	for (unsigned int i = 0; i < 3; i++)
+		argvlen[i] = strlen(argv[i]);
+	for (unsigned int i = 0; i < req->n_args; i++) {
 		argv[3 + i] = req->args[i];
 		argvlen[3 + i] = req->args_len[i];
 	}
-	return redisAsyncCommandArgv(ac, async_facts_reply, req, 9, argv,
+	return redisAsyncCommandArgv(ac, script->reply, req,
+				     (int)(3 + req->n_args), argv,
 				     argvlen) == REDIS_OK ? 0 : -1;
+}
+
+/* async_script_error - the error of a script's reply, or NULL; NULL
+   with *resent_r when Redis did not know the script and it went out
+   again with its body (the reply comes to the callback again) */
+static const char *async_script_error(redisAsyncContext *ac,
+				      const redisReply *reply,
+				      struct fg_async_request *req,
+				      bool *resent_r)
+{
+	*resent_r = false;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    strncmp(reply->str, "NOSCRIPT", 8) == 0 && !req->retried) {
+		/* First use on this server: send the body once. */
+		req->retried = true;
+		if (async_script_send(ac, req, true) == 0) {
+			*resent_r = true;
+			return NULL;
+		}
+		return "Redis connection is closing";
+	}
+	return async_reply_error(ac, reply);
 }
 
 /* async_facts_reply - the script answered */
@@ -315,17 +386,12 @@ static void async_facts_reply(redisAsyncContext *ac, void *_reply,
 {
 	struct fg_async_request *req = privdata;
 	redisReply *reply = _reply;
-	const char *error = async_reply_error(ac, reply);
+	bool resent;
+	const char *error = async_script_error(ac, reply, req, &resent);
 	redisReply **e;
 
-	if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
-	    strncmp(reply->str, "NOSCRIPT", 8) == 0 && !req->retried) {
-		/* First use on this server: send the body once. */
-		req->retried = true;
-		if (async_facts_send(ac, req, true) == 0)
-			return;
-		error = "Redis connection is closing";
-	}
+	if (resent)
+		return;
 	if (error == NULL &&
 	    (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 ||
 	     reply->element[0]->type != REDIS_REPLY_STRING ||
@@ -357,28 +423,175 @@ int fg_store_async_facts(redisAsyncContext *ac, const char *list,
 	size_t pos = 0;
 	struct fg_async_request *req;
 
-	if (!fg_list_name_valid(list)) {
-		*error_r = fg_errorf("invalid list name '%s'", list);
+	req = async_script_new(list, &async_facts, 4, 6, size, context,
+			       error_r);
+	if (req == NULL)
+		return -1;
+	req->callback.facts = callback;
+	pos = async_script_arg(req, 0, pos, size, FG_KEY_LIST_CONFIG, list);
+	pos = async_script_arg(req, 1, pos, size, FG_KEY_MEMBERS, list);
+	pos = async_script_arg(req, 2, pos, size, FG_KEY_ALLOW, list);
+	pos = async_script_arg(req, 3, pos, size, FG_KEY_RATE "%s", list,
+			       sender);
+	pos = async_script_arg(req, 4, pos, size, "%s", sender);
+	(void)async_script_arg(req, 5, pos, size, "%u", window_ms);
+	if (async_script_send(ac, req, false) < 0) {
+		free(req);
+		*error_r = "Redis connection is closing";
 		return -1;
 	}
-	if (async_facts_sha[0] == '\0') {
-		unsigned char md[20];
-		SHA1((const unsigned char *)async_facts_script,
-		     strlen(async_facts_script), md);
-		for (unsigned int i = 0; i < 20; i++)
-			snprintf(async_facts_sha + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+/*
+ * The list facts script. KEYS: serial, config, members, allow. ARGV:
+ * the serial the caller holds ("": none). Returns {serial} when that
+ * is still the list's serial, else {serial, access or "", members,
+ * allow list}, read at one moment (the keys share the list's slot).
+ */
+static const char async_list_facts_script[] =
+	"local serial = redis.call('GET', KEYS[1]) or '0'\n"
+	"if serial == ARGV[1] then return {serial} end\n"
+	"return {serial, redis.call('HGET', KEYS[2], 'access') or '',\n"
+	"        redis.call('SMEMBERS', KEYS[3]),\n"
+	"        redis.call('SMEMBERS', KEYS[4])}\n";
+static void async_list_facts_reply(redisAsyncContext *ac, void *_reply,
+				   void *privdata);
+static struct async_script async_list_facts = {
+	async_list_facts_script, "", async_list_facts_reply
+};
+
+/* async_list_facts_build - the facts of a full reply; NULL when it is
+   not what the script returns */
+static struct fg_policy_list_facts *
+async_list_facts_build(const redisReply *reply)
+{
+	const redisReply *sets[2] = { reply->element[2], reply->element[3] };
+	enum fg_policy_access access = FG_ACCESS_MEMBERS;
+	struct fg_policy_list_facts *lf;
+
+	if (reply->element[1]->type != REDIS_REPLY_STRING ||
+	    sets[0]->type != REDIS_REPLY_ARRAY ||
+	    sets[1]->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	/* an unknown mode counts as "members"; the caller gets the
+	   text to say so */
+	(void)fg_policy_access_parse(reply->element[1]->str, &access);
+	lf = fg_policy_list_facts_new(access);
+	for (unsigned int s = 0; s < 2; s++) {
+		for (size_t i = 0; i < sets[s]->elements; i++) {
+			const redisReply *e = sets[s]->element[i];
+			if (e->type == REDIS_REPLY_STRING)
+				fg_policy_list_facts_add(lf, s == 1, e->str,
+							 e->len);
+		}
 	}
-	req = fg_xcalloc(1, sizeof(*req) + size);
-	req->callback.facts = callback;
+	return lf;
+}
+
+/* async_list_facts_reply - the list facts script answered */
+static void async_list_facts_reply(redisAsyncContext *ac, void *_reply,
+				   void *privdata)
+{
+	struct fg_async_request *req = privdata;
+	redisReply *reply = _reply;
+	bool resent;
+	const char *error = async_script_error(ac, reply, req, &resent);
+	struct fg_policy_list_facts *lf = NULL;
+
+	if (resent)
+		return;
+	if (error == NULL &&
+	    (reply->type != REDIS_REPLY_ARRAY ||
+	     (reply->elements != 1 && reply->elements != 4) ||
+	     reply->element[0]->type != REDIS_REPLY_STRING))
+		error = "unexpected Redis reply to the list facts script";
+	if (error == NULL && reply->elements == 4 &&
+	    (lf = async_list_facts_build(reply)) == NULL)
+		error = "unexpected Redis reply to the list facts script";
+	if (error != NULL)
+		req->callback.list_facts(req->context, -1, NULL, NULL, NULL,
+					 error);
+	else
+		req->callback.list_facts(req->context, 0,
+					 reply->element[0]->str,
+					 lf == NULL ? NULL :
+					 reply->element[1]->str, lf, NULL);
+	free(req);
+}
+
+int fg_store_async_list_facts(redisAsyncContext *ac, const char *list,
+			      const char *serial,
+			      fg_store_async_list_facts_cb *callback,
+			      void *context, const char **error_r)
+{
+	size_t size = 4 * FG_ASYNC_KEY_SIZE + strlen(serial) + 1, pos = 0;
+	struct fg_async_request *req;
+
+	req = async_script_new(list, &async_list_facts, 4, 5, size, context,
+			       error_r);
+	if (req == NULL)
+		return -1;
+	req->callback.list_facts = callback;
+	pos = async_script_arg(req, 0, pos, size, FG_KEY_SERIAL, list);
+	pos = async_script_arg(req, 1, pos, size, FG_KEY_LIST_CONFIG, list);
+	pos = async_script_arg(req, 2, pos, size, FG_KEY_MEMBERS, list);
+	pos = async_script_arg(req, 3, pos, size, FG_KEY_ALLOW, list);
+	(void)async_script_arg(req, 4, pos, size, "%s", serial);
+	if (async_script_send(ac, req, false) < 0) {
+		free(req);
+		*error_r = "Redis connection is closing";
+		return -1;
+	}
+	return 0;
+}
+
+/* async_changes_reply - a reply on the changes channel: the subscription
+   itself, a message, or NULL when the context goes (then the record
+   goes too: hiredis calls a channel's callback once more, with NULL,
+   when it frees the context) */
+static void async_changes_reply(redisAsyncContext *ac, void *_reply,
+				void *privdata)
+{
+	struct fg_async_request *req = privdata;
+	redisReply *reply = _reply;
+	const char *error = async_reply_error(ac, reply);
+	const redisReply *kind, *list;
+
+	if (reply == NULL) {
+		req->callback.changes(req->context, -1, NULL, error);
+		free(req);
+		return;
+	}
+	if (error == NULL &&
+	    (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+	     reply->element[0]->type != REDIS_REPLY_STRING))
+		error = "unexpected Redis reply on the changes channel";
+	if (error != NULL) {
+		req->callback.changes(req->context, -1, NULL, error);
+		return;
+	}
+	kind = reply->element[0];
+	list = reply->element[2];
+	if (strcmp(kind->str, "subscribe") == 0)
+		req->callback.changes(req->context, 0, NULL, NULL);
+	else if (strcmp(kind->str, "message") == 0 &&
+		 list->type == REDIS_REPLY_STRING)
+		req->callback.changes(req->context, 1, list->str, NULL);
+}
+
+int fg_store_async_subscribe_changes(redisAsyncContext *ac,
+				     fg_store_async_changes_cb *callback,
+				     void *context, const char **error_r)
+{
+	const char *argv[2] = { "SUBSCRIBE", FG_CHANNEL_CHANGES };
+	size_t argvlen[2] = { strlen(argv[0]), strlen(argv[1]) };
+	struct fg_async_request *req = fg_xcalloc(1, sizeof(*req));
+
+	req->callback.changes = callback;
 	req->context = context;
-	pos = async_facts_arg(req, 0, pos, size, FG_KEY_LIST_CONFIG, list);
-	pos = async_facts_arg(req, 1, pos, size, FG_KEY_MEMBERS, list);
-	pos = async_facts_arg(req, 2, pos, size, FG_KEY_ALLOW, list);
-	pos = async_facts_arg(req, 3, pos, size, FG_KEY_RATE "%s", list,
-			      sender);
-	pos = async_facts_arg(req, 4, pos, size, "%s", sender);
-	(void)async_facts_arg(req, 5, pos, size, "%u", window_ms);
-	if (async_facts_send(ac, req, false) < 0) {
+	if (redisAsyncCommandArgv(ac, async_changes_reply, req, 2, argv,
+				  argvlen) != REDIS_OK) {
 		free(req);
 		*error_r = "Redis connection is closing";
 		return -1;

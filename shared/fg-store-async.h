@@ -65,6 +65,36 @@ int fg_store_async_facts(redisAsyncContext *ac, const char *list,
 			 fg_store_async_facts_cb *callback, void *context,
 			 const char **error_r);
 
+/* ret: 0 with the list's serial and, when it differs from the one
+   asked with, the list's facts (lf, the caller's to free) and its
+   access mode as stored (mode, "" when not set; a mode the library
+   does not know counts as "members"); lf NULL: unchanged. -1 error. */
+struct fg_policy_list_facts;
+typedef void fg_store_async_list_facts_cb(void *context, int ret,
+					  const char *serial,
+					  const char *mode,
+					  struct fg_policy_list_facts *lf,
+					  const char *error);
+
+/* fg_store_async_list_facts - a list's access mode, member set and
+   allow list at one moment, unless its serial (FG_KEY_SERIAL, counted
+   by every change) is still the one given ("": read them anyway) */
+int fg_store_async_list_facts(redisAsyncContext *ac, const char *list,
+			      const char *serial,
+			      fg_store_async_list_facts_cb *callback,
+			      void *context, const char **error_r);
+
+/* ret: 0 subscribed, 1 a message: the facts of list changed; -1 the
+   subscription failed or ended (the last call) */
+typedef void fg_store_async_changes_cb(void *context, int ret,
+				       const char *list, const char *error);
+
+/* fg_store_async_subscribe_changes - SUBSCRIBE to FG_CHANNEL_CHANGES on
+   a context that is used for nothing else from then on */
+int fg_store_async_subscribe_changes(redisAsyncContext *ac,
+				     fg_store_async_changes_cb *callback,
+				     void *context, const char **error_r);
+
 /* ret: 0 with count pairs of (posting address, list name), -1 error */
 typedef void fg_store_async_addresses_cb(void *context, int ret,
 					 const char *const *addresses,

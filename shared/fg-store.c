@@ -319,6 +319,24 @@ static int fg_store_group_create(struct fg_store *store, const char *key,
 
 /* ---- lists ---- */
 
+/* fg_store_changed - after a change of the list's members, allow list
+   or config: count it (FG_KEY_SERIAL) and say so on FG_CHANNEL_CHANGES,
+   where forumgate-policyd listens */
+static int fg_store_changed(struct fg_store *store, const char *list,
+			    int ret, const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+
+	if (ret < 0)
+		return ret;
+	ret = fg_cmd_ok(fg_cmd(store, error_r, "INCR",
+			       fg_key(key, FG_KEY_SERIAL, list), NULL));
+	if (ret < 0)
+		return ret;
+	return fg_cmd_ok(fg_cmd(store, error_r, "PUBLISH", FG_CHANNEL_CHANGES,
+				list, NULL));
+}
+
 int fg_store_list_add(struct fg_store *store, const struct fg_list *list,
 		      const char **error_r)
 {
@@ -379,7 +397,7 @@ int fg_store_list_add(struct fg_store *store, const struct fg_list *list,
 	if (ret == 0)
 		ret = fg_cmd_ok(fg_cmd(store, error_r, "SADD", FG_KEY_LISTS,
 				       list->name, NULL));
-	return ret;
+	return fg_store_changed(store, list->name, ret, error_r);
 }
 
 int fg_store_list_get(struct fg_store *store, const char *name,
@@ -539,9 +557,11 @@ int fg_store_list_set(struct fg_store *store, const char *list,
 		*error_r = fg_errorf("invalid list name '%s'", list);
 		return -1;
 	}
-	return fg_cmd_ok(fg_cmd(store, error_r, "HSET",
-				fg_key(key, FG_KEY_LIST_CONFIG, list), field,
-				value, NULL));
+	return fg_store_changed(store, list,
+				fg_cmd_ok(fg_cmd(store, error_r, "HSET",
+						 fg_key(key, FG_KEY_LIST_CONFIG,
+							list), field, value,
+						 NULL)), error_r);
 }
 
 /* fg_allow_cmd - a set command on the list's allow list */
@@ -556,7 +576,7 @@ static int fg_allow_cmd(struct fg_store *store, const char *cmd,
 				   NULL));
 
 	free(lower);
-	return ret;
+	return fg_store_changed(store, list, ret, error_r);
 }
 
 int fg_store_allow_add(struct fg_store *store, const char *list,
@@ -574,13 +594,19 @@ int fg_store_allow_del(struct fg_store *store, const char *list,
 int fg_store_member_add(struct fg_store *store, const char *list,
 			const char *address, const char **error_r)
 {
-	return fg_cmd_ok(fg_member_cmd(store, "SADD", list, address, error_r));
+	return fg_store_changed(store, list,
+				fg_cmd_ok(fg_member_cmd(store, "SADD", list,
+							address, error_r)),
+				error_r);
 }
 
 int fg_store_member_del(struct fg_store *store, const char *list,
 			const char *address, const char **error_r)
 {
-	return fg_cmd_ok(fg_member_cmd(store, "SREM", list, address, error_r));
+	return fg_store_changed(store, list,
+				fg_cmd_ok(fg_member_cmd(store, "SREM", list,
+							address, error_r)),
+				error_r);
 }
 
 int fg_store_is_member(struct fg_store *store, const char *list,

@@ -43,6 +43,12 @@
 #define FG_KEY_LEASE_IN	"fg:{%s}:lease:in"
 #define FG_KEY_LEASE_OUT	"fg:{%s}:lease:out"
 #define FG_KEY_ALLOW		"fg:{%s}:allow"
+/* counts the changes of a list's members, allow list and config, so
+   that copies (forumgate-policyd's) know when to read them again */
+#define FG_KEY_SERIAL		"fg:{%s}:serial"
+/* a message with the list's name is published here after each change
+   counted in FG_KEY_SERIAL */
+#define FG_CHANNEL_CHANGES	"fg:changes"
 /* + the normalized sender; a counter that expires with its window */
 #define FG_KEY_RATE		"fg:{%s}:rate:"
 

@@ -5,6 +5,8 @@ puts back what it changed."""
 
 import hashlib
 import hmac
+import os
+import signal
 import subprocess
 import uuid
 
@@ -190,6 +192,91 @@ def test_burst_deferred_then_rejected(stack):
         assert 0 < int(stack.redis("PTTL", key)) <= 60000
     finally:
         stack.redis("DEL", key)
+        _restart_policyd(stack)
+
+
+def _script_calls(stack):
+    """How many scripts Redis has run (EVALSHA and EVAL)."""
+    stats = stack.redis("INFO", "commandstats")
+    calls = 0
+    for line in stats.splitlines():
+        if line.startswith(("cmdstat_evalsha:", "cmdstat_eval:")):
+            calls += int(line.split("calls=")[1].split(",")[0])
+    return calls
+
+
+def _policyd_listening(stack):
+    """Wait until forumgate-policyd has read the lists and listens for
+    their changes (PUBSUB NUMSUB counts its subscription)."""
+    wait_for(lambda: stack.redis("PUBSUB", "NUMSUB", "fg:changes")
+             .split()[-1] == "1", timeout=10,
+             what="forumgate-policyd subscribed to fg:changes")
+
+
+@requires("policyd", "admin")
+def test_decisions_from_memory_follow_changes(stack):
+    # Without a rate limit nothing has to be counted: the daemon answers
+    # list mail from the facts it holds, and each change through
+    # forumgate reaches it on fg:changes before the next message.
+    _restart_policyd(stack, policy_rate_limit=0, policy_rate_reject=0)
+    try:
+        _policyd_listening(stack)
+        # the first read after the restart may still be under way
+        wait_for(lambda: "not a member" in _refused(
+            stack, "erin@example.test", stack.list_address).text,
+            timeout=5, what="erin refused")
+        before = _script_calls(stack)
+        for _ in range(3):
+            assert _send(stack, "alice@example.test",
+                         stack.list_address)[0] == 250
+            e = _refused(stack, "erin@example.test", stack.list_address)
+            assert "not a member" in e.text, e.text
+        reads = _script_calls(stack) - before
+        assert reads == 0, "%d scripts ran for 6 list decisions" % reads
+
+        stack.admin("member", "add", stack.list_name, "erin@example.test",
+                    check=True)
+        assert _send(stack, "erin@example.test", stack.list_address)[0] == 250
+        stack.admin("member", "del", stack.list_name, "erin@example.test",
+                    check=True)
+        e = _refused(stack, "erin@example.test", stack.list_address)
+        assert "not a member" in e.text, e.text
+        _set_access(stack, "open")
+        try:
+            assert _send(stack, "erin@example.test",
+                         stack.list_address)[0] == 250
+        finally:
+            _set_access(stack, "members")
+        e = _refused(stack, "erin@example.test", stack.list_address)
+        assert "not a member" in e.text, e.text
+
+        # A change made around forumgate (redis-cli) is not announced;
+        # SIGHUP reads every list again.
+        stack.redis("SADD", "fg:{%s}:members" % stack.list_name,
+                    "frank@example.test")
+        e = _refused(stack, "frank@example.test", stack.list_address)
+        assert "not a member" in e.text, e.text
+        os.kill(stack.daemon_pid("policyd"), signal.SIGHUP)
+
+        def frank_accepted():
+            try:
+                return _send(stack, "frank@example.test",
+                             stack.list_address)[0] == 250
+            except SmtpError:
+                return False
+        wait_for(frank_accepted, timeout=10, interval=0.3,
+                 what="frank accepted after SIGHUP")
+
+        # Redis gone: nothing is answered from memory
+        stack.redis_stop()
+        try:
+            e = _refused(stack, "alice@example.test", stack.list_address)
+            assert e.code == 450 and "4.3.0" in e.text, (e.code, e.text)
+        finally:
+            stack.redis_start()
+    finally:
+        stack.redis("SREM", "fg:{%s}:members" % stack.list_name,
+                    "frank@example.test")
         _restart_policyd(stack)
 
 

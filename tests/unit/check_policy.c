@@ -765,8 +765,34 @@ static void member_answer(void *context, int ret, const char *error)
 	ck_assert_ptr_nonnull(error);
 }
 
+static void list_facts_answer(void *context, int ret, const char *serial,
+			      const char *mode,
+			      struct fg_policy_list_facts *lf,
+			      const char *error)
+{
+	int *ret_r = context;
+
+	*ret_r = ret;
+	ck_assert_ptr_null(serial);
+	ck_assert_ptr_null(mode);
+	ck_assert_ptr_null(lf);
+	ck_assert_ptr_nonnull(error);
+}
+
+static void changes_answer(void *context, int ret, const char *list,
+			   const char *error)
+{
+	int *calls = context;
+
+	(*calls)++;
+	ck_assert_int_eq(ret, -1);
+	ck_assert_ptr_null(list);
+	ck_assert_ptr_nonnull(error);
+}
+
 START_TEST(test_store_async_pending)
 {
+	int list_ret = 99, changes_calls = 0;
 	union {
 		struct sockaddr sa;
 		struct sockaddr_in sin;
@@ -798,11 +824,89 @@ START_TEST(test_store_async_pending)
 	ck_assert_int_eq(fg_store_async_is_member(ac, "forum", "a@b",
 						  member_answer, &ret, &error),
 			 0);
+	ck_assert_int_eq(fg_store_async_list_facts(ac, "forum", "",
+						   list_facts_answer,
+						   &list_ret, &error), 0);
+	ck_assert_int_eq(fg_store_async_list_facts(ac, "bad}name", "",
+						   list_facts_answer,
+						   &list_ret, &error), -1);
+	ck_assert_int_eq(fg_store_async_subscribe_changes(ac, changes_answer,
+							  &changes_calls,
+							  &error), 0);
 	ck_assert_int_eq(ret, 99);
 	redisAsyncFree(ac);
 	ck_assert_int_eq(ret, -1);
+	ck_assert_int_eq(list_ret, -1);
+	/* the subscription ends with exactly one call */
+	ck_assert_int_eq(changes_calls, 1);
 	close(fd);
 	free(address);
+}
+END_TEST
+
+START_TEST(test_list_facts)
+{
+	struct fg_policy_list_facts *lf =
+		fg_policy_list_facts_new(FG_ACCESS_MODERATED);
+	struct fg_policy_facts f;
+	char addr[32];
+
+	fg_policy_list_facts_get(lf, "a@x", &f);
+	ck_assert_int_eq(f.access, FG_ACCESS_MODERATED);
+	ck_assert(!f.member && !f.allowed && f.count == 0);
+	fg_policy_list_facts_add(lf, false, "a@x", 3);
+	fg_policy_list_facts_add(lf, true, "mod@x", 5);
+	fg_policy_list_facts_add(lf, true, "a@x", 3);	/* both sets */
+	fg_policy_list_facts_add(lf, false, "", 0);	/* ignored */
+	ck_assert_uint_eq(fg_policy_list_facts_count(lf), 2);
+	fg_policy_list_facts_get(lf, "a@x", &f);
+	ck_assert(f.member && f.allowed);
+	fg_policy_list_facts_get(lf, "mod@x", &f);
+	ck_assert(!f.member && f.allowed);
+	/* exact bytes, as SISMEMBER: no case folding, no prefixes */
+	fg_policy_list_facts_get(lf, "A@x", &f);
+	ck_assert(!f.member && !f.allowed);
+	fg_policy_list_facts_get(lf, "a@", &f);
+	ck_assert(!f.member);
+	fg_policy_list_facts_get(lf, "", &f);
+	ck_assert(!f.member);
+	/* many: the table grows and still finds each */
+	for (unsigned int i = 0; i < 5000; i++) {
+		snprintf(addr, sizeof(addr), "m%u@example.org", i);
+		fg_policy_list_facts_add(lf, i % 3 == 0, addr, strlen(addr));
+	}
+	ck_assert_uint_eq(fg_policy_list_facts_count(lf), 5002);
+	for (unsigned int i = 0; i < 5000; i++) {
+		snprintf(addr, sizeof(addr), "m%u@example.org", i);
+		fg_policy_list_facts_get(lf, addr, &f);
+		ck_assert(f.member == (i % 3 != 0));
+		ck_assert(f.allowed == (i % 3 == 0));
+	}
+	fg_policy_list_facts_get(lf, "m5000@example.org", &f);
+	ck_assert(!f.member && !f.allowed);
+	fg_policy_list_facts_free(&lf);
+	ck_assert_ptr_null(lf);
+	fg_policy_list_facts_free(&lf);
+}
+END_TEST
+
+START_TEST(test_facts_can_post)
+{
+	struct fg_policy_facts f = { .access = FG_ACCESS_MEMBERS };
+
+	ck_assert(!fg_policy_facts_can_post(&f));
+	f.member = true;
+	ck_assert(fg_policy_facts_can_post(&f));
+	f.member = false;
+	f.allowed = true;
+	ck_assert(fg_policy_facts_can_post(&f));
+	f.allowed = false;
+	f.access = FG_ACCESS_OPEN;
+	ck_assert(fg_policy_facts_can_post(&f));
+	f.access = FG_ACCESS_CLOSED;
+	ck_assert(!fg_policy_facts_can_post(&f));
+	f.access = FG_ACCESS_MODERATED;
+	ck_assert(!fg_policy_facts_can_post(&f));
 }
 END_TEST
 
@@ -827,6 +931,8 @@ int main(void)
 	tcase_add_test(tc, test_answer_bounded);
 	tcase_add_test(tc, test_cache);
 	tcase_add_test(tc, test_cache_long_keys);
+	tcase_add_test(tc, test_list_facts);
+	tcase_add_test(tc, test_facts_can_post);
 	tcase_add_test(tc, test_cache_saves_lookups);
 	suite_add_tcase(s, tc);
 

@@ -95,6 +95,56 @@ static struct fg_record *make_record(const char *msgid, const char *subject)
 	return rec;
 }
 
+/* list_serial - GET fg:{LIST}:serial with redis-cli (0 when not set) */
+static long list_serial(const char *list)
+{
+	char cmd[512], out[64] = "";
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "redis-cli -s '%s' GET 'fg:{%s}:serial'",
+		 sock_path, list);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	if (fgets(out, sizeof(out), f) == NULL)
+		out[0] = '\0';
+	ck_assert_int_eq(pclose(f), 0);
+	return strtol(out, NULL, 10);
+}
+
+START_TEST(test_changes_counted)
+{
+	struct fg_list def = { "serials", "serials@lists.example",
+			       "bridge@lists.example", 0, NULL };
+	const char *error;
+	long serial;
+
+	/* each change of members, allow list or config counts once */
+	ck_assert_int_eq(fg_store_list_add(store, &def, &error), 0);
+	serial = list_serial("serials");
+	ck_assert_int_ge(serial, 1);
+	ck_assert_int_eq(fg_store_member_add(store, "serials", "a@example.org",
+					     &error), 0);
+	ck_assert_int_eq(list_serial("serials"), serial + 1);
+	ck_assert_int_eq(fg_store_member_del(store, "serials", "a@example.org",
+					     &error), 0);
+	ck_assert_int_eq(list_serial("serials"), serial + 2);
+	ck_assert_int_eq(fg_store_allow_add(store, "serials", "m@example.org",
+					    &error), 0);
+	ck_assert_int_eq(fg_store_allow_del(store, "serials", "m@example.org",
+					    &error), 0);
+	ck_assert_int_eq(list_serial("serials"), serial + 4);
+	ck_assert_int_eq(fg_store_list_set(store, "serials", "access", "open",
+					   &error), 0);
+	ck_assert_int_eq(list_serial("serials"), serial + 5);
+	/* reading changes nothing */
+	ck_assert_int_eq(fg_store_is_member(store, "serials", "a@example.org",
+					    &error), 0);
+	ck_assert_int_eq(list_serial("serials"), serial + 5);
+	/* another list's serial is its own */
+	ck_assert_int_eq(list_serial("nolist"), 0);
+}
+END_TEST
+
 START_TEST(test_list_and_members)
 {
 	struct fg_list def = { "forum", "forum@lists.example",
@@ -517,6 +567,7 @@ int main(void)
 	redis_start();
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_list_and_members);
+	tcase_add_test(tc, test_changes_counted);
 	tcase_add_test(tc, test_inbound_queue_once_in_order);
 	tcase_add_test(tc, test_outbound_and_maps);
 	tcase_add_test(tc, test_queue_lease);
