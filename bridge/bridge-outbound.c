@@ -8,7 +8,8 @@
  *	   the list has it already. Such a post is in the map under the
  *	   list mail's Message-ID; and because the forum's webhook can
  *	   arrive before the bridge stored that map entry, a post by
- *	   forum_api_username is skipped as well.
+ *	   forum_api_username is skipped as well (on NodeBB that setting
+ *	   is the bridge's uid, compared with the post's uid).
  *	   Posts by outbound_blocked_users or by members of
  *	   outbound_blocked_groups are not mailed either.
  *	2. Message-ID, In-Reply-To and References follow fg-threading.
@@ -429,8 +430,8 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 		fg_post_free(&post);
 		return ret;
 	}
-	if (c->forum_api_username != NULL && post->username != NULL &&
-	    strcasecmp(post->username, c->forum_api_username) == 0) {
+	if (fg_forum_post_is_bridge(c->forum_type, c->forum_api_username,
+				    post)) {
 		ret = outbound_skip(w, l, entry, post,
 				    "created by the bridge from list mail");
 		fg_post_free(&post);

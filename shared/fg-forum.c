@@ -242,3 +242,18 @@ int fg_forum_raw_same(const char *a, const char *b)
 		b++;
 	}
 }
+
+bool fg_forum_post_is_bridge(const char *type, const char *api_username,
+			     const struct fg_post *post)
+{
+	long long uid;
+
+	if (api_username == NULL || *api_username == '\0')
+		return false;
+	if (type != NULL && strcmp(type, "nodebb") == 0)
+		return post->user_id > 0 &&
+			fg_parse_llong(api_username, &uid) == 0 &&
+			uid == post->user_id;
+	return post->username != NULL &&
+		strcasecmp(post->username, api_username) == 0;
+}

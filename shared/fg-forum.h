@@ -49,7 +49,9 @@
  *	after FG_FORUM_OK, *error_r is set to a one-line text for the
  *	log. fg_forum_init() returns -1 on a bad setting.
  */
+#include <stdbool.h>
 #include <stddef.h>
+#include "fg-record.h"
 
 enum fg_forum_status {
 	FG_FORUM_OK = 0,
@@ -168,6 +170,12 @@ char *fg_forum_post_url(struct fg_forum *forum, long long topic_id,
 			long long post_number);
 /* fg_forum_status_name - "ok", "transient", ... for logs */
 const char *fg_forum_status_name(int status);
+/* fg_forum_post_is_bridge - was the post made as api_username (the
+   forum_api_username setting)? NodeBB's is the bridge's numeric uid
+   and is compared with the post's uid; the others compare usernames,
+   without regard to case. */
+bool fg_forum_post_is_bridge(const char *type, const char *api_username,
+			     const struct fg_post *post);
 
 /* Discourse answer classification, exposed for tests: status is the
    HTTP status, body the answer (may be NULL), retry_after the

@@ -49,6 +49,9 @@ struct fg_post {
 	long long reply_to_post_number;	/* 0: none */
 	long long category_id;		/* 0: unknown */
 	char *username;
+	/* the author's numeric forum id where the forum names users by
+	   it (NodeBB's uid); 0: not known */
+	long long user_id;
 	char *name;			/* display name, may be empty */
 	char *topic_title;
 	char *raw;			/* Markdown */

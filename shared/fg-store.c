@@ -790,6 +790,9 @@ int fg_store_outbound_add(struct fg_store *store, const char *list,
 	fg_argv_num(&a, post->reply_to_post_number);
 	fg_argv_str(&a, "category_id"); fg_argv_num(&a, post->category_id);
 	fg_argv_str(&a, "username"); fg_argv_str(&a, post->username);
+	if (post->user_id > 0) {
+		fg_argv_str(&a, "user_id"); fg_argv_num(&a, post->user_id);
+	}
 	fg_argv_str(&a, "name"); fg_argv_str(&a, post->name);
 	fg_argv_str(&a, "topic_title"); fg_argv_str(&a, post->topic_title);
 	fg_argv_str(&a, "raw"); fg_argv_str(&a, post->raw);
@@ -1267,6 +1270,7 @@ struct fg_post *fg_post_from_entry(const struct fg_entry *entry)
 						  "reply_to_post_number");
 	post->category_id = fg_entry_num(entry, "category_id");
 	post->username = fg_entry_dup(entry, "username");
+	post->user_id = fg_entry_num(entry, "user_id");
 	post->name = fg_entry_dup(entry, "name");
 	post->topic_title = fg_entry_dup(entry, "topic_title");
 	post->raw = fg_entry_dup(entry, "raw");

@@ -385,6 +385,11 @@ int fg_webhook_parse_nodebb(const void *body, size_t size, size_t max_size,
 		fg_nodebb_text(topic, "title") : fg_xstrdup("");
 	post->username = json_is_object(user) ?
 		fg_nodebb_text(user, "username") : fg_xstrdup("");
+	post->user_id = fg_nodebb_number(p, "uid");
+	if (post->user_id <= 0 && json_is_object(user))
+		post->user_id = fg_nodebb_number(user, "uid");
+	if (post->user_id < 0)
+		post->user_id = 0;
 	post->name = json_is_object(user) ?
 		fg_nodebb_text(user, "displayname") : fg_xstrdup("");
 	ts = fg_nodebb_number(p, "timestamp");

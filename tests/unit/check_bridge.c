@@ -416,6 +416,53 @@ START_TEST(test_webhook_nodebb)
 }
 END_TEST
 
+START_TEST(test_post_is_bridge)
+{
+	static const char with_uid[] =
+		"{\"hook\":\"action:topic.reply\",\"params\":{\"post\":{"
+		"\"pid\":32,\"tid\":9,\"index\":1,\"content\":\"Hi\","
+		"\"uid\":7,\"user\":{\"username\":\"bridge\"}},"
+		"\"topic\":{\"title\":\"T\",\"cid\":4}}}";
+	static const char user_uid[] =
+		"{\"hook\":\"action:topic.reply\",\"params\":{\"post\":{"
+		"\"pid\":33,\"tid\":9,\"index\":2,\"content\":\"Hi\","
+		"\"user\":{\"username\":\"ann\",\"uid\":\"8\"}},"
+		"\"topic\":{\"title\":\"T\",\"cid\":4}}}";
+	struct fg_post *post;
+	struct fg_post named = { .username = "Forum-Bridge" };
+	const char *error;
+
+	/* NodeBB: forum_api_username is the bridge's uid; its username
+	   plays no part */
+	ck_assert_int_eq(fg_webhook_parse_nodebb(with_uid, strlen(with_uid), 0,
+						 &post, &error),
+			 FG_WEBHOOK_POST);
+	ck_assert_int_eq(post->user_id, 7);
+	ck_assert(fg_forum_post_is_bridge("nodebb", "7", post));
+	ck_assert(!fg_forum_post_is_bridge("nodebb", "8", post));
+	ck_assert(!fg_forum_post_is_bridge("nodebb", "bridge", post));
+	fg_post_free(&post);
+	ck_assert_int_eq(fg_webhook_parse_nodebb(user_uid, strlen(user_uid), 0,
+						 &post, &error),
+			 FG_WEBHOOK_POST);
+	ck_assert_int_eq(post->user_id, 8);
+	ck_assert(fg_forum_post_is_bridge("nodebb", "8", post));
+	fg_post_free(&post);
+	/* no uid sent: never taken for the bridge's */
+	ck_assert_int_eq(fg_webhook_parse_nodebb(nodebb_body,
+						 strlen(nodebb_body), 0, &post,
+						 &error), FG_WEBHOOK_POST);
+	ck_assert_int_eq(post->user_id, 0);
+	ck_assert(!fg_forum_post_is_bridge("nodebb", "0", post));
+	fg_post_free(&post);
+	/* Discourse: the username, in any case */
+	ck_assert(fg_forum_post_is_bridge("discourse", "forum-bridge", &named));
+	ck_assert(!fg_forum_post_is_bridge("discourse", "forum", &named));
+	ck_assert(!fg_forum_post_is_bridge("discourse", NULL, &named));
+	ck_assert(!fg_forum_post_is_bridge("discourse", "", &named));
+}
+END_TEST
+
 START_TEST(test_discourse_classify_ok)
 {
 	static const char body[] =
@@ -1126,6 +1173,7 @@ int main(void)
 	tcase_add_test(tc, test_webhook_parse_events);
 	tcase_add_test(tc, test_webhook_parse_oversize);
 	tcase_add_test(tc, test_webhook_nodebb);
+	tcase_add_test(tc, test_post_is_bridge);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("forum");

@@ -292,7 +292,7 @@ START_TEST(test_outbound_and_maps)
 	struct fg_post post = { .post_id = 101, .topic_id = 10,
 				.post_number = 2, .reply_to_post_number = 1,
 				.category_id = 5, .username = "bob",
-				.name = "Bob", .topic_title = "Hello there",
+				.user_id = 17, .name = "Bob", .topic_title = "Hello there",
 				.raw = "Hi!\r\nBcc: x", .created_at = "now" };
 	struct fg_post_ref ref = { 10, 2, 101, 1 }, got;
 	struct fg_entry *entry;
@@ -307,6 +307,7 @@ START_TEST(test_outbound_and_maps)
 	back = fg_post_from_entry(entry);
 	ck_assert_int_eq(back->post_id, 101);
 	ck_assert_int_eq(back->reply_to_post_number, 1);
+	ck_assert_int_eq(back->user_id, 17);
 	ck_assert_str_eq(back->raw, "Hi!\r\nBcc: x");
 	ck_assert_str_eq(back->topic_title, "Hello there");
 	fg_post_free(&back);
