@@ -150,8 +150,10 @@ static void conn_log(struct policyd_conn *conn,
 	policyd_line_add(&line, ", reason=");
 	policyd_line_add(&line, d->reason);
 	if (detail != NULL) {
+		/* may quote a Redis error: printable only */
+		struct fg_policy_value dv = { detail, strlen(detail) };
 		policyd_line_add(&line, " (");
-		policyd_line_add(&line, detail);
+		policyd_line_add_value(&line, &dv, 256);
 		policyd_line_add(&line, ")");
 	}
 	policyd_line_add(&line, ", action=");
