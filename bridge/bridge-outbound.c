@@ -292,11 +292,16 @@ static int outbound_submit(struct outbound *out, const struct fg_config *c,
 			r->skip_until_ms = 0;
 			return status;
 		}
+		/* Said once, when the route goes into back-off; tried again
+		   while every route is in back-off, it fails quietly (the
+		   caller's "relay deferred" line has the last answer). */
+		if (r->skip_until_ms <= now)
+			msg_warn("list=%s post_id=%lld: route %s: %s; skipped "
+				 "for %u.%03us", l->name, post->post_id,
+				 r->relay, *reply_r,
+				 c->smtp_relay_backoff / 1000,
+				 c->smtp_relay_backoff % 1000);
 		r->skip_until_ms = bridge_now_ms() + c->smtp_relay_backoff;
-		msg_warn("list=%s post_id=%lld: route %s: %s; skipped for "
-			 "%u.%03us", l->name, post->post_id, r->relay,
-			 *reply_r, c->smtp_relay_backoff / 1000,
-			 c->smtp_relay_backoff % 1000);
 	}
 	return status;
 }

@@ -404,3 +404,33 @@ def test_sigkill_while_posts_arrive(stack):
     # only a kill between the relay's 250 and the acknowledgement may
     # send a post twice: at most one per kill
     assert twice <= kills, (twice, kills)
+
+
+@requires("bridge")
+def test_all_relays_down_logged_once_per_route(stack):
+    """Every relay down: each route says once that it goes into
+    back-off; the retries while all are in back-off log one "relay
+    deferred" line each, not a line per route; the mail goes out when
+    a relay is back."""
+    p1, p2 = _free_port(), _free_port()
+    _reconfigure(stack, smtp_relay="smtp://127.0.0.1:%d, "
+                 "smtp://127.0.0.1:%d" % (p1, p2),
+                 smtp_relay_backoff="60s")
+    offsets = stack.log_offsets()
+    post = _new_post(stack)
+    assert _webhook(stack, post) == 200
+
+    def log():
+        return stack.logs_since(offsets, lines=1000).get("forumgated", "")
+    wait_for(lambda: log().count("relay deferred") >= 3, 30,
+             "three tries of the stopped queue")
+    text = log()
+    for port in (p1, p2):
+        route = "route smtp://127.0.0.1:%d:" % port
+        assert text.count(route) == 1, (route, text)
+    sink = _sink_start(stack, "sink3", p2)
+    wait_for(lambda: (post["topic_id"], 1) in _sink_ids(sink), 60,
+             "the post at the relay that came back")
+    wait_for(lambda: "route smtp://127.0.0.1:%d: works again" % p2 in log(),
+             10, "the route's return in the log")
+    _sink_stop(stack, "sink3")
