@@ -296,6 +296,11 @@ static mhd_result webhook_discourse(struct webhook *wh,
 					 struct request *req)
 {
 	const struct fg_config *c = wh->bridge->config;
+	/* the generic webhook's headers, or Discourse's */
+	const char *sig_header = req->is_generic ? GENERIC_SIGNATURE_HEADER :
+		FG_WEBHOOK_SIGNATURE_HEADER;
+	const char *event_header = req->is_generic ? GENERIC_EVENT_HEADER :
+		FG_WEBHOOK_EVENT_HEADER;
 	const char *sig, *event, *event_id, *error;
 	char peer[64];
 	struct fg_post *post;
@@ -303,27 +308,25 @@ static mhd_result webhook_discourse(struct webhook *wh,
 
 	if (req->is_nodebb)
 		return webhook_nodebb(wh, conn, req);
-	sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					  req->is_generic ?
-					  GENERIC_SIGNATURE_HEADER :
-					  FG_WEBHOOK_SIGNATURE_HEADER);
+	sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, sig_header);
 	if (fg_webhook_verify(c->webhook_secret, req->body.s, req->body.len,
 			      sig, &error) < 0) {
-		msg_warn("webhook: refused a request from %s: %s",
-			 webhook_peer(conn, peer, sizeof(peer)), error);
+		msg_warn("webhook: refused a request from %s: %s: %s",
+			 webhook_peer(conn, peer, sizeof(peer)), sig_header,
+			 error);
 		return webhook_reply(conn, MHD_HTTP_FORBIDDEN,
 				     "forbidden: bad or missing signature");
 	}
 	event = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					    req->is_generic ?
-					    GENERIC_EVENT_HEADER :
-					    FG_WEBHOOK_EVENT_HEADER);
+					    event_header);
 	event_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					       "X-Discourse-Event-Id");
 	if (event_id == NULL)
 		event_id = "-";
 	ret = fg_webhook_parse(event, req->body.s, req->body.len,
 			       c->webhook_max_size, &post, &error);
+	if (ret == FG_WEBHOOK_INVALID && (event == NULL || *event == '\0'))
+		error = fg_errorf("no %s header", event_header);
 	return webhook_parsed(wh, conn, ret, post, error, event_id);
 }
 

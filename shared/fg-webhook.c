@@ -52,7 +52,7 @@ int fg_webhook_verify(const char *secret, const void *body, size_t size,
 		return -1;
 	}
 	if (signature == NULL || *signature == '\0') {
-		*error_r = "no " FG_WEBHOOK_SIGNATURE_HEADER " header";
+		*error_r = "no signature";
 		return -1;
 	}
 	while (isspace((unsigned char)*signature))
@@ -193,7 +193,7 @@ int fg_webhook_parse(const char *event, const void *body, size_t size,
 		return FG_WEBHOOK_TOO_LARGE;
 	}
 	if (event == NULL || *event == '\0') {
-		*error_r = "no " FG_WEBHOOK_EVENT_HEADER " header";
+		*error_r = "no event name";
 		return FG_WEBHOOK_INVALID;
 	}
 	edited = strcmp(event, "post_edited") == 0;

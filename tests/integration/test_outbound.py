@@ -165,6 +165,36 @@ def test_generic_webhook_edits_and_replays(stack):
 
 
 @requires("bridge")
+def test_generic_webhook_names_its_headers(stack):
+    """Errors of the generic webhook name its own headers, not
+    Discourse's."""
+    body = json.dumps({"post": _new_post(stack)}).encode()
+    sig = hmac.new(stack.webhook_secret.encode(), body,
+                   hashlib.sha256).hexdigest()
+
+    def post(headers):
+        req = urllib.request.Request(
+            "http://127.0.0.1:%d/webhooks/post" % stack.webhook_port,
+            data=body, method="POST",
+            headers=dict(headers, **{"Content-Type": "application/json"}))
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+    offsets = stack.log_offsets()
+    code, text = post({"X-Forumgate-Signature": "sha256=" + sig})
+    assert code == 400 and "no X-Forumgate-Event header" in text, (code, text)
+    code, text = post({"X-Forumgate-Event": "post_created"})
+    assert code == 403, (code, text)
+    wait_for(lambda: "X-Forumgate-Signature: no signature" in
+             stack.logs_since(offsets, 50).get("forumgated", ""), 5,
+             "the refusal in the log")
+    assert "X-Discourse" not in stack.logs_since(offsets, 50).get(
+        "forumgated", "")
+
+
+@requires("bridge")
 def test_nodebb_webhook(stack):
     """A NodeBB reply (nodebb-plugin-webhooks, sha1 signature) is mailed;
     the request headers it echoes appear in no log and no mail."""

@@ -146,7 +146,7 @@ START_TEST(test_webhook_signature_missing)
 	const char *error = NULL;
 
 	ck_assert_int_eq(fg_webhook_verify(SECRET, "{}", 2, NULL, &error), -1);
-	ck_assert_ptr_nonnull(strstr(error, "X-Discourse-Event-Signature"));
+	ck_assert_str_eq(error, "no signature");
 	ck_assert_int_eq(fg_webhook_verify(SECRET, "{}", 2, "", &error), -1);
 }
 END_TEST
