@@ -650,8 +650,9 @@ bool fg_policy_facts_can_post(const struct fg_policy_facts *f)
 /*
  * A list's facts: one open-addressing table over both sets. Each slot
  * holds an address's hash, where its bytes are in one string arena,
- * and which sets it is in, so a list of n addresses costs about
- * 16 * 2n bytes of table and its addresses once.
+ * and which sets it is in; the table is kept between a quarter and
+ * half full, so a list of n addresses costs 32n to 64n bytes of table
+ * and its addresses once.
  */
 #define POLICY_IN_MEMBERS	1u
 #define POLICY_IN_ALLOW		2u
