@@ -84,8 +84,9 @@ int fg_store_async_list_facts(redisAsyncContext *ac, const char *list,
 			      fg_store_async_list_facts_cb *callback,
 			      void *context, const char **error_r);
 
-/* ret: 0 subscribed, 1 a message: the facts of list changed; -1 the
-   subscription failed or ended (the last call) */
+/* ret: 0 subscribed, 1 a message: the facts of list changed; -1 an
+   error. When the context goes, one last call says -1 and the
+   subscription's record is freed. */
 typedef void fg_store_async_changes_cb(void *context, int ret,
 				       const char *list, const char *error);
 
