@@ -711,14 +711,16 @@ policy_fact_find(const struct fg_policy_list_facts *lf, uint64_t hash,
 	}
 }
 
-/* policy_facts_grow - twice the slots (the table stays at most half
-   full, so a probe ends soon) */
-static void policy_facts_grow(struct fg_policy_list_facts *lf)
+/* policy_facts_grow - at least twice the slots, and at least min (the
+   table stays at most half full, so a probe ends soon) */
+static void policy_facts_grow(struct fg_policy_list_facts *lf, size_t min)
 {
 	struct policy_fact_slot *old = lf->slots;
 	size_t n_old = lf->n_slots;
 
 	lf->n_slots = n_old == 0 ? 64 : n_old * 2;
+	while (lf->n_slots < min)
+		lf->n_slots *= 2;
 	lf->slots = fg_xcalloc(lf->n_slots, sizeof(*lf->slots));
 	for (size_t i = 0; i < n_old; i++) {
 		if (old[i].len_sets == 0)
@@ -729,6 +731,17 @@ static void policy_facts_grow(struct fg_policy_list_facts *lf)
 		lf->slots[j] = old[i];
 	}
 	free(old);
+}
+
+void fg_policy_list_facts_reserve(struct fg_policy_list_facts *lf, size_t n,
+				  size_t len)
+{
+	if (2 * (lf->count + n) > lf->n_slots)
+		policy_facts_grow(lf, 2 * (lf->count + n));
+	if (lf->arena_len + n * len > lf->arena_size) {
+		lf->arena_size = lf->arena_len + n * len;
+		lf->arena = fg_xrealloc(lf->arena, lf->arena_size);
+	}
 }
 
 void fg_policy_list_facts_add(struct fg_policy_list_facts *lf, bool allow,
@@ -742,7 +755,7 @@ void fg_policy_list_facts_add(struct fg_policy_list_facts *lf, bool allow,
 	if (len == 0 || len > FG_POLICY_LINE_MAX)
 		return;
 	if (2 * (lf->count + 1) > lf->n_slots)
-		policy_facts_grow(lf);
+		policy_facts_grow(lf, 0);
 	slot = policy_fact_find(lf, hash, address, len);
 	if (slot->len_sets == 0) {
 		if (lf->arena_len + len > lf->arena_size) {

@@ -217,6 +217,11 @@ struct fg_policy_list_facts;
 
 struct fg_policy_list_facts *
 fg_policy_list_facts_new(enum fg_policy_access access);
+/* fg_policy_list_facts_reserve - room for n addresses of about len
+   bytes each, so that adding them does not grow the table step by
+   step */
+void fg_policy_list_facts_reserve(struct fg_policy_list_facts *lf, size_t n,
+				  size_t len);
 /* fg_policy_list_facts_add - an address of the member set, or (allow
    true) of the allow list */
 void fg_policy_list_facts_add(struct fg_policy_list_facts *lf, bool allow,

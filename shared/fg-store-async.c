@@ -478,6 +478,9 @@ async_list_facts_build(const redisReply *reply)
 	   text to say so */
 	(void)fg_policy_access_parse(reply->element[1]->str, &access);
 	lf = fg_policy_list_facts_new(access);
+	/* addresses are about 24 bytes */
+	fg_policy_list_facts_reserve(lf, sets[0]->elements + sets[1]->elements,
+				     24);
 	for (unsigned int s = 0; s < 2; s++) {
 		for (size_t i = 0; i < sets[s]->elements; i++) {
 			const redisReply *e = sets[s]->element[i];

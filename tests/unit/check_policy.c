@@ -870,7 +870,9 @@ START_TEST(test_list_facts)
 	ck_assert(!f.member);
 	fg_policy_list_facts_get(lf, "", &f);
 	ck_assert(!f.member);
-	/* many: the table grows and still finds each */
+	/* many: the table grows (first at once, by reserve, then step
+	   by step past what was reserved) and still finds each */
+	fg_policy_list_facts_reserve(lf, 1000, 24);
 	for (unsigned int i = 0; i < 5000; i++) {
 		snprintf(addr, sizeof(addr), "m%u@example.org", i);
 		fg_policy_list_facts_add(lf, i % 3 == 0, addr, strlen(addr));
