@@ -365,7 +365,7 @@ static bool conn_decide(struct policyd_conn *conn,
 	lf = policyd_redis_list_facts(pd->redis, d->list);
 	if (lf != NULL) {
 		fg_policy_list_facts_get(lf, conn->sender_key, &cached);
-		if ((pd->policy.rate_limit == 0 && pd->policy.rate_reject == 0) ||
+		if (!fg_policy_counts(&pd->policy) ||
 		    !fg_policy_facts_can_post(&cached)) {
 			fg_policy_facts(d, &pd->policy, conn->sender, &cached);
 			conn_answer(conn, log_values, NULL);

@@ -158,6 +158,14 @@ static void log_vmsg(int priority, const char *prefix, const char *fmt,
 	log_text(priority, prefix, line, n < 0 ? 0 : (size_t)n);
 }
 
+/* log_printable - a byte from a client as the log shows it */
+static inline char log_printable(char ch)
+{
+	unsigned char c = (unsigned char)ch;
+
+	return c >= 0x20 && c < 0x7f ? ch : '?';
+}
+
 /*
  * The decision lines are built with the appends below, not printf:
  * a line is logged for every list decision, on the path of the
@@ -181,10 +189,8 @@ void policyd_line_add_value(struct policyd_line *line,
 
 	if (n > POLICYD_LINE_MAX - line->len)
 		n = POLICYD_LINE_MAX - line->len;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)v->data[i];
-		line->buf[line->len + i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
+	for (size_t i = 0; i < n; i++)
+		line->buf[line->len + i] = log_printable(v->data[i]);
 	line->len += n;
 	if (n < v->len)
 		policyd_line_add(line, "...");
@@ -227,10 +233,8 @@ const char *policyd_printable(char *buf, size_t size, const char *s)
 {
 	size_t i, max = size - 4;
 
-	for (i = 0; s[i] != '\0' && i < max; i++) {
-		unsigned char c = (unsigned char)s[i];
-		buf[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
+	for (i = 0; s[i] != '\0' && i < max; i++)
+		buf[i] = log_printable(s[i]);
 	if (s[i] != '\0')
 		memcpy(buf + i, "...", 4);
 	else

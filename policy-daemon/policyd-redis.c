@@ -358,8 +358,7 @@ int policyd_redis_is_member(struct policyd_redis *r, const char *list,
 	l->callback = callback;
 	l->context = context;
 	if (fg_store_async_facts(r->ac, list, address,
-				 r->pd->policy.rate_limit > 0 ||
-				 r->pd->policy.rate_reject > 0 ?
+				 fg_policy_counts(&r->pd->policy) ?
 				 r->pd->config->policy_rate_window : 0,
 				 lookup_member_done, l, error_r) < 0) {
 		lookup_free(l);

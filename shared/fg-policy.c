@@ -233,16 +233,23 @@ struct fg_policy_addresses {
 	size_t count;
 };
 
-/* policy_hash - FNV-1a of the lowercased bytes */
-static uint64_t policy_hash(const char *s, size_t len)
+/* policy_fnv - FNV-1a of the bytes, lowercased if fold */
+static inline uint64_t policy_fnv(const char *s, size_t len, bool fold)
 {
 	uint64_t h = 14695981039346656037ULL;
 
 	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)tolower((unsigned char)s[i]);
+		unsigned char c = (unsigned char)s[i];
+		h ^= fold ? (unsigned char)tolower(c) : c;
 		h *= 1099511628211ULL;
 	}
 	return h;
+}
+
+/* policy_hash - the addresses' hash: case-insensitive */
+static uint64_t policy_hash(const char *s, size_t len)
+{
+	return policy_fnv(s, len, true);
 }
 
 struct fg_policy_addresses *fg_policy_addresses_new(void)
@@ -647,6 +654,11 @@ bool fg_policy_facts_can_post(const struct fg_policy_facts *f)
 	return f->access == FG_ACCESS_OPEN || f->member || f->allowed;
 }
 
+bool fg_policy_counts(const struct fg_policy_settings *set)
+{
+	return set->rate_limit > 0 || set->rate_reject > 0;
+}
+
 /*
  * A list's facts: one open-addressing table over both sets. Each slot
  * holds an address's hash, where its bytes are in one string arena,
@@ -672,16 +684,10 @@ struct fg_policy_list_facts {
 	size_t arena_len, arena_size;
 };
 
-/* policy_bytes_hash - FNV-1a of exact bytes */
+/* policy_bytes_hash - the lists' facts' hash: exact bytes */
 static uint64_t policy_bytes_hash(const char *s, size_t len)
 {
-	uint64_t h = 14695981039346656037ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return policy_fnv(s, len, false);
 }
 
 struct fg_policy_list_facts *

@@ -209,6 +209,8 @@ size_t fg_policy_answer(const struct fg_policy_decision *decision,
    the facts go (open list, member, or allowed)? Only such a post is
    counted against the rate limit. */
 bool fg_policy_facts_can_post(const struct fg_policy_facts *facts);
+/* fg_policy_counts - are posts counted at all (a rate limit is set)? */
+bool fg_policy_counts(const struct fg_policy_settings *set);
 
 /* A list's access mode, members and allow list as read from Redis at
    one moment, to answer its facts without a round trip (counts
