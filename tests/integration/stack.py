@@ -1113,6 +1113,15 @@ mlmmj     unix  -       n       n       -       -       pipe
             raise TimeoutError("%s; still queued: %s"
                                % (e, _queue_summary(last))) from e
 
+    def wait_bridge_idle(self, timeout=60.0, queues=("in", "out")):
+        """Wait until the bridge has finished every entry of the list's
+        queues (an entry leaves its stream when it is done: posted,
+        mailed, skipped or dead-lettered).  What it was going to do is
+        done then, so a test can count posts or mails without sleeping."""
+        keys = ["fg:{%s}:%s" % (self.list_name, q) for q in queues]
+        wait_for(lambda: all(self.redis_call("XLEN", k) == 0 for k in keys),
+                 timeout, "the bridge to finish its queues", interval=0.1)
+
     # -- smtp -------------------------------------------------------------------
 
     def send_mail(self, mail_from, rcpt_to, msg, check=True, helo=None,

@@ -105,7 +105,7 @@ def test_two_daemons_keep_order_and_take_over(stack):
         wait_for(lambda: len(_titles_in_forum_order(stack, uid)) >= len(sent),
                  timeout=60, what="all %d mails on the forum" % len(sent))
         stack.wait_queue_empty()
-        time.sleep(1)
+        stack.wait_bridge_idle(queues=("in",))
         got = [r.strip() for r in _titles_in_forum_order(stack, uid)]
         assert len(got) == len(set(got)) == len(sent), \
             "posted %d, distinct %d, sent %d" % (len(got), len(set(got)),

@@ -202,7 +202,7 @@ def test_redis_down_defers_then_posts_once(stack):
     wait_for(lambda: _topic_by_title(stack, title), timeout=60,
              what="the deferred mail to be posted")
     stack.wait_queue_empty(timeout=30)
-    time.sleep(1)
+    stack.wait_bridge_idle(queues=("in",))
     matches = [t for t in stack.forum_state()["topics"] if t["title"] == title]
     assert len(matches) == 1 and len(matches[0]["posts"]) == 1, matches
 
@@ -221,7 +221,7 @@ def test_same_message_twice_posts_once(stack):
     stack.wait_queue_empty()
     wait_for(lambda: "dropped: duplicate" in stack.dovecot_log(), timeout=10,
              what="the duplicate to be dropped")
-    time.sleep(1)
+    stack.wait_bridge_idle(queues=("in",))
     matches = [t for t in stack.forum_state()["topics"] if t["title"] == title]
     assert len(matches) == 1 and len(matches[0]["posts"]) == 1, matches
 
