@@ -60,10 +60,6 @@
 
 struct inbound {
 	struct fg_forum *forum;
-	/* "LIST ENTRY-ID" of entries whose last try ended without a
-	   clear answer: the post may exist */
-	char **unsure;
-	size_t n_unsure;
 };
 
 struct inbound_lookup {
@@ -92,31 +88,30 @@ static const char *inbound_title(const struct fg_record *rec)
 	return "(no subject)";
 }
 
-/* inbound_record_posted - map, acknowledge, and log the success */
+/* inbound_record_posted - map and acknowledge in one step, and log
+   the success */
 static int inbound_record_posted(struct worker *w, struct worker_list *l,
 				 const struct fg_entry *entry,
 				 const char *message_id)
 {
-	const struct fg_post_ref *ref = &l->done_ref;
-	const char *error;
+	/* copies: message_id may be l->done_message_id, and
+	   worker_posted() forgets the entry's state */
+	const struct fg_post_ref ref = l->done_ref;
+	char *msgid = fg_xstrdup(message_id);
 	int ret;
 
-	if (fg_store_map_post(w->store, l->name, message_id, ref,
-			      &error) < 0)
-		return worker_store_failed(w, l, "recording the post", error);
-	ret = worker_finish(w, l, entry);
-	if (ret != WORKER_DONE)
-		return ret;
-	if (ref->parent_post_number == 0)
+	ret = worker_posted(w, l, entry, msgid, &ref);
+	if (ret == WORKER_DONE && ref.parent_post_number == 0)
 		msg_info("list=%s message_id=<%s>: topic created id=%lld "
-			 "post_id=%lld", l->name, message_id, ref->topic_id,
-			 ref->post_id);
-	else
+			 "post_id=%lld", l->name, msgid, ref.topic_id,
+			 ref.post_id);
+	else if (ret == WORKER_DONE)
 		msg_info("list=%s message_id=<%s>: reply in topic %lld "
 			 "post_number=%lld to post_number=%lld post_id=%lld",
-			 l->name, message_id, ref->topic_id, ref->post_number,
-			 ref->parent_post_number, ref->post_id);
-	return WORKER_DONE;
+			 l->name, msgid, ref.topic_id, ref.post_number,
+			 ref.parent_post_number, ref.post_id);
+	free(msgid);
+	return ret;
 }
 
 /* inbound_failed - backoff, or the dead-letter stream after max tries */
@@ -156,43 +151,6 @@ static int inbound_failed(struct worker *w, struct worker_list *l,
 			 message_id, why);
 	free(why);
 	return ret;
-}
-
-/* inbound_unsure_find - index of "list id" in the unsure set, or -1 */
-static ssize_t inbound_unsure_find(struct inbound *in, const char *list,
-				   const char *id)
-{
-	size_t len = strlen(list);
-
-	for (size_t i = 0; i < in->n_unsure; i++) {
-		if (strncmp(in->unsure[i], list, len) == 0 &&
-		    in->unsure[i][len] == ' ' &&
-		    strcmp(in->unsure[i] + len + 1, id) == 0)
-			return (ssize_t)i;
-	}
-	return -1;
-}
-
-/* inbound_unsure_set - remember or forget that an entry may be posted;
-   one entry per list at most (the queue stops at its head) */
-static void inbound_unsure_set(struct inbound *in, const char *list,
-			       const char *id, bool unsure)
-{
-	size_t len = strlen(list);
-
-	for (size_t i = 0; i < in->n_unsure; i++) {
-		if (strncmp(in->unsure[i], list, len) == 0 &&
-		    in->unsure[i][len] == ' ') {
-			free(in->unsure[i]);
-			in->unsure[i] = in->unsure[--in->n_unsure];
-			break;
-		}
-	}
-	if (!unsure)
-		return;
-	in->unsure = fg_xrealloc(in->unsure,
-				 (in->n_unsure + 1) * sizeof(char *));
-	in->unsure[in->n_unsure++] = fg_xasprintf("%s %s", list, id);
 }
 
 /* inbound_short_address - "alice@e…": enough to recognize, not to mail */
@@ -376,6 +334,26 @@ static bool inbound_is_repeat(const char *reason)
 		 strstr(reason, "already been taken") != NULL);
 }
 
+/* inbound_may_exist - from now on the entry's post may exist: its
+   fingerprint is the bridge's (its webhook is not mailed back to the
+   list, even when it comes before the post is recorded or the answer
+   is lost), and the posting mark tells whoever tries the entry next to
+   look for the post first */
+static int inbound_may_exist(struct worker *w, struct worker_list *l,
+			     const struct fg_entry *entry, const char *author,
+			     const char *raw, const char **error_r)
+{
+	char *fp = fg_forum_fingerprint(author, raw);
+	int ret;
+
+	ret = fg_store_ours_add(w->store, l->name, fp, error_r);
+	free(fp);
+	if (ret == 0)
+		ret = fg_store_posting_begin(w->store, l->name, entry->id,
+					     w->bridge->consumer, error_r);
+	return ret;
+}
+
 /* inbound_process - one record; see the DESCRIPTION */
 static int inbound_process(struct worker *w, struct worker_list *l,
 			   const struct fg_entry *entry)
@@ -391,7 +369,8 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 	const char *error, *parent_id;
 	char *author = NULL, *external_id = NULL;
 	int ret, status, found;
-	bool is_reply, was_unsure;
+	int was_unsure;
+	bool is_reply;
 
 	if (worker_is_done(l, entry->id)) {
 		/* posted already; Redis failed before the map was stored */
@@ -480,25 +459,28 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 		req.external_id = external_id;
 	}
 
-	/* the webhook of the post may come before the map has it */
-	if (fg_store_posting_begin(w->store, l->name, entry->id,
-				   2 * c->forum_timeout + 10000, &error) < 0) {
-		free(author);
-		free(external_id);
-		fg_buf_free(&raw);
-		fg_record_free(&rec);
-		return worker_store_failed(w, l, "marking the post", error);
-	}
 	found = 0;
 	status = FG_FORUM_TRANSIENT;
-	was_unsure = inbound_unsure_find(in, l->name, entry->id) >= 0;
-	if (was_unsure) {
-		/* the last try may have posted it */
+	/* a try that got no clear answer, in this daemon before a crash or
+	   in another one, may have posted it: look first */
+	was_unsure = fg_store_posting_is(w->store, l->name, entry->id,
+					 &error);
+	if (was_unsure < 0) {
+		ret = worker_store_failed(w, l, "looking for a post that may "
+					  "exist", error);
+		goto out;
+	}
+	if (was_unsure > 0) {
 		found = fg_forum_find(in->forum, &req, &answer, &error);
 		if (found < 0)
 			status = found;
 	}
 	if (found == 0) {
+		if (inbound_may_exist(w, l, entry, author, raw.s, &error) < 0) {
+			ret = worker_store_failed(w, l, "marking the post",
+						  error);
+			goto out;
+		}
 		status = fg_forum_create(in->forum, &req, &answer, &error);
 		if (author != NULL &&
 		    inbound_author_refused(status, &answer, error)) {
@@ -525,17 +507,21 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 	}
 	if (found > 0) {
 		msg_info("list=%s message_id=<%s>: the forum has the post "
-			 "already (an earlier try got no answer)", l->name,
-			 rec->message_id);
+			 "already (an earlier try got no clear answer)",
+			 l->name, rec->message_id);
 		status = FG_FORUM_OK;
 	}
-	/* no answer, or a 5xx a proxy may have sent after the forum
-	   stored the post: look before posting again */
-	inbound_unsure_set(in, l->name, entry->id,
-			   status == FG_FORUM_TRANSIENT &&
-			   ((was_unsure && found < 0) ||
-			    answer.http_status == 0 ||
-			    answer.http_status >= 500));
+	/* Not posted for sure (a refusal, a 429): the mark goes. No
+	   answer, or a 5xx a proxy may have sent after the forum stored
+	   the post: the mark stays, and the next try looks first. */
+	if (status != FG_FORUM_OK && status != FG_FORUM_HELD &&
+	    !(status == FG_FORUM_TRANSIENT &&
+	      (answer.http_status == 0 || answer.http_status >= 500)) &&
+	    fg_store_posting_end(w->store, l->name, entry->id, &error) < 0) {
+		ret = worker_store_failed(w, l, "clearing the posting mark",
+					  error);
+		goto out;
+	}
 
 	switch (status) {
 	case FG_FORUM_OK:
@@ -574,9 +560,7 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 				     &answer, error);
 		break;
 	}
-	/* mapped now, or not posted; a failure here only lets the mark
-	   expire */
-	(void)fg_store_posting_end(w->store, l->name, &error);
+out:
 	free(author);
 	free(external_id);
 	fg_buf_free(&raw);
@@ -590,7 +574,6 @@ static void inbound_deinit(struct worker *w)
 	struct inbound *in = w->context;
 
 	fg_forum_deinit(&in->forum);
-	fg_strv_free(in->unsure, in->n_unsure);
 	free(in);
 }
 
@@ -607,13 +590,16 @@ int inbound_start(struct bridge *b, struct worker **worker_r,
 		.timeout_ms = c->forum_timeout,
 	};
 	struct inbound *in = fg_xcalloc(1, sizeof(*in));
-	struct worker *w;
+	struct worker *w = fg_xcalloc(1, sizeof(*w));
 
+	/* a long forum request keeps the list's lease */
+	set.progress = worker_progress;
+	set.progress_context = w;
 	if (fg_forum_init(&set, &in->forum, error_r) < 0) {
 		free(in);
+		free(w);
 		return -1;
 	}
-	w = fg_xcalloc(1, sizeof(*w));
 	w->name = "list->forum";
 	w->queue = FG_QUEUE_INBOUND;
 	w->bridge = b;

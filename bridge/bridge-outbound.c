@@ -26,10 +26,12 @@
  *	   A 5xx moves the entry to the dead-letter stream with the
  *	   relay's answer.
  *
- *	A post the map does not know while the list-to-forum worker has a
- *	post in flight (fg:{LIST}:posting) waits until that post is
- *	mapped: the forum's webhook may come before the map has it, and
- *	a post made as a mapped author is not recognized by its username.
+ *	A post the map does not know whose author and text the bridge
+ *	sent to the forum from list mail (fg:{LIST}:ours:*, set before
+ *	the request) is the bridge's own: the forum's webhook may come
+ *	before the post is recorded, or the request's answer may have
+ *	been lost, and a post made as a mapped author is not recognized
+ *	by its username.
  *
  *	An edit (a revision queued by the webhook when outbound_edits =
  *	mail) of a post that was mailed is mailed once more, with the
@@ -54,9 +56,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* How often a post is looked up again while the bridge has a post in
-   flight (fg_store_posting_begin()). */
-#define OUTBOUND_IN_FLIGHT_MS 100
 #include <time.h>
 
 /* a route: one relay and the envelope sender base used through it */
@@ -408,6 +407,31 @@ static int outbound_send_edit(struct worker *w, struct worker_list *l,
 	return ret;
 }
 
+/* outbound_is_bridge_request - did the bridge ask for a post with this
+   author and text (fg_forum_fingerprint() as bridge-inbound.c made it:
+   NodeBB's author is the uid) */
+static int outbound_is_bridge_request(struct worker *w, struct worker_list *l,
+				      const struct fg_post *post,
+				      const char **error_r)
+{
+	const struct fg_config *c = w->bridge->config;
+	char *author, *fp;
+	int ret;
+
+	if (post->raw == NULL)
+		return 0;
+	if (strcmp(c->forum_type, "nodebb") == 0)
+		author = fg_xasprintf("%lld", post->user_id);
+	else
+		author = fg_xstrdup(post->username != NULL ?
+				    post->username : "");
+	fp = fg_forum_fingerprint(author, post->raw);
+	ret = fg_store_ours_is(w->store, l->name, fp, error_r);
+	free(fp);
+	free(author);
+	return ret;
+}
+
 /* outbound_process - one post; see the DESCRIPTION */
 static int outbound_process(struct worker *w, struct worker_list *l,
 			    const struct fg_entry *entry)
@@ -487,17 +511,23 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 		return ret;
 	}
 	if (ret == 0) {
-		/* the bridge may be between creating this post from list
-		   mail and mapping it: wait until it is done */
-		ret = fg_store_posting_active(w->store, l->name, &error);
+		/* the bridge may have asked for this post from list mail
+		   and not recorded it yet (its webhook came first, or the
+		   answer was lost): its fingerprint says so */
+		ret = outbound_is_bridge_request(w, l, post, &error);
 		if (ret != 0) {
+			if (ret > 0)
+				ret = outbound_skip(w, l, entry, post,
+						    "created by the bridge "
+						    "from list mail (same "
+						    "author and text)");
+			else
+				ret = worker_store_failed(w, l, "looking up "
+							  "the post's "
+							  "fingerprint",
+							  error);
 			fg_post_free(&post);
-			if (ret < 0)
-				return worker_store_failed(w, l, "looking for "
-							   "a post in flight",
-							   error);
-			l->next_ms = bridge_now_ms() + OUTBOUND_IN_FLIGHT_MS;
-			return WORKER_RETRY;
+			return ret;
 		}
 	}
 
@@ -558,26 +588,27 @@ int outbound_start(struct bridge *b, struct worker **worker_r,
 		.timeout_ms = c->forum_timeout,
 	};
 	struct outbound *out = fg_xcalloc(1, sizeof(*out));
-	struct worker *w;
+	struct worker *w = fg_xcalloc(1, sizeof(*w));
 	int ret = fg_forum_init(&fset, &out->forum, error_r);
 
 	if (ret == 0)
 		ret = outbound_parse_routes(out, c, error_r);
 	for (size_t i = 0; ret == 0 && i < out->n_routes; i++) {
+		/* a long submission keeps the list's lease */
 		struct fg_smtp_settings sset = {
 			.relay = out->routes[i].relay,
 			.timeout_ms = c->smtp_timeout,
+			.progress = worker_progress,
+			.progress_context = w,
 		};
 		ret = fg_smtp_init(&sset, &out->routes[i].smtp, error_r);
 	}
 	if (ret < 0) {
-		w = fg_xcalloc(1, sizeof(*w));
 		w->context = out;
 		outbound_deinit(w);
 		free(w);
 		return -1;
 	}
-	w = fg_xcalloc(1, sizeof(*w));
 	w->name = "forum->list";
 	w->queue = FG_QUEUE_OUTBOUND;
 	w->bridge = b;

@@ -198,75 +198,168 @@ static void worker_forget_entry(struct worker_list *l)
 	l->next_ms = 0;
 }
 
-/* worker_finish - XACK + XDEL the entry */
+/* worker_lease - the list's lease as the store checks it */
+static struct fg_lease worker_lease(struct worker *w,
+				    const struct worker_list *l)
+{
+	struct fg_lease lease = { w->bridge->consumer, l->lease_token };
+
+	return lease;
+}
+
+/* worker_lease_lost - another daemon holds the list: stop working it */
+static int worker_lease_lost(struct worker *w, struct worker_list *l,
+			     const struct fg_entry *entry, const char *what)
+{
+	msg_warn("%s: list=%s entry=%s: the lease of the queue was lost "
+		 "before %s; the entry is left to the daemon that holds the "
+		 "list now", w->name, l->name, entry->id, what);
+	l->leased = false;
+	l->lease_token = 0;
+	l->lease_renew_ms = 0;
+	worker_forget_entry(l);
+	return WORKER_RETRY;
+}
+
+/* worker_finished - the outcome of a step that finishes an entry */
+static int worker_finished(struct worker *w, struct worker_list *l,
+			   const struct fg_entry *entry, int ret,
+			   const char *what, const char *error)
+{
+	if (ret < 0)
+		return worker_store_failed(w, l, what, error);
+	worker_store_ok(w);
+	if (ret == 0)
+		return worker_lease_lost(w, l, entry, what);
+	worker_forget_entry(l);
+	return WORKER_DONE;
+}
+
+/* worker_finish - XACK + XDEL the entry, under the lease */
 int worker_finish(struct worker *w, struct worker_list *l,
 		  const struct fg_entry *entry)
 {
-	const char *error;
+	struct fg_lease lease = worker_lease(w, l);
+	const char *error = NULL;
+	int ret;
 
-	if (fg_store_queue_done(w->store, l->name, w->queue, entry->id,
-				&error) < 0)
-		return worker_store_failed(w, l, "acknowledging an entry",
-					   error);
-	worker_store_ok(w);
-	worker_forget_entry(l);
-	return WORKER_DONE;
+	ret = fg_store_queue_ack(w->store, l->name, w->queue, &lease,
+				 entry->id, &error);
+	return worker_finished(w, l, entry, ret, "acknowledging an entry",
+			       error);
+}
+
+/* worker_posted - see bridge-worker.h */
+int worker_posted(struct worker *w, struct worker_list *l,
+		  const struct fg_entry *entry, const char *message_id,
+		  const struct fg_post_ref *ref)
+{
+	struct fg_lease lease = worker_lease(w, l);
+	const char *error = NULL;
+	int ret;
+
+	ret = fg_store_queue_posted(w->store, l->name, &lease, entry->id,
+				    message_id, ref, &error);
+	return worker_finished(w, l, entry, ret, "recording the post",
+			       error);
 }
 
 /* worker_dead - to the dead-letter stream with the reason */
 int worker_dead(struct worker *w, struct worker_list *l,
 		const struct fg_entry *entry, const char *reason)
 {
-	const char *error;
+	struct fg_lease lease = worker_lease(w, l);
+	const char *error = NULL;
+	int ret;
 
-	if (fg_store_queue_dead(w->store, l->name, w->queue, entry, reason,
-				&error) < 0)
-		return worker_store_failed(w, l, "dead-lettering an entry",
-					   error);
-	worker_store_ok(w);
-	worker_forget_entry(l);
-	return WORKER_DONE;
+	ret = fg_store_queue_bury(w->store, l->name, w->queue, &lease, entry,
+				  reason, &error);
+	return worker_finished(w, l, entry, ret, "dead-lettering an entry",
+			       error);
+}
+
+/* worker_lease_ttl - queue_lease_ttl, at least 300 ms */
+static unsigned int worker_lease_ttl(struct worker *w)
+{
+	unsigned int ttl = w->bridge->config->queue_lease_ttl;
+
+	return ttl < 300 ? 300 : ttl;
+}
+
+/* worker_renew - take or renew one list's lease now; 1 held, 0 held by
+   another, -1 Redis failed */
+static int worker_renew(struct worker *w, struct worker_list *l)
+{
+	unsigned int ttl = worker_lease_ttl(w);
+	struct fg_lease lease = worker_lease(w, l);
+	long long had = l->leased ? l->lease_token : 0;
+	const char *error;
+	char *holder;
+	int ret;
+
+	ret = fg_store_queue_lease(w->store, l->name, w->queue, &lease, ttl,
+				   &holder, &error);
+	if (ret < 0) {
+		worker_store_failed(w, l, "renewing the lease", error);
+		return -1;
+	}
+	if (ret > 0 && had != lease.token)
+		msg_info("%s: list=%s: this daemon (%s) works the queue "
+			 "(lease token %lld)", w->name, l->name,
+			 w->bridge->consumer, lease.token);
+	else if (ret == 0 && l->leased)
+		msg_info("%s: list=%s: queue now worked by consumer %s",
+			 w->name, l->name, holder);
+	if (ret > 0 && had != 0 && had != lease.token)
+		/* taken anew: what this daemon knew of its entries may be
+		   stale */
+		worker_forget_entry(l);
+	l->leased = ret > 0;
+	l->lease_token = lease.token;
+	/* renewed three times in a TTL span */
+	l->lease_renew_ms = bridge_now_ms() + ttl / 3;
+	free(holder);
+	return ret;
+}
+
+/* worker_keep_lease - see bridge-worker.h */
+bool worker_keep_lease(struct worker *w, struct worker_list *l)
+{
+	if (!l->leased)
+		return false;
+	if (bridge_now_ms() < l->lease_renew_ms)
+		return true;
+	/* Redis failing: go on, the fencing token decides at the end */
+	return worker_renew(w, l) != 0;
+}
+
+/* worker_progress - see bridge-worker.h */
+int worker_progress(void *context)
+{
+	struct worker *w = context;
+
+	if (w->current == NULL)
+		return 0;
+	return worker_keep_lease(w, w->current) ? 0 : 1;
 }
 
 /* worker_hold_leases - take or renew the lease of every list that is
    due, so that only lists this daemon holds are read; a list another
-   daemon holds waits until the next try */
+   daemon holds waits until the next try. The lease lapses
+   queue_lease_ttl after its holder stopped renewing it (a crash). */
 static void worker_hold_leases(struct worker *w)
 {
-	/* the lease lapses queue_lease_ttl after its holder stopped
-	   renewing it (a crash); it is renewed three times in that span */
-	unsigned int ttl = w->bridge->config->queue_lease_ttl;
 	long long now = bridge_now_ms();
-
-	if (ttl < 300)
-		ttl = 300;
 
 	for (size_t i = 0; i < w->n_lists; i++) {
 		struct worker_list *l = &w->lists[i];
-		const char *error;
-		char *holder;
-		int ret;
 
 		if (now < l->lease_renew_ms)
 			continue;
-		ret = fg_store_queue_lease(w->store, l->name, w->queue,
-					   w->bridge->consumer, ttl,
-					   &holder, &error);
-		if (ret < 0) {
-			worker_store_failed(w, l, "renewing the lease", error);
+		if (worker_renew(w, l) < 0)
 			continue;
-		}
-		if (ret > 0 && !l->leased)
-			msg_info("%s: list=%s: this daemon (%s) works the queue",
-				 w->name, l->name, w->bridge->consumer);
-		else if (ret == 0 && l->leased)
-			msg_info("%s: list=%s: queue now worked by consumer %s",
-				 w->name, l->name, holder);
-		l->leased = ret > 0;
-		l->lease_renew_ms = now + ttl / 3;
 		if (!l->leased && l->next_ms < l->lease_renew_ms)
 			l->next_ms = l->lease_renew_ms;
-		free(holder);
 	}
 }
 
@@ -314,7 +407,10 @@ static bool worker_pass(struct worker *w, bool idle, long long *soonest_r)
 		if (ret == 0)
 			continue;
 		worked = true;
-		if (w->process(w, l, entry) == WORKER_DONE) {
+		w->current = l;
+		ret = w->process(w, l, entry);
+		w->current = NULL;
+		if (ret == WORKER_DONE) {
 			l->delay_ms = 0;
 			l->next_ms = 0;
 		} else if (l->next_ms < *soonest_r) {

@@ -20,6 +20,13 @@
  *	and direction (fg_store_queue_lease) lets one of them work a list
  *	at a time; when its holder stops renewing it, another takes the
  *	list over together with the entries the first left pending.
+ *	The lease is renewed between entries and, through
+ *	worker_progress(), during every forum request and SMTP
+ *	submission, so one slow entry does not let it lapse. Every step
+ *	that finishes an entry checks the lease's fencing token in the
+ *	same atomic step: a daemon that lost the lease anyway (stalled
+ *	longer than queue_lease_ttl, cut off from Redis) finishes
+ *	nothing, logs it, and leaves the list to the new holder.
  *
  *	Effects outside Redis (a forum post created, a mail sent) are
  *	remembered per list with worker_mark_done(): when Redis fails
@@ -42,6 +49,7 @@ struct worker_list {
 
 	/* the lease on this list's queue (one daemon works a list) */
 	bool leased;
+	long long lease_token;		/* its fencing token while leased */
 	long long lease_renew_ms;	/* renew or try again then */
 
 	/* backoff */
@@ -71,6 +79,7 @@ struct worker {
 
 	struct worker_list *lists;
 	size_t n_lists;
+	struct worker_list *current;	/* the list whose entry is processed */
 	long long lists_read_ms;
 	unsigned int refresh_generation;
 	bool store_failing;		/* log a Redis outage once */
@@ -93,9 +102,23 @@ void worker_mark_done(struct worker_list *list, const char *entry_id,
 		      const char *message_id, const struct fg_post_ref *ref);
 /* worker_is_done - did the entry's effect happen already */
 bool worker_is_done(const struct worker_list *list, const char *entry_id);
-/* worker_finish - acknowledge the entry; WORKER_RETRY when Redis fails */
+/* worker_finish - acknowledge the entry; WORKER_RETRY when Redis fails
+   or the lease is lost */
 int worker_finish(struct worker *w, struct worker_list *list,
 		  const struct fg_entry *entry);
+/* worker_posted - record the entry's post (Message-ID <-> post) and
+   acknowledge the entry in one step; WORKER_RETRY when Redis fails or
+   the lease is lost */
+int worker_posted(struct worker *w, struct worker_list *list,
+		  const struct fg_entry *entry, const char *message_id,
+		  const struct fg_post_ref *ref);
+/* worker_progress - for long requests (fg_forum_settings.progress):
+   renew the lease of the list being worked when it is due; non-zero
+   (abort the request) when another daemon holds the list now */
+int worker_progress(void *worker);
+/* worker_keep_lease - renew the list's lease if due; false when it is
+   lost to another daemon */
+bool worker_keep_lease(struct worker *w, struct worker_list *list);
 /* worker_dead - move the entry to the dead-letter stream */
 int worker_dead(struct worker *w, struct worker_list *list,
 		const struct fg_entry *entry, const char *reason);

@@ -208,6 +208,7 @@ static int fg_discourse_init(const struct fg_forum_settings *set,
 	curl_easy_setopt(d->curl, CURLOPT_WRITEDATA, d);
 	curl_easy_setopt(d->curl, CURLOPT_HEADERFUNCTION, fg_discourse_header);
 	curl_easy_setopt(d->curl, CURLOPT_HEADERDATA, d);
+	fg_forum_progress_init(&d->forum, d->curl);
 	*forum_r = &d->forum;
 	return 0;
 }

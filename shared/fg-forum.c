@@ -61,6 +61,8 @@ int fg_forum_init(const struct fg_forum_settings *set,
 	if (v->init(set, forum_r, error_r) < 0)
 		return -1;
 	(*forum_r)->v = v;
+	(*forum_r)->progress = set->progress;
+	(*forum_r)->progress_context = set->progress_context;
 	return 0;
 }
 
@@ -224,6 +226,76 @@ char *fg_forum_external_id(const char *message_id)
 	for (unsigned int i = 0; i < 16; i++)
 		snprintf(id + 3 + i * 2, 3, "%02x", md[i]);
 	return id;
+}
+
+/* fg_forum_xferinfo - curl's progress callback: the caller's function */
+static int fg_forum_xferinfo(void *context, curl_off_t dltotal,
+			     curl_off_t dlnow, curl_off_t ultotal,
+			     curl_off_t ulnow)
+{
+	struct fg_forum *forum = context;
+
+	(void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
+	return forum->progress != NULL &&
+		forum->progress(forum->progress_context) != 0;
+}
+
+/* fg_forum_progress_init - see fg-forum.h */
+void fg_forum_progress_init(struct fg_forum *forum, void *curl)
+{
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, fg_forum_xferinfo);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, forum);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+}
+
+/* fg_forum_space_len - the length of the white space at s: ASCII, or
+   one of the Unicode spaces in UTF-8 (U+00A0, U+1680, U+2000-U+200B,
+   U+2028, U+2029, U+202F, U+205F, U+3000, U+FEFF); 0 for none */
+static size_t fg_forum_space_len(const unsigned char *s)
+{
+	if (isspace(s[0]))
+		return 1;
+	if (s[0] == 0xc2 && s[1] == 0xa0)
+		return 2;
+	if ((s[0] == 0xe1 && s[1] == 0x9a && s[2] == 0x80) ||
+	    (s[0] == 0xe2 && s[1] == 0x80 &&
+	     ((s[2] >= 0x80 && s[2] <= 0x8b) || s[2] == 0xa8 ||
+	      s[2] == 0xa9 || s[2] == 0xaf)) ||
+	    (s[0] == 0xe2 && s[1] == 0x81 && s[2] == 0x9f) ||
+	    (s[0] == 0xe3 && s[1] == 0x80 && s[2] == 0x80) ||
+	    (s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf))
+		return 3;
+	return 0;
+}
+
+/* fg_forum_fingerprint - see fg-forum.h */
+char *fg_forum_fingerprint(const char *author, const char *raw)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	struct fg_buf b = { 0 };
+	char *hex = fg_xmalloc(32 + 1);
+
+	for (const char *p = author != NULL ? author : ""; *p != '\0'; p++)
+		fg_buf_putc(&b, (char)tolower((unsigned char)*p));
+	fg_buf_putc(&b, '\n');
+	for (const unsigned char *p = (const unsigned char *)raw;
+	     *p != '\0';) {
+		size_t n = fg_forum_space_len(p);
+		if (n > 0) {
+			p += n;
+			continue;
+		}
+		fg_buf_putc(&b, (char)tolower(*p));
+		p++;
+	}
+	if (EVP_Digest(b.s, b.len, md, &len, EVP_sha256(), NULL) != 1 ||
+	    len < 16)
+		abort();	/* SHA-256 does not fail */
+	fg_buf_free(&b);
+	for (unsigned int i = 0; i < 16; i++)
+		snprintf(hex + i * 2, 3, "%02x", md[i]);
+	return hex;
 }
 
 /* fg_forum_raw_same - compare without white space, ASCII case folded */

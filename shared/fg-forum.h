@@ -67,6 +67,12 @@ struct fg_forum_settings {
 	const char *api_username;
 	unsigned int timeout_ms;	/* one request, connect included */
 	size_t max_answer_size;		/* 0: FG_FORUM_DEFAULT_MAX_ANSWER */
+	/* optional: called about once a second and whenever data moves
+	   while a request is in progress (the caller keeps a lease alive
+	   through a long request); non-zero aborts the request, which
+	   then ends as FG_FORUM_TRANSIENT without an answer */
+	int (*progress)(void *context);
+	void *progress_context;
 };
 
 #define FG_FORUM_DEFAULT_MAX_ANSWER (1024 * 1024)
@@ -143,7 +149,13 @@ struct fg_forum_vfuncs {
 /* Every driver's handle starts with this. */
 struct fg_forum {
 	const struct fg_forum_vfuncs *v;
+	int (*progress)(void *context);
+	void *progress_context;
 };
+
+/* fg_forum_progress_init - for drivers: make the curl handle call the
+   settings' progress function (set in forum by fg_forum_init()) */
+void fg_forum_progress_init(struct fg_forum *forum, void *curl);
 
 extern const struct fg_forum_vfuncs fg_forum_discourse;
 
@@ -211,6 +223,12 @@ char *fg_forum_external_id(const char *message_id);
 /* fg_forum_raw_same - would the forum call the two texts the same post
    (white space and case ignored, as Discourse's raw_hash) */
 int fg_forum_raw_same(const char *a, const char *b);
+/* fg_forum_fingerprint - 32 hex digits of SHA-256 of the author (NULL:
+   the bridge's user) and the text without white space (Unicode spaces
+   too: forums turn them into ASCII ones) and ASCII case folded, so a
+   post's text as the forum stores it has the fingerprint of the text
+   the bridge sent */
+char *fg_forum_fingerprint(const char *author, const char *raw);
 
 extern const struct fg_forum_vfuncs fg_forum_nodebb;
 

@@ -155,6 +155,7 @@ static int fg_nodebb_init(const struct fg_forum_settings *set,
 	curl_easy_setopt(nb->curl, CURLOPT_HEADERFUNCTION,
 			 fg_nodebb_on_header);
 	curl_easy_setopt(nb->curl, CURLOPT_HEADERDATA, nb);
+	fg_forum_progress_init(&nb->forum, nb->curl);
 	*forum_r = &nb->forum;
 	return 0;
 }

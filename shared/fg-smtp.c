@@ -32,6 +32,8 @@ struct fg_smtp {
 	char *relay;		/* as configured, for messages */
 	unsigned int timeout_ms;
 	char errbuf[CURL_ERROR_SIZE];
+	int (*progress)(void *context);
+	void *progress_context;
 
 	/* the submission in progress */
 	const char *data;
@@ -39,6 +41,18 @@ struct fg_smtp {
 	char reply[FG_SMTP_REPLY_MAX];
 	int reply_code;
 };
+
+/* fg_smtp_xferinfo - curl's progress callback: the caller's function */
+static int fg_smtp_xferinfo(void *context, curl_off_t dltotal,
+			    curl_off_t dlnow, curl_off_t ultotal,
+			    curl_off_t ulnow)
+{
+	struct fg_smtp *smtp = context;
+
+	(void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
+	return smtp->progress != NULL &&
+		smtp->progress(smtp->progress_context) != 0;
+}
 
 /* fg_smtp_header - keep the relay's latest deciding answer line */
 static size_t fg_smtp_header(char *line, size_t size, size_t nmemb,
@@ -146,8 +160,16 @@ int fg_smtp_init(const struct fg_smtp_settings *set, struct fg_smtp **smtp_r,
 	smtp->url = fg_smtp_url(set->relay, set->helo_name);
 	smtp->relay = fg_xstrdup(set->relay);
 	smtp->timeout_ms = set->timeout_ms;
+	smtp->progress = set->progress;
+	smtp->progress_context = set->progress_context;
 
 	curl_easy_setopt(smtp->curl, CURLOPT_NOSIGNAL, 1L);
+	if (smtp->progress != NULL) {
+		curl_easy_setopt(smtp->curl, CURLOPT_XFERINFOFUNCTION,
+				 fg_smtp_xferinfo);
+		curl_easy_setopt(smtp->curl, CURLOPT_XFERINFODATA, smtp);
+		curl_easy_setopt(smtp->curl, CURLOPT_NOPROGRESS, 0L);
+	}
 	curl_easy_setopt(smtp->curl, CURLOPT_URL, smtp->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(smtp->curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");

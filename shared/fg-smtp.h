@@ -47,6 +47,11 @@ struct fg_smtp_settings {
 	const char *relay;		/* smtp://host:port or host[:port] */
 	unsigned int timeout_ms;	/* one submission, connect included */
 	const char *helo_name;		/* NULL: this host's name */
+	/* optional: called about once a second and whenever data moves
+	   during a submission (the caller keeps a lease alive); non-zero
+	   aborts the submission, which then has no reply (transient) */
+	int (*progress)(void *context);
+	void *progress_context;
 };
 
 struct fg_smtp;

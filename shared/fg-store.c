@@ -46,16 +46,23 @@ static const char fg_script_queue_once[] =
 	"redis.call('HSET', KEYS[1], ARGV[1], id)\n"
 	"return 1\n";
 
-/* Hold a queue's lease: KEYS[1] the lease, KEYS[2] the stream;
-   ARGV[1] consumer, ARGV[2] ttl ms, ARGV[3] group. Returns {1} renewed,
-   {2} taken (other consumers' pending entries claimed), {0, holder}. */
+/* Hold a queue's lease: KEYS[1] the lease, KEYS[2] the stream, KEYS[3]
+   the fencing token; ARGV[1] consumer, ARGV[2] ttl ms, ARGV[3] group,
+   ARGV[4] the token held ("0": none). Returns {1, token} renewed,
+   {2, token} taken (a new token; other consumers' pending entries
+   claimed), {0, holder}. The same consumer name without the current
+   token (a restarted daemon) takes the lease anew: a process that still
+   runs with the old token can no longer finish entries. */
 static const char fg_script_lease[] =
 	"local cur = redis.call('GET', KEYS[1])\n"
-	"if cur == ARGV[1] then\n"
-	"  redis.call('PEXPIRE', KEYS[1], ARGV[2]) return {1}\n"
+	"if cur == ARGV[1] and ARGV[4] ~= '0' and\n"
+	"   redis.call('GET', KEYS[3]) == ARGV[4] then\n"
+	"  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+	"  return {1, tonumber(ARGV[4])}\n"
 	"end\n"
-	"if cur then return {0, cur} end\n"
+	"if cur and cur ~= ARGV[1] then return {0, cur} end\n"
 	"redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+	"local token = redis.call('INCR', KEYS[3])\n"
 	"local cursor = '0-0'\n"
 	"repeat\n"
 	"  local r = redis.pcall('XAUTOCLAIM', KEYS[2], ARGV[3], ARGV[1], 0,\n"
@@ -63,7 +70,42 @@ static const char fg_script_lease[] =
 	"  if r['err'] then break end\n"
 	"  cursor = r[1]\n"
 	"until cursor == '0-0'\n"
-	"return {2}\n";
+	"return {2, token}\n";
+
+/* Finish an entry if the lease is held: KEYS[1] the lease, KEYS[2] the
+   fencing token, KEYS[3] the stream, KEYS[4] the posting mark, KEYS[5]
+   msgid-post, KEYS[6] post-msgid, KEYS[7] the dead-letter stream;
+   ARGV[1] the consumer ("" for no lease check), ARGV[2] its token,
+   ARGV[3] the group, ARGV[4] the entry id, ARGV[5] what: "ack", "posted"
+   (ARGV[6] Message-ID, ARGV[7] ref, ARGV[8] "topic:post") or "dead"
+   (ARGV[6..] the dead letter's field/value pairs). Returns 1 done, 0 the
+   lease is lost (a post is still recorded as the bridge's). */
+static const char fg_script_finish[] =
+	"local held = ARGV[1] == '' or\n"
+	"  (redis.call('GET', KEYS[1]) == ARGV[1] and\n"
+	"   redis.call('GET', KEYS[2]) == ARGV[2])\n"
+	"if ARGV[5] == 'posted' then\n"
+	"  redis.call('HSET', KEYS[6], ARGV[8], ARGV[6])\n"
+	"  if not held then return 0 end\n"
+	"  redis.call('HSET', KEYS[5], ARGV[6], ARGV[7])\n"
+	"elseif not held then return 0\n"
+	"elseif ARGV[5] == 'dead' then\n"
+	"  redis.call('XADD', KEYS[7], '*', unpack(ARGV, 6))\n"
+	"end\n"
+	"redis.call('XACK', KEYS[3], ARGV[3], ARGV[4])\n"
+	"redis.call('XDEL', KEYS[3], ARGV[4])\n"
+	"if redis.call('HGET', KEYS[4], 'entry') == ARGV[4] then\n"
+	"  redis.call('DEL', KEYS[4])\n"
+	"end\n"
+	"return 1\n";
+
+/* Remove a posting mark if it names the entry: KEYS[1] the mark,
+   ARGV[1] the entry id */
+static const char fg_script_posting_end[] =
+	"if redis.call('HGET', KEYS[1], 'entry') == ARGV[1] then\n"
+	"  return redis.call('DEL', KEYS[1])\n"
+	"end\n"
+	"return 0\n";
 
 /* Look up a post: KEYS[1] post-msgid, KEYS[2] msgid-post, ARGV[1] the
    "topic:post" field. Returns {message-id, ref} or nil. */
@@ -660,19 +702,17 @@ static void fg_argv_str(struct fg_argv *a, const char *s)
 	fg_argv_add(a, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
 }
 
-static void fg_argv_num(struct fg_argv *a, long long n)
-{
-	char *s = fg_xasprintf("%lld", n);
-
-	a->owned[a->n_owned++] = s;
-	fg_argv_str(a, s);
-}
-
-/* fg_argv_own - an argument the vector frees */
+/* fg_argv_own - an argument the vector frees (added first, so that
+   the vectors have grown for it) */
 static void fg_argv_own(struct fg_argv *a, char *s)
 {
 	fg_argv_str(a, s);
 	a->owned[a->n_owned++] = s;
+}
+
+static void fg_argv_num(struct fg_argv *a, long long n)
+{
+	fg_argv_own(a, fg_xasprintf("%lld", n));
 }
 
 static void fg_argv_free(struct fg_argv *a)
@@ -776,10 +816,8 @@ int fg_store_outbound_add(struct fg_store *store, const char *list,
 	fg_argv_str(&a, fg_key(stream, FG_KEY_OUTBOUND, list));
 	/* an edit is queued once per revision, apart from the post */
 	if (post->revision > 0) {
-		char field[64];
-		snprintf(field, sizeof(field), "%lld.r%lld", post->post_id,
-			 post->revision);
-		fg_argv_str(&a, field);
+		fg_argv_own(&a, fg_xasprintf("%lld.r%lld", post->post_id,
+					     post->revision));
 	} else {
 		fg_argv_num(&a, post->post_id);
 	}
@@ -981,36 +1019,157 @@ int fg_store_queue_read(struct fg_store *store, const char *list,
 }
 
 int fg_store_queue_lease(struct fg_store *store, const char *list,
-			 enum fg_queue queue, const char *consumer,
+			 enum fg_queue queue, struct fg_lease *lease,
 			 unsigned int ttl_ms, char **holder_r,
 			 const char **error_r)
 {
-	char lease[FG_KEY_SIZE], stream[FG_KEY_SIZE], ttl[16];
+	char k_lease[FG_KEY_SIZE], stream[FG_KEY_SIZE], fence[FG_KEY_SIZE];
+	char ttl[16], token[32];
 	redisReply *reply;
 	int ret = -1;
 
 	if (holder_r != NULL)
 		*holder_r = NULL;
 	snprintf(ttl, sizeof(ttl), "%u", ttl_ms);
-	fg_key(lease, queue == FG_QUEUE_INBOUND ? FG_KEY_LEASE_IN :
+	snprintf(token, sizeof(token), "%lld", lease->token);
+	fg_key(k_lease, queue == FG_QUEUE_INBOUND ? FG_KEY_LEASE_IN :
 	       FG_KEY_LEASE_OUT, list);
+	fg_key(fence, queue == FG_QUEUE_INBOUND ? FG_KEY_FENCE_IN :
+	       FG_KEY_FENCE_OUT, list);
 	fg_key(stream, fg_queue_key_fmt(queue), list);
-	reply = fg_cmd(store, error_r, "EVAL", fg_script_lease, "2", lease,
-		       stream, consumer, ttl, FG_CONSUMER_GROUP, NULL);
+	reply = fg_cmd(store, error_r, "EVAL", fg_script_lease, "3", k_lease,
+		       stream, fence, lease->consumer, ttl, FG_CONSUMER_GROUP,
+		       token, NULL);
 	if (reply == NULL)
 		return -1;
-	if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
 	    reply->element[0]->type == REDIS_REPLY_INTEGER) {
 		ret = reply->element[0]->integer > 0 ? 1 : 0;
-		if (ret == 0 && holder_r != NULL && reply->elements == 2 &&
+		if (ret > 0 &&
+		    reply->element[1]->type == REDIS_REPLY_INTEGER)
+			lease->token = reply->element[1]->integer;
+		else
+			lease->token = 0;
+		if (ret == 0 && holder_r != NULL &&
 		    reply->element[1]->type == REDIS_REPLY_STRING)
 			*holder_r = fg_xstrndup(reply->element[1]->str,
 						reply->element[1]->len);
 	} else {
 		*error_r = fg_errorf("Redis %s: unexpected answer to the lease "
-				     "of %s", store->address, lease);
+				     "of %s", store->address, k_lease);
 	}
 	freeReplyObject(reply);
+	return ret;
+}
+
+/* fg_store_finish - run fg_script_finish; args are ARGV[6..] */
+static int fg_store_finish(struct fg_store *store, const char *list,
+			   enum fg_queue queue, const struct fg_lease *lease,
+			   const char *id, const char *what,
+			   struct fg_argv *args, const char **error_r)
+{
+	char keys[7][FG_KEY_SIZE];
+	bool in = queue == FG_QUEUE_INBOUND;
+	struct fg_argv a = { 0 };
+	redisReply *reply;
+	int ret = -1;
+
+	fg_argv_str(&a, "EVAL");
+	fg_argv_str(&a, fg_script_finish);
+	fg_argv_str(&a, "7");
+	fg_argv_str(&a, fg_key(keys[0], in ? FG_KEY_LEASE_IN :
+			       FG_KEY_LEASE_OUT, list));
+	fg_argv_str(&a, fg_key(keys[1], in ? FG_KEY_FENCE_IN :
+			       FG_KEY_FENCE_OUT, list));
+	fg_argv_str(&a, fg_key(keys[2], fg_queue_key_fmt(queue), list));
+	/* the posting mark is the inbound queue's; the outbound queue
+	   names a key that is never set */
+	fg_argv_str(&a, fg_key(keys[3], in ? FG_KEY_POSTING :
+			       "fg:{%s}:posting:none", list));
+	fg_argv_str(&a, fg_key(keys[4], FG_KEY_MSGID_POST, list));
+	fg_argv_str(&a, fg_key(keys[5], FG_KEY_POST_MSGID, list));
+	fg_argv_str(&a, fg_key(keys[6], FG_KEY_DEAD, list));
+	fg_argv_str(&a, lease != NULL ? lease->consumer : "");
+	fg_argv_num(&a, lease != NULL ? lease->token : 0);
+	fg_argv_str(&a, FG_CONSUMER_GROUP);
+	fg_argv_str(&a, id);
+	fg_argv_str(&a, what);
+	for (int i = 0; args != NULL && i < args->argc; i++)
+		fg_argv_add(&a, args->argv[i], args->lens[i]);
+	reply = fg_cmdv(store, a.argc, a.argv, a.lens, error_r);
+	fg_argv_free(&a);
+	if (reply == NULL)
+		return -1;
+	if (reply->type == REDIS_REPLY_INTEGER)
+		ret = reply->integer > 0 ? 1 : 0;
+	else
+		*error_r = fg_errorf("Redis %s: unexpected answer when "
+				     "finishing entry %s of list %s",
+				     store->address, id, list);
+	freeReplyObject(reply);
+	return ret;
+}
+
+int fg_store_queue_ack(struct fg_store *store, const char *list,
+		       enum fg_queue queue, const struct fg_lease *lease,
+		       const char *id, const char **error_r)
+{
+	return fg_store_finish(store, list, queue, lease, id, "ack", NULL,
+			       error_r);
+}
+
+int fg_store_queue_posted(struct fg_store *store, const char *list,
+			  const struct fg_lease *lease, const char *id,
+			  const char *message_id,
+			  const struct fg_post_ref *ref, const char **error_r)
+{
+	struct fg_argv a = { 0 };
+	int ret;
+
+	fg_argv_str(&a, message_id);
+	fg_argv_own(&a, fg_xasprintf("%lld:%lld:%lld:%lld", ref->topic_id,
+				     ref->post_number, ref->post_id,
+				     ref->parent_post_number));
+	fg_argv_own(&a, fg_xasprintf("%lld:%lld", ref->topic_id,
+				     ref->post_number));
+	ret = fg_store_finish(store, list, FG_QUEUE_INBOUND, lease, id,
+			      "posted", &a, error_r);
+	fg_argv_free(&a);
+	return ret;
+}
+
+/* fg_store_dead_fields - a dead letter: where it came from, why, when,
+   and the entry's own fields */
+static void fg_store_dead_fields(struct fg_argv *a, enum fg_queue queue,
+				 const struct fg_entry *entry,
+				 const char *reason)
+{
+	fg_argv_str(a, "queue");
+	fg_argv_str(a, queue == FG_QUEUE_INBOUND ? "in" : "out");
+	fg_argv_str(a, "entry_id");
+	fg_argv_str(a, entry->id);
+	fg_argv_str(a, "reason");
+	fg_argv_str(a, reason);
+	fg_argv_str(a, "failed_at");
+	fg_argv_num(a, (long long)time(NULL));
+	for (size_t i = 0; i < entry->n_fields; i++) {
+		fg_argv_str(a, entry->names[i]);
+		fg_argv_str(a, entry->values[i]);
+	}
+}
+
+int fg_store_queue_bury(struct fg_store *store, const char *list,
+			enum fg_queue queue, const struct fg_lease *lease,
+			const struct fg_entry *entry, const char *reason,
+			const char **error_r)
+{
+	struct fg_argv a = { 0 };
+	int ret;
+
+	fg_store_dead_fields(&a, queue, entry, reason);
+	ret = fg_store_finish(store, list, queue, lease, entry->id, "dead",
+			      &a, error_r);
+	fg_argv_free(&a);
 	return ret;
 }
 
@@ -1018,59 +1177,16 @@ int fg_store_queue_done(struct fg_store *store, const char *list,
 			enum fg_queue queue, const char *id,
 			const char **error_r)
 {
-	char key[FG_KEY_SIZE];
-	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
-	const char *ack[] = { "XACK", key, FG_CONSUMER_GROUP, id };
-	const char *del[] = { "XDEL", key, id };
-	size_t l0[1], l1[4], l2[3], l3[1];
-	int argcs[] = { 1, 4, 3, 1 };
-	const char **argvs[] = { multi, ack, del, exec };
-	size_t *lenss[] = { fg_strlens(l0, multi, 1), l1, l2,
-			    fg_strlens(l3, exec, 1) };
-
-	fg_key(key, fg_queue_key_fmt(queue), list);
-	fg_strlens(l1, ack, 4);
-	fg_strlens(l2, del, 3);
-	return fg_pipeline(store, 4, argcs, argvs, lenss, error_r);
+	return fg_store_queue_ack(store, list, queue, NULL, id, error_r) < 0 ?
+		-1 : 0;
 }
 
 int fg_store_queue_dead(struct fg_store *store, const char *list,
 			enum fg_queue queue, const struct fg_entry *entry,
 			const char *reason, const char **error_r)
 {
-	char key[FG_KEY_SIZE], dead[FG_KEY_SIZE];
-	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
-	const char *ack[] = { "XACK", key, FG_CONSUMER_GROUP, entry->id };
-	const char *del[] = { "XDEL", key, entry->id };
-	struct fg_argv add = { 0 };
-	size_t l0[1], l1[4], l2[3], l3[1];
-	int ret;
-
-	fg_key(key, fg_queue_key_fmt(queue), list);
-	fg_argv_str(&add, "XADD");
-	fg_argv_str(&add, fg_key(dead, FG_KEY_DEAD, list));
-	fg_argv_str(&add, "*");
-	fg_argv_str(&add, "queue");
-	fg_argv_str(&add, queue == FG_QUEUE_INBOUND ? "in" : "out");
-	fg_argv_str(&add, "entry_id");
-	fg_argv_str(&add, entry->id);
-	fg_argv_str(&add, "reason");
-	fg_argv_str(&add, reason);
-	fg_argv_str(&add, "failed_at");
-	fg_argv_num(&add, (long long)time(NULL));
-	for (size_t i = 0; i < entry->n_fields; i++) {
-		fg_argv_str(&add, entry->names[i]);
-		fg_argv_str(&add, entry->values[i]);
-	}
-
-	int argcs[] = { 1, add.argc, 4, 3, 1 };
-	const char **argvs[] = { multi, add.argv, ack, del, exec };
-	size_t *lenss[] = { fg_strlens(l0, multi, 1), add.lens,
-			    fg_strlens(l1, ack, 4), fg_strlens(l2, del, 3),
-			    fg_strlens(l3, exec, 1) };
-	ret = fg_pipeline(store, 5, argcs, argvs, lenss, error_r);
-	fg_argv_free(&add);
-	return ret;
+	return fg_store_queue_bury(store, list, queue, NULL, entry, reason,
+				   error_r) < 0 ? -1 : 0;
 }
 
 int fg_store_queue_len(struct fg_store *store, const char *list,
@@ -1515,37 +1631,78 @@ int fg_store_subject_get(struct fg_store *store, const char *list,
 	return ret;
 }
 
-/* ---- a post in flight ---- */
+/* ---- a post that may exist ---- */
 
 int fg_store_posting_begin(struct fg_store *store, const char *list,
-			   const char *entry_id, unsigned int ttl_ms,
+			   const char *entry_id, const char *consumer,
 			   const char **error_r)
 {
-	char key[FG_KEY_SIZE], ttl[16];
+	char key[FG_KEY_SIZE], at[32];
 
-	snprintf(ttl, sizeof(ttl), "%u", ttl_ms > 0 ? ttl_ms : 1);
-	return fg_cmd_ok(fg_cmd(store, error_r, "SET",
-				fg_key(key, FG_KEY_POSTING, list), entry_id,
-				"PX", ttl, NULL));
+	snprintf(at, sizeof(at), "%lld", (long long)time(NULL));
+	return fg_cmd_ok(fg_cmd(store, error_r, "HSET",
+				fg_key(key, FG_KEY_POSTING, list), "entry",
+				entry_id, "consumer", consumer, "at", at,
+				NULL));
+}
+
+int fg_store_posting_is(struct fg_store *store, const char *list,
+			const char *entry_id, const char **error_r)
+{
+	char key[FG_KEY_SIZE], *value;
+	int ret;
+
+	ret = fg_store_hget_string(store, fg_key(key, FG_KEY_POSTING, list),
+				   "entry", &value, error_r);
+	if (ret <= 0)
+		return ret;
+	ret = strcmp(value, entry_id) == 0;
+	free(value);
+	return ret;
 }
 
 int fg_store_posting_end(struct fg_store *store, const char *list,
-			 const char **error_r)
+			 const char *entry_id, const char **error_r)
 {
 	char key[FG_KEY_SIZE];
 
-	return fg_cmd_ok(fg_cmd(store, error_r, "DEL",
-				fg_key(key, FG_KEY_POSTING, list), NULL));
+	return fg_cmd_ok(fg_cmd(store, error_r, "EVAL", fg_script_posting_end,
+				"1", fg_key(key, FG_KEY_POSTING, list),
+				entry_id, NULL));
 }
 
-int fg_store_posting_active(struct fg_store *store, const char *list,
-			    const char **error_r)
+/* ---- posts the bridge asked for ---- */
+
+/* fg_ours_key - the key of a fingerprint */
+static char *fg_ours_key(const char *list, const char *fingerprint)
 {
-	char key[FG_KEY_SIZE];
-	redisReply *reply = fg_cmd(store, error_r, "EXISTS",
-				   fg_key(key, FG_KEY_POSTING, list), NULL);
+	char prefix[FG_KEY_SIZE];
+
+	return fg_xasprintf("%s%s", fg_key(prefix, FG_KEY_OURS, list),
+			    fingerprint);
+}
+
+int fg_store_ours_add(struct fg_store *store, const char *list,
+		      const char *fingerprint, const char **error_r)
+{
+	char *key = fg_ours_key(list, fingerprint), ttl[32];
 	int ret;
 
+	snprintf(ttl, sizeof(ttl), "%lld", FG_OURS_TTL_MS);
+	ret = fg_cmd_ok(fg_cmd(store, error_r, "SET", key, "1", "PX", ttl,
+			       NULL));
+	free(key);
+	return ret;
+}
+
+int fg_store_ours_is(struct fg_store *store, const char *list,
+		     const char *fingerprint, const char **error_r)
+{
+	char *key = fg_ours_key(list, fingerprint);
+	redisReply *reply = fg_cmd(store, error_r, "EXISTS", key, NULL);
+	int ret;
+
+	free(key);
 	if (reply == NULL)
 		return -1;
 	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;

@@ -42,6 +42,9 @@
 #define FG_KEY_DEAD		"fg:{%s}:dead"
 #define FG_KEY_LEASE_IN	"fg:{%s}:lease:in"
 #define FG_KEY_LEASE_OUT	"fg:{%s}:lease:out"
+/* the fencing token of a queue's lease: one more at every take */
+#define FG_KEY_FENCE_IN		"fg:{%s}:fence:in"
+#define FG_KEY_FENCE_OUT	"fg:{%s}:fence:out"
 #define FG_KEY_ALLOW		"fg:{%s}:allow"
 /* counts the changes of a list's members, allow list and config, so
    that copies (forumgate-policyd's) know when to read them again */
@@ -68,6 +71,16 @@ struct fg_list {
 enum fg_queue {
 	FG_QUEUE_INBOUND,	/* list -> forum: fg_record fields */
 	FG_QUEUE_OUTBOUND,	/* forum -> list: fg_post fields */
+};
+
+/* A queue's lease as its holder knows it: the consumer and the fencing
+   token it got when it took the lease. Every step that finishes an
+   entry checks both in the same atomic step, so a daemon whose lease
+   lapsed (a stall, a partition) cannot record or acknowledge anything
+   once another holds the list. */
+struct fg_lease {
+	const char *consumer;
+	long long token;		/* 0: not held */
 };
 
 /* One stream entry: the id and its field/value pairs. */
@@ -147,14 +160,40 @@ int fg_store_queue_read(struct fg_store *store, const char *list,
 			const char **error_r);
 /* fg_store_queue_lease - hold the lease on one list's queue, so that
    only one of several daemons works a list at a time and the list stays
-   in order. Returns 1 held by this consumer (renewed, or taken: then
-   every entry other consumers left pending is claimed first, so work
-   resumes at the oldest), 0 held by another (*holder_r, caller frees,
-   when not NULL). The lease lapses ttl_ms after the last renewal. */
+   in order. lease->consumer names the caller; lease->token is the token
+   it holds (0 none). Returns 1 held by this consumer: renewed when the
+   token is still the current one, else taken with a new token in
+   lease->token (every entry other consumers left pending is claimed
+   first, so work resumes at the oldest). Returns 0 held by another
+   (*holder_r, caller frees, when not NULL; lease->token becomes 0). The
+   lease lapses ttl_ms after the last renewal. */
 int fg_store_queue_lease(struct fg_store *store, const char *list,
-			 enum fg_queue queue, const char *consumer,
+			 enum fg_queue queue, struct fg_lease *lease,
 			 unsigned int ttl_ms, char **holder_r,
 			 const char **error_r);
+/* fg_store_queue_ack - acknowledge and delete a processed entry if the
+   lease is still held (lease NULL: unconditionally); the posting mark
+   of the entry goes with it. 1 done, 0 the lease is lost: nothing
+   changed. */
+int fg_store_queue_ack(struct fg_store *store, const char *list,
+		       enum fg_queue queue, const struct fg_lease *lease,
+		       const char *id, const char **error_r);
+/* fg_store_queue_posted - the entry became the post ref: record
+   Message-ID <-> post, acknowledge and delete the entry and its posting
+   mark, in one atomic step if the lease is still held (1). When the
+   lease is lost (0) only post -> Message-ID is recorded, so the post's
+   webhook is known as the bridge's own; the new holder decides the rest
+   (it finds the post, fg_forum_find()). */
+int fg_store_queue_posted(struct fg_store *store, const char *list,
+			  const struct fg_lease *lease, const char *id,
+			  const char *message_id,
+			  const struct fg_post_ref *ref, const char **error_r);
+/* fg_store_queue_bury - fg_store_queue_dead() if the lease is still
+   held: 1 moved, 0 the lease is lost */
+int fg_store_queue_bury(struct fg_store *store, const char *list,
+			enum fg_queue queue, const struct fg_lease *lease,
+			const struct fg_entry *entry, const char *reason,
+			const char **error_r);
 /* fg_store_queue_done - acknowledge and delete a processed entry */
 int fg_store_queue_done(struct fg_store *store, const char *list,
 			enum fg_queue queue, const char *id,
@@ -239,21 +278,45 @@ int fg_store_subject_get(struct fg_store *store, const char *list,
 			 const char *title, long long since,
 			 struct fg_post_ref *ref_r, const char **error_r);
 
-/* A post in flight (fg:{LIST}:posting): set while the bridge creates a
-   post from list mail and until it is in the Message-ID map, so the
-   forum's webhook for that post, which may come first, is not taken
-   for a forum user's post and mailed back to the list. */
+/* A post that may exist (fg:{LIST}:posting, a hash: entry, consumer,
+   at): set before the forum is asked to create the post of an entry,
+   kept while it is not known whether the forum has it (no answer, a
+   crash, a 5xx), removed with the entry when its post is recorded or
+   the entry is finished otherwise. Whoever works the entry next, this
+   daemon after a restart or another one, looks for the post before
+   posting again. No expiry: it names the head entry of the list, which
+   someone always works on. */
 #define FG_KEY_POSTING		"fg:{%s}:posting"
 
-/* fg_store_posting_begin - mark a post in flight for at most ttl_ms */
+/* fg_store_posting_begin - the post of entry_id may exist from now on */
 int fg_store_posting_begin(struct fg_store *store, const char *list,
-			   const char *entry_id, unsigned int ttl_ms,
+			   const char *entry_id, const char *consumer,
 			   const char **error_r);
-/* fg_store_posting_end - the post is mapped, or was not made */
+/* fg_store_posting_is - 1 the post of entry_id may exist, 0 no */
+int fg_store_posting_is(struct fg_store *store, const char *list,
+			const char *entry_id, const char **error_r);
+/* fg_store_posting_end - the post of entry_id does not exist (a clear
+   refusal): remove the mark if it names that entry */
 int fg_store_posting_end(struct fg_store *store, const char *list,
-			 const char **error_r);
-/* fg_store_posting_active - 1 a post is in flight, 0 none */
-int fg_store_posting_active(struct fg_store *store, const char *list,
-			    const char **error_r);
+			 const char *entry_id, const char **error_r);
+
+/* Posts the bridge asked the forum for (fg:{LIST}:ours:FINGERPRINT,
+   fg_forum_fingerprint() of the author and the text, with an expiry):
+   set before the request, so the post's webhook, even one that comes
+   before the post is recorded, or for a post made by a try whose
+   answer was lost, is known as the bridge's own and not mailed back to
+   the list. */
+#define FG_KEY_OURS		"fg:{%s}:ours:"
+/* How long a fingerprint is kept: longer than any forum holds back or
+   retries a webhook (Discourse retries for hours, NodeBB not at all). */
+#define FG_OURS_TTL_MS		(7LL * 86400 * 1000)
+
+/* fg_store_ours_add - remember a post the bridge asks for */
+int fg_store_ours_add(struct fg_store *store, const char *list,
+		      const char *fingerprint, const char **error_r);
+/* fg_store_ours_is - 1 the bridge asked for a post with this
+   fingerprint in the last FG_OURS_TTL_MS, 0 no */
+int fg_store_ours_is(struct fg_store *store, const char *list,
+		     const char *fingerprint, const char **error_r);
 
 #endif

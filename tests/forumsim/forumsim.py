@@ -1138,6 +1138,15 @@ class Handler(BaseHTTPRequestHandler):
                 if answer is not None and answer.after:
                     answer.after()
                 return None
+            if mode == "slow":
+                # carried out at once (the webhook goes out), answered
+                # retry_after seconds later: a forum under load
+                answer = self._api_answer(method, path, query, body, username, lost=True)
+                if answer is not None and answer.after:
+                    answer.after()
+                    answer.after = None
+                time.sleep(retry_after)
+                return answer
             if mode == "429":
                 return Answer(429, rate_limit_body(retry_after),
                               {"Retry-After": str(retry_after)})
@@ -1346,8 +1355,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _sim_fail(self, data: dict) -> Answer:
         mode = str(data.get("mode", "none"))
-        if mode not in ("422", "429", "502", "503", "down", "lost", "none"):
-            raise ValueError("'mode' must be one of 422, 429, 502, 503, down, lost, none")
+        if mode not in ("422", "429", "502", "503", "down", "lost", "slow", "none"):
+            raise ValueError("'mode' must be one of 422, 429, 502, 503, down, lost, "
+                             "slow, none")
         count, retry_after = data.get("count", 1), data.get("retry_after", 1)
         if not isinstance(count, int) or count < 0 or not isinstance(retry_after, int) \
                 or retry_after < 0:
@@ -2103,6 +2113,10 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False):
         if mode == "lost":
             _nodebb_answer(handler, contract, forum, method, path, body, lost=True)
             return None
+        if mode == "slow":
+            answer = _nodebb_answer(handler, contract, forum, method, path, body, lost=True)
+            time.sleep(retry_after)
+            return answer
         if mode == "429":
             return Answer(429, nodebb_envelope(429, message="You are making too many requests"),
                           {"Retry-After": str(retry_after)})

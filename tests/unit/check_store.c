@@ -95,6 +95,22 @@ static struct fg_record *make_record(const char *msgid, const char *subject)
 	return rec;
 }
 
+/* redis_pttl - PTTL of a key with redis-cli */
+static long long redis_pttl(const char *key)
+{
+	char cmd[512], out[64] = "";
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "redis-cli -s '%s' PTTL '%s'", sock_path,
+		 key);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	if (fgets(out, sizeof(out), f) == NULL)
+		out[0] = '\0';
+	ck_assert_int_eq(pclose(f), 0);
+	return atoll(out);
+}
+
 /* list_serial - GET fg:{LIST}:serial with redis-cli (0 when not set) */
 static long list_serial(const char *list)
 {
@@ -374,35 +390,79 @@ START_TEST(test_queue_lease)
 		ck_assert_int_eq(fg_store_inbound_add(store, "q3", rec, &error), 1);
 		fg_record_free(&rec);
 	}
+	struct fg_lease a = { "a", 0 }, b = { "b", 0 }, a_old;
 	ck_assert_int_eq(fg_store_queue_lease(store, "q3", FG_QUEUE_INBOUND,
-					      "a", 200, &holder, &error), 1);
+					      &a, 200, &holder, &error), 1);
+	ck_assert_int_gt(a.token, 0);
 	ck_assert_int_eq(fg_store_queue_lease(store, "q3", FG_QUEUE_INBOUND,
-					      "b", 200, &holder, &error), 0);
+					      &b, 200, &holder, &error), 0);
+	ck_assert_int_eq(b.token, 0);
 	ck_assert_str_eq(holder, "a");
 	free(holder);
 	/* the other direction's lease is separate */
 	ck_assert_int_eq(fg_store_queue_lease(store, "q3", FG_QUEUE_OUTBOUND,
-					      "b", 200, NULL, &error), 1);
+					      &b, 200, NULL, &error), 1);
+	b.token = 0;
 	/* a takes the first entry and dies with it */
 	ck_assert_int_eq(fg_store_queue_read(store, "q3", FG_QUEUE_INBOUND, "a",
 					     0, &entry, &error), 1);
 	ck_assert_str_eq(fg_entry_get(entry, "message_id"), "lease0@example.org");
-	fg_entry_free(&entry);
-	/* renewing keeps it */
+	/* renewing keeps it, and its token */
+	a_old = a;
 	ck_assert_int_eq(fg_store_queue_lease(store, "q3", FG_QUEUE_INBOUND,
-					      "a", 200, NULL, &error), 1);
+					      &a, 200, NULL, &error), 1);
+	ck_assert_int_eq(a.token, a_old.token);
 	usleep(300 * 1000);
 	ck_assert_int_eq(fg_store_queue_lease(store, "q3", FG_QUEUE_INBOUND,
-					      "b", 200, NULL, &error), 1);
-	/* b resumes with a's entry, not the newer one */
+					      &b, 200, NULL, &error), 1);
+	ck_assert_int_gt(b.token, a.token);
+	/* a, stalled past its lease, can finish nothing: not acknowledge,
+	   not dead-letter, not map its post (only post -> Message-ID, so
+	   the post's webhook is known as the bridge's) */
+	ck_assert_int_eq(fg_store_queue_ack(store, "q3", FG_QUEUE_INBOUND, &a,
+					    entry->id, &error), 0);
+	ck_assert_int_eq(fg_store_queue_bury(store, "q3", FG_QUEUE_INBOUND,
+					     &a, entry, "x", &error), 0);
+	struct fg_post_ref ref = { 7, 2, 70, 1 }, got;
+	char *mapped;
+	ck_assert_int_eq(fg_store_queue_posted(store, "q3", &a, entry->id,
+					       "lease0@example.org", &ref,
+					       &error), 0);
+	ck_assert_int_eq(fg_store_lookup_msgid(store, "q3",
+					       "lease0@example.org", &got,
+					       &error), 0);
+	ck_assert_int_eq(fg_store_lookup_post(store, "q3", 7, 2, &mapped,
+					      &got, &error), 1);
+	ck_assert_str_eq(mapped, "lease0@example.org");
+	free(mapped);
+	fg_entry_free(&entry);
+	/* a restarted a (same name, no token) does not renew b's lease */
+	a.token = 0;
+	ck_assert_int_eq(fg_store_queue_lease(store, "q3", FG_QUEUE_INBOUND,
+					      &a, 200, &holder, &error), 0);
+	ck_assert_str_eq(holder, "b");
+	free(holder);
+	/* b resumes with a's entry, not the newer one, and finishes it */
 	ck_assert_int_eq(fg_store_queue_read(store, "q3", FG_QUEUE_INBOUND, "b",
 					     0, &entry, &error), 1);
 	ck_assert_str_eq(fg_entry_get(entry, "message_id"), "lease0@example.org");
+	ck_assert_int_eq(fg_store_posting_begin(store, "q3", entry->id, "b",
+						&error), 0);
+	ck_assert_int_eq(fg_store_queue_posted(store, "q3", &b, entry->id,
+					       "lease0@example.org", &ref,
+					       &error), 1);
+	ck_assert_int_eq(fg_store_lookup_msgid(store, "q3",
+					       "lease0@example.org", &got,
+					       &error), 1);
+	ck_assert_int_eq(got.post_id, 70);
+	/* the posting mark went with the entry */
+	ck_assert_int_eq(fg_store_posting_is(store, "q3", entry->id, &error),
+			 0);
 	fg_entry_free(&entry);
-	ck_assert_int_eq(fg_store_queue_lease(store, "q3", FG_QUEUE_INBOUND,
-					      "a", 200, &holder, &error), 0);
-	ck_assert_str_eq(holder, "b");
-	free(holder);
+	ck_assert_int_eq(fg_store_queue_read(store, "q3", FG_QUEUE_INBOUND, "b",
+					     0, &entry, &error), 1);
+	ck_assert_str_eq(fg_entry_get(entry, "message_id"), "lease1@example.org");
+	fg_entry_free(&entry);
 }
 END_TEST
 
@@ -539,17 +599,26 @@ START_TEST(test_authors_and_subjects)
 	ck_assert_int_eq(fg_store_subject_get(store, "subj", "", 0, &got,
 					      &error), 0);
 
-	ck_assert_int_eq(fg_store_posting_active(store, "subj", &error), 0);
-	ck_assert_int_eq(fg_store_posting_begin(store, "subj", "1-1", 60000,
+	/* a post that may exist: marked for its entry until the entry is
+	   finished or the post is known not to exist */
+	ck_assert_int_eq(fg_store_posting_is(store, "subj", "1-1", &error), 0);
+	ck_assert_int_eq(fg_store_posting_begin(store, "subj", "1-1", "c",
 						&error), 0);
-	ck_assert_int_eq(fg_store_posting_active(store, "subj", &error), 1);
-	ck_assert_int_eq(fg_store_posting_end(store, "subj", &error), 0);
-	ck_assert_int_eq(fg_store_posting_active(store, "subj", &error), 0);
-	/* a crashed bridge's mark expires */
-	ck_assert_int_eq(fg_store_posting_begin(store, "subj", "1-2", 20,
-						&error), 0);
-	usleep(100000);
-	ck_assert_int_eq(fg_store_posting_active(store, "subj", &error), 0);
+	ck_assert_int_eq(fg_store_posting_is(store, "subj", "1-1", &error), 1);
+	ck_assert_int_eq(fg_store_posting_is(store, "subj", "1-2", &error), 0);
+	/* another entry's end leaves it */
+	ck_assert_int_eq(fg_store_posting_end(store, "subj", "1-2", &error), 0);
+	ck_assert_int_eq(fg_store_posting_is(store, "subj", "1-1", &error), 1);
+	ck_assert_int_eq(fg_store_posting_end(store, "subj", "1-1", &error), 0);
+	ck_assert_int_eq(fg_store_posting_is(store, "subj", "1-1", &error), 0);
+
+	/* fingerprints of posts the bridge asked for, with an expiry */
+	ck_assert_int_eq(fg_store_ours_is(store, "subj", "ab12", &error), 0);
+	ck_assert_int_eq(fg_store_ours_add(store, "subj", "ab12", &error), 0);
+	ck_assert_int_eq(fg_store_ours_is(store, "subj", "ab12", &error), 1);
+	ck_assert_int_eq(fg_store_ours_is(store, "other", "ab12", &error), 0);
+	long long ttl = redis_pttl("fg:{subj}:ours:ab12");
+	ck_assert(ttl > FG_OURS_TTL_MS - 60000 && ttl <= FG_OURS_TTL_MS);
 }
 END_TEST
 
