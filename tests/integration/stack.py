@@ -401,7 +401,8 @@ class Stack:
 
     def __init__(self, builddir=None, full=False, components=None,
                  plugin_dir=None, keep=False, debug=False, start_timeout=20.0,
-                 tmp_parent="/tmp", forum_type="discourse"):
+                 tmp_parent="/tmp", forum_type="discourse",
+                 forumsim_args=()):
         self.repo_root = REPO_ROOT
         self.builddir = os.path.abspath(
             builddir or os.environ.get("FORUMGATE_BUILDDIR") or REPO_ROOT)
@@ -450,6 +451,7 @@ class Stack:
         self.secret = secrets.token_hex(32)
         self.forum_api_key = secrets.token_hex(16)
         self.forum_type = forum_type
+        self.forumsim_args = list(forumsim_args)   # e.g. ["--staff", "bob"]
         self.forum_api_username = "1" if forum_type == "nodebb" else "forumgate"
         self.webhook_secret = secrets.token_hex(16)
         self.forum_port = None
@@ -1434,7 +1436,7 @@ plugin {{
                 % self.webhook_port,
                 "--webhook-secret", self.webhook_secret,
                 "--forum-type", self.forum_type,
-                "--log", self.log_path("forumsim")]
+                "--log", self.log_path("forumsim")] + self.forumsim_args
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self._spawn("forumsim", argv, LOG_NAMES["forumsim-out"], env=env)
 

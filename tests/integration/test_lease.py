@@ -131,3 +131,46 @@ def test_two_daemons_keep_order_and_take_over(stack):
             second.wait(10)
         if stack.daemon_pid("bridge") is None:
             stack.daemon_start("bridge")
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
+def test_forum_slower_than_the_lease(stack):
+    """Two daemons with a 2 s lease and a forum that takes 3 s to answer
+    each post: the holder keeps its lease through every slow request,
+    nothing is posted twice, and the posts keep their order."""
+    _restart_first_with_short_lease(stack)
+    second = _start_second(stack, "slow")
+    try:
+        uid = uuid.uuid4().hex[:8]
+        n = 4
+        stack.forum_fail("slow", count=2 * n, retry_after=3)
+        sent, ids = [], []
+        for i in range(n):
+            msg = stack.make_message(
+                "bob@example.test", stack.bridge_address,
+                "Slow forum %s part %d" % (uid, i),
+                "Message number %02d of thread %s.\n" % (i, uid))
+            stack.send_mail("bob@example.test", stack.bridge_address, msg)
+            _wait_queued(stack, msg["Message-ID"])
+            sent.append("Message number %02d of thread %s." % (i, uid))
+            ids.append(msg["Message-ID"].strip("<>"))
+        wait_for(lambda: len(_titles_in_forum_order(stack, uid)) >= n,
+                 timeout=120, what="all %d mails on the forum" % n)
+        stack.forum_fail("none")
+        stack.wait_bridge_idle(queues=("in",))
+        got = _titles_in_forum_order(stack, uid)
+        print("# forum slower than the lease: %d mails, %d posts" %
+              (n, len(got)))
+        assert got == sent, got
+        for m in ids:
+            assert stack.redis("HGET", "fg:{forum}:msgid-post", m), m
+        logs = ""
+        for name in ("forumgated.log", "forumgated-slow.log"):
+            with open(stack.path(name), errors="replace") as f:
+                logs += f.read()
+        assert "the lease of the queue was lost" not in logs
+    finally:
+        stack.forum_fail("none")
+        if second.poll() is None:
+            second.terminate()
+            second.wait(10)
