@@ -124,13 +124,16 @@ static int cmd_status(struct fg_store *store, const struct fg_config *config)
 		die(EX_TEMPFAIL, "%s", error);
 	printf("lists: %zu\n", n);
 	for (size_t i = 0; i < n; i++) {
-		long long in = 0, out = 0;
+		long long in = 0, waiting = 0, out = 0;
 		if (fg_store_queue_len(store, names[i], FG_QUEUE_INBOUND, &in,
 				       &error) < 0 ||
+		    fg_store_queue_len(store, names[i], FG_QUEUE_INBOUND_WAIT,
+				       &waiting, &error) < 0 ||
 		    fg_store_queue_len(store, names[i], FG_QUEUE_OUTBOUND, &out,
 				       &error) < 0)
 			die(EX_TEMPFAIL, "%s", error);
-		printf("  %s: inbound=%lld outbound=%lld\n", names[i], in, out);
+		printf("  %s: inbound=%lld waiting=%lld outbound=%lld\n",
+		       names[i], in, waiting, out);
 	}
 	fg_strv_free(names, n);
 	return EX_OK;

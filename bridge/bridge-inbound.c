@@ -58,6 +58,13 @@
 #include <sys/types.h>
 #include <time.h>
 
+/* A reply whose parent is not posted yet waits aside: looked at again
+   this often (and at once after a post), this many at a time, looking
+   for at most this many of its parents. */
+#define INBOUND_WAIT_CHECK_MS 2000
+#define INBOUND_WAIT_BATCH 32
+#define INBOUND_WAIT_MAX_IDS 8
+
 struct inbound {
 	struct fg_forum *forum;
 };
@@ -101,6 +108,9 @@ static int inbound_record_posted(struct worker *w, struct worker_list *l,
 	int ret;
 
 	ret = worker_posted(w, l, entry, msgid, &ref);
+	if (ret == WORKER_DONE)
+		/* a reply waiting for this post goes next */
+		l->wait_due = true;
 	if (ret == WORKER_DONE && ref.parent_post_number == 0)
 		msg_info("list=%s message_id=<%s>: topic created id=%lld "
 			 "post_id=%lld", l->name, msgid, ref.topic_id,
@@ -334,6 +344,60 @@ static bool inbound_is_repeat(const char *reason)
 		 strstr(reason, "already been taken") != NULL);
 }
 
+/* inbound_wall_ms - the wall clock in ms (a record's "received" is
+   unix time) */
+static long long inbound_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* inbound_wait_left - how much longer a record without a known parent
+   waits for one: 1 with *left_ms_r and *awaited_r (the newest parent
+   the bridge received, else the In-Reply-To), 0 no more waiting (no
+   parent named, or the time is up), -1 Redis failed. The time counts
+   from the record's arrival: reply_wait for a parent the bridge
+   received but has not posted, reply_wait_unseen for one it never
+   received. */
+static int inbound_wait_left(struct worker *w, struct worker_list *l,
+			     const struct fg_record *rec,
+			     const struct fg_entry *entry, long long *left_ms_r,
+			     const char **awaited_r, const char **error_r)
+{
+	const struct fg_config *c = w->bridge->config;
+	const char *received = fg_entry_get(entry, "received");
+	const char *ids[INBOUND_WAIT_MAX_IDS];
+	size_t n = 0;
+	long long since, limit;
+	int seen = 0;
+
+	if (rec->in_reply_to != NULL && *rec->in_reply_to != '\0')
+		ids[n++] = rec->in_reply_to;
+	for (size_t i = rec->n_references; i > 0 && n < INBOUND_WAIT_MAX_IDS;
+	     i--) {
+		if (rec->references[i - 1] != NULL &&
+		    *rec->references[i - 1] != '\0')
+			ids[n++] = rec->references[i - 1];
+	}
+	if (n == 0 || received == NULL ||
+	    fg_parse_llong(received, &since) < 0)
+		return 0;
+	*awaited_r = ids[0];
+	for (size_t i = 0; i < n && seen == 0; i++) {
+		seen = fg_store_inbound_seen(w->store, l->name, ids[i],
+					     error_r);
+		if (seen < 0)
+			return -1;
+		if (seen > 0)
+			*awaited_r = ids[i];
+	}
+	limit = seen > 0 ? c->reply_wait : c->reply_wait_unseen;
+	*left_ms_r = since * 1000 + limit - inbound_wall_ms();
+	return *left_ms_r > 0 ? 1 : 0;
+}
+
 /* inbound_may_exist - from now on the entry's post may exist: its
    fingerprint is the bridge's (its webhook is not mailed back to the
    list, even when it comes before the post is recorded or the answer
@@ -408,6 +472,31 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 	ret = fg_threading_find_parent(rec, c->secret, l->name,
 				       inbound_lookup_msgid, &lookup,
 				       &parent, &parent_id, &error);
+	if (ret == 0 && l->entry_queue == FG_QUEUE_INBOUND) {
+		/* an early reply waits for its parent, aside */
+		long long left_ms;
+		const char *awaited;
+
+		ret = inbound_wait_left(w, l, rec, entry, &left_ms, &awaited,
+					&error);
+		if (ret > 0) {
+			ret = worker_park(w, l, entry);
+			if (ret == WORKER_DONE) {
+				l->wait_check_ms = 0;
+				msg_info("list=%s message_id=<%s>: parent <%s> "
+					 "not posted yet: set aside for up to "
+					 "%llds, the list's queue goes on",
+					 l->name, rec->message_id, awaited,
+					 (left_ms + 999) / 1000);
+			}
+			fg_record_free(&rec);
+			return ret;
+		}
+	}
+	if (ret == 0 && l->entry_queue == FG_QUEUE_INBOUND_WAIT)
+		msg_info("list=%s message_id=<%s>: its parent was not posted "
+			 "in time: posted without it", l->name,
+			 rec->message_id);
 	if (ret == 0 && c->thread_by_subject_days > 0 &&
 	    rec->title != NULL && *rec->title != '\0') {
 		long long since = (long long)time(NULL) -
@@ -568,6 +657,65 @@ out:
 	return ret;
 }
 
+/* inbound_before - a reply set aside whose parent is posted now, or
+   whose time is up, goes before the list's next entry. The replies are
+   looked at every INBOUND_WAIT_CHECK_MS, and at once after this worker
+   posted something (a parent, perhaps). */
+static int inbound_before(struct worker *w, struct worker_list *l)
+{
+	struct inbound_lookup lookup = { w, l->name };
+	const struct fg_config *c = w->bridge->config;
+	long long now = bridge_now_ms();
+	struct fg_entry **entries;
+	const char *error;
+	size_t n;
+	int ret = -1;
+
+	if (!l->wait_due && now < l->wait_check_ms)
+		return -1;
+	l->wait_due = false;
+	l->wait_check_ms = now + INBOUND_WAIT_CHECK_MS;
+	if (fg_store_waiting(w->store, l->name, INBOUND_WAIT_BATCH, &entries,
+			     &n, &error) < 0)
+		return worker_store_failed(w, l, "reading the waiting replies",
+					   error);
+	for (size_t i = 0; i < n && ret < 0; i++) {
+		struct fg_record *rec = fg_record_from_entry(entries[i]);
+		struct fg_post_ref parent;
+		const char *parent_id, *awaited;
+		long long left_ms;
+		int due = 1;
+
+		if (rec != NULL) {
+			due = fg_threading_find_parent(rec, c->secret, l->name,
+						       inbound_lookup_msgid,
+						       &lookup, &parent,
+						       &parent_id, &error);
+			if (due == 0)
+				due = inbound_wait_left(w, l, rec, entries[i],
+							&left_ms, &awaited,
+							&error) == 0;
+		}
+		fg_record_free(&rec);
+		if (due < 0) {
+			ret = worker_store_failed(w, l, "looking up the parent "
+						  "of a waiting reply", error);
+			break;
+		}
+		if (!due)
+			continue;
+		l->entry_queue = FG_QUEUE_INBOUND_WAIT;
+		w->current = l;
+		ret = inbound_process(w, l, entries[i]);
+		w->current = NULL;
+		l->entry_queue = w->queue;
+		/* more may be due */
+		l->wait_due = true;
+	}
+	fg_entries_free(entries, n);
+	return ret;
+}
+
 /* inbound_deinit - the forum connection goes with the worker */
 static void inbound_deinit(struct worker *w)
 {
@@ -605,6 +753,7 @@ int inbound_start(struct bridge *b, struct worker **worker_r,
 	w->bridge = b;
 	w->context = in;
 	w->process = inbound_process;
+	w->before = inbound_before;
 	w->deinit = inbound_deinit;
 	if (worker_start(w, error_r) < 0) {
 		worker_join(&w);

@@ -243,7 +243,7 @@ int worker_finish(struct worker *w, struct worker_list *l,
 	const char *error = NULL;
 	int ret;
 
-	ret = fg_store_queue_ack(w->store, l->name, w->queue, &lease,
+	ret = fg_store_queue_ack(w->store, l->name, l->entry_queue, &lease,
 				 entry->id, &error);
 	return worker_finished(w, l, entry, ret, "acknowledging an entry",
 			       error);
@@ -258,7 +258,8 @@ int worker_posted(struct worker *w, struct worker_list *l,
 	const char *error = NULL;
 	int ret;
 
-	ret = fg_store_queue_posted(w->store, l->name, &lease, entry->id,
+	ret = fg_store_queue_posted(w->store, l->name, l->entry_queue, &lease,
+				    entry->id,
 				    message_id, ref, &error);
 	return worker_finished(w, l, entry, ret, "recording the post",
 			       error);
@@ -272,9 +273,22 @@ int worker_dead(struct worker *w, struct worker_list *l,
 	const char *error = NULL;
 	int ret;
 
-	ret = fg_store_queue_bury(w->store, l->name, w->queue, &lease, entry,
-				  reason, &error);
+	ret = fg_store_queue_bury(w->store, l->name, l->entry_queue, &lease,
+				  entry, reason, &error);
 	return worker_finished(w, l, entry, ret, "dead-lettering an entry",
+			       error);
+}
+
+/* worker_park - see bridge-worker.h */
+int worker_park(struct worker *w, struct worker_list *l,
+		const struct fg_entry *entry)
+{
+	struct fg_lease lease = worker_lease(w, l);
+	const char *error = NULL;
+	int ret;
+
+	ret = fg_store_queue_park(w->store, l->name, &lease, entry, &error);
+	return worker_finished(w, l, entry, ret, "setting a reply aside",
 			       error);
 }
 
@@ -394,6 +408,18 @@ static bool worker_pass(struct worker *w, bool idle, long long *soonest_r)
 
 		if (!l->leased || l->next_ms > bridge_now_ms())
 			continue;
+		if (w->before != NULL &&
+		    (ret = w->before(w, l)) >= 0) {
+			worked = true;
+			if (ret == WORKER_DONE) {
+				l->delay_ms = 0;
+				l->next_ms = 0;
+			} else if (l->next_ms < *soonest_r) {
+				*soonest_r = l->next_ms;
+			}
+			continue;
+		}
+		l->entry_queue = w->queue;
 		ret = fg_store_queue_read(w->store, l->name, w->queue,
 					  w->bridge->consumer, block, &entry,
 					  &error);

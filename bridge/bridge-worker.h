@@ -60,6 +60,15 @@ struct worker_list {
 	char *try_entry;
 	unsigned int tries;
 
+	/* the queue of the entry being processed: the worker's, or
+	   FG_QUEUE_INBOUND_WAIT for a reply that waited for its parent */
+	enum fg_queue entry_queue;
+
+	/* replies waiting for their parent (list->forum): look at them
+	   again then, or at once when wait_due */
+	long long wait_check_ms;
+	bool wait_due;
+
 	/* the external effect of this entry happened already */
 	char *done_entry;
 	struct fg_post_ref done_ref;
@@ -75,6 +84,10 @@ struct worker {
 
 	int (*process)(struct worker *w, struct worker_list *list,
 		       const struct fg_entry *entry);
+	/* optional: work that goes before the list's next entry (replies
+	   whose parent came); WORKER_DONE or WORKER_RETRY when it
+	   processed an entry, -1 when there was nothing to do */
+	int (*before)(struct worker *w, struct worker_list *list);
 	void (*deinit)(struct worker *w);
 
 	struct worker_list *lists;
@@ -119,6 +132,11 @@ int worker_progress(void *worker);
 /* worker_keep_lease - renew the list's lease if due; false when it is
    lost to another daemon */
 bool worker_keep_lease(struct worker *w, struct worker_list *list);
+/* worker_park - set the entry aside until its parent is posted
+   (FG_QUEUE_INBOUND_WAIT); WORKER_RETRY when Redis fails or the lease
+   is lost */
+int worker_park(struct worker *w, struct worker_list *list,
+		const struct fg_entry *entry);
 /* worker_dead - move the entry to the dead-letter stream */
 int worker_dead(struct worker *w, struct worker_list *list,
 		const struct fg_entry *entry, const char *reason);

@@ -58,6 +58,12 @@ const struct fg_setting fg_settings[] = {
 	S(thread_by_subject_days, FG_SET_UINT, "0",
 	  "join a recent topic with the same subject when no parent is known "
 	  "(days, 0: off)"),
+	S(reply_wait, FG_SET_DURATION, "10m",
+	  "how long a reply waits for a parent the bridge received but has "
+	  "not posted yet (0: not at all)"),
+	S(reply_wait_unseen, FG_SET_DURATION, "2m",
+	  "how long a reply waits for a parent the bridge has not received "
+	  "(deliveries out of order; 0: not at all)"),
 	S(attachment_max_size, FG_SET_SIZE, "4M",
 	  "largest attachment uploaded to the forum"),
 	S(attachment_max_total, FG_SET_SIZE, "10M",

@@ -65,6 +65,8 @@ struct fg_config {
 	/* List -> forum: authors, threading, attachments */
 	char *author_attribution;
 	unsigned int thread_by_subject_days;
+	unsigned int reply_wait;		/* ms */
+	unsigned int reply_wait_unseen;		/* ms */
 	size_t attachment_max_size;
 	size_t attachment_max_total;
 	char *attachment_types;

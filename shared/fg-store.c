@@ -74,12 +74,13 @@ static const char fg_script_lease[] =
 
 /* Finish an entry if the lease is held: KEYS[1] the lease, KEYS[2] the
    fencing token, KEYS[3] the stream, KEYS[4] the posting mark, KEYS[5]
-   msgid-post, KEYS[6] post-msgid, KEYS[7] the dead-letter stream;
-   ARGV[1] the consumer ("" for no lease check), ARGV[2] its token,
-   ARGV[3] the group, ARGV[4] the entry id, ARGV[5] what: "ack", "posted"
-   (ARGV[6] Message-ID, ARGV[7] ref, ARGV[8] "topic:post") or "dead"
-   (ARGV[6..] the dead letter's field/value pairs). Returns 1 done, 0 the
-   lease is lost (a post is still recorded as the bridge's). */
+   msgid-post, KEYS[6] post-msgid, KEYS[7] the dead-letter stream,
+   KEYS[8] the waiting replies; ARGV[1] the consumer ("" for no lease
+   check), ARGV[2] its token, ARGV[3] the group ("": none), ARGV[4] the
+   entry id, ARGV[5] what: "ack", "posted" (ARGV[6] Message-ID, ARGV[7]
+   ref, ARGV[8] "topic:post"), "dead" or "wait" (ARGV[6..] the field/value
+   pairs to add to KEYS[7] or KEYS[8]). Returns 1 done, 0 the lease is
+   lost (a post is still recorded as the bridge's). */
 static const char fg_script_finish[] =
 	"local held = ARGV[1] == '' or\n"
 	"  (redis.call('GET', KEYS[1]) == ARGV[1] and\n"
@@ -91,8 +92,10 @@ static const char fg_script_finish[] =
 	"elseif not held then return 0\n"
 	"elseif ARGV[5] == 'dead' then\n"
 	"  redis.call('XADD', KEYS[7], '*', unpack(ARGV, 6))\n"
+	"elseif ARGV[5] == 'wait' then\n"
+	"  redis.call('XADD', KEYS[8], '*', unpack(ARGV, 6))\n"
 	"end\n"
-	"redis.call('XACK', KEYS[3], ARGV[3], ARGV[4])\n"
+	"if ARGV[3] ~= '' then redis.call('XACK', KEYS[3], ARGV[3], ARGV[4]) end\n"
 	"redis.call('XDEL', KEYS[3], ARGV[4])\n"
 	"if redis.call('HGET', KEYS[4], 'entry') == ARGV[4] then\n"
 	"  redis.call('DEL', KEYS[4])\n"
@@ -849,7 +852,14 @@ int fg_store_outbound_add(struct fg_store *store, const char *list,
 
 static const char *fg_queue_key_fmt(enum fg_queue queue)
 {
-	return queue == FG_QUEUE_INBOUND ? FG_KEY_INBOUND : FG_KEY_OUTBOUND;
+	switch (queue) {
+	case FG_QUEUE_INBOUND:
+		return FG_KEY_INBOUND;
+	case FG_QUEUE_INBOUND_WAIT:
+		return FG_KEY_INBOUND_WAIT;
+	default:
+		return FG_KEY_OUTBOUND;
+	}
 }
 
 /* fg_entry_parse - one stream entry: [id, [field, value, ...]] */
@@ -1032,9 +1042,9 @@ int fg_store_queue_lease(struct fg_store *store, const char *list,
 		*holder_r = NULL;
 	snprintf(ttl, sizeof(ttl), "%u", ttl_ms);
 	snprintf(token, sizeof(token), "%lld", lease->token);
-	fg_key(k_lease, queue == FG_QUEUE_INBOUND ? FG_KEY_LEASE_IN :
+	fg_key(k_lease, queue != FG_QUEUE_OUTBOUND ? FG_KEY_LEASE_IN :
 	       FG_KEY_LEASE_OUT, list);
-	fg_key(fence, queue == FG_QUEUE_INBOUND ? FG_KEY_FENCE_IN :
+	fg_key(fence, queue != FG_QUEUE_OUTBOUND ? FG_KEY_FENCE_IN :
 	       FG_KEY_FENCE_OUT, list);
 	fg_key(stream, fg_queue_key_fmt(queue), list);
 	reply = fg_cmd(store, error_r, "EVAL", fg_script_lease, "3", k_lease,
@@ -1068,15 +1078,15 @@ static int fg_store_finish(struct fg_store *store, const char *list,
 			   const char *id, const char *what,
 			   struct fg_argv *args, const char **error_r)
 {
-	char keys[7][FG_KEY_SIZE];
-	bool in = queue == FG_QUEUE_INBOUND;
+	char keys[8][FG_KEY_SIZE];
+	bool in = queue != FG_QUEUE_OUTBOUND;
 	struct fg_argv a = { 0 };
 	redisReply *reply;
 	int ret = -1;
 
 	fg_argv_str(&a, "EVAL");
 	fg_argv_str(&a, fg_script_finish);
-	fg_argv_str(&a, "7");
+	fg_argv_str(&a, "8");
 	fg_argv_str(&a, fg_key(keys[0], in ? FG_KEY_LEASE_IN :
 			       FG_KEY_LEASE_OUT, list));
 	fg_argv_str(&a, fg_key(keys[1], in ? FG_KEY_FENCE_IN :
@@ -1089,9 +1099,12 @@ static int fg_store_finish(struct fg_store *store, const char *list,
 	fg_argv_str(&a, fg_key(keys[4], FG_KEY_MSGID_POST, list));
 	fg_argv_str(&a, fg_key(keys[5], FG_KEY_POST_MSGID, list));
 	fg_argv_str(&a, fg_key(keys[6], FG_KEY_DEAD, list));
+	fg_argv_str(&a, fg_key(keys[7], FG_KEY_INBOUND_WAIT, list));
 	fg_argv_str(&a, lease != NULL ? lease->consumer : "");
 	fg_argv_num(&a, lease != NULL ? lease->token : 0);
-	fg_argv_str(&a, FG_CONSUMER_GROUP);
+	/* the waiting replies are read without a consumer group */
+	fg_argv_str(&a, queue == FG_QUEUE_INBOUND_WAIT ? "" :
+		    FG_CONSUMER_GROUP);
 	fg_argv_str(&a, id);
 	fg_argv_str(&a, what);
 	for (int i = 0; args != NULL && i < args->argc; i++)
@@ -1119,7 +1132,8 @@ int fg_store_queue_ack(struct fg_store *store, const char *list,
 }
 
 int fg_store_queue_posted(struct fg_store *store, const char *list,
-			  const struct fg_lease *lease, const char *id,
+			  enum fg_queue queue, const struct fg_lease *lease,
+			  const char *id,
 			  const char *message_id,
 			  const struct fg_post_ref *ref, const char **error_r)
 {
@@ -1132,8 +1146,8 @@ int fg_store_queue_posted(struct fg_store *store, const char *list,
 				     ref->parent_post_number));
 	fg_argv_own(&a, fg_xasprintf("%lld:%lld", ref->topic_id,
 				     ref->post_number));
-	ret = fg_store_finish(store, list, FG_QUEUE_INBOUND, lease, id,
-			      "posted", &a, error_r);
+	ret = fg_store_finish(store, list, queue, lease, id, "posted", &a,
+			      error_r);
 	fg_argv_free(&a);
 	return ret;
 }
@@ -1145,7 +1159,7 @@ static void fg_store_dead_fields(struct fg_argv *a, enum fg_queue queue,
 				 const char *reason)
 {
 	fg_argv_str(a, "queue");
-	fg_argv_str(a, queue == FG_QUEUE_INBOUND ? "in" : "out");
+	fg_argv_str(a, queue == FG_QUEUE_OUTBOUND ? "out" : "in");
 	fg_argv_str(a, "entry_id");
 	fg_argv_str(a, entry->id);
 	fg_argv_str(a, "reason");
@@ -1156,6 +1170,83 @@ static void fg_store_dead_fields(struct fg_argv *a, enum fg_queue queue,
 		fg_argv_str(a, entry->names[i]);
 		fg_argv_str(a, entry->values[i]);
 	}
+}
+
+/* fg_store_xrange - up to max entries of a stream after the id after
+   (NULL: from the start), oldest first */
+static int fg_store_xrange(struct fg_store *store, const char *key,
+			   const char *after, size_t max,
+			   struct fg_entry ***entries_r, size_t *count_r,
+			   const char **error_r)
+{
+	char count[32], *start;
+	struct fg_entry **entries;
+	redisReply *reply;
+	size_t n = 0;
+
+	*entries_r = NULL;
+	*count_r = 0;
+	snprintf(count, sizeof(count), "%zu", max == 0 ? 1 : max);
+	/* "(ID": exclusive start (Redis 6.2) */
+	start = after != NULL ? fg_xasprintf("(%s", after) : fg_xstrdup("-");
+	reply = fg_cmd(store, error_r, "XRANGE", key, start, "+", "COUNT",
+		       count, NULL);
+	free(start);
+	if (reply == NULL)
+		return -1;
+	entries = fg_xcalloc(reply->elements + 1, sizeof(*entries));
+	for (size_t i = 0; i < reply->elements; i++) {
+		struct fg_entry *e = fg_entry_parse(reply->element[i]);
+		if (e != NULL)
+			entries[n++] = e;
+	}
+	freeReplyObject(reply);
+	*entries_r = entries;
+	*count_r = n;
+	return 0;
+}
+
+int fg_store_queue_park(struct fg_store *store, const char *list,
+			const struct fg_lease *lease,
+			const struct fg_entry *entry, const char **error_r)
+{
+	struct fg_argv a = { 0 };
+	int ret;
+
+	for (size_t i = 0; i < entry->n_fields; i++) {
+		fg_argv_str(&a, entry->names[i]);
+		fg_argv_str(&a, entry->values[i]);
+	}
+	ret = fg_store_finish(store, list, FG_QUEUE_INBOUND, lease, entry->id,
+			      "wait", &a, error_r);
+	fg_argv_free(&a);
+	return ret;
+}
+
+int fg_store_waiting(struct fg_store *store, const char *list, size_t max,
+		     struct fg_entry ***entries_r, size_t *count_r,
+		     const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+
+	return fg_store_xrange(store, fg_key(key, FG_KEY_INBOUND_WAIT, list),
+			       NULL, max, entries_r, count_r, error_r);
+}
+
+int fg_store_inbound_seen(struct fg_store *store, const char *list,
+			  const char *message_id, const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+	redisReply *reply = fg_cmd(store, error_r, "HEXISTS",
+				   fg_key(key, FG_KEY_INBOUND_SEEN, list),
+				   message_id, NULL);
+	int ret;
+
+	if (reply == NULL)
+		return -1;
+	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
+	freeReplyObject(reply);
+	return ret;
 }
 
 int fg_store_queue_bury(struct fg_store *store, const char *list,
@@ -1436,32 +1527,10 @@ int fg_store_dead_list(struct fg_store *store, const char *list,
 		       struct fg_entry ***entries_r, size_t *count_r,
 		       const char **error_r)
 {
-	char key[FG_KEY_SIZE], count[32], *start;
-	struct fg_entry **entries;
-	redisReply *reply;
-	size_t n = 0;
+	char key[FG_KEY_SIZE];
 
-	*entries_r = NULL;
-	*count_r = 0;
-	snprintf(count, sizeof(count), "%zu", max == 0 ? 1 : max);
-	/* "(ID": exclusive start (Redis 6.2) */
-	start = after != NULL ? fg_xasprintf("(%s", after) : fg_xstrdup("-");
-	reply = fg_cmd(store, error_r, "XRANGE",
-		       fg_key(key, FG_KEY_DEAD, list), start, "+", "COUNT",
-		       count, NULL);
-	free(start);
-	if (reply == NULL)
-		return -1;
-	entries = fg_xcalloc(reply->elements + 1, sizeof(*entries));
-	for (size_t i = 0; i < reply->elements; i++) {
-		struct fg_entry *e = fg_entry_parse(reply->element[i]);
-		if (e != NULL)
-			entries[n++] = e;
-	}
-	freeReplyObject(reply);
-	*entries_r = entries;
-	*count_r = n;
-	return 0;
+	return fg_store_xrange(store, fg_key(key, FG_KEY_DEAD, list), after,
+			       max, entries_r, count_r, error_r);
 }
 
 int fg_store_dead_replay(struct fg_store *store, const char *list,

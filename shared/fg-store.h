@@ -35,6 +35,8 @@
 #define FG_KEY_MEMBERS		"fg:{%s}:members"
 #define FG_KEY_INBOUND		"fg:{%s}:in"
 #define FG_KEY_INBOUND_SEEN	"fg:{%s}:in-seen"
+/* list mail set aside until its parent is posted (a stream, no group) */
+#define FG_KEY_INBOUND_WAIT	"fg:{%s}:in-wait"
 #define FG_KEY_OUTBOUND		"fg:{%s}:out"
 #define FG_KEY_OUTBOUND_SEEN	"fg:{%s}:out-seen"
 #define FG_KEY_MSGID_POST	"fg:{%s}:msgid-post"
@@ -71,6 +73,10 @@ struct fg_list {
 enum fg_queue {
 	FG_QUEUE_INBOUND,	/* list -> forum: fg_record fields */
 	FG_QUEUE_OUTBOUND,	/* forum -> list: fg_post fields */
+	/* replies waiting for their parent: inbound records outside the
+	   consumer group, under the inbound lease; finishing one deletes
+	   it from there */
+	FG_QUEUE_INBOUND_WAIT,
 };
 
 /* A queue's lease as its holder knows it: the consumer and the fencing
@@ -178,16 +184,33 @@ int fg_store_queue_lease(struct fg_store *store, const char *list,
 int fg_store_queue_ack(struct fg_store *store, const char *list,
 		       enum fg_queue queue, const struct fg_lease *lease,
 		       const char *id, const char **error_r);
-/* fg_store_queue_posted - the entry became the post ref: record
+/* fg_store_queue_posted - the entry (of FG_QUEUE_INBOUND or
+   FG_QUEUE_INBOUND_WAIT) became the post ref: record
    Message-ID <-> post, acknowledge and delete the entry and its posting
    mark, in one atomic step if the lease is still held (1). When the
    lease is lost (0) only post -> Message-ID is recorded, so the post's
    webhook is known as the bridge's own; the new holder decides the rest
    (it finds the post, fg_forum_find()). */
 int fg_store_queue_posted(struct fg_store *store, const char *list,
-			  const struct fg_lease *lease, const char *id,
+			  enum fg_queue queue, const struct fg_lease *lease,
+			  const char *id,
 			  const char *message_id,
 			  const struct fg_post_ref *ref, const char **error_r);
+/* fg_store_queue_park - move an inbound entry to the waiting replies
+   (fg:{LIST}:in-wait, in arrival order) if the lease is still held: 1
+   moved, 0 the lease is lost */
+int fg_store_queue_park(struct fg_store *store, const char *list,
+			const struct fg_lease *lease,
+			const struct fg_entry *entry, const char **error_r);
+/* fg_store_waiting - the oldest max waiting replies (caller frees with
+   fg_entries_free()) */
+int fg_store_waiting(struct fg_store *store, const char *list, size_t max,
+		     struct fg_entry ***entries_r, size_t *count_r,
+		     const char **error_r);
+/* fg_store_inbound_seen - 1 list mail with this Message-ID was queued
+   (it may be waiting, held, dead-lettered or posted), 0 never */
+int fg_store_inbound_seen(struct fg_store *store, const char *list,
+			  const char *message_id, const char **error_r);
 /* fg_store_queue_bury - fg_store_queue_dead() if the lease is still
    held: 1 moved, 0 the lease is lost */
 int fg_store_queue_bury(struct fg_store *store, const char *list,

@@ -425,7 +425,8 @@ START_TEST(test_queue_lease)
 					     &a, entry, "x", &error), 0);
 	struct fg_post_ref ref = { 7, 2, 70, 1 }, got;
 	char *mapped;
-	ck_assert_int_eq(fg_store_queue_posted(store, "q3", &a, entry->id,
+	ck_assert_int_eq(fg_store_queue_posted(store, "q3", FG_QUEUE_INBOUND, &a,
+					       entry->id,
 					       "lease0@example.org", &ref,
 					       &error), 0);
 	ck_assert_int_eq(fg_store_lookup_msgid(store, "q3",
@@ -448,7 +449,8 @@ START_TEST(test_queue_lease)
 	ck_assert_str_eq(fg_entry_get(entry, "message_id"), "lease0@example.org");
 	ck_assert_int_eq(fg_store_posting_begin(store, "q3", entry->id, "b",
 						&error), 0);
-	ck_assert_int_eq(fg_store_queue_posted(store, "q3", &b, entry->id,
+	ck_assert_int_eq(fg_store_queue_posted(store, "q3", FG_QUEUE_INBOUND, &b,
+					       entry->id,
 					       "lease0@example.org", &ref,
 					       &error), 1);
 	ck_assert_int_eq(fg_store_lookup_msgid(store, "q3",
@@ -462,7 +464,34 @@ START_TEST(test_queue_lease)
 	ck_assert_int_eq(fg_store_queue_read(store, "q3", FG_QUEUE_INBOUND, "b",
 					     0, &entry, &error), 1);
 	ck_assert_str_eq(fg_entry_get(entry, "message_id"), "lease1@example.org");
+	/* an early reply is set aside (not by a, who lost the lease), read
+	   back with its fields, and finished there */
+	ck_assert_int_eq(fg_store_queue_park(store, "q3", &a, entry, &error),
+			 0);
+	ck_assert_int_eq(fg_store_queue_park(store, "q3", &b, entry, &error),
+			 1);
+	struct fg_entry **waiting;
+	size_t n_waiting;
+	ck_assert_int_eq(fg_store_waiting(store, "q3", 10, &waiting,
+					  &n_waiting, &error), 0);
+	ck_assert_uint_eq(n_waiting, 1);
+	ck_assert_str_eq(fg_entry_get(waiting[0], "message_id"),
+			 "lease1@example.org");
+	long long len = -1;
+	ck_assert_int_eq(fg_store_queue_len(store, "q3", FG_QUEUE_INBOUND,
+					    &len, &error), 0);
+	ck_assert_int_eq(len, 0);
+	ck_assert_int_eq(fg_store_queue_ack(store, "q3", FG_QUEUE_INBOUND_WAIT,
+					    &b, waiting[0]->id, &error), 1);
+	ck_assert_int_eq(fg_store_queue_len(store, "q3", FG_QUEUE_INBOUND_WAIT,
+					    &len, &error), 0);
+	ck_assert_int_eq(len, 0);
+	fg_entries_free(waiting, n_waiting);
 	fg_entry_free(&entry);
+	ck_assert_int_eq(fg_store_inbound_seen(store, "q3",
+					       "lease1@example.org", &error), 1);
+	ck_assert_int_eq(fg_store_inbound_seen(store, "q3",
+					       "never@example.org", &error), 0);
 }
 END_TEST
 
