@@ -345,11 +345,14 @@ static int inbound_may_exist(struct worker *w, struct worker_list *l,
 			     const struct fg_entry *entry, const char *author,
 			     const char *raw, const char **error_r)
 {
-	char *fp = fg_forum_fingerprint(author, raw);
+	struct inbound *in = w->context;
+	char *fitted = fg_forum_fit_raw(in->forum, raw);
+	char *fp = fg_forum_fingerprint(author, fitted);
 	int ret;
 
 	ret = fg_store_ours_add(w->store, l->name, fp, error_r);
 	free(fp);
+	free(fitted);
 	if (ret == 0)
 		ret = fg_store_posting_begin(w->store, l->name, entry->id,
 					     w->bridge->consumer, error_r);

@@ -231,7 +231,13 @@ static void fg_forum_fit(const struct fg_forum *forum,
 	*fitted_r = *req;
 	fitted_r->title = req->topic_id > 0 ? NULL :
 		fg_fit_title(req->title, &forum->limits);
-	fitted_r->raw = fg_fit_body(req->raw, &forum->limits, NULL);
+	fitted_r->raw = fg_forum_fit_raw(forum, req->raw);
+}
+
+/* fg_forum_fit_raw - see fg-forum.h */
+char *fg_forum_fit_raw(const struct fg_forum *forum, const char *raw)
+{
+	return fg_fit_body(raw, &forum->limits, NULL);
 }
 
 /* fg_forum_fit_free - the strings fg_forum_fit() made */

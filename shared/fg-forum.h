@@ -201,6 +201,10 @@ int fg_forum_init(const struct fg_forum_settings *set,
 		  struct fg_forum **forum_r, const char **error_r);
 /* fg_forum_limits - the length limits requests are fitted to */
 const struct fg_fit_limits *fg_forum_limits(const struct fg_forum *forum);
+/* fg_forum_fit_raw - the text as fg_forum_create() sends it, fitted
+   to the forum's limits (caller frees): what a fingerprint of the post
+   is made of */
+char *fg_forum_fit_raw(const struct fg_forum *forum, const char *raw);
 /* fg_forum_content_refused - is a refusal's reason (the forum's own
    words, as the classify functions below put it in *error_r) about the
    post's content: its length, or a text the forum finds empty or

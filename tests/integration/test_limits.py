@@ -89,6 +89,17 @@ def test_long_mail_posted_cut(stack):
     assert _refusals(stack, since) == [], _refusals(stack, since)
     assert _xlen(stack, "fg:{forum}:dead") == 0
     assert took < 30, took
+    # the forum's webhook for the cut post is known as the bridge's own:
+    # the list has the mail once
+    wait_for(lambda: any(w["post_id"] == post["id"] and w["done"]
+                         for w in stack.forum_state()["webhooks"]),
+             timeout=20, what="the webhook for the bridge's own post")
+    stack.wait_bridge_idle()
+    stack.wait_queue_empty()
+    copies = [m for m in stack.mailbox("bob@example.test")
+              if "Limits %s line 00000" % uid in
+              m.get_body(("plain",)).get_content()]
+    assert len(copies) == 1, len(copies)
     st = stack.forum_state()
     assert st["violations"] == [] and st["response_errors"] == [], st
 

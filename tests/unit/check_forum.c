@@ -641,6 +641,30 @@ START_TEST(test_fit_limits_and_refusals)
 	ck_assert_uint_eq(lim->max_post, 32000);
 	ck_assert_uint_eq(lim->min_post, 20);
 	ck_assert(!lim->utf16);
+	/* fitting twice changes nothing: the fingerprint the bridge keeps
+	   and fg_forum_find() see the text the forum got */
+	{
+		char *in = repeat("word ", 8000), *once, *twice;
+
+		once = fg_forum_fit_raw(forum, in);
+		twice = fg_forum_fit_raw(forum, once);
+		ck_assert_uint_le(fg_fit_length(once, strlen(once), false),
+				  32000);
+		ck_assert_str_eq(once, twice);
+		free(twice);
+		free(once);
+		once = fg_fit_title(in, lim);
+		twice = fg_fit_title(once, lim);
+		ck_assert_str_eq(once, twice);
+		free(twice);
+		free(once);
+		free(in);
+		once = fg_forum_fit_raw(forum, "ok");
+		twice = fg_forum_fit_raw(forum, once);
+		ck_assert_str_eq(once, twice);
+		free(twice);
+		free(once);
+	}
 	fg_forum_deinit(&forum);
 	set.type = "nodebb";
 	set.api_username = "1";
