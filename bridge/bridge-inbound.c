@@ -19,8 +19,10 @@
  *	A transient forum failure stops the list's queue and retries the
  *	same record with backoff; a permanent one is retried up to
  *	forum_max_tries times, then the record goes to the dead-letter
- *	stream with the forum's reason. A post held for review by the
- *	forum is acknowledged without a map entry.
+ *	stream with the forum's reason; a refusal of the content (too
+ *	long, too short: answer.content_refused) at once, since fg-forum
+ *	fitted the text to the forum's limits already. A post held for
+ *	review by the forum is acknowledged without a map entry.
  *
  *	Every record ends in one log line with the list, the Message-ID
  *	and what became of it.
@@ -142,8 +144,8 @@ static int inbound_failed(struct worker *w, struct worker_list *l,
 			 message_id, reason, wait / 1000, wait % 1000);
 		return WORKER_RETRY;
 	}
-	if (max_tries == 0)
-		max_tries = 1;
+	if (max_tries == 0 || answer->content_refused)
+		max_tries = 1;	/* the same text would be refused again */
 	tries = worker_count_try(l, entry->id);
 	if (tries < max_tries) {
 		wait = worker_retry(w, l, answer->retry_after_ms);
@@ -407,11 +409,14 @@ static int inbound_may_exist(struct worker *w, struct worker_list *l,
 			     const struct fg_entry *entry, const char *author,
 			     const char *raw, const char **error_r)
 {
-	char *fp = fg_forum_fingerprint(author, raw);
+	struct inbound *in = w->context;
+	char *fitted = fg_forum_fit_raw(in->forum, raw);
+	char *fp = fg_forum_fingerprint(author, fitted);
 	int ret;
 
 	ret = fg_store_ours_add(w->store, l->name, fp, error_r);
 	free(fp);
+	free(fitted);
 	if (ret == 0)
 		ret = fg_store_posting_begin(w->store, l->name, entry->id,
 					     w->bridge->consumer, error_r);
@@ -736,6 +741,10 @@ int inbound_start(struct bridge *b, struct worker **worker_r,
 		.api_key = c->forum_api_key,
 		.api_username = c->forum_api_username,
 		.timeout_ms = c->forum_timeout,
+		.max_title_length = c->forum_max_title_length,
+		.min_title_length = c->forum_min_title_length,
+		.max_post_length = c->forum_max_post_length,
+		.min_post_length = c->forum_min_post_length,
 	};
 	struct inbound *in = fg_xcalloc(1, sizeof(*in));
 	struct worker *w = fg_xcalloc(1, sizeof(*w));

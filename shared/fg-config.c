@@ -48,6 +48,19 @@ const struct fg_setting fg_settings[] = {
 	  "timeout of one forum API request"),
 	S(forum_max_tries, FG_SET_UINT, "5",
 	  "permanent (4xx) forum answers tolerated before a record is dead-lettered"),
+	S(forum_max_title_length, FG_SET_UINT, "0",
+	  "longest topic title the forum accepts, in characters; longer "
+	  "subjects are cut (0: the forum type's default, 255)"),
+	S(forum_min_title_length, FG_SET_UINT, "0",
+	  "shortest topic title the forum accepts; shorter ones are padded "
+	  "(0: the forum type's default, Discourse 15, NodeBB 3)"),
+	S(forum_max_post_length, FG_SET_UINT, "0",
+	  "longest post the forum accepts, in characters; longer texts are "
+	  "cut with a note (0: the forum type's default, Discourse 32000, "
+	  "NodeBB 32767)"),
+	S(forum_min_post_length, FG_SET_UINT, "0",
+	  "shortest post the forum accepts; shorter ones are padded "
+	  "(0: the forum type's default, Discourse 20, NodeBB 8)"),
 	S(forum_retry_min, FG_SET_DURATION, "1s",
 	  "first wait after a transient forum failure"),
 	S(forum_retry_max, FG_SET_DURATION, "5m",

@@ -36,6 +36,10 @@ struct fg_config {
 	char *forum_api_username;
 	unsigned int forum_timeout;
 	unsigned int forum_max_tries;
+	unsigned int forum_max_title_length;	/* 0: the forum's default */
+	unsigned int forum_min_title_length;
+	unsigned int forum_max_post_length;
+	unsigned int forum_min_post_length;
 	unsigned int forum_retry_min;
 	unsigned int forum_retry_max;
 	/* Webhook intake */

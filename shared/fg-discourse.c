@@ -401,6 +401,9 @@ int fg_discourse_classify(long http_status, const char *body, size_t size,
 		ret = FG_FORUM_TRANSIENT;
 	} else {
 		ret = FG_FORUM_PERMANENT;
+		/* 422 {"errors": ["Title is too long (maximum is 255
+		   characters)"]} and the like */
+		answer_r->content_refused = fg_forum_content_refused(reason);
 	}
 	*error_r = fg_errorf("forum answered HTTP %ld%s%s%s", http_status,
 			     reason != NULL ? ": " : "",
@@ -929,4 +932,11 @@ const struct fg_forum_vfuncs fg_forum_discourse = {
 	.create = fg_discourse_create,
 	.find = fg_discourse_find,
 	.upload = fg_discourse_upload,
+	.default_limits = {
+		.max_title = FG_DISCOURSE_MAX_TITLE_DEFAULT,
+		.min_title = FG_DISCOURSE_MIN_TITLE_DEFAULT,
+		.max_post = FG_DISCOURSE_MAX_POST_DEFAULT,
+		.min_post = FG_DISCOURSE_MIN_POST_DEFAULT,
+		.utf16 = false,		/* Ruby String#length */
+	},
 };

@@ -24,6 +24,28 @@ static const struct fg_forum_vfuncs *const fg_forum_drivers[] = {
 	&fg_forum_nodebb,
 };
 
+/* fg_forum_limits_merge - the settings' limits, the driver's defaults
+   where they name none */
+static void fg_forum_limits_merge(const struct fg_forum_settings *set,
+				  const struct fg_fit_limits *def,
+				  struct fg_fit_limits *lim_r)
+{
+	*lim_r = *def;
+	if (set->max_title_length > 0)
+		lim_r->max_title = set->max_title_length;
+	if (set->min_title_length > 0)
+		lim_r->min_title = set->min_title_length;
+	if (set->max_post_length > 0)
+		lim_r->max_post = set->max_post_length;
+	if (set->min_post_length > 0)
+		lim_r->min_post = set->min_post_length;
+	/* a minimum above the maximum cannot be met: the maximum wins */
+	if (lim_r->max_title > 0 && lim_r->min_title > lim_r->max_title)
+		lim_r->min_title = lim_r->max_title;
+	if (lim_r->max_post > 0 && lim_r->min_post > lim_r->max_post)
+		lim_r->min_post = lim_r->max_post;
+}
+
 /* fg_forum_find_driver - look a driver up by its configured name */
 const struct fg_forum_vfuncs *fg_forum_find_driver(const char *type)
 {
@@ -63,7 +85,46 @@ int fg_forum_init(const struct fg_forum_settings *set,
 	(*forum_r)->v = v;
 	(*forum_r)->progress = set->progress;
 	(*forum_r)->progress_context = set->progress_context;
+	fg_forum_limits_merge(set, &v->default_limits, &(*forum_r)->limits);
 	return 0;
+}
+
+/* fg_forum_limits - see fg-forum.h */
+const struct fg_fit_limits *fg_forum_limits(const struct fg_forum *forum)
+{
+	return &forum->limits;
+}
+
+/* Words of the forums' refusals of a post's content: Discourse (Rails'
+   errors.messages and Discourse's too_long_validation and is_invalid,
+   prefixed with the attribute: "Title", "Body") and NodeBB
+   (public/language/en-GB/error.json, and the untranslated keys). */
+static const char *const fg_forum_content_words[] = {
+	"is too long (maximum is",
+	"is too short (minimum is",
+	"is limited to",
+	"can't be blank",
+	"seems unclear, is it a complete sentence?",
+	"Please enter a shorter title.",
+	"Please enter a longer title.",
+	"Please enter a shorter post.",
+	"Please enter a longer post.",
+	"[[error:title-too-long",
+	"[[error:title-too-short",
+	"[[error:content-too-long",
+	"[[error:content-too-short",
+};
+
+/* fg_forum_content_refused - see fg-forum.h */
+bool fg_forum_content_refused(const char *reason)
+{
+	if (reason == NULL)
+		return false;
+	for (size_t i = 0; i < FG_N_ELEMENTS(fg_forum_content_words); i++) {
+		if (strstr(reason, fg_forum_content_words[i]) != NULL)
+			return true;
+	}
+	return false;
 }
 
 /* fg_forum_deinit - let the driver free its handle */
@@ -161,29 +222,69 @@ unsigned int fg_forum_parse_retry_after(const char *value, long long now)
 	return (unsigned int)(seconds * 1000);
 }
 
-/* fg_forum_create - the driver's create, else the two older calls */
+/* fg_forum_fit - req with its title and text fitted to the forum's
+   limits; free the two strings with fg_forum_fit_free() */
+static void fg_forum_fit(const struct fg_forum *forum,
+			 const struct fg_forum_request *req,
+			 struct fg_forum_request *fitted_r)
+{
+	*fitted_r = *req;
+	fitted_r->title = req->topic_id > 0 ? NULL :
+		fg_fit_title(req->title, &forum->limits);
+	fitted_r->raw = fg_forum_fit_raw(forum, req->raw);
+}
+
+/* fg_forum_fit_raw - see fg-forum.h */
+char *fg_forum_fit_raw(const struct fg_forum *forum, const char *raw)
+{
+	return fg_fit_body(raw, &forum->limits, NULL);
+}
+
+/* fg_forum_fit_free - the strings fg_forum_fit() made */
+static void fg_forum_fit_free(struct fg_forum_request *fitted)
+{
+	free((char *)fitted->title);
+	free((char *)fitted->raw);
+}
+
+/* fg_forum_create - fit, then the driver's create, else the two older
+   calls */
 int fg_forum_create(struct fg_forum *forum, const struct fg_forum_request *req,
 		    struct fg_forum_answer *answer_r, const char **error_r)
 {
+	struct fg_forum_request fit;
+	int ret;
+
 	fg_forum_answer_reset(answer_r);
+	fg_forum_fit(forum, req, &fit);
 	if (forum->v->create != NULL)
-		return forum->v->create(forum, req, answer_r, error_r);
-	if (req->topic_id > 0)
-		return forum->v->create_reply(forum, req->topic_id,
-					      req->reply_to_post_number,
-					      req->raw, answer_r, error_r);
-	return forum->v->create_topic(forum, req->title, req->raw,
-				      req->category, answer_r, error_r);
+		ret = forum->v->create(forum, &fit, answer_r, error_r);
+	else if (fit.topic_id > 0)
+		ret = forum->v->create_reply(forum, fit.topic_id,
+					     fit.reply_to_post_number,
+					     fit.raw, answer_r, error_r);
+	else
+		ret = forum->v->create_topic(forum, fit.title, fit.raw,
+					     fit.category, answer_r, error_r);
+	fg_forum_fit_free(&fit);
+	return ret;
 }
 
-/* fg_forum_find - dispatch; a driver that cannot look finds nothing */
+/* fg_forum_find - fit (the post was made from the fitted request),
+   then dispatch; a driver that cannot look finds nothing */
 int fg_forum_find(struct fg_forum *forum, const struct fg_forum_request *req,
 		  struct fg_forum_answer *answer_r, const char **error_r)
 {
+	struct fg_forum_request fit;
+	int ret;
+
 	fg_forum_answer_reset(answer_r);
 	if (forum->v->find == NULL)
 		return 0;
-	return forum->v->find(forum, req, answer_r, error_r);
+	fg_forum_fit(forum, req, &fit);
+	ret = forum->v->find(forum, &fit, answer_r, error_r);
+	fg_forum_fit_free(&fit);
+	return ret;
 }
 
 /* fg_forum_can_upload - see fg-forum.h */

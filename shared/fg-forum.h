@@ -39,10 +39,20 @@
  *				asked for (Retry-After), 0 when it named none.
  *	FG_FORUM_PERMANENT	the forum refused this post (another 4xx);
  *				*error_r carries the forum's own reason.
+ *				answer_r->content_refused is set when the
+ *				reason is the post's content (too long,
+ *				too short, blank, "seems unclear"): sending
+ *				the same text again cannot succeed.
  *	FG_FORUM_HELD		the forum accepted the post but holds it for
  *				a moderator (Discourse's review queue): no
  *				post exists yet, so there are no ids. Do not
  *				send it again.
+ *
+ *	Limits: fg_forum_create() and fg_forum_find() fit the request's
+ *	title and text to the forum's length limits first (fg-fit.h):
+ *	the settings' max/min lengths, 0 standing for the forum type's
+ *	default (FG_FORUM_*_DEFAULT below, from the forums' own sources),
+ *	so a long mail is posted cut with a note instead of refused.
  * DIAGNOSTICS
  *	The create functions return one of the values above; FG_FORUM_OK
  *	is 0, failures are negative and FG_FORUM_HELD is positive; except
@@ -51,6 +61,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include "fg-fit.h"
 #include "fg-record.h"
 
 enum fg_forum_status {
@@ -73,7 +84,27 @@ struct fg_forum_settings {
 	   then ends as FG_FORUM_TRANSIENT without an answer */
 	int (*progress)(void *context);
 	void *progress_context;
+	/* length limits, in characters; 0: the forum type's default */
+	unsigned int max_title_length;
+	unsigned int min_title_length;
+	unsigned int max_post_length;
+	unsigned int min_post_length;
 };
+
+/* Discourse's defaults (config/site_settings.yml): max_topic_title_length,
+   min_topic_title_length, max_post_length, and min_post_length and
+   min_first_post_length (both 20). Counted in code points. */
+#define FG_DISCOURSE_MAX_TITLE_DEFAULT 255
+#define FG_DISCOURSE_MIN_TITLE_DEFAULT 15
+#define FG_DISCOURSE_MAX_POST_DEFAULT 32000
+#define FG_DISCOURSE_MIN_POST_DEFAULT 20
+/* NodeBB's defaults (install/data/defaults.json): maximumTitleLength,
+   minimumTitleLength (3; 0 since NodeBB 4.10), maximumPostLength,
+   minimumPostLength. Counted in UTF-16 code units. */
+#define FG_NODEBB_MAX_TITLE_DEFAULT 255
+#define FG_NODEBB_MIN_TITLE_DEFAULT 3
+#define FG_NODEBB_MAX_POST_DEFAULT 32767
+#define FG_NODEBB_MIN_POST_DEFAULT 8
 
 #define FG_FORUM_DEFAULT_MAX_ANSWER (1024 * 1024)
 
@@ -84,6 +115,7 @@ struct fg_forum_answer {
 	long long post_number;
 	long http_status;		/* 0: no HTTP answer at all */
 	unsigned int retry_after_ms;	/* transient: wait asked for, or 0 */
+	bool content_refused;		/* permanent: because of the text */
 };
 
 struct fg_forum;
@@ -144,6 +176,8 @@ struct fg_forum_vfuncs {
 	/* optional: NULL uploads nothing (files are listed by name) */
 	int (*upload)(struct fg_forum *forum, const struct fg_forum_file *file,
 		      struct fg_forum_upload *upload_r, const char **error_r);
+	/* the forum type's length limits when the settings name none */
+	struct fg_fit_limits default_limits;
 };
 
 /* Every driver's handle starts with this. */
@@ -151,6 +185,7 @@ struct fg_forum {
 	const struct fg_forum_vfuncs *v;
 	int (*progress)(void *context);
 	void *progress_context;
+	struct fg_fit_limits limits;	/* what requests are fitted to */
 };
 
 /* fg_forum_progress_init - for drivers: make the curl handle call the
@@ -164,6 +199,17 @@ const struct fg_forum_vfuncs *fg_forum_find_driver(const char *type);
 /* fg_forum_init - open a handle for the driver set->type names */
 int fg_forum_init(const struct fg_forum_settings *set,
 		  struct fg_forum **forum_r, const char **error_r);
+/* fg_forum_limits - the length limits requests are fitted to */
+const struct fg_fit_limits *fg_forum_limits(const struct fg_forum *forum);
+/* fg_forum_fit_raw - the text as fg_forum_create() sends it, fitted
+   to the forum's limits (caller frees): what a fingerprint of the post
+   is made of */
+char *fg_forum_fit_raw(const struct fg_forum *forum, const char *raw);
+/* fg_forum_content_refused - is a refusal's reason (the forum's own
+   words, as the classify functions below put it in *error_r) about the
+   post's content: its length, or a text the forum finds empty or
+   unclear */
+bool fg_forum_content_refused(const char *reason);
 /* fg_forum_deinit - close the connection, free, and NULL the pointer */
 void fg_forum_deinit(struct fg_forum **forum);
 /* fg_forum_create_topic - a new topic; category 0: the forum's default */

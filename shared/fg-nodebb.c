@@ -291,6 +291,8 @@ int fg_nodebb_classify(long http_status, const char *body, size_t size,
 	if (transient)
 		answer_r->retry_after_ms =
 			fg_forum_parse_retry_after(retry_after, now);
+	else	/* 400, "Please enter a shorter title. ..." and the like */
+		answer_r->content_refused = fg_forum_content_refused(reason);
 	*error_r = fg_errorf("forum answered HTTP %ld%s%s", http_status,
 			     reason != NULL ? ": " : "",
 			     reason != NULL ? reason : "");
@@ -452,4 +454,11 @@ const struct fg_forum_vfuncs fg_forum_nodebb = {
 	.create_reply = fg_nodebb_create_reply,
 	.post_url = fg_nodebb_post_url,
 	.create = fg_nodebb_create,
+	.default_limits = {
+		.max_title = FG_NODEBB_MAX_TITLE_DEFAULT,
+		.min_title = FG_NODEBB_MIN_TITLE_DEFAULT,
+		.max_post = FG_NODEBB_MAX_POST_DEFAULT,
+		.min_post = FG_NODEBB_MIN_POST_DEFAULT,
+		.utf16 = true,		/* JavaScript's String length */
+	},
 };

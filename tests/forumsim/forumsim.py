@@ -78,7 +78,27 @@ FIRST_USER_ID = 2
 UNCATEGORIZED_ID = 1
 POSTS_PER_CHUNK = 20           # Discourse's post_stream chunk size
 LATEST_POSTS_PAGE = 50
-MAX_TITLE_LENGTH = 255         # Discourse's max_topic_title_length
+MAX_TITLE_LENGTH = 255         # Discourse's max_topic_title_length (and NodeBB's
+                               # maximumTitleLength)
+# NodeBB's defaults (install/data/defaults.json); it counts JavaScript string
+# length (UTF-16 code units) of the text without HTML tags, trimmed
+# (src/topics/create.js check()).  minimumTitleLength is 0 since NodeBB 4.10,
+# 3 before.
+NODEBB_MIN_TITLE_LENGTH = 3
+NODEBB_MIN_POST_LENGTH = 8
+NODEBB_MAX_POST_LENGTH = 32767
+# NodeBB's error texts (public/language/en-GB/error.json), as the Write API
+# answers them translated: 400 {"status": {"code": "bad-request", "message"}}
+NODEBB_ERRORS = {
+    "title-too-short": "Please enter a longer title. Titles should contain at least "
+                       "%1 character(s).",
+    "title-too-long": "Please enter a shorter title. Titles can't be longer than "
+                      "%1 character(s).",
+    "content-too-short": "Please enter a longer post. Posts should contain at least "
+                         "%1 character(s).",
+    "content-too-long": "Please enter a shorter post. Posts can't be longer than "
+                        "%1 character(s).",
+}
 EXTERNAL_ID_MAX_LENGTH = 50    # Topic::EXTERNAL_ID_MAX_LENGTH
 WEBHOOK_TIMEOUT = 5.0
 LOG_LIMIT = 5000               # entries kept in request_log
@@ -188,6 +208,31 @@ def excerpt(raw: str, limit: int = 300) -> tuple[str, bool]:
     if len(text) <= limit:
         return escape_html(text), False
     return escape_html(text[:limit]) + "&hellip;", True
+
+
+def js_length(text: str) -> int:
+    """JavaScript's String length: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def nodebb_length_error(settings: "Settings", title: Optional[str], raw: str) -> Optional[str]:
+    """NodeBB's Topics.checkTitle and Topics.checkContent: the first limit
+    broken, in NodeBB's words, or None.  The text is measured without HTML
+    tags (utils.stripHTMLTags), trimmed."""
+    def check(item: str, low: int, high: int, short: str, long: str) -> Optional[str]:
+        item = re.sub(r"</?[A-Za-z][^>]*>", "", item).strip()
+        if js_length(item) < low:
+            return NODEBB_ERRORS[short].replace("%1", str(low))
+        if js_length(item) > high:
+            return NODEBB_ERRORS[long].replace("%1", str(high))
+        return None
+    if title is not None:
+        error = check(title.strip(), settings.min_title_length, settings.max_title_length,
+                      "title-too-short", "title-too-long")
+        if error:
+            return error
+    return check(raw.rstrip(), settings.min_post_length, settings.max_post_length,
+                 "content-too-short", "content-too-long")
 
 
 def raw_hash(raw: str) -> str:
@@ -437,7 +482,10 @@ class Settings:
     api_key: str = ""
     min_title_length: int = 15
     min_post_length: int = 20
+    min_first_post_length: int = 20
     max_post_length: int = 32000
+    max_title_length: int = MAX_TITLE_LENGTH
+    forum_type: str = "discourse"
     unique_posts_mins: float = 5
     allow_duplicate_titles: bool = False
     title_prettify: bool = True
@@ -645,13 +693,15 @@ class Forum:
             else:
                 reply_to = None
                 title = clean_title(str(data.get("title") or ""), s.title_prettify)
-                if not title:
+                if s.forum_type == "nodebb":
+                    pass    # nodebb_length_error() below
+                elif not title:
                     errors.append("Title can't be blank")
                 elif len(title) < s.min_title_length:
                     errors.append("Title is too short "
                                   f"(minimum is {s.min_title_length} characters)")
-                elif len(title) > MAX_TITLE_LENGTH:
-                    errors.append(f"Title is too long (maximum is {MAX_TITLE_LENGTH} characters)")
+                elif len(title) > s.max_title_length:
+                    errors.append(f"Title is too long (maximum is {s.max_title_length} characters)")
                 elif not s.allow_duplicate_titles and any(
                         t.title.lower() == title.lower() for t in self.topics.values()):
                     errors.append("Title has already been used")
@@ -665,12 +715,22 @@ class Forum:
                     elif any((t.external_id or "").lower() == external_id.lower()
                              for t in self.topics.values()):
                         errors.append("External has already been taken")
-            length = len(raw.strip())
-            if length < s.min_post_length:
-                errors.append(f"Body is too short (minimum is {s.min_post_length} characters)")
-            elif length > s.max_post_length:
+            # Discourse's StrippedLengthValidator: blank, else the length of
+            # raw against max_post_length, else the stripped length against
+            # min_first_post_length (a topic) or min_post_length (a reply)
+            minimum = s.min_post_length if topic is not None else s.min_first_post_length
+            if s.forum_type == "nodebb":
+                nodebb_error = nodebb_length_error(s, title if topic is None else None,
+                                                   str(data.get("raw") or ""))
+                if nodebb_error:
+                    raise Rejected(400, {"errors": [nodebb_error]})
+            elif not raw.strip():
+                errors.append("Body can't be blank")
+            elif len(raw) > s.max_post_length:
                 errors.append(f"Body is limited to {s.max_post_length} characters; "
-                              f"you entered {length}.")
+                              f"you entered {len(raw)}.")
+            elif len(raw.strip()) < minimum:
+                errors.append(f"Body is too short (minimum is {minimum} characters)")
             now = time.monotonic()
             unique_key = (user.id, raw_hash(raw))
             if (raw and s.unique_posts_mins > 0 and not user.staff
@@ -1399,7 +1459,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Discourse OpenAPI document (default: %(default)s)")
     p.add_argument("--min-title-length", type=int, default=15)
     p.add_argument("--min-post-length", type=int, default=20)
+    p.add_argument("--min-first-post-length", type=int, default=20)
     p.add_argument("--max-post-length", type=int, default=32000)
+    p.add_argument("--max-title-length", type=int, default=MAX_TITLE_LENGTH)
     p.add_argument("--unique-posts-mins", type=float, default=5,
                    help="window for 'Body is too similar...' (0 disables)")
     p.add_argument("--allow-duplicate-titles", action="store_true",
@@ -1429,6 +1491,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(
         api_key=args.api_key, min_title_length=args.min_title_length,
         min_post_length=args.min_post_length, max_post_length=args.max_post_length,
+        min_first_post_length=args.min_first_post_length,
+        max_title_length=args.max_title_length,
         unique_posts_mins=args.unique_posts_mins,
         allow_duplicate_titles=args.allow_duplicate_titles,
         title_prettify=args.title_prettify,
@@ -1441,8 +1505,11 @@ def start_simulator(args: argparse.Namespace, log_file=None) -> SimServer:
     contract = Contract(args.contract)
     settings = settings_from(args)
     if getattr(args, "forum_type", "discourse") == "nodebb":
-        # NodeBB's defaults: short minimums, no "too similar" check
-        settings.min_title_length, settings.min_post_length = 3, 8
+        # NodeBB's defaults: its own limits, no "too similar" check
+        settings.forum_type = "nodebb"
+        settings.min_title_length = NODEBB_MIN_TITLE_LENGTH
+        settings.min_post_length = settings.min_first_post_length = NODEBB_MIN_POST_LENGTH
+        settings.max_post_length = NODEBB_MAX_POST_LENGTH
         settings.unique_posts_mins = 0
         settings.allow_duplicate_titles = True
         settings.title_prettify = False
@@ -1792,6 +1859,19 @@ class SelfTest:
         self.check("short body: 422", status == 422 and body == {
             "action": "create_post",
             "errors": ["Body is too short (minimum is 20 characters)"]}, body)
+        status, _, body = self.request("POST", "/posts.json", {
+            "title": "A title far too long " + "x" * 250, "raw": "A body that is long enough."})
+        self.check("long title: 422", status == 422 and body == {
+            "action": "create_post",
+            "errors": ["Title is too long (maximum is 255 characters)"]}, body)
+        status, _, body = self.request("POST", "/posts.json", {
+            "topic_id": self.topic_id, "raw": "\u00e9" * 32001})
+        self.check("long body: 422, counted in characters", status == 422 and body == {
+            "action": "create_post",
+            "errors": ["Body is limited to 32000 characters; you entered 32001."]}, body)
+        status, _, body = self.request("POST", "/posts.json", {
+            "topic_id": self.topic_id, "raw": "\u00e9" * 32000})
+        self.check("body at the limit: 200", status == 200, body)
         status, _, body = self.request("POST", "/posts.json", {
             "title": "HELLO FROM THE MAILING LIST.", "raw": "Another body long enough."})
         self.check("duplicate title: 422", status == 422
@@ -2280,7 +2360,24 @@ class NodebbSelfTest:
             status, _, body = self.request("POST", f"/api/v3/topics/{tid}", {
                 "content": "short", "_uid": 2})
             self.check("nodebb: short post 400 with NodeBB's envelope", status == 400
-                       and body["status"]["code"] == "bad-request", body)
+                       and body["status"] == {
+                           "code": "bad-request",
+                           "message": "Please enter a longer post. Posts should contain "
+                                      "at least 8 character(s)."}, body)
+            status, _, body = self.request("POST", "/api/v3/topics", {
+                "cid": 3, "title": "t" * 256, "content": "A body long enough.", "_uid": 2})
+            self.check("nodebb: long title 400", status == 400
+                       and body["status"]["message"] == "Please enter a shorter title. "
+                       "Titles can't be longer than 255 character(s).", body)
+            # 16,384 characters outside the BMP: 32,768 UTF-16 units
+            status, _, body = self.request("POST", f"/api/v3/topics/{tid}", {
+                "content": "\U0001F600" * 16384, "_uid": 2})
+            self.check("nodebb: long post 400, counted in UTF-16 units", status == 400
+                       and body["status"]["message"] == "Please enter a shorter post. "
+                       "Posts can't be longer than 32767 character(s).", body)
+            status, _, body = self.request("POST", f"/api/v3/topics/{tid}", {
+                "content": "x" * 32767, "_uid": 2})
+            self.check("nodebb: post at the limit 200", status == 200, body)
             status, _, body = self.request("PUT", "/api/v3/nonsense", {"_uid": 2})
             self.check("nodebb: unknown path is a violation", status == 400, body)
             server.forum.set_failure("429", 1, 4)

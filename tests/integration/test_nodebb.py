@@ -96,3 +96,35 @@ def test_stale_author_mapping_falls_back(stack):
     assert post["raw"].startswith("Carol Singer (carol@e\u2026) wrote via"), \
         post["raw"]
     assert int(stack.redis("XLEN", "fg:{forum}:dead") or 0) == 0
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
+def test_nodebb_long_mail_cut(stack):
+    """A 40,000-character mail with a 300-character subject is posted at
+    the first try within NodeBB's limits, counted as NodeBB counts them
+    (UTF-16 code units: each emoji here counts two)."""
+    uid = uuid.uuid4().hex[:8]
+    subject = ("NodeBB %s long subject " % uid) * 20
+    subject = subject[:300]
+    body = "".join(("NodeBB %s line %05d \U0001F600 " % (uid, i)).ljust(79, "x")
+                   + "\n" for i in range(500))
+    assert len(subject) == 300 and len(body) == 40000
+    since = len(stack.forum_state()["request_log"])
+    _send(stack, "Alice Example <alice@example.test>", subject, body)
+    wait_for(lambda: _posts(stack, "NodeBB %s line 00000" % uid), timeout=60,
+             what="the long mail posted")
+    (topic, post), = _posts(stack, "NodeBB %s line 00000" % uid)
+
+    def units(text):
+        return len(text.encode("utf-16-le")) // 2
+    assert units(topic["title"]) <= 255, topic["title"]
+    assert topic["title"].endswith("\u2026"), topic["title"]
+    assert units(post["raw"]) <= 32767, units(post["raw"])
+    assert units(post["raw"]) > 31000, units(post["raw"])
+    assert post["raw"].rstrip().endswith(
+        "more characters; the full text is in the list archive]"), \
+        post["raw"][-200:]
+    refused = [r for r in stack.forum_state()["request_log"][since:]
+               if r["status"] is not None and 400 <= r["status"] < 500]
+    assert refused == [], refused
+    assert int(stack.redis("XLEN", "fg:{forum}:dead") or 0) == 0

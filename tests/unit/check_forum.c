@@ -14,6 +14,7 @@
 #include "fg-forum.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,7 +266,9 @@ START_TEST(test_nodebb_against_contract)
 	ck_assert_int_eq(reply.post_number, 2);
 	/* a permanent refusal keeps NodeBB's reason */
 	struct fg_forum_request r3 = { .topic_id = topic.topic_id,
-				       .raw = "short" };
+				       .reply_to_post_number = 9,
+				       .reply_to_post_id = 99999,
+				       .raw = "A reply to a post not there." };
 	ck_assert_int_eq(fg_forum_create(forum, &r3, &a, &error),
 			 FG_FORUM_PERMANENT);
 	ck_assert_ptr_nonnull(strstr(error, "HTTP 400"));
@@ -398,6 +401,313 @@ START_TEST(test_discourse_author_and_find)
 }
 END_TEST
 
+/* utf8_valid - every byte in a whole, shortest-form UTF-8 sequence */
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		size_t n = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 :
+			*p >= 0xe0 && *p <= 0xef ? 3 :
+			*p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
+		if (n == 0)
+			return false;
+		for (size_t i = 1; i < n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+		}
+		p += n;
+	}
+	return true;
+}
+
+/* repeat - s n times (caller frees) */
+static char *repeat(const char *s, size_t n)
+{
+	struct fg_buf b = { 0 };
+
+	for (size_t i = 0; i < n; i++)
+		fg_buf_puts(&b, s);
+	return fg_buf_steal(&b);
+}
+
+START_TEST(test_fit_length)
+{
+	const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";	/* aé€😀 */
+
+	ck_assert_uint_eq(fg_fit_length(s, strlen(s), false), 4);
+	ck_assert_uint_eq(fg_fit_length(s, strlen(s), true), 5);
+	/* a stray byte, a sequence cut short: one character each */
+	ck_assert_uint_eq(fg_fit_length("\xff" "a", 2, false), 2);
+	ck_assert_uint_eq(fg_fit_length("\xe2\x82", 2, false), 2);
+	ck_assert_uint_eq(fg_fit_length("", 0, true), 0);
+}
+END_TEST
+
+START_TEST(test_fit_title)
+{
+	struct fg_fit_limits lim = { .max_title = 255, .min_title = 15 };
+	char *in, *out;
+
+	/* exactly at the limit: unchanged (white space around trimmed) */
+	in = repeat("x", 255);
+	out = fg_fit_title(in, &lim);
+	ck_assert_str_eq(out, in);
+	free(out);
+	free(in);
+	/* one over, no word boundary: 254 characters and the ellipsis */
+	in = repeat("x", 256);
+	out = fg_fit_title(in, &lim);
+	ck_assert_uint_eq(fg_fit_length(out, strlen(out), false), 255);
+	ck_assert_str_eq(out + 254, FG_FIT_ELLIPSIS);
+	free(out);
+	free(in);
+	/* cut after the last whole word */
+	lim.max_title = 15;
+	lim.min_title = 0;
+	out = fg_fit_title("  alpha beta gamma delta ", &lim);
+	ck_assert_str_eq(out, "alpha beta" FG_FIT_ELLIPSIS);
+	free(out);
+	/* two-byte characters: never half of one */
+	lim.max_title = 10;
+	in = repeat("\xc3\xa9", 300);
+	out = fg_fit_title(in, &lim);
+	ck_assert(utf8_valid(out));
+	ck_assert_uint_eq(fg_fit_length(out, strlen(out), false), 10);
+	ck_assert_uint_eq(strlen(out), 9 * 2 + 3);
+	free(out);
+	free(in);
+	/* four-byte characters: NodeBB counts each as two */
+	lim.max_title = 5;
+	in = repeat("\xf0\x9f\x98\x80", 10);
+	out = fg_fit_title(in, &lim);
+	ck_assert(utf8_valid(out));
+	ck_assert_uint_eq(strlen(out), 4 * 4 + 3);
+	lim.utf16 = true;
+	free(out);
+	out = fg_fit_title(in, &lim);
+	ck_assert(utf8_valid(out));
+	ck_assert_uint_eq(fg_fit_length(out, strlen(out), true), 5);
+	ck_assert_uint_eq(strlen(out), 2 * 4 + 3);
+	free(out);
+	free(in);
+	/* too short: the phrase appended; nothing: the phrase alone */
+	lim = (struct fg_fit_limits){ .max_title = 255, .min_title = 15 };
+	out = fg_fit_title("Hi", &lim);
+	ck_assert_str_eq(out, "Hi" FG_FIT_TITLE_PAD);
+	free(out);
+	out = fg_fit_title(" ", &lim);
+	ck_assert_str_eq(out, "(from the mailing list)");
+	free(out);
+	out = fg_fit_title("Exactly fifteen", &lim);
+	ck_assert_str_eq(out, "Exactly fifteen");
+	free(out);
+	/* a minimum longer than the phrase: appended again */
+	lim.min_title = 40;
+	out = fg_fit_title("Hi", &lim);
+	ck_assert_str_eq(out, "Hi" FG_FIT_TITLE_PAD FG_FIT_TITLE_PAD);
+	free(out);
+	/* no limits: as it came, trimmed */
+	lim = (struct fg_fit_limits){ 0 };
+	out = fg_fit_title(" a ", &lim);
+	ck_assert_str_eq(out, "a");
+	free(out);
+}
+END_TEST
+
+START_TEST(test_fit_body)
+{
+	struct fg_fit_limits lim = { .max_post = 32000, .min_post = 20 };
+	char *in, *out, note[200];
+	size_t omitted, kept;
+
+	/* exactly at the limit: unchanged */
+	in = repeat("y", 32000);
+	out = fg_fit_body(in, &lim, &omitted);
+	ck_assert_str_eq(out, in);
+	ck_assert_uint_eq(omitted, 0);
+	free(out);
+	free(in);
+	/* 40,000 characters of words: cut after a word, with the note */
+	in = repeat("word ", 8000);
+	out = fg_fit_body(in, &lim, &omitted);
+	ck_assert_uint_le(fg_fit_length(out, strlen(out), false), 32000);
+	snprintf(note, sizeof(note), FG_FIT_BODY_NOTE, omitted);
+	ck_assert(strlen(out) > strlen(note));
+	kept = strlen(out) - strlen(note);
+	ck_assert_str_eq(out + kept, note);
+	ck_assert_uint_eq(kept + omitted, 40000);
+	ck_assert(strncmp(out + kept - 4, "word", 4) == 0);
+	ck_assert_uint_gt(kept, 31000);
+	free(out);
+	free(in);
+	/* a paragraph far before the cut: cut after a word */
+	lim.max_post = 200;
+	in = fg_xasprintf("%s\n\n%s", "first paragraph of the text",
+			  "second paragraph that is much longer than the "
+			  "limit of two hundred characters, so it has to be "
+			  "cut somewhere in the middle; then it goes on and "
+			  "on and on and on and on and on and on and on and "
+			  "on and on and on");
+	out = fg_fit_body(in, &lim, &omitted);
+	ck_assert_uint_le(fg_fit_length(out, strlen(out), false), 200);
+	ck_assert(strstr(out, "[message truncated: ") != NULL);
+	ck_assert(strstr(out, "on [message") == NULL);
+	ck_assert(strstr(out, "\n\n[message truncated: ") != NULL);
+	free(out);
+	free(in);
+	/* a paragraph end in the last tenth before the cut wins */
+	lim.max_post = 200 + 10 + (unsigned int)snprintf(note, sizeof(note),
+							  FG_FIT_BODY_NOTE,
+							  (size_t)352);
+	{
+		char *a = repeat("a", 200), *b = repeat("b", 150);
+
+		in = fg_xasprintf("%s\n\n%s", a, b);
+		free(a);
+		free(b);
+	}
+	for (size_t i = 202 + 4; i < 352; i += 5)
+		in[i] = ' ';
+	out = fg_fit_body(in, &lim, &omitted);
+	ck_assert(strncmp(out, in, 200) == 0);
+	ck_assert_uint_eq(omitted, 152);
+	ck_assert_str_eq(out + 200, "\n\n[message truncated: 152 more "
+			 "characters; the full text is in the list archive]");
+	free(out);
+	free(in);
+	/* three-byte characters at the cut */
+	lim.max_post = 120;
+	in = repeat("\xe2\x82\xac", 500);
+	out = fg_fit_body(in, &lim, &omitted);
+	ck_assert(utf8_valid(out));
+	ck_assert_uint_le(fg_fit_length(out, strlen(out), false), 120);
+	ck_assert_uint_eq(fg_fit_length(out, strlen(out), false) -
+			  (size_t)snprintf(note, sizeof(note),
+					   FG_FIT_BODY_NOTE, omitted) +
+			  omitted, 500);
+	free(out);
+	free(in);
+	/* a limit too small for the note: cut only */
+	lim.max_post = 10;
+	lim.min_post = 0;
+	out = fg_fit_body("0123456789abcdef", &lim, &omitted);
+	ck_assert_str_eq(out, "0123456789");
+	ck_assert_uint_eq(omitted, 6);
+	free(out);
+	/* too short, counted without white space; empty */
+	lim = (struct fg_fit_limits){ .max_post = 32000, .min_post = 20 };
+	out = fg_fit_body("  ok  ", &lim, NULL);
+	ck_assert_str_eq(out, "  ok  " FG_FIT_BODY_PAD);
+	free(out);
+	out = fg_fit_body("", &lim, NULL);
+	ck_assert_str_eq(out, "(a short message from the mailing list)");
+	free(out);
+	out = fg_fit_body("twenty characters!!!", &lim, NULL);
+	ck_assert_str_eq(out, "twenty characters!!!");
+	free(out);
+}
+END_TEST
+
+START_TEST(test_fit_limits_and_refusals)
+{
+	struct fg_forum_settings set = {
+		.type = "discourse", .url = "https://forum.example.org",
+		.api_key = "k", .api_username = "system", .timeout_ms = 1000,
+	};
+	const char *long_title =
+		"{\"action\":\"create_post\",\"errors\":[\"Title is too long "
+		"(maximum is 255 characters)\"]}";
+	const char *long_body =
+		"{\"action\":\"create_post\",\"errors\":[\"Body is limited to "
+		"32000 characters; you entered 40000.\"]}";
+	const char *used =
+		"{\"action\":\"create_post\",\"errors\":[\"Title has already "
+		"been used\"]}";
+	const char *nodebb =
+		"{\"status\":{\"code\":\"bad-request\",\"message\":\"Please enter "
+		"a shorter title. Titles can't be longer than 255 "
+		"character(s).\"},\"response\":{}}";
+	const struct fg_fit_limits *lim;
+	struct fg_forum *forum = NULL;
+	struct fg_forum_answer a;
+	const char *error;
+
+	/* 0: the forum type's defaults */
+	ck_assert_int_eq(fg_forum_init(&set, &forum, &error), 0);
+	lim = fg_forum_limits(forum);
+	ck_assert_uint_eq(lim->max_title, 255);
+	ck_assert_uint_eq(lim->min_title, 15);
+	ck_assert_uint_eq(lim->max_post, 32000);
+	ck_assert_uint_eq(lim->min_post, 20);
+	ck_assert(!lim->utf16);
+	/* fitting twice changes nothing: the fingerprint the bridge keeps
+	   and fg_forum_find() see the text the forum got */
+	{
+		char *in = repeat("word ", 8000), *once, *twice;
+
+		once = fg_forum_fit_raw(forum, in);
+		twice = fg_forum_fit_raw(forum, once);
+		ck_assert_uint_le(fg_fit_length(once, strlen(once), false),
+				  32000);
+		ck_assert_str_eq(once, twice);
+		free(twice);
+		free(once);
+		once = fg_fit_title(in, lim);
+		twice = fg_fit_title(once, lim);
+		ck_assert_str_eq(once, twice);
+		free(twice);
+		free(once);
+		free(in);
+		once = fg_forum_fit_raw(forum, "ok");
+		twice = fg_forum_fit_raw(forum, once);
+		ck_assert_str_eq(once, twice);
+		free(twice);
+		free(once);
+	}
+	fg_forum_deinit(&forum);
+	set.type = "nodebb";
+	set.api_username = "1";
+	set.max_post_length = 1000;
+	set.min_title_length = 300;	/* above the maximum: capped */
+	ck_assert_int_eq(fg_forum_init(&set, &forum, &error), 0);
+	lim = fg_forum_limits(forum);
+	ck_assert_uint_eq(lim->max_title, 255);
+	ck_assert_uint_eq(lim->min_title, 255);
+	ck_assert_uint_eq(lim->max_post, 1000);
+	ck_assert_uint_eq(lim->min_post, 8);
+	ck_assert(lim->utf16);
+	fg_forum_deinit(&forum);
+
+	ck_assert_int_eq(fg_discourse_classify(422, long_title,
+					       strlen(long_title), NULL, 0,
+					       &a, &error),
+			 FG_FORUM_PERMANENT);
+	ck_assert(a.content_refused);
+	ck_assert_int_eq(fg_discourse_classify(422, long_body,
+					       strlen(long_body), NULL, 0,
+					       &a, &error),
+			 FG_FORUM_PERMANENT);
+	ck_assert(a.content_refused);
+	ck_assert_int_eq(fg_discourse_classify(422, used, strlen(used), NULL,
+					       0, &a, &error),
+			 FG_FORUM_PERMANENT);
+	ck_assert(!a.content_refused);
+	ck_assert_int_eq(fg_discourse_classify(429, long_title,
+					       strlen(long_title), NULL, 0,
+					       &a, &error),
+			 FG_FORUM_TRANSIENT);
+	ck_assert(!a.content_refused);
+	ck_assert_int_eq(fg_nodebb_classify(400, nodebb, strlen(nodebb), NULL,
+					    0, &a, &error),
+			 FG_FORUM_PERMANENT);
+	ck_assert(a.content_refused);
+	ck_assert(fg_forum_content_refused("[[error:content-too-long, 32767]]"));
+	ck_assert(!fg_forum_content_refused("Invalid post id"));
+	ck_assert(!fg_forum_content_refused(NULL));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("forum");
@@ -412,6 +722,10 @@ int main(void)
 	tcase_add_test(tc, test_external_id);
 	tcase_add_test(tc, test_nodebb_against_contract);
 	tcase_add_test(tc, test_discourse_author_and_find);
+	tcase_add_test(tc, test_fit_length);
+	tcase_add_test(tc, test_fit_title);
+	tcase_add_test(tc, test_fit_body);
+	tcase_add_test(tc, test_fit_limits_and_refusals);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
