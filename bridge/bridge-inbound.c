@@ -155,8 +155,11 @@ static int inbound_failed(struct worker *w, struct worker_list *l,
 			 wait % 1000);
 		return WORKER_RETRY;
 	}
-	why = fg_xasprintf("forum refused the post %u times: %s", tries,
-			   reason);
+	if (tries == 1)
+		why = fg_xasprintf("forum refused the post: %s", reason);
+	else
+		why = fg_xasprintf("forum refused the post %u times: %s",
+				   tries, reason);
 	ret = worker_dead(w, l, entry, why);
 	if (ret == WORKER_DONE)
 		msg_warn("list=%s message_id=<%s>: dead-letter: %s", l->name,
