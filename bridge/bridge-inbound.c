@@ -12,9 +12,19 @@
  *	   category. Resolving the parent now, not when the mail arrived,
  *	   lets a reply that came in while its parent was still queued
  *	   land in the right topic.
- *	3. The post created, the map records Message-ID <-> post (with
+ *	   A record that names a parent the map does not know yet is set
+ *	   aside (FG_QUEUE_INBOUND_WAIT) for reply_wait (parent received,
+ *	   not posted) or reply_wait_unseen (never received) after it
+ *	   arrived, and the queue goes on; inbound_before() posts it
+ *	   under its parent as soon as the parent is mapped, or without
+ *	   one when the time is up.
+ *	3. Before the request, the post's fingerprint and the posting
+ *	   mark go to Redis (inbound_may_exist()); a record whose mark is
+ *	   there from an earlier try is looked for on the forum first.
+ *	4. The post created, the map records Message-ID <-> post (with
  *	   the parent's post number, which the forum-to-list direction
- *	   walks for References) and the entry is acknowledged.
+ *	   walks for References) and the entry is acknowledged, in one
+ *	   step under the queue's lease (worker_posted()).
  *
  *	A transient forum failure stops the list's queue and retries the
  *	same record with backoff; a permanent one is retried up to
@@ -110,7 +120,7 @@ static int inbound_record_posted(struct worker *w, struct worker_list *l,
 	int ret;
 
 	ret = worker_posted(w, l, entry, msgid, &ref);
-	if (ret == WORKER_DONE)
+	if (ret == WORKER_DONE && l->has_waiting)
 		/* a reply waiting for this post goes next */
 		l->wait_due = true;
 	if (ret == WORKER_DONE && ref.parent_post_number == 0)
@@ -490,7 +500,7 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 		if (ret > 0) {
 			ret = worker_park(w, l, entry);
 			if (ret == WORKER_DONE) {
-				l->wait_check_ms = 0;
+				l->has_waiting = true;
 				msg_info("list=%s message_id=<%s>: parent <%s> "
 					 "not posted yet: set aside for up to "
 					 "%llds, the list's queue goes on",
@@ -687,6 +697,7 @@ static int inbound_before(struct worker *w, struct worker_list *l)
 			     &n, &error) < 0)
 		return worker_store_failed(w, l, "reading the waiting replies",
 					   error);
+	l->has_waiting = n > 0;
 	for (size_t i = 0; i < n && ret < 0; i++) {
 		struct fg_record *rec = fg_record_from_entry(entries[i]);
 		struct fg_post_ref parent;

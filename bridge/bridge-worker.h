@@ -68,6 +68,7 @@ struct worker_list {
 	   again then, or at once when wait_due */
 	long long wait_check_ms;
 	bool wait_due;
+	bool has_waiting;		/* some were there at the last look */
 
 	/* the external effect of this entry happened already */
 	char *done_entry;
