@@ -280,3 +280,64 @@ void fg_classify(const struct fg_classify_msg *msg, const char *secret,
 	*class_r = FG_CLASS_POST;
 	*reason_r = fg_xstrdup("list mail");
 }
+
+/* The names of enum fg_not_posted, in its order. */
+static const char *const fg_not_posted_names[FG_NOT_POSTED_COUNT] = {
+	"own", "auto-reply", "bounce", "duplicate", "empty", "too-large",
+	"unparsable", "no-list", "bad-verp",
+};
+
+/* fg_not_posted_name - see fg-classify.h */
+const char *fg_not_posted_name(enum fg_not_posted reason)
+{
+	return (unsigned int)reason < FG_NOT_POSTED_COUNT ?
+		fg_not_posted_names[reason] : "unknown";
+}
+
+/* fg_not_posted_of_class - see fg-classify.h */
+enum fg_not_posted fg_not_posted_of_class(enum fg_class class)
+{
+	switch (class) {
+	case FG_CLASS_OWN:
+		return FG_NOT_POSTED_OWN;
+	case FG_CLASS_BOUNCE:
+		return FG_NOT_POSTED_BOUNCE;
+	case FG_CLASS_AUTO_REPLY:
+	case FG_CLASS_POST:
+		break;
+	}
+	return FG_NOT_POSTED_AUTO_REPLY;
+}
+
+/* fg_not_posted_mask - see fg-classify.h */
+int fg_not_posted_mask(const char *names, unsigned int *mask_r,
+		       const char **error_r)
+{
+	const char *p = names;
+	unsigned int mask = 0;
+
+	for (;;) {
+		p += strspn(p, ", \t");
+		if (*p == '\0')
+			break;
+		size_t len = strcspn(p, ", \t"), i;
+
+		for (i = 0; i < FG_NOT_POSTED_COUNT; i++) {
+			if (strlen(fg_not_posted_names[i]) == len &&
+			    strncmp(p, fg_not_posted_names[i], len) == 0)
+				break;
+		}
+		if (i == FG_NOT_POSTED_COUNT) {
+			*error_r = fg_errorf("unknown reason '%.*s' (own, "
+					     "auto-reply, bounce, duplicate, "
+					     "empty, too-large, unparsable, "
+					     "no-list, bad-verp)",
+					     (int)(len > 64 ? 64 : len), p);
+			return -1;
+		}
+		mask |= 1U << i;
+		p += len;
+	}
+	*mask_r = mask;
+	return 0;
+}

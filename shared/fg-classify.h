@@ -12,6 +12,11 @@
  *			 enum fg_class *class_r, char **reason_r);
  *
  *	const char *fg_classify_auto_subject(const char *subject);
+ *
+ *	const char *fg_not_posted_name(enum fg_not_posted reason);
+ *	enum fg_not_posted fg_not_posted_of_class(enum fg_class class);
+ *	int fg_not_posted_mask(const char *names, unsigned int *mask_r,
+ *			       const char **error_r);
  * DESCRIPTION
  *	fg_classify() decides what a parsed message is, in this order,
  *	and says why in *reason_r (the caller frees it):
@@ -55,8 +60,18 @@
  *
  *	fg_classify_auto_subject() returns the auto-reply prefix the
  *	subject begins with (as listed, without the colon), or NULL.
+ *
+ *	enum fg_not_posted names why a list message was not posted (the
+ *	classes above, and what the Dovecot plugin finds before or after
+ *	classifying); fg_not_posted_name() gives the reason's name, used
+ *	for the mailbox the message is kept in, the counter in Redis and
+ *	the log: own, auto-reply, bounce, duplicate, empty, too-large,
+ *	unparsable, no-list, bad-verp. fg_not_posted_mask() reads a list
+ *	of such names (separated by commas or spaces; "" is none) into a
+ *	bit mask, bit (1 << reason).
  * DIAGNOSTICS
- *	None: every message gets a class. Never logs.
+ *	fg_classify() gives every message a class. fg_not_posted_mask()
+ *	returns -1 with *error_r naming an unknown reason. Never logs.
  */
 #include "fg-record.h"
 
@@ -70,6 +85,19 @@ struct fg_classify_msg {
 	void *context;
 };
 
+enum fg_not_posted {
+	FG_NOT_POSTED_OWN,		/* our own mail came back */
+	FG_NOT_POSTED_AUTO_REPLY,	/* vacation, out of office, receipt */
+	FG_NOT_POSTED_BOUNCE,		/* DSN, or mail to a VERP address */
+	FG_NOT_POSTED_DUPLICATE,	/* Message-ID queued before */
+	FG_NOT_POSTED_EMPTY,		/* no text and no attachment */
+	FG_NOT_POSTED_TOO_LARGE,	/* above max_message_size */
+	FG_NOT_POSTED_UNPARSABLE,	/* not a mail message */
+	FG_NOT_POSTED_NO_LIST,		/* list not defined in Redis */
+	FG_NOT_POSTED_BAD_VERP,		/* VERP address, MAC does not verify */
+	FG_NOT_POSTED_COUNT
+};
+
 /* fg_classify - set the class of a message and the reason for it */
 void fg_classify(const struct fg_classify_msg *msg, const char *secret,
 		 enum fg_class *class_r, char **reason_r);
@@ -77,5 +105,14 @@ void fg_classify(const struct fg_classify_msg *msg, const char *secret,
 /* fg_classify_auto_subject - the exact auto-reply prefix the subject
    begins with, or NULL */
 const char *fg_classify_auto_subject(const char *subject);
+
+/* fg_not_posted_name - the name of a reason not to post */
+const char *fg_not_posted_name(enum fg_not_posted reason);
+/* fg_not_posted_of_class - the reason not to post a class (not
+   FG_CLASS_POST) */
+enum fg_not_posted fg_not_posted_of_class(enum fg_class class);
+/* fg_not_posted_mask - a list of reason names as a bit mask */
+int fg_not_posted_mask(const char *names, unsigned int *mask_r,
+		       const char **error_r);
 
 #endif

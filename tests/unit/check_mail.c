@@ -850,6 +850,32 @@ START_TEST(test_classify_auto_subject)
 }
 END_TEST
 
+START_TEST(test_not_posted_reasons)
+{
+	unsigned int mask;
+	const char *error;
+
+	ck_assert_str_eq(fg_not_posted_name(FG_NOT_POSTED_AUTO_REPLY),
+			 "auto-reply");
+	ck_assert_str_eq(fg_not_posted_name(FG_NOT_POSTED_BAD_VERP),
+			 "bad-verp");
+	ck_assert_int_eq(fg_not_posted_of_class(FG_CLASS_OWN),
+			 FG_NOT_POSTED_OWN);
+	ck_assert_int_eq(fg_not_posted_of_class(FG_CLASS_BOUNCE),
+			 FG_NOT_POSTED_BOUNCE);
+	ck_assert_int_eq(fg_not_posted_mask("", &mask, &error), 0);
+	ck_assert_uint_eq(mask, 0);
+	ck_assert_int_eq(fg_not_posted_mask(" own, auto-reply duplicate,",
+					    &mask, &error), 0);
+	ck_assert_uint_eq(mask, (1U << FG_NOT_POSTED_OWN) |
+			  (1U << FG_NOT_POSTED_AUTO_REPLY) |
+			  (1U << FG_NOT_POSTED_DUPLICATE));
+	ck_assert_int_eq(fg_not_posted_mask("own,autoreply", &mask, &error),
+			 -1);
+	ck_assert_ptr_nonnull(strstr(error, "'autoreply'"));
+}
+END_TEST
+
 START_TEST(test_parse_bounce)
 {
 	struct fg_record *rec = parse_ok(
@@ -2068,6 +2094,7 @@ static Suite *mail_suite(void)
 	tcase_add_test(tc, test_parse_own);
 	tcase_add_test(tc, test_parse_auto_reply);
 	tcase_add_test(tc, test_classify_auto_subject);
+	tcase_add_test(tc, test_not_posted_reasons);
 	tcase_add_test(tc, test_parse_bounce);
 	tcase_add_test(tc, test_parse_limits);
 	tcase_add_test(tc, test_parse_envelope_lines);
