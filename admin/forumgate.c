@@ -40,7 +40,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: %s [-c config] command [arguments]\n"
 		"commands:\n"
-		"  status                          Redis, lists and queue lengths\n"
+		"  status                          Redis, lists, queues, mail not posted\n"
 		"  lists                           list names\n"
 		"  list add NAME --address ADDR --bridge-recipient ADDR [--category ID]\n"
 		"           [--unsubscribe mailto:ADDR|https://URL]\n"
@@ -111,6 +111,24 @@ static struct fg_list *need_list(struct fg_store *store, const char *name)
 	return list;
 }
 
+/* cmd_status_not_posted - one list's messages not posted, by reason */
+static void cmd_status_not_posted(struct fg_store *store, const char *list)
+{
+	char **reasons, **counts;
+	size_t n;
+	const char *error;
+
+	if (fg_store_not_posted(store, list, &reasons, &counts, &n,
+				&error) < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	printf("    not posted:%s", n == 0 ? " none" : "");
+	for (size_t i = 0; i < n; i++)
+		printf(" %s=%s", reasons[i], counts[i]);
+	printf("\n");
+	fg_strv_free(reasons, n);
+	fg_strv_free(counts, n);
+}
+
 static int cmd_status(struct fg_store *store, const struct fg_config *config)
 {
 	char **names;
@@ -134,6 +152,7 @@ static int cmd_status(struct fg_store *store, const struct fg_config *config)
 			die(EX_TEMPFAIL, "%s", error);
 		printf("  %s: inbound=%lld waiting=%lld outbound=%lld\n",
 		       names[i], in, waiting, out);
+		cmd_status_not_posted(store, names[i]);
 	}
 	fg_strv_free(names, n);
 	return EX_OK;

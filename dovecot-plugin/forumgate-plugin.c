@@ -14,11 +14,17 @@
  *	every other recipient the previous delivery hook (e.g. Sieve) or
  *	Dovecot's own delivery runs unchanged.
  *
- *	What is not posted is logged with its reason: our own mail coming
- *	back and auto-replies are dropped; bounces, messages too large or
- *	impossible to parse, and messages without any text to post stay in
- *	the bridge mailbox (nothing is lost).
- *	Setting keep_copy stores every list message in the mailbox as well.
+ *	Nothing is dropped silently. A message that is not posted (our
+ *	own mail coming back, an automatic reply, a bounce, a duplicate,
+ *	a message too large, unparsable or without text, mail for a list
+ *	Redis does not know) is counted per list and reason in Redis
+ *	(fg:{LIST}:not-posted, shown by forumgate status), logged with its
+ *	reason, and kept in the bridge recipient's mailbox named after the
+ *	reason below not_posted_mailbox ("Not posted/auto-reply", created
+ *	and subscribed on demand); the reasons listed in
+ *	not_posted_discard (default: own) are counted and logged, not
+ *	kept. Setting keep_copy stores every posted list message in the
+ *	mailbox as well.
  * DIAGNOSTICS
  *	Redis unreachable or failing: the delivery is temp-failed
  *	(tempfail_error), so LMTP answers 451 4.2.0 and dovecot-lda exits
@@ -28,8 +34,10 @@
  */
 #include "lib.h"
 #include "buffer.h"
+#include "str.h"
 #include "istream.h"
 #include "mail-storage.h"
+#include "mail-namespace.h"
 #include "mail-user.h"
 #include "mail-deliver.h"
 #include "smtp-address.h"
@@ -38,6 +46,7 @@
 #include <sys/stat.h>
 
 #include "fg-attach.h"
+#include "fg-classify.h"
 #include "fg-common.h"
 #include "fg-config.h"
 #include "fg-mailparse.h"
@@ -63,6 +72,7 @@ static struct {
 	struct timespec mtime;
 	struct fg_config *config;
 	struct fg_parse_settings parse_set;	/* from config */
+	unsigned int not_posted_discard;	/* from config, a bit mask */
 	struct fg_store *store;
 } fg_plugin;
 
@@ -86,6 +96,7 @@ static int forumgate_config_get(const char *path, struct fg_config **config_r,
 	struct fg_config *config;
 	const char *error;
 	struct fg_parse_settings parse_set;
+	unsigned int discard;
 	if (fg_config_load(path, &config, &error) < 0) {
 		*error_r = t_strdup(error);
 		return -1;
@@ -97,6 +108,12 @@ static int forumgate_config_get(const char *path, struct fg_config **config_r,
 		fg_config_free(&config);
 		return -1;
 	}
+	if (fg_not_posted_mask(config->not_posted_discard, &discard,
+			       &error) < 0) {
+		*error_r = t_strdup_printf("not_posted_discard: %s", error);
+		fg_config_free(&config);
+		return -1;
+	}
 	fg_config_free(&fg_plugin.config);
 	fg_store_free(&fg_plugin.store);
 	free(fg_plugin.path);
@@ -104,6 +121,7 @@ static int forumgate_config_get(const char *path, struct fg_config **config_r,
 	fg_plugin.mtime = st.st_mtim;
 	fg_plugin.config = config;
 	fg_plugin.parse_set = parse_set;
+	fg_plugin.not_posted_discard = discard;
 	*config_r = config;
 	return 0;
 }
@@ -180,16 +198,17 @@ static void forumgate_attachments(const struct fg_config *config,
 }
 
 enum forumgate_result {
-	FG_RESULT_CONSUMED,	/* queued or dropped on purpose */
-	FG_RESULT_KEEP,		/* store it in the mailbox */
+	FG_RESULT_QUEUED,	/* queued for the forum */
+	FG_RESULT_NOT_POSTED,	/* not posted, for *not_posted_r */
 	FG_RESULT_TEMPFAIL,	/* let the MTA retry */
 };
 
 /* forumgate_deliver_list - handle one message for a list's bridge
-   recipient; *reason_r is the text for the log (and for a tempfail) */
+   recipient; *reason_r is the text for the log (and for a tempfail),
+   *not_posted_r why it is not posted */
 static enum forumgate_result
 forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
-		       const char **reason_r)
+		       enum fg_not_posted *not_posted_r, const char **reason_r)
 {
 	struct mail_user *user = ctx->rcpt_user;
 	const char *path, *error;
@@ -220,9 +239,9 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 	}
 	if (ret == 0) {
 		*reason_r = t_strdup_printf("list '%s' is not defined in Redis "
-					    "(forumgate list add); kept in the "
-					    "mailbox", list);
-		return FG_RESULT_KEEP;
+					    "(forumgate list add)", list);
+		*not_posted_r = FG_NOT_POSTED_NO_LIST;
+		return FG_RESULT_NOT_POSTED;
 	}
 	fg_list_free(&list_def);
 
@@ -234,14 +253,14 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		ret = fg_verp_parse(config->secret, rcpt, &verp);
 		if (ret != 0) {
 			*reason_r = ret > 0 ?
-				t_strdup_printf("bounce to <%s> (list %s); kept "
-						"in the mailbox, not posted",
+				t_strdup_printf("bounce to <%s> (list %s)",
 						rcpt, verp.list) :
 				t_strdup_printf("mail to <%s>, a VERP address "
-						"whose MAC does not verify; kept "
-						"in the mailbox, not posted", rcpt);
+						"whose MAC does not verify", rcpt);
+			*not_posted_r = ret > 0 ? FG_NOT_POSTED_BOUNCE :
+				FG_NOT_POSTED_BAD_VERP;
 			fg_verp_clear(&verp);
-			return FG_RESULT_KEEP;
+			return FG_RESULT_NOT_POSTED;
 		}
 	}
 
@@ -253,55 +272,41 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 	}
 	if (ret == 0) {
 		*reason_r = t_strdup_printf("message larger than "
-					    "max_message_size=%zu; kept in "
-					    "the mailbox, not posted",
+					    "max_message_size=%zu",
 					    config->max_message_size);
-		return FG_RESULT_KEEP;
+		*not_posted_r = FG_NOT_POSTED_TOO_LARGE;
+		return FG_RESULT_NOT_POSTED;
 	}
 
 	if (fg_mail_parse(buf->data, buf->used, &fg_plugin.parse_set, &rec,
 			  &error) < 0) {
-		*reason_r = t_strdup_printf("unparsable message (%s); kept in "
-					    "the mailbox, not posted", error);
-		return FG_RESULT_KEEP;
+		*reason_r = t_strdup_printf("unparsable message (%s)", error);
+		*not_posted_r = FG_NOT_POSTED_UNPARSABLE;
+		return FG_RESULT_NOT_POSTED;
 	}
-	switch (rec->classification) {
-	case FG_CLASS_POST:
-		break;
-	case FG_CLASS_BOUNCE:
-		*reason_r = t_strdup_printf("message-id=<%s> not posted: %s "
-					    "(%s); kept in the mailbox",
-					    rec->message_id,
-					    fg_class_name(rec->classification),
-					    rec->reason);
+	if (rec->classification != FG_CLASS_POST) {
+		*reason_r = t_strdup_printf("message-id=<%s> (%s)",
+					    rec->message_id, rec->reason);
+		*not_posted_r = fg_not_posted_of_class(rec->classification);
 		fg_record_free(&rec);
-		return FG_RESULT_KEEP;
-	case FG_CLASS_OWN:
-	case FG_CLASS_AUTO_REPLY:
-		*reason_r = t_strdup_printf("message-id=<%s> dropped: %s (%s)",
-					    rec->message_id,
-					    fg_class_name(rec->classification),
-					    rec->reason);
-		fg_record_free(&rec);
-		return FG_RESULT_CONSUMED;
+		return FG_RESULT_NOT_POSTED;
 	}
 	forumgate_attachments(config, buf, rec);
 	if (rec->body[strspn(rec->body, " \t\n")] == '\0' &&
 	    rec->n_attachments == 0) {
 		/* a forum refuses an empty post; the text may be where the
 		   parser's bounds did not reach: an admin looks at it */
-		*reason_r = t_strdup_printf("message-id=<%s> not posted: no "
-					    "text found to post; kept in the "
-					    "mailbox", rec->message_id);
+		*reason_r = t_strdup_printf("message-id=<%s> (no text found "
+					    "to post)", rec->message_id);
+		*not_posted_r = FG_NOT_POSTED_EMPTY;
 		fg_record_free(&rec);
-		return FG_RESULT_KEEP;
+		return FG_RESULT_NOT_POSTED;
 	}
 	ret = fg_store_inbound_add(store, list, rec, &error);
 	if (ret < 0)
 		*reason_r = t_strdup(error);
 	else if (ret == 0)
-		*reason_r = t_strdup_printf("message-id=<%s> dropped: "
-					    "duplicate (queued before)",
+		*reason_r = t_strdup_printf("message-id=<%s> (queued before)",
 					    rec->message_id);
 	else
 		*reason_r = t_strdup_printf("message-id=<%s> queued for the "
@@ -311,7 +316,100 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 	fg_record_free(&rec);
 	if (ret < 0)
 		return FG_RESULT_TEMPFAIL;
-	return config->keep_copy ? FG_RESULT_KEEP : FG_RESULT_CONSUMED;
+	if (ret == 0) {
+		*not_posted_r = FG_NOT_POSTED_DUPLICATE;
+		return FG_RESULT_NOT_POSTED;
+	}
+	return FG_RESULT_QUEUED;
+}
+
+/* forumgate_not_posted_box - the mailbox a message not posted for
+   reason is kept in, created and subscribed when it is missing;
+   NULL: the default mailbox (not_posted_mailbox is empty) */
+static int forumgate_not_posted_box(struct mail_user *user,
+				    const char *parent, const char *reason,
+				    const char **name_r, const char **error_r)
+{
+	struct mail_namespace *ns = mail_namespace_find_inbox(user->namespaces);
+	struct mailbox *box;
+	enum mail_error error;
+	string_t *name;
+	char sep;
+	int ret = 0;
+
+	*name_r = NULL;
+	if (*parent == '\0')
+		return 0;
+	if (ns == NULL) {
+		*error_r = "no INBOX namespace";
+		return -1;
+	}
+	/* the parent is written with '/' between levels */
+	sep = mail_namespace_get_sep(ns);
+	name = t_str_new(128);
+	str_append(name, ns->prefix);
+	for (const char *p = parent; *p != '\0'; p++)
+		str_append_c(name, *p == '/' ? sep : *p);
+	str_append_c(name, sep);
+	str_append(name, reason);
+
+	box = mailbox_alloc(ns->list, str_c(name), 0);
+	if (mailbox_create(box, NULL, FALSE) < 0) {
+		const char *text = mailbox_get_last_error(box, &error);
+		if (error != MAIL_ERROR_EXISTS) {
+			*error_r = t_strdup_printf("creating mailbox %s "
+						   "failed: %s", str_c(name),
+						   text);
+			ret = -1;
+		}
+	} else {
+		/* best effort: the mailbox is there either way, an IMAP
+		   client lists it without asking once it is subscribed */
+		(void)mailbox_set_subscribed(box, TRUE);
+	}
+	mailbox_free(&box);
+	if (ret == 0)
+		*name_r = str_c(name);
+	return ret;
+}
+
+/* forumgate_not_posted - count, log and keep (or discard) a message
+   that is not posted; 1 discarded, 0 keep it in ctx's default mailbox.
+   Only called after the configuration was loaded. */
+static int forumgate_not_posted(struct mail_deliver_context *ctx,
+				const char *list, enum fg_not_posted not_posted,
+				const char *reason)
+{
+	const char *name = fg_not_posted_name(not_posted);
+	const char *box, *error;
+
+	/* Counted only for lists Redis knows; a count failure costs the
+	   count, never the message. */
+	if (not_posted != FG_NOT_POSTED_NO_LIST && fg_plugin.store != NULL &&
+	    fg_store_not_posted_add(fg_plugin.store, list, name,
+				    &error) < 0) {
+		e_warning(ctx->event, FORUMGATE_LOG_PREFIX "list=%s counting "
+			  "a message not posted failed: %s", list, error);
+	}
+	if ((fg_plugin.not_posted_discard & (1U << not_posted)) != 0) {
+		e_info(ctx->event, FORUMGATE_LOG_PREFIX "list=%s not posted: "
+		       "%s %s; discarded (not_posted_discard)", list, name,
+		       reason);
+		return 1;
+	}
+	if (forumgate_not_posted_box(ctx->rcpt_user,
+				     fg_plugin.config->not_posted_mailbox,
+				     name, &box, &error) < 0) {
+		e_warning(ctx->event, FORUMGATE_LOG_PREFIX "list=%s %s; kept "
+			  "in the default mailbox", list, error);
+		box = NULL;
+	}
+	if (box != NULL)
+		ctx->rcpt_default_mailbox = p_strdup(ctx->pool, box);
+	e_info(ctx->event, FORUMGATE_LOG_PREFIX "list=%s not posted: %s %s; "
+	       "kept in mailbox %s", list, name, reason,
+	       ctx->rcpt_default_mailbox);
+	return 0;
 }
 
 /* forumgate_deliver_mail - the delivery hook */
@@ -320,6 +418,8 @@ static int forumgate_deliver_mail(struct mail_deliver_context *ctx,
 {
 	const char *list, *reason = "";
 	enum forumgate_result result;
+	enum fg_not_posted not_posted = FG_NOT_POSTED_COUNT;
+	bool keep = FALSE;
 
 	list = mail_user_plugin_getenv(ctx->rcpt_user, "forumgate_list");
 	if (list == NULL || *list == '\0') {
@@ -327,15 +427,17 @@ static int forumgate_deliver_mail(struct mail_deliver_context *ctx,
 			next_deliver_mail(ctx, storage_r) : 0;
 	}
 	T_BEGIN {
-		result = forumgate_deliver_list(ctx, list, &reason);
+		result = forumgate_deliver_list(ctx, list, &not_posted,
+						&reason);
 		switch (result) {
-		case FG_RESULT_CONSUMED:
+		case FG_RESULT_QUEUED:
 			e_info(ctx->event, FORUMGATE_LOG_PREFIX "list=%s %s",
 			       list, reason);
+			keep = fg_plugin.config->keep_copy;
 			break;
-		case FG_RESULT_KEEP:
-			e_info(ctx->event, FORUMGATE_LOG_PREFIX "list=%s %s",
-			       list, reason);
+		case FG_RESULT_NOT_POSTED:
+			keep = forumgate_not_posted(ctx, list, not_posted,
+						    reason) == 0;
 			break;
 		case FG_RESULT_TEMPFAIL:
 			e_error(ctx->event, FORUMGATE_LOG_PREFIX
@@ -349,18 +451,14 @@ static int forumgate_deliver_mail(struct mail_deliver_context *ctx,
 		}
 	} T_END;
 
-	switch (result) {
-	case FG_RESULT_CONSUMED:
+	if (result == FG_RESULT_TEMPFAIL)
+		return -1;
+	if (!keep)
 		return 1;
-	case FG_RESULT_KEEP:
-		/* Not handled here: the next hook (Sieve) or Dovecot's own
-		   delivery stores it in the bridge mailbox. */
-		return next_deliver_mail != NULL ?
-			next_deliver_mail(ctx, storage_r) : 0;
-	case FG_RESULT_TEMPFAIL:
-		break;
-	}
-	return -1;
+	/* Not handled here: the next hook (Sieve) or Dovecot's own
+	   delivery stores it in the default mailbox, which is the reason's
+	   mailbox for a message not posted. */
+	return next_deliver_mail != NULL ? next_deliver_mail(ctx, storage_r) : 0;
 }
 
 void forumgate_plugin_init(struct module *module ATTR_UNUSED)

@@ -148,6 +148,17 @@ void fg_buf_free(struct fg_buf *b)
 	b->len = b->cap = 0;
 }
 
+bool fg_str_has_ci(const char *haystack, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (const char *p = haystack; *p != '\0'; p++) {
+		if (strncasecmp(p, needle, n) == 0)
+			return true;
+	}
+	return false;
+}
+
 char *fg_str_lower(char *s)
 {
 	for (char *p = s; *p != '\0'; p++)

@@ -43,6 +43,8 @@ void fg_buf_printf(struct fg_buf *b, const char *fmt, ...) FG_ATTR_FORMAT(2, 3);
 char *fg_buf_steal(struct fg_buf *b);
 void fg_buf_free(struct fg_buf *b);
 
+/* fg_str_has_ci - haystack contains needle, ASCII case ignored */
+bool fg_str_has_ci(const char *haystack, const char *needle);
 /* fg_str_lower - lowercase ASCII in place; returns s */
 char *fg_str_lower(char *s);
 /* fg_str_trim - strip leading/trailing ASCII white space in place */

@@ -36,6 +36,12 @@ const struct fg_setting fg_settings[] = {
 	  "markup of posts made from list mail: markdown, bbcode or html"),
 	S(show_trimmed, FG_SET_STRING, "no",
 	  "show the quote and signature cut from a mail: no, or details (collapsed)"),
+	S(not_posted_mailbox, FG_SET_STRING, "Not posted",
+	  "list mail that is not posted is kept in its reason's mailbox below "
+	  "this one (\"\": in INBOX)"),
+	S(not_posted_discard, FG_SET_STRING, "own",
+	  "reasons whose mail is counted and logged but not kept "
+	  "(comma-separated: own, auto-reply, bounce, duplicate, ...)"),
 	S(forum_type, FG_SET_STRING, "discourse",
 	  "forum API driver: discourse or nodebb"),
 	S(forum_url, FG_SET_STRING, NULL,

@@ -14,6 +14,7 @@
  *	or the forum's JSON, whatever the mail contained.
  */
 #include "fg-mailparse.h"
+#include "fg-classify.h"
 #include "fg-common.h"
 #include "fg-html.h"
 #include "fg-msgid.h"
@@ -41,7 +42,6 @@
    the search for them linear in the size of the body. */
 #define FG_MAIL_ATTRIB_LINE_MAX 512
 #define FG_MAIL_LIST_ID_MAX 255
-#define FG_MAIL_REASON_VALUE_MAX 64
 #define FG_MAIL_SYNTH_HEX 24
 /* Encoded words are 75 characters at most (RFC 2047); mailers that
    ignore that stay far below this. */
@@ -220,40 +220,6 @@ char *fg_mail_clean_line(const char *text)
 		fg_buf_putc(&out, (char)c);
 	}
 	fg_buf_free(&valid);
-	return fg_buf_steal(&out);
-}
-
-/* fg_ascii_find_ci - case-insensitive ASCII substring search */
-static bool fg_ascii_find_ci(const char *haystack, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (const char *p = haystack; *p != '\0'; p++) {
-		if (strncasecmp(p, needle, n) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* fg_header_token - the first word of a header value, lowercased and
-   limited to harmless characters, for comparisons and reasons */
-static char *fg_header_token(const char *value)
-{
-	struct fg_buf out = { 0 };
-	const char *p = value;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	for (; *p != '\0' && out.len < FG_MAIL_REASON_VALUE_MAX; p++) {
-		char c = *p;
-
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c + 32);
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_' || c == '.'))
-			break;
-		fg_buf_putc(&out, c);
-	}
 	return fg_buf_steal(&out);
 }
 
@@ -1794,200 +1760,35 @@ static char *fg_mail_synthetic_id(GMimeMessage *msg, const char *data,
 }
 
 /*
- * Classification
+ * Classification (fg-classify.c)
  */
 
-/* Subjects of delivery failure notices, as MTAs word them. */
-static const char *const fg_mail_dsn_subjects[] = {
-	"undeliverable", "undelivered", "delivery status notification",
-	"delivery failure", "delivery has failed", "mail delivery failed",
-	"failure notice", "returned mail", "non-delivery", "nondeliverable",
-	"delivery problem", "could not be delivered", "mail system error",
-	"delivery notification",
-};
-
-/* Subject starts of vacation notices. The ones that are also
-   ordinary words need their colon: on a list of mail admins,
-   "Autoreply rules in Sieve" is a question, not an autoreply. */
-static const struct {
-	const char *prefix;
-	bool colon;
-} fg_mail_auto_subjects[] = {
-	{ "Auto:", false },
-	{ "Automatic reply", false },
-	{ "Out of Office", false },
-	{ "Autoreply", true },
-	{ "Auto-Reply", true },
-	{ "Auto Reply", true },
-	{ "Automatische Antwort", false },
-	{ "Abwesenheitsnotiz", false },
-	{ "R\xc3\xa9ponse automatique", false },
-	{ "Absence", true },
-	{ "Respuesta autom\xc3\xa1tica", false },
-	{ "Fuera de la oficina", false },
-	{ "Resposta autom\xc3\xa1tica", false },
-	{ "Automatisch antwoord", false },
-	{ "Afwezig", true },
-	{ "Risposta automatica", false },
-	{ "Automatiskt svar", false },
-	{ "Autosvar", true },
-	{ "Automatisk svar", false },
-	{ "Odpowied\xc5\xba automatyczna", false },
-	{ "\xd0\x90\xd0\xb2\xd1\x82\xd0\xbe\xd0\xbc\xd0\xb0\xd1\x82\xd0\xb8\xd1\x87"
-	  "\xd0\xb5\xd1\x81\xd0\xba\xd0\xb8\xd0\xb9 \xd0\xbe\xd1\x82\xd0\xb2\xd0\xb5\xd1\x82",
-	  false },		/* Автоматический ответ */
-	{ "\xe8\x87\xaa\xe5\x8a\xa8\xe5\x9b\x9e\xe5\xa4\x8d", false },	/* 自动回复 */
-	{ "Vacation", true },
-	{ "On vacation", false },
-	{ "Away from", false },
-};
-
-/* fg_mail_null_sender - the mail comes from a null or daemon sender */
-static bool fg_mail_null_sender(GMimeMessage *msg, const struct fg_record *rec)
+/* fg_mail_classify_header - fg_classify()'s header lookup */
+static const char *fg_mail_classify_header(void *context, const char *name)
 {
-	const char *rp = fg_mail_header(msg, "Return-Path");
-	const char *at;
-	size_t local;
-
-	if (rp != NULL) {
-		char *v = fg_mail_clean_line(rp);
-		bool null = strcmp(v, "<>") == 0 || strcmp(v, "") == 0 ||
-			strcmp(v, "< >") == 0;
-		free(v);
-		if (null)
-			return true;
-	}
-	at = strchr(rec->from_email, '@');
-	local = at != NULL ? (size_t)(at - rec->from_email) :
-		strlen(rec->from_email);
-	return (local == 13 &&
-		strncasecmp(rec->from_email, "mailer-daemon", 13) == 0) ||
-		(local == 10 &&
-		 strncasecmp(rec->from_email, "postmaster", 10) == 0);
-}
-
-/* fg_mail_auto_subject - the subject reads like a vacation notice */
-static bool fg_mail_auto_subject(const char *subject)
-{
-	const char *s = subject;
-
-	/* a list manager may have put its tag in front */
-	for (;;) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		const char *close = *s == '[' ? strchr(s, ']') : NULL;
-		if (close == NULL || close - s > 64)
-			break;
-		s = close + 1;
-	}
-	for (size_t i = 0; i < FG_N_ELEMENTS(fg_mail_auto_subjects); i++) {
-		const char *prefix = fg_mail_auto_subjects[i].prefix;
-		size_t len = strlen(prefix);
-		const char *p = s + len;
-
-		if (strncasecmp(s, prefix, len) != 0)
-			continue;
-		if (!fg_mail_auto_subjects[i].colon)
-			return true;
-		while (*p == ' ')
-			p++;
-		if (*p == ':')
-			return true;
-	}
-	return false;
+	return fg_mail_header(context, name);
 }
 
 /* fg_mail_classify - set classification and reason */
-static void fg_mail_classify(GMimeMessage *msg, const struct fg_record *rec,
-			     const struct fg_parse_settings *set,
-			     enum fg_class *class_r, char **reason_r)
+static void fg_mail_classify(GMimeMessage *msg, struct fg_record *rec,
+			     const struct fg_parse_settings *set)
 {
 	GMimeObject *top = g_mime_message_get_mime_part(msg);
 	GMimeContentType *ct = top != NULL ?
 		g_mime_object_get_content_type(top) : NULL;
-	const char *report = NULL, *v;
-	long long topic, post;
-
-	if (set->secret != NULL && *set->secret != '\0' &&
-	    fg_msgid_parse(set->secret, rec->message_id, NULL,
-			   &topic, &post) == 1) {
-		*class_r = FG_CLASS_OWN;
-		*reason_r = fg_xstrdup("Message-ID is one the bridge sent");
-		return;
-	}
+	struct fg_classify_msg cmsg = {
+		.message_id = rec->message_id,
+		.subject = rec->subject,
+		.from_email = rec->from_email,
+		.header = fg_mail_classify_header,
+		.context = msg,
+	};
 
 	if (ct != NULL && g_mime_content_type_is_type(ct, "multipart",
 						      "report"))
-		report = g_mime_content_type_get_parameter(ct, "report-type");
-	if (report != NULL && strcasecmp(report, "delivery-status") == 0) {
-		*class_r = FG_CLASS_BOUNCE;
-		*reason_r = fg_xstrdup("multipart/report; "
-				       "report-type=delivery-status");
-		return;
-	}
-	if (fg_mail_null_sender(msg, rec)) {
-		for (size_t i = 0; i < FG_N_ELEMENTS(fg_mail_dsn_subjects);
-		     i++) {
-			if (fg_ascii_find_ci(rec->subject,
-					     fg_mail_dsn_subjects[i])) {
-				*class_r = FG_CLASS_BOUNCE;
-				*reason_r = fg_xasprintf(
-					"delivery failure notice from a null "
-					"or daemon sender (subject has \"%s\")",
-					fg_mail_dsn_subjects[i]);
-				return;
-			}
-		}
-	}
-
-	*class_r = FG_CLASS_AUTO_REPLY;
-	if (report != NULL &&
-	    strcasecmp(report, "disposition-notification") == 0) {
-		*reason_r = fg_xstrdup("read receipt (multipart/report; "
-				       "report-type=disposition-notification)");
-		return;
-	}
-	if ((v = fg_mail_header(msg, "Auto-Submitted")) != NULL) {
-		char *token = fg_header_token(v);
-
-		if (*token != '\0' && strcmp(token, "no") != 0) {
-			*reason_r = fg_xasprintf("Auto-Submitted: %s", token);
-			free(token);
-			return;
-		}
-		free(token);
-	}
-	if (fg_mail_header(msg, "X-Autoreply") != NULL) {
-		*reason_r = fg_xstrdup("X-Autoreply header");
-		return;
-	}
-	if (fg_mail_header(msg, "X-Autorespond") != NULL) {
-		*reason_r = fg_xstrdup("X-Autorespond header");
-		return;
-	}
-	if ((v = fg_mail_header(msg, "Precedence")) != NULL) {
-		char *token = fg_header_token(v);
-
-		if (strcmp(token, "auto_reply") == 0 ||
-		    strcmp(token, "junk") == 0) {
-			*reason_r = fg_xasprintf("Precedence: %s", token);
-			free(token);
-			return;
-		}
-		free(token);
-	}
-	if (fg_mail_auto_subject(rec->subject)) {
-		*reason_r = fg_xstrdup("subject of an automatic reply");
-		return;
-	}
-	if (fg_mail_null_sender(msg, rec)) {
-		*reason_r = fg_xstrdup("sent by a null, MAILER-DAEMON or "
-				       "postmaster sender");
-		return;
-	}
-
-	*class_r = FG_CLASS_POST;
-	*reason_r = fg_xstrdup("list mail");
+		cmsg.report_type = g_mime_content_type_get_parameter(
+			ct, "report-type");
+	fg_classify(&cmsg, set->secret, &rec->classification, &rec->reason);
 }
 
 /*
@@ -2346,7 +2147,7 @@ int fg_mail_parse(const void *data, size_t size,
 		rec->message_id = fg_mail_synthetic_id(msg, start,
 						       (size_t)(end - start),
 						       set->mail_domain);
-	fg_mail_classify(msg, rec, set, &rec->classification, &rec->reason);
+	fg_mail_classify(msg, rec, set);
 
 	g_object_unref(msg);
 	g_mime_parser_options_free(options);

@@ -69,17 +69,10 @@
  *
  *	trimmed: the text that was cut, as Markdown ("" when nothing).
  *
- *	classification and reason: FG_CLASS_OWN when the Message-ID is
- *	one the bridge made (fg_msgid_parse() with set->secret);
- *	FG_CLASS_BOUNCE for a multipart/report delivery-status report, or
- *	a null, MAILER-DAEMON or postmaster sender with a subject that
- *	reads like a delivery failure; FG_CLASS_AUTO_REPLY for
- *	Auto-Submitted other than "no", X-Autoreply, X-Autorespond,
- *	Precedence auto_reply or junk, a read receipt, a subject
- *	starting like a vacation notice (in several languages), or any
- *	other mail from a null, MAILER-DAEMON or postmaster sender;
- *	FG_CLASS_POST otherwise (Precedence: list or bulk and List-Id are
- *	ordinary list traffic).
+ *	classification and reason: fg_classify() (fg-classify.h) with
+ *	set->secret: our own mail, a bounce, an automatic reply (by its
+ *	headers; an auto-reply subject only counts together with
+ *	X-Auto-Response-Suppress) or a post.
  *
  *	The caller frees the record with fg_record_free().
  *

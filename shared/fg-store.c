@@ -1611,17 +1611,15 @@ int fg_store_author_get(struct fg_store *store, const char *address,
 	return ret;
 }
 
-int fg_store_authors(struct fg_store *store, char ***addresses_r,
-		     char ***users_r, size_t *count_r, const char **error_r)
+/* fg_hash_sorted - the string fields and values of an HGETALL reply,
+   sorted by field; frees the reply */
+static void fg_hash_sorted(redisReply *reply, char ***fields_r,
+			   char ***values_r, size_t *count_r)
 {
-	redisReply *reply = fg_cmd(store, error_r, "HGETALL", FG_KEY_AUTHORS,
-				   NULL);
 	char **pairs;
 	size_t n = 0;
 
-	if (reply == NULL)
-		return -1;
-	/* "address\0user" strings sort by address */
+	/* "field\0value" strings sort by field */
 	pairs = fg_xcalloc(reply->elements / 2 + 1, sizeof(*pairs));
 	for (size_t i = 0; i + 1 < reply->elements; i += 2) {
 		const redisReply *k = reply->element[i];
@@ -1634,15 +1632,52 @@ int fg_store_authors(struct fg_store *store, char ***addresses_r,
 	}
 	freeReplyObject(reply);
 	qsort(pairs, n, sizeof(*pairs), fg_strcmp_p);
-	*addresses_r = fg_xcalloc(n + 1, sizeof(char *));
-	*users_r = fg_xcalloc(n + 1, sizeof(char *));
+	*fields_r = fg_xcalloc(n + 1, sizeof(char *));
+	*values_r = fg_xcalloc(n + 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
-		(*addresses_r)[i] = fg_xstrdup(pairs[i]);
-		(*users_r)[i] = fg_xstrdup(pairs[i] + strlen(pairs[i]) + 1);
+		(*fields_r)[i] = fg_xstrdup(pairs[i]);
+		(*values_r)[i] = fg_xstrdup(pairs[i] + strlen(pairs[i]) + 1);
 		free(pairs[i]);
 	}
 	free(pairs);
 	*count_r = n;
+}
+
+int fg_store_authors(struct fg_store *store, char ***addresses_r,
+		     char ***users_r, size_t *count_r, const char **error_r)
+{
+	redisReply *reply = fg_cmd(store, error_r, "HGETALL", FG_KEY_AUTHORS,
+				   NULL);
+
+	if (reply == NULL)
+		return -1;
+	fg_hash_sorted(reply, addresses_r, users_r, count_r);
+	return 0;
+}
+
+/* ---- messages not posted ---- */
+
+int fg_store_not_posted_add(struct fg_store *store, const char *list,
+			    const char *reason, const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+
+	return fg_cmd_ok(fg_cmd(store, error_r, "HINCRBY",
+				fg_key(key, FG_KEY_NOT_POSTED, list), reason,
+				"1", NULL));
+}
+
+int fg_store_not_posted(struct fg_store *store, const char *list,
+			char ***reasons_r, char ***counts_r, size_t *count_r,
+			const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+	redisReply *reply = fg_cmd(store, error_r, "HGETALL",
+				   fg_key(key, FG_KEY_NOT_POSTED, list), NULL);
+
+	if (reply == NULL)
+		return -1;
+	fg_hash_sorted(reply, reasons_r, counts_r, count_r);
 	return 0;
 }
 

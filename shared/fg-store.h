@@ -226,6 +226,18 @@ int fg_store_queue_done(struct fg_store *store, const char *list,
 int fg_store_queue_dead(struct fg_store *store, const char *list,
 			enum fg_queue queue, const struct fg_entry *entry,
 			const char *reason, const char **error_r);
+/* Messages of a list that were not posted (fg:{LIST}:not-posted): a
+   hash, reason -> count. Reasons are the names the Dovecot plugin
+   gives them (auto-reply, own, duplicate, ...). */
+#define FG_KEY_NOT_POSTED	"fg:{%s}:not-posted"
+/* fg_store_not_posted_add - count one message not posted, by reason */
+int fg_store_not_posted_add(struct fg_store *store, const char *list,
+			    const char *reason, const char **error_r);
+/* fg_store_not_posted - every reason counted, sorted by reason; the
+   counts as decimal strings */
+int fg_store_not_posted(struct fg_store *store, const char *list,
+			char ***reasons_r, char ***counts_r, size_t *count_r,
+			const char **error_r);
 /* fg_store_queue_len - entries waiting (not yet done) */
 int fg_store_queue_len(struct fg_store *store, const char *list,
 		       enum fg_queue queue, long long *len_r,

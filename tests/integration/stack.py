@@ -1256,11 +1256,15 @@ plugin {{
         local, _, domain = user.partition("@")
         return self.path("mail", domain, local)
 
-    def mailbox(self, user):
-        """Messages in the user's INBOX (Maildir new/ and cur/), oldest
-        first, as email.message.EmailMessage (a Message subclass) with
-        `.maildir_path` set."""
+    def mailbox(self, user, folder=None):
+        """Messages in the user's INBOX (Maildir new/ and cur/), or in
+        `folder` ("Not posted/auto-reply": levels separated by '/'),
+        oldest first, as email.message.EmailMessage (a Message subclass)
+        with `.maildir_path` set."""
         box = self.maildir(user)
+        if folder:
+            # Maildir++: one directory ".A.B" per folder A/B
+            box = os.path.join(box, "." + folder.replace("/", "."))
         items = []
         for sub in ("new", "cur"):
             try:
@@ -1286,6 +1290,17 @@ plugin {{
             m.maildir_path = p
             out.append(m)
         return out
+
+    def not_posted(self, user, parent="Not posted"):
+        """{reason: [messages]} of the folders below `parent` the
+        forumgate plugin keeps list mail in that it did not post."""
+        prefix = "." + parent.replace("/", ".") + "."
+        try:
+            names = os.listdir(self.maildir(user))
+        except FileNotFoundError:
+            return {}
+        return {n[len(prefix):]: self.mailbox(user, n[1:].replace(".", "/"))
+                for n in sorted(names) if n.startswith(prefix)}
 
     def wait_mail(self, user, predicate=None, timeout=15.0, count=1):
         """Wait until `count` messages in the user's mailbox satisfy

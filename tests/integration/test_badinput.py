@@ -63,7 +63,10 @@ def _in_forum(stack, token):
 
 
 def _in_mailbox(stack, token):
-    for m in stack.mailbox(stack.bridge_address):
+    """In the bridge mailbox: INBOX, or a folder of mail not posted."""
+    kept = [m for msgs in stack.not_posted(stack.bridge_address).values()
+            for m in msgs]
+    for m in stack.mailbox(stack.bridge_address) + kept:
         if token in (m.get("Message-ID") or "") or \
                 token in (m.get("Subject") or ""):
             return True

@@ -363,3 +363,59 @@ def test_rate_limit_and_5xx_keep_order(stack):
     assert numbers == first_order + [sent[m] for m in
                                      _queue_order(stack, list(sent))], numbers
     assert _xlen(stack, "fg:{forum}:dead") == 0
+
+
+def _not_posted(stack, reason):
+    return int(stack.redis("HGET", "fg:{forum}:not-posted", reason) or 0)
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
+def test_not_posted_kept_and_counted(stack):
+    """Subjects that only look like vacation notices are posts: members
+    mail them through the list (mlmmj) and they reach the forum. A real
+    auto-reply (Outlook's headers) is not posted: it is kept in the
+    bridge mailbox's "Not posted/auto-reply" with its reason in the log,
+    and counted in fg:{forum}:not-posted, which forumgate status shows."""
+    _quiet(stack)
+    uid = _uid()
+    subjects = ["Out of office coverage plan %s" % uid,
+                "Away from the desk tomorrow %s" % uid,
+                "Auto: new build %s" % uid]
+    for title in subjects:
+        msg = stack.make_message("Alice Example <alice@example.test>",
+                                 stack.list_address, title,
+                                 "A member writes about: %s.\n" % title)
+        stack.send_mail("alice@example.test", stack.list_address, msg)
+    for title in subjects:
+        wait_for(lambda: any(t["title"] == title
+                             for t in stack.forum_state()["topics"]),
+                 timeout=30, what="topic %r on the forum" % title)
+
+    before = _not_posted(stack, "auto-reply")
+    offsets = stack.log_offsets()
+    title = "Automatic reply: Coverage %s" % uid
+    auto = stack.make_message(
+        "Jane Away <jane@example.test>", stack.bridge_address, title,
+        "I am out of the office until Monday, %s.\n" % uid,
+        headers=[("Auto-Submitted", "auto-generated"),
+                 ("X-Auto-Response-Suppress", "All")])
+    stack.send_mail("jane@example.test", stack.bridge_address, auto)
+
+    def kept():
+        box = stack.not_posted(stack.bridge_address).get("auto-reply", [])
+        return [m for m in box if title in str(m["Subject"])]
+    got = wait_for(kept, timeout=30, what="the auto-reply kept")
+    assert len(got) == 1, got
+    log = stack.logs_since(offsets, lines=10 ** 6).get("dovecot", "")
+    assert ("not posted: auto-reply" in log and
+            "(Auto-Submitted: auto-generated); kept in mailbox "
+            "Not posted.auto-reply" in log), log[-2000:]
+    assert _not_posted(stack, "auto-reply") == before + 1
+    r = stack.admin("status", check=True)
+    assert "not posted:" in r.stdout and \
+        "auto-reply=%d" % (before + 1) in r.stdout, r.stdout
+    stack.wait_queue_empty()
+    assert not any(title in t["title"]
+                   for t in stack.forum_state()["topics"])
+    assert not [m for m in stack.mailbox(stack.bridge_address)
+                if title in str(m["Subject"])]

@@ -140,10 +140,14 @@ def test_forum_reply_reaches_subscriber_threaded(stack):
     msgid = mail["Message-ID"].strip().strip("<>")
     assert msgid.startswith("fg.forum.%d.3." % thread["topic_id"]), msgid
 
-    # The list copy reached the bridge recipient and was dropped as ours.
-    wait_for(lambda: ("dropped: own" in stack.dovecot_log() and
+    # The list copy reached the bridge recipient and was counted as ours
+    # (not kept: not_posted_discard = own by default).
+    wait_for(lambda: ("not posted: own" in stack.dovecot_log() and
                       msgid in stack.dovecot_log()),
              timeout=20, what="the plugin to drop the list copy as our own")
+    assert "discarded (not_posted_discard)" in stack.dovecot_log()
+    assert "own" not in stack.not_posted(stack.bridge_address)
+    assert int(stack.redis("HGET", "fg:{forum}:not-posted", "own")) >= 1
     stack.wait_queue_empty()
     _wait_outbound_drained(stack)
     topic = _topic_by_title(stack, thread["title"])
@@ -219,8 +223,8 @@ def test_same_message_twice_posts_once(stack):
     wait_for(lambda: _topic_by_title(stack, title), timeout=30,
              what="the topic")
     stack.wait_queue_empty()
-    wait_for(lambda: "dropped: duplicate" in stack.dovecot_log(), timeout=10,
-             what="the duplicate to be dropped")
+    wait_for(lambda: "not posted: duplicate" in stack.dovecot_log(),
+             timeout=10, what="the duplicate to be counted")
     stack.wait_bridge_idle(queues=("in",))
     matches = [t for t in stack.forum_state()["topics"] if t["title"] == title]
     assert len(matches) == 1 and len(matches[0]["posts"]) == 1, matches

@@ -27,6 +27,7 @@
 #include <glib.h>
 #include <gmime/gmime.h>
 
+#include "fg-classify.h"
 #include "fg-common.h"
 #include "fg-compose.h"
 #include "fg-html.h"
@@ -59,18 +60,6 @@ static struct fg_record *parse_mem(const char *data, size_t size)
 static struct fg_record *parse_ok(const char *msg)
 {
 	return parse_mem(msg, strlen(msg));
-}
-
-/* contains_ci - haystack contains needle, ASCII case ignored */
-static bool contains_ci(const char *haystack, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (const char *p = haystack; *p != '\0'; p++) {
-		if (strncasecmp(p, needle, n) == 0)
-			return true;
-	}
-	return false;
 }
 
 /* record_valid - every string of the record is valid UTF-8 */
@@ -723,10 +712,37 @@ static enum fg_class classify(const char *headers, const char *subject,
 
 START_TEST(test_parse_auto_reply)
 {
+	/* Header sets as the common auto-responders send them. */
+	static const char *const exchange =
+		"Auto-Submitted: auto-generated\n"
+		"X-Auto-Response-Suppress: All\n"
+		"X-MS-Exchange-Inbox-Rules-Loop: jane@example.org\n"
+		"Thread-Topic: Meeting\n";
 	static const struct {
 		const char *headers, *subject;
 		enum fg_class class;
 	} cases[] = {
+		/* member posts whose subjects only look like notices */
+		{ "", "Out of office coverage plan", FG_CLASS_POST },
+		{ "", "Away from the desk tomorrow", FG_CLASS_POST },
+		{ "", "Auto: new build", FG_CLASS_POST },
+		{ "Precedence: list\nList-Id: <forum.lists.test>\n",
+		  "[forum] Out of office coverage plan", FG_CLASS_POST },
+		{ "Precedence: list\nList-Id: <forum.lists.test>\n",
+		  "[forum] Away from the desk tomorrow", FG_CLASS_POST },
+		{ "Precedence: list\nList-Id: <forum.lists.test>\n",
+		  "[forum] Auto: new build", FG_CLASS_POST },
+		{ "", "Automatic reply: Meeting", FG_CLASS_POST },
+		{ "", "Out of Office: who covers support in August?",
+		  FG_CLASS_POST },
+		{ "", "Autoreply rules in Sieve", FG_CLASS_POST },
+		{ "", "Re: Out of Office replies to the list", FG_CLASS_POST },
+		/* notification senders ask for no auto-reply */
+		{ "X-Auto-Response-Suppress: All\n", "Pipeline failed",
+		  FG_CLASS_POST },
+		{ "X-Auto-Response-Suppress: DR, RN\n", "Automatic reply: x",
+		  FG_CLASS_POST },
+		/* headers that say it alone */
 		{ "Auto-Submitted: auto-replied\n", "Re: x", FG_CLASS_AUTO_REPLY },
 		{ "Auto-Submitted: Auto-Generated (vacation)\n", "x",
 		  FG_CLASS_AUTO_REPLY },
@@ -738,13 +754,40 @@ START_TEST(test_parse_auto_reply)
 		{ "Precedence: bulk\n", "x", FG_CLASS_POST },
 		{ "Precedence: list\nList-Id: <forum.lists.test>\n", "x",
 		  FG_CLASS_POST },
-		{ "", "Automatic reply: Meeting", FG_CLASS_AUTO_REPLY },
-		{ "", "Out of Office: Meeting", FG_CLASS_AUTO_REPLY },
-		{ "", "AUTO: Jane is away", FG_CLASS_AUTO_REPLY },
-		{ "", "Autoreply: Meeting", FG_CLASS_AUTO_REPLY },
-		{ "", "[forum] Out of office until Monday", FG_CLASS_AUTO_REPLY },
-		{ "", "Autoreply rules in Sieve", FG_CLASS_POST },
-		{ "", "Re: Out of Office replies to the list", FG_CLASS_POST },
+		{ "Return-Path: <>\n", "Re: x", FG_CLASS_AUTO_REPLY },
+		{ "Return-Path: < >\n", "Re: x", FG_CLASS_AUTO_REPLY },
+		/* Outlook/Exchange 2010 and later */
+		{ exchange, "Automatic reply: Meeting", FG_CLASS_AUTO_REPLY },
+		/* Gmail vacation responder */
+		{ "Auto-Submitted: auto-replied\n", "Out of office coverage plan",
+		  FG_CLASS_AUTO_REPLY },
+		/* Thunderbird, Zimbra, Sieve vacation (Pigeonhole) */
+		{ "Auto-Submitted: auto-replied (zimbra; vacation)\n",
+		  "Abwesenheitsnotiz: Meeting", FG_CLASS_AUTO_REPLY },
+		{ "Auto-Submitted: auto-replied (vacation)\n"
+		  "Precedence: bulk\n", "Away from the desk tomorrow",
+		  FG_CLASS_AUTO_REPLY },
+		/* vacation(1) */
+		{ "Precedence: junk\n", "away from my mail", FG_CLASS_AUTO_REPLY },
+		/* an older Exchange: no Auto-Submitted; subject + suppress */
+		{ "X-Auto-Response-Suppress: All\n", "Out of Office: Meeting",
+		  FG_CLASS_AUTO_REPLY },
+		{ "X-Auto-Response-Suppress: All\n",
+		  "Out of Office AutoReply: Meeting", FG_CLASS_AUTO_REPLY },
+		{ "X-Auto-Response-Suppress: DR, RN, NRN, OOF, AutoReply\n",
+		  "[forum] Automatic reply: [forum] Meeting",
+		  FG_CLASS_AUTO_REPLY },
+		{ "X-Auto-Response-Suppress: OOF\n",
+		  "R\xc3\xa9ponse automatique\xc2\xa0: Absent",
+		  FG_CLASS_AUTO_REPLY },
+		{ "X-Auto-Response-Suppress: oof\n",
+		  "\xe8\x87\xaa\xe5\x8a\xa8\xe5\x9b\x9e\xe5\xa4\x8d\xef\xbc\x9a x",
+		  FG_CLASS_AUTO_REPLY },
+		/* the subject must have the exact form, even then */
+		{ "X-Auto-Response-Suppress: All\n",
+		  "Out of office coverage plan", FG_CLASS_POST },
+		{ "X-Auto-Response-Suppress: All\n",
+		  "Away from the desk tomorrow", FG_CLASS_POST },
 	};
 	char *reason;
 
@@ -761,6 +804,75 @@ START_TEST(test_parse_auto_reply)
 				  &reason), FG_CLASS_AUTO_REPLY);
 	ck_assert_str_eq(reason, "Auto-Submitted: auto-replied");
 	free(reason);
+	ck_assert_int_eq(classify("X-Auto-Response-Suppress: All\n",
+				  "Automatic reply: Meeting", &reason),
+			 FG_CLASS_AUTO_REPLY);
+	ck_assert_str_eq(reason, "subject begins \"Automatic reply:\" and "
+			 "X-Auto-Response-Suppress has all");
+	free(reason);
+}
+END_TEST
+
+START_TEST(test_classify_auto_subject)
+{
+	static const struct {
+		const char *subject, *prefix;
+	} cases[] = {
+		{ "Out of office coverage plan", NULL },
+		{ "Away from the desk tomorrow", NULL },
+		{ "Auto: new build", "Auto" },
+		{ "Automatic reply: x", "Automatic reply" },
+		{ "AUTOMATIC REPLY : x", "Automatic reply" },
+		{ "Automatic reply x", NULL },
+		{ "Re: Automatic reply: x", NULL },
+		{ "Out of Office: x", "Out of Office" },
+		{ "Out of Office AutoReply: x", "Out of Office AutoReply" },
+		{ "Autoreply: x", "Autoreply" },
+		{ "Autoreply rules in Sieve", NULL },
+		{ "Abwesenheitsnotiz: x", "Abwesenheitsnotiz" },
+		{ "R\xc3\xa9ponse automatique : x", "R\xc3\xa9ponse automatique" },
+		{ "[forum] [x] Autosvar: x", "Autosvar" },
+		{ "Vacation plans", NULL },
+		{ "", NULL },
+	};
+
+	for (size_t i = 0; i < FG_N_ELEMENTS(cases); i++) {
+		const char *p = fg_classify_auto_subject(cases[i].subject);
+
+		if (cases[i].prefix == NULL)
+			ck_assert_msg(p == NULL, "%s: %s", cases[i].subject, p);
+		else
+			ck_assert_msg(p != NULL &&
+				      strcmp(p, cases[i].prefix) == 0,
+				      "%s: %s", cases[i].subject,
+				      p != NULL ? p : "(none)");
+	}
+}
+END_TEST
+
+START_TEST(test_not_posted_reasons)
+{
+	unsigned int mask;
+	const char *error;
+
+	ck_assert_str_eq(fg_not_posted_name(FG_NOT_POSTED_AUTO_REPLY),
+			 "auto-reply");
+	ck_assert_str_eq(fg_not_posted_name(FG_NOT_POSTED_BAD_VERP),
+			 "bad-verp");
+	ck_assert_int_eq(fg_not_posted_of_class(FG_CLASS_OWN),
+			 FG_NOT_POSTED_OWN);
+	ck_assert_int_eq(fg_not_posted_of_class(FG_CLASS_BOUNCE),
+			 FG_NOT_POSTED_BOUNCE);
+	ck_assert_int_eq(fg_not_posted_mask("", &mask, &error), 0);
+	ck_assert_uint_eq(mask, 0);
+	ck_assert_int_eq(fg_not_posted_mask(" own, auto-reply duplicate,",
+					    &mask, &error), 0);
+	ck_assert_uint_eq(mask, (1U << FG_NOT_POSTED_OWN) |
+			  (1U << FG_NOT_POSTED_AUTO_REPLY) |
+			  (1U << FG_NOT_POSTED_DUPLICATE));
+	ck_assert_int_eq(fg_not_posted_mask("own,autoreply", &mask, &error),
+			 -1);
+	ck_assert_ptr_nonnull(strstr(error, "'autoreply'"));
 }
 END_TEST
 
@@ -1522,10 +1634,10 @@ START_TEST(test_compose_non_ascii)
 		"\xe6\x9d\xb1\xe4\xba\xac";
 	mail = compose_ok(&f.c, NULL);
 	v = header_value(mail, "Subject");
-	ck_assert_msg(contains_ci(v, "=?utf-8?"), "Subject %s", v);
+	ck_assert_msg(fg_str_has_ci(v, "=?utf-8?"), "Subject %s", v);
 	free(v);
 	v = header_value(mail, "From");
-	ck_assert_msg(contains_ci(v, "=?utf-8?"), "From %s", v);
+	ck_assert_msg(fg_str_has_ci(v, "=?utf-8?"), "From %s", v);
 	ck_assert_ptr_nonnull(strstr(v, "<bridge@lists.test>"));
 	free(v);
 
@@ -1641,14 +1753,14 @@ START_TEST(test_compose_html)
 		"`<b>code</b>` & <b>bold</b>";
 	f.c.topic_url = "https://forum.example/t/x?a=1&b=2";
 	compose_alternative(&f.c, &plain, &html);
-	ck_assert_msg(!contains_ci(html, "<script"), "html: %s", html);
-	ck_assert_msg(!contains_ci(html, "onclick"), "html: %s", html);
-	ck_assert_msg(!contains_ci(html, "onerror"), "html: %s", html);
-	ck_assert_msg(!contains_ci(html, "javascript:"), "html: %s",
+	ck_assert_msg(!fg_str_has_ci(html, "<script"), "html: %s", html);
+	ck_assert_msg(!fg_str_has_ci(html, "onclick"), "html: %s", html);
+	ck_assert_msg(!fg_str_has_ci(html, "onerror"), "html: %s", html);
+	ck_assert_msg(!fg_str_has_ci(html, "javascript:"), "html: %s",
 		      html);
-	ck_assert_msg(!contains_ci(html, "<b>"), "html: %s", html);
-	ck_assert_msg(!contains_ci(html, "<div"), "html: %s", html);
-	ck_assert_msg(!contains_ci(html, "<img"), "html: %s", html);
+	ck_assert_msg(!fg_str_has_ci(html, "<b>"), "html: %s", html);
+	ck_assert_msg(!fg_str_has_ci(html, "<div"), "html: %s", html);
+	ck_assert_msg(!fg_str_has_ci(html, "<img"), "html: %s", html);
 	ck_assert_ptr_nonnull(strstr(html, "<code>&lt;b&gt;code&lt;/b&gt;"
 				     "</code> &amp; "));
 	ck_assert_ptr_nonnull(strstr(html, "raw HTML omitted -->bold<!--"));
@@ -1905,9 +2017,24 @@ START_TEST(test_corpus)
 	ck_assert_ptr_nonnull(strstr(rec->body, "This is a **GMAIL** reply"));
 	fg_record_free(&rec);
 
-	rec = corpus_parse(dir, "auto_reply.eml");
-	ck_assert_int_eq(rec->classification, FG_CLASS_AUTO_REPLY);
-	fg_record_free(&rec);
+	/* headers make an automatic reply; a subject that only says so
+	   ("[AUTO GENERATED] Some subject") or Precedence: list do not */
+	static const struct {
+		const char *name;
+		enum fg_class class;
+	} classes[] = {
+		{ "auto_reply.eml", FG_CLASS_AUTO_REPLY },
+		{ "auto_generated_header.eml", FG_CLASS_AUTO_REPLY },
+		{ "auto_generated_subject.eml", FG_CLASS_POST },
+		{ "auto_generated_precedence.eml", FG_CLASS_POST },
+	};
+	for (size_t i = 0; i < FG_N_ELEMENTS(classes); i++) {
+		rec = corpus_parse(dir, classes[i].name);
+		ck_assert_msg(rec->classification == classes[i].class, "%s: %s",
+			      classes[i].name,
+			      fg_class_name(rec->classification));
+		fg_record_free(&rec);
+	}
 
 	rec = corpus_parse(dir, "missing_message_id.eml");
 	ck_assert(strncmp(rec->message_id, "fg-synth.", 9) == 0);
@@ -1966,6 +2093,8 @@ static Suite *mail_suite(void)
 	tcase_add_test(tc, test_parse_no_from_no_date);
 	tcase_add_test(tc, test_parse_own);
 	tcase_add_test(tc, test_parse_auto_reply);
+	tcase_add_test(tc, test_classify_auto_subject);
+	tcase_add_test(tc, test_not_posted_reasons);
 	tcase_add_test(tc, test_parse_bounce);
 	tcase_add_test(tc, test_parse_limits);
 	tcase_add_test(tc, test_parse_envelope_lines);

@@ -590,6 +590,33 @@ START_TEST(test_dead_letters_replay)
 }
 END_TEST
 
+START_TEST(test_not_posted_counted)
+{
+	char **reasons, **counts;
+	size_t n;
+	const char *error;
+
+	ck_assert_int_eq(fg_store_not_posted(store, "np", &reasons, &counts,
+					     &n, &error), 0);
+	ck_assert_uint_eq(n, 0);
+	fg_strv_free(reasons, n);
+	fg_strv_free(counts, n);
+	ck_assert_int_eq(fg_store_not_posted_add(store, "np", "own", &error), 0);
+	ck_assert_int_eq(fg_store_not_posted_add(store, "np", "auto-reply",
+						 &error), 0);
+	ck_assert_int_eq(fg_store_not_posted_add(store, "np", "own", &error), 0);
+	ck_assert_int_eq(fg_store_not_posted(store, "np", &reasons, &counts,
+					     &n, &error), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(reasons[0], "auto-reply");
+	ck_assert_str_eq(counts[0], "1");
+	ck_assert_str_eq(reasons[1], "own");
+	ck_assert_str_eq(counts[1], "2");
+	fg_strv_free(reasons, n);
+	fg_strv_free(counts, n);
+}
+END_TEST
+
 START_TEST(test_authors_and_subjects)
 {
 	char **addrs, **users, *user;
@@ -673,6 +700,7 @@ int main(void)
 	tcase_add_test(tc, test_errors_and_reconnect);
 	tcase_add_test(tc, test_dead_letters_replay);
 	tcase_add_test(tc, test_authors_and_subjects);
+	tcase_add_test(tc, test_not_posted_counted);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

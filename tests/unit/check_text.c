@@ -485,14 +485,22 @@ START_TEST(test_auto_reply_signs)
 		const char *headers;
 		enum fg_class class;
 	} cases[] = {
+		/* an exact auto-reply subject, with Exchange's header */
+		{ "From: a@example.org\nSubject: Automatische Antwort: x\n"
+		  "X-Auto-Response-Suppress: All\n", FG_CLASS_AUTO_REPLY },
+		{ "From: a@example.org\nSubject: R\xc3\xa9ponse automatique : x\n"
+		  "X-Auto-Response-Suppress: OOF\n", FG_CLASS_AUTO_REPLY },
+		{ "From: a@example.org\nSubject: [list] Abwesenheitsnotiz:\n"
+		  "X-Auto-Response-Suppress: All\n", FG_CLASS_AUTO_REPLY },
+		{ "From: a@example.org\nSubject: Vacation: back Monday\n"
+		  "X-Auto-Response-Suppress: All\n", FG_CLASS_AUTO_REPLY },
+		/* the subject alone, or not in its exact form, is a post */
 		{ "From: a@example.org\nSubject: Automatische Antwort: x\n",
-		  FG_CLASS_AUTO_REPLY },
-		{ "From: a@example.org\nSubject: R\xc3\xa9ponse automatique : x\n",
-		  FG_CLASS_AUTO_REPLY },
-		{ "From: a@example.org\nSubject: [list] Abwesenheitsnotiz\n",
-		  FG_CLASS_AUTO_REPLY },
+		  FG_CLASS_POST },
 		{ "From: a@example.org\nSubject: Vacation: back Monday\n",
-		  FG_CLASS_AUTO_REPLY },
+		  FG_CLASS_POST },
+		{ "From: a@example.org\nSubject: [list] Abwesenheitsnotiz\n"
+		  "X-Auto-Response-Suppress: All\n", FG_CLASS_POST },
 		{ "From: a@example.org\nSubject: Vacation planning for ops\n",
 		  FG_CLASS_POST },
 		{ "From: a@example.org\nSubject: x\nX-Autorespond: yes\n",
