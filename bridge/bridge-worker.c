@@ -15,6 +15,7 @@
  *	bridge-worker.h for the contract with the process functions.
  */
 #include "bridge-worker.h"
+#include "fg-forum.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -147,10 +148,9 @@ unsigned int worker_retry(struct worker *w, struct worker_list *l,
 		l->delay_ms = min;
 	else
 		l->delay_ms = l->delay_ms > max / 2 ? max : l->delay_ms * 2;
-	wait = l->delay_ms;
-	/* the other side knows best how long it needs */
-	if (retry_after_ms > wait)
-		wait = retry_after_ms;
+	/* the other side knows best how long it needs, within reason */
+	wait = fg_forum_retry_wait(l->delay_ms, retry_after_ms,
+				   c->forum_retry_after_max);
 	l->next_ms = bridge_now_ms() + wait;
 	return wait;
 }
@@ -218,12 +218,17 @@ int worker_dead(struct worker *w, struct worker_list *l,
 		const struct fg_entry *entry, const char *reason)
 {
 	const char *error;
+	long long trimmed;
 
-	if (fg_store_queue_dead(w->store, l->name, w->queue, entry, reason,
-				&error) < 0)
+	if (fg_store_queue_dead_trim(w->store, l->name, w->queue, entry,
+				     reason, &trimmed, &error) < 0)
 		return worker_store_failed(w, l, "dead-lettering an entry",
 					   error);
 	worker_store_ok(w);
+	if (trimmed > 0)
+		msg_info("%s: list=%s: %lld oldest dead letters dropped "
+			 "(dead_letter_max=%u)", w->name, l->name, trimmed,
+			 w->bridge->config->dead_letter_max);
 	worker_forget_entry(l);
 	return WORKER_DONE;
 }

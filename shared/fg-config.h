@@ -38,6 +38,7 @@ struct fg_config {
 	unsigned int forum_max_tries;
 	unsigned int forum_retry_min;
 	unsigned int forum_retry_max;
+	unsigned int forum_retry_after_max;
 	/* Webhook intake */
 	char *webhook_listen;
 	char *webhook_secret;
@@ -65,6 +66,8 @@ struct fg_config {
 	/* List -> forum: authors, threading, attachments */
 	char *author_attribution;
 	unsigned int thread_by_subject_days;
+	unsigned int seen_retention_days;
+	unsigned int dead_letter_max;
 	size_t attachment_max_size;
 	size_t attachment_max_total;
 	char *attachment_types;
