@@ -161,12 +161,14 @@ int fg_store_members(struct fg_store *store, const char *list,
 		     char ***addresses_r, size_t *count_r,
 		     const char **error_r);
 
-/* fg_store_inbound_add - queue a list message once per Message-ID;
-   returns 1 queued, 0 the Message-ID was queued before */
+/* fg_store_inbound_add - queue a list message once per Message-ID
+   (within the seen retention); returns 1 queued, 0 the Message-ID was
+   queued before */
 int fg_store_inbound_add(struct fg_store *store, const char *list,
 			 const struct fg_record *rec, const char **error_r);
-/* fg_store_outbound_add - queue a forum post once per post id;
-   returns 1 queued, 0 the post was queued before */
+/* fg_store_outbound_add - queue a forum post once per post id
+   (within the seen retention); returns 1 queued, 0 the post was
+   queued before */
 int fg_store_outbound_add(struct fg_store *store, const char *list,
 			  const struct fg_post *post, const char **error_r);
 
