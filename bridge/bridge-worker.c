@@ -15,6 +15,7 @@
  *	bridge-worker.h for the contract with the process functions.
  */
 #include "bridge-worker.h"
+#include "fg-forum.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -147,10 +148,9 @@ unsigned int worker_retry(struct worker *w, struct worker_list *l,
 		l->delay_ms = min;
 	else
 		l->delay_ms = l->delay_ms > max / 2 ? max : l->delay_ms * 2;
-	wait = l->delay_ms;
-	/* the other side knows best how long it needs */
-	if (retry_after_ms > wait)
-		wait = retry_after_ms;
+	/* the other side knows best how long it needs, within reason */
+	wait = fg_forum_retry_wait(l->delay_ms, retry_after_ms,
+				   c->forum_retry_after_max);
 	l->next_ms = bridge_now_ms() + wait;
 	return wait;
 }
@@ -271,10 +271,15 @@ int worker_dead(struct worker *w, struct worker_list *l,
 {
 	struct fg_lease lease = worker_lease(w, l);
 	const char *error = NULL;
+	long long trimmed = 0;
 	int ret;
 
 	ret = fg_store_queue_bury(w->store, l->name, l->entry_queue, &lease,
-				  entry, reason, &error);
+				  entry, reason, &trimmed, &error);
+	if (ret > 0 && trimmed > 0)
+		msg_info("%s: list=%s: %lld oldest dead letters dropped "
+			 "(dead_letter_max=%u)", w->name, l->name, trimmed,
+			 w->bridge->config->dead_letter_max);
 	return worker_finished(w, l, entry, ret, "dead-lettering an entry",
 			       error);
 }

@@ -148,6 +148,7 @@ bool bridge_store_connect(struct bridge *b, const char *who,
 	while (!bridge_stopping(b)) {
 		if (fg_store_connect(c->redis, c->redis_timeout, store_r,
 				     &error) == 0) {
+			fg_store_set_retention_config(*store_r, c);
 			if (warned)
 				msg_info("%s: connected to Redis %s", who,
 					 c->redis);

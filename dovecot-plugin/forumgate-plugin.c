@@ -138,6 +138,7 @@ static int forumgate_store_get(const struct fg_config *config,
 		*error_r = t_strdup(error);
 		return -1;
 	}
+	fg_store_set_retention_config(fg_plugin.store, config);
 	*store_r = fg_plugin.store;
 	return 0;
 }

@@ -71,6 +71,8 @@ const struct fg_setting fg_settings[] = {
 	  "first wait after a transient forum failure"),
 	S(forum_retry_max, FG_SET_DURATION, "5m",
 	  "longest wait between retries after transient forum failures"),
+	S(forum_retry_after_max, FG_SET_DURATION, "15m",
+	  "longest wait a forum's Retry-After answer makes the bridge honour"),
 	S(author_attribution, FG_SET_STRING, "%n (%a) wrote via the list:",
 	  "first line of a post by a sender without a forum user (%n name, "
 	  "%a shortened address)"),
@@ -83,6 +85,11 @@ const struct fg_setting fg_settings[] = {
 	S(reply_wait_unseen, FG_SET_DURATION, "2m",
 	  "how long a reply waits for a parent the bridge has not received "
 	  "(deliveries out of order; 0: not at all)"),
+	S(seen_retention_days, FG_SET_UINT, "30",
+	  "days a queued Message-ID or forum post id is remembered, so that "
+	  "a copy is not queued again (1-366)"),
+	S(dead_letter_max, FG_SET_UINT, "10000",
+	  "dead letters kept per list, the oldest are dropped (0: all)"),
 	S(attachment_max_size, FG_SET_SIZE, "4M",
 	  "largest attachment uploaded to the forum"),
 	S(attachment_max_total, FG_SET_SIZE, "10M",

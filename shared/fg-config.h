@@ -44,6 +44,7 @@ struct fg_config {
 	unsigned int forum_min_post_length;
 	unsigned int forum_retry_min;
 	unsigned int forum_retry_max;
+	unsigned int forum_retry_after_max;
 	/* Webhook intake */
 	char *webhook_listen;
 	char *webhook_secret;
@@ -73,6 +74,8 @@ struct fg_config {
 	unsigned int thread_by_subject_days;
 	unsigned int reply_wait;		/* ms */
 	unsigned int reply_wait_unseen;		/* ms */
+	unsigned int seen_retention_days;
+	unsigned int dead_letter_max;
 	size_t attachment_max_size;
 	size_t attachment_max_total;
 	char *attachment_types;

@@ -185,6 +185,16 @@ const char *fg_forum_status_name(int status)
 	return "unknown";
 }
 
+/* fg_forum_retry_wait - see fg-forum.h */
+unsigned int fg_forum_retry_wait(unsigned int backoff_ms,
+				 unsigned int retry_after_ms,
+				 unsigned int retry_after_max_ms)
+{
+	if (retry_after_ms > retry_after_max_ms)
+		retry_after_ms = retry_after_max_ms;
+	return retry_after_ms > backoff_ms ? retry_after_ms : backoff_ms;
+}
+
 /* fg_forum_parse_retry_after - RFC 9110 section 10.2.3 */
 unsigned int fg_forum_parse_retry_after(const char *value, long long now)
 {

@@ -246,6 +246,12 @@ int fg_discourse_classify(long http_status, const char *body, size_t size,
 /* fg_forum_parse_retry_after - delta-seconds or an HTTP-date, in ms
    from now; 0 when absent or unreadable, capped at one day */
 unsigned int fg_forum_parse_retry_after(const char *value, long long now);
+/* fg_forum_retry_wait - the wait before the next try: the backoff, or
+   the forum's Retry-After when that is longer, up to retry_after_max
+   (forum_retry_after_max) but never below the backoff */
+unsigned int fg_forum_retry_wait(unsigned int backoff_ms,
+				 unsigned int retry_after_ms,
+				 unsigned int retry_after_max_ms);
 
 /* fg_forum_create - a topic (req->topic_id 0) or a reply, posted as
    req->author when given; same classes as fg_forum_create_topic() */

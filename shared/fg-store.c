@@ -11,9 +11,16 @@
  *	"seen" hash and XADD in one step); multi-command updates of one
  *	list are MULTI/EXEC, pipelined into one round trip. All keys of
  *	such a step share the list's hash tag.
+ *
+ *	Retention: Redis 7.0 has no expiry of hash fields, so the seen
+ *	hashes and the subject index are one hash per day (the unix day
+ *	ends the key name); a bucket expires as a whole, retention after
+ *	the end of its day. The scripts are given every bucket of the
+ *	window as a key, so they stay valid on Redis Cluster.
  */
 #include "fg-store.h"
 #include "fg-common.h"
+#include "fg-config.h"
 #include "fg-attach.h"
 
 #include <ctype.h>
@@ -36,14 +43,27 @@ struct fg_store {
 	char *address;
 	unsigned int timeout_ms;
 	redisContext *ctx;
+	long long seen_ms, subject_ms;	/* retention, fg_store_set_retention */
+	long long dead_max;
+	long long clock_ms;		/* tests: a fixed time, 0: the clock */
 };
 
-/* Queue a record once: KEYS[1] the seen hash, KEYS[2] the stream,
-   ARGV[1] the dedupe field, ARGV[2..] the entry's field/value pairs. */
+/* Queue a record once: KEYS[1] the stream, KEYS[2] today's seen hash,
+   KEYS[3..n-1] the older seen hashes of the window, KEYS[n] the seen
+   hash of releases before retention (given no expiry yet, it gets the
+   retention: it is read until then and then gone). ARGV[1] today's
+   hash's time to live (ms), ARGV[2] the retention (ms), ARGV[3] the
+   dedupe field, ARGV[4..] the entry's field/value pairs. */
 static const char fg_script_queue_once[] =
-	"if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end\n"
-	"local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))\n"
-	"redis.call('HSET', KEYS[1], ARGV[1], id)\n"
+	"if redis.call('PTTL', KEYS[#KEYS]) == -1 then\n"
+	"  redis.call('PEXPIRE', KEYS[#KEYS], ARGV[2])\n"
+	"end\n"
+	"for i = 2, #KEYS do\n"
+	"  if redis.call('HEXISTS', KEYS[i], ARGV[3]) == 1 then return 0 end\n"
+	"end\n"
+	"local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))\n"
+	"redis.call('HSET', KEYS[2], ARGV[3], id)\n"
+	"redis.call('PEXPIRE', KEYS[2], ARGV[1])\n"
 	"return 1\n";
 
 /* Hold a queue's lease: KEYS[1] the lease, KEYS[2] the stream, KEYS[3]
@@ -75,32 +95,39 @@ static const char fg_script_lease[] =
 /* Finish an entry if the lease is held: KEYS[1] the lease, KEYS[2] the
    fencing token, KEYS[3] the stream, KEYS[4] the posting mark, KEYS[5]
    msgid-post, KEYS[6] post-msgid, KEYS[7] the dead-letter stream,
-   KEYS[8] the waiting replies; ARGV[1] the consumer ("" for no lease
-   check), ARGV[2] its token, ARGV[3] the group ("": none), ARGV[4] the
-   entry id, ARGV[5] what: "ack", "posted" (ARGV[6] Message-ID, ARGV[7]
-   ref, ARGV[8] "topic:post"), "dead" or "wait" (ARGV[6..] the field/value
-   pairs to add to KEYS[7] or KEYS[8]). Returns 1 done, 0 the lease is
-   lost (a post is still recorded as the bridge's). */
+   KEYS[8] the waiting replies, KEYS[9] the replayed dead letters beside
+   the queue; ARGV[1] the consumer ("" for no lease check), ARGV[2] its
+   token, ARGV[3] the group ("": none), ARGV[4] the entry id, ARGV[5]
+   what: "ack", "posted" (ARGV[7] Message-ID, ARGV[8] ref, ARGV[9]
+   "topic:post"), "dead" or "wait" (ARGV[7..] the field/value pairs to
+   add to KEYS[7] or KEYS[8]); ARGV[6] the most dead letters kept (0:
+   all). Returns 0 the lease is lost (a post is still recorded as the
+   bridge's), else 1 + the number of old dead letters dropped. */
 static const char fg_script_finish[] =
 	"local held = ARGV[1] == '' or\n"
 	"  (redis.call('GET', KEYS[1]) == ARGV[1] and\n"
 	"   redis.call('GET', KEYS[2]) == ARGV[2])\n"
+	"local trimmed = 0\n"
 	"if ARGV[5] == 'posted' then\n"
-	"  redis.call('HSET', KEYS[6], ARGV[8], ARGV[6])\n"
+	"  redis.call('HSET', KEYS[6], ARGV[9], ARGV[7])\n"
 	"  if not held then return 0 end\n"
-	"  redis.call('HSET', KEYS[5], ARGV[6], ARGV[7])\n"
+	"  redis.call('HSET', KEYS[5], ARGV[7], ARGV[8])\n"
 	"elseif not held then return 0\n"
 	"elseif ARGV[5] == 'dead' then\n"
-	"  redis.call('XADD', KEYS[7], '*', unpack(ARGV, 6))\n"
+	"  redis.call('XADD', KEYS[7], '*', unpack(ARGV, 7))\n"
+	"  if tonumber(ARGV[6]) > 0 then\n"
+	"    trimmed = redis.call('XTRIM', KEYS[7], 'MAXLEN', '=', ARGV[6])\n"
+	"  end\n"
 	"elseif ARGV[5] == 'wait' then\n"
-	"  redis.call('XADD', KEYS[8], '*', unpack(ARGV, 6))\n"
+	"  redis.call('XADD', KEYS[8], '*', unpack(ARGV, 7))\n"
 	"end\n"
 	"if ARGV[3] ~= '' then redis.call('XACK', KEYS[3], ARGV[3], ARGV[4]) end\n"
 	"redis.call('XDEL', KEYS[3], ARGV[4])\n"
+	"redis.call('XDEL', KEYS[9], ARGV[4])\n"
 	"if redis.call('HGET', KEYS[4], 'entry') == ARGV[4] then\n"
 	"  redis.call('DEL', KEYS[4])\n"
 	"end\n"
-	"return 1\n";
+	"return 1 + trimmed\n";
 
 /* Remove a posting mark if it names the entry: KEYS[1] the mark,
    ARGV[1] the entry id */
@@ -198,6 +225,10 @@ int fg_store_connect(const char *address, unsigned int timeout_ms,
 
 	store->address = fg_xstrdup(address);
 	store->timeout_ms = timeout_ms == 0 ? 2000 : timeout_ms;
+	fg_store_set_retention(store,
+			       FG_STORE_SEEN_DAYS_DEFAULT * FG_STORE_DAY_MS,
+			       FG_STORE_SEEN_DAYS_DEFAULT * FG_STORE_DAY_MS,
+			       FG_STORE_DEAD_MAX_DEFAULT);
 	if (fg_store_open(store, error_r) < 0) {
 		fg_store_free(&store);
 		return -1;
@@ -216,6 +247,53 @@ void fg_store_free(struct fg_store **_store)
 	free(store->address);
 	free(store);
 	*_store = NULL;
+}
+
+/* fg_retention_bound - a retention within 1 ms ..
+   FG_STORE_RETENTION_DAYS_MAX days */
+static long long fg_retention_bound(long long ms)
+{
+	if (ms < 1)
+		return 1;
+	if (ms > FG_STORE_RETENTION_DAYS_MAX * FG_STORE_DAY_MS)
+		return FG_STORE_RETENTION_DAYS_MAX * FG_STORE_DAY_MS;
+	return ms;
+}
+
+void fg_store_set_retention(struct fg_store *store, long long seen_ms,
+			    long long subject_ms, long long dead_max)
+{
+	store->seen_ms = fg_retention_bound(seen_ms);
+	store->subject_ms = fg_retention_bound(subject_ms);
+	store->dead_max = dead_max > 0 ? dead_max : 0;
+}
+
+void fg_store_set_retention_config(struct fg_store *store,
+				   const struct fg_config *config)
+{
+	unsigned int subject_days = config->thread_by_subject_days > 0 ?
+		config->thread_by_subject_days : config->seen_retention_days;
+
+	fg_store_set_retention(store,
+			       config->seen_retention_days * FG_STORE_DAY_MS,
+			       subject_days * FG_STORE_DAY_MS,
+			       config->dead_letter_max);
+}
+
+void fg_store_set_clock(struct fg_store *store, long long now_ms)
+{
+	store->clock_ms = now_ms;
+}
+
+/* fg_store_now_ms - the time the day buckets are chosen by */
+static long long fg_store_now_ms(const struct fg_store *store)
+{
+	struct timeval tv;
+
+	if (store->clock_ms > 0)
+		return store->clock_ms;
+	gettimeofday(&tv, NULL);
+	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 /* fg_reply_check - turn a NULL or error reply into an error text */
@@ -727,6 +805,62 @@ static void fg_argv_free(struct fg_argv *a)
 	free(a->owned);
 }
 
+/* fg_argv_set_numkeys - EVAL's key count at argument at: the
+   arguments added after it so far */
+static void fg_argv_set_numkeys(struct fg_argv *a, int at)
+{
+	char *numkeys = fg_xasprintf("%d", a->argc - at - 1);
+
+	a->owned[a->n_owned++] = numkeys;
+	a->argv[at] = numkeys;
+	a->lens[at] = strlen(numkeys);
+}
+
+/* fg_argv_day_keys - the day buckets of base from day newest down to
+   day oldest, at most FG_STORE_RETENTION_DAYS_MAX + 1 of them */
+static void fg_argv_day_keys(struct fg_argv *a, const char *base,
+			     long long newest, long long oldest)
+{
+	if (newest - oldest > FG_STORE_RETENTION_DAYS_MAX)
+		oldest = newest - FG_STORE_RETENTION_DAYS_MAX;
+	for (long long day = newest; day >= oldest; day--)
+		fg_argv_own(a, fg_xasprintf("%s:%lld", base, day));
+}
+
+/* fg_bucket_ttl_ms - how long today's bucket lives: retention after
+   the end of its day */
+static long long fg_bucket_ttl_ms(long long now_ms, long long retention_ms)
+{
+	return (now_ms / FG_STORE_DAY_MS + 1) * FG_STORE_DAY_MS - now_ms +
+		retention_ms;
+}
+
+/* fg_store_queue_once_begin - EVAL of the queue-once script with its
+   keys (the stream, the seen buckets of the window, the old seen hash)
+   and its first two arguments; the dedupe field and the entry follow */
+static void fg_store_queue_once_begin(struct fg_store *store,
+				      struct fg_argv *a, const char *list,
+				      const char *stream_fmt,
+				      const char *seen_fmt)
+{
+	char stream[FG_KEY_SIZE], seen[FG_KEY_SIZE];
+	long long now = fg_store_now_ms(store);
+	long long today = now / FG_STORE_DAY_MS;
+	long long first = (now - store->seen_ms) / FG_STORE_DAY_MS;
+	int numkeys_at;
+
+	fg_argv_str(a, "EVAL");
+	fg_argv_str(a, fg_script_queue_once);
+	numkeys_at = a->argc;
+	fg_argv_str(a, "");
+	fg_argv_own(a, fg_xstrdup(fg_key(stream, stream_fmt, list)));
+	fg_argv_day_keys(a, fg_key(seen, seen_fmt, list), today, first);
+	fg_argv_own(a, fg_xstrdup(seen));
+	fg_argv_set_numkeys(a, numkeys_at);
+	fg_argv_num(a, fg_bucket_ttl_ms(now, store->seen_ms));
+	fg_argv_num(a, store->seen_ms);
+}
+
 /* fg_store_queue_once - run the queue-once script */
 static int fg_store_queue_once(struct fg_store *store, struct fg_argv *a,
 			       const char **error_r)
@@ -770,7 +904,6 @@ static void fg_store_attachment_fields(struct fg_argv *a,
 int fg_store_inbound_add(struct fg_store *store, const char *list,
 			 const struct fg_record *rec, const char **error_r)
 {
-	char seen[FG_KEY_SIZE], stream[FG_KEY_SIZE];
 	struct fg_argv a = { 0 };
 	struct fg_buf refs = { 0 };
 	int ret;
@@ -780,11 +913,8 @@ int fg_store_inbound_add(struct fg_store *store, const char *list,
 			fg_buf_putc(&refs, ' ');
 		fg_buf_puts(&refs, rec->references[i]);
 	}
-	fg_argv_str(&a, "EVAL");
-	fg_argv_str(&a, fg_script_queue_once);
-	fg_argv_str(&a, "2");
-	fg_argv_str(&a, fg_key(seen, FG_KEY_INBOUND_SEEN, list));
-	fg_argv_str(&a, fg_key(stream, FG_KEY_INBOUND, list));
+	fg_store_queue_once_begin(store, &a, list, FG_KEY_INBOUND,
+				  FG_KEY_INBOUND_SEEN);
 	fg_argv_str(&a, rec->message_id);
 	fg_argv_str(&a, "message_id"); fg_argv_str(&a, rec->message_id);
 	fg_argv_str(&a, "in_reply_to"); fg_argv_str(&a, rec->in_reply_to);
@@ -808,15 +938,11 @@ int fg_store_inbound_add(struct fg_store *store, const char *list,
 int fg_store_outbound_add(struct fg_store *store, const char *list,
 			  const struct fg_post *post, const char **error_r)
 {
-	char seen[FG_KEY_SIZE], stream[FG_KEY_SIZE];
 	struct fg_argv a = { 0 };
 	int ret;
 
-	fg_argv_str(&a, "EVAL");
-	fg_argv_str(&a, fg_script_queue_once);
-	fg_argv_str(&a, "2");
-	fg_argv_str(&a, fg_key(seen, FG_KEY_OUTBOUND_SEEN, list));
-	fg_argv_str(&a, fg_key(stream, FG_KEY_OUTBOUND, list));
+	fg_store_queue_once_begin(store, &a, list, FG_KEY_OUTBOUND,
+				  FG_KEY_OUTBOUND_SEEN);
 	/* an edit is queued once per revision, apart from the post */
 	if (post->revision > 0) {
 		fg_argv_own(&a, fg_xasprintf("%lld.r%lld", post->post_id,
@@ -859,6 +985,20 @@ static const char *fg_queue_key_fmt(enum fg_queue queue)
 		return FG_KEY_INBOUND_WAIT;
 	default:
 		return FG_KEY_OUTBOUND;
+	}
+}
+
+/* fg_replay_key_fmt - the replay stream beside a queue (the waiting
+   replies have none: a key that is never set) */
+static const char *fg_replay_key_fmt(enum fg_queue queue)
+{
+	switch (queue) {
+	case FG_QUEUE_INBOUND:
+		return FG_KEY_INBOUND_REPLAY;
+	case FG_QUEUE_OUTBOUND:
+		return FG_KEY_OUTBOUND_REPLAY;
+	default:
+		return "fg:{%s}:in-wait:none";
 	}
 }
 
@@ -966,10 +1106,14 @@ static int fg_store_reclaim(struct fg_store *store, const char *key,
 	return ret;
 }
 
-int fg_store_queue_read(struct fg_store *store, const char *list,
-			enum fg_queue queue, const char *consumer,
-			unsigned int block_ms, struct fg_entry **entry_r,
-			const char **error_r)
+/* fg_store_queue_read_group - fg_store_queue_read on the queue alone
+   (the consumer group's pending entries, reclaims, new entries) */
+static int fg_store_queue_read_group(struct fg_store *store,
+				     const char *list, enum fg_queue queue,
+				     const char *consumer,
+				     unsigned int block_ms,
+				     struct fg_entry **entry_r,
+				     const char **error_r)
 {
 	char key[FG_KEY_SIZE], *deleted_id;
 	redisReply *reply;
@@ -1028,6 +1172,72 @@ int fg_store_queue_read(struct fg_store *store, const char *list,
 	return 0;
 }
 
+/* fg_stream_id_cmp - order of two stream ids "MS-SEQ" */
+static int fg_stream_id_cmp(const char *a, const char *b)
+{
+	unsigned long long a_ms = 0, a_seq = 0, b_ms = 0, b_seq = 0;
+
+	(void)sscanf(a, "%llu-%llu", &a_ms, &a_seq);
+	(void)sscanf(b, "%llu-%llu", &b_ms, &b_seq);
+	if (a_ms != b_ms)
+		return a_ms < b_ms ? -1 : 1;
+	return a_seq < b_seq ? -1 : a_seq > b_seq ? 1 : 0;
+}
+
+/* fg_store_replay_head - the oldest replayed dead letter of a queue:
+   1 with *entry_r, 0 none */
+static int fg_store_replay_head(struct fg_store *store, const char *list,
+				enum fg_queue queue, struct fg_entry **entry_r,
+				const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+	redisReply *reply;
+
+	*entry_r = NULL;
+	reply = fg_cmd(store, error_r, "XRANGE",
+		       fg_key(key, fg_replay_key_fmt(queue), list), "-", "+",
+		       "COUNT", "1", NULL);
+	if (reply == NULL)
+		return -1;
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0)
+		*entry_r = fg_entry_parse(reply->element[0]);
+	freeReplyObject(reply);
+	return *entry_r != NULL ? 1 : 0;
+}
+
+/* Replayed dead letters live in a stream of their own, under their
+   original ids and without a consumer group: the lease holder reads
+   the oldest, and it stays there until fg_store_queue_done or
+   fg_store_queue_dead removes it, so a crash loses nothing and no
+   pending list is needed. A queue entry read meanwhile (from ">") is
+   pending on this consumer and comes back first in the next read. */
+int fg_store_queue_read(struct fg_store *store, const char *list,
+			enum fg_queue queue, const char *consumer,
+			unsigned int block_ms, struct fg_entry **entry_r,
+			const char **error_r)
+{
+	struct fg_entry *replayed;
+	int ret;
+
+	*entry_r = NULL;
+	if (fg_store_replay_head(store, list, queue, &replayed, error_r) < 0)
+		return -1;
+	ret = fg_store_queue_read_group(store, list, queue, consumer,
+					replayed != NULL ? 0 : block_ms,
+					entry_r, error_r);
+	if (ret < 0 || replayed == NULL) {
+		fg_entry_free(&replayed);
+		return ret;
+	}
+	if (ret > 0 && fg_stream_id_cmp((*entry_r)->id, replayed->id) < 0) {
+		fg_entry_free(&replayed);
+		return 1;
+	}
+	fg_entry_free(entry_r);
+	*entry_r = replayed;
+	return 1;
+}
+
 int fg_store_queue_lease(struct fg_store *store, const char *list,
 			 enum fg_queue queue, struct fg_lease *lease,
 			 unsigned int ttl_ms, char **holder_r,
@@ -1076,9 +1286,10 @@ int fg_store_queue_lease(struct fg_store *store, const char *list,
 static int fg_store_finish(struct fg_store *store, const char *list,
 			   enum fg_queue queue, const struct fg_lease *lease,
 			   const char *id, const char *what,
-			   struct fg_argv *args, const char **error_r)
+			   struct fg_argv *args, long long *trimmed_r,
+			   const char **error_r)
 {
-	char keys[8][FG_KEY_SIZE];
+	char keys[9][FG_KEY_SIZE];
 	bool in = queue != FG_QUEUE_OUTBOUND;
 	struct fg_argv a = { 0 };
 	redisReply *reply;
@@ -1086,7 +1297,7 @@ static int fg_store_finish(struct fg_store *store, const char *list,
 
 	fg_argv_str(&a, "EVAL");
 	fg_argv_str(&a, fg_script_finish);
-	fg_argv_str(&a, "8");
+	fg_argv_str(&a, "9");
 	fg_argv_str(&a, fg_key(keys[0], in ? FG_KEY_LEASE_IN :
 			       FG_KEY_LEASE_OUT, list));
 	fg_argv_str(&a, fg_key(keys[1], in ? FG_KEY_FENCE_IN :
@@ -1100,6 +1311,8 @@ static int fg_store_finish(struct fg_store *store, const char *list,
 	fg_argv_str(&a, fg_key(keys[5], FG_KEY_POST_MSGID, list));
 	fg_argv_str(&a, fg_key(keys[6], FG_KEY_DEAD, list));
 	fg_argv_str(&a, fg_key(keys[7], FG_KEY_INBOUND_WAIT, list));
+	/* a replayed dead letter is read from beside the queue */
+	fg_argv_str(&a, fg_key(keys[8], fg_replay_key_fmt(queue), list));
 	fg_argv_str(&a, lease != NULL ? lease->consumer : "");
 	fg_argv_num(&a, lease != NULL ? lease->token : 0);
 	/* the waiting replies are read without a consumer group */
@@ -1107,18 +1320,22 @@ static int fg_store_finish(struct fg_store *store, const char *list,
 		    FG_CONSUMER_GROUP);
 	fg_argv_str(&a, id);
 	fg_argv_str(&a, what);
+	fg_argv_num(&a, store->dead_max);
 	for (int i = 0; args != NULL && i < args->argc; i++)
 		fg_argv_add(&a, args->argv[i], args->lens[i]);
 	reply = fg_cmdv(store, a.argc, a.argv, a.lens, error_r);
 	fg_argv_free(&a);
 	if (reply == NULL)
 		return -1;
-	if (reply->type == REDIS_REPLY_INTEGER)
+	if (reply->type == REDIS_REPLY_INTEGER) {
 		ret = reply->integer > 0 ? 1 : 0;
-	else
+		if (trimmed_r != NULL)
+			*trimmed_r = ret > 0 ? reply->integer - 1 : 0;
+	} else {
 		*error_r = fg_errorf("Redis %s: unexpected answer when "
 				     "finishing entry %s of list %s",
 				     store->address, id, list);
+	}
 	freeReplyObject(reply);
 	return ret;
 }
@@ -1128,7 +1345,7 @@ int fg_store_queue_ack(struct fg_store *store, const char *list,
 		       const char *id, const char **error_r)
 {
 	return fg_store_finish(store, list, queue, lease, id, "ack", NULL,
-			       error_r);
+			       NULL, error_r);
 }
 
 int fg_store_queue_posted(struct fg_store *store, const char *list,
@@ -1147,7 +1364,7 @@ int fg_store_queue_posted(struct fg_store *store, const char *list,
 	fg_argv_own(&a, fg_xasprintf("%lld:%lld", ref->topic_id,
 				     ref->post_number));
 	ret = fg_store_finish(store, list, queue, lease, id, "posted", &a,
-			      error_r);
+			      NULL, error_r);
 	fg_argv_free(&a);
 	return ret;
 }
@@ -1218,7 +1435,7 @@ int fg_store_queue_park(struct fg_store *store, const char *list,
 		fg_argv_str(&a, entry->values[i]);
 	}
 	ret = fg_store_finish(store, list, FG_QUEUE_INBOUND, lease, entry->id,
-			      "wait", &a, error_r);
+			      "wait", &a, NULL, error_r);
 	fg_argv_free(&a);
 	return ret;
 }
@@ -1233,15 +1450,35 @@ int fg_store_waiting(struct fg_store *store, const char *list, size_t max,
 			       NULL, max, entries_r, count_r, error_r);
 }
 
+/* Is a field in any of the hashes: KEYS the hashes, ARGV[1] the field */
+static const char fg_script_hexists_any[] =
+	"for i = 1, #KEYS do\n"
+	"  if redis.call('HEXISTS', KEYS[i], ARGV[1]) == 1 then return 1 end\n"
+	"end\n"
+	"return 0\n";
+
 int fg_store_inbound_seen(struct fg_store *store, const char *list,
 			  const char *message_id, const char **error_r)
 {
-	char key[FG_KEY_SIZE];
-	redisReply *reply = fg_cmd(store, error_r, "HEXISTS",
-				   fg_key(key, FG_KEY_INBOUND_SEEN, list),
-				   message_id, NULL);
-	int ret;
+	char seen[FG_KEY_SIZE];
+	long long now = fg_store_now_ms(store);
+	struct fg_argv a = { 0 };
+	redisReply *reply;
+	int numkeys_at, ret;
 
+	/* the day buckets of the window, and the hash from before them */
+	fg_argv_str(&a, "EVAL");
+	fg_argv_str(&a, fg_script_hexists_any);
+	numkeys_at = a.argc;
+	fg_argv_str(&a, "");
+	fg_argv_day_keys(&a, fg_key(seen, FG_KEY_INBOUND_SEEN, list),
+			 now / FG_STORE_DAY_MS,
+			 (now - store->seen_ms) / FG_STORE_DAY_MS);
+	fg_argv_str(&a, seen);
+	fg_argv_set_numkeys(&a, numkeys_at);
+	fg_argv_str(&a, message_id);
+	reply = fg_cmdv(store, a.argc, a.argv, a.lens, error_r);
+	fg_argv_free(&a);
 	if (reply == NULL)
 		return -1;
 	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
@@ -1252,14 +1489,14 @@ int fg_store_inbound_seen(struct fg_store *store, const char *list,
 int fg_store_queue_bury(struct fg_store *store, const char *list,
 			enum fg_queue queue, const struct fg_lease *lease,
 			const struct fg_entry *entry, const char *reason,
-			const char **error_r)
+			long long *trimmed_r, const char **error_r)
 {
 	struct fg_argv a = { 0 };
 	int ret;
 
 	fg_store_dead_fields(&a, queue, entry, reason);
 	ret = fg_store_finish(store, list, queue, lease, entry->id, "dead",
-			      &a, error_r);
+			      &a, trimmed_r, error_r);
 	fg_argv_free(&a);
 	return ret;
 }
@@ -1276,8 +1513,19 @@ int fg_store_queue_dead(struct fg_store *store, const char *list,
 			enum fg_queue queue, const struct fg_entry *entry,
 			const char *reason, const char **error_r)
 {
+	long long trimmed;
+
 	return fg_store_queue_bury(store, list, queue, NULL, entry, reason,
-				   error_r) < 0 ? -1 : 0;
+				   &trimmed, error_r) < 0 ? -1 : 0;
+}
+
+int fg_store_queue_dead_trim(struct fg_store *store, const char *list,
+			     enum fg_queue queue, const struct fg_entry *entry,
+			     const char *reason, long long *trimmed_r,
+			     const char **error_r)
+{
+	return fg_store_queue_bury(store, list, queue, NULL, entry, reason,
+				   trimmed_r, error_r) < 0 ? -1 : 0;
 }
 
 int fg_store_queue_len(struct fg_store *store, const char *list,
@@ -1285,14 +1533,19 @@ int fg_store_queue_len(struct fg_store *store, const char *list,
 		       const char **error_r)
 {
 	char key[FG_KEY_SIZE];
-	redisReply *reply = fg_cmd(store, error_r, "XLEN",
-				   fg_key(key, fg_queue_key_fmt(queue), list),
-				   NULL);
+	redisReply *reply;
 
-	if (reply == NULL)
-		return -1;
-	*len_r = reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0;
-	freeReplyObject(reply);
+	*len_r = 0;
+	for (int i = 0; i < 2; i++) {
+		fg_key(key, i == 0 ? fg_queue_key_fmt(queue) :
+		       fg_replay_key_fmt(queue), list);
+		reply = fg_cmd(store, error_r, "XLEN", key, NULL);
+		if (reply == NULL)
+			return -1;
+		if (reply->type == REDIS_REPLY_INTEGER)
+			*len_r += reply->integer;
+		freeReplyObject(reply);
+	}
 	return 0;
 }
 
@@ -1490,10 +1743,36 @@ struct fg_post *fg_post_from_entry(const struct fg_entry *entry)
 /* ---- dead letters ---- */
 
 /* Move dead letters back: KEYS[1] the dead stream, KEYS[2] the inbound
-   queue, KEYS[3] the outbound queue; ARGV[1] an entry id or "" for
-   all (at most ARGV[2]). The bookkeeping fields of the dead-letter
-   stream are dropped, the rest is the entry as it was queued. */
+   queue, KEYS[3] the outbound queue, KEYS[4] and KEYS[5] their replay
+   streams; ARGV[1] an entry id or "" for all (at most ARGV[2]). The
+   bookkeeping fields of the dead-letter stream are dropped, the rest
+   is the entry as it was queued, added to the replay stream under its
+   original id (entry_id). A stream only takes ids above its newest:
+   an older one rebuilds the replay stream in id order (it holds only
+   replayed entries, few, and has no consumer group). An entry without
+   a usable entry_id goes to the end of its queue. */
 static const char fg_script_dead_replay[] =
+	"local function older(a, b)\n"
+	"  local am, as = string.match(a[1], '^(%d+)-(%d+)$')\n"
+	"  local bm, bs = string.match(b[1], '^(%d+)-(%d+)$')\n"
+	"  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)\n"
+	"  if am ~= bm then return am < bm end\n"
+	"  return as < bs\n"
+	"end\n"
+	"local function replay(key, id, fields)\n"
+	"  if redis.call('XLEN', key) == 0 then redis.call('DEL', key) end\n"
+	"  local r = redis.pcall('XADD', key, id, unpack(fields))\n"
+	"  if type(r) ~= 'table' or not r['err'] then return end\n"
+	"  local all = redis.call('XRANGE', key, '-', '+')\n"
+	"  all[#all + 1] = {id, fields}\n"
+	"  table.sort(all, older)\n"
+	"  redis.call('DEL', key)\n"
+	"  local last = ''\n"
+	"  for _, e in ipairs(all) do\n"
+	"    if e[1] ~= last then redis.call('XADD', key, e[1], unpack(e[2])) end\n"
+	"    last = e[1]\n"
+	"  end\n"
+	"end\n"
 	"local entries\n"
 	"if ARGV[1] == '' then\n"
 	"  entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[2])\n"
@@ -1502,17 +1781,23 @@ static const char fg_script_dead_replay[] =
 	"end\n"
 	"local moved = 0\n"
 	"for _, e in ipairs(entries) do\n"
-	"  local f, out, queue = e[2], {}, KEYS[2]\n"
+	"  local f, out, queue, rq, orig = e[2], {}, KEYS[2], KEYS[4], nil\n"
 	"  for i = 1, #f, 2 do\n"
 	"    local k = f[i]\n"
 	"    if k == 'queue' then\n"
-	"      if f[i + 1] == 'out' then queue = KEYS[3] end\n"
-	"    elseif k ~= 'entry_id' and k ~= 'reason' and k ~= 'failed_at' then\n"
+	"      if f[i + 1] == 'out' then queue, rq = KEYS[3], KEYS[5] end\n"
+	"    elseif k == 'entry_id' then\n"
+	"      orig = f[i + 1]\n"
+	"    elseif k ~= 'reason' and k ~= 'failed_at' then\n"
 	"      out[#out + 1] = k\n"
 	"      out[#out + 1] = f[i + 1]\n"
 	"    end\n"
 	"  end\n"
-	"  if #out > 0 then redis.call('XADD', queue, '*', unpack(out)) end\n"
+	"  if #out > 0 and orig and string.match(orig, '^%d+%-%d+$') then\n"
+	"    replay(rq, orig, out)\n"
+	"  elseif #out > 0 then\n"
+	"    redis.call('XADD', queue, '*', unpack(out))\n"
+	"  end\n"
 	"  redis.call('XDEL', KEYS[1], e[1])\n"
 	"  moved = moved + 1\n"
 	"end\n"
@@ -1538,15 +1823,18 @@ int fg_store_dead_replay(struct fg_store *store, const char *list,
 			 const char **error_r)
 {
 	char k_dead[FG_KEY_SIZE], k_in[FG_KEY_SIZE], k_out[FG_KEY_SIZE];
+	char k_in_replay[FG_KEY_SIZE], k_out_replay[FG_KEY_SIZE];
 	char max[16];
 	redisReply *reply;
 
 	*moved_r = 0;
 	snprintf(max, sizeof(max), "%d", FG_DEAD_REPLAY_MAX);
-	reply = fg_cmd(store, error_r, "EVAL", fg_script_dead_replay, "3",
+	reply = fg_cmd(store, error_r, "EVAL", fg_script_dead_replay, "5",
 		       fg_key(k_dead, FG_KEY_DEAD, list),
 		       fg_key(k_in, FG_KEY_INBOUND, list),
 		       fg_key(k_out, FG_KEY_OUTBOUND, list),
+		       fg_key(k_in_replay, FG_KEY_INBOUND_REPLAY, list),
+		       fg_key(k_out_replay, FG_KEY_OUTBOUND_REPLAY, list),
 		       id != NULL ? id : "", max, NULL);
 	if (reply == NULL)
 		return -1;
@@ -1683,6 +1971,26 @@ int fg_store_not_posted(struct fg_store *store, const char *list,
 
 /* ---- topics by subject ---- */
 
+/* Remember a subject: KEYS[1] today's bucket, KEYS[2] the index of
+   releases before retention; ARGV[1] the field, ARGV[2] the value,
+   ARGV[3] the bucket's time to live, ARGV[4] the retention (ms). */
+static const char fg_script_subject_set[] =
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+	"redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
+	"if redis.call('PTTL', KEYS[2]) == -1 then\n"
+	"  redis.call('PEXPIRE', KEYS[2], ARGV[4])\n"
+	"end\n"
+	"return 1\n";
+
+/* Look a subject up: KEYS the buckets newest first, then the index of
+   releases before retention; ARGV[1] the field. The newest value. */
+static const char fg_script_subject_get[] =
+	"for i = 1, #KEYS do\n"
+	"  local v = redis.call('HGET', KEYS[i], ARGV[1])\n"
+	"  if v then return v end\n"
+	"end\n"
+	"return false\n";
+
 /* fg_subject_field - subjects match case-insensitively */
 static char *fg_subject_field(const char *title)
 {
@@ -1693,15 +2001,22 @@ int fg_store_subject_set(struct fg_store *store, const char *list,
 			 const char *title, const struct fg_post_ref *ref,
 			 long long when, const char **error_r)
 {
-	char key[FG_KEY_SIZE], value[96];
+	char key[FG_KEY_SIZE], value[96], ttl[32], retention[32];
 	char *field = fg_subject_field(title);
+	long long now = fg_store_now_ms(store);
 	int ret;
 
 	snprintf(value, sizeof(value), "%lld:%lld:%lld", ref->topic_id,
 		 ref->post_id, when);
-	ret = fg_cmd_ok(fg_cmd(store, error_r, "HSET",
-			       fg_key(key, FG_KEY_SUBJECT_TOPIC, list), field,
-			       value, NULL));
+	snprintf(ttl, sizeof(ttl), "%lld",
+		 fg_bucket_ttl_ms(now, store->subject_ms));
+	snprintf(retention, sizeof(retention), "%lld", store->subject_ms);
+	fg_key(key, FG_KEY_SUBJECT_TOPIC, list);
+	char *bucket = fg_xasprintf("%s:%lld", key, now / FG_STORE_DAY_MS);
+	ret = fg_cmd_ok(fg_cmd(store, error_r, "EVAL", fg_script_subject_set,
+			       "2", bucket, key, field, value, ttl, retention,
+			       NULL));
+	free(bucket);
 	free(field);
 	return ret;
 }
@@ -1711,19 +2026,35 @@ int fg_store_subject_get(struct fg_store *store, const char *list,
 			 struct fg_post_ref *ref_r, const char **error_r)
 {
 	char key[FG_KEY_SIZE], *value, *field = fg_subject_field(title);
-	long long topic, post, when;
-	int ret;
+	long long topic, post, when, today;
+	struct fg_argv a = { 0 };
+	redisReply *reply;
+	int ret, numkeys_at;
 
 	memset(ref_r, 0, sizeof(*ref_r));
 	if (*field == '\0') {
 		free(field);
 		return 0;
 	}
-	ret = fg_store_hget_string(store, fg_key(key, FG_KEY_SUBJECT_TOPIC,
-						 list), field, &value, error_r);
-	free(field);
-	if (ret <= 0)
-		return ret;
+	today = fg_store_now_ms(store) / FG_STORE_DAY_MS;
+	fg_argv_str(&a, "EVAL");
+	fg_argv_str(&a, fg_script_subject_get);
+	numkeys_at = a.argc;
+	fg_argv_str(&a, "");
+	fg_argv_day_keys(&a, fg_key(key, FG_KEY_SUBJECT_TOPIC, list), today,
+			 since > 0 ? since / 86400 : 0);
+	fg_argv_str(&a, key);
+	fg_argv_set_numkeys(&a, numkeys_at);
+	fg_argv_own(&a, field);
+	reply = fg_cmdv(store, a.argc, a.argv, a.lens, error_r);
+	fg_argv_free(&a);
+	if (reply == NULL)
+		return -1;
+	value = reply->type == REDIS_REPLY_STRING ?
+		fg_xstrndup(reply->str, reply->len) : NULL;
+	freeReplyObject(reply);
+	if (value == NULL)
+		return 0;
 	ret = sscanf(value, "%lld:%lld:%lld", &topic, &post, &when) == 3 &&
 		topic > 0 && when >= since;
 	free(value);

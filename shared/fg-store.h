@@ -34,11 +34,17 @@
 #define FG_KEY_LIST_CONFIG	"fg:{%s}:config"
 #define FG_KEY_MEMBERS		"fg:{%s}:members"
 #define FG_KEY_INBOUND		"fg:{%s}:in"
+/* the seen hashes: one per day, named base + ":" + the unix day
+   (unix time / 86400); the base name alone is the hash of releases
+   before retention, read until it expires */
 #define FG_KEY_INBOUND_SEEN	"fg:{%s}:in-seen"
 /* list mail set aside until its parent is posted (a stream, no group) */
 #define FG_KEY_INBOUND_WAIT	"fg:{%s}:in-wait"
 #define FG_KEY_OUTBOUND		"fg:{%s}:out"
 #define FG_KEY_OUTBOUND_SEEN	"fg:{%s}:out-seen"
+/* dead letters moved back, read before the queue in entry id order */
+#define FG_KEY_INBOUND_REPLAY	"fg:{%s}:in-replay"
+#define FG_KEY_OUTBOUND_REPLAY	"fg:{%s}:out-replay"
 #define FG_KEY_MSGID_POST	"fg:{%s}:msgid-post"
 #define FG_KEY_POST_MSGID	"fg:{%s}:post-msgid"
 #define FG_KEY_DEAD		"fg:{%s}:dead"
@@ -61,6 +67,7 @@
 #define FG_CONSUMER_GROUP "forumgated"
 
 struct fg_store;
+struct fg_config;
 
 struct fg_list {
 	char *name;
@@ -109,6 +116,32 @@ struct fg_post_ref {
 int fg_store_connect(const char *address, unsigned int timeout_ms,
 		     struct fg_store **store_r, const char **error_r);
 void fg_store_free(struct fg_store **store);
+
+/* Retention. The seen hashes and the subject index are kept in day
+   buckets (one hash per unix day, whole buckets expire): an item is
+   kept at least its retention and at most a day longer. A lookup
+   reads the buckets of the window, newest first, at most
+   FG_STORE_RETENTION_DAYS_MAX + 1 of them. */
+#define FG_STORE_SEEN_DAYS_DEFAULT	30
+#define FG_STORE_DEAD_MAX_DEFAULT	10000
+#define FG_STORE_RETENTION_DAYS_MAX	366
+#define FG_STORE_DAY_MS			(86400LL * 1000)
+
+/* fg_store_set_retention - how long the seen hashes (seen_ms) and the
+   subject index (subject_ms) keep an item, and how many entries the
+   dead-letter stream keeps (dead_max, 0: all). The defaults are
+   FG_STORE_SEEN_DAYS_DEFAULT days for both and FG_STORE_DEAD_MAX_DEFAULT;
+   retentions are bounded by FG_STORE_RETENTION_DAYS_MAX days. */
+void fg_store_set_retention(struct fg_store *store, long long seen_ms,
+			    long long subject_ms, long long dead_max);
+/* fg_store_set_retention_config - the retention the settings ask for:
+   seen_retention_days, thread_by_subject_days (when 0, no index is
+   written: seen_retention_days) and dead_letter_max */
+void fg_store_set_retention_config(struct fg_store *store,
+				   const struct fg_config *config);
+/* fg_store_set_clock - for tests: the time (unix ms) the day buckets
+   are chosen by; 0 the real clock */
+void fg_store_set_clock(struct fg_store *store, long long now_ms);
 /* fg_store_ping - round trip to Redis (for status and readiness) */
 int fg_store_ping(struct fg_store *store, const char **error_r);
 
@@ -147,19 +180,23 @@ int fg_store_members(struct fg_store *store, const char *list,
 		     char ***addresses_r, size_t *count_r,
 		     const char **error_r);
 
-/* fg_store_inbound_add - queue a list message once per Message-ID;
-   returns 1 queued, 0 the Message-ID was queued before */
+/* fg_store_inbound_add - queue a list message once per Message-ID
+   (within the seen retention); returns 1 queued, 0 the Message-ID was
+   queued before */
 int fg_store_inbound_add(struct fg_store *store, const char *list,
 			 const struct fg_record *rec, const char **error_r);
-/* fg_store_outbound_add - queue a forum post once per post id;
-   returns 1 queued, 0 the post was queued before */
+/* fg_store_outbound_add - queue a forum post once per post id
+   (within the seen retention); returns 1 queued, 0 the post was
+   queued before */
 int fg_store_outbound_add(struct fg_store *store, const char *list,
 			  const struct fg_post *post, const char **error_r);
 
 /* fg_store_queue_read - the next entry for this consumer: its own
    pending entries first (oldest first, so order survives a crash),
-   then new ones, waiting up to block_ms. Returns 1 with *entry_r,
-   0 when nothing arrived. */
+   then new ones, waiting up to block_ms. A replayed dead letter
+   (fg_store_dead_replay) comes before every queued entry with a
+   larger id, so it is back in its original place. Returns 1 with
+   *entry_r, 0 when nothing arrived. */
 int fg_store_queue_read(struct fg_store *store, const char *list,
 			enum fg_queue queue, const char *consumer,
 			unsigned int block_ms, struct fg_entry **entry_r,
@@ -211,12 +248,13 @@ int fg_store_waiting(struct fg_store *store, const char *list, size_t max,
    (it may be waiting, held, dead-lettered or posted), 0 never */
 int fg_store_inbound_seen(struct fg_store *store, const char *list,
 			  const char *message_id, const char **error_r);
-/* fg_store_queue_bury - fg_store_queue_dead() if the lease is still
-   held: 1 moved, 0 the lease is lost */
+/* fg_store_queue_bury - fg_store_queue_dead_trim() if the lease is
+   still held (lease NULL: unconditionally): 1 moved, 0 the lease is
+   lost */
 int fg_store_queue_bury(struct fg_store *store, const char *list,
 			enum fg_queue queue, const struct fg_lease *lease,
 			const struct fg_entry *entry, const char *reason,
-			const char **error_r);
+			long long *trimmed_r, const char **error_r);
 /* fg_store_queue_done - acknowledge and delete a processed entry */
 int fg_store_queue_done(struct fg_store *store, const char *list,
 			enum fg_queue queue, const char *id,
@@ -239,6 +277,15 @@ int fg_store_not_posted(struct fg_store *store, const char *list,
 			char ***reasons_r, char ***counts_r, size_t *count_r,
 			const char **error_r);
 /* fg_store_queue_len - entries waiting (not yet done) */
+/* fg_store_queue_dead_trim - fg_store_queue_dead, then the dead-letter
+   stream is cut to the dead_max newest entries (fg_store_set_retention);
+   *trimmed_r is the number of old dead letters that were dropped */
+int fg_store_queue_dead_trim(struct fg_store *store, const char *list,
+			     enum fg_queue queue, const struct fg_entry *entry,
+			     const char *reason, long long *trimmed_r,
+			     const char **error_r);
+/* fg_store_queue_len - entries waiting (not yet done), replayed dead
+   letters included */
 int fg_store_queue_len(struct fg_store *store, const char *list,
 		       enum fg_queue queue, long long *len_r,
 		       const char **error_r);
@@ -272,9 +319,10 @@ int fg_store_dead_list(struct fg_store *store, const char *list,
 		       struct fg_entry ***entries_r, size_t *count_r,
 		       const char **error_r);
 /* fg_store_dead_replay - move one dead letter (id), or every one (id
-   NULL), back to the end of the queue it came from, each atomically
-   (one Lua script); *moved_r is the number moved. An unknown id moves
-   nothing. */
+   NULL), back to the queue it came from, each atomically (one Lua
+   script): into the queue's replay stream under its original entry
+   id, which fg_store_queue_read reads in order with the queue.
+   *moved_r is the number moved. An unknown id moves nothing. */
 int fg_store_dead_replay(struct fg_store *store, const char *list,
 			 const char *id, long long *moved_r,
 			 const char **error_r);
@@ -298,9 +346,9 @@ int fg_store_author_get(struct fg_store *store, const char *address,
 int fg_store_authors(struct fg_store *store, char ***addresses_r,
 		     char ***users_r, size_t *count_r, const char **error_r);
 
-/* Topics by subject (fg:{LIST}:subject-topic): normalized subject,
-   lowercased -> "TOPIC:POST_ID:UNIXTIME" of the topic list mail with
-   that subject started last */
+/* Topics by subject (fg:{LIST}:subject-topic:DAY, day buckets as the
+   seen hashes): normalized subject, lowercased -> "TOPIC:POST_ID:UNIXTIME"
+   of the topic list mail with that subject started last */
 #define FG_KEY_SUBJECT_TOPIC	"fg:{%s}:subject-topic"
 
 /* fg_store_subject_set - remember the topic a subject started */
@@ -308,7 +356,8 @@ int fg_store_subject_set(struct fg_store *store, const char *list,
 			 const char *title, const struct fg_post_ref *ref,
 			 long long when, const char **error_r);
 /* fg_store_subject_get - the topic of a subject started at or after
-   since: 1 with *ref_r (post_number 1), 0 none */
+   since (unix time; the buckets from since's day on are read): 1 with
+   *ref_r (post_number 1), 0 none */
 int fg_store_subject_get(struct fg_store *store, const char *list,
 			 const char *title, long long since,
 			 struct fg_post_ref *ref_r, const char **error_r);

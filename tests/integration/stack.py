@@ -949,6 +949,23 @@ class Stack:
                                 (r.stderr or r.stdout).decode(errors="replace")))
         return r.stdout.decode("utf-8", "replace").strip()
 
+    def day_hget(self, base, field):
+        """HGET from a hash kept in day buckets (BASE:DAY, DAY = unix
+        time / 86400: fg:{LIST}:in-seen, out-seen, subject-topic): today's
+        value, else yesterday's; "" when neither has the field."""
+        today = int(time.time()) // 86400
+        for day in (today, today - 1):
+            value = self.redis("HGET", "%s:%d" % (base, day), field)
+            if value:
+                return value
+        return ""
+
+    def day_hlen(self, base):
+        """Fields of today's and yesterday's bucket of a day-bucketed hash."""
+        today = int(time.time()) // 86400
+        return sum(int(self.redis("HLEN", "%s:%d" % (base, day)) or 0)
+                   for day in (today, today - 1))
+
     def redis_call(self, *args, timeout=5.0):
         """Send one command over RESP; return the decoded reply (str, int,
         None, list; an error reply raises StackError)."""

@@ -43,10 +43,10 @@ def _xlen(stack, key):
 
 def _queue_order(stack, msgids):
     """msgids sorted by the stream entry id the plugin gave each (kept in
-    fg:{forum}:in-seen): the order they arrived in, which is not the order
+    fg:{forum}:in-seen:DAY): the order they arrived in, which is not the order
     sent, since Postfix delivers over several LMTP connections at once."""
     def entry_id(m):
-        ms, seq = stack.redis("HGET", "fg:{forum}:in-seen", m).split("-")
+        ms, seq = stack.day_hget("fg:{forum}:in-seen", m).split("-")
         return (int(ms), int(seq))
     return sorted(msgids, key=entry_id)
 
@@ -68,8 +68,7 @@ def _send(stack, sender, subject, body, wait=True, **kw):
     if wait:
         # queued before the caller goes on: the next mail (a reply) then
         # arrives after it, and a drained queue means this one is done
-        wait_for(lambda: stack.redis("HEXISTS", "fg:{forum}:in-seen",
-                                     msgid) == "1",
+        wait_for(lambda: stack.day_hget("fg:{forum}:in-seen", msgid) != "",
                  timeout=30, what="the plugin to queue %s" % msgid)
     return msgid
 
@@ -238,6 +237,44 @@ def test_dead_letter_and_replay(stack):
 
 
 @requires("plugin", "forumsim", "bridge", "admin")
+def test_replay_in_original_place(stack):
+    """Two dead letters replayed while newer mail waits in the queue are
+    posted in their original place: before the newer mail."""
+    _quiet(stack)
+    uid = _uid()
+    tries = int(stack.config.get("forum_max_tries", 5))
+    # the first two records are refused until they are dead letters
+    stack.forum_fail("422", count=2 * tries)
+    for name in ("A", "B"):
+        _send(stack, "Alice Example <alice@example.test>",
+              "Replay order %s %s" % (uid, name),
+              "Replay order %s: record %s.\n" % (uid, name))
+    wait_for(lambda: _xlen(stack, "fg:{forum}:dead") == 2, timeout=90,
+             what="two dead letters")
+    _quiet(stack)
+    # newer mail waits while the bridge is stopped
+    stack.daemon_stop("bridge")
+    try:
+        for name in ("C", "D"):
+            _send(stack, "Alice Example <alice@example.test>",
+                  "Replay order %s %s" % (uid, name),
+                  "Replay order %s: record %s.\n" % (uid, name))
+        assert _xlen(stack, "fg:{forum}:in") == 2
+        r = stack.admin("replay", "forum", "all", check=True)
+        assert "replayed 2 dead letters" in r.stdout, r.stdout
+        assert _xlen(stack, "fg:{forum}:in-replay") == 2
+    finally:
+        stack.daemon_start("bridge")
+    wait_for(lambda: len(_posts(stack, "Replay order %s" % uid)) == 4,
+             timeout=60, what="the four records posted")
+    got = [p["raw"].split("record ")[1][0]
+           for _, p in _posts(stack, "Replay order %s" % uid)]
+    assert got == ["A", "B", "C", "D"], got
+    assert _xlen(stack, "fg:{forum}:in-replay") == 0
+    assert _xlen(stack, "fg:{forum}:dead") == 0
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
 def test_lost_answer_is_not_posted_twice(stack):
     """A request that reached the forum but whose answer was lost: the
     retry finds the post (external_id for a topic, the topic's newest
@@ -324,8 +361,8 @@ def test_thread_by_subject(stack):
              timeout=30, what="the answer")
     (t1, p1), (t2, p2) = _posts(stack, "Subject fallback %s" % uid)
     assert t1["id"] == t2["id"] and p2["post_number"] == 2, (t1, t2)
-    assert stack.redis("HGET", "fg:{forum}:subject-topic",
-                       "subject fallback %s question" % uid).startswith(
+    assert stack.day_hget("fg:{forum}:subject-topic",
+                          "subject fallback %s question" % uid).startswith(
                            "%d:" % t1["id"])
 
 

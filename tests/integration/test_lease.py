@@ -34,8 +34,7 @@ def _wait_queued(stack, msgid):
     """A reply must reach the bridge after its parent to thread under it:
     wait until the plugin queued this one before sending the next."""
     msgid = msgid.strip("<>")
-    wait_for(lambda: stack.redis("HEXISTS", "fg:{forum}:in-seen",
-                                 msgid) == "1",
+    wait_for(lambda: stack.day_hget("fg:{forum}:in-seen", msgid) != "",
              timeout=30, what="the plugin to queue %s" % msgid)
 
 
@@ -114,7 +113,7 @@ def test_two_daemons_keep_order_and_take_over(stack):
         # several LMTP connections, so that is not the order sent): the
         # stream entry id each Message-ID got is in fg:{forum}:in-seen
         def entry_id(m):
-            ms, seq = stack.redis("HGET", "fg:{forum}:in-seen", m).split("-")
+            ms, seq = stack.day_hget("fg:{forum}:in-seen", m).split("-")
             return (int(ms), int(seq))
         queued = ["Message number %02d of thread %s." % (i, uid)
                   for i, m in sorted(enumerate(ids),

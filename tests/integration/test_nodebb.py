@@ -23,8 +23,8 @@ def _send(stack, sender, subject, body, **kw):
                     stack.bridge_address, msg)
     # queued before the next one is sent: a reply that reached the
     # bridge before its parent could not be threaded under it
-    wait_for(lambda: stack.redis("HEXISTS", "fg:{forum}:in-seen",
-                                 msg["Message-ID"].strip("<>")) == "1",
+    wait_for(lambda: stack.day_hget("fg:{forum}:in-seen",
+                                    msg["Message-ID"].strip("<>")) != "",
              timeout=30, what="the plugin to queue the mail")
     return msg["Message-ID"]
 

@@ -241,7 +241,7 @@ def test_forged_webhook_refused(stack):
         "reply_to_post_number": None, "created_at": "2026-11-23T10:00:00Z"}
     }).encode()
     before = (stack.redis("XLEN", "fg:{forum}:out"),
-              stack.redis("HLEN", "fg:{forum}:out-seen"))
+              stack.day_hlen("fg:{forum}:out-seen"))
     url = "http://127.0.0.1:%d/webhooks/discourse" % stack.webhook_port
     good = hmac.new(stack.webhook_secret.encode(), body,
                     hashlib.sha256).hexdigest()
@@ -261,7 +261,7 @@ def test_forged_webhook_refused(stack):
         except urllib.error.HTTPError as e:
             assert 400 <= e.code < 500, (signature, e.code)
     after = (stack.redis("XLEN", "fg:{forum}:out"),
-             stack.redis("HLEN", "fg:{forum}:out-seen"))
+             stack.day_hlen("fg:{forum}:out-seen"))
     assert before == after, (before, after)
 
 

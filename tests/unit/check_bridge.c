@@ -13,6 +13,7 @@
  *	check that signature checks go through it.
  */
 #include "fg-common.h"
+#include "fg-config.h"
 #include "fg-forum.h"
 #include "fg-msgid.h"
 #include "fg-smtp.h"
@@ -614,6 +615,22 @@ START_TEST(test_forum_retry_after)
 	/* a date in the past: no wait */
 	ck_assert_uint_eq(fg_forum_parse_retry_after(
 				  "Tue, 14 Nov 2023 22:00:00 GMT", now), 0);
+
+	/* the wait honoured: capped at forum_retry_after_max (15m by
+	   default), never below the backoff */
+	struct fg_config *config = fg_config_defaults();
+	unsigned int max = config->forum_retry_after_max;
+	ck_assert_uint_eq(max, 15 * 60 * 1000);
+	fg_config_free(&config);
+	ck_assert_uint_eq(fg_forum_retry_wait(1000, fg_forum_parse_retry_after(
+				  "86400", now), max), max);
+	ck_assert_uint_eq(fg_forum_retry_wait(1000, fg_forum_parse_retry_after(
+				  "Tue, 14 Nov 2023 23:00:00 GMT", now), max),
+			  max);
+	ck_assert_uint_eq(fg_forum_retry_wait(1000, 5000, max), 5000);
+	ck_assert_uint_eq(fg_forum_retry_wait(60000, 5000, max), 60000);
+	ck_assert_uint_eq(fg_forum_retry_wait(1000, 0, max), 1000);
+	ck_assert_uint_eq(fg_forum_retry_wait(300000, 3600000, 60000), 300000);
 }
 END_TEST
 

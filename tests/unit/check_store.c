@@ -95,36 +95,28 @@ static struct fg_record *make_record(const char *msgid, const char *subject)
 	return rec;
 }
 
-/* redis_pttl - PTTL of a key with redis-cli */
-static long long redis_pttl(const char *key)
+/* redis_int - an integer answer of redis-cli (args shell-quoted) */
+static long long redis_int(const char *args)
 {
-	char cmd[512], out[64] = "";
+	char cmd[1024], out[64] = "";
 	FILE *f;
 
-	snprintf(cmd, sizeof(cmd), "redis-cli -s '%s' PTTL '%s'", sock_path,
-		 key);
+	snprintf(cmd, sizeof(cmd), "redis-cli -s '%s' %s", sock_path, args);
 	f = popen(cmd, "r");
 	ck_assert_ptr_nonnull(f);
 	if (fgets(out, sizeof(out), f) == NULL)
 		out[0] = '\0';
 	ck_assert_int_eq(pclose(f), 0);
-	return atoll(out);
+	return strtoll(out, NULL, 10);
 }
 
 /* list_serial - GET fg:{LIST}:serial with redis-cli (0 when not set) */
 static long list_serial(const char *list)
 {
-	char cmd[512], out[64] = "";
-	FILE *f;
+	char args[256];
 
-	snprintf(cmd, sizeof(cmd), "redis-cli -s '%s' GET 'fg:{%s}:serial'",
-		 sock_path, list);
-	f = popen(cmd, "r");
-	ck_assert_ptr_nonnull(f);
-	if (fgets(out, sizeof(out), f) == NULL)
-		out[0] = '\0';
-	ck_assert_int_eq(pclose(f), 0);
-	return strtol(out, NULL, 10);
+	snprintf(args, sizeof(args), "GET 'fg:{%s}:serial'", list);
+	return (long)redis_int(args);
 }
 
 START_TEST(test_changes_counted)
@@ -422,7 +414,7 @@ START_TEST(test_queue_lease)
 	ck_assert_int_eq(fg_store_queue_ack(store, "q3", FG_QUEUE_INBOUND, &a,
 					    entry->id, &error), 0);
 	ck_assert_int_eq(fg_store_queue_bury(store, "q3", FG_QUEUE_INBOUND,
-					     &a, entry, "x", &error), 0);
+					     &a, entry, "x", NULL, &error), 0);
 	struct fg_post_ref ref = { 7, 2, 70, 1 }, got;
 	char *mapped;
 	ck_assert_int_eq(fg_store_queue_posted(store, "q3", FG_QUEUE_INBOUND, &a,
@@ -673,8 +665,225 @@ START_TEST(test_authors_and_subjects)
 	ck_assert_int_eq(fg_store_ours_add(store, "subj", "ab12", &error), 0);
 	ck_assert_int_eq(fg_store_ours_is(store, "subj", "ab12", &error), 1);
 	ck_assert_int_eq(fg_store_ours_is(store, "other", "ab12", &error), 0);
-	long long ttl = redis_pttl("fg:{subj}:ours:ab12");
+	long long ttl = redis_int("PTTL 'fg:{subj}:ours:ab12'");
 	ck_assert(ttl > FG_OURS_TTL_MS - 60000 && ttl <= FG_OURS_TTL_MS);
+}
+END_TEST
+
+#define DAY_MS (86400LL * 1000)
+
+/* the PTTL of a day bucket, e.g. "fg:{ret}:in-seen" and day */
+static long long bucket_pttl(const char *base, long long day)
+{
+	char args[256];
+
+	snprintf(args, sizeof(args), "PTTL '%s:%lld'", base, day);
+	return redis_int(args);
+}
+
+START_TEST(test_seen_retention)
+{
+	struct fg_record *rec = make_record("keep@example.org", "kept");
+	struct fg_post post = { .post_id = 77, .topic_id = 7, .post_number = 1,
+				.username = "u", .name = "U", .topic_title = "t",
+				.raw = "r", .created_at = "2026-01-01" };
+	/* noon of a day, so that the buckets are plain to compute */
+	long long day = 20000, now = day * DAY_MS + DAY_MS / 2;
+	long long want, pttl;
+	const char *error;
+
+	/* a short retention: 2 s */
+	fg_store_set_retention(store, 2000, DAY_MS, 0);
+	fg_store_set_clock(store, now);
+	ck_assert_int_eq(fg_store_inbound_add(store, "ret", rec, &error), 1);
+	ck_assert_int_eq(fg_store_inbound_add(store, "ret", rec, &error), 0);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{ret}:in-seen:20000' "
+				   "keep@example.org"), 1);
+	/* the bucket lives until 2 s after the end of its day */
+	want = DAY_MS / 2 + 2000;
+	pttl = bucket_pttl("fg:{ret}:in-seen", day);
+	ck_assert_int_le(pttl, want);
+	ck_assert_int_gt(pttl, want - 5000);
+	ck_assert_int_eq(fg_store_outbound_add(store, "ret", &post, &error), 1);
+	ck_assert_int_eq(fg_store_outbound_add(store, "ret", &post, &error), 0);
+	pttl = bucket_pttl("fg:{ret}:out-seen", day);
+	ck_assert_int_le(pttl, want);
+	ck_assert_int_gt(pttl, want - 5000);
+
+	/* still the same day and inside the retention: queued once */
+	fg_store_set_clock(store, (day + 1) * DAY_MS + 1000);
+	ck_assert_int_eq(fg_store_inbound_add(store, "ret", rec, &error), 0);
+	/* retention past: yesterday's bucket is out of the window (and
+	   Redis drops it at the same moment), so a copy is queued again */
+	fg_store_set_clock(store, (day + 1) * DAY_MS + 2001);
+	ck_assert_int_eq(fg_store_inbound_add(store, "ret", rec, &error), 1);
+	ck_assert_int_eq(fg_store_outbound_add(store, "ret", &post, &error), 1);
+	fg_record_free(&rec);
+
+	/* the hash of older releases (no expiry) is still read, and gets
+	   the retention as its time to live */
+	ck_assert_int_eq(redis_int("HSET 'fg:{ret}:in-seen' old@example.org "
+				   "1-1"), 1);
+	ck_assert_int_eq(redis_int("PTTL 'fg:{ret}:in-seen'"), -1);
+	rec = make_record("old@example.org", "old");
+	ck_assert_int_eq(fg_store_inbound_add(store, "ret", rec, &error), 0);
+	fg_record_free(&rec);
+	pttl = redis_int("PTTL 'fg:{ret}:in-seen'");
+	ck_assert_int_gt(pttl, 0);
+	ck_assert_int_le(pttl, 2000);
+
+	/* the subject index: a day's retention */
+	struct fg_post_ref ref = { .topic_id = 5, .post_number = 1,
+				   .post_id = 50 }, got;
+	fg_store_set_clock(store, now);
+	ck_assert_int_eq(fg_store_subject_set(store, "ret", "Disk Full", &ref,
+					      now / 1000, &error), 0);
+	pttl = bucket_pttl("fg:{ret}:subject-topic", day);
+	ck_assert_int_le(pttl, DAY_MS / 2 + DAY_MS);
+	ck_assert_int_gt(pttl, DAY_MS / 2 + DAY_MS - 5000);
+	fg_store_set_clock(store, now + DAY_MS);
+	ck_assert_int_eq(fg_store_subject_get(store, "ret", "disk full",
+					      now / 1000 - 86400, &got,
+					      &error), 1);
+	ck_assert_int_eq(got.topic_id, 5);
+	/* two days on, the window starts after that day */
+	fg_store_set_clock(store, now + 2 * DAY_MS);
+	ck_assert_int_eq(fg_store_subject_get(store, "ret", "disk full",
+					      now / 1000 + 86400, &got,
+					      &error), 0);
+	fg_store_set_clock(store, 0);
+}
+END_TEST
+
+/* queue_new - queue a record with this Message-ID on a list */
+static void queue_new(const char *list, const char *msgid)
+{
+	struct fg_record *rec = make_record(msgid, "queued");
+	const char *error;
+
+	ck_assert_int_eq(fg_store_inbound_add(store, list, rec, &error), 1);
+	fg_record_free(&rec);
+}
+
+START_TEST(test_dead_letter_max)
+{
+	struct fg_entry *entry, **dead;
+	const char *error;
+	long long trimmed;
+	size_t n;
+
+	fg_store_set_retention(store, DAY_MS, DAY_MS, 2);
+	for (int i = 0; i < 3; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "max%d@example.org", i);
+		queue_new("dmax", id);
+		ck_assert_int_eq(fg_store_queue_read(store, "dmax",
+						     FG_QUEUE_INBOUND, "c1", 0,
+						     &entry, &error), 1);
+		ck_assert_int_eq(fg_store_queue_dead_trim(store, "dmax",
+							  FG_QUEUE_INBOUND,
+							  entry, "422 no",
+							  &trimmed, &error), 0);
+		ck_assert_int_eq(trimmed, i < 2 ? 0 : 1);
+		fg_entry_free(&entry);
+	}
+	ck_assert_int_eq(fg_store_dead_list(store, "dmax", NULL, 10, &dead, &n,
+					    &error), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(fg_entry_get(dead[0], "message_id"),
+			 "max1@example.org");
+	fg_entries_free(dead, n);
+}
+END_TEST
+
+/* read_expect - the next entry is the one with this Message-ID */
+static struct fg_entry *read_expect(const char *list, const char *msgid)
+{
+	struct fg_entry *entry;
+	const char *error;
+
+	ck_assert_int_eq(fg_store_queue_read(store, list, FG_QUEUE_INBOUND,
+					     "c1", 0, &entry, &error), 1);
+	ck_assert_str_eq(fg_entry_get(entry, "message_id"), msgid);
+	return entry;
+}
+
+/* done_expect - the next entry is msgid; acknowledge it */
+static void done_expect(const char *list, const char *msgid)
+{
+	struct fg_entry *entry = read_expect(list, msgid);
+	const char *error;
+
+	ck_assert_int_eq(fg_store_queue_done(store, list, FG_QUEUE_INBOUND,
+					     entry->id, &error), 0);
+	fg_entry_free(&entry);
+}
+
+START_TEST(test_replay_in_place)
+{
+	struct fg_entry *entry, *pending, **dead;
+	const char *error;
+	long long moved, len;
+	size_t n;
+
+	for (int i = 0; i < 5; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "r%d@example.org", i);
+		queue_new("rp", id);
+	}
+	/* r0 and r1 fail for good, r2 is being retried (pending) */
+	for (int i = 0; i < 2; i++) {
+		entry = read_expect("rp", i == 0 ? "r0@example.org" :
+				    "r1@example.org");
+		ck_assert_int_eq(fg_store_queue_dead(store, "rp",
+						     FG_QUEUE_INBOUND, entry,
+						     "422 no", &error), 0);
+		fg_entry_free(&entry);
+	}
+	pending = read_expect("rp", "r2@example.org");
+	fg_entry_free(&pending);
+	ck_assert_int_eq(fg_store_dead_list(store, "rp", NULL, 10, &dead, &n,
+					    &error), 0);
+	ck_assert_uint_eq(n, 2);
+	/* r1 first, then r0: the replay stream is put in order again */
+	ck_assert_int_eq(fg_store_dead_replay(store, "rp", dead[1]->id, &moved,
+					      &error), 0);
+	ck_assert_int_eq(moved, 1);
+	ck_assert_int_eq(fg_store_dead_replay(store, "rp", NULL, &moved,
+					      &error), 0);
+	ck_assert_int_eq(moved, 1);
+	fg_entries_free(dead, n);
+	ck_assert_int_eq(fg_store_queue_len(store, "rp", FG_QUEUE_INBOUND, &len,
+					    &error), 0);
+	ck_assert_int_eq(len, 5);
+	/* back in their places: before the pending r2 and the new r3, r4;
+	   a replayed entry not done comes again */
+	entry = read_expect("rp", "r0@example.org");
+	fg_entry_free(&entry);
+	done_expect("rp", "r0@example.org");
+	done_expect("rp", "r1@example.org");
+	done_expect("rp", "r2@example.org");
+	done_expect("rp", "r3@example.org");
+	/* dead again and replayed again: back once more */
+	entry = read_expect("rp", "r4@example.org");
+	ck_assert_int_eq(fg_store_queue_dead(store, "rp", FG_QUEUE_INBOUND,
+					     entry, "422 no", &error), 0);
+	fg_entry_free(&entry);
+	ck_assert_int_eq(fg_store_dead_replay(store, "rp", NULL, &moved,
+					      &error), 0);
+	ck_assert_int_eq(moved, 1);
+	/* a newer entry read from the group meanwhile waits behind it */
+	queue_new("rp", "r5@example.org");
+	entry = read_expect("rp", "r4@example.org");
+	ck_assert_int_eq(fg_store_queue_dead(store, "rp", FG_QUEUE_INBOUND,
+					     entry, "422 no", &error), 0);
+	fg_entry_free(&entry);
+	done_expect("rp", "r5@example.org");
+	ck_assert_int_eq(fg_store_queue_len(store, "rp", FG_QUEUE_INBOUND, &len,
+					    &error), 0);
+	ck_assert_int_eq(len, 0);
+	ck_assert_int_eq(fg_store_queue_read(store, "rp", FG_QUEUE_INBOUND,
+					     "c1", 10, &entry, &error), 0);
 }
 END_TEST
 
@@ -701,6 +910,9 @@ int main(void)
 	tcase_add_test(tc, test_dead_letters_replay);
 	tcase_add_test(tc, test_authors_and_subjects);
 	tcase_add_test(tc, test_not_posted_counted);
+	tcase_add_test(tc, test_seen_retention);
+	tcase_add_test(tc, test_dead_letter_max);
+	tcase_add_test(tc, test_replay_in_place);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
