@@ -114,7 +114,7 @@ const struct fg_setting fg_settings[] = {
 	  "policy daemon listener: host:port or unix:/path"),
 	S(policy_idle_timeout, FG_SET_DURATION, "300s",
 	  "policy connections idle this long are closed"),
-	S(queue_lease_ttl, FG_SET_DURATION, "30s",
+	S(queue_lease_ttl, FG_SET_DURATION, "60s",
 	  "a list's queue moves to another forumgated this long after its "
 	  "daemon stopped"),
 	S(smtp_relay_backoff, FG_SET_DURATION, "60s",
