@@ -76,14 +76,9 @@
  *
  *	The caller frees the record with fg_record_free().
  *
- *	fg_mail_unflow() unfolds format=flowed text and fg_mail_trim_body()
- *	does the trimming of plain text; fg_mail_parse() uses both, and
- *	they are exported for tests.
- *
- *	fg_mail_clean_line() makes one line of header text safe: valid
- *	UTF-8, every control character a space, white space collapsed.
- *	fg_mail_clean_text() makes text valid UTF-8 with LF line ends:
- *	invalid bytes and NULs become U+FFFD, CR LF and lone CRs LF.
+ *	fg_mail_unflow() and fg_mail_trim_body() (fg-trim.h), and
+ *	fg_mail_clean_line() and fg_mail_clean_text() (fg-charset.h), are
+ *	declared by the headers this one includes.
  * BOUNDS
  *	A message larger than set->max_size (0: no limit) is refused. At
  *	most FG_MAIL_MAX_PARTS MIME parts are looked at, nesting deeper
@@ -107,9 +102,11 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include "fg-charset.h"
 #include "fg-config.h"
 #include "fg-record.h"
 #include "fg-text.h"
+#include "fg-trim.h"
 
 #define FG_MAIL_MAX_PARTS 100
 #define FG_MAIL_MAX_DEPTH 32
@@ -139,14 +136,5 @@ void fg_mail_deinit(void);
 int fg_mail_parse(const void *data, size_t size,
 		  const struct fg_parse_settings *set,
 		  struct fg_record **rec_r, const char **error_r);
-
-/* fg_mail_unflow - text of a format=flowed body, caller frees */
-char *fg_mail_unflow(const char *text, bool delsp);
-/* fg_mail_trim_body - body without trailing signature and quote */
-char *fg_mail_trim_body(const char *text);
-/* fg_mail_clean_line - one line of header text, caller frees */
-char *fg_mail_clean_line(const char *text);
-/* fg_mail_clean_text - text as valid UTF-8 with LF line ends */
-char *fg_mail_clean_text(const char *text, size_t len);
 
 #endif

@@ -1,0 +1,65 @@
+#ifndef FG_MAIL_PRIVATE_H
+#define FG_MAIL_PRIVATE_H
+/*
+ * NAME
+ *	fg-mail-private 3 - what the files of the mail parser share
+ * SYNOPSIS
+ *	#include "fg-mail-private.h"
+ * DESCRIPTION
+ *	Internal to libforumgate's mail parser: included by
+ *	fg-mailparse.c, fg-charset.c, fg-trim.c and fg-mailfrom.c only,
+ *	and not installed. Other callers use fg-mailparse.h (which
+ *	includes fg-charset.h and fg-trim.h).
+ *
+ *	fg_utf8_clean_text() appends text as valid UTF-8 with LF line
+ *	ends; fg_charset_to_utf8() converts the text of a part from its
+ *	declared charset (still unchecked UTF-8 after it);
+ *	fg_mail_raw_header() is a header's unfolded raw value with its
+ *	RFC 2047 encoded words merged so that GMime decodes them right.
+ *
+ *	fg_mail_trim_split() is fg_mail_trim_body() that, in a forward,
+ *	keeps the quoted header block, and returns what it cut.
+ *
+ *	fg_mail_from() sets from_name and from_email of a record.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <gmime/gmime.h>
+#include "fg-common.h"
+#include "fg-record.h"
+
+/* Encoded words are 75 characters at most (RFC 2047); mailers that
+   ignore that stay far below this. */
+#define FG_MAIL_WORD_MAX 1024
+
+/* The replacement character, for bytes that do not decode. */
+extern const char fg_utf8_replacement[];
+
+/* fg_utf8_clean_text - append text as valid UTF-8 with LF line ends:
+   each invalid byte and each NUL becomes U+FFFD, CR LF and lone CR
+   become LF */
+void fg_utf8_clean_text(struct fg_buf *out, const char *s, size_t n);
+/* fg_charset_to_utf8 - text of a part in UTF-8 (still unchecked) */
+void fg_charset_to_utf8(struct fg_buf *out, const char *charset,
+			const char *data, size_t len);
+/* fg_mail_raw_header - unfolded raw value of a header, or NULL */
+char *fg_mail_raw_header(GMimeMessage *msg, const char *name);
+
+/* fg_mail_header - a header's unfolded, decoded value, or NULL */
+static inline const char *fg_mail_header(GMimeMessage *msg, const char *name)
+{
+	return g_mime_object_get_header(GMIME_OBJECT(msg), name);
+}
+
+/* fg_mail_trim_split - body without trailing quote and signature;
+   *cut_r (when not NULL) gets what was cut, "" when nothing */
+char *fg_mail_trim_split(const char *text, bool forward, char **cut_r);
+/* fg_line_rtrim - length without trailing white space */
+size_t fg_line_rtrim(const char *s, size_t len);
+
+/* fg_mail_from - the first mailbox of From:, a list manager's
+   rewriting undone */
+void fg_mail_from(GMimeMessage *msg, GMimeParserOptions *options,
+		  struct fg_record *rec);
+
+#endif

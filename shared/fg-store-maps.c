@@ -1,0 +1,335 @@
+/*
+ * NAME
+ *	fg-store-maps 3 - what the bridge remembers of mail and posts
+ * DESCRIPTION
+ *	The map half of fg-store.h: the Message-ID <-> post maps, the
+ *	topics by subject, the mark of a post that may exist, the
+ *	fingerprints of posts the bridge asked for, and the counters of
+ *	mail not posted. The keys are in doc/redis-schema.md.
+ *
+ *	The two Message-ID maps of a post are set in one MULTI/EXEC,
+ *	pipelined into one round trip. The subject index is one hash per
+ *	day, like the seen hashes of the queues (see fg-store-queue.c),
+ *	and looked up through every bucket of the window in one script.
+ */
+#include "fg-store-private.h"
+#include "fg-common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <hiredis/hiredis.h>
+
+/* Remove a posting mark if it names the entry: KEYS[1] the mark,
+   ARGV[1] the entry id */
+static const char fg_script_posting_end[] =
+	"if redis.call('HGET', KEYS[1], 'entry') == ARGV[1] then\n"
+	"  return redis.call('DEL', KEYS[1])\n"
+	"end\n"
+	"return 0\n";
+
+/* Look up a post: KEYS[1] post-msgid, KEYS[2] msgid-post, ARGV[1] the
+   "topic:post" field. Returns {message-id, ref} or nil. */
+static const char fg_script_lookup_post[] =
+	"local id = redis.call('HGET', KEYS[1], ARGV[1])\n"
+	"if not id then return false end\n"
+	"return {id, redis.call('HGET', KEYS[2], id) or ''}\n";
+
+/* ---- Message-ID <-> post maps ---- */
+
+int fg_store_map_post(struct fg_store *store, const char *list,
+		      const char *message_id, const struct fg_post_ref *ref,
+		      const char **error_r)
+{
+	char k_msgid[FG_KEY_SIZE], k_post[FG_KEY_SIZE];
+	char post_field[64], ref_value[128];
+	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
+	const char *set1[] = { "HSET", k_msgid, message_id, ref_value };
+	const char *set2[] = { "HSET", k_post, post_field, message_id };
+	size_t l0[1], l1[4], l2[4], l3[1];
+
+	fg_key(k_msgid, FG_KEY_MSGID_POST, list);
+	fg_key(k_post, FG_KEY_POST_MSGID, list);
+	snprintf(post_field, sizeof(post_field), "%lld:%lld", ref->topic_id,
+		 ref->post_number);
+	snprintf(ref_value, sizeof(ref_value), "%lld:%lld:%lld:%lld",
+		 ref->topic_id, ref->post_number, ref->post_id,
+		 ref->parent_post_number);
+
+	int argcs[] = { 1, 4, 4, 1 };
+	const char **argvs[] = { multi, set1, set2, exec };
+	size_t *lenss[] = { fg_strlens(l0, multi, 1), fg_strlens(l1, set1, 4),
+			    fg_strlens(l2, set2, 4), fg_strlens(l3, exec, 1) };
+	return fg_store_pipeline(store, 4, argcs, argvs, lenss, error_r);
+}
+
+/* fg_post_ref_parse - "topic:post:id:parent" */
+static int fg_post_ref_parse(const char *s, struct fg_post_ref *ref_r)
+{
+	memset(ref_r, 0, sizeof(*ref_r));
+	return sscanf(s, "%lld:%lld:%lld:%lld", &ref_r->topic_id,
+		      &ref_r->post_number, &ref_r->post_id,
+		      &ref_r->parent_post_number) == 4 ? 0 : -1;
+}
+
+int fg_store_lookup_msgid(struct fg_store *store, const char *list,
+			  const char *message_id, struct fg_post_ref *ref_r,
+			  const char **error_r)
+{
+	char key[FG_KEY_SIZE], *value;
+	int ret;
+
+	ret = fg_store_hget_string(store, fg_key(key, FG_KEY_MSGID_POST, list),
+				   message_id, &value, error_r);
+	if (ret <= 0)
+		return ret;
+	if (fg_post_ref_parse(value, ref_r) < 0) {
+		*error_r = fg_errorf("%s: malformed value '%s' for %s", key,
+				     value, message_id);
+		ret = -1;
+	}
+	free(value);
+	return ret;
+}
+
+int fg_store_lookup_post(struct fg_store *store, const char *list,
+			 long long topic_id, long long post_number,
+			 char **message_id_r, struct fg_post_ref *ref_r,
+			 const char **error_r)
+{
+	char k_post[FG_KEY_SIZE], k_msgid[FG_KEY_SIZE], field[64];
+	redisReply *reply;
+	int ret = 0;
+
+	*message_id_r = NULL;
+	snprintf(field, sizeof(field), "%lld:%lld", topic_id, post_number);
+	reply = fg_store_cmd(store, error_r, "EVAL", fg_script_lookup_post, "2",
+			     fg_key(k_post, FG_KEY_POST_MSGID, list),
+			     fg_key(k_msgid, FG_KEY_MSGID_POST, list), field,
+			     NULL);
+	if (reply == NULL)
+		return -1;
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING) {
+		if (fg_post_ref_parse(reply->element[1]->str != NULL ?
+				      reply->element[1]->str : "",
+				      ref_r) < 0) {
+			/* Only the forward map exists: still a known post. */
+			memset(ref_r, 0, sizeof(*ref_r));
+			ref_r->topic_id = topic_id;
+			ref_r->post_number = post_number;
+		}
+		*message_id_r = fg_xstrndup(reply->element[0]->str,
+					    reply->element[0]->len);
+		ret = 1;
+	}
+	freeReplyObject(reply);
+	return ret;
+}
+
+/* ---- messages not posted ---- */
+
+int fg_store_not_posted_add(struct fg_store *store, const char *list,
+			    const char *reason, const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+
+	return fg_cmd_ok(fg_store_cmd(store, error_r, "HINCRBY",
+				      fg_key(key, FG_KEY_NOT_POSTED, list),
+				      reason, "1", NULL));
+}
+
+int fg_store_not_posted(struct fg_store *store, const char *list,
+			char ***reasons_r, char ***counts_r, size_t *count_r,
+			const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+	redisReply *reply = fg_store_cmd(store, error_r, "HGETALL",
+					 fg_key(key, FG_KEY_NOT_POSTED, list),
+					 NULL);
+
+	if (reply == NULL)
+		return -1;
+	fg_store_hash_sorted(reply, reasons_r, counts_r, count_r);
+	return 0;
+}
+
+/* ---- topics by subject ---- */
+
+/* Remember a subject: KEYS[1] today's bucket, KEYS[2] the index of
+   releases before retention; ARGV[1] the field, ARGV[2] the value,
+   ARGV[3] the bucket's time to live, ARGV[4] the retention (ms). */
+static const char fg_script_subject_set[] =
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+	"redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
+	"if redis.call('PTTL', KEYS[2]) == -1 then\n"
+	"  redis.call('PEXPIRE', KEYS[2], ARGV[4])\n"
+	"end\n"
+	"return 1\n";
+
+/* Look a subject up: KEYS the buckets newest first, then the index of
+   releases before retention; ARGV[1] the field. The newest value. */
+static const char fg_script_subject_get[] =
+	"for i = 1, #KEYS do\n"
+	"  local v = redis.call('HGET', KEYS[i], ARGV[1])\n"
+	"  if v then return v end\n"
+	"end\n"
+	"return false\n";
+
+/* fg_subject_field - subjects match case-insensitively */
+static char *fg_subject_field(const char *title)
+{
+	return fg_str_lower(fg_str_trim(fg_xstrdup(title)));
+}
+
+int fg_store_subject_set(struct fg_store *store, const char *list,
+			 const char *title, const struct fg_post_ref *ref,
+			 long long when, const char **error_r)
+{
+	char key[FG_KEY_SIZE], value[96], ttl[32], retention[32];
+	char *field = fg_subject_field(title);
+	long long now = fg_store_now_ms(store);
+	int ret;
+
+	snprintf(value, sizeof(value), "%lld:%lld:%lld", ref->topic_id,
+		 ref->post_id, when);
+	snprintf(ttl, sizeof(ttl), "%lld",
+		 fg_bucket_ttl_ms(now, store->subject_ms));
+	snprintf(retention, sizeof(retention), "%lld", store->subject_ms);
+	fg_key(key, FG_KEY_SUBJECT_TOPIC, list);
+	char *bucket = fg_xasprintf("%s:%lld", key, now / FG_STORE_DAY_MS);
+	ret = fg_cmd_ok(fg_store_cmd(store, error_r, "EVAL",
+				     fg_script_subject_set,
+				     "2", bucket, key, field, value, ttl, retention,
+				     NULL));
+	free(bucket);
+	free(field);
+	return ret;
+}
+
+int fg_store_subject_get(struct fg_store *store, const char *list,
+			 const char *title, long long since,
+			 struct fg_post_ref *ref_r, const char **error_r)
+{
+	char key[FG_KEY_SIZE], *value, *field = fg_subject_field(title);
+	long long topic, post, when, today;
+	struct fg_argv a = { 0 };
+	redisReply *reply;
+	int ret, numkeys_at;
+
+	memset(ref_r, 0, sizeof(*ref_r));
+	if (*field == '\0') {
+		free(field);
+		return 0;
+	}
+	today = fg_store_now_ms(store) / FG_STORE_DAY_MS;
+	fg_argv_str(&a, "EVAL");
+	fg_argv_str(&a, fg_script_subject_get);
+	numkeys_at = a.argc;
+	fg_argv_str(&a, "");
+	fg_argv_day_keys(&a, fg_key(key, FG_KEY_SUBJECT_TOPIC, list), today,
+			 since > 0 ? since / 86400 : 0);
+	fg_argv_str(&a, key);
+	fg_argv_set_numkeys(&a, numkeys_at);
+	fg_argv_own(&a, field);
+	reply = fg_store_cmdv(store, a.argc, a.argv, a.lens, error_r);
+	fg_argv_free(&a);
+	if (reply == NULL)
+		return -1;
+	value = reply->type == REDIS_REPLY_STRING ?
+		fg_xstrndup(reply->str, reply->len) : NULL;
+	freeReplyObject(reply);
+	if (value == NULL)
+		return 0;
+	ret = sscanf(value, "%lld:%lld:%lld", &topic, &post, &when) == 3 &&
+		topic > 0 && when >= since;
+	free(value);
+	if (ret) {
+		ref_r->topic_id = topic;
+		ref_r->post_id = post;
+		ref_r->post_number = 1;
+	}
+	return ret;
+}
+
+/* ---- a post that may exist ---- */
+
+int fg_store_posting_begin(struct fg_store *store, const char *list,
+			   const char *entry_id, const char *consumer,
+			   const char **error_r)
+{
+	char key[FG_KEY_SIZE], at[32];
+
+	snprintf(at, sizeof(at), "%lld", (long long)time(NULL));
+	return fg_cmd_ok(fg_store_cmd(store, error_r, "HSET",
+				      fg_key(key, FG_KEY_POSTING, list),
+				      "entry",
+				      entry_id, "consumer", consumer, "at", at,
+				      NULL));
+}
+
+int fg_store_posting_is(struct fg_store *store, const char *list,
+			const char *entry_id, const char **error_r)
+{
+	char key[FG_KEY_SIZE], *value;
+	int ret;
+
+	ret = fg_store_hget_string(store, fg_key(key, FG_KEY_POSTING, list),
+				   "entry", &value, error_r);
+	if (ret <= 0)
+		return ret;
+	ret = strcmp(value, entry_id) == 0;
+	free(value);
+	return ret;
+}
+
+int fg_store_posting_end(struct fg_store *store, const char *list,
+			 const char *entry_id, const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+
+	return fg_cmd_ok(fg_store_cmd(store, error_r, "EVAL",
+				      fg_script_posting_end,
+				      "1", fg_key(key, FG_KEY_POSTING, list),
+				      entry_id, NULL));
+}
+
+/* ---- posts the bridge asked for ---- */
+
+/* fg_ours_key - the key of a fingerprint */
+static char *fg_ours_key(const char *list, const char *fingerprint)
+{
+	char prefix[FG_KEY_SIZE];
+
+	return fg_xasprintf("%s%s", fg_key(prefix, FG_KEY_OURS, list),
+			    fingerprint);
+}
+
+int fg_store_ours_add(struct fg_store *store, const char *list,
+		      const char *fingerprint, const char **error_r)
+{
+	char *key = fg_ours_key(list, fingerprint), ttl[32];
+	int ret;
+
+	snprintf(ttl, sizeof(ttl), "%lld", FG_OURS_TTL_MS);
+	ret = fg_cmd_ok(fg_store_cmd(store, error_r, "SET", key, "1", "PX", ttl,
+				     NULL));
+	free(key);
+	return ret;
+}
+
+int fg_store_ours_is(struct fg_store *store, const char *list,
+		     const char *fingerprint, const char **error_r)
+{
+	char *key = fg_ours_key(list, fingerprint);
+	redisReply *reply = fg_store_cmd(store, error_r, "EXISTS", key, NULL);
+	int ret;
+
+	free(key);
+	if (reply == NULL)
+		return -1;
+	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
+	freeReplyObject(reply);
+	return ret;
+}

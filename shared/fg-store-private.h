@@ -1,0 +1,194 @@
+#ifndef FG_STORE_PRIVATE_H
+#define FG_STORE_PRIVATE_H
+/*
+ * NAME
+ *	fg-store-private 3 - what the fg-store*.c files share
+ * SYNOPSIS
+ *	#include "fg-store-private.h"
+ * DESCRIPTION
+ *	Internal to libforumgate's Redis store: included by fg-store.c,
+ *	fg-store-queue.c and fg-store-maps.c only, and not installed.
+ *	Every other caller uses fg-store.h.
+ *
+ *	struct fg_store is the connection. fg_store_cmd() and
+ *	fg_store_cmdv() send one command (reconnecting first when the
+ *	last one failed) and return the reply, or NULL with *error_r set
+ *	(an error reply is an error); fg_store_pipeline() sends several
+ *	in one round trip. fg_key() builds a list's key from a format in
+ *	fg-store.h; struct fg_argv builds the argument vector of a long
+ *	command (EVAL with many keys, XADD of a record).
+ *
+ *	fg_store_now_ms() is the time the day buckets are chosen by
+ *	(fg_store_set_clock() fixes it for tests); fg_argv_day_keys()
+ *	and fg_bucket_ttl_ms() name the buckets of a retention window and
+ *	the time to live of today's.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <hiredis/hiredis.h>
+#include "fg-common.h"
+#include "fg-store.h"
+
+/* Keys fit in this: "fg:{" + 64-byte list + "}:msgid-post" */
+#define FG_KEY_SIZE 128
+
+struct fg_store {
+	char *address;
+	unsigned int timeout_ms;
+	redisContext *ctx;
+	long long seen_ms, subject_ms;	/* retention, fg_store_set_retention */
+	long long dead_max;
+	long long clock_ms;		/* tests: a fixed time, 0: the clock */
+};
+
+/* fg_key - build a list key; list names were validated on the way in */
+static inline const char *fg_key(char buf[FG_KEY_SIZE], const char *fmt,
+				 const char *list)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(buf, FG_KEY_SIZE, fmt, list);
+#pragma GCC diagnostic pop
+	return buf;
+}
+
+/* fg_tv - milliseconds as a struct timeval */
+static inline struct timeval fg_tv(unsigned int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	return tv;
+}
+
+/* fg_cmd_ok - run a command whose reply only matters as success */
+static inline int fg_cmd_ok(redisReply *reply)
+{
+	if (reply == NULL)
+		return -1;
+	freeReplyObject(reply);
+	return 0;
+}
+
+/* fg_strlens - fill a length vector for NUL-terminated arguments */
+static inline size_t *fg_strlens(size_t *lens, const char **argv, int argc)
+{
+	for (int i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	return lens;
+}
+
+/* fg_store_open - (re)connect; the context is dropped on any failure */
+int fg_store_open(struct fg_store *store, const char **error_r);
+/* fg_store_now_ms - the time the day buckets are chosen by */
+long long fg_store_now_ms(const struct fg_store *store);
+/* fg_store_cmdv - one command from an argument vector */
+redisReply *fg_store_cmdv(struct fg_store *store, int argc,
+			  const char **argv, const size_t *lens,
+			  const char **error_r);
+/* fg_store_cmd - one command from NUL-terminated string arguments,
+   ended by NULL */
+redisReply *fg_store_cmd(struct fg_store *store, const char **error_r,
+			 const char *arg0, ...);
+/* fg_store_pipeline - send several commands, read every reply, fail on
+   any error; used for MULTI ... EXEC in one round trip */
+int fg_store_pipeline(struct fg_store *store, unsigned int n,
+		      int argcs[], const char **argvs[], size_t *lenss[],
+		      const char **error_r);
+/* fg_store_group_create - the bridge's consumer group on a queue;
+   an existing group is fine */
+int fg_store_group_create(struct fg_store *store, const char *key,
+			  const char **error_r);
+/* fg_store_hget_string - HGET into a new string; 0 when absent */
+int fg_store_hget_string(struct fg_store *store, const char *key,
+			 const char *field, char **value_r,
+			 const char **error_r);
+/* fg_store_hash_sorted - the string fields and values of an HGETALL
+   reply, sorted by field; frees the reply */
+void fg_store_hash_sorted(redisReply *reply, char ***fields_r,
+			  char ***values_r, size_t *count_r);
+
+/* An argument vector under construction. */
+struct fg_argv {
+	const char **argv;
+	size_t *lens;
+	char **owned;
+	int argc, n_owned, cap;
+};
+
+/* fg_argv_add - append one argument of len bytes */
+static inline void fg_argv_add(struct fg_argv *a, const char *s, size_t len)
+{
+	if (a->argc == a->cap) {
+		a->cap = a->cap == 0 ? 32 : a->cap * 2;
+		a->argv = fg_xrealloc(a->argv, a->cap * sizeof(*a->argv));
+		a->lens = fg_xrealloc(a->lens, a->cap * sizeof(*a->lens));
+		a->owned = fg_xrealloc(a->owned, a->cap * sizeof(*a->owned));
+	}
+	a->argv[a->argc] = s;
+	a->lens[a->argc++] = len;
+}
+
+/* fg_argv_str - append a string argument; NULL is "" */
+static inline void fg_argv_str(struct fg_argv *a, const char *s)
+{
+	fg_argv_add(a, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
+}
+
+/* fg_argv_own - an argument the vector frees (added first, so that
+   the vectors have grown for it) */
+static inline void fg_argv_own(struct fg_argv *a, char *s)
+{
+	fg_argv_str(a, s);
+	a->owned[a->n_owned++] = s;
+}
+
+/* fg_argv_num - append a number argument */
+static inline void fg_argv_num(struct fg_argv *a, long long n)
+{
+	fg_argv_own(a, fg_xasprintf("%lld", n));
+}
+
+/* fg_argv_free - free the vector and the arguments it owns */
+static inline void fg_argv_free(struct fg_argv *a)
+{
+	for (int i = 0; i < a->n_owned; i++)
+		free(a->owned[i]);
+	free(a->argv);
+	free(a->lens);
+	free(a->owned);
+}
+
+/* fg_argv_set_numkeys - EVAL's key count at argument at: the
+   arguments added after it so far */
+static inline void fg_argv_set_numkeys(struct fg_argv *a, int at)
+{
+	char *numkeys = fg_xasprintf("%d", a->argc - at - 1);
+
+	a->owned[a->n_owned++] = numkeys;
+	a->argv[at] = numkeys;
+	a->lens[at] = strlen(numkeys);
+}
+
+/* fg_argv_day_keys - the day buckets of base from day newest down to
+   day oldest, at most FG_STORE_RETENTION_DAYS_MAX + 1 of them */
+static inline void fg_argv_day_keys(struct fg_argv *a, const char *base,
+				    long long newest, long long oldest)
+{
+	if (newest - oldest > FG_STORE_RETENTION_DAYS_MAX)
+		oldest = newest - FG_STORE_RETENTION_DAYS_MAX;
+	for (long long day = newest; day >= oldest; day--)
+		fg_argv_own(a, fg_xasprintf("%s:%lld", base, day));
+}
+
+/* fg_bucket_ttl_ms - how long today's bucket lives: retention after
+   the end of its day */
+static inline long long fg_bucket_ttl_ms(long long now_ms,
+					 long long retention_ms)
+{
+	return (now_ms / FG_STORE_DAY_MS + 1) * FG_STORE_DAY_MS - now_ms +
+		retention_ms;
+}
+
+#endif
