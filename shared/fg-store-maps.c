@@ -323,13 +323,9 @@ int fg_store_ours_is(struct fg_store *store, const char *list,
 		     const char *fingerprint, const char **error_r)
 {
 	char *key = fg_ours_key(list, fingerprint);
-	redisReply *reply = fg_store_cmd(store, error_r, "EXISTS", key, NULL);
-	int ret;
+	int ret = fg_cmd_flag(fg_store_cmd(store, error_r, "EXISTS", key,
+					   NULL));
 
 	free(key);
-	if (reply == NULL)
-		return -1;
-	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
-	freeReplyObject(reply);
 	return ret;
 }

@@ -71,6 +71,19 @@ static inline int fg_cmd_ok(redisReply *reply)
 	return 0;
 }
 
+/* fg_cmd_flag - run a command whose reply is an integer that answers
+   yes (above 0) or no: 1, 0, or -1 when it failed */
+static inline int fg_cmd_flag(redisReply *reply)
+{
+	int ret;
+
+	if (reply == NULL)
+		return -1;
+	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
+	freeReplyObject(reply);
+	return ret;
+}
+
 /* fg_strlens - fill a length vector for NUL-terminated arguments */
 static inline size_t *fg_strlens(size_t *lens, const char **argv, int argc)
 {

@@ -143,15 +143,9 @@ static void fg_store_queue_once_begin(struct fg_store *store,
 static int fg_store_queue_once(struct fg_store *store, struct fg_argv *a,
 			       const char **error_r)
 {
-	redisReply *reply = fg_store_cmdv(store, a->argc, a->argv, a->lens,
-					  error_r);
-	int ret;
-
-	if (reply == NULL)
-		return -1;
-	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
-	freeReplyObject(reply);
-	return ret;
+	/* the script answers 1 queued, 0 seen before */
+	return fg_cmd_flag(fg_store_cmdv(store, a->argc, a->argv, a->lens,
+					 error_r));
 }
 
 /* fg_store_attachment_fields - "attachments" (the count) and
@@ -747,7 +741,6 @@ int fg_store_inbound_seen(struct fg_store *store, const char *list,
 	char seen[FG_KEY_SIZE];
 	long long now = fg_store_now_ms(store);
 	struct fg_argv a = { 0 };
-	redisReply *reply;
 	int numkeys_at, ret;
 
 	/* the day buckets of the window, and the hash from before them */
@@ -761,12 +754,9 @@ int fg_store_inbound_seen(struct fg_store *store, const char *list,
 	fg_argv_str(&a, seen);
 	fg_argv_set_numkeys(&a, numkeys_at);
 	fg_argv_str(&a, message_id);
-	reply = fg_store_cmdv(store, a.argc, a.argv, a.lens, error_r);
+	ret = fg_cmd_flag(fg_store_cmdv(store, a.argc, a.argv, a.lens,
+					error_r));
 	fg_argv_free(&a);
-	if (reply == NULL)
-		return -1;
-	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
-	freeReplyObject(reply);
 	return ret;
 }
 

@@ -589,15 +589,8 @@ int fg_store_member_del(struct fg_store *store, const char *list,
 int fg_store_is_member(struct fg_store *store, const char *list,
 		       const char *address, const char **error_r)
 {
-	redisReply *reply = fg_member_cmd(store, "SISMEMBER", list, address,
-					  error_r);
-	int ret;
-
-	if (reply == NULL)
-		return -1;
-	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
-	freeReplyObject(reply);
-	return ret;
+	return fg_cmd_flag(fg_member_cmd(store, "SISMEMBER", list, address,
+					 error_r));
 }
 
 int fg_store_members(struct fg_store *store, const char *list,
@@ -633,15 +626,10 @@ int fg_store_author_del(struct fg_store *store, const char *address,
 			const char **error_r)
 {
 	char *field = fg_author_field(address);
-	redisReply *reply = fg_store_cmd(store, error_r, "HDEL", FG_KEY_AUTHORS,
-					 field, NULL);
-	int ret;
+	int ret = fg_cmd_flag(fg_store_cmd(store, error_r, "HDEL",
+					   FG_KEY_AUTHORS, field, NULL));
 
 	free(field);
-	if (reply == NULL)
-		return -1;
-	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
-	freeReplyObject(reply);
 	return ret;
 }
 
