@@ -43,7 +43,7 @@ static void usage(void)
 		"  status                          Redis, lists, queues, mail not posted\n"
 		"  lists                           list names\n"
 		"  list add NAME --address ADDR --bridge-recipient ADDR [--category ID]\n"
-		"           [--unsubscribe mailto:ADDR|https://URL]\n"
+		"           [--unsubscribe mailto:ADDR|https://URL] [--force]\n"
 		"  list show NAME\n"
 		"  list set NAME access open|members|moderated|closed\n"
 		"  allow add|del LIST ADDRESS      senders who may always post\n"
@@ -179,11 +179,13 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 		{ "bridge-recipient", required_argument, NULL, 'r' },
 		{ "category", required_argument, NULL, 'C' },
 		{ "unsubscribe", required_argument, NULL, 'u' },
+		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct fg_list list = { 0 };
 	const char *error;
-	int c;
+	bool force = false;
+	int c, ret;
 
 	if (argc < 1)
 		usage();
@@ -207,6 +209,7 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 				    FG_COMPOSE_UNSUBSCRIBE_MAX);
 			list.unsubscribe = optarg;
 			break;
+		case 'f': force = true; break;
 		default: usage();
 		}
 	}
@@ -216,7 +219,12 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 	    strchr(list.bridge_recipient, '@') == NULL)
 		die(EX_USAGE, "list add: --bridge-recipient must be a mail "
 		    "address");
-	if (fg_store_list_add(store, &list, &error) < 0)
+	ret = force ? fg_store_list_take(store, &list, &error) :
+		fg_store_list_add(store, &list, &error);
+	if (ret == FG_STORE_TAKEN)
+		die(EX_DATAERR, "list add %s: %s (--force moves it to list %s)",
+		    list.name, error, list.name);
+	if (ret < 0)
 		die(strstr(error, "invalid list name") != NULL ?
 		    EX_USAGE : EX_TEMPFAIL, "%s", error);
 	printf("list %s: address=%s bridge_recipient=%s category=%lld%s%s\n",

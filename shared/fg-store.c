@@ -309,10 +309,139 @@ static int fg_store_changed(struct fg_store *store, const char *list,
 				      FG_CHANNEL_CHANGES, list, NULL));
 }
 
-int fg_store_list_add(struct fg_store *store, const struct fg_list *list,
-		      const char **error_r)
+/* Claim a list's posting address and category and write its
+   definition, in one step, so that two lists never hold the same one.
+   KEYS[1] fg:addresses, KEYS[2] fg:categories, KEYS[3] the list's
+   config, KEYS[4] and KEYS[5] the configs of the lists that held the
+   address and the category when the caller looked (the list's own
+   when none); ARGV[1] name, ARGV[2] address, ARGV[3] category ("0":
+   none), ARGV[4] bridge_recipient, ARGV[5] "1" to take them from
+   another list, ARGV[6] and ARGV[7] the holders the caller saw ("":
+   none). Returns {"changed"} when a holder is no longer the one the
+   caller saw, {"taken", what, holder} when another list holds one and
+   ARGV[5] is not "1", else {"ok", address's former holder, category's
+   former holder} ("": none). A list that loses its address loses the
+   config field; one that loses its category gets category 0. */
+static const char fg_script_list_claim[] =
+	"local a = redis.call('HGET', KEYS[1], ARGV[2]) or ''\n"
+	"local c = ''\n"
+	"if ARGV[3] ~= '0' then\n"
+	"  c = redis.call('HGET', KEYS[2], ARGV[3]) or ''\n"
+	"end\n"
+	"if a ~= ARGV[6] or c ~= ARGV[7] then return {'changed'} end\n"
+	"if a == ARGV[1] then a = '' end\n"
+	"if c == ARGV[1] then c = '' end\n"
+	"if ARGV[5] ~= '1' then\n"
+	"  if a ~= '' then return {'taken', 'address', a} end\n"
+	"  if c ~= '' then return {'taken', 'category', c} end\n"
+	"end\n"
+	"if a ~= '' then redis.call('HDEL', KEYS[4], 'address') end\n"
+	"if c ~= '' then redis.call('HSET', KEYS[5], 'category', '0') end\n"
+	"redis.call('HSET', KEYS[3], 'name', ARGV[1], 'address', ARGV[2],\n"
+	"           'bridge_recipient', ARGV[4], 'category', ARGV[3])\n"
+	"redis.call('HSET', KEYS[1], ARGV[2], ARGV[1])\n"
+	"if ARGV[3] ~= '0' then redis.call('HSET', KEYS[2], ARGV[3], ARGV[1]) end\n"
+	"return {'ok', a, c}\n";
+
+/* How often a claim is tried again when another change came between
+   the look at the holders and the claim. */
+#define FG_STORE_CLAIM_TRIES 5
+
+/* fg_store_list_holder - the list a map field names, "" for none */
+static int fg_store_list_holder(struct fg_store *store, const char *map,
+				const char *field, char **holder_r,
+				const char **error_r)
 {
-	char key[FG_KEY_SIZE], category[32];
+	int ret = fg_store_hget_string(store, map, field, holder_r, error_r);
+
+	if (ret == 0)
+		*holder_r = fg_xstrdup("");
+	return ret < 0 ? -1 : 0;
+}
+
+/* fg_store_list_claim - run the claim script until no other change
+   comes between; the former holders (caller frees) on success */
+static int fg_store_list_claim(struct fg_store *store,
+			       const struct fg_list *list, bool force,
+			       char **from_address_r, char **from_category_r,
+			       const char **error_r)
+{
+	char k_config[FG_KEY_SIZE], k_a[FG_KEY_SIZE], k_c[FG_KEY_SIZE];
+	char category[32];
+
+	*from_address_r = *from_category_r = NULL;
+	snprintf(category, sizeof(category), "%lld", list->category);
+	fg_key(k_config, FG_KEY_LIST_CONFIG, list->name);
+	for (int try = 0; try < FG_STORE_CLAIM_TRIES; try++) {
+		char *a = NULL, *c = NULL;
+		redisReply *reply;
+		int ret = -1;
+
+		if (fg_store_list_holder(store, FG_KEY_ADDRESSES,
+					 list->address, &a, error_r) < 0)
+			return -1;
+		if (list->category == 0)
+			c = fg_xstrdup("");
+		else if (fg_store_list_holder(store, FG_KEY_CATEGORIES,
+					      category, &c, error_r) < 0) {
+			free(a);
+			return -1;
+		}
+		fg_key(k_a, FG_KEY_LIST_CONFIG,
+		       fg_list_name_valid(a) ? a : list->name);
+		fg_key(k_c, FG_KEY_LIST_CONFIG,
+		       fg_list_name_valid(c) ? c : list->name);
+		reply = fg_store_cmd(store, error_r, "EVAL",
+				     fg_script_list_claim, "5",
+				     FG_KEY_ADDRESSES, FG_KEY_CATEGORIES,
+				     k_config, k_a, k_c, list->name,
+				     list->address, category,
+				     list->bridge_recipient,
+				     force ? "1" : "0", a, c, NULL);
+		free(a);
+		free(c);
+		if (reply == NULL)
+			return -1;
+		if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+		    reply->element[0]->type != REDIS_REPLY_STRING) {
+			*error_r = fg_errorf("list add: unexpected reply");
+		} else if (strcmp(reply->element[0]->str, "changed") == 0) {
+			freeReplyObject(reply);
+			continue;
+		} else if (strcmp(reply->element[0]->str, "taken") == 0 &&
+			   reply->elements == 3) {
+			*error_r = fg_errorf("%s %s belongs to list '%s'",
+					     reply->element[1]->str,
+					     strcmp(reply->element[1]->str,
+						    "address") == 0 ?
+					     list->address : category,
+					     reply->element[2]->str);
+			ret = FG_STORE_TAKEN;
+		} else if (strcmp(reply->element[0]->str, "ok") == 0 &&
+			   reply->elements == 3) {
+			*from_address_r = fg_xstrdup(reply->element[1]->str);
+			*from_category_r = fg_xstrdup(reply->element[2]->str);
+			ret = 0;
+		} else {
+			*error_r = fg_errorf("list add: unexpected reply");
+		}
+		freeReplyObject(reply);
+		return ret;
+	}
+	*error_r = fg_errorf("list add: address %s or category %s keeps "
+			     "changing hands, try again", list->address,
+			     category);
+	return -1;
+}
+
+/* fg_store_list_define - add or redefine a list; force takes the
+   address and category from the lists that hold them */
+static int fg_store_list_define(struct fg_store *store,
+				const struct fg_list *list, bool force,
+				const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+	char *from_address = NULL, *from_category = NULL;
 	struct fg_list *old = NULL;
 	int ret;
 
@@ -325,16 +454,14 @@ int fg_store_list_add(struct fg_store *store, const struct fg_list *list,
 	if (fg_store_list_get(store, list->name, &old, error_r) < 0)
 		return -1;
 	fg_key(key, FG_KEY_LIST_CONFIG, list->name);
-	snprintf(category, sizeof(category), "%lld", list->category);
 	/* The list becomes visible in fg:lists last, after its config,
 	   address and category maps and queues exist. The global keys live
-	   in other cluster slots, so this is ordered rather than atomic. */
-	ret = fg_cmd_ok(fg_store_cmd(store, error_r, "HSET", key,
-				     "name", list->name,
-				     "address", list->address,
-				     "bridge_recipient", list->bridge_recipient,
-				     "category", category, NULL));
-	if (ret == 0 && old != NULL && strcmp(old->address, list->address) != 0)
+	   in other cluster slots, so this is ordered rather than atomic;
+	   the claim of address and category is one script. */
+	ret = fg_store_list_claim(store, list, force, &from_address,
+				  &from_category, error_r);
+	if (ret == 0 && old != NULL && *old->address != '\0' &&
+	    strcmp(old->address, list->address) != 0)
 		ret = fg_cmd_ok(fg_store_cmd(store, error_r, "HDEL",
 					     FG_KEY_ADDRESSES, old->address,
 					     NULL));
@@ -356,14 +483,6 @@ int fg_store_list_add(struct fg_store *store, const struct fg_list *list,
 		ret = fg_cmd_ok(fg_store_cmd(store, error_r, "HDEL", key,
 					     "unsubscribe", NULL));
 	if (ret == 0)
-		ret = fg_cmd_ok(fg_store_cmd(store, error_r, "HSET",
-					     FG_KEY_ADDRESSES,
-					     list->address, list->name, NULL));
-	if (ret == 0 && list->category != 0)
-		ret = fg_cmd_ok(fg_store_cmd(store, error_r, "HSET",
-					     FG_KEY_CATEGORIES, category,
-					     list->name, NULL));
-	if (ret == 0)
 		ret = fg_store_group_create(store, fg_key(key, FG_KEY_INBOUND,
 							  list->name), error_r);
 	if (ret == 0)
@@ -372,7 +491,27 @@ int fg_store_list_add(struct fg_store *store, const struct fg_list *list,
 	if (ret == 0)
 		ret = fg_cmd_ok(fg_store_cmd(store, error_r, "SADD",
 					     FG_KEY_LISTS, list->name, NULL));
+	/* the lists that lost their address or category changed too */
+	if (ret == 0 && fg_list_name_valid(from_address))
+		ret = fg_store_changed(store, from_address, ret, error_r);
+	if (ret == 0 && fg_list_name_valid(from_category) &&
+	    (from_address == NULL || strcmp(from_category, from_address) != 0))
+		ret = fg_store_changed(store, from_category, ret, error_r);
+	free(from_address);
+	free(from_category);
 	return fg_store_changed(store, list->name, ret, error_r);
+}
+
+int fg_store_list_add(struct fg_store *store, const struct fg_list *list,
+		      const char **error_r)
+{
+	return fg_store_list_define(store, list, false, error_r);
+}
+
+int fg_store_list_take(struct fg_store *store, const struct fg_list *list,
+		       const char **error_r)
+{
+	return fg_store_list_define(store, list, true, error_r);
 }
 
 int fg_store_list_get(struct fg_store *store, const char *name,

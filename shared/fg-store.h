@@ -146,8 +146,19 @@ void fg_store_set_clock(struct fg_store *store, long long now_ms);
 int fg_store_ping(struct fg_store *store, const char **error_r);
 
 /* Lists */
+/* fg_store_list_add - add a list or change its definition. The posting
+   address and the category are claimed in one step: when another list
+   holds either, nothing changes and FG_STORE_TAKEN is returned with
+   *error_r naming that list. 0 when done, -1 on other errors. */
+#define FG_STORE_TAKEN (-2)
 int fg_store_list_add(struct fg_store *store, const struct fg_list *list,
 		      const char **error_r);
+/* fg_store_list_take - fg_store_list_add() that moves the address and
+   the category from the lists holding them: such a list loses its
+   address (its config has none until it is given one) or gets
+   category 0, and is counted as changed */
+int fg_store_list_take(struct fg_store *store, const struct fg_list *list,
+		       const char **error_r);
 int fg_store_list_get(struct fg_store *store, const char *name,
 		      struct fg_list **list_r, const char **error_r);
 int fg_store_list_by_address(struct fg_store *store, const char *address,

@@ -153,6 +153,81 @@ START_TEST(test_changes_counted)
 }
 END_TEST
 
+START_TEST(test_list_address_taken)
+{
+	struct fg_list one = { "takeone", "take@lists.example",
+			       "bridge@lists.example", 71, NULL };
+	struct fg_list two = { "taketwo", "take@lists.example",
+			       "bridge@lists.example", 72, NULL };
+	struct fg_list three = { "takethree", "three@lists.example",
+				 "bridge@lists.example", 71, NULL };
+	struct fg_list *list;
+	char *name;
+	const char *error;
+	long serial_one;
+
+	ck_assert_int_eq(fg_store_list_add(store, &one, &error), 0);
+	serial_one = list_serial("takeone");
+
+	/* another list's address is refused, naming that list, and
+	   nothing of the refused list is written */
+	ck_assert_int_eq(fg_store_list_add(store, &two, &error),
+			 FG_STORE_TAKEN);
+	ck_assert_ptr_nonnull(strstr(error, "address take@lists.example"));
+	ck_assert_ptr_nonnull(strstr(error, "'takeone'"));
+	ck_assert_int_eq(fg_store_list_get(store, "taketwo", &list, &error), 0);
+	ck_assert_int_eq(fg_store_list_by_category(store, 72, &name, &error),
+			 0);
+	ck_assert_int_eq(redis_int("SISMEMBER fg:lists taketwo"), 0);
+	/* so is its category */
+	ck_assert_int_eq(fg_store_list_add(store, &three, &error),
+			 FG_STORE_TAKEN);
+	ck_assert_ptr_nonnull(strstr(error, "category 71"));
+	ck_assert_ptr_nonnull(strstr(error, "'takeone'"));
+	ck_assert_int_eq(fg_store_list_get(store, "takethree", &list, &error),
+			 0);
+	ck_assert_int_eq(list_serial("takeone"), serial_one);
+	/* a list redefined with its own address and category is fine */
+	ck_assert_int_eq(fg_store_list_add(store, &one, &error), 0);
+
+	/* taking them moves them: the other list loses the category */
+	ck_assert_int_eq(fg_store_list_take(store, &three, &error), 0);
+	ck_assert_int_eq(fg_store_list_by_category(store, 71, &name, &error),
+			 1);
+	ck_assert_str_eq(name, "takethree");
+	free(name);
+	ck_assert_int_eq(fg_store_list_get(store, "takeone", &list, &error), 1);
+	ck_assert_int_eq(list->category, 0);
+	ck_assert_str_eq(list->address, "take@lists.example");
+	fg_list_free(&list);
+	ck_assert_int_gt(list_serial("takeone"), serial_one);
+	serial_one = list_serial("takeone");
+	/* and the address */
+	ck_assert_int_eq(fg_store_list_take(store, &two, &error), 0);
+	ck_assert_int_eq(fg_store_list_by_address(store, "take@lists.example",
+						  &name, &error), 1);
+	ck_assert_str_eq(name, "taketwo");
+	free(name);
+	ck_assert_int_eq(fg_store_list_get(store, "takeone", &list, &error), 1);
+	ck_assert_str_eq(list->address, "");
+	fg_list_free(&list);
+	ck_assert_int_gt(list_serial("takeone"), serial_one);
+	/* the list that lost its address can be given a new one, and
+	   removes nothing of the list that took the old */
+	one.address = "one@lists.example";
+	one.category = 0;
+	ck_assert_int_eq(fg_store_list_add(store, &one, &error), 0);
+	ck_assert_int_eq(fg_store_list_by_address(store, "take@lists.example",
+						  &name, &error), 1);
+	ck_assert_str_eq(name, "taketwo");
+	free(name);
+	ck_assert_int_eq(fg_store_list_by_category(store, 71, &name, &error),
+			 1);
+	ck_assert_str_eq(name, "takethree");
+	free(name);
+}
+END_TEST
+
 START_TEST(test_list_and_members)
 {
 	struct fg_list def = { "forum", "forum@lists.example",
@@ -902,6 +977,7 @@ int main(void)
 	redis_start();
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_list_and_members);
+	tcase_add_test(tc, test_list_address_taken);
 	tcase_add_test(tc, test_changes_counted);
 	tcase_add_test(tc, test_inbound_queue_once_in_order);
 	tcase_add_test(tc, test_outbound_and_maps);
