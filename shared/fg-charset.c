@@ -127,6 +127,20 @@ char *fg_mail_clean_text(const char *text, size_t len)
 	return fg_buf_steal(&out);
 }
 
+/* fg_utf8_line_break_len - length of the C1 control (U+0080 to
+   U+009F, NEL among them) or line or paragraph separator (U+2028,
+   U+2029) at s in valid UTF-8, 0 when there is none: characters a
+   reader's software may take for a line end */
+static size_t fg_utf8_line_break_len(const unsigned char *s, size_t n)
+{
+	if (n >= 2 && s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
+		return 2;
+	if (n >= 3 && s[0] == 0xe2 && s[1] == 0x80 &&
+	    (s[2] == 0xa8 || s[2] == 0xa9))
+		return 3;
+	return 0;
+}
+
 /* fg_mail_clean_line - one header-safe line of UTF-8 */
 char *fg_mail_clean_line(const char *text)
 {
@@ -138,9 +152,13 @@ char *fg_mail_clean_line(const char *text)
 	fg_utf8_clean_text(&valid, text, strlen(text));
 	for (size_t i = 0; i < valid.len; i++) {
 		unsigned char c = (unsigned char)valid.s[i];
+		size_t brk = fg_utf8_line_break_len(
+			(const unsigned char *)valid.s + i, valid.len - i);
 
 		/* every control character could end or split a header */
-		if (c <= ' ' || c == 0x7f) {
+		if (c <= ' ' || c == 0x7f || brk > 0) {
+			if (brk > 0)
+				i += brk - 1;
 			space = true;
 			continue;
 		}

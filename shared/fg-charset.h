@@ -10,7 +10,9 @@
  *	char *fg_mail_clean_text(const char *text, size_t len);
  * DESCRIPTION
  *	fg_mail_clean_line() makes one line of header text safe: valid
- *	UTF-8, every control character a space, white space collapsed.
+ *	UTF-8, every control character (C0, DEL and C1, U+0085 NEL
+ *	among them) and the line and paragraph separators U+2028 and
+ *	U+2029 a space, white space collapsed.
  *	fg_mail_clean_text() makes text valid UTF-8 with LF line ends:
  *	invalid bytes and NULs become U+FFFD, CR LF and lone CRs LF.
  *

@@ -49,6 +49,123 @@ static char *fg_compose_field(const char *text, size_t max)
 	return s;
 }
 
+/* Longest encoded word fg_compose_encode_words() writes: RFC 2047's
+   75, of which "=?UTF-8?Q?" and "?=" take 12. */
+#define FG_COMPOSE_WORD_MAX 75
+#define FG_COMPOSE_WORD_PAYLOAD (FG_COMPOSE_WORD_MAX - 12)
+
+/* fg_compose_looks_encoded - text that a mail client could take for
+   RFC 2047 encoded words ("=?charset?q?...?="): GMime passes such
+   text through as it is, and the reader would see what it decodes to,
+   not what the forum user wrote */
+static bool fg_compose_looks_encoded(const char *text)
+{
+	return strstr(text, "=?") != NULL;
+}
+
+/* fg_compose_q_plain - a byte that may stand for itself in a "Q"
+   encoded word of a phrase (RFC 2047 5(3)), space aside */
+static bool fg_compose_q_plain(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		(c >= '0' && c <= '9');
+}
+
+/* fg_compose_encode_words - clean UTF-8 text as "Q" encoded words,
+   each at most FG_COMPOSE_WORD_MAX long and holding whole characters,
+   so that the reader sees exactly the text, "=?" included. GMime has
+   no call that encodes text which needs no encoding in its eyes; its
+   own encoder passes "=?...?=" through. */
+static char *fg_compose_encode_words(const char *text)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)text;
+	struct fg_buf out = { 0 };
+	size_t used = 0;
+	bool open = false;
+
+	while (*p != '\0') {
+		size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 : 1;
+		size_t need = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (p[i] == '\0')
+				n = i;	/* a cut sequence: no reading past */
+			else
+				need += p[i] == ' ' ||
+					fg_compose_q_plain(p[i]) ? 1 : 3;
+		}
+		if (open && used + need > FG_COMPOSE_WORD_PAYLOAD) {
+			fg_buf_puts(&out, "?=");
+			open = false;
+		}
+		if (!open) {
+			if (out.len > 0)
+				fg_buf_putc(&out, ' ');
+			fg_buf_puts(&out, "=?UTF-8?Q?");
+			open = true;
+			used = 0;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (p[i] == ' ') {
+				fg_buf_putc(&out, '_');
+			} else if (fg_compose_q_plain(p[i])) {
+				fg_buf_putc(&out, (char)p[i]);
+			} else {
+				fg_buf_putc(&out, '=');
+				fg_buf_putc(&out, hex[p[i] >> 4]);
+				fg_buf_putc(&out, hex[p[i] & 15]);
+			}
+		}
+		used += need;
+		p += n;
+	}
+	if (open)
+		fg_buf_puts(&out, "?=");
+	if (out.s == NULL)
+		fg_buf_append(&out, "", 0);
+	return fg_buf_steal(&out);
+}
+
+/* fg_compose_defuse_name - a display name that no mail client can show
+   as an address: "@" becomes " at ", "<" and ">" become "(" and ")",
+   also in their full-width and small forms (U+FF20, U+FE6B, U+FF1C,
+   U+FF1E, U+FE64, U+FE65), which look the same */
+static char *fg_compose_defuse_name(const char *name)
+{
+	static const struct {
+		const char *from, *to;
+	} swaps[] = {
+		{ "@", " at " }, { "<", "(" }, { ">", ")" },
+		{ "\xef\xbc\xa0", " at " }, { "\xef\xb9\xab", " at " },
+		{ "\xef\xbc\x9c", "(" }, { "\xef\xbc\x9e", ")" },
+		{ "\xef\xb9\xa4", "(" }, { "\xef\xb9\xa5", ")" },
+	};
+	struct fg_buf out = { 0 };
+	char *clean;
+
+	for (const char *p = name; *p != '\0';) {
+		size_t i;
+
+		for (i = 0; i < sizeof(swaps) / sizeof(swaps[0]); i++) {
+			size_t len = strlen(swaps[i].from);
+			if (strncmp(p, swaps[i].from, len) == 0) {
+				fg_buf_puts(&out, swaps[i].to);
+				p += len;
+				break;
+			}
+		}
+		if (i == sizeof(swaps) / sizeof(swaps[0]))
+			fg_buf_putc(&out, *p++);
+	}
+	if (out.s == NULL)
+		fg_buf_append(&out, "", 0);
+	/* " at " next to a space: one space again */
+	clean = fg_mail_clean_line(out.s);
+	fg_buf_free(&out);
+	return clean;
+}
+
 /* fg_compose_address_valid - a plain ASCII addr-spec, local@domain,
    with nothing that could end or extend a header */
 static bool fg_compose_address_valid(const char *addr)
@@ -357,8 +474,15 @@ int fg_compose_mail(const struct fg_compose *c, char **data_r,
 		name = fg_xstrdup(FG_COMPOSE_DEFAULT_NAME);
 	}
 	suffix = fg_compose_field(c->name_suffix, FG_COMPOSE_FIELD_MAX);
-	display = *suffix != '\0' ? fg_xasprintf("%s %s", name, suffix) :
+	value = *suffix != '\0' ? fg_xasprintf("%s %s", name, suffix) :
 		fg_xstrdup(name);
+	display = fg_compose_defuse_name(value);
+	free(value);
+	if (fg_compose_looks_encoded(display)) {
+		value = display;
+		display = fg_compose_encode_words(value);
+		free(value);
+	}
 	url = fg_compose_url(c->topic_url);
 	refs = fg_compose_references(c, in_reply_to);
 	body = fg_compose_body(post->raw, url);
@@ -371,7 +495,18 @@ int fg_compose_mail(const struct fg_compose *c, char **data_r,
 		fg_compose_mailbox(g_mime_message_get_reply_to(msg), NULL,
 				   c->list_address);
 	fg_compose_mailbox(g_mime_message_get_to(msg), NULL, c->list_address);
-	g_mime_message_set_subject(msg, subject, "utf-8");
+	if (fg_compose_looks_encoded(title)) {
+		/* "Re: " stays readable for threading by subject */
+		char *words = fg_compose_encode_words(title);
+		size_t prefix = strlen(subject) - strlen(title);
+
+		value = fg_xasprintf("%.*s%s", (int)prefix, subject, words);
+		g_mime_object_set_header(obj, "Subject", value, NULL);
+		free(value);
+		free(words);
+	} else {
+		g_mime_message_set_subject(msg, subject, "utf-8");
+	}
 	date = g_date_time_new_from_unix_utc(c->date > 0 ? c->date :
 					     (long long)time(NULL));
 	if (date == NULL)

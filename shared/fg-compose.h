@@ -52,11 +52,19 @@
  *
  *	Header injection is impossible by construction: every text that
  *	goes into a header (title, name, username, name suffix) has each
- *	control character (CR, LF, NUL, any other C0 byte and DEL)
- *	replaced by a space, invalid UTF-8 replaced by U+FFFD and its
- *	length bounded before GMime sees it; Message-IDs and addresses
- *	that contain anything but printable ASCII are refused; the topic
- *	URL is percent-encoded where it is not printable ASCII.
+ *	control character (CR, LF, NUL, any other C0 byte, DEL and the
+ *	C1 controls, U+0085 among them) and the separators U+2028 and
+ *	U+2029 replaced by a space, invalid UTF-8 replaced by U+FFFD and
+ *	its length bounded before GMime sees it; Message-IDs and
+ *	addresses that contain anything but printable ASCII are refused;
+ *	the topic URL is percent-encoded where it is not printable ASCII.
+ *
+ *	What the reader sees after RFC 2047 decoding is as safe: a title
+ *	or display name containing "=?" (that could be taken for encoded
+ *	words) is sent as encoded words that decode to exactly that text,
+ *	never raw; in the display name "@" becomes " at " and "<" ">"
+ *	(and their full-width and small forms) become "(" ")", so that no
+ *	client shows a forum user's text as the sender's address.
  * DIAGNOSTICS
  *	0 with *data_r (NUL-terminated, caller frees) and *size_r set,
  *	or -1 with *error_r naming the field that is missing or invalid.

@@ -1497,8 +1497,8 @@ START_TEST(test_compose_injection)
 			 "Content-Type Content-Transfer-Encoding");
 	value_is(mail, "Subject", "Re: x Bcc: victim@example.com");
 	v = header_value(mail, "From");
-	ck_assert_str_eq(v, "\"E v Bcc: a@b.c To: x@y.z via Forum X-Evil: 1\" "
-			 "<bridge@lists.test>");
+	ck_assert_str_eq(v, "\"E v Bcc: a at b.c To: x at y.z via Forum "
+			 "X-Evil: 1\" <bridge@lists.test>");
 	free(v);
 	/* no header line anywhere starts like an injected one */
 	size_t end = header_block_end(mail);
@@ -1657,6 +1657,142 @@ START_TEST(test_compose_non_ascii)
 	ck_assert_str_eq(rec->body, "bad " UFFFD " body");
 	fg_record_free(&rec);
 	free(mail);
+	free(f.message_id);
+}
+END_TEST
+
+/* assert_no_break - decoded header text without any control (C0, DEL,
+   C1 with U+0085) or line or paragraph separator (U+2028, U+2029) */
+static void assert_no_break(const char *what, const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+
+	ck_assert_ptr_nonnull(text);
+	for (size_t i = 0; p[i] != '\0'; i++) {
+		ck_assert_msg(p[i] >= 0x20 && p[i] != 0x7f,
+			      "%s \"%s\": control byte at %zu", what, text, i);
+		ck_assert_msg(!(p[i] == 0xc2 && p[i + 1] >= 0x80 &&
+				p[i + 1] <= 0x9f),
+			      "%s \"%s\": C1 control at %zu", what, text, i);
+		ck_assert_msg(!(p[i] == 0xe2 && p[i + 1] == 0x80 &&
+				(p[i + 2] == 0xa8 || p[i + 2] == 0xa9)),
+			      "%s \"%s\": separator at %zu", what, text, i);
+	}
+}
+
+/* assert_no_fake_address - a display name that shows no address: no
+   "@", "<", ">" or their full-width look-alikes, and no line break */
+static void assert_no_fake_address(const char *name)
+{
+	assert_no_break("From name", name);
+	ck_assert_msg(strpbrk(name, "@<>") == NULL &&
+		      strstr(name, "\xef\xbc\xa0") == NULL &&
+		      strstr(name, "\xef\xbc\x9c") == NULL,
+		      "From name \"%s\" shows an address", name);
+}
+
+/* compose_decoded - compose, then parse the mail with GMime: the
+   decoded Subject and the From mailbox's decoded name (caller frees),
+   checking there is exactly one From mailbox, the bridge's */
+static void compose_decoded(const struct fg_compose *c, char **subject_r,
+			    char **name_r)
+{
+	char *mail = compose_ok(c, NULL);
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(mail,
+								strlen(mail));
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+	InternetAddressList *from;
+	InternetAddress *ia;
+
+	ck_assert_ptr_nonnull(msg);
+	from = g_mime_message_get_from(msg);
+	ck_assert_int_eq(internet_address_list_length(from), 1);
+	ia = internet_address_list_get_address(from, 0);
+	ck_assert(INTERNET_ADDRESS_IS_MAILBOX(ia));
+	ck_assert_str_eq(internet_address_mailbox_get_addr(
+				 INTERNET_ADDRESS_MAILBOX(ia)),
+			 "bridge@lists.test");
+	ck_assert_ptr_null(g_mime_object_get_header(GMIME_OBJECT(msg), "Bcc"));
+	ck_assert_ptr_null(g_mime_object_get_header(GMIME_OBJECT(msg), "Cc"));
+	*subject_r = fg_xstrdup(g_mime_message_get_subject(msg));
+	*name_r = fg_xstrdup(internet_address_get_name(ia) != NULL ?
+			     internet_address_get_name(ia) : "");
+	g_object_unref(msg);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	free(mail);
+}
+
+START_TEST(test_compose_hostile_text)
+{
+	static const char *const titles[] = {
+		/* an encoded word of CR LF Bcc: passed raw would decode
+		   to a line break in the reader's client */
+		"=?utf-8?q?=0D=0ABcc:_x@evil?=",
+		"Hi =?utf-8?b?DQpCY2M6IHhAZXZpbC5leGFtcGxl?= there",
+		"=?iso-8859-1?q?Alice_=3Calice@example.com=3E?=",
+		"a\xc2\x85" "Bcc: x@evil",
+		"line\xe2\x80\xa8sep\xe2\x80\xa9para",
+		"c1 \xc2\x80\xc2\x8d\xc2\x9f end",
+		"=?",
+	};
+	static const char *const expect_titles[] = {
+		"Re: =?utf-8?q?=0D=0ABcc:_x@evil?=",
+		"Re: Hi =?utf-8?b?DQpCY2M6IHhAZXZpbC5leGFtcGxl?= there",
+		"Re: =?iso-8859-1?q?Alice_=3Calice@example.com=3E?=",
+		"Re: a Bcc: x@evil",
+		"Re: line sep para",
+		"Re: c1 end",
+		"Re: =?",
+	};
+	static const char *const names[] = {
+		"Alice <alice@example.com>",
+		"alice@example.com",
+		"\"alice@example.com\" <alice@example.com>",
+		"=?utf-8?q?Alice_=3Calice@example.com=3E?=",
+		"=?utf-8?q?=0D=0ABcc:_x@evil?=",
+		"Eve \xef\xbc\x9c" "eve\xef\xbc\xa0" "example.com\xef\xbc\x9e",
+		"Nel\xc2\x85" "Bcc: x@evil\xe2\x80\xa8y",
+	};
+	static const char *const expect_names[] = {
+		"Alice (alice at example.com) via Forum",
+		"alice at example.com via Forum",
+		"\"alice at example.com\" (alice at example.com) via Forum",
+		"=?utf-8?q?Alice_=3Calice at example.com=3E?= via Forum",
+		"=?utf-8?q?=0D=0ABcc:_x at evil?= via Forum",
+		"Eve (eve at example.com) via Forum",
+		"Nel Bcc: x at evil y via Forum",
+	};
+	struct compose_fixture f;
+	char *subject, *name;
+
+	fixture_init(&f, 2);
+	for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++) {
+		f.post.topic_title = titles[i];
+		compose_decoded(&f.c, &subject, &name);
+		assert_no_break("Subject", subject);
+		/* what the forum user wrote, not what it would decode to */
+		ck_assert_str_eq(subject, expect_titles[i]);
+		free(subject);
+		free(name);
+	}
+	f.post.topic_title = "Hello";
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		f.post.name = names[i];
+		compose_decoded(&f.c, &subject, &name);
+		ck_assert_str_eq(name, expect_names[i]);
+		assert_no_fake_address(name);
+		free(subject);
+		free(name);
+	}
+	/* the username stands in for an empty name, defused the same way */
+	f.post.name = "";
+	f.post.username = "bob@example.com";
+	compose_decoded(&f.c, &subject, &name);
+	ck_assert_str_eq(name, "bob at example.com via Forum");
+	free(subject);
+	free(name);
 	free(f.message_id);
 }
 END_TEST
@@ -2112,6 +2248,7 @@ static Suite *mail_suite(void)
 	tcase_add_test(tc, test_compose_injection);
 	tcase_add_test(tc, test_compose_injection_random);
 	tcase_add_test(tc, test_compose_non_ascii);
+	tcase_add_test(tc, test_compose_hostile_text);
 	tcase_add_test(tc, test_compose_round_trip);
 	tcase_add_test(tc, test_compose_thread_of_five);
 	tcase_add_test(tc, test_compose_html);
