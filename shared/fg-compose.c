@@ -71,11 +71,24 @@ static bool fg_compose_q_plain(unsigned char c)
 		(c >= '0' && c <= '9');
 }
 
+/* fg_compose_q_len - bytes of the "Q" encoding of text[0..len) */
+static size_t fg_compose_q_len(const unsigned char *text, size_t len)
+{
+	size_t need = 0;
+
+	for (size_t i = 0; i < len; i++)
+		need += text[i] == ' ' || fg_compose_q_plain(text[i]) ? 1 : 3;
+	return need;
+}
+
 /* fg_compose_encode_words - clean UTF-8 text as "Q" encoded words,
    each at most FG_COMPOSE_WORD_MAX long and holding whole characters,
-   so that the reader sees exactly the text, "=?" included. GMime has
-   no call that encodes text which needs no encoding in its eyes; its
-   own encoder passes "=?...?=" through. */
+   so that the reader sees exactly the text, "=?" included. A word
+   ends before a space where the next text word would not fit, so
+   that a decoder that keeps the space between encoded words (against
+   RFC 2047 6.2) shows at most a space more. GMime has no call that
+   encodes text which needs no encoding in its eyes; its own encoder
+   passes "=?...?=" through. */
 static char *fg_compose_encode_words(const char *text)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -86,14 +99,19 @@ static char *fg_compose_encode_words(const char *text)
 
 	while (*p != '\0') {
 		size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 : 1;
-		size_t need = 0;
+		size_t need;
 
 		for (size_t i = 0; i < n; i++) {
 			if (p[i] == '\0')
 				n = i;	/* a cut sequence: no reading past */
-			else
-				need += p[i] == ' ' ||
-					fg_compose_q_plain(p[i]) ? 1 : 3;
+		}
+		need = fg_compose_q_len(p, n);
+		if (open && *p == ' ' &&
+		    used + fg_compose_q_len(p, 1 + strcspn((const char *)p + 1,
+							   " ")) >
+		    FG_COMPOSE_WORD_PAYLOAD) {
+			fg_buf_puts(&out, "?=");
+			open = false;
 		}
 		if (open && used + need > FG_COMPOSE_WORD_PAYLOAD) {
 			fg_buf_puts(&out, "?=");
