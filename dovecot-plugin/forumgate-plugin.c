@@ -45,6 +45,7 @@
 
 #include <sys/stat.h>
 
+#include "fg-address.h"
 #include "fg-attach.h"
 #include "fg-classify.h"
 #include "fg-common.h"
@@ -247,10 +248,14 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 	fg_list_free(&list_def);
 
 	/* Mail to one of our VERP return paths is a bounce of something
-	   forumgate sent, never a post. */
+	   forumgate sent, never a post. The address is read as Postfix
+	   resolved it (quotes, case and a trailing dot do not hide it). */
 	if (ctx->rcpt_to != NULL) {
 		struct fg_verp verp;
-		const char *rcpt = smtp_address_encode(ctx->rcpt_to);
+		const char *raw = smtp_address_encode(ctx->rcpt_to);
+		char *rcpt = t_malloc0(strlen(raw) + 1);
+
+		(void)fg_address_canonical(raw, strlen(raw), rcpt);
 		ret = fg_verp_parse(config->secret, rcpt, &verp);
 		if (ret != 0) {
 			*reason_r = ret > 0 ?

@@ -416,6 +416,7 @@ int main(int argc, char **argv)
 	fg_policy_settings_default(&pd.policy);
 	pd.policy.secret = pd.config->secret;
 	pd.policy.strip_extension = pd.config->policy_strip_extension;
+	pd.policy.recipient_delimiter = pd.config->recipient_delimiter;
 	pd.policy.rate_limit = pd.config->policy_rate_limit;
 	pd.policy.rate_reject = pd.config->policy_rate_reject;
 	pd.policy.redis_down_action = pd.config->policy_redis_down_action;

@@ -18,6 +18,13 @@
  *	requests are not read while more than POLICYD_OUTPUT_MAX bytes of
  *	answers wait for the client to read them.
  *
+ *	Posts are counted against the rate limit once accepted: an RCPT
+ *	answer that lets a post to a list through is remembered with the
+ *	message's instance (fg_policy_txn), and the END-OF-MESSAGE request
+ *	of that instance, which comes over the same connection, counts it
+ *	once per list. A transaction that ends without its data (RSET,
+ *	QUIT, a lost connection) counts nothing.
+ *
  *	A protocol error is logged and the connection is closed without
  *	an answer, as SMTPD_POLICY_README asks; Postfix then retries or
  *	applies smtpd_policy_service_default_action. A connection idle
@@ -75,6 +82,7 @@ struct policyd_conn {
 	struct policyd_lookup *lookup;
 
 	struct fg_policy_cache cache;
+	struct fg_policy_txn txn;	/* the lists of the current message */
 };
 
 static void conn_process(struct policyd_conn *conn);
@@ -289,6 +297,58 @@ static void conn_take_request(struct policyd_conn *conn,
 	evbuffer_drain(bufferevent_get_input(conn->in), size);
 }
 
+/* conn_note_post - the answer lets a post through: count it at
+   END-OF-MESSAGE */
+static void conn_note_post(struct policyd_conn *conn)
+{
+	if (conn->decision.post)
+		fg_policy_txn_add(&conn->txn, conn->instance,
+				  conn->sender_key, conn->decision.list);
+}
+
+/* conn_end_of_message - the message was accepted: count it for each
+   list its RCPT answers let it post to, then answer DUNNO */
+static void conn_end_of_message(struct policyd_conn *conn,
+				const struct fg_policy_request *req)
+{
+	struct fg_policy_decision *d = &conn->decision;
+	struct fg_policy_value log_values[LOG_N];
+	struct fg_policy_txn msg;
+	char *instance = fg_policy_value_dup(req, FG_POLICY_INSTANCE, false);
+	char detail[256];
+	size_t len = 0;
+
+	conn_request_log(req, log_values);
+	if (!fg_policy_txn_end(&conn->txn, instance, &msg)) {
+		free(instance);
+		conn_answer(conn, log_values, NULL);
+		return;
+	}
+	free(instance);
+	detail[0] = '\0';
+	for (unsigned int i = 0; i < msg.count; i++) {
+		const char *error, *what = "counted";
+		int n;
+
+		if (policyd_redis_count(conn->pd->redis, msg.lists[i],
+					msg.sender, &error) < 0) {
+			policyd_warn("%s: a post to list %s was not counted: "
+				     "%s", conn->peer, msg.lists[i], error);
+			what = "not counted";
+		}
+		n = snprintf(detail + len, sizeof(detail) - len, "%s%s %s",
+			     i > 0 ? ", " : "", msg.lists[i], what);
+		if (n > 0 && (size_t)n < sizeof(detail) - len)
+			len += (size_t)n;
+	}
+	/* the log line names the lists; the sender is the one counted */
+	snprintf(d->list, sizeof(d->list), "%s", msg.lists[0]);
+	d->reason = "end of message, post";
+	log_values[LOG_SENDER].data = msg.sender;
+	log_values[LOG_SENDER].len = strlen(msg.sender);
+	conn_answer(conn, log_values, detail);
+}
+
 /* conn_member_done - the membership lookup ended */
 static void conn_member_done(void *context,
 			     const struct fg_policy_facts *facts,
@@ -304,6 +364,7 @@ static void conn_member_done(void *context,
 					  conn->decision.list, facts);
 	fg_policy_facts(&conn->decision, &conn->pd->policy, conn->sender,
 			facts);
+	conn_note_post(conn);
 	conn_copy_log(conn, log_values);
 	conn_answer(conn, log_values, facts == NULL ? error : NULL);
 	conn->state = CONN_READING;
@@ -336,6 +397,11 @@ static bool conn_decide(struct policyd_conn *conn,
 		return false;
 	}
 
+	if (d->verdict == FG_POLICY_END_OF_MESSAGE) {
+		conn_end_of_message(conn, req);
+		evbuffer_drain(bufferevent_get_input(conn->in), size);
+		return true;
+	}
 	if (d->verdict == FG_POLICY_ANSWER) {
 		/* Answered from the request itself: log it from the input
 		   buffer, no copy. */
@@ -357,6 +423,7 @@ static bool conn_decide(struct policyd_conn *conn,
 	if (fg_policy_cache_get_facts(&conn->cache, conn->instance,
 				      conn->sender_key, d->list, &cached) > 0) {
 		fg_policy_facts(d, &pd->policy, conn->sender, &cached);
+		conn_note_post(conn);
 		conn_answer(conn, log_values, "same message");
 		return true;
 	}
@@ -368,6 +435,7 @@ static bool conn_decide(struct policyd_conn *conn,
 		if (!fg_policy_counts(&pd->policy) ||
 		    !fg_policy_facts_can_post(&cached)) {
 			fg_policy_facts(d, &pd->policy, conn->sender, &cached);
+			conn_note_post(conn);
 			conn_answer(conn, log_values, NULL);
 			return true;
 		}

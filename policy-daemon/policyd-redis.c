@@ -368,6 +368,46 @@ int policyd_redis_is_member(struct policyd_redis *r, const char *list,
 	return 0;
 }
 
+/* redis_count_done - a post was counted, or not */
+static void redis_count_done(void *context, int ret, long long count,
+			     const char *error)
+{
+	struct policyd_lookup *l = context;
+	struct policyd_redis *r = l->r;
+	char *list = l->context;
+
+	(void)count;
+	if (ret < 0 && r->drop_error != NULL)
+		error = r->drop_error;
+	lookup_free(l);
+	if (ret < 0 && !r->stopping)
+		policyd_warn("a post to list %s was not counted: %s", list,
+			     error);
+	free(list);
+}
+
+int policyd_redis_count(struct policyd_redis *r, const char *list,
+			const char *address, const char **error_r)
+{
+	struct policyd_lookup *l;
+
+	if (r->ac == NULL) {
+		*error_r = r->error[0] != '\0' ? r->error :
+			"not connected to Redis";
+		return -1;
+	}
+	l = lookup_new(r);
+	l->context = fg_xstrdup(list);
+	if (fg_store_async_count(r->ac, list, address,
+				 r->pd->config->policy_rate_window,
+				 redis_count_done, l, error_r) < 0) {
+		free(l->context);
+		lookup_free(l);
+		return -1;
+	}
+	return 0;
+}
+
 /* redis_list_find - the list of that name, or NULL */
 static struct policyd_list *redis_list_find(const struct policyd_redis *r,
 					    const char *name)

@@ -126,6 +126,11 @@ int policyd_redis_is_member(struct policyd_redis *r, const char *list,
 			    const char *address, policyd_member_cb *callback,
 			    void *context, struct policyd_lookup **lookup_r,
 			    const char **error_r);
+/* policyd_redis_count - count an accepted post of the (normalized)
+   sender to the list in the rate window; the answer is not waited
+   for (a failure is logged). -1 with *error_r when it cannot be sent */
+int policyd_redis_count(struct policyd_redis *r, const char *list,
+			const char *address, const char **error_r);
 /* policyd_lookup_cancel - the caller no longer wants the answer */
 void policyd_lookup_cancel(struct policyd_lookup *lookup);
 

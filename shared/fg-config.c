@@ -136,6 +136,8 @@ const struct fg_setting fg_settings[] = {
 	  "the window of policy_rate_limit and policy_rate_reject"),
 	S(policy_strip_extension, FG_SET_BOOL, "yes",
 	  "sender user+tag@domain is looked up as user@domain"),
+	S(recipient_delimiter, FG_SET_STRING, "+",
+	  "characters that start a recipient's address extension, as Postfix's"),
 	S(policy_refresh, FG_SET_DURATION, "5s",
 	  "how often the policy daemon reads the posting addresses again"),
 	S(outbound_html, FG_SET_BOOL, "no",

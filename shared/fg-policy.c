@@ -9,6 +9,7 @@
  *	Postfix SMTPD_POLICY_README, the policy delegation protocol.
  */
 #include "fg-policy.h"
+#include "fg-address.h"
 #include "fg-common.h"
 #include "fg-verp.h"
 
@@ -44,6 +45,7 @@ void fg_policy_settings_default(struct fg_policy_settings *set)
 {
 	memset(set, 0, sizeof(*set));
 	set->strip_extension = true;
+	set->recipient_delimiter = "+";
 	set->rate_limit = 20;
 	set->rate_reject = 40;
 	set->redis_down_action = FG_POLICY_DEFER_ACTION;
@@ -430,8 +432,8 @@ static bool policy_verp(const struct fg_policy_value *rcpt,
 	return true;
 }
 
-/* policy_is_loop - is sender the posting address rcpt, or an extension
-   of it (user+anything@domain)? */
+/* policy_is_loop - is sender the posting address rcpt (canonical,
+   without extension), or an extension of it (user+anything@domain)? */
 static bool policy_is_loop(const struct fg_policy_value *sender,
 			   const struct fg_policy_value *rcpt)
 {
@@ -461,7 +463,11 @@ int fg_policy_check(const struct fg_policy_request *req,
 	const struct fg_policy_value *rcpt = &req->attrs[FG_POLICY_RECIPIENT];
 	const struct fg_policy_value *sender = &req->attrs[FG_POLICY_SENDER];
 	struct policy_snippet snip;
+	/* the recipient as Postfix resolves it; never longer than sent */
+	char canon[FG_POLICY_LINE_MAX + 1];
+	struct fg_policy_value crcpt;
 	const char *list;
+	bool extension = false;
 
 	memset(d, 0, sizeof(*d));
 	if (set == NULL) {
@@ -479,6 +485,12 @@ int fg_policy_check(const struct fg_policy_request *req,
 		*error_r = fg_errorf("unsupported request type '%s'", snip.s);
 		return -1;
 	}
+	if (policy_value_is(&req->attrs[FG_POLICY_PROTOCOL_STATE],
+			    "END-OF-MESSAGE")) {
+		policy_answer(d, "end of message", "DUNNO");
+		d->verdict = FG_POLICY_END_OF_MESSAGE;
+		return 0;
+	}
 	if (!policy_value_is(&req->attrs[FG_POLICY_PROTOCOL_STATE], "RCPT")) {
 		policy_answer(d, "not the RCPT stage", "DUNNO");
 		return 0;
@@ -492,20 +504,44 @@ int fg_policy_check(const struct fg_policy_request *req,
 		d->reason = "posting addresses not known";
 		return 0;
 	}
-	list = fg_policy_addresses_lookup(addrs, rcpt->data, rcpt->len);
-	if (list == NULL) {
-		if (!policy_verp(rcpt, set, d))
-			policy_answer(d, "not a list address", "DUNNO");
+	if (rcpt->len > FG_POLICY_LINE_MAX) {
+		policy_answer(d, "not a list address", "DUNNO");
 		return 0;
 	}
+	crcpt.data = canon;
+	crcpt.len = fg_address_canonical(rcpt->data, rcpt->len, canon);
+	list = fg_policy_addresses_lookup(addrs, crcpt.data, crcpt.len);
+	if (list == NULL) {
+		if (policy_verp(&crcpt, set, d))
+			return 0;
+		/* forum+x@lists.test goes where forum@lists.test goes */
+		extension = fg_address_strip_extension(canon,
+						       set->recipient_delimiter);
+		crcpt.len = strlen(canon);
+		if (extension)
+			list = fg_policy_addresses_lookup(addrs, crcpt.data,
+							  crcpt.len);
+		if (list == NULL) {
+			policy_answer(d, "not a list address", "DUNNO");
+			return 0;
+		}
+	}
 	memcpy(d->list, list, strlen(list) + 1);
+	if ((sender->data == NULL || sender->len == 0) && extension) {
+		/* A list manager's own bounce and command addresses
+		   (mlmmj's LIST+bounces-...): a bounce is no post, and a
+		   list manager does not distribute mail from <>. */
+		policy_answer(d, "null sender to an address extension",
+			      "DUNNO");
+		return 0;
+	}
 	if (sender->data == NULL || sender->len == 0) {
 		policy_answer(d, "null sender", "REJECT 5.7.1 mail from the "
 			      "null sender (a bounce or an auto-reply) cannot "
 			      "be posted to the %s list", d->list);
 		return 0;
 	}
-	if (policy_is_loop(sender, rcpt)) {
+	if (policy_is_loop(sender, &crcpt)) {
 		policy_answer(d, "mail loop", "REJECT 5.7.1 mail from the %s "
 			      "list's own address to itself (a mail loop)",
 			      d->list);
@@ -610,12 +646,13 @@ void fg_policy_facts(struct fg_policy_decision *d,
 		}
 		break;
 	}
-	if (set->rate_reject > 0 && f->count > set->rate_reject) {
+	/* f->count: posts accepted before this one */
+	if (set->rate_reject > 0 && f->count >= set->rate_reject) {
 		policy_answer(d, "rate limit, rejected",
 			      "REJECT 5.7.1 <%s> sent more than %u messages "
 			      "to the %s list in the rate window; rejected",
 			      quoted, set->rate_reject, d->list);
-	} else if (set->rate_limit > 0 && f->count > set->rate_limit) {
+	} else if (set->rate_limit > 0 && f->count >= set->rate_limit) {
 		policy_answer(d, "rate limit, deferred",
 			      "DEFER_IF_PERMIT 4.7.1 <%s> sent more than %u "
 			      "messages to the %s list in the rate window; "
@@ -626,10 +663,12 @@ void fg_policy_facts(struct fg_policy_decision *d,
 			      "HOLD the %s list is moderated; the message "
 			      "from <%s> waits for a moderator", d->list,
 			      quoted);
+		d->post = fg_policy_counts(set);
 	} else {
 		policy_answer(d, f->access == FG_ACCESS_OPEN ? "open list" :
 			      f->allowed ? "allowed sender" : "member",
 			      "DUNNO");
+		d->post = fg_policy_counts(set);
 	}
 }
 
@@ -894,4 +933,41 @@ void fg_policy_cache_clear(struct fg_policy_cache *cache)
 	cache->sender[0] = '\0';
 	cache->count = 0;
 	cache->next = 0;
+}
+
+void fg_policy_txn_add(struct fg_policy_txn *txn, const char *instance,
+		       const char *sender, const char *list)
+{
+	size_t instance_len = strlen(instance), sender_len = strlen(sender);
+
+	if (instance_len == 0 || instance_len >= sizeof(txn->instance) ||
+	    sender_len >= sizeof(txn->sender) ||
+	    strlen(list) > FG_LIST_NAME_MAX)
+		return;
+	if (strcmp(txn->instance, instance) != 0) {
+		/* a new message: the last one ended without its data */
+		memcpy(txn->instance, instance, instance_len + 1);
+		memcpy(txn->sender, sender, sender_len + 1);
+		txn->count = 0;
+	}
+	for (unsigned int i = 0; i < txn->count; i++) {
+		if (strcmp(txn->lists[i], list) == 0)
+			return;
+	}
+	if (txn->count < FG_POLICY_TXN_LISTS)
+		memcpy(txn->lists[txn->count++], list, strlen(list) + 1);
+}
+
+bool fg_policy_txn_end(struct fg_policy_txn *txn, const char *instance,
+		       struct fg_policy_txn *msg_r)
+{
+	bool found = *instance != '\0' && strcmp(txn->instance, instance) == 0 &&
+		txn->count > 0;
+
+	if (found)
+		*msg_r = *txn;
+	txn->instance[0] = '\0';
+	txn->sender[0] = '\0';
+	txn->count = 0;
+	return found;
 }

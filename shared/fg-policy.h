@@ -32,17 +32,26 @@
  *	not known. fg_policy_answer() formats what goes on the wire.
  * DECISIONS
  *	Requests other than "request=smtpd_access_policy" are errors.
- *	Protocol states other than RCPT and a missing recipient get
- *	DUNNO. A VERP bounce address (fg-verp.h: BASE+fgb.MAC...) gets
- *	DUNNO when its MAC verifies and "550 5.1.1" when it does not.
- *	Other recipients that are not list posting addresses get DUNNO.
+ *	END-OF-MESSAGE gets DUNNO with the verdict FG_POLICY_END_OF_MESSAGE:
+ *	the message was accepted, and the caller counts it against the
+ *	rate of each list its RCPT requests let it post to (fg_policy_txn
+ *	below). Other protocol states and a missing recipient get DUNNO.
+ *
+ *	The recipient is looked up as Postfix resolves it (fg-address.h):
+ *	canonical first, then without its recipient_delimiter extension.
+ *	A VERP bounce address (fg-verp.h: BASE+fgb.MAC...) gets DUNNO
+ *	when its MAC verifies and "550 5.1.1" when it does not. Other
+ *	recipients that are not list posting addresses get DUNNO.
  *	For a posting address: a null sender is rejected (a bounce or an
- *	auto-reply is not a post), so is the list's own address or any
- *	extension of it as sender (a loop). Then the list's facts decide
+ *	auto-reply is not a post), except at an extension of the address,
+ *	where a list manager takes its own bounces (mlmmj's
+ *	LIST+bounces-...); the list's own address or any extension of it
+ *	as sender is rejected (a loop). Then the list's facts decide
  *	(fg_policy_facts): the access mode, membership, the allow list
- *	and the sender's post count in the rate window (over rate_limit:
- *	DEFER_IF_PERMIT 4.7.1, over rate_reject: REJECT 5.7.1). When the
- *	facts cannot be looked up the answer is redis_down_action.
+ *	and the sender's posts accepted in the rate window (the message
+ *	would be one too many over rate_reject: REJECT 5.7.1, over
+ *	rate_limit: DEFER_IF_PERMIT 4.7.1). When the facts cannot be
+ *	looked up the answer is redis_down_action.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -108,6 +117,7 @@ char *fg_policy_value_dup(const struct fg_policy_request *req,
 struct fg_policy_settings {
 	const char *secret;		/* VERP MAC key; NULL: none verify */
 	bool strip_extension;		/* user+tag@d is user@d for lookups */
+	const char *recipient_delimiter;	/* Postfix's; "": none */
 	unsigned int rate_limit;	/* posts per window; 0: no limit */
 	unsigned int rate_reject;	/* posts per window before REJECT */
 	const char *redis_down_action;	/* list lookups that failed */
@@ -136,6 +146,7 @@ enum fg_policy_verdict {
 	FG_POLICY_ANSWER,		/* action is final */
 	FG_POLICY_NEED_ADDRESSES,	/* posting addresses not known */
 	FG_POLICY_NEED_MEMBERSHIP,	/* the list's facts about the sender */
+	FG_POLICY_END_OF_MESSAGE,	/* action DUNNO; count the message */
 };
 
 /* A list's access modes (field "access" of fg:{LIST}:config). */
@@ -156,7 +167,7 @@ struct fg_policy_facts {
 	enum fg_policy_access access;
 	bool member;		/* in fg:{LIST}:members */
 	bool allowed;		/* in fg:{LIST}:allow */
-	long long count;	/* posts in the current rate window */
+	long long count;	/* posts accepted in the rate window */
 };
 
 struct fg_policy_decision {
@@ -167,6 +178,9 @@ struct fg_policy_decision {
 	char list[FG_LIST_NAME_MAX + 1];
 	/* the action text without "action=", set with FG_POLICY_ANSWER */
 	char action[FG_POLICY_ACTION_MAX];
+	/* the answer lets a post to the list through: count it at
+	   END-OF-MESSAGE (set by fg_policy_facts when counts are on) */
+	bool post;
 };
 
 /* fg_policy_check - decide from the request and the posting addresses
@@ -272,5 +286,31 @@ void fg_policy_cache_put_facts(struct fg_policy_cache *cache,
 			       const char *list,
 			       const struct fg_policy_facts *facts);
 void fg_policy_cache_clear(struct fg_policy_cache *cache);
+
+/* The lists one message posts to, as its RCPT requests decided, so
+   that END-OF-MESSAGE counts the message once per list. Postfix sends
+   no recipient at END-OF-MESSAGE when a message has several, but every
+   request of one message carries the same instance and comes over the
+   same connection: the caller keeps one of these per connection. A
+   new instance forgets the lists of the old one (a transaction ended
+   by RSET or QUIT is never counted). */
+#define FG_POLICY_TXN_LISTS 8
+
+struct fg_policy_txn {
+	char instance[FG_POLICY_CACHE_INSTANCE_MAX + 1];	/* "": empty */
+	char sender[FG_POLICY_CACHE_SENDER_MAX + 1];	/* normalized */
+	unsigned int count;
+	char lists[FG_POLICY_TXN_LISTS][FG_LIST_NAME_MAX + 1];
+};
+
+/* fg_policy_txn_add - the RCPT decision of instance let a post from
+   sender (normalized) to list through. Nothing is kept without an
+   instance, nor past FG_POLICY_TXN_LISTS lists. */
+void fg_policy_txn_add(struct fg_policy_txn *txn, const char *instance,
+		       const char *sender, const char *list);
+/* fg_policy_txn_end - END-OF-MESSAGE of instance: true with the lists
+   to count (and their sender) in *msg_r; txn is empty afterwards */
+bool fg_policy_txn_end(struct fg_policy_txn *txn, const char *instance,
+		       struct fg_policy_txn *msg_r);
 
 #endif

@@ -31,6 +31,7 @@ struct fg_async_request {
 		fg_store_async_member_cb *member;
 		fg_store_async_addresses_cb *addresses;
 		fg_store_async_facts_cb *facts;
+		fg_store_async_count_cb *count;
 		fg_store_async_list_facts_cb *list_facts;
 		fg_store_async_changes_cb *changes;
 	} callback;
@@ -261,7 +262,10 @@ int fg_store_async_addresses(redisAsyncContext *ac,
 /*
  * The facts script. KEYS: config, members, allow, rate counter.
  * ARGV: sender, window in ms (0: no counting). Returns
- * {access or "", member 0/1, allowed 0/1, count}.
+ * {access or "", member 0/1, allowed 0/1, posts in the window}. It
+ * only reads the counter: a post is counted once accepted
+ * (async_count_script), so RCPT commands of a message that is never
+ * sent cannot use up a member's rate.
  */
 static const char async_facts_script[] =
 	"local mode = redis.call('HGET', KEYS[1], 'access') or ''\n"
@@ -271,8 +275,7 @@ static const char async_facts_script[] =
 	"local window = tonumber(ARGV[2])\n"
 	"if window > 0 and (mode == 'open' or member == 1 or allowed == 1) "
 	"then\n"
-	"  count = redis.call('INCR', KEYS[4])\n"
-	"  if count == 1 then redis.call('PEXPIRE', KEYS[4], window) end\n"
+	"  count = tonumber(redis.call('GET', KEYS[4]) or '0') or 0\n"
 	"end\n"
 	"return {mode, member, allowed, count}\n";
 static void async_facts_reply(redisAsyncContext *ac, void *_reply,
@@ -409,6 +412,23 @@ static void async_facts_reply(redisAsyncContext *ac, void *_reply,
 	}
 	free(req);
 }
+
+/*
+ * The count script. KEYS: rate counter. ARGV: window in ms. Returns
+ * the count with this post. A counter left without a time to live
+ * gets one, so it cannot hold a sender back for ever.
+ */
+static const char async_count_script[] =
+	"local count = redis.call('INCR', KEYS[1])\n"
+	"if count == 1 or redis.call('PTTL', KEYS[1]) < 0 then\n"
+	"  redis.call('PEXPIRE', KEYS[1], ARGV[1])\n"
+	"end\n"
+	"return count\n";
+static void async_count_reply(redisAsyncContext *ac, void *_reply,
+			      void *privdata);
+static struct async_script async_count = {
+	async_count_script, "", async_count_reply
+};
 
 int fg_store_async_facts(redisAsyncContext *ac, const char *list,
 			 const char *sender, unsigned int window_ms,
@@ -595,6 +615,51 @@ int fg_store_async_subscribe_changes(redisAsyncContext *ac,
 	req->context = context;
 	if (redisAsyncCommandArgv(ac, async_changes_reply, req, 2, argv,
 				  argvlen) != REDIS_OK) {
+		free(req);
+		*error_r = "Redis connection is closing";
+		return -1;
+	}
+	return 0;
+}
+
+/* async_count_reply - the count script answered */
+static void async_count_reply(redisAsyncContext *ac, void *_reply,
+			      void *privdata)
+{
+	struct fg_async_request *req = privdata;
+	redisReply *reply = _reply;
+	bool resent;
+	const char *error = async_script_error(ac, reply, req, &resent);
+
+	if (resent)
+		return;
+	if (error == NULL && reply->type != REDIS_REPLY_INTEGER)
+		error = "unexpected Redis reply to the count script";
+	if (error != NULL)
+		req->callback.count(req->context, -1, 0, error);
+	else
+		req->callback.count(req->context, 0, reply->integer, NULL);
+	free(req);
+}
+
+int fg_store_async_count(redisAsyncContext *ac, const char *list,
+			 const char *sender, unsigned int window_ms,
+			 fg_store_async_count_cb *callback, void *context,
+			 const char **error_r)
+{
+	/* the rate key (list key size plus the sender), the window */
+	size_t size = FG_ASYNC_KEY_SIZE + strlen(sender) + 1 + 16, pos;
+	struct fg_async_request *req;
+
+	req = async_script_new(list, &async_count, 1, 2, size, context,
+			       error_r);
+	if (req == NULL)
+		return -1;
+	req->callback.count = callback;
+	pos = async_script_arg(req, 0, 0, size, FG_KEY_RATE "%s", list,
+			       sender);
+	(void)async_script_arg(req, 1, pos, size, "%u", window_ms);
+	if (async_script_send(ac, req, false) < 0) {
 		free(req);
 		*error_r = "Redis connection is closing";
 		return -1;

@@ -58,11 +58,25 @@ typedef void fg_store_async_facts_cb(void *context, int ret,
 /* fg_store_async_facts - in one atomic round trip (a Lua script on
    the list's keys): the list's access mode, whether the (normalized)
    sender is a member and on the allow list, and, when window_ms > 0
-   and the sender could post (open list, member or allowed), its post
-   count in the current rate window after counting this one. */
+   and the sender could post (open list, member or allowed), its posts
+   accepted in the current rate window (this one not counted: that is
+   fg_store_async_count at END-OF-MESSAGE). */
 int fg_store_async_facts(redisAsyncContext *ac, const char *list,
 			 const char *sender, unsigned int window_ms,
 			 fg_store_async_facts_cb *callback, void *context,
+			 const char **error_r);
+
+/* ret: 0 with the sender's posts in the window, this one counted; -1
+   error */
+typedef void fg_store_async_count_cb(void *context, int ret,
+				     long long count, const char *error);
+
+/* fg_store_async_count - count an accepted post of the (normalized)
+   sender to the list in the rate window of window_ms (> 0): the
+   counter starts with the window as its time to live */
+int fg_store_async_count(redisAsyncContext *ac, const char *list,
+			 const char *sender, unsigned int window_ms,
+			 fg_store_async_count_cb *callback, void *context,
 			 const char **error_r);
 
 /* ret: 0 with the list's serial and, when it differs from the one

@@ -91,7 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_answer_check(&copy);
 			free(key);
 			free(sender);
-		} else if (d.verdict == FG_POLICY_ANSWER) {
+		} else if (d.verdict == FG_POLICY_ANSWER ||
+			   d.verdict == FG_POLICY_END_OF_MESSAGE) {
 			fuzz_answer_check(&d);
 		}
 		char *rcpt = fg_policy_value_dup(&req, FG_POLICY_RECIPIENT,

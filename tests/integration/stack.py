@@ -990,6 +990,9 @@ class Stack:
             restrictions.append("check_policy_service inet:127.0.0.1:%d"
                                 % self.policy_port)
         restrictions += ["permit_mynetworks", "reject_unauth_destination"]
+        # forumgate-policyd counts a post against the rate limit when the
+        # message is accepted (doc/postfix-policy.md)
+        end_of_data = restrictions[0] if "policyd" in self.enabled else ""
         main = """\
 # private Postfix instance of the forumgate integration test stack
 compatibility_level = 3.6
@@ -1022,6 +1025,7 @@ append_dot_mydomain = no
 biff = no
 smtpd_banner = $myhostname ESMTP forumgate test stack
 smtpd_recipient_restrictions = {restrictions}
+smtpd_end_of_data_restrictions = {end_of_data}
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_error_sleep_time = 0
 smtpd_soft_error_limit = 1000
@@ -1036,7 +1040,8 @@ message_size_limit = 52428800
 smtp_dns_support_level = disabled
 lmtp_dns_support_level = disabled
 """.format(d=d, list=LIST_ADDRESS, name=LIST_NAME, later=LATER_ADDRESS,
-           restrictions=", ".join(restrictions))
+           restrictions=", ".join(restrictions),
+           end_of_data=end_of_data)
         master = """\
 # service type  private unpriv  chroot  wakeup  maxproc command + args
 127.0.0.1:{port} inet n       -       n       -       -       smtpd

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import os
 import signal
+import smtplib
 import subprocess
 import uuid
 
@@ -68,7 +69,8 @@ def test_member_accepted_and_logged(stack):
     line = wait_for(lambda: [ln for ln in
                              stack.log_tail("policyd", 50).splitlines()
                              if "sender=<alice@example.test>" in ln and
-                             "recipient=<forum@lists.test>" in ln],
+                             "recipient=<forum@lists.test>" in ln and
+                             "end of message" not in ln],
                     timeout=5, what="the decision in the log")[-1]
     assert "instance=" in line and "instance=-" not in line, line
     assert "reason=member" in line and "action=DUNNO" in line, line
@@ -172,24 +174,120 @@ def test_closed_allow_list(stack):
         _set_access(stack, "members")
 
 
+def _rcpt_answers(stack, mail_from, rcpt, times=1):
+    """The RCPT answers of `times` transactions MAIL FROM:<mail_from>
+    RCPT TO:<rcpt> RSET on one connection, never sending DATA; `rcpt`
+    goes on the wire as written (quotes, a trailing dot)."""
+    answers = []
+    with smtplib.SMTP("127.0.0.1", stack.smtp_port, timeout=30,
+                      local_hostname="client.example.test") as s:
+        s.ehlo()
+        for _ in range(times):
+            code, text = s.docmd("MAIL FROM:<%s>" % mail_from)
+            assert code == 250, (code, text)
+            code, text = s.docmd("RCPT TO:<%s>" % rcpt)
+            answers.append((code, text.decode("utf-8", "replace")))
+            assert s.docmd("RSET")[0] == 250
+    return answers
+
+
+def _rate_key(stack, sender):
+    return "fg:{%s}:rate:%s" % (stack.list_name, sender)
+
+
+def _count(stack, key):
+    return int(stack.redis("GET", key) or 0)
+
+
+def _low_rate_limit(stack, sender, window):
+    """Restart the daemon with a rate limit of 2 posts (DEFER) and 3
+    (REJECT) per window; returns the sender's counter, cleared."""
+    _restart_policyd(stack, policy_rate_limit=2, policy_rate_reject=3,
+                     policy_rate_window=window)
+    key = _rate_key(stack, sender)
+    stack.redis("DEL", key)
+    return key
+
+
+@requires("policyd", "admin")
+def test_list_address_forms_refused(stack):
+    # Postfix delivers each of these to the list like forum@lists.test
+    # (trivial-rewrite drops the dot, quotes and case do not matter,
+    # recipient_delimiter = + in the stack's main.cf)
+    for rcpt in ("forum@lists.test.", "forum+x@lists.test",
+                 '"forum"@lists.test', "FORUM@Lists.Test",
+                 '"forum+x"@lists.test.'):
+        (code, text), = _rcpt_answers(stack, "dave@example.test", rcpt)
+        assert 500 <= code < 600 and "not a member" in text, \
+            (rcpt, code, text)
+    # a member's mail to an extension is the list's mail as well
+    code, _ = _send(stack, "alice@example.test", "forum@lists.test.")
+    assert code == 250
+    # and the decision names the list
+    wait_for(lambda: "recipient=<forum+x@lists.test>, list=forum, "
+             "reason=not a member" in stack.log_tail("policyd", 400),
+             timeout=5, what="the extension's decision in the log")
+
+
 @requires("policyd", "admin")
 def test_burst_deferred_then_rejected(stack):
-    _restart_policyd(stack, policy_rate_limit=2, policy_rate_reject=3,
-                     policy_rate_window="1m")
-    key = "fg:{%s}:rate:carol@example.test" % stack.list_name
-    stack.redis("DEL", key)
+    key = _low_rate_limit(stack, "carol@example.test", "1m")
     try:
-        for _ in range(2):
+        for n in (1, 2):
             assert _send(stack, "carol@example.test", stack.list_address)[0] \
                 == 250
-        e = _refused(stack, "carol@example.test", stack.list_address)
-        assert e.code == 450 and "4.7.1" in e.text, (e.code, e.text)
-        e = _refused(stack, "carol@example.test", stack.list_address)
-        assert e.code == 554 and "5.7.1" in e.text, (e.code, e.text)
+            # counted when Postfix asks at END-OF-MESSAGE
+            wait_for(lambda: _count(stack, key) == n, timeout=5,
+                     what="post %d counted" % n)
+        for _ in range(2):
+            e = _refused(stack, "carol@example.test", stack.list_address)
+            assert e.code == 450 and "4.7.1" in e.text, (e.code, e.text)
+        # a refused attempt is not counted
+        assert _count(stack, key) == 2
+        assert 0 < int(stack.redis("PTTL", key)) <= 60000
         # another sender is not affected
         assert _send(stack, "bob@example.test", stack.list_address)[0] == 250
-        assert int(stack.redis("GET", key)) == 4
-        assert 0 < int(stack.redis("PTTL", key)) <= 60000
+        # at policy_rate_reject posts, the next one is rejected
+        stack.redis("INCR", key)
+        e = _refused(stack, "carol@example.test", stack.list_address)
+        assert e.code == 554 and "5.7.1" in e.text, (e.code, e.text)
+    finally:
+        stack.redis("DEL", key)
+        stack.redis("DEL", _rate_key(stack, "bob@example.test"))
+        _restart_policyd(stack)
+
+
+@requires("policyd", "admin")
+def test_abandoned_transactions_do_not_lock_out(stack):
+    # 45 counted RCPTs would be far past both limits
+    key = _low_rate_limit(stack, "alice@example.test", "10m")
+    try:
+        answers = _rcpt_answers(stack, "alice@example.test",
+                                stack.list_address, times=45)
+        assert [a[0] for a in answers] == [250] * 45, answers
+        assert _count(stack, key) == 0
+        # the member's own mail still goes through, and is counted once
+        msg = _msg(stack, "alice@example.test", stack.list_address, "real")
+        code, _ = stack.send_mail("alice@example.test", stack.list_address,
+                                  msg)
+        assert code == 250
+        wait_for(lambda: _count(stack, key) == 1, timeout=5,
+                 what="the real post counted")
+        wait_for(lambda: "reason=end of message, post (forum counted)"
+                 in stack.log_tail("policyd", 100), timeout=5,
+                 what="the count in the log")
+        # two recipients of one list in one message: counted once
+        msg = _msg(stack, "alice@example.test", stack.list_address, "two")
+        answers = stack.send_mail("alice@example.test",
+                                  [stack.list_address, "forum+x@lists.test"],
+                                  msg)
+        assert [a[0] for a in answers] == [250, 250], answers
+        wait_for(lambda: _count(stack, key) == 2, timeout=5,
+                 what="the second post counted")
+        # now at the limit: the next one waits
+        e = _refused(stack, "alice@example.test", stack.list_address)
+        assert e.code == 450 and "4.7.1" in e.text, (e.code, e.text)
+        assert _count(stack, key) == 2
     finally:
         stack.redis("DEL", key)
         _restart_policyd(stack)

@@ -13,6 +13,10 @@
  *	    -- closed without an answer: ERROR
  *	    -- closed inside a request
  *
+ *	Posts are counted as the daemon counts them: an RCPT answer that
+ *	lets a post through is remembered with its instance, and the
+ *	END-OF-MESSAGE request of that instance counts it once per list.
+ *
  *	The fixture: forum@lists.test posts to "forum" (members
  *	alice@example.org, bob@example.net), dev-list@lists.test to
  *	"dev-list" (member carol@example.com). A file named "redis-down-*"
@@ -21,6 +25,7 @@
  *
  *	FG_POLICY_TEST_DIR (from make) is where the golden files are.
  */
+#include "fg-address.h"
 #include "fg-common.h"
 #include "fg-policy.h"
 #include "fg-store-async.h"
@@ -90,11 +95,26 @@ static void fixture_settings(struct fg_policy_settings *set)
 	set->rate_reject = 12;
 }
 
+/* fixture_counter - the rate counter of a sender and a list */
+static long long *fixture_counter(const char *list, const char *sender)
+{
+	char key[300];
+
+	snprintf(key, sizeof(key), "%s:%s", list, sender);
+	for (size_t i = 0; i < FG_N_ELEMENTS(fixture_counts); i++) {
+		if (fixture_counts[i].key[0] == '\0')
+			memcpy(fixture_counts[i].key, key, strlen(key) + 1);
+		if (strcmp(fixture_counts[i].key, key) == 0)
+			return &fixture_counts[i].count;
+	}
+	ck_abort_msg("more rate counters than the fixture holds");
+	return NULL;
+}
+
 /* fixture_facts - what the facts script would answer */
 static void fixture_facts(const char *list, const char *sender,
 			  struct fg_policy_facts *f)
 {
-	char key[300];
 	size_t i;
 
 	memset(f, 0, sizeof(*f));
@@ -113,15 +133,7 @@ static void fixture_facts(const char *list, const char *sender,
 			f->allowed = true;
 	if (!(f->access == FG_ACCESS_OPEN || f->member || f->allowed))
 		return;
-	snprintf(key, sizeof(key), "%s:%s", list, sender);
-	for (i = 0; i < FG_N_ELEMENTS(fixture_counts); i++) {
-		if (fixture_counts[i].key[0] == '\0')
-			memcpy(fixture_counts[i].key, key, strlen(key) + 1);
-		if (strcmp(fixture_counts[i].key, key) == 0) {
-			f->count = ++fixture_counts[i].count;
-			return;
-		}
-	}
+	f->count = *fixture_counter(list, sender);
 }
 
 static int fixture_is_member(const char *list, const char *sender)
@@ -142,6 +154,7 @@ static char *replay(const char *input, size_t len, bool redis_down,
 	struct fg_policy_addresses *addrs =
 		no_addresses ? NULL : fixture_addresses();
 	struct fg_policy_cache cache;
+	struct fg_policy_txn txn;
 	struct fg_policy_settings set;
 	struct fg_buf out = { 0 };
 	size_t pos = 0;
@@ -149,6 +162,7 @@ static char *replay(const char *input, size_t len, bool redis_down,
 	fixture_settings(&set);
 	memset(fixture_counts, 0, sizeof(fixture_counts));
 	memset(&cache, 0, sizeof(cache));
+	memset(&txn, 0, sizeof(txn));
 	fg_buf_puts(&out, "");
 	while (pos < len) {
 		struct fg_policy_request req;
@@ -189,11 +203,27 @@ static char *replay(const char *input, size_t len, bool redis_down,
 			}
 			fg_policy_facts(&d, &set, sender,
 					cached > 0 || !redis_down ? &f : NULL);
+			if (d.post)
+				fg_policy_txn_add(&txn, instance, key, d.list);
 			free(key);
 			free(sender);
 			free(instance);
 		}
-		ck_assert_int_eq(d.verdict, FG_POLICY_ANSWER);
+		if (d.verdict == FG_POLICY_END_OF_MESSAGE) {
+			char *instance = fg_policy_value_dup(&req,
+							     FG_POLICY_INSTANCE,
+							     false);
+			struct fg_policy_txn msg;
+			if (fg_policy_txn_end(&txn, instance, &msg) &&
+			    !redis_down) {
+				for (unsigned int i = 0; i < msg.count; i++)
+					++*fixture_counter(msg.lists[i],
+							   msg.sender);
+			}
+			free(instance);
+		} else {
+			ck_assert_int_eq(d.verdict, FG_POLICY_ANSWER);
+		}
 
 		char answer[FG_POLICY_ACTION_MAX + 16];
 		size_t n = fg_policy_answer(&d, answer, sizeof(answer));
@@ -617,6 +647,198 @@ START_TEST(test_decisions)
 }
 END_TEST
 
+/* canonical - fg_address_canonical() of s, then without the extension
+   of delims (NULL: keep it), into a static buffer */
+static const char *canonical(const char *s, const char *delims)
+{
+	static char buf[256];
+
+	ck_assert_uint_lt(strlen(s), sizeof(buf));
+	ck_assert_uint_le(fg_address_canonical(s, strlen(s), buf),
+			  strlen(s));
+	if (delims != NULL)
+		(void)fg_address_strip_extension(buf, delims);
+	return buf;
+}
+
+/* address, delimiters (NULL: keep the extension), the result */
+static const char *const canonical_cases[][3] = {
+	{ "forum@lists.test", NULL, "forum@lists.test" },
+	{ "Forum@Lists.TEST.", NULL, "forum@lists.test" },
+	{ "forum@lists.test...", NULL, "forum@lists.test" },
+	{ "\"forum\"@lists.test", NULL, "forum@lists.test" },
+	{ "\"fo\\rum\"@lists.test", NULL, "forum@lists.test" },
+	/* an '@' inside the quotes is part of the local part */
+	{ "\"a@b\"@lists.test.", NULL, "a@b@lists.test" },
+	{ "forum", NULL, "forum" },
+	{ "", NULL, "" },
+	/* a domain of dots only is empty */
+	{ "forum@.", NULL, "forum@" },
+	{ "forum+x@lists.test", "+", "forum@lists.test" },
+	{ "forum+x+y@lists.test.", "+", "forum@lists.test" },
+	{ "\"forum+x\"@lists.test", "+", "forum@lists.test" },
+	{ "forum-x@lists.test", "+", "forum-x@lists.test" },
+	/* several delimiters: the first of any of them */
+	{ "forum-x+y@lists.test", "+-", "forum@lists.test" },
+	{ "forum+x-y@lists.test", "-+", "forum@lists.test" },
+	/* none */
+	{ "forum+x@lists.test", "", "forum+x@lists.test" },
+	/* not an extension: a delimiter first, reserved names */
+	{ "+x@lists.test", "+", "+x@lists.test" },
+	{ "owner-forum@lists.test", "-", "owner-forum@lists.test" },
+	{ "forum-request@lists.test", "-", "forum-request@lists.test" },
+	{ "owner-forum+x@lists.test", "+", "owner-forum@lists.test" },
+	{ "Postmaster@lists.test", "+-", "postmaster@lists.test" },
+	{ "mailer-daemon@lists.test", "-", "mailer-daemon@lists.test" },
+	/* without a domain */
+	{ "forum+x", "+", "forum" },
+};
+
+START_TEST(test_address_canonical)
+{
+	for (size_t i = 0; i < FG_N_ELEMENTS(canonical_cases); i++) {
+		const char *const *c = canonical_cases[i];
+		ck_assert_msg(strcmp(canonical(c[0], c[1]), c[2]) == 0,
+			      "%s (%s): got %s, want %s", c[0],
+			      c[1] != NULL ? c[1] : "keep",
+			      canonical(c[0], c[1]), c[2]);
+	}
+}
+END_TEST
+
+START_TEST(test_recipient_forms)
+{
+	struct fg_policy_addresses *addrs = fixture_addresses();
+	struct fg_policy_settings set;
+	struct fg_policy_request req;
+	struct fg_policy_decision d;
+	const char *error;
+	size_t size;
+	static const char *const forms[] = {
+		"forum@lists.test.", "forum+x@lists.test",
+		"\"forum\"@lists.test", "FORUM@LISTS.TEST",
+		"forum-x+y@lists.test",
+	};
+
+	fixture_settings(&set);
+	set.recipient_delimiter = "+-";
+	for (size_t i = 0; i < FG_N_ELEMENTS(forms); i++) {
+		char *buf = fg_xasprintf(REQ("protocol_state=RCPT\n"
+					     "sender=dave@example.org\n"
+					     "recipient=%s\n"), forms[i]);
+		ck_assert_int_eq(fg_policy_parse(buf, strlen(buf), &req,
+						 &size, &error), 1);
+		ck_assert_int_eq(fg_policy_check(&req, addrs, &set, &d,
+						 &error), 0);
+		ck_assert_msg(d.verdict == FG_POLICY_NEED_MEMBERSHIP &&
+			      strcmp(d.list, "forum") == 0,
+			      "%s: verdict %d list '%s'", forms[i],
+			      d.verdict, d.list);
+		free(buf);
+	}
+	/* without delimiters the extension is another address */
+	set.recipient_delimiter = "";
+	const char *buf = REQ("protocol_state=RCPT\nsender=dave@example.org\n"
+			      "recipient=forum+x@lists.test\n");
+	ck_assert_int_eq(fg_policy_parse(buf, strlen(buf), &req, &size,
+					 &error), 1);
+	ck_assert_int_eq(fg_policy_check(&req, addrs, &set, &d, &error), 0);
+	ck_assert_int_eq(d.verdict, FG_POLICY_ANSWER);
+	ck_assert_str_eq(d.action, "DUNNO");
+	fg_policy_addresses_free(&addrs);
+}
+END_TEST
+
+START_TEST(test_txn)
+{
+	struct fg_policy_txn txn, msg;
+
+	memset(&txn, 0, sizeof(txn));
+	/* no instance: nothing kept */
+	fg_policy_txn_add(&txn, "", "a@b", "forum");
+	ck_assert(!fg_policy_txn_end(&txn, "", &msg));
+	/* one message, a list twice and another list: each once */
+	fg_policy_txn_add(&txn, "I1", "a@b", "forum");
+	fg_policy_txn_add(&txn, "I1", "a@b", "forum");
+	fg_policy_txn_add(&txn, "I1", "a@b", "dev-list");
+	ck_assert(!fg_policy_txn_end(&txn, "I2", &msg));
+	/* a wrong END-OF-MESSAGE forgets it too */
+	ck_assert(!fg_policy_txn_end(&txn, "I1", &msg));
+	fg_policy_txn_add(&txn, "I1", "a@b", "forum");
+	fg_policy_txn_add(&txn, "I1", "a@b", "dev-list");
+	fg_policy_txn_add(&txn, "I1", "a@b", "forum");
+	ck_assert(fg_policy_txn_end(&txn, "I1", &msg));
+	ck_assert_uint_eq(msg.count, 2);
+	ck_assert_str_eq(msg.lists[0], "forum");
+	ck_assert_str_eq(msg.lists[1], "dev-list");
+	ck_assert_str_eq(msg.sender, "a@b");
+	ck_assert(!fg_policy_txn_end(&txn, "I1", &msg));
+	/* RSET: a new instance replaces the abandoned one */
+	fg_policy_txn_add(&txn, "I3", "a@b", "forum");
+	fg_policy_txn_add(&txn, "I4", "c@d", "dev-list");
+	ck_assert(!fg_policy_txn_end(&txn, "I3", &msg));
+	fg_policy_txn_add(&txn, "I4", "c@d", "dev-list");
+	ck_assert(fg_policy_txn_end(&txn, "I4", &msg));
+	ck_assert_uint_eq(msg.count, 1);
+	ck_assert_str_eq(msg.sender, "c@d");
+	/* at most FG_POLICY_TXN_LISTS lists */
+	for (unsigned int i = 0; i < FG_POLICY_TXN_LISTS + 3; i++) {
+		char list[16];
+		snprintf(list, sizeof(list), "l%u", i);
+		fg_policy_txn_add(&txn, "I5", "a@b", list);
+	}
+	ck_assert(fg_policy_txn_end(&txn, "I5", &msg));
+	ck_assert_uint_eq(msg.count, FG_POLICY_TXN_LISTS);
+}
+END_TEST
+
+START_TEST(test_end_of_message)
+{
+	struct fg_policy_addresses *addrs = fixture_addresses();
+	struct fg_policy_request req;
+	struct fg_policy_decision d;
+	struct fg_policy_settings set;
+	struct fg_policy_facts f = { .access = FG_ACCESS_MEMBERS,
+				     .member = true };
+	const char *error;
+	size_t size;
+	const char *buf = REQ("protocol_state=END-OF-MESSAGE\n"
+			      "sender=alice@example.org\nrecipient=\n"
+			      "recipient_count=2\ninstance=I1\n");
+
+	ck_assert_int_eq(fg_policy_parse(buf, strlen(buf), &req, &size,
+					 &error), 1);
+	ck_assert_int_eq(fg_policy_check(&req, addrs, NULL, &d, &error), 0);
+	ck_assert_int_eq(d.verdict, FG_POLICY_END_OF_MESSAGE);
+	ck_assert_str_eq(d.action, "DUNNO");
+
+	/* posts accepted before this one: at the limit, the next waits */
+	fixture_settings(&set);
+	memset(&d, 0, sizeof(d));
+	memcpy(d.list, "forum", 6);
+	f.count = 9;
+	fg_policy_facts(&d, &set, "alice@example.org", &f);
+	ck_assert_str_eq(d.action, "DUNNO");
+	ck_assert(d.post);
+	f.count = 10;
+	fg_policy_facts(&d, &set, "alice@example.org", &f);
+	ck_assert_str_eq(d.action, "DEFER_IF_PERMIT 4.7.1 <alice@example.org> "
+			 "sent more than 10 messages to the forum list in "
+			 "the rate window; try again later");
+	f.count = 12;
+	fg_policy_facts(&d, &set, "alice@example.org", &f);
+	ck_assert(strncmp(d.action, "REJECT 5.7.1", 12) == 0);
+	/* without a rate limit nothing is counted */
+	set.rate_limit = set.rate_reject = 0;
+	f.count = 0;
+	d.post = false;
+	fg_policy_facts(&d, &set, "alice@example.org", &f);
+	ck_assert_str_eq(d.action, "DUNNO");
+	ck_assert(!d.post);
+	fg_policy_addresses_free(&addrs);
+}
+END_TEST
+
 START_TEST(test_answer_bounded)
 {
 	struct fg_policy_decision d;
@@ -930,6 +1152,10 @@ int main(void)
 	tc = tcase_create("decide");
 	tcase_add_test(tc, test_addresses);
 	tcase_add_test(tc, test_decisions);
+	tcase_add_test(tc, test_address_canonical);
+	tcase_add_test(tc, test_recipient_forms);
+	tcase_add_test(tc, test_txn);
+	tcase_add_test(tc, test_end_of_message);
 	tcase_add_test(tc, test_answer_bounded);
 	tcase_add_test(tc, test_cache);
 	tcase_add_test(tc, test_cache_long_keys);
