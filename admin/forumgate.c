@@ -15,6 +15,7 @@
 #include "fg-attach.h"
 #include "fg-common.h"
 #include "fg-compose.h"
+#include "fg-secret.h"
 #include "fg-config.h"
 #include "fg-mailparse.h"
 #include "fg-policy.h"
@@ -131,13 +132,16 @@ static void cmd_status_not_posted(struct fg_store *store, const char *list)
 
 static int cmd_status(struct fg_store *store, const struct fg_config *config)
 {
-	char **names;
+	char **names, *redis;
 	size_t n;
 	const char *error;
 
 	if (fg_store_ping(store, &error) < 0)
 		die(EX_TEMPFAIL, "%s", error);
-	printf("redis: %s ok\n", config->redis);
+	redis = fg_url_redact(config->redis);
+
+	printf("redis: %s ok\n", redis);
+	free(redis);
 	if (fg_store_lists(store, &names, &n, &error) < 0)
 		die(EX_TEMPFAIL, "%s", error);
 	printf("lists: %zu\n", n);

@@ -47,6 +47,7 @@
 #include "fg-compose.h"
 #include "fg-forum.h"
 #include "fg-msgid.h"
+#include "fg-secret.h"
 #include "fg-smtp.h"
 #include "fg-threading.h"
 #include "fg-verp.h"
@@ -61,6 +62,7 @@
 /* a route: one relay and the envelope sender base used through it */
 struct outbound_route {
 	char *relay;
+	char *shown;		/* relay less userinfo, for the log */
 	char *sender;			/* NULL: bridge_address */
 	struct fg_smtp *smtp;
 	long long skip_until_ms;	/* failed: not tried before */
@@ -118,9 +120,12 @@ static int outbound_parse_routes(struct outbound *out,
 				 sender == NULL && strchr(tok + 7, '@') != NULL)
 				sender = tok + 7;
 			else {
+				char *shown = fg_url_redact(relay);
+
 				*error_r = fg_errorf("smtp_relay: unexpected "
 						     "'%s' after %s", tok,
-						     relay);
+						     shown);
+				free(shown);
 				free(copy);
 				return -1;
 			}
@@ -132,6 +137,7 @@ static int outbound_parse_routes(struct outbound *out,
 		r = &out->routes[out->n_routes++];
 		memset(r, 0, sizeof(*r));
 		r->relay = fg_xstrdup(relay);
+		r->shown = fg_url_redact(relay);
 		r->sender = sender != NULL ? fg_xstrdup(sender) : NULL;
 	}
 	free(copy);
@@ -287,7 +293,7 @@ static int outbound_submit(struct outbound *out, const struct fg_config *c,
 		free(sender);
 		if (status != FG_SMTP_TRANSIENT) {
 			if (r->skip_until_ms != 0)
-				msg_info("route %s: works again", r->relay);
+				msg_info("route %s: works again", r->shown);
 			r->skip_until_ms = 0;
 			return status;
 		}
@@ -297,7 +303,7 @@ static int outbound_submit(struct outbound *out, const struct fg_config *c,
 		if (r->skip_until_ms <= now)
 			msg_warn("list=%s post_id=%lld: route %s: %s; skipped "
 				 "for %u.%03us", l->name, post->post_id,
-				 r->relay, *reply_r,
+				 r->shown, *reply_r,
 				 c->smtp_relay_backoff / 1000,
 				 c->smtp_relay_backoff % 1000);
 		r->skip_until_ms = bridge_now_ms() + c->smtp_relay_backoff;
@@ -568,6 +574,7 @@ static void outbound_deinit(struct worker *w)
 	for (size_t i = 0; i < out->n_routes; i++) {
 		fg_smtp_deinit(&out->routes[i].smtp);
 		free(out->routes[i].relay);
+		free(out->routes[i].shown);
 		free(out->routes[i].sender);
 	}
 	free(out->routes);

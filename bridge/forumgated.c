@@ -50,6 +50,7 @@
 #include "forumgate-config.h"
 #include "bridge.h"
 #include "fg-mailparse.h"
+#include "fg-secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -356,10 +357,18 @@ int main(int argc, char **argv)
 		msg_fatal("list->forum: %s", error);
 	if (outbound_start(&bridge, &outbound, &error) < 0)
 		msg_fatal("forum->list: %s", error);
-	msg_info("forumgated %s started: consumer=%s forum=%s relay=%s "
-		 "redis=%s", PACKAGE_VERSION, bridge.consumer,
-		 bridge.config->forum_url, bridge.config->smtp_relay,
-		 bridge.config->redis);
+	{
+		char *forum = fg_url_redact(bridge.config->forum_url);
+		char *relay = fg_url_redact(bridge.config->smtp_relay);
+		char *redis = fg_url_redact(bridge.config->redis);
+
+		msg_info("forumgated %s started: consumer=%s forum=%s "
+			 "relay=%s redis=%s", PACKAGE_VERSION, bridge.consumer,
+			 forum, relay, redis);
+		free(forum);
+		free(relay);
+		free(redis);
+	}
 	if (report_fd >= 0) {
 		ssize_t w = write(report_fd, "ok", 2);
 		(void)w;

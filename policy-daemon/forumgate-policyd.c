@@ -25,11 +25,14 @@
 #include "forumgate-config.h"
 #include "policyd.h"
 #include "fg-store-async.h"
+#include "fg-secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,6 +309,43 @@ static void listen_free_all(struct listener **_list)
 	*_list = NULL;
 }
 
+/* drop_privileges - started as root: become policyd_user for good (its
+   uid, gid and groups) once the listeners are open; started as
+   another user: stay that user */
+static void drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (getuid() != 0 && geteuid() != 0)
+		return;
+	if (user == NULL || *user == '\0')
+		policyd_fatal(POLICYD_EX_CONFIG, "policyd_user is empty: "
+			      "refusing to run as root");
+	errno = 0;
+	pw = getpwnam(user);
+	if (pw == NULL)
+		policyd_fatal(POLICYD_EX_CONFIG, "policyd_user %s: %s", user,
+			      errno != 0 ? strerror(errno) : "no such user");
+	if (pw->pw_uid == 0)
+		policyd_fatal(POLICYD_EX_CONFIG, "policyd_user %s is root",
+			      user);
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0)
+		policyd_fatal(POLICYD_EX_OSERR, "initgroups(%s): %s", user,
+			      strerror(errno));
+	if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0)
+		policyd_fatal(POLICYD_EX_OSERR, "setresgid(%lu): %s",
+			      (unsigned long)pw->pw_gid, strerror(errno));
+	if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+		policyd_fatal(POLICYD_EX_OSERR, "setresuid(%lu): %s",
+			      (unsigned long)pw->pw_uid, strerror(errno));
+	/* all three uids changed: no way back, or something is wrong */
+	if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0)
+		policyd_fatal(POLICYD_EX_SOFTWARE, "could regain root after "
+			      "switching to %s", user);
+	policyd_info("running as user %s (uid %lu, gid %lu)", user,
+		     (unsigned long)pw->pw_uid, (unsigned long)pw->pw_gid);
+}
+
 /* daemonize - detach from the terminal; the listeners stay open */
 static void daemonize(void)
 {
@@ -428,6 +468,7 @@ int main(int argc, char **argv)
 			      "policy_redis_down_action is empty");
 	if (!pd.spawn)
 		listeners = listen_open_all(&pd, pd.config->policy_listen);
+	drop_privileges(pd.config->policyd_user);
 
 	/* A client that goes away must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
@@ -494,10 +535,14 @@ int main(int argc, char **argv)
 	/* After the client exists: a Redis failure at startup resumes
 	   the requests that waited for the posting addresses. */
 	pd.redis = policyd_redis_new(&pd, policyd_conn_resume_all);
-	if (pd.verbose || !pd.spawn)
+	if (pd.verbose || !pd.spawn) {
+		char *redis = fg_url_redact(pd.config->redis);
+
 		policyd_info("starting %s: %s, Redis at %s", PACKAGE_VERSION,
 			     pd.spawn ? "spawn mode" : pd.config->policy_listen,
-			     pd.config->redis);
+			     redis);
+		free(redis);
+	}
 
 	if (event_base_dispatch(pd.base) < 0)
 		policyd_fatal(POLICYD_EX_OSERR, "event loop failed");

@@ -8,6 +8,7 @@
  */
 #include "fg-config.h"
 #include "fg-common.h"
+#include "fg-secret.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -144,6 +145,17 @@ const struct fg_setting fg_settings[] = {
 	  "add a text/html alternative (the post's Markdown) to forum posts"),
 	S(outbound_edits, FG_SET_STRING, "ignore",
 	  "edited forum posts: ignore, or mail each new revision"),
+	S(secret_file, FG_SET_STRING, NULL,
+	  "file the value of secret is read from (instead of secret)"),
+	S(forum_api_key_file, FG_SET_STRING, NULL,
+	  "file the value of forum_api_key is read from"),
+	S(webhook_secret_file, FG_SET_STRING, NULL,
+	  "file the value of webhook_secret is read from"),
+	S(smtp_relay_file, FG_SET_STRING, NULL,
+	  "file the value of smtp_relay (with its user:password@) is read from"),
+	S(policyd_user, FG_SET_STRING, "forumgate",
+	  "user forumgate-policyd runs as after opening its sockets when "
+	  "started as root"),
 };
 const size_t fg_settings_count = FG_N_ELEMENTS(fg_settings);
 
@@ -211,6 +223,42 @@ struct fg_config *fg_config_defaults(void)
 	return config;
 }
 
+/* fg_config_read_files - NAME_file settings: NAME is read from the
+   file (once, here); setting both in the file is an error */
+static int fg_config_read_files(struct fg_config *config, const bool *seen,
+				const char **error_r)
+{
+	for (size_t i = 0; i < fg_settings_count; i++) {
+		const struct fg_setting *set = &fg_settings[i], *target;
+		size_t len = strlen(set->name);
+		char *name, *value;
+		const char *path = *(char **)((char *)config + set->offset);
+
+		if (len <= 5 || strcmp(set->name + len - 5, "_file") != 0 ||
+		    set->type != FG_SET_STRING || path == NULL || *path == '\0')
+			continue;
+		name = fg_xstrndup(set->name, len - 5);
+		target = fg_setting_find(name);
+		if (target == NULL || target->type != FG_SET_STRING)
+			abort(); /* a bad *_file row in the table */
+		if (seen[target - fg_settings]) {
+			*error_r = fg_errorf("%s and %s are both set: keep one",
+					     name, set->name);
+			free(name);
+			return -1;
+		}
+		if (fg_secret_file_read(path, &value, error_r) < 0) {
+			*error_r = fg_errorf("%s: %s", set->name, *error_r);
+			free(name);
+			return -1;
+		}
+		free(*(char **)((char *)config + target->offset));
+		*(char **)((char *)config + target->offset) = value;
+		free(name);
+	}
+	return 0;
+}
+
 int fg_config_load(const char *path, struct fg_config **config_r,
 		   const char **error_r)
 {
@@ -219,6 +267,7 @@ int fg_config_load(const char *path, struct fg_config **config_r,
 	char line[4096];
 	unsigned int lineno = 0;
 	const char *error;
+	bool *seen;
 
 	if (fp == NULL) {
 		*error_r = fg_errorf("open(%s) failed: %s", path,
@@ -226,6 +275,7 @@ int fg_config_load(const char *path, struct fg_config **config_r,
 		return -1;
 	}
 	config = fg_config_defaults();
+	seen = fg_xcalloc(fg_settings_count, sizeof(*seen));
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		lineno++;
 		size_t len = strlen(line);
@@ -249,12 +299,19 @@ int fg_config_load(const char *path, struct fg_config **config_r,
 			*error_r = fg_errorf("%s:%u: %s", path, lineno, error);
 			goto fail;
 		}
+		seen[fg_setting_find(name) - fg_settings] = true;
+	}
+	if (fg_config_read_files(config, seen, error_r) < 0) {
+		*error_r = fg_errorf("%s: %s", path, *error_r);
+		goto fail;
 	}
 	fclose(fp);
+	free(seen);
 	*config_r = config;
 	return 0;
 fail:
 	fclose(fp);
+	free(seen);
 	fg_config_free(&config);
 	return -1;
 }

@@ -9,6 +9,10 @@
  *	table (fg_settings[]); doc/forumgate.conf.5 documents the same
  *	table and a unit test checks that both list the same names.
  *
+ *	A setting NAME_file names a file NAME's value is read from when
+ *	the file is loaded (a secret kept out of the main file); setting
+ *	both is an error.
+ *
  *	Unknown names are an error (a typo must not silently fall back to
  *	a default). Values are validated by type when the file is loaded.
  */
@@ -83,6 +87,13 @@ struct fg_config {
 	/* Forum -> list: composition */
 	bool outbound_html;
 	char *outbound_edits;		/* "ignore" or "mail" */
+	/* Secrets in their own files (read by fg_config_load) */
+	char *secret_file;
+	char *forum_api_key_file;
+	char *webhook_secret_file;
+	char *smtp_relay_file;
+	/* Policy daemon: privileges */
+	char *policyd_user;
 };
 
 enum fg_setting_type {

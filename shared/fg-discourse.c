@@ -48,6 +48,7 @@
 #include "forumgate-config.h"
 #include "fg-forum.h"
 #include "fg-common.h"
+#include "fg-secret.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -68,6 +69,7 @@ struct fg_discourse {
 	CURL *curl;
 	struct curl_slist *headers;
 	char *url;		/* base URL without a trailing slash */
+	char *shown_url;	/* url less userinfo: links, messages */
 	char *api_key, *api_username;
 	unsigned int timeout_ms;
 	size_t max_answer;
@@ -177,6 +179,7 @@ static int fg_discourse_init(const struct fg_forum_settings *set,
 	len = strlen(d->url);
 	while (len > 0 && d->url[len - 1] == '/')
 		d->url[--len] = '\0';
+	d->shown_url = fg_url_redact(d->url);
 	d->api_key = fg_xstrdup(set->api_key);
 	d->api_username = fg_xstrdup(set->api_username);
 	d->timeout_ms = set->timeout_ms;
@@ -226,6 +229,7 @@ static void fg_discourse_deinit(struct fg_forum *forum)
 	free(d->api_key);
 	free(d->api_username);
 	free(d->url);
+	free(d->shown_url);
 	free(d);
 }
 
@@ -493,7 +497,7 @@ static int fg_discourse_perform(struct fg_discourse *d, const char *method,
 	if (code == CURLE_OK || (code == CURLE_WRITE_ERROR &&
 				 d->answer_too_large && status > 0))
 		return 0;
-	*error_r = fg_errorf("forum request to %s failed: %s", d->url,
+	*error_r = fg_errorf("forum request to %s failed: %s", d->shown_url,
 			     d->errbuf[0] != '\0' ? d->errbuf :
 			     curl_easy_strerror(code));
 	fg_buf_free(&d->answer);
@@ -615,8 +619,9 @@ static char *fg_discourse_post_url(struct fg_forum *forum, long long topic_id,
 	struct fg_discourse *d = (struct fg_discourse *)forum;
 
 	if (post_number <= 1)
-		return fg_xasprintf("%s/t/%lld", d->url, topic_id);
-	return fg_xasprintf("%s/t/%lld/%lld", d->url, topic_id, post_number);
+		return fg_xasprintf("%s/t/%lld", d->shown_url, topic_id);
+	return fg_xasprintf("%s/t/%lld/%lld", d->shown_url, topic_id,
+			    post_number);
 }
 
 /* fg_discourse_create - a topic or a reply, as req->author */

@@ -9,6 +9,7 @@
  */
 #include "fg-forum.h"
 #include "fg-common.h"
+#include "fg-secret.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -75,9 +76,11 @@ int fg_forum_init(const struct fg_forum_settings *set,
 	}
 	if (set->url == NULL || (strncasecmp(set->url, "http://", 7) != 0 &&
 				 strncasecmp(set->url, "https://", 8) != 0)) {
+		char *shown = fg_url_redact(set->url);
+
 		*error_r = fg_errorf("forum_url '%s' is not an http:// or "
-				     "https:// URL",
-				     set->url == NULL ? "" : set->url);
+				     "https:// URL", shown);
+		free(shown);
 		return -1;
 	}
 	if (v->init(set, forum_r, error_r) < 0)

@@ -26,6 +26,7 @@
 #include "forumgate-config.h"
 #include "fg-forum.h"
 #include "fg-common.h"
+#include "fg-secret.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -44,6 +45,7 @@ struct fg_nodebb {
 	CURL *curl;
 	struct curl_slist *headers;
 	char *url;		/* base URL without a trailing slash */
+	char *shown_url;	/* url less userinfo: links, messages */
 	long long uid;		/* the bridge's own user */
 	size_t max_answer;
 	char errbuf[CURL_ERROR_SIZE];
@@ -121,6 +123,7 @@ static int fg_nodebb_init(const struct fg_forum_settings *set,
 	for (size_t len = strlen(nb->url); len > 0 &&
 	     nb->url[len - 1] == '/'; len--)
 		nb->url[len - 1] = '\0';
+	nb->shown_url = fg_url_redact(nb->url);
 	nb->uid = uid;
 	nb->max_answer = set->max_answer_size > 0 ? set->max_answer_size :
 		FG_FORUM_DEFAULT_MAX_ANSWER;
@@ -170,6 +173,7 @@ static void fg_nodebb_deinit(struct fg_forum *forum)
 	fg_buf_free(&nb->body);
 	free(nb->retry_after);
 	free(nb->url);
+	free(nb->shown_url);
 	free(nb);
 }
 
@@ -331,7 +335,8 @@ static int fg_nodebb_send(struct fg_nodebb *nb, const char *path,
 	free(json);
 
 	if (code != CURLE_OK && !(nb->overflow && status > 0)) {
-		*error_r = fg_errorf("forum request to %s failed: %s", nb->url,
+		*error_r = fg_errorf("forum request to %s failed: %s",
+				     nb->shown_url,
 				     nb->errbuf[0] != '\0' ? nb->errbuf :
 				     curl_easy_strerror(code));
 		ret = FG_FORUM_TRANSIENT;
@@ -441,8 +446,8 @@ static char *fg_nodebb_post_url(struct fg_forum *forum, long long topic_id,
 	struct fg_nodebb *nb = (struct fg_nodebb *)forum;
 
 	if (post_number <= 1)
-		return fg_xasprintf("%s/topic/%lld", nb->url, topic_id);
-	return fg_xasprintf("%s/topic/%lld/-/%lld", nb->url, topic_id,
+		return fg_xasprintf("%s/topic/%lld", nb->shown_url, topic_id);
+	return fg_xasprintf("%s/topic/%lld/-/%lld", nb->shown_url, topic_id,
 			    post_number);
 }
 

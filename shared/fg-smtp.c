@@ -13,6 +13,7 @@
 #include "forumgate-config.h"
 #include "fg-smtp.h"
 #include "fg-common.h"
+#include "fg-secret.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -29,7 +30,7 @@
 struct fg_smtp {
 	CURL *curl;
 	char *url;
-	char *relay;		/* as configured, for messages */
+	char *relay;		/* as configured less userinfo, for messages */
 	unsigned int timeout_ms;
 	char errbuf[CURL_ERROR_SIZE];
 	int (*progress)(void *context);
@@ -145,9 +146,11 @@ int fg_smtp_init(const struct fg_smtp_settings *set, struct fg_smtp **smtp_r,
 	if (strstr(set->relay, "://") != NULL &&
 	    strncasecmp(set->relay, "smtp://", 7) != 0 &&
 	    strncasecmp(set->relay, "smtps://", 8) != 0) {
+		char *shown = fg_url_redact(set->relay);
+
 		*error_r = fg_errorf("smtp_relay '%s': only smtp:// and "
-				     "smtps:// URLs are supported",
-				     set->relay);
+				     "smtps:// URLs are supported", shown);
+		free(shown);
 		return -1;
 	}
 	smtp = fg_xcalloc(1, sizeof(*smtp));
@@ -158,7 +161,7 @@ int fg_smtp_init(const struct fg_smtp_settings *set, struct fg_smtp **smtp_r,
 		return -1;
 	}
 	smtp->url = fg_smtp_url(set->relay, set->helo_name);
-	smtp->relay = fg_xstrdup(set->relay);
+	smtp->relay = fg_url_redact(set->relay);
 	smtp->timeout_ms = set->timeout_ms;
 	smtp->progress = set->progress;
 	smtp->progress_context = set->progress_context;

@@ -89,6 +89,9 @@ SUBSCRIBERS = (
     "bridge@lists.test",
 )
 USER_PASSWORD = "secret"
+# forumgate-policyd runs as this user (it reaches Redis by its socket,
+# mode 777, and logs to the stdout it was started with)
+POLICYD_USER = "nobody"
 # Mail to this address goes to the LMTP socket DIR/later-lmtp, which does not
 # exist until a test creates it: the stack's ready-made defer path.
 LATER_ADDRESS = "carol+later@example.test"
@@ -1430,6 +1433,8 @@ plugin {{
             ("smtp_relay", "smtp://127.0.0.1:%d" % self.smtp_port),
             ("bridge_address", BRIDGE_ADDRESS),
             ("policy_listen", "127.0.0.1:%d" % self.policy_port),
+            # started as root, policyd switches to this user
+            ("policyd_user", POLICYD_USER),
         ]
         self.config = dict(values)
         text = "# forumgate configuration of the integration test stack\n"

@@ -8,6 +8,7 @@
 #include "fg-common.h"
 #include "fg-config.h"
 #include "fg-msgid.h"
+#include "fg-secret.h"
 #include "fg-verp.h"
 
 #include <check.h>
@@ -118,6 +119,107 @@ START_TEST(test_config_errors)
 	ck_assert_int_eq(fg_config_load("/nonexistent/fg.conf", &config,
 					&error), -1);
 	ck_assert_ptr_nonnull(strstr(error, "No such file"));
+}
+END_TEST
+
+/* fg_url_redact: no userinfo of any URL survives, the rest is kept */
+START_TEST(test_url_redact)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "https://forum.example.org", "https://forum.example.org" },
+		{ "https://bridge:s3cret@forum.example.org/base",
+		  "https://forum.example.org/base" },
+		{ "smtp://u:p@127.0.0.1:587", "smtp://127.0.0.1:587" },
+		{ "smtps://only-user@relay", "smtps://relay" },
+		/* a password with '@' in it: up to the last '@' */
+		{ "smtp://u:p@ss@relay:25/helo", "smtp://relay:25/helo" },
+		{ "http://h/path?a=b@c#x@y", "http://h/path?a=b@c#x@y" },
+		/* the routes of smtp_relay */
+		{ "smtp://a:pw1@r1:25 sender=bridge@lists.test, "
+		  "u:pw2@r2:587,r3:25",
+		  "smtp://r1:25 sender=bridge@lists.test, r2:587,r3:25" },
+		/* an error message quoting a URL */
+		{ "forum request to 'http://k:pw@f:80' failed: x@y",
+		  "forum request to 'http://f:80' failed: x@y" },
+		{ "alice@example.org", "alice@example.org" },
+		{ "127.0.0.1:6379", "127.0.0.1:6379" },
+		{ "unix:/run/redis/redis.sock", "unix:/run/redis/redis.sock" },
+		{ "", "" },
+	};
+
+	for (size_t i = 0; i < FG_N_ELEMENTS(cases); i++) {
+		char *s = fg_url_redact(cases[i].in);
+		ck_assert_msg(strcmp(s, cases[i].out) == 0,
+			      "case %zu: '%s' gave '%s'", i, cases[i].in, s);
+		free(s);
+	}
+	char *s = fg_url_redact(NULL);
+	ck_assert_str_eq(s, "");
+	free(s);
+}
+END_TEST
+
+/* NAME_file: read once at load, newline stripped, errors named */
+START_TEST(test_config_secret_files)
+{
+	char *secret = write_tmp("k3y-from-file\n");
+	char *relay = write_tmp("smtp://u:pw@relay:587 sender=b@l.test\r\n");
+	char *empty = write_tmp("\n");
+	char *two = write_tmp("one\ntwo\n");
+	char *text, *path;
+	struct fg_config *config;
+	const char *error;
+
+	text = fg_xasprintf("secret_file = %s\nsmtp_relay_file = %s\n",
+			    secret, relay);
+	path = write_tmp(text);
+	free(text);
+	ck_assert_int_eq(fg_config_load(path, &config, &error), 0);
+	ck_assert_str_eq(config->secret, "k3y-from-file");
+	ck_assert_str_eq(config->smtp_relay,
+			 "smtp://u:pw@relay:587 sender=b@l.test");
+	ck_assert_ptr_null(config->webhook_secret);
+	fg_config_free(&config);
+	unlink(path);
+	free(path);
+
+	static const struct {
+		const char *fmt, *expect;
+	} bad[] = {
+		{ "secret = x\nsecret_file = %s\n",
+		  "secret and secret_file are both set" },
+		{ "smtp_relay = smtp://r:25\nsmtp_relay_file = %s\n",
+		  "smtp_relay and smtp_relay_file are both set" },
+		{ "forum_api_key_file = %s.missing\n",
+		  "forum_api_key_file: open(" },
+		{ "webhook_secret_file = %s\n", "is empty" },
+		{ "secret_file = %s\n", "more than one line" },
+	};
+	const char *files[] = { secret, relay, secret, empty, two };
+	for (size_t i = 0; i < FG_N_ELEMENTS(bad); i++) {
+		text = fg_xasprintf(bad[i].fmt, files[i]);
+		path = write_tmp(text);
+		free(text);
+		ck_assert_int_eq(fg_config_load(path, &config, &error), -1);
+		ck_assert_ptr_null(config);
+		ck_assert_msg(strstr(error, bad[i].expect) != NULL,
+			      "case %zu: error '%s'", i, error);
+		/* the error names the file, never what is in it */
+		ck_assert_ptr_null(strstr(error, "k3y"));
+		ck_assert_ptr_null(strstr(error, ":pw@"));
+		unlink(path);
+		free(path);
+	}
+	unlink(secret);
+	unlink(relay);
+	unlink(empty);
+	unlink(two);
+	free(secret);
+	free(relay);
+	free(empty);
+	free(two);
 }
 END_TEST
 
@@ -379,6 +481,8 @@ int main(void)
 	tcase_add_test(tc, test_parse_helpers);
 	tcase_add_test(tc, test_config_load);
 	tcase_add_test(tc, test_config_errors);
+	tcase_add_test(tc, test_url_redact);
+	tcase_add_test(tc, test_config_secret_files);
 	tcase_add_test(tc, test_config_documented);
 	tcase_add_test(tc, test_config_sample);
 	tcase_add_test(tc, test_msgid);
