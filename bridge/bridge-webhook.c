@@ -2,7 +2,7 @@
  * NAME
  *	bridge-webhook 3 - the forum's webhooks in, health out
  * DESCRIPTION
- *	A small HTTP server (libmicrohttpd, one internal thread, so one
+ *	A small HTTP server (libmicrohttpd in one thread of ours, so one
  *	Redis connection serves every request) on webhook_listen:
  *
  *	POST /webhooks/discourse
@@ -36,6 +36,26 @@
  *	Listen on loopback (or a private address) behind the forum host's
  *	reverse proxy; the signature is the authentication, not the
  *	address.
+ *
+ *	Idle and slow clients must not keep the forum out (a forum does
+ *	not send a failed webhook again). One thread serves every
+ *	connection with epoll (libmicrohttpd driven by our own loop, so
+ *	the loop can also enforce deadlines), and:
+ *
+ *	- every request must be complete within webhook_request_timeout
+ *	  of its connection's start or of the previous request's end;
+ *	  libmicrohttpd's own timeout only counts idle time, so a client
+ *	  that sends a byte every few seconds is cut by the loop
+ *	  (shutdown() of the socket, which libmicrohttpd then closes);
+ *	- one address holds at most webhook_per_address_limit
+ *	  connections, all addresses together webhook_max_connections;
+ *	- webhook_trusted_addresses (the forum's, or its proxy's) are
+ *	  exempt from the per-address limit and have TRUSTED_RESERVE
+ *	  connections beyond webhook_max_connections, so a flood from
+ *	  many other addresses still leaves the forum room.
+ *
+ *	Refused and cut connections are logged at most once a minute,
+ *	with how many there were.
  */
 #include "bridge.h"
 #include "fg-webhook.h"
@@ -47,6 +67,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <unistd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
 
@@ -69,16 +91,54 @@ typedef int mhd_result;		/* before 0.9.71 handlers returned int */
 #define NODEBB_PATH "/webhooks/nodebb"
 #define NODEBB_SIGNATURE_HEADER "x-webhook-signature"
 #define HEALTH_PATH "/health"
-#define CONNECTION_LIMIT 64
-#define CONNECTION_TIMEOUT_S 30
+/* connections beyond webhook_max_connections that only
+   webhook_trusted_addresses may use */
+#define TRUSTED_RESERVE 32
+/* file descriptors besides the connections (Redis, logs, workers) */
+#define SPARE_FDS 64
+/* how often the loop looks for late requests, at most */
+#define LOOP_WAIT_MS 200
+/* refused and cut connections are logged once in this time */
+#define SHED_LOG_MS 60000
 /* a client that goes on sending this far past the limit is cut off */
 #define OVERSIZE_FACTOR 4
+
+/* an address as 16 bytes: IPv4 as ::ffff:a.b.c.d */
+struct webhook_ip {
+	unsigned char b[16];
+};
+
+struct webhook_net {
+	struct webhook_ip ip;
+	unsigned int bits;
+};
+
+/* one client connection, in the deadline list while it is not cut */
+struct webhook_conn {
+	struct webhook_conn *prev, *next;
+	struct webhook_ip ip;
+	int fd;
+	bool trusted;
+	bool listed;
+	long long since;	/* ms: accepted, or last request done */
+};
 
 struct webhook {
 	struct bridge *bridge;
 	struct MHD_Daemon *daemon;
+	pthread_t thread;
+	bool thread_started;
 	struct fg_store *store;	/* used by the server thread only */
 	bool store_failing;
+
+	/* everything below belongs to the server thread */
+	struct webhook_net *trusted;
+	size_t trusted_count;
+	unsigned int max_connections;
+	struct webhook_conn *head, *tail;	/* oldest since first */
+	unsigned int untrusted;		/* open untrusted connections */
+	long long shed_log_next;	/* ms */
+	unsigned long shed_count;	/* not logged yet */
 };
 
 struct request {
@@ -413,6 +473,307 @@ static mhd_result webhook_access(void *cls, struct MHD_Connection *conn,
 	return webhook_discourse(wh, conn, req);
 }
 
+/* webhook_ip_of - a client address as 16 bytes; false if not IP */
+static bool webhook_ip_of(const struct sockaddr *sa, struct webhook_ip *ip)
+{
+	memset(ip, 0, sizeof(*ip));
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		ip->b[10] = ip->b[11] = 0xff;
+		memcpy(ip->b + 12, &in->sin_addr, 4);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		memcpy(ip->b, &in6->sin6_addr, 16);
+		return true;
+	}
+	return false;
+}
+
+/* webhook_ip_text - an address for the log */
+static const char *webhook_ip_text(const struct webhook_ip *ip, char *buf,
+				   size_t size)
+{
+	static const unsigned char v4[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (memcmp(ip->b, v4, sizeof(v4)) == 0)
+		inet_ntop(AF_INET, ip->b + 12, buf, (socklen_t)size);
+	else
+		inet_ntop(AF_INET6, ip->b, buf, (socklen_t)size);
+	return buf;
+}
+
+/* webhook_parse_trusted - webhook_trusted_addresses: addresses and
+   address/bits, separated by commas or spaces */
+static int webhook_parse_trusted(struct webhook *wh, const char *value,
+				 const char **error_r)
+{
+	char *copy = fg_xstrdup(value), *save = NULL, *tok, *slash;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		struct webhook_net net;
+		struct in_addr a4;
+		struct in6_addr a6;
+		long long bits = -1;
+		unsigned int max;
+
+		memset(&net, 0, sizeof(net));
+		if ((slash = strchr(tok, '/')) != NULL) {
+			*slash = '\0';
+			if (fg_parse_llong(slash + 1, &bits) < 0)
+				bits = 1000;
+		}
+		if (inet_pton(AF_INET, tok, &a4) == 1) {
+			net.ip.b[10] = net.ip.b[11] = 0xff;
+			memcpy(net.ip.b + 12, &a4, 4);
+			max = 32;
+			net.bits = 96;
+		} else if (inet_pton(AF_INET6, tok, &a6) == 1) {
+			memcpy(net.ip.b, &a6, 16);
+			max = 128;
+			net.bits = 0;
+		} else {
+			*error_r = fg_errorf("webhook_trusted_addresses: '%s' "
+					     "is not an IP address", tok);
+			free(copy);
+			return -1;
+		}
+		if (bits > (long long)max || (slash != NULL && bits < 0)) {
+			*error_r = fg_errorf("webhook_trusted_addresses: bad "
+					     "prefix length after '%s'", tok);
+			free(copy);
+			return -1;
+		}
+		net.bits += bits < 0 ? max : (unsigned int)bits;
+		wh->trusted = fg_xrealloc(wh->trusted, (wh->trusted_count + 1) *
+					  sizeof(*wh->trusted));
+		wh->trusted[wh->trusted_count++] = net;
+	}
+	free(copy);
+	return 0;
+}
+
+/* webhook_is_trusted - is the address in webhook_trusted_addresses */
+static bool webhook_is_trusted(const struct webhook *wh,
+			       const struct webhook_ip *ip)
+{
+	for (size_t i = 0; i < wh->trusted_count; i++) {
+		const struct webhook_net *net = &wh->trusted[i];
+		unsigned int full = net->bits / 8, rest = net->bits % 8;
+
+		if (memcmp(ip->b, net->ip.b, full) != 0)
+			continue;
+		if (rest == 0 ||
+		    ((ip->b[full] ^ net->ip.b[full]) &
+		     (0xff << (8 - rest)) & 0xff) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* webhook_shed - log a refused or cut connection, once a minute */
+static void webhook_shed(struct webhook *wh, const char *what,
+			 const struct webhook_ip *ip)
+{
+	long long now = bridge_now_ms();
+	char addr[INET6_ADDRSTRLEN];
+
+	if (now < wh->shed_log_next) {
+		wh->shed_count++;
+		return;
+	}
+	if (wh->shed_count > 0)
+		msg_warn("webhook: %s from %s (and %lu more connections "
+			 "refused or cut in the last minute)", what,
+			 webhook_ip_text(ip, addr, sizeof(addr)),
+			 wh->shed_count);
+	else
+		msg_warn("webhook: %s from %s", what,
+			 webhook_ip_text(ip, addr, sizeof(addr)));
+	wh->shed_count = 0;
+	wh->shed_log_next = now + SHED_LOG_MS;
+}
+
+/* webhook_unlist - take a connection out of the deadline list */
+static void webhook_unlist(struct webhook *wh, struct webhook_conn *wc)
+{
+	if (!wc->listed)
+		return;
+	if (wc->prev != NULL)
+		wc->prev->next = wc->next;
+	else
+		wh->head = wc->next;
+	if (wc->next != NULL)
+		wc->next->prev = wc->prev;
+	else
+		wh->tail = wc->prev;
+	wc->prev = wc->next = NULL;
+	wc->listed = false;
+}
+
+/* webhook_list - (re)start a connection's deadline: now, at the tail */
+static void webhook_list(struct webhook *wh, struct webhook_conn *wc)
+{
+	webhook_unlist(wh, wc);
+	wc->since = bridge_now_ms();
+	wc->prev = wh->tail;
+	if (wh->tail != NULL)
+		wh->tail->next = wc;
+	else
+		wh->head = wc;
+	wh->tail = wc;
+	wc->listed = true;
+}
+
+/* webhook_accept - libmicrohttpd's accept policy: the connection
+   limits of untrusted addresses */
+static mhd_result webhook_accept(void *cls, const struct sockaddr *addr,
+				 socklen_t addrlen)
+{
+	struct webhook *wh = cls;
+	const struct fg_config *c = wh->bridge->config;
+	struct webhook_ip ip;
+	unsigned int same = 0;
+
+	(void)addrlen;
+	if (!webhook_ip_of(addr, &ip) || webhook_is_trusted(wh, &ip))
+		return MHD_YES;
+	if (wh->untrusted >= wh->max_connections) {
+		webhook_shed(wh, "refused a connection: "
+			     "webhook_max_connections reached", &ip);
+		return MHD_NO;
+	}
+	if (c->webhook_per_address_limit == 0)
+		return MHD_YES;
+	/* connections being cut are out of the list: they are closing */
+	for (const struct webhook_conn *wc = wh->head; wc != NULL;
+	     wc = wc->next)
+		if (memcmp(&wc->ip, &ip, sizeof(ip)) == 0 &&
+		    ++same >= c->webhook_per_address_limit) {
+			webhook_shed(wh, "refused a connection: "
+				     "webhook_per_address_limit reached",
+				     &ip);
+			return MHD_NO;
+		}
+	return MHD_YES;
+}
+
+/* webhook_notify - a connection opens or closes */
+static void webhook_notify(void *cls, struct MHD_Connection *conn,
+			   void **socket_context,
+			   enum MHD_ConnectionNotificationCode toe)
+{
+	struct webhook *wh = cls;
+	struct webhook_conn *wc = *socket_context;
+	const union MHD_ConnectionInfo *info;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		wc = fg_xcalloc(1, sizeof(*wc));
+		info = MHD_get_connection_info(conn,
+			MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		(void)webhook_ip_of(info != NULL ? info->client_addr : NULL,
+				    &wc->ip);
+		info = MHD_get_connection_info(conn,
+			MHD_CONNECTION_INFO_CONNECTION_FD);
+		wc->fd = info != NULL ? info->connect_fd : -1;
+		wc->trusted = webhook_is_trusted(wh, &wc->ip);
+		if (!wc->trusted)
+			wh->untrusted++;
+		webhook_list(wh, wc);
+		*socket_context = wc;
+		return;
+	}
+	if (wc == NULL)
+		return;
+	webhook_unlist(wh, wc);
+	if (!wc->trusted)
+		wh->untrusted--;
+	free(wc);
+	*socket_context = NULL;
+}
+
+/* webhook_cut_late - shut down connections past their deadline;
+   libmicrohttpd sees the end and closes them. Runs in the server
+   thread, where a connection's socket stays open until its close
+   notification. */
+static void webhook_cut_late(struct webhook *wh)
+{
+	long long limit = bridge_now_ms() -
+		(long long)wh->bridge->config->webhook_request_timeout;
+	struct webhook_conn *wc;
+
+	while ((wc = wh->head) != NULL && wc->since <= limit) {
+		webhook_unlist(wh, wc);
+		if (wc->fd >= 0)
+			(void)shutdown(wc->fd, SHUT_RDWR);
+		webhook_shed(wh, "cut a connection: no complete request "
+			     "within webhook_request_timeout", &wc->ip);
+	}
+}
+
+/* webhook_thread - the server loop */
+static void *webhook_thread(void *arg)
+{
+	struct webhook *wh = arg;
+	bool failed = false;
+
+	while (!bridge_stopping(wh->bridge)) {
+		if (MHD_run_wait(wh->daemon, LOOP_WAIT_MS) != MHD_YES) {
+			if (!failed)
+				msg_warn("webhook: libmicrohttpd's loop "
+					 "failed; retrying");
+			failed = true;
+			bridge_sleep(wh->bridge, LOOP_WAIT_MS);
+		}
+		webhook_cut_late(wh);
+	}
+	return NULL;
+}
+
+/* webhook_fd_room - raise RLIMIT_NOFILE to fit the connections */
+static void webhook_fd_room(struct webhook *wh)
+{
+	rlim_t need = (rlim_t)wh->max_connections + TRUSTED_RESERVE +
+		SPARE_FDS;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ?
+		need : rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+		unsigned int fit = rl.rlim_cur > TRUSTED_RESERVE + SPARE_FDS +
+			1 ? (unsigned int)(rl.rlim_cur - TRUSTED_RESERVE -
+					   SPARE_FDS) : 1;
+		msg_warn("webhook: only %llu file descriptors: serving %u "
+			 "connections, not webhook_max_connections = %u",
+			 (unsigned long long)rl.rlim_cur, fit,
+			 wh->max_connections);
+		wh->max_connections = fit;
+	}
+}
+
+/* webhook_request_done - a request ended: the deadline starts again */
+static void webhook_request_done(struct webhook *wh,
+				 struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn,
+					MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct webhook_conn *wc = info != NULL ? info->socket_context : NULL;
+
+	/* a connection already cut stays cut */
+	if (wc != NULL && wc->listed)
+		webhook_list(wh, wc);
+}
+
 /* webhook_completed - free a request's state */
 static void webhook_completed(void *cls, struct MHD_Connection *conn,
 			      void **con_cls,
@@ -420,9 +781,8 @@ static void webhook_completed(void *cls, struct MHD_Connection *conn,
 {
 	struct request *req = *con_cls;
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	webhook_request_done(cls, conn);
 	if (req == NULL)
 		return;
 	fg_buf_free(&req->body);
@@ -494,45 +854,78 @@ static int webhook_parse_listen(const char *listen,
 	return 0;
 }
 
+/* webhook_free - free a webhook whose daemon is stopped */
+static void webhook_free(struct webhook *wh)
+{
+	fg_store_free(&wh->store);
+	free(wh->trusted);
+	free(wh);
+}
+
 /* webhook_start - see bridge.h */
 int webhook_start(struct bridge *b, struct webhook **webhook_r,
 		  const char **error_r)
 {
+	const struct fg_config *c = b->config;
 	union webhook_addr addr;
 	struct webhook *wh;
-	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	/* no internal thread: webhook_thread() runs the epoll loop */
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int timeout_s = (c->webhook_request_timeout + 999) / 1000;
+	int err;
 
-	if (webhook_parse_listen(b->config->webhook_listen, &addr,
-				 error_r) < 0)
+	if (webhook_parse_listen(c->webhook_listen, &addr, error_r) < 0)
 		return -1;
 	if (addr.sa.sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	wh = fg_xcalloc(1, sizeof(*wh));
 	wh->bridge = b;
+	wh->max_connections = c->webhook_max_connections;
+	if (webhook_parse_trusted(wh, c->webhook_trusted_addresses,
+				  error_r) < 0) {
+		webhook_free(wh);
+		return -1;
+	}
+	webhook_fd_room(wh);
 	errno = 0;
-	wh->daemon = MHD_start_daemon(flags, 0, NULL, NULL,
+	wh->daemon = MHD_start_daemon(flags, 0, webhook_accept, wh,
 		webhook_access, wh,
 		MHD_OPTION_EXTERNAL_LOGGER, webhook_mhd_log, wh,
 		MHD_OPTION_SOCK_ADDR, &addr.sa,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
-		MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned int)CONNECTION_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_LIMIT,
+		wh->max_connections + TRUSTED_RESERVE,
+		/* the idle timeout; webhook_cut_late() the whole request */
+		MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+		MHD_OPTION_NOTIFY_CONNECTION, webhook_notify, wh,
 		MHD_OPTION_NOTIFY_COMPLETED, webhook_completed, wh,
 		MHD_OPTION_END);
 	if (wh->daemon == NULL) {
 		*error_r = fg_errorf("cannot listen on %s%s%s",
-				     b->config->webhook_listen,
+				     c->webhook_listen,
 				     errno != 0 ? ": " : "",
 				     errno != 0 ? strerror(errno) : "");
-		free(wh);
+		webhook_free(wh);
 		return -1;
 	}
-	msg_info("webhook: listening on %s", b->config->webhook_listen);
+	if ((err = pthread_create(&wh->thread, NULL, webhook_thread,
+				  wh)) != 0) {
+		*error_r = fg_errorf("cannot start a thread: %s",
+				     strerror(err));
+		MHD_stop_daemon(wh->daemon);
+		webhook_free(wh);
+		return -1;
+	}
+	wh->thread_started = true;
+	msg_info("webhook: listening on %s (request timeout %ums, %u "
+		 "per address, %u connections, %zu trusted networks)",
+		 c->webhook_listen, c->webhook_request_timeout,
+		 c->webhook_per_address_limit, wh->max_connections,
+		 wh->trusted_count);
 	*webhook_r = wh;
 	return 0;
 }
 
-/* webhook_stop - see bridge.h */
+/* webhook_stop - see bridge.h; bridge_stop() ends the loop */
 void webhook_stop(struct webhook **_wh)
 {
 	struct webhook *wh = *_wh;
@@ -540,7 +933,8 @@ void webhook_stop(struct webhook **_wh)
 	if (wh == NULL)
 		return;
 	*_wh = NULL;
+	if (wh->thread_started)
+		pthread_join(wh->thread, NULL);
 	MHD_stop_daemon(wh->daemon);
-	fg_store_free(&wh->store);
-	free(wh);
+	webhook_free(wh);
 }

@@ -204,6 +204,10 @@ static void check_config(const struct fg_config *c)
 			      c->bridge_address);
 	if (c->webhook_max_size == 0)
 		startup_fatal("webhook_max_size must not be 0");
+	if (c->webhook_request_timeout < 1000)
+		startup_fatal("webhook_request_timeout must be 1s or more");
+	if (c->webhook_max_connections == 0)
+		startup_fatal("webhook_max_connections must not be 0");
 	if (strcmp(c->outbound_edits, "ignore") != 0 &&
 	    strcmp(c->outbound_edits, "mail") != 0)
 		startup_fatal("outbound_edits '%s' is neither ignore nor mail",

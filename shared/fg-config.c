@@ -103,6 +103,18 @@ const struct fg_setting fg_settings[] = {
 	  "shared secret of the forum's webhook signatures (required)"),
 	S(webhook_max_size, FG_SET_SIZE, "1M",
 	  "largest webhook body accepted"),
+	S(webhook_request_timeout, FG_SET_DURATION, "10s",
+	  "a webhook connection must complete each request this long after "
+	  "it opened or its last request ended, or it is closed"),
+	S(webhook_per_address_limit, FG_SET_UINT, "32",
+	  "open webhook connections one untrusted address may hold (0: no "
+	  "limit)"),
+	S(webhook_max_connections, FG_SET_UINT, "1000",
+	  "open webhook connections of all untrusted addresses together"),
+	S(webhook_trusted_addresses, FG_SET_STRING, "",
+	  "the forum's addresses or networks (address/bits): exempt from "
+	  "webhook_per_address_limit, with room beyond "
+	  "webhook_max_connections"),
 	S(smtp_relay, FG_SET_STRING, "smtp://127.0.0.1:25",
 	  "SMTP relays forum posts are submitted to, in order (comma-separated)"),
 	S(smtp_timeout, FG_SET_DURATION, "30s",

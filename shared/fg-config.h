@@ -53,6 +53,10 @@ struct fg_config {
 	char *webhook_listen;
 	char *webhook_secret;
 	size_t webhook_max_size;
+	unsigned int webhook_request_timeout;	/* ms */
+	unsigned int webhook_per_address_limit;	/* 0: no limit */
+	unsigned int webhook_max_connections;
+	char *webhook_trusted_addresses;
 	/* Forum -> list */
 	char *smtp_relay;
 	unsigned int smtp_timeout;

@@ -15,7 +15,10 @@ import os
 import email
 import email.policy
 import re
+import resource
+import select
 import signal
+import socket
 import threading
 import time
 import urllib.error
@@ -481,3 +484,163 @@ def test_all_relays_down_logged_once_per_route(stack):
     wait_for(lambda: "route smtp://127.0.0.1:%d: works again" % p2 in log(),
              10, "the route's return in the log")
     _sink_stop(stack, "sink3")
+
+
+# -- the webhook port under idle and slow clients ------------------------------
+
+SLOW_START = (b"POST /webhooks/discourse HTTP/1.1\r\nHost: bridge\r\n"
+              b"X-Slow: ")
+
+
+def _raise_nofile(need):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE,
+                           (min(need, hard) if hard != resource.RLIM_INFINITY
+                            else need, hard))
+
+
+def _connect_from(stack, source):
+    """A TCP connection to the webhook port from source (an address of
+    127.0.0.0/8: many clients of their own, as a flood from many hosts)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", stack.webhook_port))
+    return s
+
+
+def _bridge_sockets(stack):
+    """How many connections of the webhook port forumgated holds open
+    (its sockets' inodes in /proc/net/tcp, the listener left out)."""
+    fd_dir = "/proc/%d/fd" % stack.daemon_pid("bridge")
+    inodes = set()
+    for fd in os.listdir(fd_dir):
+        try:
+            link = os.readlink(os.path.join(fd_dir, fd))
+        except FileNotFoundError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    n = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            port = int(fields[1].split(":")[1], 16)
+            if port == stack.webhook_port and fields[3] != "0A" and \
+                    fields[9] in inodes:
+                n += 1
+    return n
+
+
+def _closed_by_peer(socks, timeout):
+    """The sockets of socks that the bridge closes within timeout."""
+    closed, deadline = set(), time.monotonic() + timeout
+    while len(closed) < len(socks) and time.monotonic() < deadline:
+        open_ = [s for s in socks if s not in closed]
+        ready, _, _ = select.select(open_, [], [], 0.2)
+        for s in ready:
+            try:
+                if s.recv(4096) == b"":
+                    closed.add(s)
+            except OSError:
+                closed.add(s)
+    return closed
+
+
+def _timed_webhook(stack):
+    """A signed post_created from the forum's address: (status, seconds)."""
+    start = time.monotonic()
+    status = _webhook(stack, _new_post(stack), timeout=5)
+    return status, time.monotonic() - start
+
+
+@requires("bridge")
+def test_webhook_survives_idle_and_slow_clients(stack):
+    """500 idle and 100 slow connections (a header byte every 2 s) from
+    25 other addresses, all accepted and held by the bridge: a signed
+    webhook from the forum is answered 200 within a second, again and
+    again; the slow ones are cut at webhook_request_timeout (10 s by
+    default) although they never go idle."""
+    _reconfigure(stack)             # the defaults, whatever ran before
+    _raise_nofile(4096)
+    idle = [_connect_from(stack, "127.0.1.%d" % (i // 25 + 1))
+            for i in range(500)]
+    slow = [_connect_from(stack, "127.0.2.%d" % (i // 20 + 1))
+            for i in range(100)]
+    stop = threading.Event()
+
+    def drip():
+        for s in slow:
+            s.send(SLOW_START)
+        while not stop.wait(2.0):
+            for s in slow:
+                try:
+                    s.send(b"x")
+                except OSError:
+                    pass
+    dripper = threading.Thread(target=drip, daemon=True)
+    dripper.start()
+    try:
+        wait_for(lambda: _bridge_sockets(stack) >= 600, 20,
+                 "the bridge holding the 600 connections", interval=0.2)
+        times = []
+        opened = time.monotonic()
+        status, took = _timed_webhook(stack)
+        assert status == 200 and took < 1.0, (status, took)
+        times.append(took)
+        # the slow clients keep sending; every one is cut at the deadline
+        cut = _closed_by_peer(slow, 20)
+        cut_after = time.monotonic() - opened
+        for _ in range(3):
+            status, took = _timed_webhook(stack)
+            assert status == 200 and took < 1.0, (status, took)
+            times.append(took)
+        print("# webhook under 500 idle + 100 slow connections: answered "
+              "200 in %s ms; the 100 slow ones cut within %.1f s"
+              % (", ".join("%.0f" % (t * 1000) for t in times), cut_after))
+        assert len(cut) == len(slow), len(cut)
+    finally:
+        stop.set()
+        dripper.join()
+        for s in idle + slow:
+            s.close()
+    wait_for(lambda: _bridge_sockets(stack) == 0, 20,
+             "the bridge closing every test connection", interval=0.2)
+
+
+@requires("bridge")
+def test_webhook_connection_limits(stack):
+    """One address gets webhook_per_address_limit connections, the
+    rest are closed at once; with webhook_max_connections used up by
+    others, the forum (webhook_trusted_addresses) still gets in."""
+    _reconfigure(stack)
+    _raise_nofile(4096)
+    one = [_connect_from(stack, "127.0.3.1") for _ in range(40)]
+    try:
+        refused = _closed_by_peer(one, 3)
+        assert len(refused) == 8, len(refused)      # 32 by default
+        assert _bridge_sockets(stack) == 32
+    finally:
+        for s in one:
+            s.close()
+    wait_for(lambda: _bridge_sockets(stack) == 0, 20,
+             "the bridge closing them", interval=0.2)
+
+    _reconfigure(stack, webhook_max_connections="100",
+                 webhook_trusted_addresses="127.0.0.1/32, ::1")
+    many = [_connect_from(stack, "127.0.4.%d" % (i // 20 + 1))
+            for i in range(120)]
+    try:
+        refused = _closed_by_peer(many, 3)
+        assert len(refused) == 20, len(refused)
+        assert _bridge_sockets(stack) == 100
+        status, took = _timed_webhook(stack)
+        print("# webhook with webhook_max_connections used up by others: "
+              "%d in %.0f ms" % (status, took * 1000))
+        assert status == 200 and took < 1.0, (status, took)
+    finally:
+        for s in many:
+            s.close()
+    wait_for(lambda: _bridge_sockets(stack) == 0, 20,
+             "the bridge closing them", interval=0.2)
+    _reconfigure(stack)
