@@ -243,11 +243,15 @@ static int fg_config_read_files(struct fg_config *config, const bool *seen,
 	for (size_t i = 0; i < fg_settings_count; i++) {
 		const struct fg_setting *set = &fg_settings[i], *target;
 		size_t len = strlen(set->name);
+		const char *path;
 		char *name, *value;
-		const char *path = *(char **)((char *)config + set->offset);
 
+		/* only a string setting's member is a char * */
 		if (len <= 5 || strcmp(set->name + len - 5, "_file") != 0 ||
-		    set->type != FG_SET_STRING || path == NULL || *path == '\0')
+		    set->type != FG_SET_STRING)
+			continue;
+		path = *(char **)((char *)config + set->offset);
+		if (path == NULL || *path == '\0')
 			continue;
 		name = fg_xstrndup(set->name, len - 5);
 		target = fg_setting_find(name);
