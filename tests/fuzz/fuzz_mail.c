@@ -13,7 +13,8 @@
  *	It asserts what the callers rely on (fg-mailparse.h): a record
  *	has every field it promises, each one valid UTF-8 (the Redis
  *	stream fields and the forum's JSON need it), the one-line fields
- *	without a line break, the Message-ID normalized, the date in
+ *	without a line break (Subject and From without any control
+ *	character or run of spaces, as fg_mail_clean_line() makes them), the Message-ID normalized, the date in
  *	ISO 8601 UTC form, and at most FG_MAIL_MAX_REFERENCES references.
  *
  *	Built and run by tests/fuzz/run-fuzz.sh (clang -fsanitize=fuzzer).
@@ -36,6 +37,17 @@ static void fuzz_text(const char *s, bool one_line)
 	FUZZ_ASSERT(g_utf8_validate(s, -1, NULL));
 	if (one_line)
 		FUZZ_ASSERT(strpbrk(s, "\r\n") == NULL);
+}
+
+/* fuzz_header_text - what fg_mail_clean_line() promises: no control
+   character (C0 or DEL) and no run of white space */
+static void fuzz_header_text(const char *s)
+{
+	fuzz_text(s, true);
+	for (const char *p = s; *p != '\0'; p++) {
+		FUZZ_ASSERT((unsigned char)*p >= ' ' && *p != 0x7f);
+		FUZZ_ASSERT(!(p[0] == ' ' && p[1] == ' '));
+	}
 }
 
 /* fuzz_msgid - a stored Message-ID: what fg_msgid_normalize() keeps */
@@ -94,10 +106,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(rec->n_references <= FG_MAIL_MAX_REFERENCES);
 	for (size_t i = 0; i < rec->n_references; i++)
 		fuzz_msgid(rec->references[i]);
-	fuzz_text(rec->subject, true);
+	fuzz_header_text(rec->subject);
 	fuzz_text(rec->title, true);
-	fuzz_text(rec->from_name, true);
-	fuzz_text(rec->from_email, true);
+	fuzz_header_text(rec->from_name);
+	fuzz_header_text(rec->from_email);
 	fuzz_date(rec->date);
 	if (rec->list_id != NULL)
 		fuzz_text(rec->list_id, true);

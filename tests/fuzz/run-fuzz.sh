@@ -11,7 +11,9 @@
 # committed ones in tests/fuzz/corpus/TARGET, plus for policy the golden
 # requests in tests/policy, and for mail the real-world messages in
 # FG_CORPUS_DIR and FG_BOUNCE_CORPUS_DIR when those directories exist
-# (read in place, never copied into the project).
+# (read in place, never copied into the project). tests/fuzz/TARGET.dict,
+# when there is one, names the tokens that uninstrumented libraries
+# (GMime, jansson) compare with.
 #
 # Inputs a run finds go to FG_FUZZ_CORPUS/TARGET when FG_FUZZ_CORPUS is
 # set (kept for the next run), else to a temporary directory. A crash,
@@ -107,15 +109,17 @@ for t in $targets; do
 		corpus=$work/$t
 	fi
 	mkdir -p "$corpus" || exit 1
+	dict=
+	[ -f "$fuzzdir/$t.dict" ] && dict=-dict=$fuzzdir/$t.dict
 	# shellcheck disable=SC2046
 	(cd "$out" && ./"fuzz_$t" -max_total_time="$seconds" \
 		-max_len=65536 -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -error_exitcode=1 -timeout_exitcode=1 \
-		-artifact_prefix="$out/$t-" \
+		-artifact_prefix="$out/$t-" $dict \
 		"$corpus" $(seeds "$t")) >"$out/$t.log" 2>&1
 	ret=$?
 	echo "== $t: exit $ret"
-	grep -E "^#[0-9]+.*(DONE|INITED)|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)|^(==[0-9]+==)?ERROR|SUMMARY|deadly signal|Test unit written" \
+	grep -E "^#[0-9]+.*(DONE|INITED)|No such file|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)|^(==[0-9]+==)?ERROR|SUMMARY|deadly signal|Test unit written" \
 		"$out/$t.log"
 	[ $ret -eq 0 ] || status=1
 done
