@@ -1085,8 +1085,15 @@ static void fg_html_rtrim(struct fg_buf *b)
 char *fg_html_to_markdown(const char *html, size_t len, char **trimmed_r)
 {
 	struct fg_html h;
-	const char *p = html, *end = html + len;
+	const char *p, *end;
 
+	/* an empty part's bytes may be a NULL pointer */
+	if (html == NULL) {
+		html = "";
+		len = 0;
+	}
+	p = html;
+	end = html + len;
 	memset(&h, 0, sizeof(h));
 	h.out_max = len * 4 + 65536;
 	h.line_start = true;
@@ -1151,9 +1158,11 @@ char *fg_html_to_text(const char *html, size_t len)
 /* fg_html_sniff_charset - charset named by a <meta> element */
 char *fg_html_sniff_charset(const char *html, size_t len)
 {
-	const char *end = html + (len < FG_HTML_SNIFF_MAX ?
-				  len : FG_HTML_SNIFF_MAX);
-	const char *p = html;
+	const char *end, *p = html;
+
+	if (html == NULL)
+		return NULL;
+	end = html + (len < FG_HTML_SNIFF_MAX ? len : FG_HTML_SNIFF_MAX);
 
 	while ((p = fg_html_find_ci(p, end, "<meta")) != NULL) {
 		const char *tag_end = memchr(p, '>', (size_t)(end - p));

@@ -16,7 +16,8 @@
 #include <strings.h>
 
 #define FG_VERP_MAC_LEN 16
-/* A local part longer than this is not something we made. */
+/* A local part longer than this is not something we made: fg_verp_make
+   refuses to make one, fg_verp_parse to read one. */
 #define FG_VERP_LOCAL_MAX 256
 
 /* fg_verp_mac - the MAC over "verp:LIST.WHAT", lowercased */
@@ -40,6 +41,11 @@ static char *fg_verp_make(const char *secret, const char *list,
 	char mac[FG_VERP_MAC_LEN + 1];
 
 	if (at == NULL || !fg_list_name_valid(list))
+		return NULL;
+	/* BASE+fgb.MAC.LIST.WHAT must stay within what parsing accepts */
+	if ((size_t)(at - base_address) + sizeof("+" FG_VERP_TAG ".") - 1 +
+	    FG_VERP_MAC_LEN + 1 + strlen(list) + 1 + strlen(what) >
+	    FG_VERP_LOCAL_MAX)
 		return NULL;
 	fg_verp_mac(secret, list, what, mac);
 	return fg_str_lower(fg_xasprintf("%.*s+" FG_VERP_TAG ".%s.%s.%s%s",

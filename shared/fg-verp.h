@@ -18,7 +18,9 @@
  *	first 16 hex digits of HMAC-SHA256(secret, "verp:LIST.WHAT") over
  *	the lowercased text. The MAC comes first so that WHAT may contain
  *	dots. MTAs may change the case of a local part, so parsing is
- *	case-insensitive.
+ *	case-insensitive. A local part longer than 256 bytes is neither
+ *	made nor read: the make functions return NULL for it (the caller
+ *	sends from the base address instead).
  */
 #include <stdbool.h>
 
@@ -36,11 +38,13 @@ struct fg_verp {
 	char *recipient;	/* FG_VERP_RECIPIENT, with '@' */
 };
 
-/* fg_verp_make_post - the return path of a post mailed to a list */
+/* fg_verp_make_post - the return path of a post mailed to a list;
+   NULL for an invalid list name or a base too long to carry it */
 char *fg_verp_make_post(const char *secret, const char *list,
 			long long post_id, const char *base_address);
 /* fg_verp_make_recipient - the return path of mail to one recipient;
-   NULL when the recipient cannot be carried in a local part */
+   NULL when the recipient cannot be carried in a local part, or would
+   make it longer than fg_verp_parse reads */
 char *fg_verp_make_recipient(const char *secret, const char *list,
 			     const char *recipient, const char *base_address);
 /* fg_verp_parse - 1: a VERP address of ours whose MAC verifies;

@@ -440,6 +440,23 @@ START_TEST(test_verp)
 	ck_assert_ptr_null(fg_verp_make_recipient("k", "forum", "a+b@x.org",
 						  "b@l.example"));
 	ck_assert_ptr_null(fg_verp_make_post("k", "Bad List", 1, "b@l.example"));
+	/* a return path that parsing would not read back is not made
+	   (found by tests/fuzz/fuzz_verp: a 226-byte local part) */
+	char local[240], *rcpt;
+	memset(local, 'w', sizeof(local) - 1);
+	local[sizeof(local) - 1] = '\0';
+	rcpt = fg_xasprintf("%s@example.org", local);
+	ck_assert_ptr_null(fg_verp_make_recipient("k", "forum", rcpt,
+						  "b@l.example"));
+	ck_assert_ptr_null(fg_verp_make_post("k", "forum", 1, rcpt));
+	rcpt[200] = '@';
+	rcpt[201] = '\0';
+	a = fg_verp_make_post("k", "forum", 1, rcpt + 60);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(fg_verp_parse("k", a, &v), 1);
+	fg_verp_clear(&v);
+	free(a);
+	free(rcpt);
 
 	/* not ours at all, and malformed claims */
 	ck_assert_int_eq(fg_verp_parse("k", "alice@example.org", &v), 0);

@@ -115,6 +115,13 @@ START_TEST(test_html_markdown)
 	html_cut_is("<blockquote><p>quoted <i>word</i></p></blockquote>"
 		    "<pre>main.cf\n  x = 1</pre>",
 		    "> quoted *word*\n\n```\nmain.cf\n  x = 1\n```", NULL);
+
+	/* an empty HTML part's bytes are a NULL pointer (found by
+	   tests/fuzz/fuzz_mail: NULL + 0 is undefined behaviour) */
+	char *text = fg_html_to_text(NULL, 0);
+	ck_assert_str_eq(text, "");
+	free(text);
+	ck_assert_ptr_null(fg_html_sniff_charset(NULL, 0));
 }
 END_TEST
 
