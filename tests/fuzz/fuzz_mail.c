@@ -40,12 +40,17 @@ static void fuzz_text(const char *s, bool one_line)
 }
 
 /* fuzz_header_text - what fg_mail_clean_line() promises: no control
-   character (C0 or DEL) and no run of white space */
+   character (C0, DEL, C1 such as U+0085), no line or paragraph
+   separator (U+2028, U+2029) and no run of white space */
 static void fuzz_header_text(const char *s)
 {
 	fuzz_text(s, true);
-	for (const char *p = s; *p != '\0'; p++) {
-		FUZZ_ASSERT((unsigned char)*p >= ' ' && *p != 0x7f);
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';
+	     p++) {
+		FUZZ_ASSERT(*p >= ' ' && *p != 0x7f);
+		FUZZ_ASSERT(!(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f));
+		FUZZ_ASSERT(!(p[0] == 0xe2 && p[1] == 0x80 &&
+			      (p[2] == 0xa8 || p[2] == 0xa9)));
 		FUZZ_ASSERT(!(p[0] == ' ' && p[1] == ' '));
 	}
 }
