@@ -384,9 +384,9 @@ static int inbound_wait_left(struct worker *w, struct worker_list *l,
 	const struct fg_config *c = w->bridge->config;
 	const char *received = fg_entry_get(entry, "received");
 	const char *ids[INBOUND_WAIT_MAX_IDS];
-	size_t n = 0;
-	long long since, limit;
-	int seen = 0;
+	size_t n = 0, first = 0;
+	long long since, limit, now;
+	int seen;
 
 	if (rec->in_reply_to != NULL && *rec->in_reply_to != '\0')
 		ids[n++] = rec->in_reply_to;
@@ -399,17 +399,18 @@ static int inbound_wait_left(struct worker *w, struct worker_list *l,
 	if (n == 0 || received == NULL ||
 	    fg_parse_llong(received, &since) < 0)
 		return 0;
-	*awaited_r = ids[0];
-	for (size_t i = 0; i < n && seen == 0; i++) {
-		seen = fg_store_inbound_seen(w->store, l->name, ids[i],
-					     error_r);
-		if (seen < 0)
-			return -1;
-		if (seen > 0)
-			*awaited_r = ids[i];
-	}
+	now = inbound_wall_ms();
+	limit = c->reply_wait > c->reply_wait_unseen ? c->reply_wait :
+		c->reply_wait_unseen;
+	if (since * 1000 + limit <= now)
+		return 0;	/* past either wait: no need to look */
+	seen = fg_store_inbound_seen(w->store, l->name, ids, n, &first,
+				     error_r);
+	if (seen < 0)
+		return -1;
+	*awaited_r = ids[first];
 	limit = seen > 0 ? c->reply_wait : c->reply_wait_unseen;
-	*left_ms_r = since * 1000 + limit - inbound_wall_ms();
+	*left_ms_r = since * 1000 + limit - now;
 	return *left_ms_r > 0 ? 1 : 0;
 }
 

@@ -560,7 +560,7 @@ int fg_store_queue_lease(struct fg_store *store, const char *list,
 	return ret;
 }
 
-/* fg_store_finish - run fg_script_finish; args are ARGV[6..] */
+/* fg_store_finish - run fg_script_finish; args are ARGV[7..] */
 static int fg_store_finish(struct fg_store *store, const char *list,
 			   enum fg_queue queue, const struct fg_lease *lease,
 			   const char *id, const char *what,
@@ -728,20 +728,31 @@ int fg_store_waiting(struct fg_store *store, const char *list, size_t max,
 			       NULL, max, entries_r, count_r, error_r);
 }
 
-/* Is a field in any of the hashes: KEYS the hashes, ARGV[1] the field */
+/* The first field that is in any of the hashes: KEYS the hashes, ARGV
+   the fields. Returns its position (1..), or 0. */
 static const char fg_script_hexists_any[] =
-	"for i = 1, #KEYS do\n"
-	"  if redis.call('HEXISTS', KEYS[i], ARGV[1]) == 1 then return 1 end\n"
+	"for j = 1, #ARGV do\n"
+	"  for i = 1, #KEYS do\n"
+	"    if redis.call('HEXISTS', KEYS[i], ARGV[j]) == 1 then\n"
+	"      return j\n"
+	"    end\n"
+	"  end\n"
 	"end\n"
 	"return 0\n";
 
 int fg_store_inbound_seen(struct fg_store *store, const char *list,
-			  const char *message_id, const char **error_r)
+			  const char *const *message_ids, size_t count,
+			  size_t *index_r, const char **error_r)
 {
 	char seen[FG_KEY_SIZE];
 	long long now = fg_store_now_ms(store);
 	struct fg_argv a = { 0 };
-	int numkeys_at, ret;
+	redisReply *reply;
+	int numkeys_at, ret = -1;
+
+	*index_r = 0;
+	if (count == 0)
+		return 0;
 
 	/* the day buckets of the window, and the hash from before them */
 	fg_argv_str(&a, "EVAL");
@@ -753,10 +764,23 @@ int fg_store_inbound_seen(struct fg_store *store, const char *list,
 			 (now - store->seen_ms) / FG_STORE_DAY_MS);
 	fg_argv_str(&a, seen);
 	fg_argv_set_numkeys(&a, numkeys_at);
-	fg_argv_str(&a, message_id);
-	ret = fg_cmd_flag(fg_store_cmdv(store, a.argc, a.argv, a.lens,
-					error_r));
+	for (size_t i = 0; i < count; i++)
+		fg_argv_str(&a, message_ids[i]);
+	reply = fg_store_cmdv(store, a.argc, a.argv, a.lens, error_r);
 	fg_argv_free(&a);
+	if (reply == NULL)
+		return -1;
+	if (reply->type == REDIS_REPLY_INTEGER && reply->integer >= 0 &&
+	    (unsigned long long)reply->integer <= count) {
+		ret = reply->integer > 0;
+		if (ret)
+			*index_r = (size_t)reply->integer - 1;
+	} else {
+		*error_r = fg_errorf("Redis %s: unexpected answer when "
+				     "looking for queued Message-IDs of list "
+				     "%s", store->address, list);
+	}
+	freeReplyObject(reply);
 	return ret;
 }
 

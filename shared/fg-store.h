@@ -255,10 +255,12 @@ int fg_store_queue_park(struct fg_store *store, const char *list,
 int fg_store_waiting(struct fg_store *store, const char *list, size_t max,
 		     struct fg_entry ***entries_r, size_t *count_r,
 		     const char **error_r);
-/* fg_store_inbound_seen - 1 list mail with this Message-ID was queued
-   (it may be waiting, held, dead-lettered or posted), 0 never */
+/* fg_store_inbound_seen - 1 list mail with one of these Message-IDs
+   was queued (it may be waiting, held, dead-lettered or posted), with
+   *index_r the first such; 0 none. One round trip. */
 int fg_store_inbound_seen(struct fg_store *store, const char *list,
-			  const char *message_id, const char **error_r);
+			  const char *const *message_ids, size_t count,
+			  size_t *index_r, const char **error_r);
 /* fg_store_queue_bury - fg_store_queue_dead_trim() if the lease is
    still held (lease NULL: unconditionally): 1 moved, 0 the lease is
    lost */

@@ -6,7 +6,6 @@ padded; a refusal of the content despite fitting is dead-lettered at once
 and does not stall the queue.
 """
 
-import time
 import uuid
 
 from stack import requires, wait_for
@@ -69,12 +68,10 @@ def test_long_mail_posted_cut(stack):
     since = len(stack.forum_state()["request_log"])
     msg = stack.make_message("Alice Example <alice@example.test>",
                              stack.list_address, subject, body)
-    start = time.monotonic()
     stack.send_mail("alice@example.test", stack.list_address, msg)
     (topic, post), = wait_for(lambda: _posts(stack, "Limits %s line 00000"
                                              % uid),
                               timeout=60, what="the long mail posted")
-    took = time.monotonic() - start
     title, raw = topic["title"], post["raw"]
     assert len(title) <= 255 and title.endswith("\u2026"), title
     # cut after a whole word of the subject
@@ -88,7 +85,6 @@ def test_long_mail_posted_cut(stack):
     assert "Limits %s line 00499:" % uid not in raw
     assert _refusals(stack, since) == [], _refusals(stack, since)
     assert _xlen(stack, "fg:{forum}:dead") == 0
-    assert took < 30, took
     # the forum's webhook for the cut post is known as the bridge's own:
     # the list has the mail once
     wait_for(lambda: any(w["post_id"] == post["id"] and w["done"]
@@ -140,7 +136,6 @@ def test_content_refusal_dead_letter_at_once(stack):
                                  stack.bridge_address,
                                  "Limits %s refused text" % uid,
                                  _long_body(uid, 450))
-    start = time.monotonic()
     stack.send_mail("alice@example.test", stack.bridge_address, refused)
     nxt = stack.make_message("Alice Example <alice@example.test>",
                              stack.bridge_address,
@@ -151,11 +146,10 @@ def test_content_refusal_dead_letter_at_once(stack):
              what="the dead letter")
     wait_for(lambda: _posts(stack, "Limits %s next:" % uid), timeout=30,
              what="the next mail posted")
-    took = time.monotonic() - start
     assert len(_refusals(stack, since)) == 1, _refusals(stack, since)
     r = stack.admin("dead", "forum", check=True)
     assert "message_id=%s" % refused["Message-ID"] in r.stdout, r.stdout
     assert "Body is limited to 32000 characters; you entered" in r.stdout, \
         r.stdout
-    # forum_retry_min is 1s, doubling: five tries took 15 s
-    assert took < 10, took
+    # one refusal, no retry: before, five tries with backoff (15 s)
+    # stalled the list; the count above says so on any machine

@@ -555,10 +555,15 @@ START_TEST(test_queue_lease)
 	ck_assert_int_eq(len, 0);
 	fg_entries_free(waiting, n_waiting);
 	fg_entry_free(&entry);
-	ck_assert_int_eq(fg_store_inbound_seen(store, "q3",
-					       "lease1@example.org", &error), 1);
-	ck_assert_int_eq(fg_store_inbound_seen(store, "q3",
-					       "never@example.org", &error), 0);
+	const char *ids[] = { "never@example.org", "lease1@example.org",
+			      "lease0@example.org" };
+	size_t first = 99;
+	ck_assert_int_eq(fg_store_inbound_seen(store, "q3", ids, 3, &first,
+					       &error), 1);
+	ck_assert_uint_eq(first, 1);
+	ck_assert_int_eq(fg_store_inbound_seen(store, "q3", ids, 1, &first,
+					       &error), 0);
+	ck_assert_uint_eq(first, 0);
 }
 END_TEST
 
