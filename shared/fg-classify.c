@@ -284,7 +284,7 @@ void fg_classify(const struct fg_classify_msg *msg, const char *secret,
 /* The names of enum fg_not_posted, in its order. */
 static const char *const fg_not_posted_names[FG_NOT_POSTED_COUNT] = {
 	"own", "auto-reply", "bounce", "duplicate", "empty", "too-large",
-	"unparsable", "no-list", "bad-verp",
+	"unparsable", "no-list", "bad-verp", "refusal",
 };
 
 /* fg_not_posted_name - see fg-classify.h */
@@ -331,7 +331,7 @@ int fg_not_posted_mask(const char *names, unsigned int *mask_r,
 			*error_r = fg_errorf("unknown reason '%.*s' (own, "
 					     "auto-reply, bounce, duplicate, "
 					     "empty, too-large, unparsable, "
-					     "no-list, bad-verp)",
+					     "no-list, bad-verp, refusal)",
 					     (int)(len > 64 ? 64 : len), p);
 			return -1;
 		}

@@ -66,9 +66,9 @@
  *	classifying); fg_not_posted_name() gives the reason's name, used
  *	for the mailbox the message is kept in, the counter in Redis and
  *	the log: own, auto-reply, bounce, duplicate, empty, too-large,
- *	unparsable, no-list, bad-verp. fg_not_posted_mask() reads a list
- *	of such names (separated by commas or spaces; "" is none) into a
- *	bit mask, bit (1 << reason).
+ *	unparsable, no-list, bad-verp, refusal. fg_not_posted_mask()
+ *	reads a list of such names (separated by commas or spaces; "" is
+ *	none) into a bit mask, bit (1 << reason).
  * DIAGNOSTICS
  *	fg_classify() gives every message a class. fg_not_posted_mask()
  *	returns -1 with *error_r naming an unknown reason. Never logs.
@@ -95,6 +95,9 @@ enum fg_not_posted {
 	FG_NOT_POSTED_UNPARSABLE,	/* not a mail message */
 	FG_NOT_POSTED_NO_LIST,		/* list not defined in Redis */
 	FG_NOT_POSTED_BAD_VERP,		/* VERP address, MAC does not verify */
+	FG_NOT_POSTED_REFUSAL,		/* the list manager's notice that it
+					   held or rejected one of our posts
+					   (fg-refusal.h) */
 	FG_NOT_POSTED_COUNT
 };
 
