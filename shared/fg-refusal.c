@@ -482,6 +482,9 @@ static char *fg_refusal_text_reason(const char *text)
 
 		if (p == NULL)
 			continue;
+		/* "because ..." reads as a reason with the word */
+		if (strcmp(fg_refusal_markers[i], "because") == 0)
+			p -= strlen("because");
 		reason = fg_refusal_paragraph(p);
 		if (reason != NULL && *reason != '\0')
 			return reason;

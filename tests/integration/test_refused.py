@@ -1,0 +1,90 @@
+"""Forum posts the list manager refused: a forum post that the real
+mlmmj list denies (an access rule) or holds for a moderator comes back
+to the bridge as mlmmj's notice; the plugin records it, `forumgate
+status` and `forumgate refused` show it, the notice is not posted, and
+with refused_notify = pm the author gets a private message on the
+forum. A held post that the moderator releases comes through the list
+and is no longer outstanding.
+
+The tests share one stack and run in file order.
+"""
+
+import os
+import uuid
+
+from stack import requires, wait_for
+
+STACK_OPTIONS = {"full": True}
+
+state = {}
+
+
+def _uid():
+    return uuid.uuid4().hex[:8]
+
+
+def _control(stack, name, value):
+    """Write an mlmmj control file (as the mail user owns the list)."""
+    path = os.path.join(stack.list_dir, "control", name)
+    with open(path, "w") as f:
+        f.write(value)
+    os.chown(path, stack.mail_uid, stack.mail_gid)
+
+
+def _refused(stack):
+    return stack.redis_call("XRANGE", "fg:{forum}:refused", "-", "+")
+
+
+def _fields(entry):
+    flat = entry[1]
+    return dict(zip(flat[0::2], flat[1::2]))
+
+
+def _posts_with(stack, text):
+    return [(t, p) for t in stack.forum_state()["topics"]
+            for p in t["posts"] if text in p["raw"]]
+
+
+@requires("plugin", "forumsim", "bridge", "policyd", "admin")
+def test_denied_post_is_recorded(stack):
+    """mlmmj denies a forum post by an access rule and sends its
+    deny-post notice (the post attached) to the bridge address: the
+    refusal is recorded with mlmmj's reason and shown by status."""
+    _control(stack, "access", "deny ^Subject:.*refuse-me\n"
+             "moderate ^Subject:.*hold-me\nallow\n")
+    uid = _uid()
+    title = "Please refuse-me %s from the forum" % uid
+    stack.forum_topic(title, "A forum post the list will not take, %s."
+                      % uid, username="erin_web", name="Erin Web",
+                      category=int(stack.list_category))
+
+    def recorded():
+        return [e for e in _refused(stack)
+                if _fields(e).get("subject", "").endswith(title)] or None
+    entry = wait_for(recorded, timeout=60,
+                     what="the refusal in fg:{forum}:refused")[0]
+    f = _fields(entry)
+    assert f["kind"] == "rejected", f
+    assert "access rule" in f["reason"], f
+    assert f["message_id"].startswith("fg.forum."), f
+    assert int(f["post_id"]) > 0, f
+    topic_id, post_number = f["message_id"].split(".")[2:4]
+    assert (f["topic_id"], f["post_number"]) == (topic_id, post_number), f
+    state["rejected"] = f
+
+    counts = stack.redis_call("HGETALL", "fg:{forum}:refused-count")
+    assert dict(zip(counts[0::2], counts[1::2])).get("rejected") == "1"
+    # the notice is kept, not posted
+    assert "refusal" in stack.not_posted(stack.bridge_address)
+    assert not _posts_with(stack, "unable to be delivered")
+    assert not any(t["title"].startswith("Post to")
+                   for t in stack.forum_state()["topics"])
+
+    r = stack.admin("status")
+    assert r.returncode == 0, r.stderr
+    assert "refused: held=0 rejected=1 bounced=0" in r.stdout, r.stdout
+    assert "post_id=%s rejected" % f["post_id"] in r.stdout, r.stdout
+
+    r = stack.admin("refused", "forum")
+    assert r.returncode == 0, r.stderr
+    assert f["post_id"] in r.stdout and "access rule" in r.stdout, r.stdout
