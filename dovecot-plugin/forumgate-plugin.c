@@ -237,11 +237,12 @@ static int forumgate_refusal(struct mail_deliver_context *ctx,
 		return -1;
 	}
 	e_info(ctx->event, FORUMGATE_LOG_PREFIX "list=%s post %s: %s by the "
-	       "list manager (%s)%s post_id=%lld message_id=<%s> reason=\"%s\"",
+	       "list manager (%s)%s%s message_id=<%s> reason=\"%s\"",
 	       list, ret > 0 ? "refused" : "refusal seen before",
 	       fg_refusal_kind_name(r->kind), r->notice_from,
-	       ret > 0 ? t_strdup_printf(" record=%s", id) : "", r->post_id,
-	       r->message_id != NULL ? r->message_id : "",
+	       ret > 0 ? t_strdup_printf(" record=%s", id) : "",
+	       r->post_id > 0 ? t_strdup_printf(" post_id=%lld", r->post_id) :
+	       "", r->message_id != NULL ? r->message_id : "",
 	       str_sanitize(r->reason, 200));
 	*reason_r = t_strdup_printf("%s notice of a forum post (message-id="
 				    "<%s>)", fg_refusal_kind_name(r->kind),

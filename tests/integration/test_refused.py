@@ -45,17 +45,13 @@ def _posts_with(stack, text):
             for p in t["posts"] if text in p["raw"]]
 
 
-@requires("plugin", "forumsim", "bridge", "policyd", "admin")
-def test_denied_post_is_recorded(stack):
-    """mlmmj denies a forum post by an access rule and sends its
-    deny-post notice (the post attached) to the bridge address: the
-    refusal is recorded with mlmmj's reason and shown by status."""
-    _control(stack, "access", "deny ^Subject:.*refuse-me\n"
-             "moderate ^Subject:.*hold-me\nallow\n")
+def _post_refused(stack, word):
+    """A forum user posts a topic whose subject has `word` in it; the
+    fields of its refusal once recorded."""
     uid = _uid()
-    title = "Please refuse-me %s from the forum" % uid
-    stack.forum_topic(title, "A forum post the list will not take, %s."
-                      % uid, username="erin_web", name="Erin Web",
+    title = "Please %s %s from the forum" % (word, uid)
+    stack.forum_topic(title, "A forum post the list looks at, %s." % uid,
+                      username="erin_web", name="Erin Web",
                       category=int(stack.list_category))
 
     def recorded():
@@ -63,7 +59,17 @@ def test_denied_post_is_recorded(stack):
                 if _fields(e).get("subject", "").endswith(title)] or None
     entry = wait_for(recorded, timeout=60,
                      what="the refusal in fg:{forum}:refused")[0]
-    f = _fields(entry)
+    return title, _fields(entry)
+
+
+@requires("plugin", "forumsim", "bridge", "policyd", "admin")
+def test_denied_post_is_recorded(stack):
+    """mlmmj denies a forum post by an access rule and sends its
+    deny-post notice (the post attached) to the bridge address: the
+    refusal is recorded with mlmmj's reason and shown by status."""
+    _control(stack, "access", "deny ^Subject:.*refuse-me\n"
+             "moderate ^Subject:.*hold-me\nallow\n")
+    title, f = _post_refused(stack, "refuse-me")
     assert f["kind"] == "rejected", f
     assert "access rule" in f["reason"], f
     assert f["message_id"].startswith("fg.forum."), f
@@ -75,7 +81,8 @@ def test_denied_post_is_recorded(stack):
     counts = stack.redis_call("HGETALL", "fg:{forum}:refused-count")
     assert dict(zip(counts[0::2], counts[1::2])).get("rejected") == "1"
     # the notice is kept, not posted
-    assert "refusal" in stack.not_posted(stack.bridge_address)
+    wait_for(lambda: "refusal" in stack.not_posted(stack.bridge_address),
+             timeout=30, what="mlmmj's notice in the mailbox")
     assert not _posts_with(stack, "unable to be delivered")
     assert not any(t["title"].startswith("Post to")
                    for t in stack.forum_state()["topics"])
@@ -88,3 +95,44 @@ def test_denied_post_is_recorded(stack):
     r = stack.admin("refused", "forum")
     assert r.returncode == 0, r.stderr
     assert f["post_id"] in r.stdout and "access rule" in r.stdout, r.stdout
+
+
+@requires("plugin", "forumsim", "bridge", "policyd", "admin")
+def test_held_post_then_released(stack):
+    """mlmmj holds a forum post for its moderator (an access rule with
+    "moderate") and tells the poster at its envelope sender, the post's
+    VERP address (wait-post, control/notifymod): recorded as held, still held in status; the moderator releases it,
+    the post comes through the list to the bridge, and status counts it
+    as approved, no longer held."""
+    _control(stack, "moderators", "carol@example.test\n")
+    _control(stack, "notifymod", "")
+    title, f = _post_refused(stack, "hold-me")
+    assert f["kind"] == "held", f
+    assert int(f["post_id"]) > 0, f
+    state["held"] = f
+    # kept with the bounces to the VERP address, as before
+    wait_for(lambda: any(str(m["Subject"]).startswith("Awaiting release")
+                         for m in stack.not_posted(stack.bridge_address)
+                         .get("bounce", [])),
+             timeout=30, what="mlmmj's wait-post notice in the mailbox")
+    r = stack.admin("status")
+    assert "still_held=1" in r.stdout, r.stdout
+
+    # the moderator's copy names the release address in Reply-To
+    mod = stack.wait_mail("carol@example.test",
+                          lambda m: title in str(m.get("Subject", "")) or
+                          title in m.as_string(), timeout=30)
+    release = mod["Reply-To"].strip().strip("<>")
+    assert "+release-" in release or "+moderate-" in release, release
+    msg = stack.make_message("carol@example.test", release, "release",
+                             "ok\n")
+    stack.send_mail("carol@example.test", release, msg)
+
+    def approved():
+        counts = stack.redis_call("HGETALL", "fg:{forum}:refused-count")
+        return dict(zip(counts[0::2], counts[1::2])).get("approved")
+    assert wait_for(approved, timeout=60,
+                    what="the released post to come through") == "1"
+    r = stack.admin("status")
+    assert "still_held=0" in r.stdout and "approved=1" in r.stdout, r.stdout
+    assert "held=1" in r.stdout, r.stdout
