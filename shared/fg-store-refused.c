@@ -55,8 +55,9 @@ static const char fg_script_refused_delivered[] =
 	"redis.call('HINCRBY', KEYS[2], 'approved', 1)\n"
 	"return 1\n";
 
-/* Take the next refusal: KEYS[1] the stream, KEYS[2] the mark.
-   {entry, previous mark} or nil. */
+/* Take the next refusal: KEYS[1] the stream, KEYS[2] the mark,
+   KEYS[3] the states. {entry, previous mark, the post's state now} or
+   nil. */
 static const char fg_script_refused_take[] =
 	"local mark = redis.call('GET', KEYS[2])\n"
 	"local start = '-'\n"
@@ -64,7 +65,13 @@ static const char fg_script_refused_take[] =
 	"local e = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 1)\n"
 	"if #e == 0 then return false end\n"
 	"redis.call('SET', KEYS[2], e[1][1])\n"
-	"return {e[1], mark or ''}\n";
+	"local f, v = e[1][2], {}\n"
+	"for i = 1, #f, 2 do v[f[i]] = f[i + 1] end\n"
+	"local field = 'p' .. (v['post_id'] or '0')\n"
+	"if (v['topic_id'] or '0') ~= '0' then\n"
+	"  field = v['topic_id'] .. '.' .. (v['post_number'] or '0')\n"
+	"end\n"
+	"return {e[1], mark or '', redis.call('HGET', KEYS[3], field) or ''}\n";
 
 /* Put the mark back: KEYS[1] the mark, ARGV[1] where it should be,
    ARGV[2] where it goes back to ("" none). */
@@ -210,26 +217,31 @@ int fg_store_refused_list(struct fg_store *store, const char *list,
 
 int fg_store_refused_take(struct fg_store *store, const char *list,
 			  struct fg_entry **entry_r, char **previous_r,
-			  const char **error_r)
+			  char **state_r, const char **error_r)
 {
-	char k_stream[FG_KEY_SIZE], k_mark[FG_KEY_SIZE];
+	char k_stream[FG_KEY_SIZE], k_mark[FG_KEY_SIZE], k_state[FG_KEY_SIZE];
 	redisReply *reply;
 	int ret = 0;
 
 	*entry_r = NULL;
 	*previous_r = NULL;
+	*state_r = NULL;
 	reply = fg_store_cmd(store, error_r, "EVAL", fg_script_refused_take,
-			     "2", fg_key(k_stream, FG_KEY_REFUSED, list),
+			     "3", fg_key(k_stream, FG_KEY_REFUSED, list),
 			     fg_key(k_mark, FG_KEY_REFUSED_NOTIFIED, list),
+			     fg_key(k_state, FG_KEY_REFUSED_STATE, list),
 			     NULL);
 	if (reply == NULL)
 		return -1;
-	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-	    reply->element[1]->type == REDIS_REPLY_STRING) {
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
+	    reply->element[1]->type == REDIS_REPLY_STRING &&
+	    reply->element[2]->type == REDIS_REPLY_STRING) {
 		*entry_r = fg_entry_parse(reply->element[0]);
 		if (*entry_r != NULL) {
 			*previous_r = fg_xstrndup(reply->element[1]->str,
 						  reply->element[1]->len);
+			*state_r = fg_xstrndup(reply->element[2]->str,
+					       reply->element[2]->len);
 			ret = 1;
 		}
 	}

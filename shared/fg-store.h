@@ -459,11 +459,13 @@ int fg_store_refused_list(struct fg_store *store, const char *list,
 			  size_t *count_r, const char **error_r);
 /* fg_store_refused_take - the oldest refusal after the notified mark,
    moving the mark to it in the same step, so that each refusal is
-   taken once: 1 with *entry_r and *previous_r (the mark before, ""
-   when there was none; caller frees both), 0 none left */
+   taken once: 1 with *entry_r, *previous_r (the mark before, "" when
+   there was none) and *state_r (the post's latest state now, e.g.
+   "approved" for a held post that came through since; "" unknown);
+   the caller frees all three. 0 none left. */
 int fg_store_refused_take(struct fg_store *store, const char *list,
 			  struct fg_entry **entry_r, char **previous_r,
-			  const char **error_r);
+			  char **state_r, const char **error_r);
 /* fg_store_refused_untake - put the mark back to previous if it is
    still at id (telling the author failed for a while) */
 int fg_store_refused_untake(struct fg_store *store, const char *list,

@@ -76,6 +76,8 @@ FIRST_TOPIC_ID = 10
 FIRST_POST_ID = 100
 FIRST_USER_ID = 2
 UNCATEGORIZED_ID = 1
+PM_MIN_TITLE_LENGTH = 2        # Discourse's min_personal_message_title_length
+PM_MIN_POST_LENGTH = 10        # Discourse's min_personal_message_post_length
 POSTS_PER_CHUNK = 20           # Discourse's post_stream chunk size
 LATEST_POSTS_PAGE = 50
 MAX_TITLE_LENGTH = 255         # Discourse's max_topic_title_length (and NodeBB's
@@ -233,6 +235,20 @@ def nodebb_length_error(settings: "Settings", title: Optional[str], raw: str) ->
             return error
     return check(raw.rstrip(), settings.min_post_length, settings.max_post_length,
                  "content-too-short", "content-too-long")
+
+
+def body_errors(settings: "Settings", raw: str, minimum: int) -> list[str]:
+    """Discourse's StrippedLengthValidator on a post's raw: blank, else
+    the length against max_post_length, else the stripped length against
+    the minimum."""
+    if not raw.strip():
+        return ["Body can't be blank"]
+    if len(raw) > settings.max_post_length:
+        return [f"Body is limited to {settings.max_post_length} characters; "
+                f"you entered {len(raw)}."]
+    if len(raw.strip()) < minimum:
+        return [f"Body is too short (minimum is {minimum} characters)"]
+    return []
 
 
 def raw_hash(raw: str) -> str:
@@ -622,6 +638,7 @@ class Forum:
             self.response_errors: list[dict] = []
             self.webhooks: list[dict] = []
             self.uploads: list[dict] = []
+            self.private_messages: list[dict] = []
             self.failure = {"mode": "none", "remaining": 0, "retry_after": 1}
 
     # -- users ---------------------------------------------------------------
@@ -724,13 +741,8 @@ class Forum:
                                                    str(data.get("raw") or ""))
                 if nodebb_error:
                     raise Rejected(400, {"errors": [nodebb_error]})
-            elif not raw.strip():
-                errors.append("Body can't be blank")
-            elif len(raw) > s.max_post_length:
-                errors.append(f"Body is limited to {s.max_post_length} characters; "
-                              f"you entered {len(raw)}.")
-            elif len(raw.strip()) < minimum:
-                errors.append(f"Body is too short (minimum is {minimum} characters)")
+            else:
+                errors += body_errors(s, raw, minimum)
             now = time.monotonic()
             unique_key = (user.id, raw_hash(raw))
             if (raw and s.unique_posts_mins > 0 and not user.staff
@@ -755,6 +767,48 @@ class Forum:
             topic.posts.append(post)
             self.posts[post.id] = post
             self.recent_raw[unique_key] = now
+            return post
+
+    def create_private_message(self, username: str, data: dict) -> Post:
+        """A private message, as Discourse's PostCreator makes one for
+        archetype private_message: a title, the text, and
+        target_recipients (comma-separated usernames) who must exist;
+        its own topic outside every category, visible only to the sender
+        and the recipients (kept apart from the public topics)."""
+        s = self.settings
+        with self.lock:
+            user = self.user(username)
+            raw = clean_raw(str(data.get("raw") or ""))
+            title = clean_title(str(data.get("title") or ""), s.title_prettify)
+            names = [n.strip() for n in str(data.get("target_recipients")
+                                            or data.get("target_usernames") or "").split(",")
+                     if n.strip()]
+            errors: list[str] = []
+            if data.get("topic_id") is not None or data.get("archetype") != "private_message":
+                errors.append("A private message needs archetype private_message and no topic_id")
+            if not names:
+                errors.append("You must choose a valid user.")
+            unknown = [n for n in names if n.lower() not in self.users]
+            if unknown:
+                errors.append("The following users could not be found: " + ", ".join(unknown))
+            if not title:
+                errors.append("Title can't be blank")
+            elif len(title) < PM_MIN_TITLE_LENGTH:
+                errors.append(f"Title is too short (minimum is {PM_MIN_TITLE_LENGTH} characters)")
+            elif len(title) > s.max_title_length:
+                errors.append(f"Title is too long (maximum is {s.max_title_length} characters)")
+            errors += body_errors(s, raw, PM_MIN_POST_LENGTH)
+            if errors:
+                raise create_post_error(*errors)
+            topic = Topic(next(self.topic_ids), title, slugify(title), UNCATEGORIZED_ID,
+                          user, iso_now())
+            post = Post(next(self.post_ids), topic, 1, user, raw, cook(raw), topic.created_at,
+                        None, "api")
+            topic.posts.append(post)
+            self.private_messages.append({
+                "topic_id": topic.id, "post_id": post.id, "title": title, "raw": raw,
+                "username": user.username, "target_recipients": names,
+                "created_at": topic.created_at})
             return post
 
     def _check_rate_limit(self, user: User, kind: str, now: float) -> None:
@@ -902,6 +956,7 @@ class Forum:
                 "unimplemented": copy.deepcopy(self.unimplemented),
                 "response_errors": copy.deepcopy(self.response_errors),
                 "fail": dict(self.failure),
+                "private_messages": copy.deepcopy(self.private_messages),
                 "uploads": [{k: u[k] for k in ("id", "original_filename", "filesize",
                                                "short_url", "sha1", "content_type", "username")}
                             for u in self.uploads],
@@ -1282,7 +1337,9 @@ class Handler(BaseHTTPRequestHandler):
     def _create_post(self, username: str, params: dict, query: dict, data: dict) -> Answer:
         if data.get("archetype") == "private_message" or data.get("target_recipients") \
                 or data.get("target_usernames"):
-            raise Rejected(501, {"errors": ["forumsim does not simulate private messages"]})
+            post = self.server.forum.create_private_message(username, data)
+            # a private message fires no webhook of the bridged categories
+            return Answer(200, self.server.forum.created_post_json(post, username))
         post = self.server.forum.create_post(username, None, data, via="api")
         return Answer(200, self.server.forum.created_post_json(post, username),
                       after=self._deliver_later(post))

@@ -13,6 +13,7 @@ import os
 import uuid
 
 from stack import requires, wait_for
+from test_inbound import _configure
 
 STACK_OPTIONS = {"full": True}
 
@@ -136,3 +137,58 @@ def test_held_post_then_released(stack):
     r = stack.admin("status")
     assert "still_held=0" in r.stdout and "approved=1" in r.stdout, r.stdout
     assert "held=1" in r.stdout, r.stdout
+
+
+@requires("plugin", "forumsim", "bridge", "policyd", "admin")
+def test_author_told_in_private_message(stack):
+    """With refused_notify = pm, forumgated sends the author of each
+    refused post one private message on the forum, as the bridge's
+    user: which post, which list, what happened, mlmmj's reason in a
+    code block. Each refusal is told once, also across a restart; a
+    held post released since is not told about."""
+    assert "rejected" in state and "held" in state, "needs the tests before"
+    _configure(stack, refused_notify="pm")
+    title, f = _post_refused(stack, "refuse-me")
+    assert f["kind"] == "rejected", f
+
+    def told(record):
+        url = "/t/%s" % record["topic_id"]
+        pms = [pm for pm in stack.forum_state()["private_messages"]
+               if url in pm["raw"]]
+        return pms or None
+    pm = wait_for(lambda: told(f), timeout=60,
+                  what="the private message to the author")
+    assert len(pm) == 1, pm
+    pm = pm[0]
+    assert pm["username"] == stack.forum_api_username, pm
+    assert pm["target_recipients"] == ["erin_web"], pm
+    assert pm["title"].startswith("Your post did not reach the mailing "
+                                  "list"), pm
+    assert "`%s` rejected your forum post" % stack.list_address in \
+        pm["raw"], pm["raw"]
+    # the list manager's words only as code
+    assert "\n    because of an access rule set up by the list " \
+        "administrator.\n" in pm["raw"], pm["raw"]
+    assert "\n    Subject: [forum] %s\n" % title in pm["raw"], pm["raw"]
+
+    # the refusals recorded before the setting was on are looked at as
+    # well (they are less than a day old): the first rejection is told;
+    # the held post was released since, so nobody is told about the hold
+    wait_for(lambda: told(state["rejected"]), timeout=60,
+             what="the private message about the first rejection")
+    last = stack.redis_call("XREVRANGE", "fg:{forum}:refused", "+", "-",
+                            "COUNT", "1")[0][0]
+    wait_for(lambda: stack.redis_call("GET", "fg:{forum}:refused-notified")
+             == last, timeout=30, what="the notified mark at the newest")
+    assert told(state["held"]) is None
+    assert "held, and approved since" in stack.log_tail("forumgated", 200)
+
+    # a restart tells nobody again
+    stack.daemon_stop("bridge")
+    stack.daemon_start("bridge")
+    _, again = _post_refused(stack, "refuse-me")
+    wait_for(lambda: told(again), timeout=60,
+             what="the private message about the newest refusal")
+    pms = stack.forum_state()["private_messages"]
+    assert len(pms) == 3, pms
+    assert not stack.forum_state()["violations"]

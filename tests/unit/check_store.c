@@ -702,7 +702,7 @@ START_TEST(test_refused_posts)
 	struct fg_post_ref ref = { .topic_id = 7, .post_number = 2,
 				   .post_id = 702 };
 	struct fg_entry **entries, *entry;
-	char **kinds, **counts, *id, *id2, *previous;
+	char **kinds, **counts, *id, *id2, *previous, *post_state;
 	long long held_now;
 	size_t n;
 	const char *error;
@@ -764,26 +764,31 @@ START_TEST(test_refused_posts)
 
 	/* each is taken once; a failed notification puts the mark back */
 	ck_assert_int_eq(fg_store_refused_take(store, "rf", &entry, &previous,
-					       &error), 1);
+					       &post_state, &error), 1);
 	ck_assert_str_eq(entry->id, id);
 	ck_assert_str_eq(previous, "");
+	ck_assert_str_eq(post_state, "approved");
 	ck_assert_int_eq(fg_store_refused_untake(store, "rf", entry->id,
 						 previous, &error), 0);
 	fg_entry_free(&entry);
 	free(previous);
+	free(post_state);
 	ck_assert_int_eq(fg_store_refused_take(store, "rf", &entry, &previous,
-					       &error), 1);
+					       &post_state, &error), 1);
 	ck_assert_str_eq(entry->id, id);
 	fg_entry_free(&entry);
 	free(previous);
+	free(post_state);
 	ck_assert_int_eq(fg_store_refused_take(store, "rf", &entry, &previous,
-					       &error), 1);
+					       &post_state, &error), 1);
 	ck_assert_str_eq(entry->id, id2);
 	ck_assert_str_eq(previous, id);
+	ck_assert_str_eq(post_state, "bounced");
 	fg_entry_free(&entry);
 	free(previous);
+	free(post_state);
 	ck_assert_int_eq(fg_store_refused_take(store, "rf", &entry, &previous,
-					       &error), 0);
+					       &post_state, &error), 0);
 	ck_assert_ptr_null(entry);
 	free(id);
 	free(id2);
