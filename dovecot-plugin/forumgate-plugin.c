@@ -215,8 +215,8 @@ static void forumgate_attachments(const struct fg_config *config,
 static int forumgate_refusal(struct mail_deliver_context *ctx,
 			     const struct fg_config *config,
 			     struct fg_store *store, const char *list,
-			     const buffer_t *buf, const struct fg_verp *verp,
-			     const char **reason_r)
+			     const char *list_address, const buffer_t *buf,
+			     const struct fg_verp *verp, const char **reason_r)
 {
 	struct fg_refusal *r;
 	const char *why, *error;
@@ -225,8 +225,8 @@ static int forumgate_refusal(struct mail_deliver_context *ctx,
 
 	if (verp == NULL && !fg_refusal_candidate(list, buf->data, buf->used))
 		return 0;
-	if (fg_refusal_parse(config->secret, list, verp, buf->data, buf->used,
-			     &r, &why) == 0)
+	if (fg_refusal_parse(config->secret, list, list_address, verp,
+			     buf->data, buf->used, &r, &why) == 0)
 		return 0;
 	ret = fg_store_refused_add(store, r, (long long)time(NULL), &id,
 				   &error);
@@ -296,7 +296,7 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		       enum fg_not_posted *not_posted_r, const char **reason_r)
 {
 	struct mail_user *user = ctx->rcpt_user;
-	const char *path, *error;
+	const char *path, *error, *list_address;
 	struct fg_config *config;
 	struct fg_store *store;
 	struct fg_list *list_def;
@@ -328,6 +328,7 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		*not_posted_r = FG_NOT_POSTED_NO_LIST;
 		return FG_RESULT_NOT_POSTED;
 	}
+	list_address = t_strdup(list_def->address);
 	fg_list_free(&list_def);
 
 	/* Mail to one of our VERP return paths is a bounce of something
@@ -345,8 +346,8 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		    forumgate_read_mail(ctx->src_mail,
 					config->max_message_size, &buf,
 					&error) > 0 &&
-		    forumgate_refusal(ctx, config, store, list, buf, &verp,
-				      reason_r) < 0) {
+		    forumgate_refusal(ctx, config, store, list, list_address,
+				      buf, &verp, reason_r) < 0) {
 			fg_verp_clear(&verp);
 			return FG_RESULT_TEMPFAIL;
 		}
@@ -379,8 +380,8 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 
 	/* the list manager's notice about one of our posts is recorded,
 	   not posted */
-	ret = forumgate_refusal(ctx, config, store, list, buf, NULL,
-				reason_r);
+	ret = forumgate_refusal(ctx, config, store, list, list_address, buf,
+				NULL, reason_r);
 	if (ret < 0)
 		return FG_RESULT_TEMPFAIL;
 	if (ret > 0) {

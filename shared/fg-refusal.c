@@ -387,34 +387,62 @@ static void fg_refusal_visit(struct fg_refusal_walk *w, GMimeObject *obj,
 	}
 }
 
-/* fg_refusal_from_manager - does the notice come from a list manager
-   or an MTA, not from a member through the list */
-static bool fg_refusal_from_manager(GMimeMessage *msg, const char *from)
+/* fg_refusal_local_is - the local part is one of the names */
+static bool fg_refusal_local_is(const char *local, size_t len,
+				const char *const *names)
 {
+	for (; *names != NULL; names++) {
+		if (strlen(*names) == len && strncasecmp(local, *names, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* fg_refusal_from_manager - does the notice come from the list's
+   manager, not from a member through the list: with the list's
+   address, From must be LIST+x@ or LIST-x@ at its domain (or the list
+   manager's own name there); without it, any -owner, -bounces,
+   -request or -admin address, or a bulk mail without List-Post */
+static bool fg_refusal_from_manager(GMimeMessage *msg, const char *from,
+				    const char *list_address)
+{
+	static const char *const own_names[] = {
+		"mailman", "mlmmj", "mailer-daemon", "postmaster", NULL,
+	};
 	static const char *const roles[] = {
 		"-owner", "+owner", "-bounces", "+bounces", "-request",
 		"+request", "-admin", NULL,
 	};
-	const char *at = strrchr(from, '@');
-	const char *precedence = fg_mail_header(msg, "Precedence");
-	const char *auto_submitted = fg_mail_header(msg, "Auto-Submitted");
-	char *local = fg_str_lower(fg_xstrndup(from, at != NULL ?
-					       (size_t)(at - from) :
-					       strlen(from)));
+	const char *at = strrchr(from, '@'), *precedence, *auto_submitted;
+	size_t local_len = at != NULL ? (size_t)(at - from) : strlen(from);
+	char *local;
 	bool ret = false;
 
+	if (list_address != NULL) {
+		const char *list_at = strrchr(list_address, '@');
+		size_t n;
+
+		if (at == NULL || list_at == NULL ||
+		    strcasecmp(at, list_at) != 0)
+			return false;
+		n = (size_t)(list_at - list_address);
+		return (local_len > n + 1 &&
+			strncasecmp(from, list_address, n) == 0 &&
+			(from[n] == '+' || from[n] == '-')) ||
+			fg_refusal_local_is(from, local_len, own_names);
+	}
+	if (fg_refusal_local_is(from, local_len, own_names))
+		return true;
+	local = fg_str_lower(fg_xstrndup(from, local_len));
 	for (size_t i = 0; roles[i] != NULL && !ret; i++)
 		ret = strstr(local, roles[i]) != NULL;
-	if (!ret)
-		ret = strcmp(local, "mailer-daemon") == 0 ||
-			strcmp(local, "postmaster") == 0 ||
-			strcmp(local, "mailman") == 0 ||
-			strcmp(local, "mlmmj") == 0;
 	free(local);
 	if (ret)
 		return true;
 	if (fg_mail_header(msg, "List-Post") != NULL)
 		return false;
+	precedence = fg_mail_header(msg, "Precedence");
+	auto_submitted = fg_mail_header(msg, "Auto-Submitted");
 	if (precedence != NULL &&
 	    (strcasecmp(precedence, "bulk") == 0 ||
 	     strcasecmp(precedence, "junk") == 0))
@@ -546,9 +574,9 @@ static int fg_refusal_decide(struct fg_refusal_walk *w, GMimeMessage *msg,
 }
 
 int fg_refusal_parse(const char *secret, const char *list,
-		     const struct fg_verp *verp, const void *data,
-		     size_t size, struct fg_refusal **refusal_r,
-		     const char **why_r)
+		     const char *list_address, const struct fg_verp *verp,
+		     const void *data, size_t size,
+		     struct fg_refusal **refusal_r, const char **why_r)
 {
 	struct fg_refusal_walk w = { .secret = secret, .list = list };
 	GMimeParserOptions *options;
@@ -599,7 +627,7 @@ int fg_refusal_parse(const char *secret, const char *list,
 	/* In-Reply-To and References only count on a notice from the
 	   list manager: a member's reply to a forum post names it too */
 	if (w.message_id == NULL && !dsn &&
-	    fg_refusal_from_manager(msg, from))
+	    fg_refusal_from_manager(msg, from, list_address))
 		fg_refusal_references(&w, msg, options);
 	text = w.first_text != NULL ? fg_refusal_part_text(w.first_text) :
 		fg_xstrdup("");
@@ -608,8 +636,15 @@ int fg_refusal_parse(const char *secret, const char *list,
 	if (w.message_id == NULL && !to_verp) {
 		*why_r = "names none of the list's posts";
 		ret = 0;
-	} else if (!dsn && !to_verp && !fg_refusal_from_manager(msg, from)) {
-		*why_r = "not sent by a list manager";
+	} else if (dsn && !to_verp) {
+		/* an MTA reports to the envelope sender, the VERP address;
+		   one that came elsewhere may be anyone's */
+		*why_r = "a delivery status report that did not come to the "
+			"post's return path";
+		ret = 0;
+	} else if (!to_verp &&
+		   !fg_refusal_from_manager(msg, from, list_address)) {
+		*why_r = "not sent by the list manager";
 		ret = 0;
 	} else {
 		ret = fg_refusal_decide(&w, msg, dsn, to_verp, text, r, why_r);

@@ -10,6 +10,7 @@
  *	bool fg_refusal_candidate(const char *list, const void *data,
  *				  size_t size);
  *	int fg_refusal_parse(const char *secret, const char *list,
+ *			     const char *list_address,
  *			     const struct fg_verp *verp,
  *			     const void *data, size_t size,
  *			     struct fg_refusal **refusal_r,
@@ -53,14 +54,19 @@
  *
  *	fg_refusal_parse() decides. verp is the envelope recipient read
  *	with fg_verp_parse() when it was a post's VERP address of this
- *	list (NULL otherwise). The post is named by verp, or by one of
- *	our Message-IDs (fg_msgid_parse() with secret, of this list) in
- *	an attached message/rfc822, text/rfc822-headers or
- *	message/rfc822-headers part, or in In-Reply-To/References of a
- *	notice the list manager sent (its From is an -owner, -bounces,
- *	-request or -admin address, MAILER-DAEMON or postmaster, or it
- *	has Precedence bulk/junk or Auto-Submitted and no List-Post: a
- *	member's reply through the list is never a notice). The kind:
+ *	list (NULL otherwise); list_address the list's posting address.
+ *	The post is named by verp, or by one of our Message-IDs
+ *	(fg_msgid_parse() with secret, of this list) in an attached
+ *	message/rfc822, text/rfc822-headers or message/rfc822-headers
+ *	part, or in In-Reply-To/References of the notice. Mail that did
+ *	not come to the VERP address counts only when the list manager
+ *	sent it: its From is LIST+x@ or LIST-x@ at the list's domain (or
+ *	mailman@, mlmmj@, MAILER-DAEMON@, postmaster@ there), so a
+ *	member's reply through the list is never a notice; a delivery
+ *	status report counts only at the VERP address, where MTAs send
+ *	it. (With list_address NULL, any -owner, -bounces, -request or
+ *	-admin address, or bulk mail without List-Post, is taken for the
+ *	list manager.) The kind:
  *
  *	FG_REFUSAL_BOUNCED	a DSN with an "Action: failed" recipient
  *				(a DSN that only reports delays is not a
@@ -124,9 +130,9 @@ struct fg_refusal {
 bool fg_refusal_candidate(const char *list, const void *data, size_t size);
 /* fg_refusal_parse - 1 a refusal of one of our posts, 0 not */
 int fg_refusal_parse(const char *secret, const char *list,
-		     const struct fg_verp *verp, const void *data,
-		     size_t size, struct fg_refusal **refusal_r,
-		     const char **why_r);
+		     const char *list_address, const struct fg_verp *verp,
+		     const void *data, size_t size,
+		     struct fg_refusal **refusal_r, const char **why_r);
 /* fg_refusal_kind_name - "held", "rejected", "bounced" */
 const char *fg_refusal_kind_name(enum fg_refusal_kind kind);
 /* fg_refusal_kind_parse - the kind of a name; -1 unknown */
