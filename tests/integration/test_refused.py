@@ -191,4 +191,15 @@ def test_author_told_in_private_message(stack):
              what="the private message about the newest refusal")
     pms = stack.forum_state()["private_messages"]
     assert len(pms) == 3, pms
+
+    # the forum unavailable when the author is to be told: the refusal
+    # is put back and told after the backoff, once
+    stack.forum_fail("503", count=2)
+    _, down = _post_refused(stack, "refuse-me")
+    wait_for(lambda: told(down), timeout=60,
+             what="the private message after the forum's outage")
+    assert len(told(down)) == 1
+    assert "telling the author failed" in \
+        stack.log_tail("forumgated", 200)
+    assert len(stack.forum_state()["private_messages"]) == 4
     assert not stack.forum_state()["violations"]
