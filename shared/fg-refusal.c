@@ -191,7 +191,8 @@ static char *fg_refusal_part_bytes(GMimePart *part, size_t *len_r)
 	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(stream));
 	len = bytes->len > FG_REFUSAL_TEXT_MAX ? FG_REFUSAL_TEXT_MAX :
 		bytes->len;
-	out = fg_xstrndup((const char *)bytes->data, len);
+	out = len > 0 ? fg_xstrndup((const char *)bytes->data, len) :
+		fg_xstrdup("");
 	g_object_unref(stream);
 	/* a NUL inside ends the text: what follows is not read */
 	*len_r = strlen(out);
