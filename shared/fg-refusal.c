@@ -117,7 +117,7 @@ static bool fg_refusal_any(const char *text, const char *const *phrases)
 static char *fg_refusal_line(const char *text, size_t len)
 {
 	char *raw = fg_xstrndup(text, len), *line = fg_mail_clean_line(raw);
-	size_t n = strlen(line);
+	size_t n;
 
 	free(raw);
 	fg_str_trim(line);
@@ -562,13 +562,16 @@ static int fg_refusal_decide(struct fg_refusal_walk *w, GMimeMessage *msg,
 	}
 	if (ret > 0 && r->reason == NULL)
 		r->reason = fg_refusal_text_reason(text);
+	/* else the notice's subject; never empty */
 	if (ret > 0 && (r->reason == NULL || *r->reason == '\0')) {
 		free(r->reason);
-		r->reason = fg_refusal_line(subject != NULL && *subject != '\0' ?
-					    subject : "no reason given",
-					    strlen(subject != NULL &&
-						   *subject != '\0' ? subject :
-						   "no reason given"));
+		r->reason = fg_refusal_line(subject != NULL ? subject : "",
+					    subject != NULL ? strlen(subject) :
+					    0);
+	}
+	if (ret > 0 && *r->reason == '\0') {
+		free(r->reason);
+		r->reason = fg_xstrdup("no reason given");
 	}
 	fg_buf_free(&both);
 	return ret;

@@ -389,6 +389,32 @@ START_TEST(test_hostile_reason)
 }
 END_TEST
 
+START_TEST(test_reason_never_empty)
+{
+	/* no "because", a blank subject: still a reason to show */
+	static const char text[] =
+		"From: forum-owner@lists.test\n"
+		"To: bridge@lists.test\n"
+		"Subject: \t \x01 \n"
+		"Content-Type: multipart/mixed; boundary=b\n\n"
+		"--b\nContent-Type: text/plain\n\nYour post was rejected.\n"
+		"--b\nContent-Type: message/rfc822\n\n"
+		"Message-ID: <@MSGID@>\nSubject: x\n\nbody\n--b--\n";
+	char *msgid = fg_msgid_make(SECRET, LIST, TOPIC, POST_NUMBER, DOMAIN);
+	char *filled = replace_all(text, "@MSGID@", msgid);
+	struct fg_refusal *r;
+	const char *why;
+
+	ck_assert_int_eq(parse(filled, false, &r, &why), 1);
+	ck_assert_int_eq(r->kind, FG_REFUSAL_REJECTED);
+	ck_assert_str_eq(r->reason, "no reason given");
+	ck_assert_str_eq(r->subject, "x");
+	fg_refusal_free(&r);
+	free(filled);
+	free(msgid);
+}
+END_TEST
+
 START_TEST(test_kind_names)
 {
 	ck_assert_int_eq(fg_refusal_kind_parse("held"), FG_REFUSAL_HELD);
@@ -417,6 +443,7 @@ static Suite *refusal_suite(void)
 	tcase_add_test(tc, test_forged_msgid);
 	tcase_add_test(tc, test_failure_notice_to_verp);
 	tcase_add_test(tc, test_hostile_reason);
+	tcase_add_test(tc, test_reason_never_empty);
 	tcase_add_test(tc, test_kind_names);
 	suite_add_tcase(s, tc);
 	return s;
