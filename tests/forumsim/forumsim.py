@@ -2362,7 +2362,8 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
             post = forum.posts.get(int(params["pid"])) if params["pid"].isdigit() else None
             if post is None:
                 return Answer(404, nodebb_envelope(404, message="Post does not exist"))
-            response = nodebb_post_json(post, None)
+            # the post's own fields, as stored: deleted is 0 or 1 here
+            response = dict(nodebb_post_json(post, None), deleted=0)
         elif route == ("POST", "/api/v3/chats"):
             response = forum.nodebb_chat_room(uid, data.get("uids"))
             if isinstance(response, str):

@@ -201,5 +201,7 @@ def test_author_told_in_private_message(stack):
     assert len(told(down)) == 1
     assert "telling the author failed" in \
         stack.log_tail("forumgated", 200)
-    assert len(stack.forum_state()["private_messages"]) == 4
-    assert not stack.forum_state()["violations"]
+    sim = stack.forum_state()
+    assert len(sim["private_messages"]) == 4
+    assert not sim["violations"], sim["violations"]
+    assert not sim["response_errors"], sim["response_errors"]

@@ -52,3 +52,4 @@ def test_nodebb_author_told_in_chat(stack):
     state = stack.forum_state()
     assert not state["violations"], state["violations"]
     assert not state["unimplemented"], state["unimplemented"]
+    assert not state["response_errors"], state["response_errors"]
