@@ -236,8 +236,8 @@ static int forumgate_refusal(struct mail_deliver_context *ctx,
 		fg_refusal_free(&r);
 		return -1;
 	}
-	e_info(ctx->event, FORUMGATE_LOG_PREFIX "list=%s post %s: %s by the "
-	       "list manager (%s)%s%s message_id=<%s> reason=\"%s\"",
+	e_info(ctx->event, FORUMGATE_LOG_PREFIX "list=%s post %s: %s (notice "
+	       "from %s)%s%s message_id=<%s> reason=\"%s\"",
 	       list, ret > 0 ? "refused" : "refusal seen before",
 	       fg_refusal_kind_name(r->kind), r->notice_from,
 	       ret > 0 ? t_strdup_printf(" record=%s", id) : "",

@@ -10,6 +10,8 @@ The tests share one stack and run in file order.
 """
 
 import os
+import socket
+import threading
 import uuid
 
 from stack import requires, wait_for
@@ -205,3 +207,84 @@ def test_author_told_in_private_message(stack):
     assert len(sim["private_messages"]) == 4
     assert not sim["violations"], sim["violations"]
     assert not sim["response_errors"], sim["response_errors"]
+
+
+def _refusing_lmtp(path, reply):
+    """An LMTP server on the unix socket path that refuses every
+    recipient with reply; close the returned socket to stop it."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    os.chmod(path, 0o777)
+    srv.listen(4)
+
+    def serve():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            with conn, conn.makefile("rwb") as f:
+                f.write(b"220 later LMTP\r\n")
+                f.flush()
+                for line in f:
+                    verb = line[:4].upper()
+                    if verb == b"LHLO":
+                        f.write(b"250-later\r\n250 PIPELINING\r\n")
+                    elif verb in (b"MAIL", b"RSET", b"NOOP"):
+                        f.write(b"250 2.0.0 ok\r\n")
+                    elif verb == b"RCPT":
+                        f.write(reply.encode() + b"\r\n")
+                    elif verb == b"QUIT":
+                        f.write(b"221 2.0.0 bye\r\n")
+                        f.flush()
+                        break
+                    else:
+                        f.write(b"503 5.5.1 no\r\n")
+                    f.flush()
+    threading.Thread(target=serve, daemon=True).start()
+    return srv
+
+
+@requires("plugin", "forumsim", "bridge", "policyd", "admin")
+def test_bounce_to_verp_is_recorded(stack):
+    """The list's address takes no mail: Postfix accepts the forum post,
+    the next hop refuses it (an LMTP 550), and Postfix bounces it with a
+    real delivery status report to the post's VERP return path. The
+    plugin records it as bounced with the diagnostic, and
+    (refused_notify = pm since the test before) the author is told that
+    the post did not reach the list."""
+    from stack import BRIDGE_ADDRESS, LIST_ADDRESS, LIST_CATEGORY, LIST_NAME
+
+    def list_address(address):
+        stack.admin("list", "add", LIST_NAME, "--address", address,
+                    "--bridge-recipient", BRIDGE_ADDRESS, "--category",
+                    LIST_CATEGORY, "--force", check=True)
+        stack.daemon_stop("bridge")
+        stack.daemon_start("bridge")
+    srv = _refusing_lmtp(stack.later_lmtp_socket, "550 5.1.1 <%s>: this "
+                         "mailbox takes no forum posts" % stack.later_address)
+    list_address(stack.later_address)
+    try:
+        title, f = _post_refused(stack, "bounce-me")
+    finally:
+        srv.close()
+        os.unlink(stack.later_lmtp_socket)
+        list_address(LIST_ADDRESS)
+    assert f["kind"] == "bounced", f
+    assert "this mailbox takes no forum posts" in f["reason"], f
+    assert int(f["post_id"]) > 0 and f["message_id"].startswith("fg.forum.")
+    assert f["from"].lower().startswith("mailer-daemon@"), f
+    # kept with the bounces, as before
+    wait_for(lambda: any("Undelivered" in str(m["Subject"])
+                         for m in stack.not_posted(stack.bridge_address)
+                         .get("bounce", [])),
+             timeout=30, what="the bounce in the mailbox")
+    r = stack.admin("status", check=True)
+    assert "bounced=1" in r.stdout, r.stdout
+
+    def told():
+        return [pm for pm in stack.forum_state()["private_messages"]
+                if "/t/%s" % f["topic_id"] in pm["raw"]] or None
+    pm = wait_for(told, timeout=60, what="the author told of the bounce")
+    assert len(pm) == 1 and "could not be delivered to the mailing list" \
+        in pm[0]["raw"], pm
