@@ -75,6 +75,8 @@ struct fg_list {
 	char *bridge_recipient;	/* where list copies reach the bridge */
 	long long category;	/* forum category id, 0: forum default */
 	char *unsubscribe;	/* List-Unsubscribe URI; NULL: none */
+	/* the footer the list manager appends (fg-footer.h); NULL: none */
+	char *footer;
 };
 
 enum fg_queue {
@@ -170,7 +172,7 @@ int fg_store_lists(struct fg_store *store, char ***names_r, size_t *count_r,
 void fg_list_free(struct fg_list **list);
 
 /* fg_store_list_set - set one field of a list's config hash (e.g.
-   "access"); the list must exist */
+   "access"), or delete it when value is NULL; the list must exist */
 int fg_store_list_set(struct fg_store *store, const char *list,
 		      const char *field, const char *value,
 		      const char **error_r);
