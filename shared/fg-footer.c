@@ -350,6 +350,10 @@ size_t fg_footer_html_start(const char *html, size_t len)
 			if (sep == NULL)
 				break;
 			pos = fg_mem_last_ci(html, from, at, sep);
+			/* the start of a row of '#' */
+			while (pos != SIZE_MAX && pos > tail &&
+			       html[pos - 1] == sep[0] && sep[0] == sep[1])
+				pos--;
 			if (pos != SIZE_MAX && pos < best)
 				best = pos;
 		}
