@@ -51,7 +51,7 @@ static void usage(void)
 		"  allow add|del LIST ADDRESS      senders who may always post\n"
 		"  member add|del LIST ADDRESS\n"
 		"  members LIST\n"
-		"  parse [--format markdown|bbcode|html] [FILE|-]\n"
+		"  parse [--format markdown|bbcode|html] [--footer TEXT|@FILE] [FILE|-]\n"
 		"                                  parse one message as the plugin does\n"
 		"  dead LIST                       dead letters with their reasons\n"
 		"  replay LIST ID|all              move dead letters back to their queue\n"
@@ -432,13 +432,14 @@ static json_t *parse_attachments(const struct fg_config *config,
 }
 
 static int cmd_parse(const struct fg_config *config, const char *path,
-		     const char *format)
+		     const char *format, const char *footer)
 {
 	struct fg_parse_settings set;
 	const char *error;
 
 	if (fg_parse_settings_init(&set, config, &error) < 0)
 		die(EX_CONFIG, "%s", error);
+	set.list_footer = footer;
 	if (set.secret == NULL)
 		set.secret = "";
 	if (set.mail_domain == NULL)
@@ -626,24 +627,33 @@ int main(int argc, char *argv[])
 
 	if (strcmp(argv[0], "parse") == 0) {
 		/* parse works without Redis and without a config file */
-		const char *format = NULL;
+		const char *format = NULL, *footer = NULL;
+		char *footer_text = NULL;
 
-		if (argc >= 3 && strcmp(argv[1], "--format") == 0) {
-			format = argv[2];
+		while (argc >= 3 && (strcmp(argv[1], "--format") == 0 ||
+				     strcmp(argv[1], "--footer") == 0)) {
+			if (strcmp(argv[1], "--format") == 0)
+				format = argv[2];
+			else
+				footer = argv[2];
 			argc -= 2;
 			argv += 2;
-		} else if (argc >= 2 &&
-			   strncmp(argv[1], "--format=", 9) == 0) {
+		}
+		if (argc >= 2 && strncmp(argv[1], "--format=", 9) == 0) {
 			format = argv[1] + 9;
 			argc--;
 			argv++;
 		}
 		if (argc > 2)
 			usage();
+		if (footer != NULL && footer[0] == '@')
+			footer = footer_text = read_footer(footer + 1);
 		config = access(config_path, R_OK) == 0 ?
 			load_config(config_path) : fg_config_defaults();
-		ret = cmd_parse(config, argc == 2 ? argv[1] : "-", format);
+		ret = cmd_parse(config, argc == 2 ? argv[1] : "-", format,
+				footer);
 		fg_config_free(&config);
+		free(footer_text);
 		return ret;
 	}
 
