@@ -130,83 +130,62 @@ static enum fg_footer_sep fg_footer_separator(const char *s, size_t len)
 	return FG_SEP_NONE;
 }
 
-/* fg_footer_lines_match - lines [from, to) of text hold a list
-   manager's wording, and are few and short enough to be a footer */
-static bool fg_footer_lines_match(const char *text, const size_t *starts,
-				  size_t from, size_t to,
-				  enum fg_footer_sep sep)
+/* fg_footer_words - note the list manager's wording in one line (at
+   most FG_FOOTER_LINE_MAX bytes): *strong for an address or link of a
+   list manager, *mailman for Mailman 2's words */
+static void fg_footer_words(const char *s, size_t len, bool *strong,
+			    bool *mailman)
 {
 	char lower[FG_FOOTER_LINE_MAX + 1];
-	size_t nonblank = 0;
-	bool marker = false;
 
-	for (size_t i = from; i < to; i++) {
-		const char *s = text + starts[i];
-		size_t len = starts[i + 1] - starts[i];
-
-		if (len > 0 && s[len - 1] == '\n')
-			len--;
-		if (len > FG_FOOTER_LINE_MAX)
-			return false;
-		if (strspn(s, " \t\r") >= len)
-			continue;
-		if (++nonblank > FG_FOOTER_MAX_LINES)
-			return false;
-		for (size_t k = 0; k < len; k++)	/* ASCII only */
-			lower[k] = s[k] >= 'A' && s[k] <= 'Z' ?
-				(char)(s[k] + 'a' - 'A') : s[k];
-		lower[len] = '\0';
-		marker = marker ||
-			fg_footer_has_word(lower, fg_footer_markers,
-					   FG_N_ELEMENTS(fg_footer_markers)) ||
-			(sep == FG_SEP_MAILMAN &&
-			 fg_footer_has_word(lower, fg_footer_mailman_words,
-					    FG_N_ELEMENTS(fg_footer_mailman_words)));
-	}
-	return marker && nonblank > 0;
+	for (size_t k = 0; k < len; k++)	/* ASCII only */
+		lower[k] = s[k] >= 'A' && s[k] <= 'Z' ?
+			(char)(s[k] + 'a' - 'A') : s[k];
+	lower[len] = '\0';
+	*strong = *strong ||
+		fg_footer_has_word(lower, fg_footer_markers,
+				   FG_N_ELEMENTS(fg_footer_markers));
+	*mailman = *mailman ||
+		fg_footer_has_word(lower, fg_footer_mailman_words,
+				   FG_N_ELEMENTS(fg_footer_mailman_words));
 }
 
 /* fg_footer_recognised - offset where a recognised footer starts at the
-   end of text[0..len), or len when there is none */
+   end of text[0..len), or len when there is none. One pass over the
+   last lines, from the end: at each separator line, the lines below it
+   (few, short, one with the list manager's wording) decide. */
 static size_t fg_footer_recognised(const char *text, size_t len)
 {
-	/* the offsets of the last lines, in order; starts[n] == len */
-	size_t starts[FG_FOOTER_MAX_LINES * 2 + 2];
-	size_t max = FG_N_ELEMENTS(starts) - 1, n = 0, pos = len;
+	size_t pos = len, nonblank = 0, lines = 0;
+	bool strong = false, mailman = false;
 
-	/* collect line starts from the end, then reverse them */
-	while (pos > 0 && n < max) {
-		size_t p = pos - 1;	/* the LF ending the line before */
-
-		while (p > 0 && text[p - 1] != '\n')
-			p--;
-		starts[n++] = p;
-		pos = p;
-		if (len - pos > FG_FOOTER_LINE_MAX * FG_FOOTER_MAX_LINES * 2)
-			break;
-	}
-	for (size_t i = 0; i < n / 2; i++) {
-		size_t t = starts[i];
-
-		starts[i] = starts[n - 1 - i];
-		starts[n - 1 - i] = t;
-	}
-	starts[n] = len;
-	/* the separator nearest to the end that the wording follows */
-	for (size_t i = n; i-- > 0;) {
-		const char *s = text + starts[i];
-		size_t slen = starts[i + 1] - starts[i];
+	while (pos > 0 && lines++ < FG_FOOTER_MAX_LINES * 2 + 1) {
+		size_t start = pos, slen;
 		enum fg_footer_sep sep;
 
-		if (slen > 0 && s[slen - 1] == '\n')
+		/* the line before pos (its LF at pos - 1 unless at the end) */
+		if (pos < len)
+			start--;
+		slen = start;
+		while (start > 0 && text[start - 1] != '\n' &&
+		       slen - start <= FG_FOOTER_LINE_MAX)
+			start--;
+		if (slen - start > FG_FOOTER_LINE_MAX)
+			break;		/* text, and so is all above it */
+		pos = start;
+		while (slen > start && (text[slen - 1] == '\r' ||
+					(text[slen - 1] == ' ' &&
+					 slen - start != 3)))
 			slen--;
-		while (slen > 0 && (s[slen - 1] == '\r' ||
-				    (s[slen - 1] == ' ' && slen != 3)))
-			slen--;
-		sep = fg_footer_separator(s, slen);
-		if (sep != FG_SEP_NONE &&
-		    fg_footer_lines_match(text, starts, i + 1, n, sep))
-			return starts[i];
+		sep = fg_footer_separator(text + start, slen - start);
+		if (sep != FG_SEP_NONE && nonblank > 0 &&
+		    (strong || (sep == FG_SEP_MAILMAN && mailman)))
+			return start;
+		if (strspn(text + start, " \t\r") >= slen - start)
+			continue;
+		if (++nonblank > FG_FOOTER_MAX_LINES)
+			break;
+		fg_footer_words(text + start, slen - start, &strong, &mailman);
 	}
 	return len;
 }
@@ -233,6 +212,9 @@ static size_t fg_footer_declared(const char *text, size_t len,
 		i--;
 		any = true;
 	}
+	/* a footer of other bytes than UTF-8 characters never splits one */
+	if (any && ((unsigned char)text[i] & 0xc0) == 0x80)
+		return len;
 	return any ? i : len;
 }
 

@@ -7,8 +7,9 @@
  *	charsets are converted with iconv (fg-charset.c), because GMime's
  *	own conversion replaces what it cannot convert with '?' and a
  *	forum post must show that something was lost (U+FFFD) rather
- *	than hide it. The body is trimmed in fg-trim.c and the sender
- *	found in fg-mailfrom.c; this file walks the MIME tree, reads the
+ *	than hide it. The list's footer is cut in fg-footer.c, the body
+ *	trimmed in fg-trim.c and the sender found in fg-mailfrom.c; this
+ *	file walks the MIME tree for the body, reads the
  *	other headers, bounds what GMime sees and puts the record
  *	together.
  *
