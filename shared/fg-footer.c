@@ -291,6 +291,8 @@ static const struct {
 	/* Google Groups: "-- <br />" then the subscription notice */
 	{ "You received this message because you are subscribed to",
 	  { "-- <br", "--<br", "--\n<br" } },
+	/* the same in other languages: the group's address */
+	{ "@googlegroups.com", { "-- <br", "--<br", "--\n<br" } },
 	/* groups.io: <div>_._,_._,_</div><hr>Groups.io Links: */
 	{ "Groups.io Links", { "_._,_._,_", NULL, NULL } },
 	/* LISTSERV: a row of '#', then the unsubscribe link */

@@ -248,6 +248,22 @@ START_TEST(test_footer_google_groups)
 		"groups.google.com/d/msgid/forum/x\">https://groups.google.com"
 		"/d/msgid/forum/x</a>.<br />\n", NULL,
 		"Thanks, that fixed it.");
+	/* in German: found by the group's address */
+	body_is("google html de", HEAD
+		"Content-Type: text/html; charset=utf-8\n\n"
+		"<div dir=\"ltr\">Danke!</div><br>"
+		"<div class=\"gmail_quote\"><div dir=\"ltr\" "
+		"class=\"gmail_attr\">Am Mo., 7. Dez. 2026 um 10:00 Uhr "
+		"schrieb Bob:<br></div><blockquote class=\"gmail_quote\">"
+		"Neu starten.</blockquote></div>\n\n<p></p>\n\n"
+		"-- <br />\n"
+		"Sie erhalten diese Nachricht, weil Sie in Google Groups die "
+		"Gruppe &quot;Forum&quot; abonniert haben.<br />\n"
+		"Wenn Sie sich von dieser Gruppe abmelden und keine E-Mails mehr "
+		"von dieser Gruppe erhalten m&ouml;chten, senden Sie eine E-Mail "
+		"an <a href=\"mailto:forum+unsubscribe@googlegroups.com\">"
+		"forum+unsubscribe@googlegroups.com</a>.<br />\n", NULL,
+		"Danke!");
 }
 END_TEST
 
