@@ -43,6 +43,9 @@
 /* Boundary lines GMime gets to see (see fg_mail_cut_parts). */
 #define FG_MAIL_MAX_BOUNDARIES (FG_MAIL_MAX_PARTS * 3)
 #define FG_MAIL_MAX_DASH_LINES 20000
+/* An HTML part larger than this is the author's text, never a list
+   footer part (spares converting it twice). */
+#define FG_MAIL_FOOTER_PART_MAX 16384
 /* Unclosed "=?" a header field may have before they are defused. */
 #define FG_MAIL_OPEN_WORDS_MAX 16
 
@@ -171,10 +174,14 @@ static bool fg_mail_walk_take(GMimeObject *obj, bool html,
 		html = false;
 	} else if (html && g_mime_content_type_is_type(ct, "text", "html")) {
 		text = fg_mail_part_text(GMIME_PART(obj), true);
-		plain = fg_html_to_text(text, strlen(text));
-		skip = fg_text_blank(plain) ||
-			fg_footer_only(plain, walk->footer);
-		free(plain);
+		skip = false;
+		if (strlen(text) <= FG_MAIL_FOOTER_PART_MAX) {
+			/* small enough to be a footer part or empty */
+			plain = fg_html_to_text(text, strlen(text));
+			skip = fg_text_blank(plain) ||
+				fg_footer_only(plain, walk->footer);
+			free(plain);
+		}
 	} else {
 		return false;
 	}
