@@ -46,8 +46,10 @@
  *	with Sympa's command address (sympa@) or web interface links
  *	(/sympa/, /wws/).
  *
- *	mlmmj appends its control/footer verbatim and ships none, so
- *	an mlmmj list's footer is cut as the list's declared footer.
+ *	mlmmj (1.3) appends its control/footer verbatim to the raw
+ *	message (after the last boundary of a multipart one, where it is
+ *	not text) and mlmmj-make-ml writes none, so an mlmmj list's
+ *	footer is cut as the list's declared footer.
  *
  *	A footer whose separator is there but whose wording is not
  *	recognised is left alone: an author's own text that mentions
