@@ -155,8 +155,10 @@ END_TEST
 
 START_TEST(test_list_footer)
 {
-	struct fg_list def = { "footed", "footed@lists.example",
-			       "bridge-footed@lists.example", 0, NULL, NULL };
+	struct fg_list def = {
+		.name = "footed", .address = "footed@lists.example",
+		.bridge_recipient = "bridge-footed@lists.example",
+	};
 	struct fg_list *list;
 	const char *error;
 
