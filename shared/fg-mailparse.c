@@ -146,8 +146,8 @@ struct fg_walk {
 	bool html;		/* text is HTML, still to be converted */
 };
 
-/* fg_text_blank - s is only white space */
-static bool fg_text_blank(const char *s)
+/* fg_mail_blank - s is only white space */
+static bool fg_mail_blank(const char *s)
 {
 	return s[strspn(s, " \t\r\n")] == '\0';
 }
@@ -170,7 +170,7 @@ static bool fg_mail_walk_take(GMimeObject *obj, bool html,
 		return false;
 	if (g_mime_content_type_is_type(ct, "text", "plain")) {
 		text = fg_mail_part_text(GMIME_PART(obj), false);
-		skip = fg_text_blank(text) || fg_footer_only(text, walk->footer);
+		skip = fg_mail_blank(text) || fg_footer_only(text, walk->footer);
 		html = false;
 	} else if (html && g_mime_content_type_is_type(ct, "text", "html")) {
 		text = fg_mail_part_text(GMIME_PART(obj), true);
@@ -178,7 +178,7 @@ static bool fg_mail_walk_take(GMimeObject *obj, bool html,
 		if (strlen(text) <= FG_MAIL_FOOTER_PART_MAX) {
 			/* small enough to be a footer part or empty */
 			plain = fg_html_to_text(text, strlen(text));
-			skip = fg_text_blank(plain) ||
+			skip = fg_mail_blank(plain) ||
 				fg_footer_only(plain, walk->footer);
 			free(plain);
 		}
@@ -235,7 +235,7 @@ static char *fg_mail_html_body(const char *html, char **html_cut_r)
 	size_t len = strlen(html), start = fg_footer_html_start(html, len);
 	char *text = fg_html_to_markdown(html, start, html_cut_r);
 
-	if (start < len && fg_text_blank(text)) {
+	if (start < len && fg_mail_blank(text)) {
 		/* never cut to nothing */
 		free(text);
 		free(*html_cut_r);
