@@ -17,6 +17,7 @@
 #include "fg-compose.h"
 #include "fg-secret.h"
 #include "fg-config.h"
+#include "fg-listmail.h"
 #include "fg-mailparse.h"
 #include "fg-policy.h"
 #include "fg-record.h"
@@ -44,9 +45,12 @@ static void usage(void)
 		"  status                          Redis, lists, queues, mail not posted\n"
 		"  lists                           list names\n"
 		"  list add NAME --address ADDR --bridge-recipient ADDR [--category ID]\n"
-		"           [--unsubscribe mailto:ADDR|https://URL] [--force]\n"
+		"           [--unsubscribe mailto:ADDR|https://URL] [--list-id ID]\n"
+		"           [--return-path PATTERNS] [--force]\n"
 		"  list show NAME\n"
 		"  list set NAME access open|members|moderated|closed\n"
+		"  list set NAME list_id ID|''         List-Id of the list's copies\n"
+		"  list set NAME return_path PATTERNS|''  their envelope senders\n"
 		"  allow add|del LIST ADDRESS      senders who may always post\n"
 		"  member add|del LIST ADDRESS\n"
 		"  members LIST\n"
@@ -176,6 +180,26 @@ static int cmd_lists(struct fg_store *store)
 	return EX_OK;
 }
 
+/* list_field_check - exit 64 unless value fits a list's list_id or
+   return_path field: printable ASCII, at most FG_LISTMAIL_VALUE_MAX
+   characters; a List-Id without space or <> */
+static void list_field_check(const char *field, const char *value)
+{
+	bool id = strcmp(field, "list_id") == 0;
+
+	if (strlen(value) > FG_LISTMAIL_VALUE_MAX)
+		die(EX_USAGE, "%s: longer than %d characters", field,
+		    FG_LISTMAIL_VALUE_MAX);
+	for (const char *p = value; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c < ' ' || c >= 0x7f ||
+		    (id && (c == ' ' || c == '<' || c == '>')))
+			die(EX_USAGE, "%s: '%s' is not %s", field, value,
+			    id ? "a List-Id (LIST.DOMAIN, without <>)" :
+			    "a list of address patterns");
+	}
+}
+
 static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -183,6 +207,8 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 		{ "bridge-recipient", required_argument, NULL, 'r' },
 		{ "category", required_argument, NULL, 'C' },
 		{ "unsubscribe", required_argument, NULL, 'u' },
+		{ "list-id", required_argument, NULL, 'i' },
+		{ "return-path", required_argument, NULL, 'p' },
 		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -213,6 +239,14 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 				    FG_COMPOSE_UNSUBSCRIBE_MAX);
 			list.unsubscribe = optarg;
 			break;
+		case 'i':
+			list_field_check("list_id", optarg);
+			list.list_id = optarg;
+			break;
+		case 'p':
+			list_field_check("return_path", optarg);
+			list.return_path = optarg;
+			break;
 		case 'f': force = true; break;
 		default: usage();
 		}
@@ -231,10 +265,15 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 	if (ret < 0)
 		die(strstr(error, "invalid list name") != NULL ?
 		    EX_USAGE : EX_TEMPFAIL, "%s", error);
-	printf("list %s: address=%s bridge_recipient=%s category=%lld%s%s\n",
+	printf("list %s: address=%s bridge_recipient=%s category=%lld%s%s"
+	       "%s%s%s%s\n",
 	       list.name, list.address, list.bridge_recipient, list.category,
 	       list.unsubscribe != NULL ? " unsubscribe=" : "",
-	       list.unsubscribe != NULL ? list.unsubscribe : "");
+	       list.unsubscribe != NULL ? list.unsubscribe : "",
+	       list.list_id != NULL ? " list_id=" : "",
+	       list.list_id != NULL ? list.list_id : "",
+	       list.return_path != NULL ? " return_path=" : "",
+	       list.return_path != NULL ? list.return_path : "");
 	if (list.category == 0)
 		fprintf(stderr, "%s: warning: list %s has no --category: its "
 			"topics go to the forum's default category, and forum "
@@ -246,17 +285,27 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 static int cmd_list_show(struct fg_store *store, const char *name)
 {
 	struct fg_list *list = need_list(store, name);
+	char *default_id = NULL;
 
 	printf("name: %s\naddress: %s\nbridge_recipient: %s\ncategory: %lld\n",
 	       list->name, list->address, list->bridge_recipient,
 	       list->category);
 	if (list->unsubscribe != NULL)
 		printf("unsubscribe: %s\n", list->unsubscribe);
+	if (list->list_id != NULL)
+		printf("list_id: %s\n", list->list_id);
+	else
+		printf("list_id: %s (default)\n", default_id =
+		       fg_listmail_default_id(list->address));
+	printf("return_path: %s\n", list->return_path != NULL ?
+	       list->return_path : "(default: LIST-bounces, LIST-bounces+*, "
+	       "LIST+bounces-*)");
+	free(default_id);
 	fg_list_free(&list);
 	return EX_OK;
 }
 
-/* cmd_list_set - change one policy field of a list's config */
+/* cmd_list_set - change one field of a list's config */
 static int cmd_list_set(struct fg_store *store, const char *name,
 			const char *field, const char *value)
 {
@@ -265,12 +314,17 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 	const char *error;
 
 	fg_list_free(&list);
-	if (strcmp(field, "access") != 0)
-		die(EX_USAGE, "list set: unknown field '%s' (known: access)",
-		    field);
-	if (fg_policy_access_parse(value, &access) < 0)
+	if (strcmp(field, "list_id") == 0 ||
+	    strcmp(field, "return_path") == 0) {
+		/* "" goes back to the default */
+		list_field_check(field, value);
+	} else if (strcmp(field, "access") != 0) {
+		die(EX_USAGE, "list set: unknown field '%s' (known: access, "
+		    "list_id, return_path)", field);
+	} else if (fg_policy_access_parse(value, &access) < 0) {
 		die(EX_USAGE, "list set: access must be open, members, "
 		    "moderated or closed, not '%s'", value);
+	}
 	if (fg_store_list_set(store, name, field, value, &error) < 0)
 		die(EX_TEMPFAIL, "%s", error);
 	printf("list %s: %s=%s\n", name, field, value);

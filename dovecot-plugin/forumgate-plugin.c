@@ -14,10 +14,20 @@
  *	every other recipient the previous delivery hook (e.g. Sieve) or
  *	Dovecot's own delivery runs unchanged.
  *
+ *	Only mail the list distributed is posted (fg-listmail.h): the
+ *	envelope sender must be one of the list's return paths (Mailman
+ *	LIST-bounces, mlmmj LIST+bounces-..., or the list's return_path
+ *	patterns), the message must name the list (List-Id, List-Post or
+ *	To/Cc) and must not be the list manager's own notice. Mail sent
+ *	straight to the bridge recipient is "not-list", the list
+ *	manager's notices "list-notice"; neither is queued, so neither
+ *	takes a Message-ID from the list's own copy.
+ *
  *	Nothing is dropped silently. A message that is not posted (our
  *	own mail coming back, an automatic reply, a bounce, a duplicate,
  *	a message too large, unparsable or without text, mail for a list
- *	Redis does not know) is counted per list and reason in Redis
+ *	Redis does not know, mail the list did not distribute, the list
+ *	manager's notices) is counted per list and reason in Redis
  *	(fg:{LIST}:not-posted, shown by forumgate status), logged with its
  *	reason, and kept in the bridge recipient's mailbox named after the
  *	reason below not_posted_mailbox ("Not posted/auto-reply", created
@@ -218,6 +228,7 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 	struct fg_store *store;
 	struct fg_list *list_def;
 	struct fg_record *rec;
+	struct fg_parse_settings parse_set;
 	buffer_t *buf;
 	int ret;
 
@@ -245,7 +256,6 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		*not_posted_r = FG_NOT_POSTED_NO_LIST;
 		return FG_RESULT_NOT_POSTED;
 	}
-	fg_list_free(&list_def);
 
 	/* Mail to one of our VERP return paths is a bounce of something
 	   forumgate sent, never a post. The address is read as Postfix
@@ -266,12 +276,15 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 			*not_posted_r = ret > 0 ? FG_NOT_POSTED_BOUNCE :
 				FG_NOT_POSTED_BAD_VERP;
 			fg_verp_clear(&verp);
+			fg_list_free(&list_def);
 			return FG_RESULT_NOT_POSTED;
 		}
 	}
 
 	ret = forumgate_read_mail(ctx->src_mail, config->max_message_size,
 				  &buf, &error);
+	if (ret <= 0)
+		fg_list_free(&list_def);
 	if (ret < 0) {
 		*reason_r = error;
 		return FG_RESULT_TEMPFAIL;
@@ -284,8 +297,17 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		return FG_RESULT_NOT_POSTED;
 	}
 
-	if (fg_mail_parse(buf->data, buf->used, &fg_plugin.parse_set, &rec,
-			  &error) < 0) {
+	/* Only what the list distributed is posted: the list's facts and
+	   the envelope sender go to the parser with this delivery. */
+	parse_set = fg_plugin.parse_set;
+	parse_set.list_address = t_strdup(list_def->address);
+	parse_set.list_id = t_strdup(list_def->list_id);
+	parse_set.list_return_path = t_strdup(list_def->return_path);
+	parse_set.envelope_from = ctx->mail_from == NULL ? NULL :
+		smtp_address_encode(ctx->mail_from);
+	fg_list_free(&list_def);
+	ret = fg_mail_parse(buf->data, buf->used, &parse_set, &rec, &error);
+	if (ret < 0) {
 		*reason_r = t_strdup_printf("unparsable message (%s)", error);
 		*not_posted_r = FG_NOT_POSTED_UNPARSABLE;
 		return FG_RESULT_NOT_POSTED;

@@ -21,6 +21,8 @@ enum fg_class {
 	FG_CLASS_OWN,		/* our own message came back */
 	FG_CLASS_AUTO_REPLY,	/* vacation, out of office, ... */
 	FG_CLASS_BOUNCE,	/* delivery status notification */
+	FG_CLASS_NOT_LIST,	/* not distributed by the list */
+	FG_CLASS_LIST_NOTICE,	/* the list manager's own mail */
 };
 
 struct fg_record {

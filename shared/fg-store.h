@@ -75,6 +75,9 @@ struct fg_list {
 	char *bridge_recipient;	/* where list copies reach the bridge */
 	long long category;	/* forum category id, 0: forum default */
 	char *unsubscribe;	/* List-Unsubscribe URI; NULL: none */
+	/* how the list manager's copies are recognised (fg-listmail.h) */
+	char *list_id;		/* List-Id; NULL: LIST.DOMAIN of address */
+	char *return_path;	/* envelope sender patterns; NULL: default */
 };
 
 enum fg_queue {
