@@ -434,6 +434,22 @@ static int fg_store_list_claim(struct fg_store *store,
 	return -1;
 }
 
+/* fg_store_bridge_forget - remove a bridge recipient from
+   fg:bridges if it is still the list's */
+static int fg_store_bridge_forget(struct fg_store *store, const char *address,
+				  const char *list, const char **error_r)
+{
+	char *holder = NULL;
+	int ret = fg_store_hget_string(store, FG_KEY_BRIDGES, address,
+				       &holder, error_r);
+
+	if (ret > 0 && strcmp(holder, list) == 0)
+		ret = fg_cmd_ok(fg_store_cmd(store, error_r, "HDEL",
+					     FG_KEY_BRIDGES, address, NULL));
+	free(holder);
+	return ret < 0 ? -1 : 0;
+}
+
 /* fg_store_list_optional - set an optional field of a list's config,
    or remove it when value is NULL or empty */
 static int fg_store_list_optional(struct fg_store *store, const char *key,
@@ -487,6 +503,16 @@ static int fg_store_list_define(struct fg_store *store,
 					     FG_KEY_CATEGORIES, old_category,
 					     NULL));
 	}
+	/* the bridge recipients, for the policy daemon */
+	if (ret == 0 && old != NULL && *old->bridge_recipient != '\0' &&
+	    strcmp(old->bridge_recipient, list->bridge_recipient) != 0)
+		ret = fg_store_bridge_forget(store, old->bridge_recipient,
+					     list->name, error_r);
+	if (ret == 0 && *list->bridge_recipient != '\0')
+		ret = fg_cmd_ok(fg_store_cmd(store, error_r, "HSET",
+					     FG_KEY_BRIDGES,
+					     list->bridge_recipient,
+					     list->name, NULL));
 	fg_list_free(&old);
 	/* the list's definition: an optional field not given is not
 	   kept */

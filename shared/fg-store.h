@@ -30,6 +30,8 @@
 /* Key names (printf formats where a list name goes). */
 #define FG_KEY_LISTS		"fg:lists"
 #define FG_KEY_ADDRESSES	"fg:addresses"
+/* bridge recipient -> list, as fg:addresses for posting addresses */
+#define FG_KEY_BRIDGES		"fg:bridges"
 #define FG_KEY_CATEGORIES	"fg:categories"
 #define FG_KEY_LIST_CONFIG	"fg:{%s}:config"
 #define FG_KEY_MEMBERS		"fg:{%s}:members"
