@@ -564,6 +564,8 @@ static bool policy_outside(const struct fg_policy_request *req,
 		list = fg_policy_bridge_lookup(addrs, copy, strlen(copy));
 	if (list != NULL) {
 		snprintf(d->list, sizeof(d->list), "%s", list);
+		memcpy(copy, crcpt->data, crcpt->len);
+		copy[crcpt->len] = '\0';
 		policy_quote(quoted, sizeof(quoted), copy);
 		policy_answer(d, "bridge recipient from outside bridge_clients",
 			      "REJECT 5.7.1 <%s>: this address takes the %s "

@@ -9,9 +9,10 @@ the Message-ID of a real list mail, sent before the list's copy arrives,
 never pre-empts it.
 """
 
+import smtplib
 import uuid
 
-from stack import requires, wait_for
+from stack import LIST_RETURN_PATH, requires, wait_for
 
 STACK_OPTIONS = {"full": True}
 
@@ -162,3 +163,53 @@ def test_forged_copy_does_not_preempt_the_list(stack):
             assert "FORGED words" not in p["raw"], p
     assert "message-id=<%s> (queued before)" % msgid.strip("<>") \
         not in stack.dovecot_log()
+
+
+def _remote_rcpt(stack, client, mail_from, rcpt):
+    """MAIL FROM and RCPT TO as Postfix sees them from client (XCLIENT):
+    the RCPT answer (code, text)."""
+    with smtplib.SMTP("127.0.0.1", stack.smtp_port, timeout=30,
+                      local_hostname="client.example.test") as s:
+        s.ehlo()
+        code, text = s.docmd("XCLIENT", "ADDR=%s" % client)
+        assert code == 220, (code, text)
+        s.ehlo()
+        code, text = s.mail(mail_from)
+        assert code == 250, (code, text)
+        code, text = s.rcpt(rcpt)
+        s.rset()
+        return code, text.decode("utf-8", "replace")
+
+
+@requires("policyd", "admin")
+def test_bridge_only_from_bridge_clients(stack):
+    """forumgate-policyd refuses, from a client outside bridge_clients,
+    mail to the bridge recipient (and bridge+x) and mail whose envelope
+    sender is the list's return path; from the list manager's host
+    (127.0.0.1) both pass."""
+    wait_for(lambda: "bridge recipients read" in stack.log_tail("policyd"),
+             timeout=30, what="policyd to read the bridge recipients")
+    for rcpt in (stack.bridge_address, "bridge+x@lists.test"):
+        code, text = _remote_rcpt(stack, "192.0.2.7", "dave@example.test",
+                                  rcpt)
+        assert code == 554 and "5.7.1 <%s>" % rcpt in text and \
+            "takes the forum list's copies from its list manager only" \
+            in text, (code, text)
+    for sender in (LIST_RETURN_PATH, "forum-bounces@lists.test",
+                   "forum-bounces+alice=example.test@lists.test"):
+        code, text = _remote_rcpt(stack, "192.0.2.7", sender,
+                                  "alice@example.test")
+        assert code == 554 and "the forum list's return path is used by " \
+            "its list manager only" in text, (code, text)
+    # an ordinary remote sender to an ordinary recipient is not concerned
+    code, text = _remote_rcpt(stack, "192.0.2.7", "dave@example.test",
+                              "alice@example.test")
+    assert code == 250, (code, text)
+    # the list manager's host
+    code, text = _remote_rcpt(stack, "127.0.0.1", LIST_RETURN_PATH,
+                              stack.bridge_address)
+    assert code == 250, (code, text)
+    for reason in ("bridge recipient", "list return path"):
+        wait_for(lambda: "reason=%s from outside bridge_clients" % reason
+                 in stack.log_tail("policyd", 200), timeout=10,
+                 what="policyd to log the %s refused" % reason)
