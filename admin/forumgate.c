@@ -54,7 +54,8 @@ static void usage(void)
 		"  allow add|del LIST ADDRESS      senders who may always post\n"
 		"  member add|del LIST ADDRESS\n"
 		"  members LIST\n"
-		"  parse [--format markdown|bbcode|html] [FILE|-]\n"
+		"  parse [--format markdown|bbcode|html] [--list LIST\n"
+		"        [--envelope-from ADDR]] [FILE|-]\n"
 		"                                  parse one message as the plugin does\n"
 		"  dead LIST                       dead letters with their reasons\n"
 		"  replay LIST ID|all              move dead letters back to their queue\n"
@@ -426,10 +427,18 @@ static json_t *parse_attachments(const struct fg_config *config,
 	return array;
 }
 
+/* What parse was asked for besides the file. */
+struct parse_options {
+	const char *format;		/* NULL: post_format */
+	const char *list;		/* NULL: no list rule */
+	const char *envelope_from;	/* NULL: not known */
+};
+
 static int cmd_parse(const struct fg_config *config, const char *path,
-		     const char *format)
+		     const struct parse_options *po)
 {
 	struct fg_parse_settings set;
+	struct fg_list *list = NULL;
 	const char *error;
 
 	if (fg_parse_settings_init(&set, config, &error) < 0)
@@ -438,9 +447,21 @@ static int cmd_parse(const struct fg_config *config, const char *path,
 		set.secret = "";
 	if (set.mail_domain == NULL)
 		set.mail_domain = "localhost";
-	if (format != NULL && fg_text_format_parse(format, &set.format) < 0)
+	if (po->format != NULL &&
+	    fg_text_format_parse(po->format, &set.format) < 0)
 		die(EX_USAGE, "unknown format '%s' (markdown, bbcode or html)",
-		    format);
+		    po->format);
+	if (po->list != NULL) {
+		/* the list rule as the plugin applies it to this list */
+		struct fg_store *store = open_store(config);
+
+		list = need_list(store, po->list);
+		fg_store_free(&store);
+		set.list_address = list->address;
+		set.list_id = list->list_id;
+		set.list_return_path = list->return_path;
+		set.envelope_from = po->envelope_from;
+	}
 	struct fg_record *rec;
 	size_t size;
 	char *data = read_all(path, config->max_message_size, &size);
@@ -475,6 +496,7 @@ static int cmd_parse(const struct fg_config *config, const char *path,
 	putchar('\n');
 	json_decref(obj);
 	fg_record_free(&rec);
+	fg_list_free(&list);
 	free(data);
 	fg_mail_deinit();
 	return EX_OK;
@@ -620,24 +642,33 @@ int main(int argc, char *argv[])
 		usage();
 
 	if (strcmp(argv[0], "parse") == 0) {
-		/* parse works without Redis and without a config file */
-		const char *format = NULL;
+		/* parse works without Redis and without a config file,
+		   unless a list is named */
+		static const struct option opts[] = {
+			{ "format", required_argument, NULL, 'F' },
+			{ "list", required_argument, NULL, 'l' },
+			{ "envelope-from", required_argument, NULL, 'e' },
+			{ NULL, 0, NULL, 0 }
+		};
+		struct parse_options po = { 0 };
+		int c;
 
-		if (argc >= 3 && strcmp(argv[1], "--format") == 0) {
-			format = argv[2];
-			argc -= 2;
-			argv += 2;
-		} else if (argc >= 2 &&
-			   strncmp(argv[1], "--format=", 9) == 0) {
-			format = argv[1] + 9;
-			argc--;
-			argv++;
+		optind = 1;
+		while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+			switch (c) {
+			case 'F': po.format = optarg; break;
+			case 'l': po.list = optarg; break;
+			case 'e': po.envelope_from = optarg; break;
+			default: usage();
+			}
 		}
-		if (argc > 2)
+		if (argc - optind > 1 ||
+		    (po.envelope_from != NULL && po.list == NULL))
 			usage();
-		config = access(config_path, R_OK) == 0 ?
+		config = po.list != NULL || access(config_path, R_OK) == 0 ?
 			load_config(config_path) : fg_config_defaults();
-		ret = cmd_parse(config, argc == 2 ? argv[1] : "-", format);
+		ret = cmd_parse(config, optind < argc ? argv[optind] : "-",
+				&po);
 		fg_config_free(&config);
 		return ret;
 	}

@@ -68,7 +68,8 @@
  *	no auto-reply, not to say they are one.
  *
  *	FG_CLASS_POST otherwise (Precedence: list or bulk and List-Id are
- *	ordinary list traffic).
+ *	ordinary list traffic; for fg_classify_list(), Precedence: bulk
+ *	without List-Post is the list manager's notice).
  *
  *	The message is described by struct fg_classify_msg: a few parsed
  *	fields and a function that returns a header's unfolded value (or

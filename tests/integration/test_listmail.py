@@ -9,6 +9,7 @@ the Message-ID of a real list mail, sent before the list's copy arrives,
 never pre-empts it.
 """
 
+import json
 import smtplib
 import uuid
 
@@ -213,3 +214,29 @@ def test_bridge_only_from_bridge_clients(stack):
         wait_for(lambda: "reason=%s from outside bridge_clients" % reason
                  in stack.log_tail("policyd", 200), timeout=10,
                  what="policyd to log the %s refused" % reason)
+
+
+@requires("admin")
+def test_admin_parse_with_list(stack):
+    """forumgate parse --list applies the list rule as the plugin does."""
+    path = stack.path("parse-listmail.eml")
+    msg = stack.make_message("alice@example.test", stack.bridge_address,
+                             "Parse me", "Text.\n",
+                             headers=[("List-Id", "<%s>" % stack.list_id)])
+    with open(path, "wb") as f:
+        f.write(bytes(msg))
+    cases = ((("--envelope-from", "dave@example.test"), "not-list",
+              "envelope sender <dave@example.test>"),
+             (("--envelope-from", LIST_RETURN_PATH), "post", "List-Id"),
+             ((), "post", "List-Id"))
+    for extra, cls, reason in cases:
+        r = stack.admin("parse", "--list", "forum", *extra, path,
+                        check=True)
+        rec = json.loads(r.stdout)
+        assert rec["classification"] == cls and reason in rec["reason"], \
+            (extra, rec["classification"], rec["reason"])
+    # without --list nothing is said about the list
+    r = stack.admin("parse", path, check=True)
+    assert json.loads(r.stdout)["classification"] == "post"
+    r = stack.admin("parse", "--list", "nolist", path)
+    assert r.returncode == 69, (r.returncode, r.stderr)

@@ -133,6 +133,13 @@ START_TEST(test_list_headers)
 	assert_class("From: carol@lists.test\nTo: forum@lists.test\n"
 		     "Message-ID: <123.456@lists.test>", MLMMJ_RP,
 		     FG_CLASS_POST, NULL);
+	/* Mailman's DMARC mitigation: From is the list's own address */
+	assert_class("From: Alice via Forum <forum@lists.test>\n"
+		     "Reply-To: alice@example.test\n"
+		     "List-Id: <forum.lists.test>\n"
+		     "List-Post: <mailto:forum@lists.test>\n"
+		     "Message-ID: <a9@example.test>", MAILMAN_RP,
+		     FG_CLASS_POST, NULL);
 	/* Precedence: list and bulk are ordinary list traffic with
 	   List-Post */
 	assert_class("From: alice@example.test\nPrecedence: bulk\n"
