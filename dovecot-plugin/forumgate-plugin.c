@@ -256,6 +256,15 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		*not_posted_r = FG_NOT_POSTED_NO_LIST;
 		return FG_RESULT_NOT_POSTED;
 	}
+	/* Only what the list distributed is posted: the list's facts and
+	   the envelope sender go to the parser with this delivery. */
+	parse_set = fg_plugin.parse_set;
+	parse_set.list_address = t_strdup(list_def->address);
+	parse_set.list_id = t_strdup(list_def->list_id);
+	parse_set.list_return_path = t_strdup(list_def->return_path);
+	parse_set.envelope_from = ctx->mail_from == NULL ? NULL :
+		smtp_address_encode(ctx->mail_from);
+	fg_list_free(&list_def);
 
 	/* Mail to one of our VERP return paths is a bounce of something
 	   forumgate sent, never a post. The address is read as Postfix
@@ -276,15 +285,12 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 			*not_posted_r = ret > 0 ? FG_NOT_POSTED_BOUNCE :
 				FG_NOT_POSTED_BAD_VERP;
 			fg_verp_clear(&verp);
-			fg_list_free(&list_def);
 			return FG_RESULT_NOT_POSTED;
 		}
 	}
 
 	ret = forumgate_read_mail(ctx->src_mail, config->max_message_size,
 				  &buf, &error);
-	if (ret <= 0)
-		fg_list_free(&list_def);
 	if (ret < 0) {
 		*reason_r = error;
 		return FG_RESULT_TEMPFAIL;
@@ -297,17 +303,8 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		return FG_RESULT_NOT_POSTED;
 	}
 
-	/* Only what the list distributed is posted: the list's facts and
-	   the envelope sender go to the parser with this delivery. */
-	parse_set = fg_plugin.parse_set;
-	parse_set.list_address = t_strdup(list_def->address);
-	parse_set.list_id = t_strdup(list_def->list_id);
-	parse_set.list_return_path = t_strdup(list_def->return_path);
-	parse_set.envelope_from = ctx->mail_from == NULL ? NULL :
-		smtp_address_encode(ctx->mail_from);
-	fg_list_free(&list_def);
-	ret = fg_mail_parse(buf->data, buf->used, &parse_set, &rec, &error);
-	if (ret < 0) {
+	if (fg_mail_parse(buf->data, buf->used, &parse_set, &rec,
+			  &error) < 0) {
 		*reason_r = t_strdup_printf("unparsable message (%s)", error);
 		*not_posted_r = FG_NOT_POSTED_UNPARSABLE;
 		return FG_RESULT_NOT_POSTED;
