@@ -515,7 +515,6 @@ static void fg_mail_classify(GMimeMessage *msg, struct fg_record *rec,
 	char *recipients[FG_MAIL_MAX_RECIPIENTS + 1];
 	char *from[2] = { NULL, NULL };
 	size_t n = 0, n_from = 0;
-	const char *notice;
 
 	if (ct != NULL && g_mime_content_type_is_type(ct, "multipart",
 						      "report"))
@@ -535,8 +534,8 @@ static void fg_mail_classify(GMimeMessage *msg, struct fg_record *rec,
 	}
 	fg_classify_list(&cmsg, set->secret,
 			 set->list_address != NULL ? &list : NULL,
-			 set->envelope_from, &rec->classification, &notice,
-			 &rec->reason);
+			 set->envelope_from, &rec->classification,
+			 &rec->notice, &rec->reason);
 	for (size_t i = 0; i < n; i++)
 		free(recipients[i]);
 	free(from[0]);

@@ -77,7 +77,8 @@
  *	manager's own notices (list-notice), by fg_listmail_check()
  *	(fg-listmail.h) with the list's address, List-Id and return path
  *	patterns, the envelope sender and set->recipient_delimiter, and
- *	From, To and Cc as GMime parses them.
+ *	From, To and Cc as GMime parses them. notice: the form of a
+ *	list-notice (fg_listmail_check()), else NULL.
  *
  *	The caller frees the record with fg_record_free().
  *

@@ -42,6 +42,9 @@ struct fg_record {
 	struct fg_attachment *attachments;	/* fg-attach.h; may be NULL */
 	size_t n_attachments;
 	char *trimmed;		/* quote and signature cut from the body */
+	/* FG_CLASS_LIST_NOTICE: which of the list manager's notices
+	   (fg-listmail.h, a static string); NULL otherwise. Not queued. */
+	const char *notice;
 };
 
 struct fg_post {

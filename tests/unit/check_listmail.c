@@ -83,6 +83,25 @@ static void assert_class(const char *headers, const char *envelope,
 	free(reason);
 }
 
+START_TEST(test_record_notice)
+{
+	/* the record names the notice for code that reads notices */
+	static const char msg[] = "From: forum-bounces@lists.test\n"
+		"To: bridge@lists.test\nPrecedence: bulk\n"
+		"Message-ID: <r1@localhost>\nSubject: rejected\n\ntext\n";
+	struct fg_record *rec = parse_list(msg, MAILMAN_RP);
+
+	ck_assert_int_eq(rec->classification, FG_CLASS_LIST_NOTICE);
+	ck_assert_str_eq(rec->notice, "mailman:bounces");
+	fg_record_free(&rec);
+	rec = parse_list("From: alice@example.test\nTo: forum@lists.test\n"
+			 "Message-ID: <r2@x.test>\n\ntext\n", MAILMAN_RP);
+	ck_assert_int_eq(rec->classification, FG_CLASS_POST);
+	ck_assert_ptr_null(rec->notice);
+	fg_record_free(&rec);
+}
+END_TEST
+
 static void reset(void)
 {
 	t_list_id = NULL;
@@ -511,6 +530,7 @@ int main(void)
 	tcase_add_test(tc, test_mailman_notices);
 	tcase_add_test(tc, test_mlmmj_notices);
 	tcase_add_test(tc, test_notice_form);
+	tcase_add_test(tc, test_record_notice);
 	tcase_add_test(tc, test_not_posted_names);
 	tcase_add_test(tc, test_no_list_rule);
 	suite_add_tcase(s, tc);
