@@ -30,6 +30,8 @@
 /* Key names (printf formats where a list name goes). */
 #define FG_KEY_LISTS		"fg:lists"
 #define FG_KEY_ADDRESSES	"fg:addresses"
+/* bridge recipient -> list, as fg:addresses for posting addresses */
+#define FG_KEY_BRIDGES		"fg:bridges"
 #define FG_KEY_CATEGORIES	"fg:categories"
 #define FG_KEY_LIST_CONFIG	"fg:{%s}:config"
 #define FG_KEY_MEMBERS		"fg:{%s}:members"
@@ -77,6 +79,9 @@ struct fg_list {
 	char *unsubscribe;	/* List-Unsubscribe URI; NULL: none */
 	/* the footer the list manager appends (fg-footer.h); NULL: none */
 	char *footer;
+	/* how the list manager's copies are recognised (fg-listmail.h) */
+	char *list_id;		/* List-Id; NULL: LIST.DOMAIN of address */
+	char *return_path;	/* envelope sender patterns; NULL: default */
 };
 
 enum fg_queue {
