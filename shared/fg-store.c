@@ -450,6 +450,26 @@ static int fg_store_bridge_forget(struct fg_store *store, const char *address,
 	return ret < 0 ? -1 : 0;
 }
 
+/* fg_store_bridge_register - enter a list's bridge recipient in
+   fg:bridges unless it is there (lists defined before that key
+   existed); 1 when it was entered */
+int fg_store_bridge_register(struct fg_store *store, const struct fg_list *list,
+			     const char **error_r)
+{
+	redisReply *reply;
+	int ret;
+
+	if (list->bridge_recipient == NULL || *list->bridge_recipient == '\0')
+		return 0;
+	reply = fg_store_cmd(store, error_r, "HSETNX", FG_KEY_BRIDGES,
+			     list->bridge_recipient, list->name, NULL);
+	if (reply == NULL)
+		return -1;
+	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+	freeReplyObject(reply);
+	return ret;
+}
+
 /* fg_store_list_optional - set an optional field of a list's config,
    or remove it when value is NULL or empty */
 static int fg_store_list_optional(struct fg_store *store, const char *key,

@@ -176,6 +176,11 @@ int fg_store_lists(struct fg_store *store, char ***names_r, size_t *count_r,
 		   const char **error_r);
 void fg_list_free(struct fg_list **list);
 
+/* fg_store_bridge_register - enter the list's bridge recipient in
+   fg:bridges when it is missing (a list defined before that key
+   existed); 1 entered, 0 there already, -1 error */
+int fg_store_bridge_register(struct fg_store *store, const struct fg_list *list,
+			     const char **error_r);
 /* fg_store_list_set - set one field of a list's config hash (e.g.
    "access"), or delete it when value is NULL; the list must exist */
 int fg_store_list_set(struct fg_store *store, const char *list,

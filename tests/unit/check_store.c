@@ -370,6 +370,14 @@ START_TEST(test_list_listmail_fields)
 				   "bridge-mm@lists.example"), 0);
 	ck_assert_int_eq(redis_int("HEXISTS fg:bridges "
 				   "bridge2-mm@lists.example"), 1);
+	/* a list defined before fg:bridges existed is entered once */
+	ck_assert_int_eq(fg_store_bridge_register(store, &def, &error), 0);
+	ck_assert_int_eq(redis_int("HDEL fg:bridges "
+				   "bridge2-mm@lists.example"), 1);
+	ck_assert_int_eq(fg_store_bridge_register(store, &def, &error), 1);
+	ck_assert_int_eq(redis_int("HEXISTS fg:bridges "
+				   "bridge2-mm@lists.example"), 1);
+	ck_assert_int_eq(fg_store_bridge_register(store, &def, &error), 0);
 	/* list set, and "" as the default */
 	ck_assert_int_eq(fg_store_list_set(store, "mm", "list_id",
 					   "other.example.org", &error), 0);
