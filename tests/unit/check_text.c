@@ -271,6 +271,18 @@ START_TEST(test_trim_cut_kept)
 	/* plain text: a root prompt is not a heading */
 	body_is("Run\n# postconf -n\nand\n---\n",
 		"Run\n\\# postconf -n\nand\n\\---", "");
+	/* code shows a backslash as it is: none in a fence ... */
+	body_is("Run\n\n```\n# postconf -n\nmain.cf\n---\n```\n# after\n",
+		"Run\n\n```\n# postconf -n\nmain.cf\n---\n```\n\\# after", "");
+	body_is("Run\n\n~~~~ sh\n# make\n```\n# still code\n~~~~\n",
+		"Run\n\n~~~~ sh\n# make\n```\n# still code\n~~~~", "");
+	/* ... nor in an indented block after a blank line, also quoted */
+	body_is("Run\n\n    # make install\n    ---\n\nthen\n# done\n",
+		"Run\n\n    # make install\n    ---\n\nthen\n\\# done", "");
+	body_is("Run\n> ```\n> # make\n> ```\n", "Run\n> ```\n> # make\n> ```",
+		"");
+	/* four spaces right under text continue its paragraph */
+	body_is("Text\n    # not code\n", "Text\n    \\# not code", "");
 }
 END_TEST
 
@@ -570,8 +582,10 @@ static const struct corpus_case corpus_cases[] = {
 	{ "mailman_2.eml", FG_CLASS_POST, "some@one.com", NULL, NULL, NULL },
 	{ "mailman_3.eml", FG_CLASS_POST, "some@one.com", NULL, NULL, NULL },
 	{ "mailman_4.eml", FG_CLASS_POST, "some@one.com", NULL, NULL, NULL },
+	/* bottom-posted: the quote above the answer is cut */
 	{ "inline_reply.eml", FG_CLASS_POST, NULL,
-	  "On Wed, Oct 8, 2014 at 11:12 AM, techAPJ", NULL, "" },
+	  "The quick brown fox jumps over the lazy dog.", "techAPJ",
+	  "On Wed, Oct 8, 2014 at 11:12 AM, techAPJ" },
 	{ "iphone_signature.eml", FG_CLASS_POST, NULL,
 	  "This is not the signature you're looking for.", "iMachine",
 	  "Sent from my iMachine" },
