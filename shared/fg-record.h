@@ -40,6 +40,12 @@ struct fg_record {
 	struct fg_attachment *attachments;	/* fg-attach.h; may be NULL */
 	size_t n_attachments;
 	char *trimmed;		/* quote and signature cut from the body */
+	/* a quote that ends the body without an attribution: the body's
+	   bytes [quote_start, quote_end), cut by the bridge when it is
+	   the parent's text (fg-quote.h); both 0: none */
+	size_t quote_start, quote_end;
+	char *quote_sketch;	/* fg_quote_sketch() of it; NULL: none */
+	char *text_sketch;	/* fg_quote_sketch() of the whole text sent */
 };
 
 struct fg_post {

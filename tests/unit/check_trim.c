@@ -9,6 +9,11 @@
  *	attribution is set apart for the bridge exactly when the fixture
  *	says so. Fails when the directory holds fewer fixtures than the
  *	forms it must cover.
+ *
+ *	Then the comparison of such a quote with the parent's text
+ *	(fg-quote.h): re-wrapped and partial quotes match, other text
+ *	does not, a long parent is sampled, malformed sketches match
+ *	nothing.
  */
 #include <check.h>
 #include <dirent.h>
@@ -20,6 +25,7 @@
 
 #include "fg-common.h"
 #include "fg-mail-private.h"
+#include "fg-quote.h"
 #include "fg-text.h"
 #include "fg-trim.h"
 
@@ -177,13 +183,114 @@ START_TEST(test_trim_fixtures)
 }
 END_TEST
 
-/* trim_suite - the fixtures */
+/* quote_matches - whether quote (as the reply has it) is parent */
+static bool quote_matches(const char *quote, const char *parent)
+{
+	char *q = fg_quote_sketch(quote), *p = fg_quote_sketch(parent);
+	bool ret = fg_quote_matches(q, p, NULL, NULL);
+
+	free(q);
+	free(p);
+	return ret;
+}
+
+static const char parent_text[] =
+	"The build fails with gcc 14 because of the new warning about\n"
+	"calloc arguments. Adding -Wno-error=calloc-transposed-args helps\n"
+	"for now; the real fix swaps the arguments in fg-common.c.\n\n"
+	"\\# make CFLAGS=-Wno-error\n\nAlice";
+
+START_TEST(test_quote_match)
+{
+	/* quoted, re-wrapped, the Markdown escape gone: the parent */
+	ck_assert(quote_matches(
+		"> The build fails with gcc 14 because of the new\n"
+		"> warning about calloc arguments. Adding\n"
+		"> -Wno-error=calloc-transposed-args helps for now; the real\n"
+		"> fix swaps the arguments in fg-common.c.\n>\n"
+		"> # make CFLAGS=-Wno-error\n>\n> Alice", parent_text));
+	/* part of it, quoted twice over */
+	ck_assert(quote_matches("> > The build fails with gcc 14 because of "
+				"the new warning", parent_text));
+	/* a short parent, quoted whole */
+	ck_assert(quote_matches("> Yes.", "Yes."));
+	ck_assert(!quote_matches("> No.", "Yes."));
+	/* other text, or the parent's words in another order */
+	ck_assert(!quote_matches("> The tests fail with clang 18 because "
+				 "of a missing header in fg-text.c.",
+				 parent_text));
+	ck_assert(!quote_matches("> warning about the build 14 gcc with "
+				 "fails because new", parent_text));
+	/* half the parent's, half new: doubt keeps */
+	ck_assert(!quote_matches("> The build fails with gcc 14 because of "
+				 "the new warning. But the tests pass with "
+				 "clang 18 on every platform we have here.",
+				 parent_text));
+	/* no words, or no sketch */
+	ck_assert(!quote_matches("> ...", parent_text));
+	ck_assert(!fg_quote_matches(NULL, "00000001", NULL, NULL));
+	ck_assert(!fg_quote_matches("00000001", "", NULL, NULL));
+	/* malformed: not hex, not ascending, too short */
+	ck_assert(!fg_quote_matches("0000000g", "0000000g", NULL, NULL));
+	ck_assert(!fg_quote_matches("00000002 00000001",
+				    "00000002 00000001", NULL, NULL));
+	ck_assert(!fg_quote_matches("0001", "0001", NULL, NULL));
+	ck_assert(fg_quote_matches("00000001", "00000001 00000002", NULL,
+				   NULL));
+}
+END_TEST
+
+START_TEST(test_quote_long_parent)
+{
+	struct fg_buf parent = { 0 }, quote = { 0 }, other = { 0 };
+	size_t hits, looked;
+	char *p, *q;
+
+	/* 3000 distinct words: a full sketch, a sample of the text */
+	for (int i = 0; i < 3000; i++) {
+		char word[32];
+
+		snprintf(word, sizeof(word), "word%d%c", i,
+			 i % 12 == 11 ? '\n' : ' ');
+		fg_buf_puts(&parent, word);
+		if (i >= 1000 && i < 1600) {
+			/* the replier quotes 600 words of it */
+			if (i % 10 == 0)
+				fg_buf_puts(&quote, "\n> ");
+			fg_buf_puts(&quote, word);
+		}
+		snprintf(word, sizeof(word), "other%d ", i);
+		if (i < 600)
+			fg_buf_puts(&other, word);
+	}
+	p = fg_quote_sketch(parent.s);
+	ck_assert_uint_eq(strlen(p), FG_QUOTE_SKETCH_MAX * 9 - 1);
+	q = fg_quote_sketch(quote.s);
+	ck_assert(fg_quote_matches(q, p, &hits, &looked));
+	ck_assert_uint_gt(looked, 3);
+	ck_assert_uint_eq(hits, looked);
+	free(q);
+	q = fg_quote_sketch(other.s);
+	ck_assert(!fg_quote_matches(q, p, &hits, &looked));
+	free(q);
+	free(p);
+	fg_buf_free(&parent);
+	fg_buf_free(&quote);
+	fg_buf_free(&other);
+}
+END_TEST
+
+/* trim_suite - the fixtures, the comparison with the parent */
 static Suite *trim_suite(void)
 {
 	Suite *s = suite_create("trim");
 	TCase *tc = tcase_create("fixtures");
 
 	tcase_add_test(tc, test_trim_fixtures);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("quote");
+	tcase_add_test(tc, test_quote_match);
+	tcase_add_test(tc, test_quote_long_parent);
 	suite_add_tcase(s, tc);
 	return s;
 }
