@@ -410,6 +410,13 @@ static long fg_mail_attribution(const struct fg_lines *lines, size_t last,
 			continue;
 		if (first < last && !fg_lines_have_digit(lines, first, last))
 			first = last;
+		/* "Jak pisze dokumentacja:" introduces the author's quote;
+		   an attribution with a verb alone names a date or an
+		   address ("NAME wrote:" is too common to ask that of) */
+		if (at->word != NULL &&
+		    !fg_lines_have_digit(lines, first, last) &&
+		    !fg_lines_have(lines, first, last, "@"))
+			continue;
 		return (long)first;
 	}
 	return addressed ? fg_mail_attrib_addressed(lines, last) : -1;
