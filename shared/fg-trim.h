@@ -12,7 +12,8 @@
  *	fg_mail_unflow() unfolds format=flowed text (RFC 3676, with
  *	DelSp when delsp) and fg_mail_trim_body() does the trimming of
  *	plain text that fg_mail_parse() describes (fg-mailparse.h):
- *	trailing quote and signature cut, never to nothing.
+ *	trailing quote and signature cut, and the quote a bottom-posted
+ *	reply starts with, never to nothing.
  *	fg_mail_parse() uses both; they are exported for tests.
  */
 #include <stdbool.h>
