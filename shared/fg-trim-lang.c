@@ -17,7 +17,10 @@
  *	DATE, at TIME, NAME <ADDR> wrote:", "Op DATE heeft NAME <ADDR>
  *	het volgende geschreven:", "Wiadomość napisana przez NAME w
  *	dniu DATE:", "DATE NAME <ADDR>のメール:", "在 DATE，NAME <ADDR>
- *	写道：", "Begin forwarded message:". Thunderbird and K-9: "On
+ *	写道：", "Begin forwarded message:" (and its translations).
+ *	Outlook 2019: "On DATE, "NAME" <ADDR> wrote:", "Op DATE heeft
+ *	NAME <ADDR> geschreven:", "NAME <ADDR> kirjoitti DATE:", "Dnia
+ *	DATE „NAME” <ADDR> napisał:". Thunderbird and K-9: "On
  *	DATE, NAME wrote:", "Am DATE schrieb NAME:", "W dniu DATE, NAME
  *	pisze:", "DATE, NAME пишет:", "-------- Forwarded Message
  *	--------". Outlook: "-----Original Message-----" and the header
@@ -35,7 +38,7 @@ const struct fg_trim_attribution fg_trim_attributions[] = {
 	{ "Le ", " a écrit", ":" },
 	{ "El ", " escribió", ":" },
 	{ "Op ", " schreef ", ":" },
-	{ "Op ", " het volgende geschreven", ":" },
+	{ "Op ", " geschreven", ":" },	/* Apple, Outlook: "heeft NAME" */
 	{ "Il ", " ha scritto", ":" },
 	{ "Em ", " escreveu", ":" },
 	{ "Den ", " skrev", ":" },
@@ -45,13 +48,17 @@ const struct fg_trim_attribution fg_trim_attributions[] = {
 	{ "Dne ", " napsal", ":" },
 	{ "", NULL, " wrote:" },
 	/* languages that may start with the date or the name */
-	{ "", " schrieb am ", ":" },
+	{ "", " schrieb", ":" },
+	{ "", " hat am ", ":" },		/* "NAME hat am DATE geschrieben:" */
 	{ "", " a écrit", ":" },
 	{ "", " escribió", ":" },
 	{ "", " schreef", ":" },
 	{ "", " ha scritto", ":" },
 	{ "", " escreveu", ":" },
 	{ "", " skrev", ":" },
+	{ "", " kirjoitti", ":" },
+	{ "", " ezt írta", ":" },
+	{ "", " napsal", ":" },
 	{ "", " napisał", ":" },
 	{ "", " pisze", ":" },
 	{ "", " написа", ":" },		/* написал(а), написав */
@@ -87,22 +94,28 @@ const char *const fg_trim_separators[] = {
 	"Messaggio inoltrato", "Wiadomość przekazana dalej",
 	"Przekazana wiadomość", "Пересылаемое сообщение",
 	"Пересланное сообщение", "Переслане повідомлення",
-	"Пересланий лист", "Vidarebefordrat meddelande",
-	"Videresendt meddelelse", "Videresendt melding",
-	"転送されたメッセージ", "转发的邮件", "轉寄的郵件",
+	"Пересланий лист", "Перенаправленное сообщение",
+	"Перенаправлене повідомлення", "Vidarebefordrat meddelande",
+	"Videresendt meddelelse", "Videresendt melding", "Message transmis",
+	"Mensagem reencaminhada", "Treść przekazanej wiadomości",
+	"Wiadomość przesłana dalej", "Přeposlaná zpráva",
+	"Edelleenlähetetty viesti", "Välitetty viesti / Fwd.Msg",
+	"転送されたメッセージ", "メッセージを転送", "转发的邮件", "转发的消息",
+	"轉寄的郵件", "轉寄郵件",
 	NULL,
 };
 
-/* Followed by ':' (or '：'). */
+/* Apple Mail's, followed by ':' (or '：'). */
 const char *const fg_trim_forward_intros[] = {
 	"Begin forwarded message", "Anfang der weitergeleiteten Nachricht",
 	"Début du message réexpédié", "Début du message transféré",
 	"Inicio del mensaje reenviado", "Início da mensagem reencaminhada",
-	"Começo da mensagem encaminhada", "Begin doorgestuurd bericht",
+	"Início da mensagem encaminhada", "Begin doorgestuurd bericht",
 	"Inizio messaggio inoltrato", "Początek przekazywanej wiadomości",
-	"Начало переадресованного сообщения", "Початок пересланого листа",
-	"Vidarebefordrat mejl", "Vidarebefordrat brev",
-	"転送されたメッセージ", "以下是转发的邮件", "开始转发的邮件",
+	"Начало переадресованного сообщения",
+	"Початок листа, що пересилається", "Vidarebefordrat mejl",
+	"Start på videresendt besked", "Videresendt melding",
+	"Välitetty viesti alkaa", "Začátek přeposílané zprávy",
 	NULL,
 };
 
@@ -112,7 +125,10 @@ const struct fg_trim_hdr_label fg_trim_hdr_labels[] = {
 	{ "From", FG_HDR_FROM }, { "Von", FG_HDR_FROM }, { "De", FG_HDR_FROM },
 	{ "Van", FG_HDR_FROM }, { "Da", FG_HDR_FROM }, { "Från", FG_HDR_FROM },
 	{ "Fra", FG_HDR_FROM }, { "Od", FG_HDR_FROM }, { "От", FG_HDR_FROM },
-	{ "Від", FG_HDR_FROM }, { "差出人", FG_HDR_FROM },
+	{ "Від кого", FG_HDR_FROM }, { "Від", FG_HDR_FROM },
+	{ "Отправитель", FG_HDR_FROM }, { "Mittente", FG_HDR_FROM },
+	{ "Nadawca", FG_HDR_FROM }, { "Lähettäjä", FG_HDR_FROM },
+	{ "差出人", FG_HDR_FROM },
 	{ "发件人", FG_HDR_FROM }, { "寄件者", FG_HDR_FROM },
 	{ "Sent", FG_HDR_SENT }, { "Date", FG_HDR_DATE },
 	{ "Gesendet", FG_HDR_SENT }, { "Datum", FG_HDR_DATE },
@@ -124,12 +140,16 @@ const struct fg_trim_hdr_label fg_trim_hdr_labels[] = {
 	{ "Wysłano", FG_HDR_SENT }, { "Отправлено", FG_HDR_SENT },
 	{ "Надіслано", FG_HDR_SENT }, { "送信日時", FG_HDR_SENT },
 	{ "发送时间", FG_HDR_SENT }, { "寄件日期", FG_HDR_SENT },
-	{ "日期", FG_HDR_DATE },
+	{ "日期", FG_HDR_DATE }, { "Dato", FG_HDR_DATE },
+	{ "Дата", FG_HDR_DATE }, { "Päivämäärä", FG_HDR_DATE },
+	{ "Відправлено", FG_HDR_SENT }, { "Lähetetty", FG_HDR_SENT },
 	{ "To", FG_HDR_TO }, { "An", FG_HDR_TO }, { "À", FG_HDR_TO },
 	{ "A", FG_HDR_TO }, { "Para", FG_HDR_TO }, { "Aan", FG_HDR_TO },
 	{ "Till", FG_HDR_TO }, { "Til", FG_HDR_TO }, { "Do", FG_HDR_TO },
 	{ "Кому", FG_HDR_TO }, { "宛先", FG_HDR_TO }, { "收件人", FG_HDR_TO },
-	{ "收件者", FG_HDR_TO },
+	{ "收件者", FG_HDR_TO }, { "Pour", FG_HDR_TO },
+	{ "Adresat", FG_HDR_TO }, { "Vastaanottaja", FG_HDR_TO },
+	{ "Komu", FG_HDR_TO },
 	{ "Subject", FG_HDR_SUBJECT }, { "Betreff", FG_HDR_SUBJECT },
 	{ "Objet", FG_HDR_SUBJECT }, { "Asunto", FG_HDR_SUBJECT },
 	{ "Assunto", FG_HDR_SUBJECT }, { "Onderwerp", FG_HDR_SUBJECT },
@@ -137,6 +157,8 @@ const struct fg_trim_hdr_label fg_trim_hdr_labels[] = {
 	{ "Emne", FG_HDR_SUBJECT }, { "Temat", FG_HDR_SUBJECT },
 	{ "Тема", FG_HDR_SUBJECT }, { "件名", FG_HDR_SUBJECT },
 	{ "主题", FG_HDR_SUBJECT }, { "主旨", FG_HDR_SUBJECT },
+	{ "Sujet", FG_HDR_SUBJECT }, { "Aihe", FG_HDR_SUBJECT },
+	{ "Předmět", FG_HDR_SUBJECT },
 	{ "Received", FG_HDR_RAW }, { "Return-Path", FG_HDR_RAW },
 	{ "Message-ID", FG_HDR_RAW }, { "MIME-Version", FG_HDR_RAW },
 	{ "Content-Type", FG_HDR_RAW }, { "Delivered-To", FG_HDR_RAW },
