@@ -505,21 +505,33 @@ static bool fg_line_underscores(const char *s, size_t len)
 	return marks >= 4;
 }
 
+/* A signature under a "____" line: this many lines at most, none
+   longer than FG_MAIL_UNDERSCORE_SIG_WIDTH; a longer text under such a
+   line is a section of the author's. */
+#define FG_MAIL_UNDERSCORE_SIG_LINES 8
+#define FG_MAIL_UNDERSCORE_SIG_WIDTH 100
+
 /* fg_mail_trim_underscores - number of lines left after cutting a
-   signature under a "____" line: a few lines, no quote among them,
-   and text above */
+   signature under a "____" line: a few short lines right under it, no
+   quote among them, and text above */
 static size_t fg_mail_trim_underscores(const struct fg_lines *lines,
 				       size_t n)
 {
-	for (size_t k = 1; k < n && k <= FG_MAIL_SIG_MAX_LINES; k++) {
+	for (size_t k = 0; k < n && k <= FG_MAIL_UNDERSCORE_SIG_LINES; k++) {
 		size_t i = n - 1 - k;
 		const char *s = lines->start[i];
 		size_t len = lines->len[i];
 
 		if (fg_line_quoted(s, len))
 			return n;
-		if (!fg_line_underscores(s, len))
+		if (k == 0 || !fg_line_underscores(s, len)) {
+			if (fg_line_rtrim(s, len) > FG_MAIL_UNDERSCORE_SIG_WIDTH)
+				return n;
 			continue;
+		}
+		/* "____", an empty line, then text: a new section */
+		if (fg_line_blank(lines->start[i + 1], lines->len[i + 1]))
+			return n;
 		for (size_t j = 0; j < i; j++) {
 			if (!fg_line_blank(lines->start[j], lines->len[j]))
 				return i;
@@ -594,7 +606,7 @@ static bool fg_text_rule_above(const char *s, size_t len)
 
 /* fg_mail_separator_line - "-----Original Message-----", "----------
    Forwarded message ---------" and their kin, with any number of
-   dashes (or underscores) before and after */
+   dashes (or underscores) before and after, one at least */
 static bool fg_mail_separator_line(const char *s, size_t len)
 {
 	size_t i = 0, dashes = 0, e;
@@ -615,9 +627,10 @@ static bool fg_mail_separator_line(const char *s, size_t len)
 	e = len;
 	while (e > i && (s[e - 1] == '-' || s[e - 1] == '_'))
 		e--;
+	/* dashes on both sides: "- Original" is an item of a list */
+	if (e == len)
+		return false;
 	while (e > i && s[e - 1] == ' ')
-		e--;
-	if (e > i && s[e - 1] == ':')
 		e--;
 	for (size_t k = 0; fg_trim_separators[k] != NULL; k++) {
 		const char *phrase = fg_trim_separators[k];
