@@ -206,7 +206,7 @@ static char *fg_mail_quote_append(char *body, char *quote,
 
 	rec->quote_start = strlen(body);
 	rec->quote_end = strlen(both);
-	rec->quote_sketch = fg_quote_sketch(quote);
+	rec->quote_sketch = fg_quote_sketch_quote(quote);
 	free(rendered);
 	free(body);
 	free(quote);

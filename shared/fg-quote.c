@@ -126,6 +126,54 @@ char *fg_quote_sketch(const char *text)
 	return fg_buf_steal(&out);
 }
 
+/* fg_quote_sig_line - a quoted "-- " (or "--") or "____" line: what
+   follows is a signature or a list's footer */
+static bool fg_quote_sig_line(const char *s, size_t len)
+{
+	size_t i = 0, marks = 0;
+
+	while (i < len && (s[i] == '>' || s[i] == ' '))
+		i++;
+	while (len > i && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len - i == 2 && s[i] == '-' && s[i + 1] == '-')
+		return true;
+	if (i < len && s[i] == '\\')
+		i++;
+	for (; i < len; i++) {
+		if (s[i] != '_')
+			return false;
+		marks++;
+	}
+	return marks >= 4;
+}
+
+/* fg_quote_sketch_quote - the sketch of a quote, its quoted signature
+   or footer left out */
+char *fg_quote_sketch_quote(const char *quote)
+{
+	const char *start = quote != NULL ? quote : "", *p = start;
+	char *head, *sketch;
+
+	for (;;) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+
+		/* not the first line: a quote that is all signature stays
+		   whole */
+		if (p != start && fg_quote_sig_line(p, len))
+			break;
+		p += len;
+		if (eol == NULL)
+			break;
+		p++;
+	}
+	head = fg_xstrndup(start, (size_t)(p - start));
+	sketch = fg_quote_sketch(head);
+	free(head);
+	return sketch;
+}
+
 /* fg_quote_parse - the hashes of a sketch, in order; -1 malformed */
 static int fg_quote_parse(const char *s, uint32_t *h, size_t *n_r)
 {

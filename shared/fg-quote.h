@@ -7,6 +7,7 @@
  *	#include "fg-quote.h"
  *
  *	char *fg_quote_sketch(const char *text);
+ *	char *fg_quote_sketch_quote(const char *quote);
  *	bool fg_quote_matches(const char *quote_sketch,
  *			      const char *parent_sketch, size_t *hits_r,
  *			      size_t *looked_r);
@@ -27,6 +28,12 @@
  *	smallest distinct hashes (a bottom-k sketch: for a longer text
  *	an unbiased sample), as 8 hex digits each, separated by
  *	spaces, smallest first; "" for a text without words.
+ *
+ *	fg_quote_sketch_quote() is the sketch of a quote without what
+ *	follows a quoted "-- " or "____" line: the signature of the
+ *	message quoted, the topic link under a forum post mailed to the
+ *	list, a list manager's footer; text the parent post's own sketch
+ *	may not have.
  *
  *	fg_quote_matches() is true when at least FG_QUOTE_MATCH_PERCENT
  *	percent of the quote's hashes that both sketches can hold (those
@@ -50,6 +57,9 @@
 
 /* fg_quote_sketch - the hashes of a text's word runs, caller frees */
 char *fg_quote_sketch(const char *text);
+/* fg_quote_sketch_quote - the sketch of a quote, its quoted signature
+   or footer left out */
+char *fg_quote_sketch_quote(const char *quote);
 /* fg_quote_matches - the quote's sketch is (mostly) in the parent's */
 bool fg_quote_matches(const char *quote_sketch, const char *parent_sketch,
 		      size_t *hits_r, size_t *looked_r);

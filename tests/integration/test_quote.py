@@ -134,7 +134,8 @@ def test_trailing_other_quote_is_kept(stack):
 @requires("plugin", "forumsim", "bridge", "policyd", "admin")
 def test_quote_of_forum_post_is_cut(stack):
     """A forum post mailed to the list keeps its sketch too: a list
-    reply that quotes it at the end is posted without the quote."""
+    reply that quotes the whole mail at the end (the topic link under
+    its signature line too) is posted without the quote."""
     assert "topic_id" in thread, "needs the tests before"
     raw = ("From the forum for %s: the packaged build sets "
            "-Wno-error already, so only source builds are hit by the "
@@ -155,9 +156,13 @@ def test_quote_of_forum_post_is_cut(stack):
     wait_for(lambda: stack.redis("GET", "fg:{forum}:text:" +
                                  forum_msgid.strip("<>")),
              timeout=10, what="the forum post's text sketch")
+    # the whole mail quoted, with the topic link under its "-- "
+    sent = mail.get_content()
+    assert "\n-- \n" in sent, sent
+    quoted = "".join("> " + ln for ln in sent.splitlines(True))
     answer = "Good to know, thanks, answer two %s." % thread["uid"]
     msg = _reply(stack, "Alice Example <alice@example.test>", forum_msgid,
-                 thread["title"], answer + "\n\n" + _quote(raw))
+                 thread["title"], answer + "\n\n" + quoted)
     _, post = wait_for(
         lambda: _one_post_with(stack, "answer two %s" % thread["uid"]),
         timeout=30, what="alice's reply on the forum")

@@ -226,6 +226,23 @@ START_TEST(test_quote_match)
 				 "the new warning. But the tests pass with "
 				 "clang 18 on every platform we have here.",
 				 parent_text));
+	/* the quote's signature and a list's footer are not compared */
+	char *q = fg_quote_sketch_quote("> Yes, it is.\n> -- \n> https://forum."
+					"example.org/t/build-fails/12\n");
+	char *p = fg_quote_sketch("Yes, it is.");
+	ck_assert_str_eq(q, p);
+	free(q);
+	q = fg_quote_sketch_quote("> Yes, it is.\n>\n> ____\n> Forum mailing "
+				  "list -- forum@lists.example.org\n");
+	ck_assert_str_eq(q, p);
+	free(q);
+	free(p);
+	/* ... unless there is nothing else */
+	q = fg_quote_sketch_quote("> -- \n> Alice Example\n");
+	p = fg_quote_sketch("Alice Example");
+	ck_assert_str_eq(q, p);
+	free(q);
+	free(p);
 	/* no words, or no sketch */
 	ck_assert(!quote_matches("> ...", parent_text));
 	ck_assert(!fg_quote_matches(NULL, "00000001", NULL, NULL));
