@@ -9,6 +9,7 @@
  */
 #include "fg-quote.h"
 #include "fg-common.h"
+#include "fg-trim.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -130,22 +131,11 @@ char *fg_quote_sketch(const char *text)
    follows is a signature or a list's footer */
 static bool fg_quote_sig_line(const char *s, size_t len)
 {
-	size_t i = 0, marks = 0;
+	size_t i = 0;
 
 	while (i < len && (s[i] == '>' || s[i] == ' '))
 		i++;
-	while (len > i && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-		len--;
-	if (len - i == 2 && s[i] == '-' && s[i + 1] == '-')
-		return true;
-	if (i < len && s[i] == '\\')
-		i++;
-	for (; i < len; i++) {
-		if (s[i] != '_')
-			return false;
-		marks++;
-	}
-	return marks >= 4;
+	return fg_mail_sig_line(s + i, len - i);
 }
 
 /* fg_quote_sketch_quote - the sketch of a quote, its quoted signature

@@ -505,6 +505,14 @@ static bool fg_line_underscores(const char *s, size_t len)
 	return marks >= 4;
 }
 
+/* fg_mail_sig_line - see fg-trim.h */
+bool fg_mail_sig_line(const char *s, size_t len)
+{
+	len = fg_line_rtrim(s, len);
+	return (len == 2 && s[0] == '-' && s[1] == '-') ||
+		fg_line_underscores(s, len);
+}
+
 /* A signature under a "____" line: this many lines at most, none
    longer than FG_MAIL_UNDERSCORE_SIG_WIDTH; a longer text under such a
    line is a section of the author's. */
