@@ -19,10 +19,11 @@
  *
  *	fg_mail_trim_split() is fg_mail_trim_body() that, in a forward,
  *	keeps the quoted header block, and returns what it cut.
- *	fg_mail_trim_split_quote() also takes out a quote block that ends
- *	the text without an attribution (and without an inline reply
- *	above it) into *quote_r (NULL when none): whether it is the text
- *	replied to, only the bridge can tell (fg-quote.h).
+ *	fg_mail_trim_split_quote() returns the text without a quote block
+ *	that ends it without an attribution (and without an inline reply
+ *	above it), and that block in *quote_r (NULL when none): whether
+ *	it is the text replied to, only the bridge can tell (fg-quote.h);
+ *	fg_mail_trim_split() puts it back after an empty line.
  *
  *	fg_mail_from() sets from_name and from_email of a record.
  */
@@ -58,7 +59,7 @@ static inline const char *fg_mail_header(GMimeMessage *msg, const char *name)
 /* fg_mail_trim_split - body without trailing quote and signature;
    *cut_r (when not NULL) gets what was cut, "" when nothing */
 char *fg_mail_trim_split(const char *text, bool forward, char **cut_r);
-/* fg_mail_trim_split_quote - fg_mail_trim_split(), and the trailing
+/* fg_mail_trim_split_quote - fg_mail_trim_split(), the trailing
    quote without attribution apart in *quote_r (NULL: none) */
 char *fg_mail_trim_split_quote(const char *text, bool forward,
 			       char **cut_r, char **quote_r);

@@ -907,12 +907,51 @@ static char *fg_lines_join(const struct fg_lines *lines, size_t first,
 	return fg_buf_steal(&out);
 }
 
+/* fg_mail_trim_tail - number of lines left after cutting signatures
+   from the end, until none cuts more */
+static size_t fg_mail_trim_tail(const struct fg_lines *lines, size_t n)
+{
+	size_t before;
+
+	do {
+		before = n;
+		n = fg_lines_strip_blank(lines, n);
+		n = fg_mail_trim_signature(lines, n);
+		n = fg_lines_strip_blank(lines, n);
+		n = fg_mail_trim_underscores(lines, n);
+		n = fg_lines_strip_blank(lines, n);
+		n = fg_mail_trim_mobile(lines, n);
+	} while (n < before && n > 0);
+	return fg_lines_strip_blank(lines, n);
+}
+
+/* fg_mail_only_mobile - lines [first, n) are a phone's signature and
+   nothing else */
+static bool fg_mail_only_mobile(const struct fg_lines *lines, size_t first,
+				size_t n)
+{
+	first = fg_lines_skip_blank(lines, first, n);
+	return first + 1 == n &&
+		fg_mail_mobile_sig(lines->start[first], lines->len[first]);
+}
+
+/* fg_cut_add - append part to the cut text, an empty line between */
+static void fg_cut_add(struct fg_buf *cut, char *part)
+{
+	if (*part != '\0') {
+		if (cut->len > 0)
+			fg_buf_puts(cut, "\n\n");
+		fg_buf_puts(cut, part);
+	}
+	free(part);
+}
+
 /* fg_mail_trim_split_quote - see fg-mail-private.h */
 char *fg_mail_trim_split_quote(const char *text, bool forward,
 			       char **cut_r, char **quote_r)
 {
 	struct fg_lines lines;
-	size_t first = 0, n, end, before;
+	size_t first = 0, n, end, before, q, sig;
 	bool whole = false;
 	char *kept;
 
@@ -927,14 +966,8 @@ char *fg_mail_trim_split_quote(const char *text, bool forward,
 		n = fg_mail_trim_quote(&lines, n);
 		n = fg_lines_strip_blank(&lines, n);
 		n = fg_mail_trim_unquoted(&lines, n);
-		n = fg_lines_strip_blank(&lines, n);
-		n = fg_mail_trim_signature(&lines, n);
-		n = fg_lines_strip_blank(&lines, n);
-		n = fg_mail_trim_underscores(&lines, n);
-		n = fg_lines_strip_blank(&lines, n);
-		n = fg_mail_trim_mobile(&lines, n);
+		n = fg_mail_trim_tail(&lines, n);
 	} while (n < before && n > 0);
-	n = fg_lines_strip_blank(&lines, n);
 	if (n == 0) {
 		/* nothing but quote and signature: better post it all
 		   than an empty post */
@@ -943,34 +976,49 @@ char *fg_mail_trim_split_quote(const char *text, bool forward,
 	} else {
 		first = fg_mail_trim_leading(&lines, n);
 	}
-	end = n;
-	if (quote_r != NULL) {
-		*quote_r = NULL;
+	/* a quote that ends the text without attribution is set apart;
+	   the text above it without its signature ("Sent from my
+	   iPhone" above the quote) is the reply, unless that leaves
+	   nothing */
+	end = sig = n;
+	*quote_r = NULL;
+	q = whole ? end : fg_mail_trailing_quote(&lines, first, end);
+	if (q < end)
+		sig = fg_mail_trim_tail(&lines, q);
+	if (q < end && sig > first && !fg_mail_only_mobile(&lines, first, sig)) {
+		*quote_r = fg_lines_join(&lines, q, end);
+		n = q;
+	} else {
+		sig = end;
 	}
-	if (quote_r != NULL && !whole) {
-		n = fg_mail_trailing_quote(&lines, first, end);
-		*quote_r = n < end ? fg_lines_join(&lines, n, end) : NULL;
-	}
-	kept = fg_lines_join(&lines, first, n);
+	kept = fg_lines_join(&lines, first, sig < n ? sig : n);
 	if (cut_r != NULL) {
-		char *above = fg_lines_join(&lines, 0, first);
-		char *below = fg_lines_join(&lines, end, lines.n);
+		struct fg_buf cut = { 0 };
 
-		*cut_r = *above == '\0' ? fg_xstrdup(below) :
-			*below == '\0' ? fg_xstrdup(above) :
-			fg_xasprintf("%s\n\n%s", above, below);
-		free(above);
-		free(below);
+		fg_cut_add(&cut, fg_lines_join(&lines, 0, first));
+		if (sig < n)
+			fg_cut_add(&cut, fg_lines_join(&lines, sig, n));
+		fg_cut_add(&cut, fg_lines_join(&lines, end, lines.n));
+		*cut_r = cut.s != NULL ? fg_buf_steal(&cut) : fg_xstrdup("");
 	}
 	free(lines.start);
 	free(lines.len);
 	return kept;
 }
 
-/* fg_mail_trim_split - see fg-mail-private.h */
+/* fg_mail_trim_split - see fg-mail-private.h; the trailing quote
+   stays, after an empty line as fg_mail_parse() puts it */
 char *fg_mail_trim_split(const char *text, bool forward, char **cut_r)
 {
-	return fg_mail_trim_split_quote(text, forward, cut_r, NULL);
+	char *quote, *kept, *both;
+
+	kept = fg_mail_trim_split_quote(text, forward, cut_r, &quote);
+	if (quote == NULL)
+		return kept;
+	both = fg_xasprintf("%s\n\n%s", kept, quote);
+	free(kept);
+	free(quote);
+	return both;
 }
 
 /* fg_mail_trim_body - cut trailing quote and signature */

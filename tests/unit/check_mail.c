@@ -574,7 +574,8 @@ START_TEST(test_trim)
 	trim_is("On Mon, Bob wrote:\n> q\n\nmy answer\n", "my answer");
 	/* without attribution, the quote stays */
 	trim_is("> q\n\nmy answer\n", "> q\n\nmy answer");
-	trim_is("Reply\n> not introduced\n", "Reply\n> not introduced");
+	/* a quote without attribution stays, a block of its own */
+	trim_is("Reply\n> not introduced\n", "Reply\n\n> not introduced");
 	/* nothing left: the whole text stays */
 	trim_is("On Mon, Bob wrote:\n> only quote\n",
 		"On Mon, Bob wrote:\n> only quote");
