@@ -2,10 +2,11 @@
  * NAME
  *	fg-quote 3 - whether a quote is the text of the post it answers
  * DESCRIPTION
- *	See fg-quote.h. The hash is 32-bit FNV-1a over the words of a
- *	run joined by one space: cheap, and collisions only make a
- *	quote look a little more like its parent than it is, which the
- *	share needed makes up for.
+ *	See fg-quote.h. A word's hash is 32-bit FNV-1a of its bytes, a
+ *	run's the FNV-1a of its words' hashes: cheap, one pass in
+ *	constant memory, and collisions only make a quote look a little
+ *	more like its parent than it is, which the share needed makes up
+ *	for.
  */
 #include "fg-quote.h"
 #include "fg-common.h"
@@ -16,13 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A word longer than this is cut: bounds the hashing of a run. */
-#define FG_QUOTE_WORD_MAX 64
-
-struct fg_words {
-	char (*word)[FG_QUOTE_WORD_MAX + 1];
-	size_t n, alloc;
+/* The sketch being built: the smallest distinct hashes, ascending. */
+struct fg_sketch {
+	uint32_t h[FG_QUOTE_SKETCH_MAX];
+	size_t n;
 };
+
+#define FG_FNV_BASIS 2166136261u
+#define FG_FNV_PRIME 16777619u
 
 /* fg_quote_word_byte - a byte that belongs to a word */
 static bool fg_quote_word_byte(unsigned char c)
@@ -31,14 +33,61 @@ static bool fg_quote_word_byte(unsigned char c)
 		(c >= 'A' && c <= 'Z') || c >= 0x80;
 }
 
-/* fg_quote_words - the normalised words of text, in order */
-static void fg_quote_words(const char *text, struct fg_words *w)
+/* fg_sketch_add - keep v if it is among the smallest distinct hashes */
+static void fg_sketch_add(struct fg_sketch *k, uint32_t v)
 {
-	const unsigned char *p = (const unsigned char *)text;
-	bool line_start = true;
+	size_t lo = 0, hi = k->n;
 
+	if (k->n == FG_QUOTE_SKETCH_MAX && v >= k->h[k->n - 1])
+		return;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (k->h[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < k->n && k->h[lo] == v)
+		return;
+	if (k->n == FG_QUOTE_SKETCH_MAX)
+		k->n--;			/* the largest goes */
+	memmove(&k->h[lo + 1], &k->h[lo], (k->n - lo) * sizeof(k->h[0]));
+	k->h[lo] = v;
+	k->n++;
+}
+
+/* fg_quote_run - the hash of the n word hashes of a run, oldest first
+   (ring[] holds the last FG_QUOTE_SHINGLE, the newest at last) */
+static uint32_t fg_quote_run(const uint32_t *ring, size_t last, size_t n)
+{
+	uint32_t h = FG_FNV_BASIS;
+
+	for (size_t k = 0; k < n; k++) {
+		uint32_t w = ring[(last + FG_QUOTE_SHINGLE - (n - 1 - k)) %
+				  FG_QUOTE_SHINGLE];
+
+		for (int b = 0; b < 4; b++)
+			h = (h ^ ((w >> (8 * b)) & 0xff)) * FG_FNV_PRIME;
+	}
+	return h;
+}
+
+/* fg_quote_sketch - the hashes of a text's word runs, caller frees */
+char *fg_quote_sketch(const char *text)
+{
+	const unsigned char *p = (const unsigned char *)
+		(text != NULL ? text : "");
+	uint32_t ring[FG_QUOTE_SHINGLE];
+	struct fg_sketch *k = fg_xcalloc(1, sizeof(*k));
+	struct fg_buf out = { 0 };
+	bool line_start = true;
+	size_t words = 0;
+
+	/* one pass, constant memory: each word is hashed as it is read,
+	   each run from the hashes of its words */
 	while (*p != '\0') {
-		size_t len = 0;
+		uint32_t h = FG_FNV_BASIS;
 
 		if (line_start) {
 			/* quote marks of any depth */
@@ -52,78 +101,30 @@ static void fg_quote_words(const char *text, struct fg_words *w)
 			p++;
 			continue;
 		}
-		if (w->n == w->alloc) {
-			w->alloc = w->alloc == 0 ? 64 : w->alloc * 2;
-			w->word = fg_xrealloc(w->word,
-					      w->alloc * sizeof(*w->word));
+		for (; fg_quote_word_byte(*p); p++) {
+			unsigned char c = *p >= 'A' && *p <= 'Z' ?
+				(unsigned char)(*p - 'A' + 'a') : *p;
+
+			h = (h ^ c) * FG_FNV_PRIME;
 		}
-		while (fg_quote_word_byte(*p)) {
-			if (len < FG_QUOTE_WORD_MAX)
-				w->word[w->n][len++] =
-					*p >= 'A' && *p <= 'Z' ?
-					(char)(*p - 'A' + 'a') : (char)*p;
-			p++;
-		}
-		w->word[w->n][len] = '\0';
-		w->n++;
-	}
-}
-
-/* fg_quote_hash - FNV-1a of words [i, i + n) joined by spaces */
-static uint32_t fg_quote_hash(const struct fg_words *w, size_t i, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t k = i; k < i + n; k++) {
-		if (k > i)
-			h = (h ^ ' ') * 16777619u;
-		for (const char *c = w->word[k]; *c != '\0'; c++)
-			h = (h ^ (unsigned char)*c) * 16777619u;
-	}
-	return h;
-}
-
-/* fg_quote_cmp - qsort order of hashes */
-static int fg_quote_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* fg_quote_sketch - the hashes of a text's word runs, caller frees */
-char *fg_quote_sketch(const char *text)
-{
-	struct fg_words w = { NULL, 0, 0 };
-	struct fg_buf out = { 0 };
-	uint32_t *h;
-	size_t n, kept = 0;
-
-	fg_quote_words(text != NULL ? text : "", &w);
-	if (w.n == 0) {
-		free(w.word);
-		return fg_xstrdup("");
+		ring[words % FG_QUOTE_SHINGLE] = h;
+		words++;
+		if (words >= FG_QUOTE_SHINGLE)
+			fg_sketch_add(k, fg_quote_run(ring, words - 1,
+						      FG_QUOTE_SHINGLE));
 	}
 	/* a text shorter than a run is one run */
-	n = w.n >= FG_QUOTE_SHINGLE ? w.n - FG_QUOTE_SHINGLE + 1 : 1;
-	h = fg_xmalloc(n * sizeof(*h));
-	for (size_t i = 0; i < n; i++)
-		h[i] = fg_quote_hash(&w, i, w.n >= FG_QUOTE_SHINGLE ?
-				     FG_QUOTE_SHINGLE : w.n);
-	qsort(h, n, sizeof(*h), fg_quote_cmp);
-	for (size_t i = 0; i < n && kept < FG_QUOTE_SKETCH_MAX; i++) {
+	if (words > 0 && words < FG_QUOTE_SHINGLE)
+		fg_sketch_add(k, fg_quote_run(ring, words - 1, words));
+	for (size_t i = 0; i < k->n; i++) {
 		char hex[9];
 
-		if (i > 0 && h[i] == h[i - 1])
-			continue;
-		snprintf(hex, sizeof(hex), "%08x", (unsigned int)h[i]);
-		if (kept > 0)
+		snprintf(hex, sizeof(hex), "%08x", (unsigned int)k->h[i]);
+		if (i > 0)
 			fg_buf_putc(&out, ' ');
 		fg_buf_puts(&out, hex);
-		kept++;
 	}
-	free(h);
-	free(w.word);
+	free(k);
 	return fg_buf_steal(&out);
 }
 

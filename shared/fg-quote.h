@@ -42,7 +42,7 @@
  *	of the quote's). *hits_r and *looked_r (may be NULL) get the
  *	counts, for the log.
  * BOUNDS
- *	Linear in the text plus sorting its hashes; a sketch is at most
+ *	One pass over the text in constant memory; a sketch is at most
  *	FG_QUOTE_SKETCH_MAX * 9 bytes. Malformed sketches match nothing.
  */
 #include <stdbool.h>
