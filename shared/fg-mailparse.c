@@ -7,8 +7,9 @@
  *	charsets are converted with iconv (fg-charset.c), because GMime's
  *	own conversion replaces what it cannot convert with '?' and a
  *	forum post must show that something was lost (U+FFFD) rather
- *	than hide it. The body is trimmed in fg-trim.c and the sender
- *	found in fg-mailfrom.c; this file walks the MIME tree, reads the
+ *	than hide it. The list's footer is cut in fg-footer.c, the body
+ *	trimmed in fg-trim.c and the sender found in fg-mailfrom.c; this
+ *	file walks the MIME tree for the body, reads the
  *	other headers, bounds what GMime sees and puts the record
  *	together.
  *
@@ -20,7 +21,9 @@
 #include "fg-mail-private.h"
 #include "fg-classify.h"
 #include "fg-common.h"
+#include "fg-footer.h"
 #include "fg-html.h"
+#include "fg-listmail.h"
 #include "fg-msgid.h"
 #include "fg-quote.h"
 #include "fg-subject.h"
@@ -42,6 +45,9 @@
 /* Boundary lines GMime gets to see (see fg_mail_cut_parts). */
 #define FG_MAIL_MAX_BOUNDARIES (FG_MAIL_MAX_PARTS * 3)
 #define FG_MAIL_MAX_DASH_LINES 20000
+/* An HTML part larger than this is the author's text, never a list
+   footer part (spares converting it twice). */
+#define FG_MAIL_FOOTER_PART_MAX 16384
 /* Unclosed "=?" a header field may have before they are defused. */
 #define FG_MAIL_OPEN_WORDS_MAX 16
 
@@ -58,6 +64,7 @@ int fg_parse_settings_init(struct fg_parse_settings *set,
 	set->secret = config->secret;
 	set->mail_domain = config->mail_domain;
 	set->max_size = config->max_message_size;
+	set->recipient_delimiter = config->recipient_delimiter;
 	if (fg_text_format_parse(config->post_format, &set->format) < 0) {
 		*error_r = fg_errorf("invalid post_format '%s' (markdown, "
 				     "bbcode or html)", config->post_format);
@@ -137,48 +144,107 @@ static char *fg_mail_part_text(GMimePart *part, bool html)
 /* The state of the walk over the MIME tree that looks for the body. */
 struct fg_walk {
 	unsigned int parts;
-	char *plain;		/* first non-empty inline text/plain */
-	GMimePart *html;	/* first inline text/html */
+	const char *footer;	/* the list's declared footer, or NULL */
+	char *text;		/* the body's text, NULL until found */
+	bool html;		/* text is HTML, still to be converted */
 };
 
-/* fg_mail_walk - depth first, in order, bounded in parts and depth */
+/* fg_mail_blank - s is only white space */
+static bool fg_mail_blank(const char *s)
+{
+	return s[strspn(s, " \t\r\n")] == '\0';
+}
+
+/* fg_mail_walk_take - take an inline text part (text/plain, or also
+   text/html when html) as the body, unless it is empty or nothing but
+   a list footer: the part a list manager adds is never the body */
+static bool fg_mail_walk_take(GMimeObject *obj, bool html,
+			      struct fg_walk *walk)
+{
+	GMimeContentType *ct;
+	char *text, *plain;
+	bool skip;
+
+	/* a forwarded message/rfc822 is an attachment, not the body */
+	if (!GMIME_IS_PART(obj) || g_mime_part_is_attachment(GMIME_PART(obj)))
+		return false;
+	ct = g_mime_object_get_content_type(obj);
+	if (ct == NULL)
+		return false;
+	if (g_mime_content_type_is_type(ct, "text", "plain")) {
+		text = fg_mail_part_text(GMIME_PART(obj), false);
+		skip = fg_mail_blank(text) || fg_footer_only(text, walk->footer);
+		html = false;
+	} else if (html && g_mime_content_type_is_type(ct, "text", "html")) {
+		text = fg_mail_part_text(GMIME_PART(obj), true);
+		skip = false;
+		if (strlen(text) <= FG_MAIL_FOOTER_PART_MAX) {
+			/* small enough to be a footer part or empty */
+			plain = fg_html_to_text(text, strlen(text));
+			skip = fg_mail_blank(plain) ||
+				fg_footer_only(plain, walk->footer);
+			free(plain);
+		}
+	} else {
+		return false;
+	}
+	if (skip) {
+		free(text);
+		return false;
+	}
+	walk->text = text;
+	walk->html = html;
+	return true;
+}
+
+/* fg_mail_walk - find the body: depth first, in document order, the
+   first inline text part; inside a multipart/alternative its text/plain
+   first. Bounded in parts and depth. */
 static void fg_mail_walk(GMimeObject *obj, unsigned int depth,
 			 struct fg_walk *walk)
 {
-	GMimeContentType *ct;
+	GMimeMultipart *mp;
+	int n;
 
-	if (obj == NULL || walk->plain != NULL ||
+	if (obj == NULL || walk->text != NULL ||
 	    walk->parts >= FG_MAIL_MAX_PARTS)
 		return;
 	walk->parts++;
-	if (GMIME_IS_MULTIPART(obj)) {
-		GMimeMultipart *mp = GMIME_MULTIPART(obj);
-		int n = g_mime_multipart_get_count(mp);
-
-		if (depth >= FG_MAIL_MAX_DEPTH)
-			return;
-		for (int i = 0; i < n && walk->plain == NULL; i++)
-			fg_mail_walk(g_mime_multipart_get_part(mp, i),
-				     depth + 1, walk);
+	if (!GMIME_IS_MULTIPART(obj)) {
+		(void)fg_mail_walk_take(obj, true, walk);
 		return;
 	}
-	/* a forwarded message/rfc822 is an attachment, not the body */
-	if (!GMIME_IS_PART(obj) || g_mime_part_is_attachment(GMIME_PART(obj)))
+	mp = GMIME_MULTIPART(obj);
+	n = g_mime_multipart_get_count(mp);
+	if (depth >= FG_MAIL_MAX_DEPTH)
 		return;
-	ct = g_mime_object_get_content_type(obj);
-	if (ct == NULL)
-		return;
-	if (g_mime_content_type_is_type(ct, "text", "plain")) {
-		char *text = fg_mail_part_text(GMIME_PART(obj), false);
-
-		if (text[strspn(text, " \t\n")] != '\0')
-			walk->plain = text;
-		else
-			free(text);
-	} else if (g_mime_content_type_is_type(ct, "text", "html") &&
-		   walk->html == NULL) {
-		walk->html = GMIME_PART(obj);
+	if (g_mime_content_type_is_type(g_mime_object_get_content_type(obj),
+					"multipart", "alternative")) {
+		/* the plain text the sender's client wrote beside the
+		   HTML is what reads best as a post */
+		for (int i = 0; i < n && i < FG_MAIL_MAX_PARTS &&
+		     walk->text == NULL; i++)
+			(void)fg_mail_walk_take(
+				g_mime_multipart_get_part(mp, i), false, walk);
 	}
+	for (int i = 0; i < n && walk->text == NULL; i++)
+		fg_mail_walk(g_mime_multipart_get_part(mp, i), depth + 1, walk);
+}
+
+/* fg_mail_html_body - Markdown of an HTML body without the footer a
+   list manager wrote into it; *html_cut_r gets the quote cut */
+static char *fg_mail_html_body(const char *html, char **html_cut_r)
+{
+	size_t len = strlen(html), start = fg_footer_html_start(html, len);
+	char *text = fg_html_to_markdown(html, start, html_cut_r);
+
+	if (start < len && fg_mail_blank(text)) {
+		/* never cut to nothing */
+		free(text);
+		free(*html_cut_r);
+		text = fg_html_to_markdown(html, len, html_cut_r);
+	}
+	return text;
 }
 
 /* fg_mail_text_sketch - the sketch of all the text a message has, its
@@ -216,28 +282,29 @@ static char *fg_mail_quote_append(char *body, char *quote,
 /* fg_mail_trimmed_summary - the summary line of the collapsed block */
 #define FG_MAIL_TRIMMED_SUMMARY "Quoted text"
 
-/* fg_mail_body - the text that is posted, and what was cut from it;
-   rec gets where a trailing quote without attribution is and the
-   sketches the bridge compares (fg-quote.h) */
+/* fg_mail_body - the text that is posted, and what was cut from it.
+   The list's footer is cut before the quote: trimming looks for the
+   quote at the end of the text. rec gets where a trailing quote
+   without attribution is and the sketches the bridge compares
+   (fg-quote.h). */
 static char *fg_mail_body(GMimeMessage *msg,
 			  const struct fg_parse_settings *set, bool forward,
 			  char **trimmed_r, struct fg_record *rec)
 {
-	struct fg_walk walk = { 0, NULL, NULL };
-	char *text, *kept, *cut = NULL, *html_cut = NULL, *body, *quote;
+	struct fg_walk walk = { 0, set->list_footer, NULL, false };
+	char *text, *kept, *cut = NULL, *html_cut = NULL, *body, *footless;
+	char *quote;
 	bool plain = false;
 
 	GMimeObject *top = g_mime_message_get_mime_part(msg);
 
 	fg_mail_walk(top, 0, &walk);
-	if (walk.plain != NULL) {
-		text = walk.plain;
+	if (walk.text != NULL && !walk.html) {
+		text = walk.text;
 		plain = true;
-	} else if (walk.html != NULL) {
-		char *html = fg_mail_part_text(walk.html, true);
-
-		text = fg_html_to_markdown(html, strlen(html), &html_cut);
-		free(html);
+	} else if (walk.text != NULL) {
+		text = fg_mail_html_body(walk.text, &html_cut);
+		free(walk.text);
 	} else if (top != NULL && GMIME_IS_MULTIPART(top) &&
 		   g_mime_multipart_get_count(GMIME_MULTIPART(top)) == 0 &&
 		   g_mime_multipart_get_prologue(GMIME_MULTIPART(top)) !=
@@ -251,6 +318,9 @@ static char *fg_mail_body(GMimeMessage *msg,
 	} else {
 		text = fg_xstrdup("");
 	}
+	footless = fg_footer_cut(text, set->list_footer, NULL);
+	free(text);
+	text = footless;
 	if (plain) {
 		/* text/plain is posted as it reads, also as Markdown */
 		char *escaped = fg_text_escape_plain(text);
@@ -493,6 +563,34 @@ static char *fg_mail_synthetic_id(GMimeMessage *msg, const char *data,
  * Classification (fg-classify.c)
  */
 
+/* Most To and Cc addresses the list rule looks at. */
+#define FG_MAIL_MAX_RECIPIENTS 100
+
+/* fg_mail_addresses - append the addresses of a list (through
+   groups) to addrs, lowercase, until there are max */
+static void fg_mail_addresses(InternetAddressList *list, unsigned int depth,
+			      char **addrs, size_t *n, size_t max)
+{
+	int count = list != NULL ? internet_address_list_length(list) : 0;
+
+	for (int i = 0; i < count && *n < max; i++) {
+		InternetAddress *ia = internet_address_list_get_address(list,
+									 i);
+
+		if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+			const char *addr = internet_address_mailbox_get_addr(
+				INTERNET_ADDRESS_MAILBOX(ia));
+			if (addr != NULL && *addr != '\0')
+				addrs[(*n)++] = fg_str_lower(
+					fg_mail_clean_line(addr));
+		} else if (INTERNET_ADDRESS_IS_GROUP(ia) && depth < 2) {
+			fg_mail_addresses(internet_address_group_get_members(
+				INTERNET_ADDRESS_GROUP(ia)), depth + 1,
+					  addrs, n, max);
+		}
+	}
+}
+
 /* fg_mail_classify_header - fg_classify()'s header lookup */
 static const char *fg_mail_classify_header(void *context, const char *name)
 {
@@ -512,13 +610,41 @@ static void fg_mail_classify(GMimeMessage *msg, struct fg_record *rec,
 		.from_email = rec->from_email,
 		.header = fg_mail_classify_header,
 		.context = msg,
+		.list_id = rec->list_id,
 	};
+	struct fg_listmail_list list = {
+		.address = set->list_address,
+		.list_id = set->list_id,
+		.return_path = set->list_return_path,
+		.delimiters = set->recipient_delimiter,
+	};
+	char *recipients[FG_MAIL_MAX_RECIPIENTS + 1];
+	char *from[2] = { NULL, NULL };
+	size_t n = 0, n_from = 0;
 
 	if (ct != NULL && g_mime_content_type_is_type(ct, "multipart",
 						      "report"))
 		cmsg.report_type = g_mime_content_type_get_parameter(
 			ct, "report-type");
-	fg_classify(&cmsg, set->secret, &rec->classification, &rec->reason);
+	if (set->list_address != NULL) {
+		/* the headers as written: From before any un-munging */
+		fg_mail_addresses(g_mime_message_get_from(msg), 0, from,
+				  &n_from, 1);
+		fg_mail_addresses(g_mime_message_get_to(msg), 0, recipients,
+				  &n, FG_MAIL_MAX_RECIPIENTS);
+		fg_mail_addresses(g_mime_message_get_cc(msg), 0, recipients,
+				  &n, FG_MAIL_MAX_RECIPIENTS);
+		recipients[n] = NULL;
+		cmsg.header_from = from[0];
+		cmsg.recipients = (const char *const *)recipients;
+	}
+	fg_classify_list(&cmsg, set->secret,
+			 set->list_address != NULL ? &list : NULL,
+			 set->envelope_from, &rec->classification,
+			 &rec->notice, &rec->reason);
+	for (size_t i = 0; i < n; i++)
+		free(recipients[i]);
+	free(from[0]);
 }
 
 /*

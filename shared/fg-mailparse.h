@@ -43,12 +43,22 @@
  *	else X-MailFrom. A From whose unquoted name has a comma ("Doe,
  *	Jane <jane@...>") keeps its name and address.
  *
- *	body: UTF-8 text in set->format (enum fg_text_format, Markdown by
- *	default). The first non-empty inline text/plain part wins (kept
- *	as written; fg_text_escape_plain() keeps root prompts from
- *	becoming headings), else the first text/html part converted to
- *	Markdown by fg_html_to_markdown(), which also cuts the quote its
- *	HTML markers show. Every charset iconv knows is decoded; bytes
+ *body: UTF-8 text in set->format (enum fg_text_format, Markdown by
+ *	default), from the message's main text: the first inline text
+ *	part in document order, and inside a multipart/alternative its
+ *	text/plain part first. A text/plain part is kept as written
+ *	(fg_text_escape_plain() keeps root prompts from becoming
+ *	headings); a text/html part is converted to Markdown by
+ *	fg_html_to_markdown(), which also cuts the quote its HTML markers
+ *	show. Empty parts, attachments and parts that are nothing but a
+ *	list footer (fg_footer_only(), as Mailman 3 adds its footer to a
+ *	multipart message, before or after the author's text) are never
+ *	the body, and the other text parts are not joined to it.
+ *	The footer a list manager appended to the text is cut before
+ *	anything else (fg-footer.h: Mailman 2 and 3, Google Groups,
+ *	groups.io, LISTSERV, Sympa, and set->list_footer, the list's
+ *	declared footer): in HTML before the conversion (Google Groups,
+ *	groups.io, LISTSERV), and in the text or the converted Markdown. Every charset iconv knows is decoded; bytes
  *	that are invalid in the declared charset, and text in a charset
  *	nobody knows, come out as U+FFFD instead of disappearing; text
  *	that is valid UTF-8 but labelled with a charset it is not valid
@@ -81,10 +91,16 @@
  *
  *	trimmed: the text that was cut, as Markdown ("" when nothing).
  *
- *	classification and reason: fg_classify() (fg-classify.h) with
- *	set->secret: our own mail, a bounce, an automatic reply (by its
- *	headers; an auto-reply subject only counts together with
- *	X-Auto-Response-Suppress) or a post.
+ *	classification and reason: fg_classify_list() (fg-classify.h)
+ *	with set->secret: our own mail, a bounce, an automatic reply (by
+ *	its headers; an auto-reply subject only counts together with
+ *	X-Auto-Response-Suppress) or a post; with set->list_address also
+ *	mail the list did not distribute (not-list) and the list
+ *	manager's own notices (list-notice), by fg_listmail_check()
+ *	(fg-listmail.h) with the list's address, List-Id and return path
+ *	patterns, the envelope sender and set->recipient_delimiter, and
+ *	From, To and Cc as GMime parses them. notice: the form of a
+ *	list-notice (fg_listmail_check()), else NULL.
  *
  *	The caller frees the record with fg_record_free().
  *
@@ -130,6 +146,17 @@ struct fg_parse_settings {
 	size_t max_size;		/* 0: no limit */
 	enum fg_text_format format;	/* markup of the body (post_format) */
 	bool show_trimmed;		/* append the cut text, collapsed */
+	/* Per list, filled for each delivery (not by
+	   fg_parse_settings_init()): */
+	const char *list_footer;	/* list field footer; NULL: none */
+	/* The list a message was delivered for (mirror mode), filled per
+	   delivery: only list mail is posted (fg-listmail.h).
+	   list_address NULL: no list rule. */
+	const char *list_address;	/* posting address */
+	const char *list_id;		/* expected List-Id; NULL: default */
+	const char *list_return_path;	/* envelope patterns; NULL: default */
+	const char *envelope_from;	/* MAIL FROM; NULL: not known */
+	const char *recipient_delimiter;	/* from the configuration */
 };
 
 /* fg_parse_settings_init - the settings the plugin parses list mail

@@ -519,9 +519,29 @@ bool fg_mail_sig_line(const char *s, size_t len)
 #define FG_MAIL_UNDERSCORE_SIG_LINES 8
 #define FG_MAIL_UNDERSCORE_SIG_WIDTH 100
 
+/* A line of this many words that ends like a sentence is one. */
+#define FG_MAIL_SENTENCE_WORDS 6
+
+/* fg_line_sentence - the line is a sentence ("I tried it, it did not
+   work."), as a signature's name, title or address are not */
+static bool fg_line_sentence(const char *s, size_t len)
+{
+	size_t words = 0;
+
+	len = fg_line_rtrim(s, len);
+	if (len == 0 || (s[len - 1] != '.' && s[len - 1] != '!' &&
+			 s[len - 1] != '?'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != ' ' && (i == 0 || s[i - 1] == ' '))
+			words++;
+	}
+	return words >= FG_MAIL_SENTENCE_WORDS;
+}
+
 /* fg_mail_trim_underscores - number of lines left after cutting a
    signature under a "____" line: a few short lines right under it, no
-   quote among them, and text above */
+   quote and no sentence among them, and text above */
 static size_t fg_mail_trim_underscores(const struct fg_lines *lines,
 				       size_t n)
 {
@@ -533,7 +553,8 @@ static size_t fg_mail_trim_underscores(const struct fg_lines *lines,
 		if (fg_line_quoted(s, len))
 			return n;
 		if (k == 0 || !fg_line_underscores(s, len)) {
-			if (fg_line_rtrim(s, len) > FG_MAIL_UNDERSCORE_SIG_WIDTH)
+			if (fg_line_rtrim(s, len) > FG_MAIL_UNDERSCORE_SIG_WIDTH ||
+			    fg_line_sentence(s, len))
 				return n;
 			continue;
 		}
