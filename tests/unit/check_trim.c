@@ -29,6 +29,12 @@
 #include "fg-text.h"
 #include "fg-trim.h"
 
+/* The fixtures; relative to the top of the tree when the build does
+   not say (scripts/asan-check runs from there). */
+#ifndef FG_TRIM_FIXTURE_DIR
+#define FG_TRIM_FIXTURE_DIR "tests/unit/fixtures/trim"
+#endif
+
 /* One per form the trimming knows, and the cases it must keep. */
 #define FIXTURES_MIN 100
 
