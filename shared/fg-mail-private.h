@@ -7,8 +7,8 @@
  *	#include "fg-mail-private.h"
  * DESCRIPTION
  *	Internal to libforumgate's mail parser: included by
- *	fg-mailparse.c, fg-charset.c, fg-trim.c and fg-mailfrom.c only,
- *	and not installed. Other callers use fg-mailparse.h (which
+ *	fg-mailparse.c, fg-charset.c, fg-trim.c, fg-trim-original.c and
+ *	fg-mailfrom.c only, and not installed. Other callers use fg-mailparse.h (which
  *	includes fg-charset.h and fg-trim.h).
  *
  *	fg_utf8_clean_text() appends text as valid UTF-8 with LF line

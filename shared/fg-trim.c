@@ -8,7 +8,9 @@
  *	starts with (bottom-posting) is cut when only the author's text
  *	follows it. The words (attributions, "Original Message" and
  *	forward separators, Outlook header blocks, phone signatures) are
- *	tables in fg-trim-lang.c, in the languages of the lists.
+ *	tables in fg-trim-lang.c, in the languages of the lists; what is
+ *	under a separator or a header block is found in
+ *	fg-trim-original.c.
  *
  *	Doubt keeps: an attribution is one only when it ends right above
  *	the quote (or the unmarked original, with a date and time in
@@ -20,6 +22,7 @@
  */
 #include "fg-trim.h"
 #include "fg-trim-lang.h"
+#include "fg-trim-private.h"
 #include "fg-mail-private.h"
 #include "fg-common.h"
 
@@ -36,10 +39,6 @@
    least: clients wrap near 72 to 78 columns, so a short line above is
    the author's. */
 #define FG_MAIL_ATTRIB_WRAP_MIN 30
-/* A longer line is no attribution (nor a forward's intro line): keeps
-   the search for them linear in the size of the body. */
-#define FG_MAIL_ATTRIB_LINE_MAX 512
-
 /* fg_mail_unflow - join the flowed lines of RFC 3676 text */
 char *fg_mail_unflow(const char *text, bool delsp)
 {
@@ -97,13 +96,6 @@ char *fg_mail_unflow(const char *text, bool delsp)
 	return fg_buf_steal(&out);
 }
 
-/* A line by line view of a body, for trimming from the end. */
-struct fg_lines {
-	const char **start;
-	size_t *len;
-	size_t n;
-};
-
 /* fg_lines_split - point at every line of text (without its LF) */
 static void fg_lines_split(const char *text, struct fg_lines *lines)
 {
@@ -130,28 +122,12 @@ static void fg_lines_split(const char *text, struct fg_lines *lines)
 	lines->n = i;
 }
 
-/* fg_line_blank - the line has nothing but white space */
-static bool fg_line_blank(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] != ' ' && s[i] != '\t')
-			return false;
-	}
-	return true;
-}
-
 /* fg_line_rtrim - length without trailing white space */
 size_t fg_line_rtrim(const char *s, size_t len)
 {
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 		len--;
 	return len;
-}
-
-/* fg_line_quoted - the line is a "> " quote */
-static bool fg_line_quoted(const char *s, size_t len)
-{
-	return len > 0 && s[0] == '>';
 }
 
 /* fg_line_has - the line contains word (ASCII case ignored) */
@@ -164,14 +140,6 @@ static bool fg_line_has(const char *s, size_t len, const char *word)
 			return true;
 	}
 	return false;
-}
-
-/* fg_line_starts_ci - the line starts with word (ASCII case ignored) */
-static bool fg_line_starts_ci(const char *s, size_t len, const char *word)
-{
-	size_t n = strlen(word);
-
-	return len >= n && strncasecmp(s, word, n) == 0;
 }
 
 /* fg_line_ends_ci - the line, white space cut, ends with word */
@@ -575,17 +543,6 @@ static size_t fg_mail_trim_underscores(const struct fg_lines *lines,
 /* Nor does it say more after its first words than a device's name. */
 #define FG_MAIL_MOBILE_SIG_REST 40
 
-/* fg_line_skip_decor - skip leading spaces and Markdown emphasis */
-static size_t fg_line_skip_decor(const char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '*' ||
-			   s[i] == '_'))
-		i++;
-	return i;
-}
-
 /* fg_mail_mobile_sig - the line is a phone's or webmail's signature:
    its words, then a device's or an app's name, no sentence */
 static bool fg_mail_mobile_sig(const char *s, size_t len)
@@ -613,175 +570,6 @@ static bool fg_mail_mobile_sig(const char *s, size_t len)
 			return true;
 	}
 	return false;
-}
-
-/* Lines a header block may span. */
-#define FG_MAIL_HDR_BLOCK_LINES 8
-
-/* fg_text_rule_above - a rule or underscore line, as Outlook puts
-   above its header block */
-static bool fg_text_rule_above(const char *s, size_t len)
-{
-	size_t marks = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '-' || s[i] == '_')
-			marks++;
-		else if (s[i] != ' ' && s[i] != '\\')
-			return false;
-	}
-	return marks >= 3;
-}
-
-/* fg_mail_separator_line - "-----Original Message-----", "----------
-   Forwarded message ---------" and their kin, with any number of
-   dashes (or underscores) before and after, one at least */
-static bool fg_mail_separator_line(const char *s, size_t len)
-{
-	size_t i = 0, dashes = 0, e;
-
-	if (len > FG_MAIL_ATTRIB_LINE_MAX)
-		return false;
-	while (i < len && s[i] == ' ')
-		i++;
-	while (i < len && (s[i] == '-' || s[i] == '_')) {
-		i++;
-		dashes++;
-	}
-	if (dashes < 1)
-		return false;
-	while (i < len && s[i] == ' ')
-		i++;
-	len = fg_line_rtrim(s, len);
-	e = len;
-	while (e > i && (s[e - 1] == '-' || s[e - 1] == '_'))
-		e--;
-	/* dashes on both sides: "- Original" is an item of a list */
-	if (e == len)
-		return false;
-	while (e > i && s[e - 1] == ' ')
-		e--;
-	for (size_t k = 0; fg_trim_separators[k] != NULL; k++) {
-		const char *phrase = fg_trim_separators[k];
-
-		if (strlen(phrase) == e - i &&
-		    strncasecmp(s + i, phrase, e - i) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* fg_mail_forward_intro - "Begin forwarded message:" (Apple Mail) */
-static bool fg_mail_forward_intro(const char *s, size_t len)
-{
-	size_t i = fg_line_skip_decor(s, len);
-
-	len = fg_line_rtrim(s, len);
-	if (len > FG_MAIL_ATTRIB_LINE_MAX)
-		return false;
-	for (size_t k = 0; fg_trim_forward_intros[k] != NULL; k++) {
-		size_t p = i + strlen(fg_trim_forward_intros[k]);
-
-		if (!fg_line_starts_ci(s + i, len - i,
-				       fg_trim_forward_intros[k]))
-			continue;
-		while (p < len && (s[p] == ' ' || s[p] == '*'))
-			p++;
-		if ((len - p == 1 && s[p] == ':') ||
-		    (len - p == 3 && memcmp(s + p, "\xef\xbc\x9a", 3) == 0))
-			return true;
-	}
-	return false;
-}
-
-/* fg_mail_hdr_label - the header-block label a line starts with */
-static enum fg_hdr_label fg_mail_hdr_label(const char *s, size_t len)
-{
-	size_t i = fg_line_skip_decor(s, len);
-
-	for (size_t k = 0; fg_trim_hdr_labels[k].word != NULL; k++) {
-		const char *word = fg_trim_hdr_labels[k].word;
-		size_t n = strlen(word), p = i + n;
-
-		if (!fg_line_starts_ci(s + i, len - i, word))
-			continue;
-		while (p < len && (s[p] == '*' || s[p] == '_'))
-			p++;
-		/* "De :" and "Objet :" as French clients write them */
-		if (p < len && (s[p] == ' ' || s[p] == '\xc2'))
-			p += s[p] == ' ' ? 1 : 2;	/* also U+00A0 */
-		if (p < len && s[p] == ':')
-			return fg_trim_hdr_labels[k].label;
-		if (len - p >= 3 && memcmp(s + p, "\xef\xbc\x9a", 3) == 0)
-			return fg_trim_hdr_labels[k].label;
-	}
-	return FG_HDR_NONE;
-}
-
-/* fg_mail_hdr_block - line i starts the header block of a quoted
-   message: From:, then a date and a subject or recipient within a few
-   lines. Header fields that only a real header has (Received:,
-   Message-ID:, X-...) make it headers pasted into the text, which are
-   content; so does "Date:" unless a separator line comes before the
-   block (Outlook writes "Sent:", a pasted header "Date:"). */
-static bool fg_mail_hdr_block(const struct fg_lines *lines, size_t i,
-			      size_t n)
-{
-	bool sent = false, date = false, other = false, separated = false;
-
-	if (fg_mail_hdr_label(lines->start[i], lines->len[i]) != FG_HDR_FROM)
-		return false;
-	for (size_t k = 1; k <= 3 && k <= i; k++) {
-		const char *s = lines->start[i - k];
-		size_t len = lines->len[i - k];
-
-		if (fg_text_rule_above(s, len) ||
-		    fg_mail_separator_line(s, len) ||
-		    fg_mail_forward_intro(s, len))
-			separated = true;
-		else if (!fg_line_blank(s, len))
-			break;
-	}
-	for (size_t j = i + 1; j < n && j <= i + FG_MAIL_HDR_BLOCK_LINES &&
-	     !fg_line_blank(lines->start[j], lines->len[j]); j++) {
-		switch (fg_mail_hdr_label(lines->start[j], lines->len[j])) {
-		case FG_HDR_SENT: sent = true; break;
-		case FG_HDR_DATE: date = true; break;
-		case FG_HDR_TO: case FG_HDR_SUBJECT: other = true; break;
-		case FG_HDR_RAW: return false;
-		default: break;
-		}
-	}
-	return other && (sent || (date && separated));
-}
-
-/* fg_mail_trim_original - number of lines left after cutting the
-   message replied to (or forwarded) when a separator line or a header
-   block introduces it; only after the sender's own text, outside
-   quotes */
-static size_t fg_mail_trim_original(const struct fg_lines *lines, size_t n)
-{
-	bool content = false;
-
-	for (size_t i = 0; i < n; i++) {
-		const char *s = lines->start[i];
-		size_t len = lines->len[i];
-
-		if (fg_line_quoted(s, len))
-			continue;
-		if (content && (fg_mail_separator_line(s, len) ||
-				fg_mail_forward_intro(s, len) ||
-				fg_mail_hdr_block(lines, i, n))) {
-			/* a rule or an underscore line above goes too */
-			if (i > 0 && fg_text_rule_above(lines->start[i - 1],
-							lines->len[i - 1]))
-				return i - 1;
-			return i;
-		}
-		if (!fg_line_blank(s, len))
-			content = true;
-	}
-	return n;
 }
 
 /* fg_mail_trim_unquoted - number of lines left after cutting an
