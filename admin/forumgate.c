@@ -605,6 +605,13 @@ static int cmd_parse(const struct fg_config *config, const char *path,
 		"reason", rec->reason);
 	if (obj == NULL)
 		die(EX_SOFTWARE, "%s: record is not valid UTF-8", path);
+	if (rec->quote_sketch != NULL) {
+		/* a trailing quote the bridge compares with the parent */
+		json_object_set_new(obj, "quote_start",
+				    json_integer((json_int_t)rec->quote_start));
+		json_object_set_new(obj, "quote_end",
+				    json_integer((json_int_t)rec->quote_end));
+	}
 	json_object_set_new(obj, "attachments", parse_attachments(config,
 								  data, size));
 	json_dumpf(obj, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -100,7 +100,7 @@ static void step_one(struct fg_store *store, const char *list,
 			ref.post_number = 2;
 			ref.parent_post_number = 1;
 		}
-		if (fg_store_map_post(store, list, msgid, &ref, &error) < 0)
+		if (fg_store_map_post(store, list, msgid, &ref, NULL, &error) < 0)
 			die("map_post", error);
 	} else if (strcmp(step, "subject") == 0) {
 		if (fg_store_subject_set(store, list, subject, &ref,

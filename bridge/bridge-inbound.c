@@ -41,6 +41,13 @@
  *	parent is unknown joins the topic that list mail with the same
  *	normalized subject started within that many days.
  *
+ *	A quote that ends the text without an attribution (the parser
+ *	left it in the body and recorded where it is) is cut when the
+ *	parent was found by Message-ID and the quote is the parent's
+ *	text: its sketch compared with the one kept of the parent when
+ *	it was posted or mailed (fg-quote.h, fg_store_text_get()); one
+ *	more round trip, only for such replies. Otherwise it stays.
+ *
  *	Authors: a sender found in the authors map (fg:authors) is posted
  *	as that forum user; anyone else as the bridge's user, with the
  *	author_attribution line first.
@@ -61,6 +68,7 @@
 #include "fg-attach.h"
 #include "fg-forum.h"
 #include "fg-msgid.h"
+#include "fg-quote.h"
 #include "fg-threading.h"
 
 #include <stdbool.h>
@@ -337,6 +345,44 @@ static int inbound_raw(struct inbound *in, const struct fg_config *c,
 	return inbound_attachments(in, entry, author, raw, error_r);
 }
 
+/* inbound_parent_quote - cut the body's trailing quote when it is the
+   text of the parent post; 0 cut or kept, -1 Redis failed */
+static int inbound_parent_quote(struct worker *w, struct worker_list *l,
+				struct fg_record *rec, const char *parent_id,
+				const char **error_r)
+{
+	char *sketch, *body;
+	size_t hits, looked;
+	int ret;
+
+	ret = fg_store_text_get(w->store, l->name, parent_id, &sketch,
+				error_r);
+	if (ret <= 0) {
+		if (ret == 0)
+			msg_info("list=%s message_id=<%s>: the trailing quote "
+				 "stays: no text kept of the parent <%s>",
+				 l->name, rec->message_id, parent_id);
+		return ret;
+	}
+	if (!fg_quote_matches(rec->quote_sketch, sketch, &hits, &looked)) {
+		msg_info("list=%s message_id=<%s>: the trailing quote stays: "
+			 "not the text of the parent <%s> (%zu of %zu word "
+			 "runs in it)", l->name, rec->message_id, parent_id,
+			 hits, looked);
+		free(sketch);
+		return 0;
+	}
+	body = fg_xasprintf("%.*s%s", (int)rec->quote_start, rec->body,
+			    rec->body + rec->quote_end);
+	free(rec->body);
+	rec->body = body;
+	msg_info("list=%s message_id=<%s>: the trailing quote cut: the text "
+		 "of the parent <%s> (%zu of %zu word runs in it)", l->name,
+		 rec->message_id, parent_id, hits, looked);
+	free(sketch);
+	return 0;
+}
+
 /* inbound_author_refused - the forum refused to act as the mapped user
    (Discourse: 403 for an unknown username; NodeBB: no such uid), not
    the post */
@@ -453,7 +499,7 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 	char *author = NULL, *external_id = NULL;
 	int ret, status, found;
 	int was_unsure;
-	bool is_reply;
+	bool is_reply, by_msgid;
 
 	if (worker_is_done(l, entry->id)) {
 		/* posted already; Redis failed before the map was stored */
@@ -491,6 +537,7 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 	ret = fg_threading_find_parent(rec, c->secret, l->name,
 				       inbound_lookup_msgid, &lookup,
 				       &parent, &parent_id, &error);
+	by_msgid = ret > 0;
 	if (ret == 0 && l->entry_queue == FG_QUEUE_INBOUND) {
 		/* an early reply waits for its parent, aside */
 		long long left_ms;
@@ -533,6 +580,12 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 					   error);
 	}
 	is_reply = ret > 0;
+	if (by_msgid && parent_id != NULL && rec->quote_sketch != NULL &&
+	    inbound_parent_quote(w, l, rec, parent_id, &error) < 0) {
+		fg_record_free(&rec);
+		return worker_store_failed(w, l, "looking up the parent's "
+					   "text", error);
+	}
 
 	if (rec->from_email != NULL && *rec->from_email != '\0' &&
 	    fg_store_author_get(w->store, rec->from_email, &author,

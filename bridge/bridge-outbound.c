@@ -50,6 +50,7 @@
 #include "fg-compose.h"
 #include "fg-forum.h"
 #include "fg-msgid.h"
+#include "fg-quote.h"
 #include "fg-secret.h"
 #include "fg-smtp.h"
 #include "fg-threading.h"
@@ -452,7 +453,7 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 	struct fg_post *post;
 	struct fg_post_ref ref;
 	const char *error;
-	char *mapped = NULL;
+	char *mapped = NULL, *sketch;
 	int ret;
 
 	post = fg_post_from_entry(entry);
@@ -559,12 +560,15 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 	ref.post_number = post->post_number;
 	ref.post_id = post->post_id;
 	ref.parent_post_number = h.parent_post_number;
-	if (fg_store_map_post(w->store, l->name, h.message_id, &ref,
+	/* a reply that quotes the post is compared with its sketch */
+	sketch = fg_quote_sketch(post->raw);
+	if (fg_store_map_post(w->store, l->name, h.message_id, &ref, sketch,
 			      &error) < 0)
 		ret = worker_store_failed(w, l, "recording the Message-ID",
 					  error);
 	else
 		ret = outbound_send(w, l, entry, post, &h);
+	free(sketch);
 	fg_threading_headers_free(&h);
 	fg_post_free(&post);
 	return ret;

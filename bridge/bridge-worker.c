@@ -269,9 +269,12 @@ int worker_posted(struct worker *w, struct worker_list *l,
 	const char *error = NULL;
 	int ret;
 
+	/* the text's sketch goes with it: a reply quoting this post
+	   is compared with it (fg-quote.h) */
 	ret = fg_store_queue_posted(w->store, l->name, l->entry_queue, &lease,
 				    entry->id,
-				    message_id, ref, &error);
+				    message_id, ref,
+				    fg_entry_get(entry, "text_sketch"), &error);
 	return worker_finished(w, l, entry, ret, "recording the post",
 			       error);
 }

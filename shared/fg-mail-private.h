@@ -7,9 +7,10 @@
  *	#include "fg-mail-private.h"
  * DESCRIPTION
  *	Internal to libforumgate's mail parser: included by
- *	fg-mailparse.c, fg-charset.c, fg-trim.c, fg-mailfrom.c,
- *	fg-attach.c and fg-refusal.c only, and not installed. Other callers use
- *	fg-mailparse.h (which includes fg-charset.h and fg-trim.h).
+ *	fg-mailparse.c, fg-charset.c, fg-trim.c, fg-trim-original.c,
+ *	fg-mailfrom.c, fg-attach.c and fg-refusal.c only, and not
+ *	installed. Other callers use fg-mailparse.h (which includes
+ *	fg-charset.h and fg-trim.h).
  *
  *	fg_utf8_clean_text() appends text as valid UTF-8 with LF line
  *	ends; fg_charset_to_utf8() converts the text of a part from its
@@ -19,6 +20,11 @@
  *
  *	fg_mail_trim_split() is fg_mail_trim_body() that, in a forward,
  *	keeps the quoted header block, and returns what it cut.
+ *	fg_mail_trim_split_quote() returns the text without a quote block
+ *	that ends it without an attribution (and without an inline reply
+ *	above it), and that block in *quote_r (NULL when none): whether
+ *	it is the text replied to, only the bridge can tell (fg-quote.h);
+ *	fg_mail_trim_split() puts it back after an empty line.
  *
  *	fg_mail_from() sets from_name and from_email of a record.
  *
@@ -59,6 +65,10 @@ static inline const char *fg_mail_header(GMimeMessage *msg, const char *name)
 /* fg_mail_trim_split - body without trailing quote and signature;
    *cut_r (when not NULL) gets what was cut, "" when nothing */
 char *fg_mail_trim_split(const char *text, bool forward, char **cut_r);
+/* fg_mail_trim_split_quote - fg_mail_trim_split(), the trailing
+   quote without attribution apart in *quote_r (NULL: none) */
+char *fg_mail_trim_split_quote(const char *text, bool forward,
+			       char **cut_r, char **quote_r);
 /* fg_line_rtrim - length without trailing white space */
 size_t fg_line_rtrim(const char *s, size_t len);
 

@@ -25,6 +25,7 @@
 #include "fg-html.h"
 #include "fg-listmail.h"
 #include "fg-msgid.h"
+#include "fg-quote.h"
 #include "fg-subject.h"
 #include "fg-text.h"
 
@@ -246,18 +247,53 @@ static char *fg_mail_html_body(const char *html, char **html_cut_r)
 	return text;
 }
 
+/* fg_mail_text_sketch - the sketch of all the text a message has, its
+   quotes too: what a reply to it may quote */
+static char *fg_mail_text_sketch(const char *text, const char *html_cut)
+{
+	char *all, *sketch;
+
+	if (html_cut == NULL || *html_cut == '\0')
+		return fg_quote_sketch(text);
+	all = fg_xasprintf("%s\n%s", text, html_cut);
+	sketch = fg_quote_sketch(all);
+	free(all);
+	return sketch;
+}
+
+/* fg_mail_quote_append - body with the trailing quote after it (a
+   block of its own), its place and sketch in rec; frees both */
+static char *fg_mail_quote_append(char *body, char *quote,
+				  enum fg_text_format format,
+				  struct fg_record *rec)
+{
+	char *rendered = fg_text_render(quote, format);
+	char *both = fg_xasprintf("%s\n\n%s", body, rendered);
+
+	rec->quote_start = strlen(body);
+	rec->quote_end = strlen(both);
+	rec->quote_sketch = fg_quote_sketch_quote(quote);
+	free(rendered);
+	free(body);
+	free(quote);
+	return both;
+}
+
 /* fg_mail_trimmed_summary - the summary line of the collapsed block */
 #define FG_MAIL_TRIMMED_SUMMARY "Quoted text"
 
 /* fg_mail_body - the text that is posted, and what was cut from it.
    The list's footer is cut before the quote: trimming looks for the
-   quote at the end of the text. */
+   quote at the end of the text. rec gets where a trailing quote
+   without attribution is and the sketches the bridge compares
+   (fg-quote.h). */
 static char *fg_mail_body(GMimeMessage *msg,
 			  const struct fg_parse_settings *set, bool forward,
-			  char **trimmed_r)
+			  char **trimmed_r, struct fg_record *rec)
 {
 	struct fg_walk walk = { 0, set->list_footer, NULL, false };
 	char *text, *kept, *cut = NULL, *html_cut = NULL, *body, *footless;
+	char *quote;
 	bool plain = false;
 
 	GMimeObject *top = g_mime_message_get_mime_part(msg);
@@ -292,7 +328,8 @@ static char *fg_mail_body(GMimeMessage *msg,
 		free(text);
 		text = escaped;
 	}
-	kept = fg_mail_trim_split(text, forward, &cut);
+	kept = fg_mail_trim_split_quote(text, forward, &cut, &quote);
+	rec->text_sketch = fg_mail_text_sketch(text, html_cut);
 	free(text);
 	if (html_cut != NULL && *html_cut != '\0') {
 		char *both = *cut != '\0' ?
@@ -303,6 +340,8 @@ static char *fg_mail_body(GMimeMessage *msg,
 	}
 	free(html_cut);
 	body = fg_text_render(kept, set->format);
+	if (quote != NULL)
+		body = fg_mail_quote_append(body, quote, set->format, rec);
 	if (set->show_trimmed && *cut != '\0') {
 		char *details = fg_text_details(FG_MAIL_TRIMMED_SUMMARY, cut,
 						set->format);
@@ -957,7 +996,7 @@ int fg_mail_parse(const void *data, size_t size,
 					 fg_mail_header(msg, "In-Reply-To"));
 	fg_mail_references(options, fg_mail_header(msg, "References"), rec);
 	rec->body = fg_mail_body(msg, set, fg_subject_is_forward(rec->subject),
-				 &rec->trimmed);
+				 &rec->trimmed, rec);
 	rec->message_id = fg_mail_msgid(options,
 					fg_mail_header(msg, "Message-ID"));
 	if (rec->message_id == NULL)

@@ -65,17 +65,29 @@
  *	in (Big5 on UTF-8) is taken as UTF-8. A part without a charset is
  *	taken as UTF-8 when it is valid UTF-8 and as windows-1252
  *	otherwise. format=flowed (RFC 3676, with DelSp) is unfolded.
- *	Then trailing quote and signature are cut: "-----Original
- *	Message-----" separators and Outlook header blocks (From:, Sent:,
- *	To:, Subject: in several languages; not in a forwarded message,
- *	whose subject says Fwd:), a "> " quote after an attribution ("On
- *	... wrote:" in the common languages), an attribution with a date
- *	followed by the old message unquoted (as phones send it), "-- "
- *	signatures and phone or webmail signatures ("Sent from my
- *	iPhone" and its translations). Quotes between the sender's own
- *	lines (an inline reply) stay, as Markdown quotes. The body is
- *	never cut to nothing. set->show_trimmed appends the cut text as a
- *	collapsed block (fg_text_details()).
+ *	Then trailing quote and signature are cut (fg-trim.c, the words
+ *	in fg-trim-lang.c): "-----Original Message-----" and forward
+ *	separators with any number of dashes, Apple's "Begin forwarded
+ *	message:", and Outlook header blocks (From:, Sent:, To:,
+ *	Subject: in 14 languages; not in a forwarded message, whose
+ *	subject says Fwd:), a "> " quote after an attribution ("On ...
+ *	wrote:" in 14 languages, wrapped over up to 5 lines, Gmail's
+ *	"DATE NAME <ADDR>:" forms, Zoho's "---- On ... wrote ----"), an
+ *	attribution with a date and time followed by the old message
+ *	unquoted (as phones send it), "-- " and "____" signatures and
+ *	phone or webmail signatures ("Sent from my iPhone" and its
+ *	translations). A bottom-posted reply (attribution and quote
+ *	first, then only the sender's text) loses the quote. Quotes
+ *	between the sender's own lines (an inline reply) stay, as
+ *	Markdown quotes. The body is never cut to nothing.
+ *	set->show_trimmed appends the cut text as a collapsed block
+ *	(fg_text_details()).
+ *
+ *	A quote that ends the body without an attribution (and without
+ *	an inline reply above it) stays, as its own block; quote_start
+ *	and quote_end are its byte range in body and quote_sketch its
+ *	sketch, for the bridge to cut it when it is the parent's text.
+ *	text_sketch is the sketch of the message's whole text (fg-quote.h).
  *
  *	trimmed: the text that was cut, as Markdown ("" when nothing).
  *

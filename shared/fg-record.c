@@ -40,6 +40,8 @@ void fg_record_free(struct fg_record **_rec)
 	free(rec->reason);
 	fg_attachments_free(rec->attachments, rec->n_attachments);
 	free(rec->trimmed);
+	free(rec->quote_sketch);
+	free(rec->text_sketch);
 	free(rec);
 	*_rec = NULL;
 }

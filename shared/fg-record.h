@@ -42,6 +42,12 @@ struct fg_record {
 	struct fg_attachment *attachments;	/* fg-attach.h; may be NULL */
 	size_t n_attachments;
 	char *trimmed;		/* quote and signature cut from the body */
+	/* a quote that ends the body without an attribution: the body's
+	   bytes [quote_start, quote_end), cut by the bridge when it is
+	   the parent's text (fg-quote.h); both 0: none */
+	size_t quote_start, quote_end;
+	char *quote_sketch;	/* fg_quote_sketch() of it; NULL: none */
+	char *text_sketch;	/* fg_quote_sketch() of the whole text sent */
 	/* FG_CLASS_LIST_NOTICE: which of the list manager's notices
 	   (fg-listmail.h, a static string); NULL otherwise. Not queued. */
 	const char *notice;

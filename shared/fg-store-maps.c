@@ -40,14 +40,18 @@ static const char fg_script_lookup_post[] =
 
 int fg_store_map_post(struct fg_store *store, const char *list,
 		      const char *message_id, const struct fg_post_ref *ref,
-		      const char **error_r)
+		      const char *text_sketch, const char **error_r)
 {
 	char k_msgid[FG_KEY_SIZE], k_post[FG_KEY_SIZE];
-	char post_field[64], ref_value[128];
+	char post_field[64], ref_value[128], ttl[32];
+	char *k_text = fg_text_key(list, message_id);
 	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
 	const char *set1[] = { "HSET", k_msgid, message_id, ref_value };
 	const char *set2[] = { "HSET", k_post, post_field, message_id };
-	size_t l0[1], l1[4], l2[4], l3[1];
+	const char *set3[] = { "SET", k_text, text_sketch, "PX", ttl };
+	size_t l0[1], l1[4], l2[4], l3[5], l4[1];
+	bool text = text_sketch != NULL && *text_sketch != '\0';
+	int ret;
 
 	fg_key(k_msgid, FG_KEY_MSGID_POST, list);
 	fg_key(k_post, FG_KEY_POST_MSGID, list);
@@ -57,11 +61,41 @@ int fg_store_map_post(struct fg_store *store, const char *list,
 		 ref->topic_id, ref->post_number, ref->post_id,
 		 ref->parent_post_number);
 
-	int argcs[] = { 1, 4, 4, 1 };
-	const char **argvs[] = { multi, set1, set2, exec };
+	snprintf(ttl, sizeof(ttl), "%lld", store->seen_ms);
+
+	/* the sketch, when there is one, goes in before EXEC */
+	int argcs[] = { 1, 4, 4, text ? 5 : 1, 1 };
+	const char **argvs[] = { multi, set1, set2, text ? set3 : exec, exec };
 	size_t *lenss[] = { fg_strlens(l0, multi, 1), fg_strlens(l1, set1, 4),
-			    fg_strlens(l2, set2, 4), fg_strlens(l3, exec, 1) };
-	return fg_store_pipeline(store, 4, argcs, argvs, lenss, error_r);
+			    fg_strlens(l2, set2, 4),
+			    text ? fg_strlens(l3, set3, 5) :
+			    fg_strlens(l4, exec, 1),
+			    fg_strlens(l4, exec, 1) };
+	ret = fg_store_pipeline(store, text ? 5 : 4, argcs, argvs, lenss,
+				error_r);
+	free(k_text);
+	return ret;
+}
+
+int fg_store_text_get(struct fg_store *store, const char *list,
+		      const char *message_id, char **sketch_r,
+		      const char **error_r)
+{
+	char *key = fg_text_key(list, message_id);
+	redisReply *reply;
+	int ret = 0;
+
+	*sketch_r = NULL;
+	reply = fg_store_cmd(store, error_r, "GET", key, NULL);
+	free(key);
+	if (reply == NULL)
+		return -1;
+	if (reply->type == REDIS_REPLY_STRING) {
+		*sketch_r = fg_xstrndup(reply->str, reply->len);
+		ret = 1;
+	}
+	freeReplyObject(reply);
+	return ret;
 }
 
 /* fg_post_ref_parse - "topic:post:id:parent" */

@@ -56,6 +56,13 @@ static inline const char *fg_key(char buf[FG_KEY_SIZE], const char *fmt,
 	return buf;
 }
 
+/* fg_text_key - the key of a post's text sketch, caller frees; a
+   Message-ID does not fit FG_KEY_SIZE */
+static inline char *fg_text_key(const char *list, const char *message_id)
+{
+	return fg_xasprintf("fg:{%s}:text:%s", list, message_id);
+}
+
 /* fg_tv - milliseconds as a struct timeval */
 static inline struct timeval fg_tv(unsigned int ms)
 {

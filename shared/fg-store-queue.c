@@ -80,10 +80,12 @@ static const char fg_script_lease[] =
    fencing token, KEYS[3] the stream, KEYS[4] the posting mark, KEYS[5]
    msgid-post, KEYS[6] post-msgid, KEYS[7] the dead-letter stream,
    KEYS[8] the waiting replies, KEYS[9] the replayed dead letters beside
-   the queue; ARGV[1] the consumer ("" for no lease check), ARGV[2] its
+   the queue, KEYS[10] the text sketch of the post's Message-ID;
+   ARGV[1] the consumer ("" for no lease check), ARGV[2] its
    token, ARGV[3] the group ("": none), ARGV[4] the entry id, ARGV[5]
    what: "ack", "posted" (ARGV[7] Message-ID, ARGV[8] ref, ARGV[9]
-   "topic:post"), "dead" or "wait" (ARGV[7..] the field/value pairs to
+   "topic:post", ARGV[10] the text sketch ("": none) and ARGV[11] how
+   many ms it is kept), "dead" or "wait" (ARGV[7..] the field/value pairs to
    add to KEYS[7] or KEYS[8]); ARGV[6] the most dead letters kept (0:
    all). Returns 0 the lease is lost (a post is still recorded as the
    bridge's), else 1 + the number of old dead letters dropped. */
@@ -94,6 +96,9 @@ static const char fg_script_finish[] =
 	"local trimmed = 0\n"
 	"if ARGV[5] == 'posted' then\n"
 	"  redis.call('HSET', KEYS[6], ARGV[9], ARGV[7])\n"
+	"  if ARGV[10] ~= '' then\n"
+	"    redis.call('SET', KEYS[10], ARGV[10], 'PX', ARGV[11])\n"
+	"  end\n"
 	"  if not held then return 0 end\n"
 	"  redis.call('HSET', KEYS[5], ARGV[7], ARGV[8])\n"
 	"elseif not held then return 0\n"
@@ -200,6 +205,18 @@ int fg_store_inbound_add(struct fg_store *store, const char *list,
 	fg_argv_str(&a, "list_id"); fg_argv_str(&a, rec->list_id);
 	fg_argv_str(&a, "body"); fg_argv_str(&a, rec->body);
 	fg_argv_str(&a, "trimmed"); fg_argv_str(&a, rec->trimmed);
+	if (rec->quote_sketch != NULL && rec->quote_end > rec->quote_start) {
+		fg_argv_str(&a, "quote_start");
+		fg_argv_num(&a, (long long)rec->quote_start);
+		fg_argv_str(&a, "quote_end");
+		fg_argv_num(&a, (long long)rec->quote_end);
+		fg_argv_str(&a, "quote_sketch");
+		fg_argv_str(&a, rec->quote_sketch);
+	}
+	if (rec->text_sketch != NULL && *rec->text_sketch != '\0') {
+		fg_argv_str(&a, "text_sketch");
+		fg_argv_str(&a, rec->text_sketch);
+	}
 	fg_argv_str(&a, "received"); fg_argv_num(&a, (long long)time(NULL));
 	fg_store_attachment_fields(&a, rec);
 	ret = fg_store_queue_once(store, &a, error_r);
@@ -560,10 +577,12 @@ int fg_store_queue_lease(struct fg_store *store, const char *list,
 	return ret;
 }
 
-/* fg_store_finish - run fg_script_finish; args are ARGV[7..] */
+/* fg_store_finish - run fg_script_finish; args are ARGV[7..], and
+   message_id (NULL: none) names the text sketch key */
 static int fg_store_finish(struct fg_store *store, const char *list,
 			   enum fg_queue queue, const struct fg_lease *lease,
 			   const char *id, const char *what,
+			   const char *message_id,
 			   struct fg_argv *args, long long *trimmed_r,
 			   const char **error_r)
 {
@@ -575,7 +594,7 @@ static int fg_store_finish(struct fg_store *store, const char *list,
 
 	fg_argv_str(&a, "EVAL");
 	fg_argv_str(&a, fg_script_finish);
-	fg_argv_str(&a, "9");
+	fg_argv_str(&a, "10");
 	fg_argv_str(&a, fg_key(keys[0], in ? FG_KEY_LEASE_IN :
 			       FG_KEY_LEASE_OUT, list));
 	fg_argv_str(&a, fg_key(keys[1], in ? FG_KEY_FENCE_IN :
@@ -591,6 +610,8 @@ static int fg_store_finish(struct fg_store *store, const char *list,
 	fg_argv_str(&a, fg_key(keys[7], FG_KEY_INBOUND_WAIT, list));
 	/* a replayed dead letter is read from beside the queue */
 	fg_argv_str(&a, fg_key(keys[8], fg_replay_key_fmt(queue), list));
+	fg_argv_own(&a, fg_text_key(list, message_id != NULL ? message_id :
+				    ""));
 	fg_argv_str(&a, lease != NULL ? lease->consumer : "");
 	fg_argv_num(&a, lease != NULL ? lease->token : 0);
 	/* the waiting replies are read without a consumer group */
@@ -623,14 +644,15 @@ int fg_store_queue_ack(struct fg_store *store, const char *list,
 		       const char *id, const char **error_r)
 {
 	return fg_store_finish(store, list, queue, lease, id, "ack", NULL,
-			       NULL, error_r);
+			       NULL, NULL, error_r);
 }
 
 int fg_store_queue_posted(struct fg_store *store, const char *list,
 			  enum fg_queue queue, const struct fg_lease *lease,
 			  const char *id,
 			  const char *message_id,
-			  const struct fg_post_ref *ref, const char **error_r)
+			  const struct fg_post_ref *ref,
+			  const char *text_sketch, const char **error_r)
 {
 	struct fg_argv a = { 0 };
 	int ret;
@@ -641,8 +663,10 @@ int fg_store_queue_posted(struct fg_store *store, const char *list,
 				     ref->parent_post_number));
 	fg_argv_own(&a, fg_xasprintf("%lld:%lld", ref->topic_id,
 				     ref->post_number));
-	ret = fg_store_finish(store, list, queue, lease, id, "posted", &a,
-			      NULL, error_r);
+	fg_argv_str(&a, text_sketch != NULL ? text_sketch : "");
+	fg_argv_num(&a, store->seen_ms);
+	ret = fg_store_finish(store, list, queue, lease, id, "posted",
+			      message_id, &a, NULL, error_r);
 	fg_argv_free(&a);
 	return ret;
 }
@@ -721,7 +745,7 @@ int fg_store_queue_park(struct fg_store *store, const char *list,
 		fg_argv_str(&a, entry->values[i]);
 	}
 	ret = fg_store_finish(store, list, FG_QUEUE_INBOUND, lease, entry->id,
-			      "wait", &a, NULL, error_r);
+			      "wait", NULL, &a, NULL, error_r);
 	fg_argv_free(&a);
 	return ret;
 }
@@ -802,7 +826,7 @@ int fg_store_queue_bury(struct fg_store *store, const char *list,
 
 	fg_store_dead_fields(&a, queue, entry, reason);
 	ret = fg_store_finish(store, list, queue, lease, entry->id, "dead",
-			      &a, trimmed_r, error_r);
+			      NULL, &a, trimmed_r, error_r);
 	fg_argv_free(&a);
 	return ret;
 }
@@ -913,6 +937,20 @@ struct fg_record *fg_record_from_entry(const struct fg_entry *entry)
 		fg_xstrdup(list_id) : NULL;
 	rec->body = fg_entry_dup(entry, "body");
 	rec->trimmed = fg_entry_dup(entry, "trimmed");
+	if (fg_entry_get(entry, "quote_sketch") != NULL) {
+		long long start = fg_entry_num(entry, "quote_start");
+		long long end = fg_entry_num(entry, "quote_end");
+
+		/* only a range inside the body */
+		if (start > 0 && end > start &&
+		    (size_t)end <= strlen(rec->body)) {
+			rec->quote_start = (size_t)start;
+			rec->quote_end = (size_t)end;
+			rec->quote_sketch = fg_entry_dup(entry, "quote_sketch");
+		}
+	}
+	if (fg_entry_get(entry, "text_sketch") != NULL)
+		rec->text_sketch = fg_entry_dup(entry, "text_sketch");
 	rec->reason = fg_xstrdup("");
 	rec->references = fg_xcalloc(1, sizeof(char *));
 	if (refs != NULL) {

@@ -250,12 +250,15 @@ int fg_store_queue_ack(struct fg_store *store, const char *list,
    mark, in one atomic step if the lease is still held (1). When the
    lease is lost (0) only post -> Message-ID is recorded, so the post's
    webhook is known as the bridge's own; the new holder decides the rest
-   (it finds the post, fg_forum_find()). */
+   (it finds the post, fg_forum_find()). text_sketch (NULL or "":
+   none) is kept as the post's text for seen_retention_days, in the
+   same step (fg_store_text_get()). */
 int fg_store_queue_posted(struct fg_store *store, const char *list,
 			  enum fg_queue queue, const struct fg_lease *lease,
 			  const char *id,
 			  const char *message_id,
-			  const struct fg_post_ref *ref, const char **error_r);
+			  const struct fg_post_ref *ref,
+			  const char *text_sketch, const char **error_r);
 /* fg_store_queue_park - move an inbound entry to the waiting replies
    (fg:{LIST}:in-wait, in arrival order) if the lease is still held: 1
    moved, 0 the lease is lost */
@@ -317,9 +320,17 @@ int fg_store_queue_len(struct fg_store *store, const char *list,
 const char *fg_entry_get(const struct fg_entry *entry, const char *name);
 void fg_entry_free(struct fg_entry **entry);
 
-/* fg_store_map_post - record both directions of Message-ID <-> post */
+/* fg_store_map_post - record both directions of Message-ID <-> post,
+   and (text_sketch not NULL or "") the sketch of its text for
+   seen_retention_days, in one round trip */
 int fg_store_map_post(struct fg_store *store, const char *list,
 		      const char *message_id, const struct fg_post_ref *ref,
+		      const char *text_sketch, const char **error_r);
+/* fg_store_text_get - the sketch of the text of the post that
+   message_id names (fg-quote.h): 1 and *sketch_r (caller frees), 0
+   none kept (or no longer), -1 error */
+int fg_store_text_get(struct fg_store *store, const char *list,
+		      const char *message_id, char **sketch_r,
 		      const char **error_r);
 int fg_store_lookup_msgid(struct fg_store *store, const char *list,
 			  const char *message_id, struct fg_post_ref *ref_r,

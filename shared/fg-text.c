@@ -88,31 +88,90 @@ static bool fg_text_prompt_line(const char *s, size_t len)
 	return len >= 2 && s[0] == '#' && s[1] == ' ';
 }
 
-/* fg_text_escape_plain - plain text that reads the same as Markdown */
+/* fg_text_fence - the length of the ``` or ~~~ run a line starts
+   with (at most 3 spaces in), 0 when it opens no fence */
+static size_t fg_text_fence(const char *s, size_t len, char *ch_r)
+{
+	size_t i = 0, n = 0;
+
+	while (i < len && i < 3 && s[i] == ' ')
+		i++;
+	if (i >= len || (s[i] != '`' && s[i] != '~'))
+		return 0;
+	*ch_r = s[i];
+	while (i + n < len && s[i + n] == *ch_r)
+		n++;
+	return n >= 3 ? n : 0;
+}
+
+/* fg_text_indent - columns of white space a line starts with after
+   its quote marks (and the one space after them); a tab counts 4 */
+static size_t fg_text_indent(const char *s, size_t len)
+{
+	size_t i = 0, cols = 0, last_mark = len;
+
+	for (size_t k = 0; k < len && (s[k] == '>' || s[k] == ' '); k++) {
+		if (s[k] == '>')
+			last_mark = k;
+	}
+	if (last_mark < len) {
+		i = last_mark + 1;
+		if (i < len && s[i] == ' ')
+			i++;
+	}
+	for (; i < len && (s[i] == ' ' || s[i] == '\t'); i++)
+		cols += s[i] == '\t' ? 4 : 1;
+	return cols;
+}
+
+/* fg_text_escape_plain - plain text that reads the same as Markdown;
+   code (fenced, or indented after a blank line) is shown as it is,
+   so it gets no escape */
 char *fg_text_escape_plain(const char *text)
 {
 	struct fg_buf out = { 0 };
 	const char *p = text != NULL ? text : "";
-	bool prev_text = false;
+	bool prev_text = false, prev_blank = true, indented = false;
+	size_t fence = 0;
+	char fence_ch = 0;
 
 	for (;;) {
 		const char *eol = strchr(p, '\n');
 		size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
-		size_t q = 0;
-		bool blank;
+		size_t q = 0, run;
+		bool blank, code = false;
+		char ch;
 
 		/* look behind the quote marks of a quoted line */
 		while (q < len && (p[q] == '>' || p[q] == ' '))
 			q++;
 		blank = q == len;
+		run = fg_text_fence(p + q, len - q, &ch);
+		if (fence > 0) {
+			code = true;
+			if (run >= fence && ch == fence_ch)
+				fence = 0;	/* the closing fence */
+		} else if (run > 0) {
+			code = true;
+			fence = run;
+			fence_ch = ch;
+		} else if (!blank && fg_text_indent(p, len) >= 4 &&
+			   (indented || (prev_blank && !prev_text))) {
+			code = true;
+		}
+		if (!blank)
+			indented = code && fence == 0 && run == 0;
 		fg_buf_append(&out, p, q);
-		if (fg_text_prompt_line(p + q, len - q) ||
-		    (prev_text && fg_text_rule_line(p + q, len - q))) {
+		if (!code && (fg_text_prompt_line(p + q, len - q) ||
+			      (prev_text && fg_text_rule_line(p + q,
+							      len - q)))) {
 			/* "---" or "===" under a line would make a heading */
 			fg_buf_putc(&out, '\\');
 		}
 		fg_buf_append(&out, p + q, len - q);
-		prev_text = !blank && !fg_text_rule_line(p + q, len - q);
+		prev_text = !code && !blank &&
+			!fg_text_rule_line(p + q, len - q);
+		prev_blank = blank;
 		if (eol == NULL)
 			break;
 		fg_buf_putc(&out, '\n');

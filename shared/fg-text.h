@@ -27,7 +27,10 @@
  *	or "===" line right under a line of text (which would underline
  *	it into a heading) get a backslash in front. Other Markdown is
  *	left as the sender wrote it ("## Title" stays a heading, **bold**
- *	stays bold); quote lines ("> ") stay quotes.
+ *	stays bold); quote lines ("> ") stay quotes. Code gets no escape,
+ *	since Markdown shows a backslash there: the lines of a ``` or ~~~
+ *	fence (up to its closing fence, or the end) and lines indented by
+ *	four columns after a blank line (and the lines after them).
  *
  *	fg_text_render() converts the Markdown subset that this project
  *	writes: paragraphs and line breaks, "> " quotes (nested), ```

@@ -4,14 +4,25 @@
  * DESCRIPTION
  *	See fg-trim.h. A body is looked at line by line (struct
  *	fg_lines) and cut from the end: each trim sees what the one
- *	before left, until none cuts more. The patterns (attributions,
- *	"Original Message" separators, Outlook header blocks, phone
- *	signatures) are tables below, in the common languages.
+ *	before left, until none cuts more. Then a quote that the reply
+ *	starts with (bottom-posting) is cut when only the author's text
+ *	follows it. The words (attributions, "Original Message" and
+ *	forward separators, Outlook header blocks, phone signatures) are
+ *	tables in fg-trim-lang.c, in the languages of the lists; what is
+ *	under a separator or a header block is found in
+ *	fg-trim-original.c.
+ *
+ *	Doubt keeps: an attribution is one only when it ends right above
+ *	the quote (or the unmarked original, with a date and time in
+ *	it), a wrapped one does not reach over the end of a sentence,
+ *	and text between quotes (an inline reply) is never cut.
  *
  *	fg_mail_trim_split() and fg_line_rtrim() serve the rest of the
  *	mail parser, through fg-mail-private.h.
  */
 #include "fg-trim.h"
+#include "fg-trim-lang.h"
+#include "fg-trim-private.h"
 #include "fg-mail-private.h"
 #include "fg-common.h"
 
@@ -23,11 +34,11 @@
    line than a signature. */
 #define FG_MAIL_SIG_MAX_LINES 15
 /* Lines an "On ... wrote:" attribution may be wrapped over. */
-#define FG_MAIL_ATTRIB_MAX_LINES 3
-/* A longer line is no attribution (nor a forward's intro line): keeps
-   the search for them linear in the size of the body. */
-#define FG_MAIL_ATTRIB_LINE_MAX 512
-
+#define FG_MAIL_ATTRIB_MAX_LINES 5
+/* A line of a wrapped attribution above its last one is this long at
+   least: clients wrap near 72 to 78 columns, so a short line above is
+   the author's. */
+#define FG_MAIL_ATTRIB_WRAP_MIN 30
 /* fg_mail_unflow - join the flowed lines of RFC 3676 text */
 char *fg_mail_unflow(const char *text, bool delsp)
 {
@@ -85,13 +96,6 @@ char *fg_mail_unflow(const char *text, bool delsp)
 	return fg_buf_steal(&out);
 }
 
-/* A line by line view of a body, for trimming from the end. */
-struct fg_lines {
-	const char **start;
-	size_t *len;
-	size_t n;
-};
-
 /* fg_lines_split - point at every line of text (without its LF) */
 static void fg_lines_split(const char *text, struct fg_lines *lines)
 {
@@ -118,16 +122,6 @@ static void fg_lines_split(const char *text, struct fg_lines *lines)
 	lines->n = i;
 }
 
-/* fg_line_blank - the line has nothing but white space */
-static bool fg_line_blank(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] != ' ' && s[i] != '\t')
-			return false;
-	}
-	return true;
-}
-
 /* fg_line_rtrim - length without trailing white space */
 size_t fg_line_rtrim(const char *s, size_t len)
 {
@@ -135,39 +129,6 @@ size_t fg_line_rtrim(const char *s, size_t len)
 		len--;
 	return len;
 }
-
-/* How mail clients introduce the quote of the message replied to, in
-   the languages seen on lists: the first line starts with "start",
-   the (possibly wrapped) last line ends with "end", and one of the
-   lines has "word" (languages that put the name after the verb). */
-static const struct {
-	const char *start, *word, *end;
-} fg_mail_attributions[] = {
-	{ "On ", NULL, "wrote:" },
-	{ "", NULL, " wrote:" },
-	{ "Am ", " schrieb ", ":" },
-	{ "Le ", " a \xc3\xa9" "crit", ":" },
-	{ "El ", " escribi\xc3\xb3", ":" },
-	{ "Op ", " schreef ", ":" },
-	{ "Il ", " ha scritto", ":" },
-	{ "Em ", " escreveu", ":" },
-	{ "Den ", " skrev", ":" },
-	{ "W dniu ", " pisze", ":" },
-	{ "W dniu ", " napisa", ":" },
-	{ "Dne ", " napsal", ":" },
-	/* languages that may start with the date or the name */
-	{ "", " \xd0\xbd\xd0\xb0\xd0\xbf\xd0\xb8\xd1\x81\xd0\xb0\xd0\xbb",
-	  ":" },				/* написал */
-	{ "", " \xd0\xbf\xd0\xb8\xd1\x88\xd0\xb5\xd1\x82", ":" },	/* пишет */
-	{ "", "\xe5\x86\x99\xe9\x81\x93", "\xef\xbc\x9a" },	/* 写道： */
-	{ "", "\xe5\x86\x99\xe9\x81\x93", ":" },
-	{ "", "\xe5\xaf\xab\xe9\x81\x93", "\xef\xbc\x9a" },	/* 寫道： */
-	{ "", "\xe5\xaf\xab\xe9\x81\x93", ":" },
-	{ "", "\xe3\x81\xae\xe3\x83\xa1\xe3\x83\x83\xe3\x82\xbb\xe3\x83\xbc"
-	  "\xe3\x82\xb8", ":" },		/* のメッセージ: */
-	{ "", "\xe6\x9b\xb8\xe3\x81\x8d\xe3\x81\xbe\xe3\x81\x97\xe3\x81\x9f",
-	  ":" },				/* 書きました: */
-};
 
 /* fg_line_has - the line contains word (ASCII case ignored) */
 static bool fg_line_has(const char *s, size_t len, const char *word)
@@ -181,76 +142,270 @@ static bool fg_line_has(const char *s, size_t len, const char *word)
 	return false;
 }
 
-/* fg_mail_attribution_end - the line ends like attribution a */
-static bool fg_mail_attribution_end(const char *s, size_t len, size_t a)
+/* fg_line_ends_ci - the line, white space cut, ends with word */
+static bool fg_line_ends_ci(const char *s, size_t len, const char *word)
 {
-	const char *end = fg_mail_attributions[a].end;
-	size_t elen = strlen(end);
+	size_t n = strlen(word);
 
 	len = fg_line_rtrim(s, len);
-	return len >= elen && strncasecmp(s + len - elen, end, elen) == 0;
+	return len >= n && strncasecmp(s + len - n, word, n) == 0;
 }
 
-/* fg_mail_attribution_start - the line starts like attribution a */
-static bool fg_mail_attribution_start(const char *s, size_t len, size_t a)
+/* fg_lines_have - one of lines [from, to] contains word */
+static bool fg_lines_have(const struct fg_lines *lines, size_t from,
+			  size_t to, const char *word)
 {
-	const char *start = fg_mail_attributions[a].start;
-	size_t slen = strlen(start);
+	for (size_t i = from; i <= to; i++) {
+		if (fg_line_has(lines->start[i], lines->len[i], word))
+			return true;
+	}
+	return false;
+}
 
-	return len >= slen && strncasecmp(s, start, slen) == 0;
+/* fg_lines_have_digit - one of lines [from, to] has a digit (a date) */
+static bool fg_lines_have_digit(const struct fg_lines *lines, size_t from,
+				size_t to)
+{
+	for (size_t i = from; i <= to; i++) {
+		for (size_t k = 0; k < lines->len[i]; k++) {
+			if (lines->start[i][k] >= '0' &&
+			    lines->start[i][k] <= '9')
+				return true;
+		}
+	}
+	return false;
+}
+
+/* fg_is_digit - an ASCII digit */
+static bool fg_is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* fg_lines_have_time - one of lines [from, to] has a time ("9:41"):
+   what an attribution over an unmarked original always has */
+static bool fg_lines_have_time(const struct fg_lines *lines, size_t from,
+			       size_t to)
+{
+	for (size_t i = from; i <= to; i++) {
+		const char *s = lines->start[i];
+		size_t len = lines->len[i];
+
+		for (size_t k = 1; k + 2 < len; k++) {
+			if (s[k] == ':' && fg_is_digit(s[k - 1]) &&
+			    fg_is_digit(s[k + 1]) && fg_is_digit(s[k + 2]))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* fg_line_sentence_end - the line ends a sentence ("works.", "ok!"),
+   not an abbreviation of a date ("Oct.", "г.") */
+static bool fg_line_sentence_end(const char *s, size_t len)
+{
+	size_t word = 0;
+
+	len = fg_line_rtrim(s, len);
+	if (len == 0)
+		return false;
+	if (s[len - 1] == '!' || s[len - 1] == '?' || s[len - 1] == ';' ||
+	    s[len - 1] == ':')
+		return true;
+	if (s[len - 1] != '.')
+		return false;
+	while (word + 1 < len && s[len - 2 - word] != ' ')
+		word++;
+	return word >= 5;
+}
+
+/* fg_mail_attrib_first - the first line of an attribution without a
+   word to start it, ending at line last: the lines above it as long
+   as they look wrapped (long, no sentence ending, no quote) */
+static size_t fg_mail_attrib_first(const struct fg_lines *lines, size_t last)
+{
+	size_t first = last;
+
+	while (first > 0 && last - first + 1 < FG_MAIL_ATTRIB_MAX_LINES) {
+		const char *s = lines->start[first - 1];
+		size_t len = lines->len[first - 1];
+
+		if (fg_line_blank(s, len) || fg_line_quoted(s, len) ||
+		    len > FG_MAIL_ATTRIB_LINE_MAX ||
+		    fg_line_rtrim(s, len) < FG_MAIL_ATTRIB_WRAP_MIN ||
+		    fg_line_sentence_end(s, len))
+			break;
+		first--;
+	}
+	return first;
+}
+
+/* fg_mail_attrib_started - first line of attribution a ending at line
+   last, looked for up to its start word; -1 when none */
+static long fg_mail_attrib_started(const struct fg_lines *lines, size_t last,
+				   const struct fg_trim_attribution *a)
+{
+	bool has_word = a->word == NULL;
+
+	for (size_t k = 0; k < FG_MAIL_ATTRIB_MAX_LINES && k <= last; k++) {
+		size_t i = last - k;
+		const char *s = lines->start[i];
+		size_t len = lines->len[i];
+
+		if (fg_line_blank(s, len) || fg_line_quoted(s, len) ||
+		    len > FG_MAIL_ATTRIB_LINE_MAX)
+			break;
+		/* a wrapped attribution does not go on after a sentence */
+		if (k > 0 && fg_line_sentence_end(s, len))
+			break;
+		if (!has_word)
+			has_word = fg_line_has(s, len, a->word);
+		if (has_word && fg_line_starts_ci(s, len, a->start))
+			/* more than one line: the date makes it sure */
+			return k == 0 || fg_lines_have_digit(lines, i, last) ?
+				(long)i : -1;
+	}
+	return -1;
+}
+
+/* fg_mail_attrib_addressed - "DATE NAME <ADDR>:", the form without a
+   verb (Gmail in Russian and Japanese, and its older ISO date form
+   "2016-10-24 15:36 GMT+02:00 NAME <ADDR>:"): first line or -1 */
+static long fg_mail_attrib_addressed(const struct fg_lines *lines,
+				     size_t last)
+{
+	const char *s = lines->start[last];
+	size_t len = fg_line_rtrim(s, lines->len[last]), first;
+
+	if (len >= 3 && memcmp(s + len - 3, "\xef\xbc\x9a", 3) == 0)
+		len -= 3;			/* a full-width colon */
+	else if (len >= 1 && s[len - 1] == ':')
+		len--;
+	else
+		return -1;
+	len = fg_line_rtrim(s, len);
+	if (len == 0 || s[len - 1] != '>')
+		return -1;
+	first = fg_mail_attrib_first(lines, last);
+	if (!fg_lines_have(lines, first, last, "@") ||
+	    !fg_lines_have(lines, first, last, "<") ||
+	    !fg_lines_have_time(lines, first, last))
+		return -1;
+	return (long)first;
+}
+
+/* fg_mail_attrib_end_word - the end of attribution a without its
+   colon ("wrote:" -> "wrote"), as Zoho writes it between dashes */
+static size_t fg_mail_attrib_end_word(const struct fg_trim_attribution *a)
+{
+	size_t n = strlen(a->end);
+
+	if (n >= 3 && strcmp(a->end + n - 3, "\xef\xbc\x9a") == 0)
+		return n - 3;
+	if (n >= 1 && a->end[n - 1] == ':')
+		return n - 1;
+	return n;
+}
+
+/* fg_mail_zoho_attribution - "---- On DATE NAME <ADDR> wrote ----",
+   Zoho's attribution between dashes */
+static bool fg_mail_zoho_attribution(const char *s, size_t len)
+{
+	size_t i = 0, e;
+
+	len = fg_line_rtrim(s, len);
+	while (i < len && s[i] == '-')
+		i++;
+	if (i < 2 || i >= len || s[i] != ' ')
+		return false;
+	e = len;
+	while (e > i && s[e - 1] == '-')
+		e--;
+	if (len - e < 2 || s[e - 1] != ' ')
+		return false;
+	while (i < e && s[i] == ' ')
+		i++;
+	while (e > i && s[e - 1] == ' ')
+		e--;
+	for (size_t a = 0; fg_trim_attributions[a].start != NULL; a++) {
+		const struct fg_trim_attribution *at = &fg_trim_attributions[a];
+		size_t n = fg_mail_attrib_end_word(at);
+
+		if (e - i < n || strncasecmp(s + e - n, at->end, n) != 0 ||
+		    !fg_line_starts_ci(s + i, e - i, at->start) ||
+		    (at->word != NULL && !fg_line_has(s + i, e - i, at->word)))
+			continue;
+		/* the date makes it sure */
+		for (size_t k = i; k < e; k++) {
+			if (fg_is_digit(s[k]))
+				return true;
+		}
+	}
+	return false;
 }
 
 /* fg_mail_attribution - first line of an attribution ending at line
-   last, or -1 when line last does not end one */
-static long fg_mail_attribution(const struct fg_lines *lines, size_t last)
+   last, or -1 when line last does not end one; the form without a verb
+   only when addressed (right above a "> " quote: alone, "DATE NAME
+   <ADDR>:" reads like the author's own text) */
+static long fg_mail_attribution(const struct fg_lines *lines, size_t last,
+				bool addressed)
 {
-	if (lines->len[last] > FG_MAIL_ATTRIB_LINE_MAX)
+	const char *s = lines->start[last];
+	size_t len = lines->len[last];
+
+	if (len > FG_MAIL_ATTRIB_LINE_MAX || fg_line_blank(s, len) ||
+	    fg_line_quoted(s, len))
 		return -1;
-	for (size_t a = 0; a < FG_N_ELEMENTS(fg_mail_attributions); a++) {
-		const char *word = fg_mail_attributions[a].word;
-		bool has_word = word == NULL;
+	if (fg_mail_zoho_attribution(s, len))
+		return (long)last;
+	for (size_t a = 0; fg_trim_attributions[a].start != NULL; a++) {
+		const struct fg_trim_attribution *at = &fg_trim_attributions[a];
+		size_t first;
+		long found;
 
-		if (!fg_mail_attribution_end(lines->start[last],
-					     lines->len[last], a))
+		if (!fg_line_ends_ci(s, len, at->end))
 			continue;
-		for (size_t k = 0; k < FG_MAIL_ATTRIB_MAX_LINES &&
-		     k <= last; k++) {
-			size_t i = last - k;
-
-			if (fg_line_blank(lines->start[i], lines->len[i]) ||
-			    lines->len[i] > FG_MAIL_ATTRIB_LINE_MAX)
-				break;
-			if (!has_word)
-				has_word = fg_line_has(lines->start[i],
-						       lines->len[i], word);
-			if (has_word &&
-			    fg_mail_attribution_start(lines->start[i],
-						      lines->len[i], a))
-				return (long)i;
+		if (*at->start != '\0') {
+			found = fg_mail_attrib_started(lines, last, at);
+			if (found >= 0)
+				return found;
+			continue;
 		}
+		first = fg_mail_attrib_first(lines, last);
+		if (at->word != NULL &&
+		    !fg_lines_have(lines, first, last, at->word))
+			continue;
+		if (first < last && !fg_lines_have_digit(lines, first, last))
+			first = last;
+		/* "Jak pisze dokumentacja:" introduces the author's quote;
+		   an attribution with a verb alone names a date or an
+		   address ("NAME wrote:" is too common to ask that of) */
+		if (at->word != NULL &&
+		    !fg_lines_have_digit(lines, first, last) &&
+		    !fg_lines_have(lines, first, last, "@"))
+			continue;
+		return (long)first;
 	}
-	return -1;
+	return addressed ? fg_mail_attrib_addressed(lines, last) : -1;
 }
 
 /* fg_mail_quoted_attribution - the quoted line is itself an
    attribution ("> On ... wrote:"), as Apple's clients quote it */
 static bool fg_mail_quoted_attribution(const char *s, size_t len)
 {
+	struct fg_lines one;
+
 	if (len > FG_MAIL_ATTRIB_LINE_MAX)
 		return false;
 	while (len > 0 && (*s == '>' || *s == ' ')) {
 		s++;
 		len--;
 	}
-	for (size_t a = 0; a < FG_N_ELEMENTS(fg_mail_attributions); a++) {
-		const char *word = fg_mail_attributions[a].word;
-
-		if (fg_mail_attribution_start(s, len, a) &&
-		    fg_mail_attribution_end(s, len, a) &&
-		    (word == NULL || fg_line_has(s, len, word)))
-			return true;
-	}
-	return false;
+	one.start = &s;
+	one.len = &len;
+	one.n = 1;
+	return fg_mail_attribution(&one, 0, true) == 0;
 }
 
 /* fg_mail_trim_quote - number of lines left after cutting a trailing
@@ -266,7 +421,7 @@ static size_t fg_mail_trim_quote(const struct fg_lines *lines, size_t n)
 
 		if (fg_line_blank(s, len)) {
 			i--;
-		} else if (s[0] == '>') {
+		} else if (fg_line_quoted(s, len)) {
 			quoted++;
 			first = --i;
 		} else {
@@ -280,7 +435,7 @@ static size_t fg_mail_trim_quote(const struct fg_lines *lines, size_t n)
 		return first;
 	if (i == 0)
 		return n;
-	attrib = fg_mail_attribution(lines, i - 1);
+	attrib = fg_mail_attribution(lines, i - 1, true);
 	return attrib < 0 ? n : (size_t)attrib;
 }
 
@@ -301,285 +456,127 @@ static size_t fg_mail_trim_signature(const struct fg_lines *lines, size_t n)
 	return n;
 }
 
-/* Last lines that phones and webmail append to every message. */
-static const char *const fg_mail_mobile_sigs[] = {
-	"Sent from my ", "Sent from Mail for ", "Sent from Outlook",
-	"Sent from Yahoo Mail", "Sent from Samsung", "Sent from BlueMail",
-	"Sent from ProtonMail", "Sent from Proton Mail", "Sent with ",
-	"Sent via ", "Sent using ", "Get Outlook for ",
-	"Von meinem ", "Gesendet von meinem ", "Gesendet mit ",
-	"Gesendet von ", "Envoy\xc3\xa9 de mon ", "Envoy\xc3\xa9 depuis mon ",
-	"Enviado desde mi ", "Enviado de mi ", "Enviado do meu ",
-	"Enviado de meu ", "Verzonden vanaf mijn ", "Verstuurd vanaf mijn ",
-	"Verzonden met ", "Inviato da ", "Skickat fr\xc3\xa5n min ",
-	"Sendt fra min ", "Sendt fra ", "L\xc3\xa4hetetty ",
-	"Wys\xc5\x82" "ane z ", "Odesl\xc3\xa1no z ",
-	"\xd0\x9e\xd1\x82\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xbe "
-	"\xd1\x81 ",				/* Отправлено с */
-};
-/* A mobile signature line is short; a longer line is content. */
-#define FG_MAIL_MOBILE_SIG_MAX 80
-
-/* Separators Outlook and others put above the message replied to. */
-static const char *const fg_mail_original_phrases[] = {
-	"Original Message", "Original", "Urspr\xc3\xbcngliche Nachricht",
-	"Message d'origine", "Mensaje original", "Mensagem original",
-	"Oorspronkelijk bericht", "Origineel bericht",
-	"Messaggio originale", "Originalmeddelande",
-	"Oprindelig meddelelse", "Opprinnelig melding",
-	"Alkuper\xc3\xa4inen viesti", "Wiadomo\xc5\x9b\xc4\x87 oryginalna",
-	"P\xc5\xafvodn\xc3\xad zpr\xc3\xa1va",
-	"\xd0\x98\xd1\x81\xd1\x85\xd0\xbe\xd0\xb4\xd0\xbd\xd0\xbe\xd0\xb5 "
-	"\xd1\x81\xd0\xbe\xd0\xbe\xd0\xb1\xd1\x89\xd0\xb5\xd0\xbd\xd0\xb8\xd0\xb5",
-};
-
-/* The labels of the header block Outlook (and others) write above the
-   message replied to, by what they label. */
-enum fg_hdr_label {
-	FG_HDR_NONE,
-	FG_HDR_FROM,
-	FG_HDR_SENT,		/* Outlook's own word for the date */
-	FG_HDR_DATE,		/* also in headers pasted into a mail */
-	FG_HDR_TO,
-	FG_HDR_SUBJECT,
-	FG_HDR_RAW,		/* only in a real header: pasted, not a quote */
-};
-static const struct {
-	const char *word;
-	enum fg_hdr_label label;
-} fg_mail_hdr_labels[] = {
-	{ "From", FG_HDR_FROM }, { "Von", FG_HDR_FROM }, { "De", FG_HDR_FROM },
-	{ "Van", FG_HDR_FROM }, { "Da", FG_HDR_FROM },
-	{ "Fr\xc3\xa5n", FG_HDR_FROM }, { "Fra", FG_HDR_FROM },
-	{ "Od", FG_HDR_FROM }, { "\xd0\x9e\xd1\x82", FG_HDR_FROM },
-	{ "Sent", FG_HDR_SENT }, { "Date", FG_HDR_DATE },
-	{ "Gesendet", FG_HDR_SENT }, { "Datum", FG_HDR_DATE },
-	{ "Envoy\xc3\xa9", FG_HDR_SENT }, { "Enviado", FG_HDR_SENT },
-	{ "Enviada", FG_HDR_SENT }, { "Fecha", FG_HDR_DATE },
-	{ "Verzonden", FG_HDR_SENT }, { "Inviato", FG_HDR_SENT },
-	{ "Data", FG_HDR_DATE }, { "Skickat", FG_HDR_SENT },
-	{ "Sendt", FG_HDR_SENT }, { "Wys\xc5\x82" "ano", FG_HDR_SENT },
-	{ "\xd0\x9e\xd1\x82\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xbe",
-	  FG_HDR_SENT },
-	{ "To", FG_HDR_TO }, { "An", FG_HDR_TO }, { "\xc3\x80", FG_HDR_TO },
-	{ "A", FG_HDR_TO }, { "Para", FG_HDR_TO }, { "Aan", FG_HDR_TO },
-	{ "Till", FG_HDR_TO }, { "Til", FG_HDR_TO }, { "Do", FG_HDR_TO },
-	{ "Subject", FG_HDR_SUBJECT }, { "Betreff", FG_HDR_SUBJECT },
-	{ "Objet", FG_HDR_SUBJECT }, { "Asunto", FG_HDR_SUBJECT },
-	{ "Assunto", FG_HDR_SUBJECT }, { "Onderwerp", FG_HDR_SUBJECT },
-	{ "Oggetto", FG_HDR_SUBJECT }, { "\xc3\x84mne", FG_HDR_SUBJECT },
-	{ "Emne", FG_HDR_SUBJECT }, { "Temat", FG_HDR_SUBJECT },
-	{ "\xd0\xa2\xd0\xb5\xd0\xbc\xd0\xb0", FG_HDR_SUBJECT },
-	{ "Received", FG_HDR_RAW }, { "Return-Path", FG_HDR_RAW },
-	{ "Message-ID", FG_HDR_RAW }, { "MIME-Version", FG_HDR_RAW },
-	{ "Content-Type", FG_HDR_RAW }, { "Delivered-To", FG_HDR_RAW },
-	{ "DKIM-Signature", FG_HDR_RAW }, { "X-", FG_HDR_RAW },
-	{ "Authentication-Results", FG_HDR_RAW }, { "References", FG_HDR_RAW },
-	{ "In-Reply-To", FG_HDR_RAW },
-};
-/* Lines a header block may span. */
-#define FG_MAIL_HDR_BLOCK_LINES 8
-
-/* fg_text_rule_above - a rule or underscore line, as Outlook puts
-   above its header block */
-static bool fg_text_rule_above(const char *s, size_t len)
+/* fg_line_underscores - a line of underscores ("____", perhaps with
+   the backslash fg_text_escape_plain() puts before a rule) */
+static bool fg_line_underscores(const char *s, size_t len)
 {
-	size_t marks = 0;
+	size_t i = 0, marks = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '-' || s[i] == '_')
-			marks++;
-		else if (s[i] != ' ' && s[i] != '\\')
-			return false;
-	}
-	return marks >= 3;
-}
-
-/* fg_lines_have_digit - one of lines [from, to] has a digit (a date) */
-static bool fg_lines_have_digit(const struct fg_lines *lines, size_t from,
-				size_t to)
-{
-	for (size_t i = from; i <= to; i++) {
-		for (size_t k = 0; k < lines->len[i]; k++) {
-			if (lines->start[i][k] >= '0' &&
-			    lines->start[i][k] <= '9')
-				return true;
-		}
-	}
-	return false;
-}
-
-/* fg_line_skip_decor - skip leading spaces and Markdown emphasis */
-static size_t fg_line_skip_decor(const char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '*' ||
-			   s[i] == '_'))
-		i++;
-	return i;
-}
-
-/* fg_line_starts_ci - the line starts with word (ASCII case ignored) */
-static bool fg_line_starts_ci(const char *s, size_t len, const char *word)
-{
-	size_t n = strlen(word);
-
-	return len >= n && strncasecmp(s, word, n) == 0;
-}
-
-/* fg_mail_mobile_sig - the line is a phone's or webmail's signature */
-static bool fg_mail_mobile_sig(const char *s, size_t len)
-{
-	size_t i = fg_line_skip_decor(s, len);
-
-	if (len > FG_MAIL_MOBILE_SIG_MAX)
-		return false;
-	for (size_t k = 0; k < FG_N_ELEMENTS(fg_mail_mobile_sigs); k++) {
-		if (fg_line_starts_ci(s + i, len - i, fg_mail_mobile_sigs[k]))
-			return true;
-	}
-	return false;
-}
-
-/* fg_mail_original_line - "-----Original Message-----" and friends */
-static bool fg_mail_original_line(const char *s, size_t len)
-{
-	size_t i = 0, dashes = 0, e;
-
-	while (i < len && s[i] == ' ')
-		i++;
-	while (i < len && (s[i] == '-' || s[i] == '_')) {
-		i++;
-		dashes++;
-	}
-	if (dashes < 2)
-		return false;
-	while (i < len && s[i] == ' ')
-		i++;
 	len = fg_line_rtrim(s, len);
-	e = len;
-	while (e > i && (s[e - 1] == '-' || s[e - 1] == '_'))
-		e--;
-	if (len - e < 2)
-		return false;
-	while (e > i && s[e - 1] == ' ')
-		e--;
-	for (size_t k = 0; k < FG_N_ELEMENTS(fg_mail_original_phrases); k++) {
-		const char *phrase = fg_mail_original_phrases[k];
-
-		if (strlen(phrase) == e - i &&
-		    strncasecmp(s + i, phrase, e - i) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* fg_mail_hdr_label - the header-block label a line starts with */
-static enum fg_hdr_label fg_mail_hdr_label(const char *s, size_t len)
-{
-	size_t i = fg_line_skip_decor(s, len);
-
-	for (size_t k = 0; k < FG_N_ELEMENTS(fg_mail_hdr_labels); k++) {
-		const char *word = fg_mail_hdr_labels[k].word;
-		size_t n = strlen(word), p = i + n;
-
-		if (!fg_line_starts_ci(s + i, len - i, word))
-			continue;
-		while (p < len && (s[p] == '*' || s[p] == '_'))
-			p++;
-		/* "De :" and "Objet :" as French clients write them */
-		if (p < len && (s[p] == ' ' || s[p] == '\xc2'))
-			p += s[p] == ' ' ? 1 : 2;	/* also U+00A0 */
-		if (p < len && s[p] == ':')
-			return fg_mail_hdr_labels[k].label;
-		if (len - p >= 3 && memcmp(s + p, "\xef\xbc\x9a", 3) == 0)
-			return fg_mail_hdr_labels[k].label;
-	}
-	return FG_HDR_NONE;
-}
-
-/* fg_mail_forward_intro - the line introduces a forwarded message,
-   whose header block is content, not a quote */
-static bool fg_mail_forward_intro(const char *s, size_t len)
-{
-	if (len > FG_MAIL_ATTRIB_LINE_MAX)
-		return false;
-	return fg_line_has(s, len, "Forwarded message") ||
-		fg_line_has(s, len, "Begin forwarded message") ||
-		fg_line_has(s, len, "Weitergeleitete Nachricht") ||
-		fg_line_has(s, len, "Message transf\xc3\xa9r\xc3\xa9") ||
-		fg_line_has(s, len, "Mensaje reenviado");
-}
-
-/* fg_mail_hdr_block - line i starts the header block of a quoted
-   message: From:, then a date and a subject or recipient within a few
-   lines. Header fields that only a real header has (Received:,
-   Message-ID:, X-...) make it headers pasted into the text, which are
-   content; so does "Date:" unless a separator line comes before the
-   block (Outlook writes "Sent:", a pasted header "Date:"). */
-static bool fg_mail_hdr_block(const struct fg_lines *lines, size_t i,
-			      size_t n)
-{
-	bool sent = false, date = false, other = false, separated = false;
-
-	if (fg_mail_hdr_label(lines->start[i], lines->len[i]) != FG_HDR_FROM)
-		return false;
-	for (size_t k = 1; k <= 3 && k <= i; k++) {
-		const char *s = lines->start[i - k];
-		size_t len = lines->len[i - k];
-
-		if (fg_mail_forward_intro(s, len))
+	if (i < len && s[i] == '\\')
+		i++;
+	for (; i < len; i++) {
+		if (s[i] != '_')
 			return false;
-		if (fg_text_rule_above(s, len) || fg_mail_original_line(s, len))
-			separated = true;
-		else if (!fg_line_blank(s, len))
-			break;
+		marks++;
 	}
-	for (size_t j = i + 1; j < n && j <= i + FG_MAIL_HDR_BLOCK_LINES &&
-	     !fg_line_blank(lines->start[j], lines->len[j]); j++) {
-		switch (fg_mail_hdr_label(lines->start[j], lines->len[j])) {
-		case FG_HDR_SENT: sent = true; break;
-		case FG_HDR_DATE: date = true; break;
-		case FG_HDR_TO: case FG_HDR_SUBJECT: other = true; break;
-		case FG_HDR_RAW: return false;
-		default: break;
-		}
-	}
-	return other && (sent || (date && separated));
+	return marks >= 4;
 }
 
-/* fg_mail_trim_original - number of lines left after cutting the
-   message replied to when a separator line or a header block
-   introduces it; only after the sender's own text, outside quotes */
-static size_t fg_mail_trim_original(const struct fg_lines *lines, size_t n)
+/* fg_mail_sig_line - see fg-trim.h */
+bool fg_mail_sig_line(const char *s, size_t len)
 {
-	bool content = false;
+	len = fg_line_rtrim(s, len);
+	return (len == 2 && s[0] == '-' && s[1] == '-') ||
+		fg_line_underscores(s, len);
+}
 
-	for (size_t i = 0; i < n; i++) {
+/* A signature under a "____" line: this many lines at most, none
+   longer than FG_MAIL_UNDERSCORE_SIG_WIDTH; a longer text under such a
+   line is a section of the author's. */
+#define FG_MAIL_UNDERSCORE_SIG_LINES 8
+#define FG_MAIL_UNDERSCORE_SIG_WIDTH 100
+
+/* A line of this many words that ends like a sentence is one. */
+#define FG_MAIL_SENTENCE_WORDS 6
+
+/* fg_line_sentence - the line is a sentence ("I tried it, it did not
+   work."), as a signature's name, title or address are not */
+static bool fg_line_sentence(const char *s, size_t len)
+{
+	size_t words = 0;
+
+	len = fg_line_rtrim(s, len);
+	if (len == 0 || (s[len - 1] != '.' && s[len - 1] != '!' &&
+			 s[len - 1] != '?'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != ' ' && (i == 0 || s[i - 1] == ' '))
+			words++;
+	}
+	return words >= FG_MAIL_SENTENCE_WORDS;
+}
+
+/* fg_mail_trim_underscores - number of lines left after cutting a
+   signature under a "____" line: a few short lines right under it, no
+   quote and no sentence among them, and text above */
+static size_t fg_mail_trim_underscores(const struct fg_lines *lines,
+				       size_t n)
+{
+	for (size_t k = 0; k < n && k <= FG_MAIL_UNDERSCORE_SIG_LINES; k++) {
+		size_t i = n - 1 - k;
 		const char *s = lines->start[i];
 		size_t len = lines->len[i];
 
-		if (len > 0 && s[0] == '>')
+		if (fg_line_quoted(s, len))
+			return n;
+		if (k == 0 || !fg_line_underscores(s, len)) {
+			if (fg_line_rtrim(s, len) > FG_MAIL_UNDERSCORE_SIG_WIDTH ||
+			    fg_line_sentence(s, len))
+				return n;
 			continue;
-		if (content && (fg_mail_original_line(s, len) ||
-				fg_mail_hdr_block(lines, i, n))) {
-			/* a rule or an underscore line above goes too */
-			if (i > 0 && fg_text_rule_above(lines->start[i - 1],
-							lines->len[i - 1]))
-				return i - 1;
-			return i;
 		}
-		if (!fg_line_blank(s, len))
-			content = true;
+		/* "____", an empty line, then text: a new section */
+		if (fg_line_blank(lines->start[i + 1], lines->len[i + 1]))
+			return n;
+		for (size_t j = 0; j < i; j++) {
+			if (!fg_line_blank(lines->start[j], lines->len[j]))
+				return i;
+		}
+		return n;
 	}
 	return n;
 }
 
+/* A mobile signature line is short; a longer line is content. */
+#define FG_MAIL_MOBILE_SIG_MAX 80
+/* Nor does it say more after its first words than a device's name. */
+#define FG_MAIL_MOBILE_SIG_REST 40
+
+/* fg_mail_mobile_sig - the line is a phone's or webmail's signature:
+   its words, then a device's or an app's name, no sentence */
+static bool fg_mail_mobile_sig(const char *s, size_t len)
+{
+	size_t i = fg_line_skip_decor(s, len);
+
+	len = fg_line_rtrim(s, len);
+	if (len > FG_MAIL_MOBILE_SIG_MAX || i >= len)
+		return false;
+	for (size_t k = 0; fg_trim_mobile_prefixes[k] != NULL; k++) {
+		const char *prefix = fg_trim_mobile_prefixes[k];
+		size_t rest = i + strlen(prefix);
+
+		if (!fg_line_starts_ci(s + i, len - i, prefix))
+			continue;
+		/* "Sent from my experience, this works" is a sentence */
+		if (len - rest > FG_MAIL_MOBILE_SIG_REST ||
+		    memchr(s + rest, ',', len - rest) != NULL)
+			return false;
+		return true;
+	}
+	for (size_t k = 0; fg_trim_mobile_suffixes[k] != NULL; k++) {
+		if (fg_line_ends_ci(s + i, len - i, fg_trim_mobile_suffixes[k]) &&
+		    len - i <= FG_MAIL_MOBILE_SIG_REST)
+			return true;
+	}
+	return false;
+}
+
 /* fg_mail_trim_unquoted - number of lines left after cutting an
-   attribution ("On ... wrote:") and the unmarked text after it, as
-   phones send the message replied to; only when no line after it is
-   a "> " quote (that would be an inline reply) */
+   attribution ("On ... wrote:", with a date and a time) and the
+   unmarked text after it, as phones send the message replied to; only
+   when no line after it is a "> " quote (that would be an inline
+   reply) */
 static size_t fg_mail_trim_unquoted(const struct fg_lines *lines, size_t n)
 {
 	size_t limit = n > 400 ? n - 400 : 0;
@@ -589,11 +586,11 @@ static size_t fg_mail_trim_unquoted(const struct fg_lines *lines, size_t n)
 		size_t len = lines->len[i - 1];
 		long attrib;
 
-		if (len > 0 && s[0] == '>')
+		if (fg_line_quoted(s, len))
 			return n;
-		attrib = fg_mail_attribution(lines, i - 1);
-		if (attrib > 0 && fg_lines_have_digit(lines, (size_t)attrib,
-						      i - 1)) {
+		attrib = fg_mail_attribution(lines, i - 1, false);
+		if (attrib > 0 && fg_lines_have_time(lines, (size_t)attrib,
+						     i - 1)) {
 			for (size_t k = 0; k < (size_t)attrib; k++) {
 				if (!fg_line_blank(lines->start[k],
 						   lines->len[k]))
@@ -606,10 +603,12 @@ static size_t fg_mail_trim_unquoted(const struct fg_lines *lines, size_t n)
 }
 
 /* fg_mail_trim_mobile - number of lines left after cutting a phone's
-   signature on the last line */
+   signature, a paragraph of its own on the last line */
 static size_t fg_mail_trim_mobile(const struct fg_lines *lines, size_t n)
 {
-	if (n > 1 && fg_mail_mobile_sig(lines->start[n - 1], lines->len[n - 1]))
+	if (n > 2 && fg_mail_mobile_sig(lines->start[n - 1], lines->len[n - 1]) &&
+	    (fg_line_blank(lines->start[n - 2], lines->len[n - 2]) ||
+	     fg_mail_trim_signature(lines, n) == n - 2))
 		return n - 1;
 	return n;
 }
@@ -622,6 +621,83 @@ static size_t fg_lines_strip_blank(const struct fg_lines *lines, size_t n)
 	return n;
 }
 
+/* fg_lines_skip_blank - the first line from i on that is not blank */
+static size_t fg_lines_skip_blank(const struct fg_lines *lines, size_t i,
+				  size_t n)
+{
+	while (i < n && fg_line_blank(lines->start[i], lines->len[i]))
+		i++;
+	return i;
+}
+
+/* fg_mail_trim_leading - the first line kept after cutting the quote
+   a bottom-posted reply starts with: an attribution (or a quote whose
+   first line is one), the quote, then the author's text with no quote
+   in it. 0 when the body is not so. */
+static size_t fg_mail_trim_leading(const struct fg_lines *lines, size_t n)
+{
+	size_t i = fg_lines_skip_blank(lines, 0, n), q = n, k;
+
+	if (i >= n)
+		return 0;
+	if (fg_line_quoted(lines->start[i], lines->len[i])) {
+		if (!fg_mail_quoted_attribution(lines->start[i],
+						lines->len[i]))
+			return 0;
+		q = i;
+	} else {
+		for (size_t j = i; j < n && j < i + FG_MAIL_ATTRIB_MAX_LINES;
+		     j++) {
+			if (fg_line_blank(lines->start[j], lines->len[j]))
+				break;
+			if (fg_mail_attribution(lines, j, true) == (long)i) {
+				q = fg_lines_skip_blank(lines, j + 1, n);
+				break;
+			}
+		}
+		if (q >= n || !fg_line_quoted(lines->start[q], lines->len[q]))
+			return 0;
+	}
+	for (k = q; k < n; k++) {
+		if (!fg_line_blank(lines->start[k], lines->len[k]) &&
+		    !fg_line_quoted(lines->start[k], lines->len[k]))
+			break;
+	}
+	if (k >= n)
+		return 0;
+	for (size_t m = k; m < n; m++) {
+		if (fg_line_quoted(lines->start[m], lines->len[m]))
+			return 0;
+	}
+	return k;
+}
+
+/* fg_mail_trailing_quote - the first line of a quote block that ends
+   the text [first, n) when the author's text above has no quote (not
+   an inline reply); n when there is none */
+static size_t fg_mail_trailing_quote(const struct fg_lines *lines,
+				     size_t first, size_t n)
+{
+	size_t q = n;
+	bool text = false;
+
+	while (q > first && (fg_line_blank(lines->start[q - 1],
+					   lines->len[q - 1]) ||
+			     fg_line_quoted(lines->start[q - 1],
+					    lines->len[q - 1])))
+		q--;
+	q = fg_lines_skip_blank(lines, q, n);
+	if (q >= n)
+		return n;
+	for (size_t i = first; i < q; i++) {
+		if (fg_line_quoted(lines->start[i], lines->len[i]))
+			return n;
+		if (!fg_line_blank(lines->start[i], lines->len[i]))
+			text = true;
+	}
+	return text ? q : n;
+}
+
 /* fg_lines_join - lines [first, n) as text, blank edges left out */
 static char *fg_lines_join(const struct fg_lines *lines, size_t first,
 			   size_t n)
@@ -629,9 +705,7 @@ static char *fg_lines_join(const struct fg_lines *lines, size_t first,
 	struct fg_buf out = { 0 };
 
 	n = fg_lines_strip_blank(lines, n);
-	while (first < n && fg_line_blank(lines->start[first],
-					  lines->len[first]))
-		first++;
+	first = fg_lines_skip_blank(lines, first, n);
 	for (size_t i = first; i < n; i++) {
 		if (i > first)
 			fg_buf_putc(&out, '\n');
@@ -642,13 +716,52 @@ static char *fg_lines_join(const struct fg_lines *lines, size_t first,
 	return fg_buf_steal(&out);
 }
 
-/* fg_mail_trim_split - body without trailing quote and signature;
-   *cut_r (when not NULL) gets what was cut, "" when nothing */
-char *fg_mail_trim_split(const char *text, bool forward,
-			 char **cut_r)
+/* fg_mail_trim_tail - number of lines left after cutting signatures
+   from the end, until none cuts more */
+static size_t fg_mail_trim_tail(const struct fg_lines *lines, size_t n)
+{
+	size_t before;
+
+	do {
+		before = n;
+		n = fg_lines_strip_blank(lines, n);
+		n = fg_mail_trim_signature(lines, n);
+		n = fg_lines_strip_blank(lines, n);
+		n = fg_mail_trim_underscores(lines, n);
+		n = fg_lines_strip_blank(lines, n);
+		n = fg_mail_trim_mobile(lines, n);
+	} while (n < before && n > 0);
+	return fg_lines_strip_blank(lines, n);
+}
+
+/* fg_mail_only_mobile - lines [first, n) are a phone's signature and
+   nothing else */
+static bool fg_mail_only_mobile(const struct fg_lines *lines, size_t first,
+				size_t n)
+{
+	first = fg_lines_skip_blank(lines, first, n);
+	return first + 1 == n &&
+		fg_mail_mobile_sig(lines->start[first], lines->len[first]);
+}
+
+/* fg_cut_add - append part to the cut text, an empty line between */
+static void fg_cut_add(struct fg_buf *cut, char *part)
+{
+	if (*part != '\0') {
+		if (cut->len > 0)
+			fg_buf_puts(cut, "\n\n");
+		fg_buf_puts(cut, part);
+	}
+	free(part);
+}
+
+/* fg_mail_trim_split_quote - see fg-mail-private.h */
+char *fg_mail_trim_split_quote(const char *text, bool forward,
+			       char **cut_r, char **quote_r)
 {
 	struct fg_lines lines;
-	size_t n, before;
+	size_t first = 0, n, end, before, q, sig;
+	bool whole = false;
 	char *kept;
 
 	fg_lines_split(text, &lines);
@@ -662,23 +775,59 @@ char *fg_mail_trim_split(const char *text, bool forward,
 		n = fg_mail_trim_quote(&lines, n);
 		n = fg_lines_strip_blank(&lines, n);
 		n = fg_mail_trim_unquoted(&lines, n);
-		n = fg_lines_strip_blank(&lines, n);
-		n = fg_mail_trim_signature(&lines, n);
-		n = fg_lines_strip_blank(&lines, n);
-		n = fg_mail_trim_mobile(&lines, n);
+		n = fg_mail_trim_tail(&lines, n);
 	} while (n < before && n > 0);
-	n = fg_lines_strip_blank(&lines, n);
 	if (n == 0) {
 		/* nothing but quote and signature: better post it all
 		   than an empty post */
 		n = lines.n;
+		whole = true;
+	} else {
+		first = fg_mail_trim_leading(&lines, n);
 	}
-	kept = fg_lines_join(&lines, 0, n);
-	if (cut_r != NULL)
-		*cut_r = fg_lines_join(&lines, n, lines.n);
+	/* a quote that ends the text without attribution is set apart;
+	   the text above it without its signature ("Sent from my
+	   iPhone" above the quote) is the reply, unless that leaves
+	   nothing */
+	end = sig = n;
+	*quote_r = NULL;
+	q = whole ? end : fg_mail_trailing_quote(&lines, first, end);
+	if (q < end)
+		sig = fg_mail_trim_tail(&lines, q);
+	if (q < end && sig > first && !fg_mail_only_mobile(&lines, first, sig)) {
+		*quote_r = fg_lines_join(&lines, q, end);
+		n = q;
+	} else {
+		sig = end;
+	}
+	kept = fg_lines_join(&lines, first, sig < n ? sig : n);
+	if (cut_r != NULL) {
+		struct fg_buf cut = { 0 };
+
+		fg_cut_add(&cut, fg_lines_join(&lines, 0, first));
+		if (sig < n)
+			fg_cut_add(&cut, fg_lines_join(&lines, sig, n));
+		fg_cut_add(&cut, fg_lines_join(&lines, end, lines.n));
+		*cut_r = cut.s != NULL ? fg_buf_steal(&cut) : fg_xstrdup("");
+	}
 	free(lines.start);
 	free(lines.len);
 	return kept;
+}
+
+/* fg_mail_trim_split - see fg-mail-private.h; the trailing quote
+   stays, after an empty line as fg_mail_parse() puts it */
+char *fg_mail_trim_split(const char *text, bool forward, char **cut_r)
+{
+	char *quote, *kept, *both;
+
+	kept = fg_mail_trim_split_quote(text, forward, cut_r, &quote);
+	if (quote == NULL)
+		return kept;
+	both = fg_xasprintf("%s\n\n%s", kept, quote);
+	free(kept);
+	free(quote);
+	return both;
 }
 
 /* fg_mail_trim_body - cut trailing quote and signature */

@@ -16,7 +16,8 @@
  *	stream fields and the forum's JSON need it), the one-line fields
  *	without a line break (Subject and From without any control
  *	character or run of spaces, as fg_mail_clean_line() makes them), the Message-ID normalized, the date in
- *	ISO 8601 UTC form, and at most FG_MAIL_MAX_REFERENCES references.
+ *	ISO 8601 UTC form, at most FG_MAIL_MAX_REFERENCES references, and a
+ *	trailing quote's range inside the body (cut, the rest is valid UTF-8).
  *
  *	Built and run by tests/fuzz/run-fuzz.sh (clang -fsanitize=fuzzer).
  */
@@ -144,6 +145,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_text(rec->list_id, true);
 	fuzz_text(rec->body, false);
 	fuzz_text(rec->trimmed, false);
+	/* a trailing quote is a range of the body that the bridge may
+	   cut: inside it, after some text, and cut it leaves valid UTF-8 */
+	if (rec->quote_sketch != NULL) {
+		char *cut;
+
+		FUZZ_ASSERT(rec->quote_start > 0);
+		FUZZ_ASSERT(rec->quote_end > rec->quote_start);
+		FUZZ_ASSERT(rec->quote_end <= strlen(rec->body));
+		cut = g_strdup_printf("%.*s%s", (int)rec->quote_start,
+				      rec->body, rec->body + rec->quote_end);
+		fuzz_text(cut, false);
+		g_free(cut);
+	} else {
+		FUZZ_ASSERT(rec->quote_start == 0 && rec->quote_end == 0);
+	}
+	FUZZ_ASSERT(rec->text_sketch != NULL);
 	fuzz_text(rec->reason, true);
 	FUZZ_ASSERT(fg_class_name(rec->classification) != NULL);
 	for (size_t i = 0; i < rec->n_attachments; i++) {

@@ -582,10 +582,12 @@ START_TEST(test_trim)
 	trim_is("Keep\n\nOn the other hand, wrote:\nnot quoted\n",
 		"Keep\n\nOn the other hand, wrote:\nnot quoted");
 	trim_is("Reply\n\n> On Nov 28, 2014, Bob wrote:\n> \n> q\n", "Reply");
-	/* bottom-posting keeps its quotes; no attribution, no cut */
-	trim_is("On Mon, Bob wrote:\n> q\n\nmy answer\n",
-		"On Mon, Bob wrote:\n> q\n\nmy answer");
-	trim_is("Reply\n> not introduced\n", "Reply\n> not introduced");
+	/* bottom-posting: the quote above the answer goes */
+	trim_is("On Mon, Bob wrote:\n> q\n\nmy answer\n", "my answer");
+	/* without attribution, the quote stays */
+	trim_is("> q\n\nmy answer\n", "> q\n\nmy answer");
+	/* a quote without attribution stays, a block of its own */
+	trim_is("Reply\n> not introduced\n", "Reply\n\n> not introduced");
 	/* nothing left: the whole text stays */
 	trim_is("On Mon, Bob wrote:\n> only quote\n",
 		"On Mon, Bob wrote:\n> only quote");

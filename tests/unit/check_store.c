@@ -405,6 +405,18 @@ START_TEST(test_inbound_queue_once_in_order)
 		snprintf(id, sizeof(id), "m%d@example.org", i);
 		snprintf(subject, sizeof(subject), "subject %d", i);
 		rec = make_record(id, subject);
+		if (i == 0) {
+			/* a trailing quote's place and the sketches */
+			rec->quote_start = 4;
+			rec->quote_end = 10;
+			rec->quote_sketch = fg_xstrdup("00000003");
+			rec->text_sketch = fg_xstrdup("00000004");
+		} else if (i == 1) {
+			/* a place outside the body is not believed */
+			rec->quote_start = 4;
+			rec->quote_end = 1000;
+			rec->quote_sketch = fg_xstrdup("00000003");
+		}
 		ck_assert_int_eq(fg_store_inbound_add(store, "q1", rec, &error), 1);
 		/* the same Message-ID again: queued once */
 		ck_assert_int_eq(fg_store_inbound_add(store, "q1", rec, &error), 0);
@@ -430,6 +442,10 @@ START_TEST(test_inbound_queue_once_in_order)
 	ck_assert_str_eq(rec->references[1], "parent@example.org");
 	ck_assert_str_eq(rec->from_name, "Ann Example");
 	ck_assert_str_eq(rec->body, "body with spaces\nand");
+	ck_assert_uint_eq(rec->quote_start, 4);
+	ck_assert_uint_eq(rec->quote_end, 10);
+	ck_assert_str_eq(rec->quote_sketch, "00000003");
+	ck_assert_str_eq(rec->text_sketch, "00000004");
 	fg_record_free(&rec);
 	ck_assert_int_eq(fg_store_queue_done(store, "q1", FG_QUEUE_INBOUND,
 					     entry->id, &error), 0);
@@ -438,6 +454,11 @@ START_TEST(test_inbound_queue_once_in_order)
 	ck_assert_int_eq(fg_store_queue_read(store, "q1", FG_QUEUE_INBOUND, "c1",
 					     0, &entry, &error), 1);
 	ck_assert_str_eq(fg_entry_get(entry, "message_id"), "m1@example.org");
+	rec = fg_record_from_entry(entry);
+	ck_assert_ptr_null(rec->quote_sketch);
+	ck_assert_uint_eq(rec->quote_end, 0);
+	ck_assert_ptr_null(rec->text_sketch);
+	fg_record_free(&rec);
 	ck_assert_int_eq(fg_store_queue_dead(store, "q1", FG_QUEUE_INBOUND, entry,
 					     "422 Title is too short", &error), 0);
 	fg_entry_free(&entry);
@@ -507,7 +528,17 @@ START_TEST(test_outbound_and_maps)
 		fg_entry_free(&entry);
 	}
 
-	ck_assert_int_eq(fg_store_map_post(store, "q2", "a@b", &ref, &error), 0);
+	ck_assert_int_eq(fg_store_map_post(store, "q2", "a@b", &ref,
+					   "0000000a 000000ff", &error), 0);
+	/* the sketch of the post's text, kept with the maps */
+	char *sketch;
+	ck_assert_int_eq(fg_store_text_get(store, "q2", "a@b", &sketch,
+					   &error), 1);
+	ck_assert_str_eq(sketch, "0000000a 000000ff");
+	free(sketch);
+	ck_assert_int_eq(fg_store_text_get(store, "q2", "x@y", &sketch,
+					   &error), 0);
+	ck_assert_ptr_null(sketch);
 	ck_assert_int_eq(fg_store_lookup_msgid(store, "q2", "a@b", &got,
 					       &error), 1);
 	ck_assert_int_eq(got.topic_id, 10);
@@ -582,7 +613,7 @@ START_TEST(test_queue_lease)
 	ck_assert_int_eq(fg_store_queue_posted(store, "q3", FG_QUEUE_INBOUND, &a,
 					       entry->id,
 					       "lease0@example.org", &ref,
-					       &error), 0);
+					       NULL, &error), 0);
 	ck_assert_int_eq(fg_store_lookup_msgid(store, "q3",
 					       "lease0@example.org", &got,
 					       &error), 0);
@@ -606,7 +637,12 @@ START_TEST(test_queue_lease)
 	ck_assert_int_eq(fg_store_queue_posted(store, "q3", FG_QUEUE_INBOUND, &b,
 					       entry->id,
 					       "lease0@example.org", &ref,
-					       &error), 1);
+					       "00000001 00000002", &error), 1);
+	char *sketch;
+	ck_assert_int_eq(fg_store_text_get(store, "q3", "lease0@example.org",
+					   &sketch, &error), 1);
+	ck_assert_str_eq(sketch, "00000001 00000002");
+	free(sketch);
 	ck_assert_int_eq(fg_store_lookup_msgid(store, "q3",
 					       "lease0@example.org", &got,
 					       &error), 1);
@@ -794,7 +830,7 @@ START_TEST(test_refused_posts)
 	const char *error;
 
 	/* the post id comes from the Message-ID map */
-	ck_assert_int_eq(fg_store_map_post(store, "rf", r.message_id, &ref,
+	ck_assert_int_eq(fg_store_map_post(store, "rf", r.message_id, &ref, NULL,
 					   &error), 0);
 	ck_assert_int_eq(fg_store_refused_add(store, &r, 1700000000, &id,
 					      &error), 1);

@@ -27,6 +27,7 @@
 #include "fg-common.h"
 #include "fg-html.h"
 #include "fg-mailparse.h"
+#include "fg-quote.h"
 #include "fg-record.h"
 #include "fg-subject.h"
 #include "fg-text.h"
@@ -271,6 +272,18 @@ START_TEST(test_trim_cut_kept)
 	/* plain text: a root prompt is not a heading */
 	body_is("Run\n# postconf -n\nand\n---\n",
 		"Run\n\\# postconf -n\nand\n\\---", "");
+	/* code shows a backslash as it is: none in a fence ... */
+	body_is("Run\n\n```\n# postconf -n\nmain.cf\n---\n```\n# after\n",
+		"Run\n\n```\n# postconf -n\nmain.cf\n---\n```\n\\# after", "");
+	body_is("Run\n\n~~~~ sh\n# make\n```\n# still code\n~~~~\n",
+		"Run\n\n~~~~ sh\n# make\n```\n# still code\n~~~~", "");
+	/* ... nor in an indented block after a blank line, also quoted */
+	body_is("Run\n\n    # make install\n    ---\n\nthen\n# done\n",
+		"Run\n\n    # make install\n    ---\n\nthen\n\\# done", "");
+	body_is("Run\n\n> ```\n> # make\n> ```\n",
+		"Run\n\n> ```\n> # make\n> ```", "");
+	/* four spaces right under text continue its paragraph */
+	body_is("Text\n    # not code\n", "Text\n    \\# not code", "");
 }
 END_TEST
 
@@ -427,6 +440,65 @@ START_TEST(test_parse_formats)
 }
 END_TEST
 
+/* quote_place_is - the body's bytes the record names as its trailing
+   quote */
+static void quote_place_is(const struct fg_record *rec, const char *quote)
+{
+	ck_assert_ptr_nonnull(rec->quote_sketch);
+	ck_assert_uint_le(rec->quote_end, strlen(rec->body));
+	ck_assert_uint_gt(rec->quote_end, rec->quote_start);
+	ck_assert_uint_eq(rec->quote_end - rec->quote_start, strlen(quote));
+	ck_assert(strncmp(rec->body + rec->quote_start, quote,
+			  strlen(quote)) == 0);
+}
+
+START_TEST(test_trailing_quote_place)
+{
+	static const char msg[] =
+		"From: Alice <alice@example.org>\n"
+		"Subject: Re: x\nMessage-ID: <q1@x>\n"
+		"Content-Type: text/plain; charset=utf-8\n\n"
+		"Agreed.\n\n> The build fails with gcc 14.\n> Alice\n\n"
+		"-- \nBob\n";
+	struct fg_parse_settings set = test_set;
+	struct fg_record *rec;
+	char *sketch;
+
+	/* the quote stays in the body, its place and sketch recorded */
+	rec = parse_with(msg, sizeof(msg) - 1, &set);
+	ck_assert_str_eq(rec->body, "Agreed.\n\n> The build fails with gcc "
+			 "14.\n> Alice");
+	quote_place_is(rec, "\n\n> The build fails with gcc 14.\n> Alice");
+	sketch = fg_quote_sketch("The build fails with gcc 14. Alice");
+	ck_assert_str_eq(rec->quote_sketch, sketch);
+	free(sketch);
+	/* the whole text's sketch has the signature too */
+	sketch = fg_quote_sketch("Agreed. The build fails with gcc 14. "
+				 "Alice Bob");
+	ck_assert_str_eq(rec->text_sketch, sketch);
+	free(sketch);
+	fg_record_free(&rec);
+
+	/* in BBCode, with the cut text after it */
+	set.format = FG_TEXT_BBCODE;
+	set.show_trimmed = true;
+	rec = parse_with(msg, sizeof(msg) - 1, &set);
+	ck_assert_str_eq(rec->body, "Agreed.\n\n[quote]\nThe build fails "
+			 "with gcc 14.\nAlice\n[/quote]\n\n[spoiler=\"Quoted "
+			 "text\"]\n--\nBob\n[/spoiler]");
+	quote_place_is(rec, "\n\n[quote]\nThe build fails with gcc 14."
+		       "\nAlice\n[/quote]");
+	fg_record_free(&rec);
+
+	/* an attributed quote is cut as before: nothing recorded */
+	rec = parse_body("Agreed.\n\nOn Mon, Bob wrote:\n> q\n");
+	ck_assert_str_eq(rec->body, "Agreed.");
+	ck_assert_ptr_null(rec->quote_sketch);
+	ck_assert_uint_eq(rec->quote_end, 0);
+	fg_record_free(&rec);
+}
+END_TEST
+
 /* parse_headers - a message with these header lines and a body */
 static struct fg_record *parse_headers(const char *headers)
 {
@@ -570,8 +642,10 @@ static const struct corpus_case corpus_cases[] = {
 	{ "mailman_2.eml", FG_CLASS_POST, "some@one.com", NULL, NULL, NULL },
 	{ "mailman_3.eml", FG_CLASS_POST, "some@one.com", NULL, NULL, NULL },
 	{ "mailman_4.eml", FG_CLASS_POST, "some@one.com", NULL, NULL, NULL },
+	/* bottom-posted: the quote above the answer is cut */
 	{ "inline_reply.eml", FG_CLASS_POST, NULL,
-	  "On Wed, Oct 8, 2014 at 11:12 AM, techAPJ", NULL, "" },
+	  "The quick brown fox jumps over the lazy dog.", "techAPJ",
+	  "On Wed, Oct 8, 2014 at 11:12 AM, techAPJ" },
 	{ "iphone_signature.eml", FG_CLASS_POST, NULL,
 	  "This is not the signature you're looking for.", "iMachine",
 	  "Sent from my iMachine" },
@@ -729,6 +803,7 @@ static Suite *text_suite(void)
 
 	tc = tcase_create("trim");
 	tcase_add_test(tc, test_trim_cut_kept);
+	tcase_add_test(tc, test_trailing_quote_place);
 	tcase_add_test(tc, test_trim_forward);
 	tcase_add_test(tc, test_subject_more);
 	suite_add_tcase(s, tc);
