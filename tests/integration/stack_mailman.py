@@ -114,7 +114,10 @@ class MailmanMixin:
             return []
         with open(self.mailman_rest_password_file, "w") as f:
             f.write(self.mailman_rest_password + "\n")
-        os.chmod(self.mailman_rest_password_file, 0o600)
+        # every program reads the *_file settings with the configuration,
+        # the plugin too (as the mail user inside Dovecot's lmtp)
+        os.chmod(self.mailman_rest_password_file, 0o640)
+        os.chown(self.mailman_rest_password_file, 0, self.mail_gid)
         return [("mailman_rest_url", self.mailman_rest_url + "/3.1"),
                 ("mailman_rest_user", self.mailman_rest_user),
                 ("mailman_rest_password_file",
