@@ -134,7 +134,9 @@ void fg_roster_add(struct fg_roster *roster, const char *address,
 		roster->ignored++;
 		return;
 	}
-	if ((roster->count & (roster->count + 1)) == 0 || roster->count == 0)
+	/* the vector doubles when count is 2^k - 1 (0, 1, 3, 7, ...): it
+	   then has count + 1 slots and gets 2 * (count + 1) */
+	if ((roster->count & (roster->count + 1)) == 0)
 		roster->addresses = fg_xrealloc(roster->addresses,
 						(roster->count * 2 + 2) *
 						sizeof(char *));

@@ -27,7 +27,6 @@ import pwd
 import secrets
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
@@ -196,6 +195,12 @@ enable: no
     def _mailman_setup(self):
         """Config, the list and its members (before the master runs, so
         nobody gets a welcome).  Runs in a thread."""
+        if not (os.access(MAILMAN, os.X_OK) and os.path.exists(MAILMAN_MASTER)
+                and os.path.exists(PUBLIC_SUFFIX_LIST)):
+            from stack import StackError
+            raise StackError("Mailman 3 is not installed (Debian packages "
+                             "mailman3, lynx, publicsuffix: "
+                             "scripts/install-deps)")
         self._mailman_write_config()
         self.mailman("create", "-N", "-o", "owner@example.test",
                      MM_LIST_ADDRESS, check=True)
@@ -213,6 +218,7 @@ enable: no
         pw = pwd.getpwnam(MAILMAN_USER)
         self._spawn("mailman", [MAILMAN_MASTER, "-C", self.mailman_cfg],
                     "mailman-master.log", user=(pw.pw_uid, pw.pw_gid))
+
         def rest_ok():
             self._check_alive("mailman")
             try:
