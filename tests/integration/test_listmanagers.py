@@ -445,6 +445,23 @@ def test_member_sync_mailman_errors(stack):
     assert _serial(stack, "mm") == serial + 2     # the two list set
 
 
+@requires("admin")
+def test_member_sync_mailman_pages(stack):
+    """A roster longer than one REST page (500 members) is read whole."""
+    extra = ["m%03d@members.example.test" % i for i in range(620)]
+    stack.mailman("addmembers", "-W", "-", stack.mm_list_address,
+                  input="\n".join(extra) + "\n", check=True)
+    before = set(_members(stack, "mm"))
+    r = _sync(stack, "mm")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert "620 added, 0 removed" in r.stdout, r.stdout.splitlines()[0]
+    total = int(stack.mailman_rest(
+        "GET", "/3.1/lists/%s/roster/member?count=1&page=1"
+        % stack.mm_list_id)["total_size"])
+    assert total == len(before) + 620, total
+    assert set(_members(stack, "mm")) == before | set(extra)
+
+
 @requires("admin", "policyd")
 def test_member_sync_mlmmj(stack):
     """member sync reads the mlmmj list directory: subscribers, digest
