@@ -15,9 +15,11 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -81,7 +83,9 @@ int fg_roster_source_parse(const char *text, const char *list_address,
 		return 0;
 	}
 	if (strncmp(text, "mlmmj:", 6) == 0) {
-		if (text[6] != '/' || strstr(text, "/../") != NULL) {
+		size_t len = strlen(text);
+		if (text[6] != '/' || strstr(text, "/../") != NULL ||
+		    (len >= 3 && strcmp(text + len - 3, "/..") == 0)) {
 			*error_r = "mlmmj: the list directory must be an "
 				   "absolute path (mlmmj:/var/spool/mlmmj/LIST)";
 			return -1;
@@ -175,22 +179,38 @@ void fg_roster_free(struct fg_roster *roster)
 
 /* ---- mlmmj ---- */
 
-/* fg_roster_mlmmj_file - the addresses of one subscriber file */
+/* fg_roster_mlmmj_file - the addresses of one subscriber file. The
+   directory belongs to the list's user while the sync may run as root:
+   a symbolic link there is not followed (it could show another file's
+   lines as members), and only regular files are read. */
 static int fg_roster_mlmmj_file(struct fg_roster *roster, const char *path,
 				const char **error_r)
 {
-	FILE *fp = fopen(path, "r");
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	char line[FG_ROSTER_LINE_MAX + 2];
 	struct stat st;
+	FILE *fp;
 
-	if (fp == NULL) {
+	if (fd < 0 && errno == ELOOP) {
+		*error_r = fg_errorf("%s is a symbolic link, not a subscriber "
+				     "file", path);
+		return -1;
+	}
+	if (fd < 0) {
 		*error_r = fg_errorf("open(%s) failed: %s", path,
 				     strerror(errno));
 		return -1;
 	}
-	if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
-		fclose(fp);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
 		return 0;	/* not a subscriber file */
+	}
+	fp = fdopen(fd, "r");
+	if (fp == NULL) {
+		*error_r = fg_errorf("fdopen(%s) failed: %s", path,
+				     strerror(errno));
+		close(fd);
+		return -1;
 	}
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		size_t len = strlen(line);

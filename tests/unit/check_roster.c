@@ -43,7 +43,7 @@ START_TEST(test_source_parse)
 	   an mlmmj directory is absolute */
 	static const char *const bad[] = {
 		"mailman3:a/../b", "mailman3:a?b", "mailman3:", "mlmmj:forum",
-		"mlmmj:/x/../etc", "sympa:x",
+		"mlmmj:/x/../etc", "mlmmj:/x/..", "sympa:x",
 	};
 	for (size_t i = 0; i < FG_N_ELEMENTS(bad); i++)
 		ck_assert_msg(fg_roster_source_parse(bad[i], "x@y", &src,
@@ -188,6 +188,13 @@ START_TEST(test_mlmmj_directory)
 	ck_assert_str_eq(r.addresses[4], "nora@example.org");
 	ck_assert_uint_eq(r.ignored, 1);
 	fg_roster_free(&r);
+
+	/* a symbolic link is not followed: an error, no roster */
+	snprintf(path, sizeof(path), "%s/subscribers.d/l", dir);
+	ck_assert_int_eq(symlink("/etc/passwd", path), 0);
+	ck_assert_int_eq(fg_roster_read(config, &src, &r, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "symbolic link"));
+	ck_assert_int_eq(unlink(path), 0);
 
 	/* a subscriber file that cannot be read: no roster at all */
 	if (geteuid() != 0) {
