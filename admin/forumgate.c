@@ -21,6 +21,7 @@
 #include "fg-mailparse.h"
 #include "fg-policy.h"
 #include "fg-record.h"
+#include "fg-roster.h"
 #include "fg-store.h"
 
 #include <errno.h>
@@ -33,6 +34,7 @@
 #include <string.h>
 #include <sysexits.h>
 #include <jansson.h>
+#include <curl/curl.h>
 
 static const char *progname = "forumgate";
 
@@ -53,8 +55,10 @@ static void usage(void)
 		"  list set NAME footer TEXT|@FILE|-   the list manager's footer\n"
 		"  list set NAME list_id ID|''         List-Id of the list's copies\n"
 		"  list set NAME return_path PATTERNS|''  their envelope senders\n"
+		"  list set NAME roster mailman3[:LIST_ID]|mlmmj:/LISTDIR\n"
 		"  allow add|del LIST ADDRESS      senders who may always post\n"
 		"  member add|del LIST ADDRESS\n"
+		"  member sync LIST [--allow-empty]  members from the list manager\n"
 		"  members LIST\n"
 		"  parse [--format markdown|bbcode|html] [--footer TEXT|@FILE]\n"
 		"        [--list LIST [--envelope-from ADDR]] [FILE|-]\n"
@@ -369,6 +373,8 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 	       list->return_path : "(default: LIST-bounces, LIST-bounces+*, "
 	       "LIST+bounces-*)");
 	free(default_id);
+	if (list->roster != NULL)
+		printf("roster: %s\n", list->roster);
 	fg_list_free(&list);
 	return EX_OK;
 }
@@ -403,11 +409,11 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 			const char *field, const char *value)
 {
 	struct fg_list *list = need_list(store, name);
+	struct fg_roster_source source;
 	enum fg_policy_access access;
 	const char *error;
 	char *text = NULL;
 
-	fg_list_free(&list);
 	if (strcmp(field, "access") == 0) {
 		if (fg_policy_access_parse(value, &access) < 0)
 			die(EX_USAGE, "list set: access must be open, members, "
@@ -426,10 +432,16 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 		   strcmp(field, "return_path") == 0) {
 		/* "" goes back to the default */
 		list_field_check(field, value);
+	} else if (strcmp(field, "roster") == 0) {
+		if (fg_roster_source_parse(value, list->address, &source,
+					   &error) < 0)
+			die(EX_USAGE, "list set: roster: %s", error);
+		fg_roster_source_free(&source);
 	} else {
 		die(EX_USAGE, "list set: unknown field '%s' (known: access, "
-		    "footer, list_id, return_path)", field);
+		    "footer, list_id, return_path, roster)", field);
 	}
+	fg_list_free(&list);
 	if (fg_store_list_set(store, name, field, value, &error) < 0)
 		die(EX_TEMPFAIL, "%s", error);
 	if (value == NULL)
@@ -484,6 +496,71 @@ static int cmd_members(struct fg_store *store, const char *list_name)
 	for (size_t i = 0; i < n; i++)
 		printf("%s\n", addrs[i]);
 	fg_strv_free(addrs, n);
+	return EX_OK;
+}
+
+/* cmd_member_sync - make the list's members those of its list
+   manager (its roster source); nothing changes when the source cannot
+   be read, or answers with no one while the list has members */
+static int cmd_member_sync(struct fg_store *store,
+			   const struct fg_config *config, int argc,
+			   char **argv)
+{
+	struct fg_roster_source source;
+	struct fg_roster roster;
+	struct fg_member_diff diff;
+	struct fg_list *list;
+	bool allow_empty = false;
+	const char *name = NULL, *error;
+	int ret;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--allow-empty") == 0)
+			allow_empty = true;
+		else if (name == NULL && argv[i][0] != '-')
+			name = argv[i];
+		else
+			usage();
+	}
+	if (name == NULL)
+		usage();
+	list = need_list(store, name);
+	if (list->roster == NULL || list->roster[0] == '\0')
+		die(EX_CONFIG, "list %s has no roster source (%s list set %s "
+		    "roster mailman3[:LIST_ID]|mlmmj:/LISTDIR)", name,
+		    progname, name);
+	if (fg_roster_source_parse(list->roster, list->address, &source,
+				   &error) < 0)
+		die(EX_CONFIG, "list %s: roster: %s", name, error);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		die(EX_SOFTWARE, "curl_global_init failed");
+	if (fg_roster_read(config, &source, &roster, &error) < 0)
+		die(EX_TEMPFAIL, "member sync %s: %s: %s; nothing changed",
+		    name, list->roster, error);
+	ret = fg_store_members_replace(store, name, roster.addresses,
+				       roster.count, allow_empty, &diff,
+				       &error);
+	if (ret == FG_STORE_EMPTY)
+		die(EX_DATAERR, "member sync %s: %s has no members; nothing "
+		    "changed (--allow-empty to remove every member)", name,
+		    list->roster);
+	if (ret < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	printf("member sync %s: %s: %zu members, %zu added, %zu removed",
+	       name, list->roster, roster.count, diff.n_added,
+	       diff.n_removed);
+	if (roster.ignored > 0)
+		printf(", %zu entries not addresses ignored", roster.ignored);
+	printf("\n");
+	for (size_t i = 0; i < diff.n_added; i++)
+		printf("+ %s\n", diff.added[i]);
+	for (size_t i = 0; i < diff.n_removed; i++)
+		printf("- %s\n", diff.removed[i]);
+	fg_member_diff_free(&diff);
+	fg_roster_free(&roster);
+	fg_roster_source_free(&source);
+	fg_list_free(&list);
+	curl_global_cleanup();
 	return EX_OK;
 }
 
@@ -851,6 +928,9 @@ int main(int argc, char *argv[])
 	else if (strcmp(argv[0], "allow") == 0 && argc == 4)
 		ret = cmd_address_set(store, argv[1], argv[2], argv[3],
 				      fg_store_allow_add, fg_store_allow_del);
+	else if (strcmp(argv[0], "member") == 0 && argc >= 3 &&
+		 strcmp(argv[1], "sync") == 0)
+		ret = cmd_member_sync(store, config, argc - 2, argv + 2);
 	else if (strcmp(argv[0], "member") == 0 && argc == 4)
 		ret = cmd_address_set(store, argv[1], argv[2], argv[3],
 				      fg_store_member_add, fg_store_member_del);

@@ -174,6 +174,17 @@ const struct fg_setting fg_settings[] = {
 	S(policyd_user, FG_SET_STRING, "forumgate",
 	  "user forumgate-policyd runs as after opening its sockets when "
 	  "started as root"),
+	S(mailman_rest_url, FG_SET_STRING, "http://localhost:8001/3.1",
+	  "GNU Mailman 3's REST API with its version, for lists whose roster "
+	  "is mailman3"),
+	S(mailman_rest_user, FG_SET_STRING, "restadmin",
+	  "user of Mailman's REST API (its [webservice] admin_user)"),
+	S(mailman_rest_password, FG_SET_STRING, NULL,
+	  "password of Mailman's REST API (its [webservice] admin_pass)"),
+	S(mailman_rest_password_file, FG_SET_STRING, NULL,
+	  "file the value of mailman_rest_password is read from"),
+	S(mailman_rest_timeout, FG_SET_DURATION, "30s",
+	  "timeout of one request to Mailman's REST API"),
 };
 const size_t fg_settings_count = FG_N_ELEMENTS(fg_settings);
 

@@ -100,6 +100,12 @@ struct fg_config {
 	char *smtp_relay_file;
 	/* Policy daemon: privileges */
 	char *policyd_user;
+	/* forumgate member sync: Mailman 3's REST API */
+	char *mailman_rest_url;
+	char *mailman_rest_user;
+	char *mailman_rest_password;
+	char *mailman_rest_password_file;
+	unsigned int mailman_rest_timeout;	/* ms */
 };
 
 enum fg_setting_type {

@@ -616,6 +616,8 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 			list->list_id = fg_xstrdup(value);
 		else if (strcmp(field, "return_path") == 0 && *value != '\0')
 			list->return_path = fg_xstrdup(value);
+		else if (strcmp(field, "roster") == 0)
+			list->roster = fg_xstrdup(value);
 	}
 	freeReplyObject(reply);
 	if (list->address == NULL)
@@ -668,27 +670,33 @@ static int fg_strcmp_p(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* fg_reply_strv - the strings of an array reply, sorted */
+static char **fg_reply_strv(const redisReply *reply, size_t *count_r)
+{
+	char **v = fg_xcalloc(reply->elements + 1, sizeof(*v));
+	size_t n = 0;
+
+	for (size_t i = 0; i < reply->elements; i++) {
+		if (reply->element[i]->type == REDIS_REPLY_STRING)
+			v[n++] = fg_xstrndup(reply->element[i]->str,
+					     reply->element[i]->len);
+	}
+	qsort(v, n, sizeof(*v), fg_strcmp_p);
+	*count_r = n;
+	return v;
+}
+
 /* fg_store_smembers - a set as a sorted string vector */
 static int fg_store_smembers(struct fg_store *store, const char *key,
 			     char ***values_r, size_t *count_r,
 			     const char **error_r)
 {
 	redisReply *reply = fg_store_cmd(store, error_r, "SMEMBERS", key, NULL);
-	char **values;
-	size_t n = 0;
 
 	if (reply == NULL)
 		return -1;
-	values = fg_xcalloc(reply->elements + 1, sizeof(*values));
-	for (size_t i = 0; i < reply->elements; i++) {
-		if (reply->element[i]->type == REDIS_REPLY_STRING)
-			values[n++] = fg_xstrndup(reply->element[i]->str,
-						  reply->element[i]->len);
-	}
+	*values_r = fg_reply_strv(reply, count_r);
 	freeReplyObject(reply);
-	qsort(values, n, sizeof(*values), fg_strcmp_p);
-	*values_r = values;
-	*count_r = n;
 	return 0;
 }
 
@@ -712,6 +720,7 @@ void fg_list_free(struct fg_list **_list)
 	free(list->footer);
 	free(list->list_id);
 	free(list->return_path);
+	free(list->roster);
 	free(list);
 	*_list = NULL;
 }
@@ -818,6 +827,91 @@ int fg_store_members(struct fg_store *store, const char *list,
 
 	return fg_store_smembers(store, fg_key(key, FG_KEY_MEMBERS, list),
 				 addresses_r, count_r, error_r);
+}
+
+/* Replace a list's members. KEYS[1] the members, KEYS[2] the serial;
+   ARGV[1] "1" to allow an empty result, ARGV[2] the changes channel,
+   ARGV[3] the list name, ARGV[4..] the new members. Returns {1, added,
+   removed}, {0, {}, {}} when nothing changes, {-1, {}, {}} when it
+   would empty the list without ARGV[1]. SADD in slices: Lua's unpack()
+   takes a few thousand values at most. */
+static const char fg_script_members_replace[] =
+	"local old = redis.call('SMEMBERS', KEYS[1])\n"
+	"if #ARGV == 3 and #old > 0 and ARGV[1] ~= '1' then\n"
+	"  return {-1, {}, {}}\n"
+	"end\n"
+	"local want, have, added, removed = {}, {}, {}, {}\n"
+	"for _, a in ipairs(old) do have[a] = true end\n"
+	"for i = 4, #ARGV do\n"
+	"  local a = ARGV[i]\n"
+	"  if not want[a] and not have[a] then added[#added + 1] = a end\n"
+	"  want[a] = true\n"
+	"end\n"
+	"for _, a in ipairs(old) do\n"
+	"  if not want[a] then removed[#removed + 1] = a end\n"
+	"end\n"
+	"if #added == 0 and #removed == 0 then return {0, {}, {}} end\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"for i = 4, #ARGV, 1000 do\n"
+	"  redis.call('SADD', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))\n"
+	"end\n"
+	"redis.call('INCR', KEYS[2])\n"
+	"redis.call('PUBLISH', ARGV[2], ARGV[3])\n"
+	"return {1, added, removed}\n";
+
+int fg_store_members_replace(struct fg_store *store, const char *list,
+			     char *const *addresses, size_t count,
+			     bool allow_empty, struct fg_member_diff *diff_r,
+			     const char **error_r)
+{
+	struct fg_argv a = { 0 };
+	char key[FG_KEY_SIZE];
+	redisReply *reply;
+	int ret = -1;
+
+	memset(diff_r, 0, sizeof(*diff_r));
+	if (!fg_list_name_valid(list)) {
+		*error_r = fg_errorf("invalid list name '%s'", list);
+		return -1;
+	}
+	fg_argv_str(&a, "EVAL");
+	fg_argv_str(&a, fg_script_members_replace);
+	fg_argv_str(&a, "2");
+	fg_argv_own(&a, fg_xstrdup(fg_key(key, FG_KEY_MEMBERS, list)));
+	fg_argv_own(&a, fg_xstrdup(fg_key(key, FG_KEY_SERIAL, list)));
+	fg_argv_str(&a, allow_empty ? "1" : "0");
+	fg_argv_str(&a, FG_CHANNEL_CHANGES);
+	fg_argv_str(&a, list);
+	for (size_t i = 0; i < count; i++)
+		fg_argv_own(&a, fg_str_lower(fg_str_trim(
+			fg_xstrdup(addresses[i]))));
+	reply = fg_store_cmdv(store, a.argc, a.argv, a.lens, error_r);
+	fg_argv_free(&a);
+	if (reply == NULL)
+		return -1;
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY ||
+	    reply->element[2]->type != REDIS_REPLY_ARRAY) {
+		*error_r = "members replace: unexpected reply from Redis";
+	} else if (reply->element[0]->integer < 0) {
+		ret = FG_STORE_EMPTY;
+	} else {
+		ret = (int)reply->element[0]->integer;
+		diff_r->added = fg_reply_strv(reply->element[1],
+					      &diff_r->n_added);
+		diff_r->removed = fg_reply_strv(reply->element[2],
+						&diff_r->n_removed);
+	}
+	freeReplyObject(reply);
+	return ret;
+}
+
+void fg_member_diff_free(struct fg_member_diff *diff)
+{
+	fg_strv_free(diff->added, diff->n_added);
+	fg_strv_free(diff->removed, diff->n_removed);
+	memset(diff, 0, sizeof(*diff));
 }
 
 /* ---- authors ---- */

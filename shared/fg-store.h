@@ -82,6 +82,7 @@ struct fg_list {
 	/* how the list manager's copies are recognised (fg-listmail.h) */
 	char *list_id;		/* List-Id; NULL: LIST.DOMAIN of address */
 	char *return_path;	/* envelope sender patterns; NULL: default */
+	char *roster;		/* member sync source (fg-roster.h); NULL */
 };
 
 enum fg_queue {
@@ -202,6 +203,22 @@ int fg_store_is_member(struct fg_store *store, const char *list,
 int fg_store_members(struct fg_store *store, const char *list,
 		     char ***addresses_r, size_t *count_r,
 		     const char **error_r);
+/* What fg_store_members_replace() changed. */
+struct fg_member_diff {
+	char **added, **removed;	/* sorted */
+	size_t n_added, n_removed;
+};
+#define FG_STORE_EMPTY (-2)
+/* fg_store_members_replace - make the list's members exactly these
+   addresses (lowercased and trimmed as member add does), in one atomic
+   step counted as one change when anything changed. 1: changed, 0: the
+   same already; FG_STORE_EMPTY (nothing changed): no addresses given
+   while the list has members, unless allow_empty. */
+int fg_store_members_replace(struct fg_store *store, const char *list,
+			     char *const *addresses, size_t count,
+			     bool allow_empty, struct fg_member_diff *diff_r,
+			     const char **error_r);
+void fg_member_diff_free(struct fg_member_diff *diff);
 
 /* fg_store_inbound_add - queue a list message once per Message-ID
    (within the seen retention); returns 1 queued, 0 the Message-ID was

@@ -37,15 +37,15 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 import weakref
 from email.message import EmailMessage
 
+from stack_mailman import MailmanMixin, MailmanError, http_json
+
 __all__ = [
     "Stack", "StackError", "DaemonExited", "RedisError", "SkipTest",
-    "SmtpError", "requires",
+    "SmtpError", "MailmanError", "requires",
     "wait_for", "make_message", "install_signal_handlers", "REPO_ROOT",
 ]
 
@@ -114,6 +114,8 @@ LOG_NAMES = {
     "policyd": "policyd.log",
     "forumgated": "forumgated.log",
     "admin": "admin.log",
+    "mailman": "mailman/var/logs/mailman.log",
+    "mailman-master": "mailman-master.log",
 }
 
 
@@ -387,7 +389,7 @@ class _Proc:
 
 # ---------------------------------------------------------------------------
 
-class Stack:
+class Stack(MailmanMixin):
     """A private mail + Redis (+ forumgate) stack; see the module docstring.
 
     Arguments:
@@ -403,12 +405,14 @@ class Stack:
       start_timeout  seconds to wait for each daemon to become ready
       forum_type "discourse" (default) or "nodebb": the simulator's API
                  and the bridge's forum_type (NodeBB: posts as uid 1)
+      mailman    also run GNU Mailman 3 with the list mm@lists.test
+                 (stack_mailman.py)
     """
 
     def __init__(self, builddir=None, full=False, components=None,
                  plugin_dir=None, keep=False, debug=False, start_timeout=20.0,
                  tmp_parent="/tmp", forum_type="discourse",
-                 forumsim_args=()):
+                 forumsim_args=(), mailman=False):
         self.repo_root = REPO_ROOT
         self.builddir = os.path.abspath(
             builddir or os.environ.get("FORUMGATE_BUILDDIR") or REPO_ROOT)
@@ -463,6 +467,7 @@ class Stack:
         self.forum_port = None
         self.forum_url = None
         self.last_data_answer = None
+        self._mailman_init(mailman)
 
     # -- discovery ----------------------------------------------------------
 
@@ -640,6 +645,7 @@ class Stack:
         self.mlmmj_spool = self.path("mlmmj")
         self.list_dir = self.path("mlmmj", LIST_NAME)
         self.redis_dir = self.path("redis")
+        self._mailman_paths(_free_port)
         for d in ("postfix", "postfix-queue", "dovecot", "dovecot/run",
                   "dovecot/state", "mail", "redis", "modules"):
             os.makedirs(self.path(d), exist_ok=True)
@@ -671,12 +677,26 @@ class Stack:
                 list_error.append(e)
         list_thread = threading.Thread(target=make_list, name="mlmmj-setup")
         list_thread.start()
+        threads = [list_thread]
+        if self.mailman_enabled:
+            # Mailman starts slowly: from here on, beside everything else
+            def mailman_setup():
+                try:
+                    self._mailman_setup()
+                except BaseException as e:      # re-raised below
+                    list_error.append(e)
+            threads.append(threading.Thread(target=mailman_setup,
+                                            name="mailman-setup"))
+            threads[-1].start()
         try:
             self._start_rest()
         finally:
-            list_thread.join()
+            for t in threads:
+                t.join()
         if list_error:
             raise list_error[0]
+        if self.mailman_enabled:
+            self._mailman_start()
 
     def _start_rest(self):
         if "forumsim" in self.enabled:
@@ -694,6 +714,8 @@ class Stack:
         self._mark("redis ready")
         if "admin" in self.enabled:
             self._admin_setup()
+            if self.mailman_enabled:
+                self._mailman_admin_setup()
             self.started.add("admin")
         for component in ("policyd", "bridge"):
             if component in self.enabled:
@@ -780,6 +802,10 @@ class Stack:
             return
         self._running = False
         errors = []
+        try:
+            self._mailman_stop()
+        except Exception as e:
+            errors.append("mailman: %s" % e)
         # daemons that talk to the mail system and Redis first, then the
         # servers; each group is signalled at once and then waited for
         for group in (("forumgated", "policyd", "forumsim"),
@@ -808,7 +834,7 @@ class Stack:
 
     # -- process helpers ------------------------------------------------------
 
-    def _spawn(self, name, argv, log, env=None):
+    def _spawn(self, name, argv, log, env=None, user=None):
         if name in self._procs and self._procs[name].popen.poll() is None:
             raise StackError("%s already running" % name)
         logf = open(self.path(log), "ab")
@@ -816,7 +842,10 @@ class Stack:
             p = subprocess.Popen(
                 argv, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=logf,
                 stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_child_setup_for(os.getpid()), env=env)
+                preexec_fn=_child_setup_for(os.getpid()), env=env,
+                user=user[0] if user else None,
+                group=user[1] if user else None,
+                extra_groups=[] if user else None)
         except OSError as e:
             raise StackError("cannot start %s (%s): %s"
                              % (name, argv[0], e)) from e
@@ -1026,7 +1055,7 @@ default_transport = error:5.4.4 no outside delivery in the test stack
 relay_transport = $default_transport
 virtual_mailbox_domains = lists.test example.test
 virtual_transport = lmtp:unix:{d}/lmtp
-transport_maps = inline:{{ {list}=mlmmj:{name}, {later}=lmtp:unix:{d}/later-lmtp }}
+transport_maps = inline:{{ {list}=mlmmj:{name}, {later}=lmtp:unix:{d}/later-lmtp{mailman} }}
 mlmmj_destination_recipient_limit = 1
 recipient_delimiter = +
 append_dot_mydomain = no
@@ -1049,6 +1078,8 @@ smtp_dns_support_level = disabled
 lmtp_dns_support_level = disabled
 """.format(d=d, list=LIST_ADDRESS, name=LIST_NAME, later=LATER_ADDRESS,
            restrictions=", ".join(restrictions),
+           mailman="".join(", " + e for e in
+                           self._mailman_transport_entries()),
            end_of_data=end_of_data)
         master = """\
 # service type  private unpriv  chroot  wakeup  maxproc command + args
@@ -1234,9 +1265,9 @@ mlmmj     unix  -       n       n       -       -       pipe
     def _write_dovecot_config(self):
         d = self.dir
         users = []
-        for u in USERS:
-            extra = "userdb_forumgate_list=%s" % LIST_NAME \
-                if u == BRIDGE_ADDRESS else ""
+        for u, lst in [(u, LIST_NAME if u == BRIDGE_ADDRESS else None)
+                       for u in USERS] + self._mailman_dovecot_users():
+            extra = "userdb_forumgate_list=%s" % lst if lst else ""
             users.append("%s:{PLAIN}%s::::::%s" % (u, USER_PASSWORD, extra))
         with open(self.path("dovecot", "users"), "w") as f:
             f.write("\n".join(users) + "\n")
@@ -1462,7 +1493,7 @@ plugin {{
             ("policy_listen", "127.0.0.1:%d" % self.policy_port),
             # started as root, policyd switches to this user
             ("policyd_user", POLICYD_USER),
-        ]
+        ] + self._mailman_forumgate_conf()
         self.config = dict(values)
         text = "# forumgate configuration of the integration test stack\n"
         text += "".join("%s = %s\n" % kv for kv in values)
@@ -1538,21 +1569,10 @@ plugin {{
         if "forumsim" not in self.started:
             raise SkipTest("forum simulator not running")
         method = method or ("GET" if body is None else "POST")
-        data = None
-        headers = {}
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        req = urllib.request.Request(self.forum_url + path, data=data,
-                                     method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as e:
-            raise StackError("forumsim %s %s: HTTP %d %s"
-                             % (method, path, e.code,
-                                e.read().decode(errors="replace"))) from e
-        return json.loads(raw) if raw.strip() else None
+        return http_json(method, self.forum_url + path, body, timeout,
+                         error=lambda code, text: StackError(
+                             "forumsim %s %s: HTTP %d %s"
+                             % (method, path, code, text)))
 
     def forum_state(self):
         """The simulator's whole state (GET /__sim/state)."""
@@ -1600,6 +1620,10 @@ plugin {{
             lines.append("webhook 127.0.0.1:%d" % self.webhook_port)
         if "plugin" in self.started:
             lines.append("plugin %s" % self.binaries["plugin"])
+        if "mailman" in self.started:
+            lines.append("mailman %s (REST), LMTP 127.0.0.1:%d, %s"
+                         % (self.mailman_rest_url, self.mailman_lmtp_port,
+                            self.mailman_cfg))
         return "\n".join(lines)
 
 

@@ -393,6 +393,93 @@ START_TEST(test_list_listmail_fields)
 }
 END_TEST
 
+/* replaced - fg_store_members_replace() with these addresses */
+static int replaced(const char *list, const char *const *addrs, size_t n,
+		    bool allow_empty, struct fg_member_diff *diff)
+{
+	const char *error;
+	int ret = fg_store_members_replace(store, list, (char *const *)addrs,
+					   n, allow_empty, diff, &error);
+
+	if (ret == -1)
+		ck_abort_msg("members replace: %s", error);
+	return ret;
+}
+
+START_TEST(test_members_replace)
+{
+	struct fg_list def = { "sync", "sync@lists.example",
+			       "bridge-sync@lists.example", 0, NULL };
+	const char *first[] = { "Alice@Example.ORG ", "bob@example.org",
+				"bob@example.org" };
+	const char *second[] = { "bob@example.org", "carol@example.org" };
+	struct fg_member_diff diff;
+	char **names;
+	size_t n;
+	long serial;
+	const char *error;
+
+	ck_assert_int_eq(fg_store_list_add(store, &def, &error), 0);
+	ck_assert_int_eq(fg_store_member_add(store, "sync", "old@example.org",
+					     &error), 0);
+	serial = list_serial("sync");
+	ck_assert_int_eq(replaced("sync", first, 3, false, &diff), 1);
+	ck_assert_uint_eq(diff.n_added, 2);
+	ck_assert_str_eq(diff.added[0], "alice@example.org");
+	ck_assert_str_eq(diff.added[1], "bob@example.org");
+	ck_assert_uint_eq(diff.n_removed, 1);
+	ck_assert_str_eq(diff.removed[0], "old@example.org");
+	fg_member_diff_free(&diff);
+	ck_assert_int_eq(list_serial("sync"), serial + 1);
+	ck_assert_int_eq(fg_store_is_member(store, "sync", "alice@example.org",
+					    &error), 1);
+	ck_assert_int_eq(fg_store_is_member(store, "sync", "old@example.org",
+					    &error), 0);
+
+	/* the same members again: no change, not counted */
+	ck_assert_int_eq(replaced("sync", first, 3, false, &diff), 0);
+	ck_assert_uint_eq(diff.n_added + diff.n_removed, 0);
+	fg_member_diff_free(&diff);
+	ck_assert_int_eq(list_serial("sync"), serial + 1);
+
+	ck_assert_int_eq(replaced("sync", second, 2, false, &diff), 1);
+	ck_assert_uint_eq(diff.n_added, 1);
+	ck_assert_uint_eq(diff.n_removed, 1);
+	ck_assert_str_eq(diff.removed[0], "alice@example.org");
+	fg_member_diff_free(&diff);
+
+	/* no one: refused (nothing changes) unless allowed */
+	ck_assert_int_eq(replaced("sync", NULL, 0, false, &diff),
+			 FG_STORE_EMPTY);
+	ck_assert_int_eq(fg_store_members(store, "sync", &names, &n, &error), 0);
+	ck_assert_uint_eq(n, 2);
+	fg_strv_free(names, n);
+	ck_assert_int_eq(list_serial("sync"), serial + 2);
+	ck_assert_int_eq(replaced("sync", NULL, 0, true, &diff), 1);
+	ck_assert_uint_eq(diff.n_removed, 2);
+	fg_member_diff_free(&diff);
+	ck_assert_int_eq(fg_store_members(store, "sync", &names, &n, &error), 0);
+	ck_assert_uint_eq(n, 0);
+	fg_strv_free(names, n);
+	/* an empty roster for an empty list is no change */
+	ck_assert_int_eq(replaced("sync", NULL, 0, false, &diff), 0);
+	fg_member_diff_free(&diff);
+
+	/* more members than one SADD slice of the script */
+	char **many = fg_xcalloc(2500, sizeof(char *));
+	for (size_t i = 0; i < 2500; i++)
+		many[i] = fg_xasprintf("m%zu@example.org", i);
+	ck_assert_int_eq(replaced("sync", (const char *const *)many, 2500,
+				  false, &diff), 1);
+	ck_assert_uint_eq(diff.n_added, 2500);
+	fg_member_diff_free(&diff);
+	fg_strv_free(many, 2500);
+	ck_assert_int_eq(redis_int("SCARD 'fg:{sync}:members'"), 2500);
+	ck_assert_int_eq(fg_store_members_replace(store, "bad name", NULL, 0,
+						  true, &diff, &error), -1);
+}
+END_TEST
+
 START_TEST(test_inbound_queue_once_in_order)
 {
 	struct fg_record *rec;
@@ -1211,6 +1298,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_list_and_members);
 	tcase_add_test(tc, test_list_listmail_fields);
+	tcase_add_test(tc, test_members_replace);
 	tcase_add_test(tc, test_list_address_taken);
 	tcase_add_test(tc, test_list_footer);
 	tcase_add_test(tc, test_changes_counted);
