@@ -47,6 +47,7 @@ static void usage(void)
 		"           [--unsubscribe mailto:ADDR|https://URL] [--force]\n"
 		"  list show NAME\n"
 		"  list set NAME access open|members|moderated|closed\n"
+		"  list set NAME trusted yes|no    undo its From rewriting\n"
 		"  allow add|del LIST ADDRESS      senders who may always post\n"
 		"  member add|del LIST ADDRESS\n"
 		"  members LIST\n"
@@ -252,6 +253,7 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 	       list->category);
 	if (list->unsubscribe != NULL)
 		printf("unsubscribe: %s\n", list->unsubscribe);
+	printf("trusted: %s\n", list->trusted ? "yes" : "no");
 	fg_list_free(&list);
 	return EX_OK;
 }
@@ -263,14 +265,21 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 	struct fg_list *list = need_list(store, name);
 	enum fg_policy_access access;
 	const char *error;
+	bool trusted;
 
 	fg_list_free(&list);
-	if (strcmp(field, "access") != 0)
-		die(EX_USAGE, "list set: unknown field '%s' (known: access)",
-		    field);
-	if (fg_policy_access_parse(value, &access) < 0)
+	if (strcmp(field, "trusted") == 0) {
+		if (fg_parse_bool(value, &trusted) < 0)
+			die(EX_USAGE, "list set: trusted must be yes or no, "
+			    "not '%s'", value);
+		value = trusted ? "yes" : "no";
+	} else if (strcmp(field, "access") != 0) {
+		die(EX_USAGE, "list set: unknown field '%s' (known: access, "
+		    "trusted)", field);
+	} else if (fg_policy_access_parse(value, &access) < 0) {
 		die(EX_USAGE, "list set: access must be open, members, "
 		    "moderated or closed, not '%s'", value);
+	}
 	if (fg_store_list_set(store, name, field, value, &error) < 0)
 		die(EX_TEMPFAIL, "%s", error);
 	printf("list %s: %s=%s\n", name, field, value);
@@ -398,7 +407,7 @@ static int cmd_parse(const struct fg_config *config, const char *path,
 	for (size_t i = 0; i < rec->n_references; i++)
 		json_array_append_new(refs, json_string(rec->references[i]));
 	json_t *obj = json_pack("{s:s, s:s?, s:o, s:s, s:s, s:s, s:s, s:s, "
-				"s:s?, s:s, s:s, s:s, s:s, s:s}",
+				"s:s, s:s?, s:s, s:s, s:s, s:s, s:s}",
 		"message_id", rec->message_id,
 		"in_reply_to", rec->in_reply_to,
 		"references", refs,
@@ -406,6 +415,7 @@ static int cmd_parse(const struct fg_config *config, const char *path,
 		"title", rec->title,
 		"from_name", rec->from_name,
 		"from_email", rec->from_email,
+		"from_auth", rec->from_auth != NULL ? rec->from_auth : "",
 		"date", rec->date,
 		"list_id", rec->list_id,
 		"body", rec->body,

@@ -217,6 +217,7 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 	struct fg_config *config;
 	struct fg_store *store;
 	struct fg_list *list_def;
+	struct fg_parse_settings parse_set;
 	struct fg_record *rec;
 	buffer_t *buf;
 	int ret;
@@ -245,6 +246,8 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		*not_posted_r = FG_NOT_POSTED_NO_LIST;
 		return FG_RESULT_NOT_POSTED;
 	}
+	parse_set = fg_plugin.parse_set;
+	parse_set.list_trusted = list_def->trusted;
 	fg_list_free(&list_def);
 
 	/* Mail to one of our VERP return paths is a bounce of something
@@ -284,7 +287,7 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		return FG_RESULT_NOT_POSTED;
 	}
 
-	if (fg_mail_parse(buf->data, buf->used, &fg_plugin.parse_set, &rec,
+	if (fg_mail_parse(buf->data, buf->used, &parse_set, &rec,
 			  &error) < 0) {
 		*reason_r = t_strdup_printf("unparsable message (%s)", error);
 		*not_posted_r = FG_NOT_POSTED_UNPARSABLE;

@@ -20,7 +20,8 @@
  *	fg_mail_trim_split() is fg_mail_trim_body() that, in a forward,
  *	keeps the quoted header block, and returns what it cut.
  *
- *	fg_mail_from() sets from_name and from_email of a record.
+ *	fg_mail_from() sets from_name, from_email and from_auth of a
+ *	record.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -57,9 +58,11 @@ char *fg_mail_trim_split(const char *text, bool forward, char **cut_r);
 /* fg_line_rtrim - length without trailing white space */
 size_t fg_line_rtrim(const char *s, size_t len);
 
-/* fg_mail_from - the first mailbox of From:, a list manager's
-   rewriting undone */
+struct fg_parse_settings;
+
+/* fg_mail_from - the first mailbox of From:, a trusted list manager's
+   rewriting undone, and whether it is authenticated */
 void fg_mail_from(GMimeMessage *msg, GMimeParserOptions *options,
-		  struct fg_record *rec);
+		  const struct fg_parse_settings *set, struct fg_record *rec);
 
 #endif

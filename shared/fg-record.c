@@ -38,6 +38,7 @@ void fg_record_free(struct fg_record **_rec)
 	free(rec->reason);
 	fg_attachments_free(rec->attachments, rec->n_attachments);
 	free(rec->trimmed);
+	free(rec->from_auth);
 	free(rec);
 	*_rec = NULL;
 }

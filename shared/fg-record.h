@@ -40,6 +40,10 @@ struct fg_record {
 	struct fg_attachment *attachments;	/* fg-attach.h; may be NULL */
 	size_t n_attachments;
 	char *trimmed;		/* quote and signature cut from the body */
+	/* the evidence that from_email is authenticated (fg-auth.h), e.g.
+	   "dmarc=pass header.from=example.org by mx.example.net"; "": it
+	   is not, and the sender is not mapped to a forum user */
+	char *from_auth;
 };
 
 struct fg_post {

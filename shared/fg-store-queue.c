@@ -200,6 +200,7 @@ int fg_store_inbound_add(struct fg_store *store, const char *list,
 	fg_argv_str(&a, "list_id"); fg_argv_str(&a, rec->list_id);
 	fg_argv_str(&a, "body"); fg_argv_str(&a, rec->body);
 	fg_argv_str(&a, "trimmed"); fg_argv_str(&a, rec->trimmed);
+	fg_argv_str(&a, "from_auth"); fg_argv_str(&a, rec->from_auth);
 	fg_argv_str(&a, "received"); fg_argv_num(&a, (long long)time(NULL));
 	fg_store_attachment_fields(&a, rec);
 	ret = fg_store_queue_once(store, &a, error_r);
@@ -905,6 +906,8 @@ struct fg_record *fg_record_from_entry(const struct fg_entry *entry)
 		fg_xstrdup(list_id) : NULL;
 	rec->body = fg_entry_dup(entry, "body");
 	rec->trimmed = fg_entry_dup(entry, "trimmed");
+	/* an entry from before the field: not authenticated */
+	rec->from_auth = fg_entry_dup(entry, "from_auth");
 	rec->reason = fg_xstrdup("");
 	rec->references = fg_xcalloc(1, sizeof(char *));
 	if (refs != NULL) {

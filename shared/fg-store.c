@@ -547,6 +547,8 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 			(void)fg_parse_llong(value, &list->category);
 		else if (strcmp(field, "unsubscribe") == 0)
 			list->unsubscribe = fg_xstrdup(value);
+		else if (strcmp(field, "trusted") == 0)
+			(void)fg_parse_bool(value, &list->trusted);
 	}
 	freeReplyObject(reply);
 	if (list->address == NULL)

@@ -75,6 +75,9 @@ struct fg_list {
 	char *bridge_recipient;	/* where list copies reach the bridge */
 	long long category;	/* forum category id, 0: forum default */
 	char *unsubscribe;	/* List-Unsubscribe URI; NULL: none */
+	/* field "trusted" (yes/no, default no): its list manager's From
+	   rewriting may be undone (fg-mailparse.h) */
+	bool trusted;
 };
 
 enum fg_queue {
