@@ -98,6 +98,15 @@ LATER_ADDRESS = "carol+later@example.test"
 
 COMPONENTS = ("forumsim", "policyd", "bridge", "admin", "plugin")
 
+# The authserv-id of the Authentication-Results header the stack's MTA
+# adds (forumgate.conf trusted_authserv_ids). The public smtpd removes
+# every Authentication-Results header that arrives from outside (RFC 8601
+# section 5); a stand-in for a verifier milter adds the trusted one
+# (see _write_postfix_config and make_message(authenticated=...)).
+AUTHSERV_ID = "mx.lists.test"
+# The header a test writes to tell the stand-in verifier what it found.
+VERIFIER_HEADER = "X-Stack-Verified"
+
 LOG_NAMES = {
     "redis": "redis.log",
     "redis-stdout": "redis-stdout.log",
@@ -183,14 +192,18 @@ def wait_for(fn, timeout=10.0, what="condition", interval=0.05):
 
 def make_message(from_addr, to, subject, body="Hello.\n", message_id=None,
                  in_reply_to=None, references=None, cc=None, date=None,
-                 headers=None, html=None, return_path=None):
+                 headers=None, html=None, return_path=None,
+                 authenticated=False):
     """Build an RFC 5322 message (email.message.EmailMessage).
 
     `to`/`cc` may be strings or lists; `references` a string or a list of
     Message-IDs; `message_id` defaults to a fresh <uuid@domain-of-from>;
     `headers` is a dict or list of (name, value) added at the end; `html`
     adds a text/html alternative.  The generated Message-ID is in
-    msg["Message-ID"].
+    msg["Message-ID"].  `authenticated=True` has the stack's stand-in
+    verifier find a DMARC pass for the From domain (a domain string: for
+    that domain instead); the public smtpd then adds
+    "Authentication-Results: mx.lists.test; dmarc=pass header.from=D".
     """
     msg = EmailMessage(policy=email.policy.SMTP)
     if return_path:
@@ -216,6 +229,10 @@ def make_message(from_addr, to, subject, body="Hello.\n", message_id=None,
         items = headers.items() if isinstance(headers, dict) else headers
         for name, value in items:
             msg[name] = value
+    if authenticated:
+        domain = (authenticated if isinstance(authenticated, str) else
+                  email.utils.parseaddr(from_addr)[1].rpartition("@")[2])
+        msg[VERIFIER_HEADER] = "dmarc=pass header.from=%s" % domain
     msg.set_content(body)
     if html is not None:
         msg.add_alternative(html, subtype="html")
@@ -624,6 +641,7 @@ class Stack:
 
         # ports and paths
         self.smtp_port = _free_port()
+        self.reinject_port = _free_port()
         self.redis_port = _free_port()
         self.webhook_port = _free_port()
         self.policy_port = _free_port()
@@ -1045,11 +1063,34 @@ lmtp_dns_support_level = disabled
 """.format(d=d, list=LIST_ADDRESS, name=LIST_NAME, later=LATER_ADDRESS,
            restrictions=", ".join(restrictions),
            end_of_data=end_of_data)
+        # Sender authentication (doc/authentication.md). The public smtpd
+        # hands its mail to cleanup_in, whose header_checks remove every
+        # Authentication-Results header that arrives from outside: a
+        # sender must never be able to write the trusted one (RFC 8601
+        # section 5). A verifier milter (OpenDMARC, rspamd) would then add
+        # its own; it needs DNS, which the test stack has not, so a
+        # header_checks PREPEND rule stands in for it: a test writes what
+        # the verifier found in X-Stack-Verified (make_message(
+        # authenticated=...)) and the trusted header is added from that.
+        # The list manager re-injects its copies through the second
+        # listener (reinject_port), which keeps the header.
+        checks = r"""# Every Authentication-Results header from outside goes (RFC 8601 s. 5).
+/^Authentication-Results:/ IGNORE
+# STAND-IN for a verifier milter (test stack only): what a test says the
+# verifier found becomes the trusted header.
+/^{verifier}:[[:space:]]*((dmarc|dkim)=[a-z]+ header\.(from|d)=[-a-z0-9.]+)$/ PREPEND Authentication-Results: {authserv}; $1
+""".format(verifier=VERIFIER_HEADER, authserv=AUTHSERV_ID)
+        with open(self.path("postfix", "auth_header_checks"), "w") as f:
+            f.write(checks)
         master = """\
 # service type  private unpriv  chroot  wakeup  maxproc command + args
 127.0.0.1:{port} inet n       -       n       -       -       smtpd
+  -o cleanup_service_name=cleanup_in
+127.0.0.1:{reinject} inet n   -       n       -       -       smtpd
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
+cleanup_in unix n       -       n       -       0       cleanup
+  -o header_checks=regexp:{d}/postfix/auth_header_checks
 qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
 bounce    unix  -       -       n       -       0       bounce
@@ -1071,7 +1112,8 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 mlmmj     unix  -       n       n       -       -       pipe
   flags=ORhu user={mail} argv={mlmmj}/mlmmj-receive -F -L {d}/mlmmj/${{nexthop}}
-""".format(port=self.smtp_port, mail=MAIL_USER, mlmmj=MLMMJ_BIN, d=d)
+""".format(port=self.smtp_port, reinject=self.reinject_port,
+           mail=MAIL_USER, mlmmj=MLMMJ_BIN, d=d)
         # Postfix waits (300 ms steps) until main.cf is more than a second
         # old before it loads it ("pausing to let main.cf settle"): back-date
         # the files so that the master starts at once.
@@ -1367,7 +1409,7 @@ plugin {{
             raise StackError("mlmmj-make-ml failed: %s"
                              % (r.stderr or r.stdout).decode(errors="replace"))
         control = os.path.join(self.list_dir, "control")
-        for name, value in (("smtpport", str(self.smtp_port)),
+        for name, value in (("smtpport", str(self.reinject_port)),
                             ("relayhost", "127.0.0.1"),
                             ("prefix", LIST_PREFIX),
                             ("customheaders",
@@ -1435,6 +1477,7 @@ plugin {{
             ("policy_listen", "127.0.0.1:%d" % self.policy_port),
             # started as root, policyd switches to this user
             ("policyd_user", POLICYD_USER),
+            ("trusted_authserv_ids", AUTHSERV_ID),
         ]
         self.config = dict(values)
         text = "# forumgate configuration of the integration test stack\n"
@@ -1560,7 +1603,8 @@ plugin {{
     def describe(self):
         """One line per component, for humans."""
         lines = ["dir %s" % self.dir,
-                 "smtp 127.0.0.1:%d" % self.smtp_port,
+                 "smtp 127.0.0.1:%d (re-injection %d)"
+                 % (self.smtp_port, self.reinject_port),
                  "lmtp %s" % self.lmtp_socket,
                  "redis %s (127.0.0.1:%d)" % (self.redis_socket,
                                               self.redis_port),
