@@ -1074,6 +1074,9 @@ lmtp_dns_support_level = disabled
         # authenticated=...)) and the trusted header is added from that.
         # The list manager re-injects its copies through the second
         # listener (reinject_port), which keeps the header.
+        # disable_mime_input_processing: the checks look at the message
+        # header only, and cleanup_in refuses no MIME structure that the
+        # plain cleanup took before (mime_nesting_limit).
         checks = r"""# Every Authentication-Results header from outside goes (RFC 8601 s. 5).
 /^Authentication-Results:/ IGNORE
 # STAND-IN for a verifier milter (test stack only): what a test says the
@@ -1091,6 +1094,7 @@ pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 cleanup_in unix n       -       n       -       0       cleanup
   -o header_checks=regexp:{d}/postfix/auth_header_checks
+  -o disable_mime_input_processing=yes
 qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
 bounce    unix  -       -       n       -       0       bounce
