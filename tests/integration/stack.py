@@ -58,6 +58,9 @@ POSTFIX = "/usr/sbin/postfix"
 POSTQUEUE = "/usr/sbin/postqueue"
 POSTFIX_MASTER = "/usr/lib/postfix/sbin/master"
 DOVECOT = "/usr/sbin/dovecot"
+OPENDKIM = "/usr/sbin/opendkim"
+# Debian's python3 has python3-dkim (dkimpy), which signs test mail.
+SYSTEM_PYTHON = "/usr/bin/python3"
 MLMMJ_BIN = "/usr/bin"
 # the forum simulator needs Debian's python3-jsonschema
 PYTHON = os.environ.get("FORUMGATE_PYTHON", "/usr/bin/python3")
@@ -106,6 +109,12 @@ COMPONENTS = ("forumsim", "policyd", "bridge", "admin", "plugin")
 AUTHSERV_ID = "mx.lists.test"
 # The header a test writes to tell the stand-in verifier what it found.
 VERIFIER_HEADER = "X-Stack-Verified"
+# OpenDKIM verifies DKIM signatures at the public smtpd for real, with the
+# public keys from a file (TestPublicKeys) instead of DNS: the stack's key
+# signs for these domains with this selector (stack.dkim_sign()); evil.test
+# is a forger's own domain.
+DKIM_DOMAINS = ("example.test", "evil.test")
+DKIM_SELECTOR = "stack"
 
 LOG_NAMES = {
     "redis": "redis.log",
@@ -120,6 +129,7 @@ LOG_NAMES = {
     "policyd": "policyd.log",
     "forumgated": "forumgated.log",
     "admin": "admin.log",
+    "opendkim": "opendkim.log",
 }
 
 
@@ -642,6 +652,9 @@ class Stack:
         # ports and paths
         self.smtp_port = _free_port()
         self.reinject_port = _free_port()
+        self.dkim_port = _free_port()
+        # OpenDKIM verifies at the public smtpd when it is installed
+        self.dkim = os.access(OPENDKIM, os.X_OK)
         self.redis_port = _free_port()
         self.webhook_port = _free_port()
         self.policy_port = _free_port()
@@ -673,6 +686,8 @@ class Stack:
         self._spawn_redis()
         self._write_postfix_config()
         self._make_postfix_queue()
+        if self.dkim:
+            self._spawn_opendkim()
         self._spawn_daemon("postfix")
 
         # the list is needed only once mail flows: set it up meanwhile
@@ -725,6 +740,9 @@ class Stack:
                 self.started.add(component)
         self._wait_daemon("postfix")
         self._mark("postfix ready")
+        if self.dkim:
+            self._wait_port("opendkim", self.dkim_port)
+            self._mark("opendkim ready")
 
     # -- daemons that tests may stop and start again ---------------------------
 
@@ -1085,10 +1103,14 @@ lmtp_dns_support_level = disabled
 """.format(verifier=VERIFIER_HEADER, authserv=AUTHSERV_ID)
         with open(self.path("postfix", "auth_header_checks"), "w") as f:
             f.write(checks)
+        # a verifier that is down leaves mail unauthenticated, not lost
+        milters = ("\n  -o smtpd_milters=inet:127.0.0.1:%d"
+                   "\n  -o milter_default_action=accept" % self.dkim_port
+                   if self.dkim else "")
         master = """\
 # service type  private unpriv  chroot  wakeup  maxproc command + args
 127.0.0.1:{port} inet n       -       n       -       -       smtpd
-  -o cleanup_service_name=cleanup_in
+  -o cleanup_service_name=cleanup_in{milters}
 127.0.0.1:{reinject} inet n   -       n       -       -       smtpd
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
@@ -1117,7 +1139,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 mlmmj     unix  -       n       n       -       -       pipe
   flags=ORhu user={mail} argv={mlmmj}/mlmmj-receive -F -L {d}/mlmmj/${{nexthop}}
 """.format(port=self.smtp_port, reinject=self.reinject_port,
-           mail=MAIL_USER, mlmmj=MLMMJ_BIN, d=d)
+           mail=MAIL_USER, mlmmj=MLMMJ_BIN, d=d, milters=milters)
         # Postfix waits (300 ms steps) until main.cf is more than a second
         # old before it loads it ("pausing to let main.cf settle"): back-date
         # the files so that the master starts at once.
@@ -1127,6 +1149,55 @@ mlmmj     unix  -       n       n       -       -       pipe
             with open(p, "w") as f:
                 f.write(text)
             os.utime(p, (past, past))
+
+    def _spawn_opendkim(self):
+        """OpenDKIM in verify mode for the public smtpd: a fresh RSA key,
+        its public half in the TestPublicKeys file (no DNS here)."""
+        d = self.path("opendkim")
+        os.makedirs(d, exist_ok=True)
+        self.dkim_key = os.path.join(d, "stack.key")
+        subprocess.run(["openssl", "genrsa", "-out", self.dkim_key, "1024"],
+                       check=True, capture_output=True, timeout=30)
+        pub = subprocess.run(["openssl", "rsa", "-in", self.dkim_key,
+                              "-pubout"], check=True, capture_output=True,
+                             timeout=30).stdout.decode()
+        p = "".join(l for l in pub.splitlines() if not l.startswith("-"))
+        with open(os.path.join(d, "keys"), "w") as f:
+            for domain in DKIM_DOMAINS:
+                f.write("%s._domainkey.%s v=DKIM1; k=rsa; p=%s\n"
+                        % (DKIM_SELECTOR, domain, p))
+        conf = os.path.join(d, "opendkim.conf")
+        with open(conf, "w") as f:
+            f.write("Mode v\nSocket inet:%d@127.0.0.1\nAuthservID %s\n"
+                    "TestPublicKeys %s\nBackground no\nSyslog no\n"
+                    "PidFile %s\n"
+                    % (self.dkim_port, AUTHSERV_ID,
+                       os.path.join(d, "keys"), os.path.join(d, "pid")))
+        self._spawn("opendkim", [OPENDKIM, "-f", "-x", conf],
+                    "opendkim.log")
+
+    def dkim_sign(self, msg, domain=DKIM_DOMAINS[0]):
+        """The message (bytes, str or EmailMessage) as bytes with a
+        DKIM-Signature of the stack's key for domain (d=), which the
+        stack's OpenDKIM verifies; signed by Debian's python3-dkim."""
+        if not self.dkim:
+            raise SkipTest("opendkim is not installed")
+        data = _message_bytes(msg)
+        script = ("import sys, dkim\n"
+                  "key = open(sys.argv[1], 'rb').read()\n"
+                  "msg = sys.stdin.buffer.read()\n"
+                  "sig = dkim.sign(msg, sys.argv[2].encode(), "
+                  "sys.argv[3].encode(), key, "
+                  "canonicalize=(b'relaxed', b'relaxed'), include_headers="
+                  "[b'from', b'to', b'subject', b'date', b'message-id'])\n"
+                  "sys.stdout.buffer.write(sig + msg)\n")
+        r = subprocess.run([SYSTEM_PYTHON, "-c", script, self.dkim_key,
+                            DKIM_SELECTOR, domain], input=data,
+                           capture_output=True, timeout=30)
+        if r.returncode != 0:
+            raise StackError("DKIM signing failed: %s"
+                             % r.stderr.decode(errors="replace"))
+        return r.stdout
 
     def _make_postfix_queue(self):
         # What "postfix check" (post-install create-missing) would create;

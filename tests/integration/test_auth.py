@@ -123,7 +123,7 @@ def _forged(stack):
                   "From: Alice <alice@example.test>\r\n"))
     markers = []
     for n, (name, from_lines) in enumerate(cases):
-        marker = "Forged %s case %d" % (uid, n)
+        marker = "Forged %s case %02d" % (uid, n)
         extra = _verified("evil.test") if name == "pass for evil.test" \
             else ""
         data, msgid = _raw(stack, from_lines, "Forged %s %d" % (uid, n),
@@ -205,3 +205,35 @@ def test_forged_authentication_results_removed(stack):
                            lambda m: m["Message-ID"] == msgid)
     assert copy.get_all("Authentication-Results") is None, \
         copy.get_all("Authentication-Results")
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
+def test_dkim_verified_by_opendkim(stack):
+    """A real verifier: OpenDKIM at the public smtpd. Alice's mail signed
+    for example.test is posted as alice; the same mail changed after
+    signing, or signed by the forger's own domain, as the bridge user."""
+    stack.admin("author", "set", ALICE, "alice", check=True)
+    uid = _uid()
+    cases = []
+    for name, domain, tamper in (("signed", "example.test", False),
+                                 ("tampered", "example.test", True),
+                                 ("other domain", "evil.test", False)):
+        marker = "DKIM %s %s" % (uid, name)
+        data, msgid = _raw(stack, "From: Alice <alice@example.test>\r\n",
+                           marker, marker + ": by alice.\r\n")
+        signed = stack.dkim_sign(data, domain=domain)
+        if tamper:
+            signed = signed.replace(b"by alice.", b"by mallory.")
+        stack.send_mail(ENVELOPE, stack.list_address, signed)
+        cases.append((name, marker, msgid, domain))
+    for name, marker, msgid, domain in cases:
+        post = _one_post(stack, marker)
+        expect = "alice" if name == "signed" else stack.forum_api_username
+        assert post["username"] == expect, (name, post)
+        copy = stack.wait_mail("carol@example.test",
+                               lambda m: m["Message-ID"] == msgid)
+        ars = copy.get_all("Authentication-Results") or []
+        assert len(ars) == 1 and ars[0].startswith(AUTHSERV_ID + ";"), ars
+        result = "fail" if name == "tampered" else "pass"
+        assert "dkim=%s" % result in ars[0], (name, ars)
+        assert "header.d=%s" % domain in ars[0], (name, ars)
