@@ -5,8 +5,9 @@
 #
 # TARGET is policy (the policy request parser), mail (fg_mail_parse and
 # everything it calls), webhook (the Discourse, generic and NodeBB
-# webhook readers), verp (VERP and Message-ID decoding) or html (the
-# HTML-to-text converter); all of them when none is named. Each runs
+# webhook readers), verp (VERP and Message-ID decoding), html (the
+# HTML-to-text converter) or auth (Authentication-Results); all of them
+# when none is named. Each runs
 # for FG_FUZZ_SECONDS (default 5) after reading its seeds: the
 # committed ones in tests/fuzz/corpus/TARGET, plus for policy the golden
 # requests in tests/policy, and for mail the real-world messages in
@@ -44,11 +45,12 @@ hdrdir=$builddir
 sources() {
 	case $1 in
 	policy)	echo fg-policy.c fg-common.c fg-verp.c fg-msgid.c ;;
-	mail)	echo fg-mailparse.c fg-mailfrom.c fg-charset.c fg-trim.c \
+	mail)	echo fg-mailparse.c fg-mailfrom.c fg-auth.c fg-charset.c fg-trim.c \
 		fg-classify.c fg-attach.c fg-html.c fg-text.c fg-subject.c \
 		fg-msgid.c fg-verp.c fg-common.c fg-record.c ;;
 	webhook) echo fg-webhook.c fg-common.c fg-msgid.c fg-record.c ;;
 	verp)	echo fg-verp.c fg-msgid.c fg-common.c ;;
+	auth)	echo fg-auth.c fg-common.c ;;
 	html)	echo fg-html.c fg-common.c ;;
 	*)	return 1 ;;
 	esac
@@ -80,7 +82,7 @@ build() {
 		-o "$out/fuzz_$1" "$fuzzdir/fuzz_$1.c" $files \
 		"$builddir/shared/.libs/libforumgate.a" \
 		$(pkg-config --libs hiredis gmime-3.0 jansson libcurl \
-			libcrypto) \
+			libcrypto libpsl) \
 		2>"$out/fuzz-build.log"; then
 		if grep -q "libclang_rt.fuzzer\|fsanitize=fuzzer" \
 			"$out/fuzz-build.log"; then
@@ -92,7 +94,7 @@ build() {
 	fi
 }
 
-targets=${*:-policy mail webhook verp html}
+targets=${*:-policy mail webhook verp html auth}
 for t in $targets; do
 	sources "$t" >/dev/null || { echo "unknown target $t"; exit 2; }
 done
