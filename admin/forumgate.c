@@ -47,11 +47,12 @@ static void usage(void)
 		"           [--unsubscribe mailto:ADDR|https://URL] [--force]\n"
 		"  list show NAME\n"
 		"  list set NAME access open|members|moderated|closed\n"
+		"  list set NAME footer TEXT|@FILE|-   the list manager's footer\n"
 		"  list set NAME trusted yes|no    undo its From rewriting\n"
 		"  allow add|del LIST ADDRESS      senders who may always post\n"
 		"  member add|del LIST ADDRESS\n"
 		"  members LIST\n"
-		"  parse [--format markdown|bbcode|html] [FILE|-]\n"
+		"  parse [--format markdown|bbcode|html] [--footer TEXT|@FILE] [FILE|-]\n"
 		"                                  parse one message as the plugin does\n"
 		"  dead LIST                       dead letters with their reasons\n"
 		"  replay LIST ID|all              move dead letters back to their queue\n"
@@ -244,6 +245,18 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 	return EX_OK;
 }
 
+/* print_footer - a list's footer, each line indented under its name */
+static void print_footer(const char *footer)
+{
+	fputs("footer:\n", stdout);
+	for (const char *p = footer; *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+
+		printf("  %.*s\n", (int)len, p);
+		p += len + (p[len] == '\n' ? 1 : 0);
+	}
+}
+
 static int cmd_list_show(struct fg_store *store, const char *name)
 {
 	struct fg_list *list = need_list(store, name);
@@ -254,35 +267,80 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 	if (list->unsubscribe != NULL)
 		printf("unsubscribe: %s\n", list->unsubscribe);
 	printf("trusted: %s\n", list->trusted ? "yes" : "no");
+	if (list->footer != NULL)
+		print_footer(list->footer);
 	fg_list_free(&list);
 	return EX_OK;
 }
 
-/* cmd_list_set - change one policy field of a list's config */
+/* A declared footer longer than this is no footer (fg-footer.h). */
+#define FOOTER_MAX 4096
+
+/* read_footer - the footer text of "list set NAME footer @FILE" */
+static char *read_footer(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *text = fg_xmalloc(FOOTER_MAX + 2);
+	size_t n;
+
+	if (fp == NULL)
+		die(EX_NOINPUT, "list set: %s: %s", path, strerror(errno));
+	n = fread(text, 1, FOOTER_MAX + 1, fp);
+	if (ferror(fp))
+		die(EX_IOERR, "list set: reading %s failed", path);
+	fclose(fp);
+	text[n] = '\0';
+	if (strlen(text) != n)
+		die(EX_DATAERR, "list set: %s has a NUL byte", path);
+	return text;
+}
+
+/* cmd_list_set - change one field of a list's config: the access
+   policy, or the footer the list manager appends ("-" clears it,
+   "@FILE" reads it from FILE) */
 static int cmd_list_set(struct fg_store *store, const char *name,
 			const char *field, const char *value)
 {
 	struct fg_list *list = need_list(store, name);
 	enum fg_policy_access access;
 	const char *error;
+	char *text = NULL;
 	bool trusted;
 
 	fg_list_free(&list);
-	if (strcmp(field, "trusted") == 0) {
+	if (strcmp(field, "access") == 0) {
+		if (fg_policy_access_parse(value, &access) < 0)
+			die(EX_USAGE, "list set: access must be open, members, "
+			    "moderated or closed, not '%s'", value);
+	} else if (strcmp(field, "trusted") == 0) {
 		if (fg_parse_bool(value, &trusted) < 0)
 			die(EX_USAGE, "list set: trusted must be yes or no, "
 			    "not '%s'", value);
 		value = trusted ? "yes" : "no";
-	} else if (strcmp(field, "access") != 0) {
+	} else if (strcmp(field, "footer") == 0) {
+		if (strcmp(value, "-") == 0)
+			value = NULL;
+		else if (value[0] == '@')
+			value = text = read_footer(value + 1);
+		if (value != NULL && strlen(value) > FOOTER_MAX)
+			die(EX_DATAERR, "list set: a footer has at most %d "
+			    "bytes", FOOTER_MAX);
+		if (value != NULL && value[strspn(value, " \t\r\n")] == '\0')
+			value = NULL;	/* a blank footer is none */
+	} else {
 		die(EX_USAGE, "list set: unknown field '%s' (known: access, "
-		    "trusted)", field);
-	} else if (fg_policy_access_parse(value, &access) < 0) {
-		die(EX_USAGE, "list set: access must be open, members, "
-		    "moderated or closed, not '%s'", value);
+		    "footer, trusted)", field);
 	}
 	if (fg_store_list_set(store, name, field, value, &error) < 0)
 		die(EX_TEMPFAIL, "%s", error);
-	printf("list %s: %s=%s\n", name, field, value);
+	if (value == NULL)
+		printf("list %s: %s cleared\n", name, field);
+	else if (text != NULL)
+		printf("list %s: %s set (%zu bytes)\n", name, field,
+		       strlen(text));
+	else
+		printf("list %s: %s=%s\n", name, field, value);
+	free(text);
 	return EX_OK;
 }
 
@@ -382,13 +440,14 @@ static json_t *parse_attachments(const struct fg_config *config,
 }
 
 static int cmd_parse(const struct fg_config *config, const char *path,
-		     const char *format)
+		     const char *format, const char *footer)
 {
 	struct fg_parse_settings set;
 	const char *error;
 
 	if (fg_parse_settings_init(&set, config, &error) < 0)
 		die(EX_CONFIG, "%s", error);
+	set.list_footer = footer;
 	if (set.secret == NULL)
 		set.secret = "";
 	if (set.mail_domain == NULL)
@@ -577,24 +636,33 @@ int main(int argc, char *argv[])
 
 	if (strcmp(argv[0], "parse") == 0) {
 		/* parse works without Redis and without a config file */
-		const char *format = NULL;
+		const char *format = NULL, *footer = NULL;
+		char *footer_text = NULL;
 
-		if (argc >= 3 && strcmp(argv[1], "--format") == 0) {
-			format = argv[2];
+		while (argc >= 3 && (strcmp(argv[1], "--format") == 0 ||
+				     strcmp(argv[1], "--footer") == 0)) {
+			if (strcmp(argv[1], "--format") == 0)
+				format = argv[2];
+			else
+				footer = argv[2];
 			argc -= 2;
 			argv += 2;
-		} else if (argc >= 2 &&
-			   strncmp(argv[1], "--format=", 9) == 0) {
+		}
+		if (argc >= 2 && strncmp(argv[1], "--format=", 9) == 0) {
 			format = argv[1] + 9;
 			argc--;
 			argv++;
 		}
 		if (argc > 2)
 			usage();
+		if (footer != NULL && footer[0] == '@')
+			footer = footer_text = read_footer(footer + 1);
 		config = access(config_path, R_OK) == 0 ?
 			load_config(config_path) : fg_config_defaults();
-		ret = cmd_parse(config, argc == 2 ? argv[1] : "-", format);
+		ret = cmd_parse(config, argc == 2 ? argv[1] : "-", format,
+				footer);
 		fg_config_free(&config);
+		free(footer_text);
 		return ret;
 	}
 

@@ -246,7 +246,10 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		*not_posted_r = FG_NOT_POSTED_NO_LIST;
 		return FG_RESULT_NOT_POSTED;
 	}
+	/* the list's own parse settings: its declared footer */
 	parse_set = fg_plugin.parse_set;
+	parse_set.list_footer = list_def->footer != NULL ?
+		t_strdup(list_def->footer) : NULL;
 	parse_set.list_trusted = list_def->trusted;
 	fg_list_free(&list_def);
 

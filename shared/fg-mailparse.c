@@ -7,8 +7,9 @@
  *	charsets are converted with iconv (fg-charset.c), because GMime's
  *	own conversion replaces what it cannot convert with '?' and a
  *	forum post must show that something was lost (U+FFFD) rather
- *	than hide it. The body is trimmed in fg-trim.c and the sender
- *	found in fg-mailfrom.c; this file walks the MIME tree, reads the
+ *	than hide it. The list's footer is cut in fg-footer.c, the body
+ *	trimmed in fg-trim.c and the sender found in fg-mailfrom.c; this
+ *	file walks the MIME tree for the body, reads the
  *	other headers, bounds what GMime sees and puts the record
  *	together.
  *
@@ -20,6 +21,7 @@
 #include "fg-mail-private.h"
 #include "fg-classify.h"
 #include "fg-common.h"
+#include "fg-footer.h"
 #include "fg-html.h"
 #include "fg-msgid.h"
 #include "fg-subject.h"
@@ -41,6 +43,9 @@
 /* Boundary lines GMime gets to see (see fg_mail_cut_parts). */
 #define FG_MAIL_MAX_BOUNDARIES (FG_MAIL_MAX_PARTS * 3)
 #define FG_MAIL_MAX_DASH_LINES 20000
+/* An HTML part larger than this is the author's text, never a list
+   footer part (spares converting it twice). */
+#define FG_MAIL_FOOTER_PART_MAX 16384
 /* Unclosed "=?" a header field may have before they are defused. */
 #define FG_MAIL_OPEN_WORDS_MAX 16
 
@@ -137,73 +142,132 @@ static char *fg_mail_part_text(GMimePart *part, bool html)
 /* The state of the walk over the MIME tree that looks for the body. */
 struct fg_walk {
 	unsigned int parts;
-	char *plain;		/* first non-empty inline text/plain */
-	GMimePart *html;	/* first inline text/html */
+	const char *footer;	/* the list's declared footer, or NULL */
+	char *text;		/* the body's text, NULL until found */
+	bool html;		/* text is HTML, still to be converted */
 };
 
-/* fg_mail_walk - depth first, in order, bounded in parts and depth */
+/* fg_mail_blank - s is only white space */
+static bool fg_mail_blank(const char *s)
+{
+	return s[strspn(s, " \t\r\n")] == '\0';
+}
+
+/* fg_mail_walk_take - take an inline text part (text/plain, or also
+   text/html when html) as the body, unless it is empty or nothing but
+   a list footer: the part a list manager adds is never the body */
+static bool fg_mail_walk_take(GMimeObject *obj, bool html,
+			      struct fg_walk *walk)
+{
+	GMimeContentType *ct;
+	char *text, *plain;
+	bool skip;
+
+	/* a forwarded message/rfc822 is an attachment, not the body */
+	if (!GMIME_IS_PART(obj) || g_mime_part_is_attachment(GMIME_PART(obj)))
+		return false;
+	ct = g_mime_object_get_content_type(obj);
+	if (ct == NULL)
+		return false;
+	if (g_mime_content_type_is_type(ct, "text", "plain")) {
+		text = fg_mail_part_text(GMIME_PART(obj), false);
+		skip = fg_mail_blank(text) || fg_footer_only(text, walk->footer);
+		html = false;
+	} else if (html && g_mime_content_type_is_type(ct, "text", "html")) {
+		text = fg_mail_part_text(GMIME_PART(obj), true);
+		skip = false;
+		if (strlen(text) <= FG_MAIL_FOOTER_PART_MAX) {
+			/* small enough to be a footer part or empty */
+			plain = fg_html_to_text(text, strlen(text));
+			skip = fg_mail_blank(plain) ||
+				fg_footer_only(plain, walk->footer);
+			free(plain);
+		}
+	} else {
+		return false;
+	}
+	if (skip) {
+		free(text);
+		return false;
+	}
+	walk->text = text;
+	walk->html = html;
+	return true;
+}
+
+/* fg_mail_walk - find the body: depth first, in document order, the
+   first inline text part; inside a multipart/alternative its text/plain
+   first. Bounded in parts and depth. */
 static void fg_mail_walk(GMimeObject *obj, unsigned int depth,
 			 struct fg_walk *walk)
 {
-	GMimeContentType *ct;
+	GMimeMultipart *mp;
+	int n;
 
-	if (obj == NULL || walk->plain != NULL ||
+	if (obj == NULL || walk->text != NULL ||
 	    walk->parts >= FG_MAIL_MAX_PARTS)
 		return;
 	walk->parts++;
-	if (GMIME_IS_MULTIPART(obj)) {
-		GMimeMultipart *mp = GMIME_MULTIPART(obj);
-		int n = g_mime_multipart_get_count(mp);
-
-		if (depth >= FG_MAIL_MAX_DEPTH)
-			return;
-		for (int i = 0; i < n && walk->plain == NULL; i++)
-			fg_mail_walk(g_mime_multipart_get_part(mp, i),
-				     depth + 1, walk);
+	if (!GMIME_IS_MULTIPART(obj)) {
+		(void)fg_mail_walk_take(obj, true, walk);
 		return;
 	}
-	/* a forwarded message/rfc822 is an attachment, not the body */
-	if (!GMIME_IS_PART(obj) || g_mime_part_is_attachment(GMIME_PART(obj)))
+	mp = GMIME_MULTIPART(obj);
+	n = g_mime_multipart_get_count(mp);
+	if (depth >= FG_MAIL_MAX_DEPTH)
 		return;
-	ct = g_mime_object_get_content_type(obj);
-	if (ct == NULL)
-		return;
-	if (g_mime_content_type_is_type(ct, "text", "plain")) {
-		char *text = fg_mail_part_text(GMIME_PART(obj), false);
-
-		if (text[strspn(text, " \t\n")] != '\0')
-			walk->plain = text;
-		else
-			free(text);
-	} else if (g_mime_content_type_is_type(ct, "text", "html") &&
-		   walk->html == NULL) {
-		walk->html = GMIME_PART(obj);
+	if (g_mime_content_type_is_type(g_mime_object_get_content_type(obj),
+					"multipart", "alternative")) {
+		/* the plain text the sender's client wrote beside the
+		   HTML is what reads best as a post */
+		for (int i = 0; i < n && i < FG_MAIL_MAX_PARTS &&
+		     walk->text == NULL; i++)
+			(void)fg_mail_walk_take(
+				g_mime_multipart_get_part(mp, i), false, walk);
 	}
+	for (int i = 0; i < n && walk->text == NULL; i++)
+		fg_mail_walk(g_mime_multipart_get_part(mp, i), depth + 1, walk);
+}
+
+/* fg_mail_html_body - Markdown of an HTML body without the footer a
+   list manager wrote into it; *html_cut_r gets the quote cut */
+static char *fg_mail_html_body(const char *html, char **html_cut_r)
+{
+	size_t len = strlen(html), start = fg_footer_html_start(html, len);
+	char *text = fg_html_to_markdown(html, start, html_cut_r);
+
+	if (start < len && fg_mail_blank(text)) {
+		/* never cut to nothing */
+		free(text);
+		free(*html_cut_r);
+		text = fg_html_to_markdown(html, len, html_cut_r);
+	}
+	return text;
 }
 
 /* fg_mail_trimmed_summary - the summary line of the collapsed block */
 #define FG_MAIL_TRIMMED_SUMMARY "Quoted text"
 
-/* fg_mail_body - the text that is posted, and what was cut from it */
+/* fg_mail_body - the text that is posted, and what was cut from it.
+   The list's footer is cut before the quote: trimming looks for the
+   quote at the end of the text. */
 static char *fg_mail_body(GMimeMessage *msg,
 			  const struct fg_parse_settings *set, bool forward,
 			  char **trimmed_r)
 {
-	struct fg_walk walk = { 0, NULL, NULL };
-	char *text, *kept, *cut = NULL, *html_cut = NULL, *body;
+	struct fg_walk walk = { 0, set->list_footer, NULL, false };
+	char *text, *kept, *cut = NULL, *html_cut = NULL, *body, *footless;
 	bool plain = false;
 
 	GMimeObject *top = g_mime_message_get_mime_part(msg);
 
 	fg_mail_walk(top, 0, &walk);
-	if (walk.plain != NULL) {
-		text = walk.plain;
+	if (walk.text != NULL && !walk.html) {
+		text = walk.text;
 		plain = true;
-	} else if (walk.html != NULL) {
-		char *html = fg_mail_part_text(walk.html, true);
-
-		text = fg_html_to_markdown(html, strlen(html), &html_cut);
-		free(html);
+	} else if (walk.text != NULL) {
+		text = fg_mail_html_body(walk.text, &html_cut);
+		free(walk.text);
 	} else if (top != NULL && GMIME_IS_MULTIPART(top) &&
 		   g_mime_multipart_get_count(GMIME_MULTIPART(top)) == 0 &&
 		   g_mime_multipart_get_prologue(GMIME_MULTIPART(top)) !=
@@ -217,6 +281,9 @@ static char *fg_mail_body(GMimeMessage *msg,
 	} else {
 		text = fg_xstrdup("");
 	}
+	footless = fg_footer_cut(text, set->list_footer, NULL);
+	free(text);
+	text = footless;
 	if (plain) {
 		/* text/plain is posted as it reads, also as Markdown */
 		char *escaped = fg_text_escape_plain(text);

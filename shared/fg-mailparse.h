@@ -49,12 +49,22 @@
  *	with more than one From header, or a From of more than one
  *	mailbox or of a group, is never authenticated.
  *
- *	body: UTF-8 text in set->format (enum fg_text_format, Markdown by
- *	default). The first non-empty inline text/plain part wins (kept
- *	as written; fg_text_escape_plain() keeps root prompts from
- *	becoming headings), else the first text/html part converted to
- *	Markdown by fg_html_to_markdown(), which also cuts the quote its
- *	HTML markers show. Every charset iconv knows is decoded; bytes
+ *body: UTF-8 text in set->format (enum fg_text_format, Markdown by
+ *	default), from the message's main text: the first inline text
+ *	part in document order, and inside a multipart/alternative its
+ *	text/plain part first. A text/plain part is kept as written
+ *	(fg_text_escape_plain() keeps root prompts from becoming
+ *	headings); a text/html part is converted to Markdown by
+ *	fg_html_to_markdown(), which also cuts the quote its HTML markers
+ *	show. Empty parts, attachments and parts that are nothing but a
+ *	list footer (fg_footer_only(), as Mailman 3 adds its footer to a
+ *	multipart message, before or after the author's text) are never
+ *	the body, and the other text parts are not joined to it.
+ *	The footer a list manager appended to the text is cut before
+ *	anything else (fg-footer.h: Mailman 2 and 3, Google Groups,
+ *	groups.io, LISTSERV, Sympa, and set->list_footer, the list's
+ *	declared footer): in HTML before the conversion (Google Groups,
+ *	groups.io, LISTSERV), and in the text or the converted Markdown. Every charset iconv knows is decoded; bytes
  *	that are invalid in the declared charset, and text in a charset
  *	nobody knows, come out as U+FFFD instead of disappearing; text
  *	that is valid UTF-8 but labelled with a charset it is not valid
@@ -124,9 +134,13 @@ struct fg_parse_settings {
 	size_t max_size;		/* 0: no limit */
 	enum fg_text_format format;	/* markup of the body (post_format) */
 	bool show_trimmed;		/* append the cut text, collapsed */
-	/* sender authentication (fg-auth.h) and un-munging of From */
+	/* sender authentication (fg-auth.h) and un-munging of From:
+	   the setting, and the list's "trusted" field (per delivery) */
 	const char *trusted_authserv_ids; /* trusted_authserv_ids */
 	bool list_trusted;		/* the list's "trusted" field */
+	/* Per list, filled for each delivery (not by
+	   fg_parse_settings_init()): */
+	const char *list_footer;	/* list field footer; NULL: none */
 };
 
 /* fg_parse_settings_init - the settings the plugin parses list mail

@@ -549,6 +549,8 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 			list->unsubscribe = fg_xstrdup(value);
 		else if (strcmp(field, "trusted") == 0)
 			(void)fg_parse_bool(value, &list->trusted);
+		else if (strcmp(field, "footer") == 0 && *value != '\0')
+			list->footer = fg_xstrdup(value);
 	}
 	freeReplyObject(reply);
 	if (list->address == NULL)
@@ -642,6 +644,7 @@ void fg_list_free(struct fg_list **_list)
 	free(list->address);
 	free(list->bridge_recipient);
 	free(list->unsubscribe);
+	free(list->footer);
 	free(list);
 	*_list = NULL;
 }
@@ -676,6 +679,12 @@ int fg_store_list_set(struct fg_store *store, const char *list,
 		return -1;
 	}
 	fg_key(key, FG_KEY_LIST_CONFIG, list);
+	if (value == NULL)
+		return fg_store_changed(store, list,
+					fg_cmd_ok(fg_store_cmd(store, error_r,
+							       "HDEL", key,
+							       field, NULL)),
+					error_r);
 	return fg_store_changed(store, list,
 				fg_cmd_ok(fg_store_cmd(store, error_r, "HSET",
 						       key, field, value,

@@ -4,8 +4,9 @@
  * DESCRIPTION
  *	Feeds arbitrary bytes to fg_mail_parse() as one message that
  *	Dovecot delivered to the bridge, with every post format (chosen
- *	by the input's length, so the message itself is left as it is)
- *	and show_trimmed on and off. Everything the parser calls runs as
+ *	by the input's length, so the message itself is left as it is),
+ *	show_trimmed on and off, and with and without a declared list
+ *	footer (the input's last bytes). Everything the parser calls runs as
  *	well: GMime, RFC 2047 and charset decoding, From rewriting undone,
  *	format=flowed, the HTML converter, quote and signature trimming,
  *	classification (VERP and Message-ID checks) and attachments.
@@ -29,6 +30,8 @@
 #include <string.h>
 
 #define FUZZ_ASSERT(x) do { if (!(x)) abort(); } while (0)
+/* Bytes of the input's end taken as the list's declared footer. */
+#define FUZZ_FOOTER_MAX 64
 
 /* fuzz_text - a string the record promises: present, valid UTF-8 */
 static void fuzz_text(const char *s, bool one_line)
@@ -101,8 +104,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	struct fg_record *rec = NULL;
 	const char *error = NULL;
+	char footer[FUZZ_FOOTER_MAX + 1];
+	int ret;
 
-	if (fg_mail_parse(data, size, &set, &rec, &error) < 0) {
+	/* a declared footer: the input's last bytes, as a list's footer
+	   matches the end of its mail (any bytes, since a footer is what
+	   an admin gives) */
+	if ((size / 6) % 2 == 1) {
+		size_t n = size < FUZZ_FOOTER_MAX ? size : FUZZ_FOOTER_MAX;
+
+		memcpy(footer, data + size - n, n);
+		footer[n] = '\0';
+		set.list_footer = footer;
+	}
+	ret = fg_mail_parse(data, size, &set, &rec, &error);
+	if (ret < 0) {
 		FUZZ_ASSERT(rec == NULL && error != NULL);
 		return 0;
 	}

@@ -121,6 +121,18 @@ START_TEST(test_subject_prefixes)
 		{ "", "(no subject)" },
 		{ "   ", "(no subject)" },
 		{ "[unclosed tag Hello", "[unclosed tag Hello" },
+		/* list managers' tags, wherever they stand */
+		{ "[Forum] Re: x", "x" },
+		{ "Re: [Forum] Re: x", "x" },
+		{ "AW: [Forum] x", "x" },
+		{ "AW: [Forum] AW: [Forum] x", "x" },
+		{ "Re: [Forum] AW: [Forum] Re: x", "x" },
+		{ "[Forum]Re:x", "x" },
+		{ "RE: [forum-l] RE: x", "x" },
+		{ "[Forum 123] Re: x", "x" },		/* Mailman's post_id */
+		{ "Sv: [forum:42] x", "x" },		/* groups.io */
+		{ "Re: [Forum] [Announce] x", "x" },
+		{ "Re: [Forum] Fwd: x", "x" },
 	};
 
 	for (size_t i = 0; i < FG_N_ELEMENTS(cases); i++) {

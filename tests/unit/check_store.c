@@ -153,6 +153,39 @@ START_TEST(test_changes_counted)
 }
 END_TEST
 
+START_TEST(test_list_footer)
+{
+	struct fg_list def = {
+		.name = "footed", .address = "footed@lists.example",
+		.bridge_recipient = "bridge-footed@lists.example",
+	};
+	struct fg_list *list;
+	const char *error;
+
+	ck_assert_int_eq(fg_store_list_add(store, &def, &error), 0);
+	ck_assert_int_eq(fg_store_list_get(store, "footed", &list, &error), 1);
+	ck_assert_ptr_null(list->footer);
+	fg_list_free(&list);
+	ck_assert_int_eq(fg_store_list_set(store, "footed", "footer",
+					   "-- \nForum rules\n", &error), 0);
+	ck_assert_int_eq(fg_store_list_get(store, "footed", &list, &error), 1);
+	ck_assert_str_eq(list->footer, "-- \nForum rules\n");
+	fg_list_free(&list);
+	/* a new definition of the list keeps its footer */
+	ck_assert_int_eq(fg_store_list_add(store, &def, &error), 0);
+	ck_assert_int_eq(fg_store_list_get(store, "footed", &list, &error), 1);
+	ck_assert_str_eq(list->footer, "-- \nForum rules\n");
+	fg_list_free(&list);
+	/* NULL deletes the field */
+	ck_assert_int_eq(fg_store_list_set(store, "footed", "footer", NULL,
+					   &error), 0);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{footed}:config' footer"), 0);
+	ck_assert_int_eq(fg_store_list_get(store, "footed", &list, &error), 1);
+	ck_assert_ptr_null(list->footer);
+	fg_list_free(&list);
+}
+END_TEST
+
 START_TEST(test_list_address_taken)
 {
 	struct fg_list one = { "takeone", "take@lists.example",
@@ -983,6 +1016,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_list_and_members);
 	tcase_add_test(tc, test_list_address_taken);
+	tcase_add_test(tc, test_list_footer);
 	tcase_add_test(tc, test_changes_counted);
 	tcase_add_test(tc, test_inbound_queue_once_in_order);
 	tcase_add_test(tc, test_outbound_and_maps);
