@@ -508,6 +508,8 @@ START_TEST(test_from_never_authenticated)
 		"From: Doe, Jane <alice@example.test>\n",
 		"From: alice\n",
 		"From: \n",
+		/* the domain is evil.test, whatever the local part says */
+		"From: \"alice@example.test\"@evil.test\n",
 	};
 
 	for (size_t i = 0; i < FG_N_ELEMENTS(forms); i++) {
