@@ -130,9 +130,25 @@ static char *fg_auth_value(struct fg_auth_lex *lx, const char *what)
 	return fg_xstrndup(start, (size_t)(lx->p - start));
 }
 
-/* fg_auth_pvalue - a property value: a value, or an address or domain
-   ([[local-part] "@"] domain-name); '/', '+' and '=' of base64
-   signature fragments (header.b) are taken too */
+/* fg_auth_is_pvalue_char - a character of an unquoted property value.
+   Wider than a token: an address or domain ([[local-part] "@"]
+   domain-name), base64 signature fragments (header.b: '/', '+', '='),
+   and what verifiers write unquoted although RFC 8601 would quote it
+   (IPv6 addresses, <> around an address); only white space, comments,
+   quotes and ';' end it. */
+static bool fg_auth_is_pvalue_char(char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	if (u >= 0x80)
+		return true;
+	if (u <= ' ' || u == 0x7f)
+		return false;
+	return strchr("();\"\\", c) == NULL;
+}
+
+/* fg_auth_pvalue - a property value: a value, or an address whose
+   local part is a quoted-string */
 static char *fg_auth_pvalue(struct fg_auth_lex *lx)
 {
 	const char *start = lx->p;
@@ -143,15 +159,14 @@ static char *fg_auth_pvalue(struct fg_auth_lex *lx)
 		if (local == NULL || *lx->p != '@')
 			return local;
 		start = ++lx->p;
-		while (fg_auth_is_token_char(*lx->p) || *lx->p == '@')
+		while (fg_auth_is_pvalue_char(*lx->p))
 			lx->p++;
 		v = fg_xasprintf("%s@%.*s", local, (int)(lx->p - start),
 				 start);
 		free(local);
 		return v;
 	}
-	while (fg_auth_is_token_char(*lx->p) || *lx->p == '@' ||
-	       *lx->p == '/' || *lx->p == '=')
+	while (fg_auth_is_pvalue_char(*lx->p))
 		lx->p++;
 	if (lx->p == start) {
 		fg_auth_fail(lx, "property without a value");

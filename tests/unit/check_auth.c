@@ -156,6 +156,16 @@ START_TEST(test_parse_forms)
 	result_is(ar, 0, "dkim", "pass", "header", "i", "@example.test");
 	fg_auth_results_free(&ar);
 
+	/* what verifiers write unquoted: IPv6, <> around an address */
+	ar = parse_one("mx.lists.test; iprev=pass policy.iprev=2001:db8::1; "
+		       "spf=none smtp.mailfrom=<>; dmarc=pass "
+		       "header.from=example.test", false);
+	ck_assert_uint_eq(ar->n_results, 3);
+	result_is(ar, 0, "iprev", "pass", "policy", "iprev", "2001:db8::1");
+	result_is(ar, 1, "spf", "none", "smtp", "mailfrom", "<>");
+	result_is(ar, 2, "dmarc", "pass", "header", "from", "example.test");
+	fg_auth_results_free(&ar);
+
 	/* ARC-Authentication-Results */
 	ar = parse_one(" i=2; lists.example.org; dmarc=pass "
 		       "header.from=example.test", true);
