@@ -101,9 +101,9 @@ static char *fg_auth_quoted(struct fg_auth_lex *lx)
 	return fg_buf_steal(&b);
 }
 
-/* fg_auth_is_token_char - a character of an RFC 2045 token (and any
-   non-ASCII byte, RFC 8601 section 2.2 allows UTF-8) */
-static bool fg_auth_is_token_char(char c)
+/* fg_auth_is_char - a printable ASCII character not in stops, or any
+   non-ASCII byte (RFC 8601 section 2.2 allows UTF-8) */
+static bool fg_auth_is_char(char c, const char *stops)
 {
 	unsigned char u = (unsigned char)c;
 
@@ -111,7 +111,13 @@ static bool fg_auth_is_token_char(char c)
 		return true;
 	if (u <= ' ' || u == 0x7f)
 		return false;
-	return strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+	return strchr(stops, c) == NULL;
+}
+
+/* fg_auth_is_token_char - a character of an RFC 2045 token */
+static bool fg_auth_is_token_char(char c)
+{
+	return fg_auth_is_char(c, "()<>@,;:\\\"/[]?=");
 }
 
 /* fg_auth_value - a value: token or quoted-string */
@@ -138,13 +144,7 @@ static char *fg_auth_value(struct fg_auth_lex *lx, const char *what)
    quotes and ';' end it. */
 static bool fg_auth_is_pvalue_char(char c)
 {
-	unsigned char u = (unsigned char)c;
-
-	if (u >= 0x80)
-		return true;
-	if (u <= ' ' || u == 0x7f)
-		return false;
-	return strchr("();\"\\", c) == NULL;
+	return fg_auth_is_char(c, "();\"\\");
 }
 
 /* fg_auth_pvalue - a property value: a value, or an address whose

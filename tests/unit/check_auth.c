@@ -66,60 +66,68 @@ static void result_is(const struct fg_auth_results *ar, size_t i,
 	}
 }
 
+/* One parse and what it must give: the authserv-id, the number of
+   results, and up to four ptype.property values of results. */
+struct parse_case {
+	const char *value, *authserv_id;
+	size_t n_results;
+	struct {
+		size_t i;
+		const char *method, *result, *ptype, *property, *value;
+	} expect[4];
+};
+
+/* The examples of RFC 8601 appendix B, and forms verifiers write. */
+static const struct parse_case parse_cases[] = {
+	/* B.2: nothing done */
+	{ "example.org 1; none", "example.org", 0, { { 0 } } },
+	/* B.3: SPF */
+	{ "example.com; spf=pass smtp.mailfrom=example.net", "example.com", 1,
+	  { { 0, "spf", "pass", "smtp", "mailfrom", "example.net" } } },
+	/* B.4: SMTP AUTH with a comment, then SPF; iprev */
+	{ "example.com;\r\n\tauth=pass (cram-md5) smtp.auth=sender@example.net;"
+	  "\r\n\tspf=pass smtp.mailfrom=example.net", "example.com", 2,
+	  { { 0, "auth", "pass", "smtp", "auth", "sender@example.net" },
+	    { 1, "spf", "pass", "smtp", "mailfrom", "example.net" } } },
+	{ "example.com; iprev=pass\r\n\tpolicy.iprev=192.0.2.200",
+	  "example.com", 1,
+	  { { 0, "iprev", "pass", "policy", "iprev", "192.0.2.200" } } },
+	/* B.5/B.6: two DKIM signatures */
+	{ "mail-router.example.net;\r\n\tdkim=pass (good signature) "
+	  "header.d=newyork.example.com\r\n\theader.b=oINEO8hg;\r\n\t"
+	  "dkim=fail (bad signature) header.d=mail-router.example.net\r\n\t"
+	  "header.b=EToRSuvU", "mail-router.example.net", 2,
+	  { { 0, "dkim", "pass", "header", "d", "newyork.example.com" },
+	    { 0, "dkim", "pass", "header", "b", "oINEO8hg" },
+	    { 1, "dkim", "fail", "header", "d", "mail-router.example.net" } } },
+	/* B.7: comments everywhere CFWS may stand */
+	{ "foo.example.net (foobar) 1 (baz);\r\n\tdkim (Because I like it) / "
+	  "1 (One yay) = (wait for it) fail\r\n\tpolicy (A dot can go here) "
+	  ". (like that) expired\r\n\t(this surprised me) = (as I wasn't "
+	  "expecting it) 1362471462", "foo.example.net", 1,
+	  { { 0, "dkim", "fail", "policy", "expired", "1362471462" } } },
+	/* what verifiers write unquoted: IPv6, <> around an address */
+	{ "mx.lists.test; iprev=pass policy.iprev=2001:db8::1; spf=none "
+	  "smtp.mailfrom=<>; dmarc=pass header.from=example.test",
+	  "mx.lists.test", 3,
+	  { { 0, "iprev", "pass", "policy", "iprev", "2001:db8::1" },
+	    { 1, "spf", "none", "smtp", "mailfrom", "<>" },
+	    { 2, "dmarc", "pass", "header", "from", "example.test" } } },
+};
+
 START_TEST(test_rfc8601_examples)
 {
-	struct fg_auth_results *ar;
+	const struct parse_case *c = &parse_cases[_i];
+	struct fg_auth_results *ar = parse_one(c->value, false);
 
-	/* B.2: nothing done */
-	ar = parse_one("example.org 1; none", false);
-	ck_assert_str_eq(ar->authserv_id, "example.org");
-	ck_assert_uint_eq(ar->n_results, 0);
+	ck_assert_str_eq(ar->authserv_id, c->authserv_id);
+	ck_assert_uint_eq(ar->n_results, c->n_results);
+	for (size_t j = 0; j < 4 && c->expect[j].method != NULL; j++)
+		result_is(ar, c->expect[j].i, c->expect[j].method,
+			  c->expect[j].result, c->expect[j].ptype,
+			  c->expect[j].property, c->expect[j].value);
 	fg_auth_results_free(&ar);
 	ck_assert_ptr_null(ar);
-
-	/* B.3: SPF */
-	ar = parse_one("example.com; spf=pass smtp.mailfrom=example.net",
-		       false);
-	ck_assert_str_eq(ar->authserv_id, "example.com");
-	result_is(ar, 0, "spf", "pass", "smtp", "mailfrom", "example.net");
-	fg_auth_results_free(&ar);
-
-	/* B.4: SMTP AUTH with a comment, then iprev */
-	ar = parse_one("example.com;\r\n\tauth=pass (cram-md5) "
-		       "smtp.auth=sender@example.net;\r\n\tspf=pass "
-		       "smtp.mailfrom=example.net", false);
-	ck_assert_uint_eq(ar->n_results, 2);
-	result_is(ar, 0, "auth", "pass", "smtp", "auth", "sender@example.net");
-	result_is(ar, 1, "spf", "pass", "smtp", "mailfrom", "example.net");
-	fg_auth_results_free(&ar);
-	ar = parse_one("example.com; iprev=pass\r\n\tpolicy.iprev=192.0.2.200",
-		       false);
-	result_is(ar, 0, "iprev", "pass", "policy", "iprev", "192.0.2.200");
-	fg_auth_results_free(&ar);
-
-	/* B.5/B.6: two DKIM signatures */
-	ar = parse_one("mail-router.example.net;\r\n\tdkim=pass (good "
-		       "signature) header.d=newyork.example.com\r\n\t"
-		       "header.b=oINEO8hg;\r\n\tdkim=fail (bad signature) "
-		       "header.d=mail-router.example.net\r\n\t"
-		       "header.b=EToRSuvU", false);
-	ck_assert_str_eq(ar->authserv_id, "mail-router.example.net");
-	ck_assert_uint_eq(ar->n_results, 2);
-	result_is(ar, 0, "dkim", "pass", "header", "d", "newyork.example.com");
-	result_is(ar, 0, "dkim", "pass", "header", "b", "oINEO8hg");
-	result_is(ar, 1, "dkim", "fail", "header", "d",
-		  "mail-router.example.net");
-	fg_auth_results_free(&ar);
-
-	/* B.7: comments everywhere CFWS may stand */
-	ar = parse_one("foo.example.net (foobar) 1 (baz);\r\n\tdkim (Because "
-		       "I like it) / 1 (One yay) = (wait for it) fail\r\n\t"
-		       "policy (A dot can go here) . (like that) expired\r\n\t"
-		       "(this surprised me) = (as I wasn't expecting it) "
-		       "1362471462", false);
-	ck_assert_str_eq(ar->authserv_id, "foo.example.net");
-	result_is(ar, 0, "dkim", "fail", "policy", "expired", "1362471462");
-	fg_auth_results_free(&ar);
 }
 END_TEST
 
@@ -154,16 +162,6 @@ START_TEST(test_parse_forms)
 		       "header.i=@example.test header.b=ab+/cd==", false);
 	result_is(ar, 0, "dkim", "pass", "header", "b", "ab+/cd==");
 	result_is(ar, 0, "dkim", "pass", "header", "i", "@example.test");
-	fg_auth_results_free(&ar);
-
-	/* what verifiers write unquoted: IPv6, <> around an address */
-	ar = parse_one("mx.lists.test; iprev=pass policy.iprev=2001:db8::1; "
-		       "spf=none smtp.mailfrom=<>; dmarc=pass "
-		       "header.from=example.test", false);
-	ck_assert_uint_eq(ar->n_results, 3);
-	result_is(ar, 0, "iprev", "pass", "policy", "iprev", "2001:db8::1");
-	result_is(ar, 1, "spf", "none", "smtp", "mailfrom", "<>");
-	result_is(ar, 2, "dmarc", "pass", "header", "from", "example.test");
 	fg_auth_results_free(&ar);
 
 	/* ARC-Authentication-Results */
@@ -598,7 +596,8 @@ static Suite *auth_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("results");
-	tcase_add_test(tc, test_rfc8601_examples);
+	tcase_add_loop_test(tc, test_rfc8601_examples, 0,
+			    (int)FG_N_ELEMENTS(parse_cases));
 	tcase_add_test(tc, test_parse_forms);
 	tcase_add_test(tc, test_parse_hostile);
 	tcase_add_test(tc, test_trusted_and_aligned);
