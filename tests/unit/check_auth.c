@@ -10,7 +10,7 @@
  *	two mailboxes, two From headers, source routes, comments, quoted
  *	local parts, trailing dots, spaces, and "X via List" with the
  *	headers a sender can write), and when a list's From rewriting is
- *	undone.
+ *	undone; a queue entry without from_auth is not authenticated.
  */
 #include <check.h>
 #include <stdbool.h>
@@ -22,6 +22,7 @@
 #include "fg-common.h"
 #include "fg-mailparse.h"
 #include "fg-record.h"
+#include "fg-store.h"
 
 #define TRUSTED "mx.lists.test, verifier.lists.test"
 
@@ -590,6 +591,25 @@ START_TEST(test_from_via_list)
 }
 END_TEST
 
+START_TEST(test_entry_from_auth)
+{
+	/* a queue entry from before the field: not authenticated */
+	char *names[] = { "message_id", "from_email", "from_auth" };
+	char *values[] = { "m@example.test", "alice@example.test",
+			   "dmarc=pass header.from=example.test by x" };
+	struct fg_entry entry = { "1-0", 2, names, values, 0 };
+	struct fg_record *rec = fg_record_from_entry(&entry);
+
+	ck_assert_str_eq(rec->from_email, "alice@example.test");
+	ck_assert_str_eq(rec->from_auth, "");
+	fg_record_free(&rec);
+	entry.n_fields = 3;
+	rec = fg_record_from_entry(&entry);
+	ck_assert_str_eq(rec->from_auth, values[2]);
+	fg_record_free(&rec);
+}
+END_TEST
+
 static Suite *auth_suite(void)
 {
 	Suite *s = suite_create("auth");
@@ -610,6 +630,7 @@ static Suite *auth_suite(void)
 	tcase_add_test(tc, test_from_forged_forms);
 	tcase_add_test(tc, test_from_never_authenticated);
 	tcase_add_test(tc, test_from_via_list);
+	tcase_add_test(tc, test_entry_from_auth);
 	suite_add_tcase(s, tc);
 	return s;
 }
