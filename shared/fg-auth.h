@@ -10,6 +10,8 @@
  *				  struct fg_auth_results **ar_r,
  *				  const char **error_r);
  *	void fg_auth_results_free(struct fg_auth_results **ar);
+ *	const char *fg_auth_prop_get(const struct fg_auth_result *res,
+ *				     const char *ptype, const char *property);
  *
  *	bool fg_auth_id_trusted(const char *trusted, const char *id);
  *	bool fg_auth_aligned(const char *a, const char *b);
@@ -25,7 +27,8 @@
  *	quoted strings and folding anywhere CFWS may stand), or with arc
  *	set of an ARC-Authentication-Results header (RFC 8617 section
  *	4.1.1: "i=N;" before the same payload). Names are lowercased;
- *	values are unquoted and kept as written.
+ *	values are unquoted and kept as written. fg_auth_prop_get() is
+ *	the value of one ptype.property of a result, or NULL.
  *
  *	fg_auth_id_trusted() tells whether id is one of the
  *	authserv-ids in trusted (comma or white space separated; case
