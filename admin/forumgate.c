@@ -17,6 +17,7 @@
 #include "fg-compose.h"
 #include "fg-secret.h"
 #include "fg-config.h"
+#include "fg-listmail.h"
 #include "fg-mailparse.h"
 #include "fg-policy.h"
 #include "fg-record.h"
@@ -44,15 +45,19 @@ static void usage(void)
 		"  status                          Redis, lists, queues, mail not posted\n"
 		"  lists                           list names\n"
 		"  list add NAME --address ADDR --bridge-recipient ADDR [--category ID]\n"
-		"           [--unsubscribe mailto:ADDR|https://URL] [--force]\n"
+		"           [--unsubscribe mailto:ADDR|https://URL] [--list-id ID]\n"
+		"           [--return-path PATTERNS] [--force]\n"
 		"  list show NAME\n"
 		"  list set NAME access open|members|moderated|closed\n"
 		"  list set NAME footer TEXT|@FILE|-   the list manager's footer\n"
 		"  list set NAME trusted yes|no    undo its From rewriting\n"
+		"  list set NAME list_id ID|''         List-Id of the list's copies\n"
+		"  list set NAME return_path PATTERNS|''  their envelope senders\n"
 		"  allow add|del LIST ADDRESS      senders who may always post\n"
 		"  member add|del LIST ADDRESS\n"
 		"  members LIST\n"
-		"  parse [--format markdown|bbcode|html] [--footer TEXT|@FILE] [FILE|-]\n"
+		"  parse [--format markdown|bbcode|html] [--footer TEXT|@FILE]\n"
+		"        [--list LIST [--envelope-from ADDR]] [FILE|-]\n"
 		"                                  parse one message as the plugin does\n"
 		"  dead LIST                       dead letters with their reasons\n"
 		"  replay LIST ID|all              move dead letters back to their queue\n"
@@ -178,6 +183,26 @@ static int cmd_lists(struct fg_store *store)
 	return EX_OK;
 }
 
+/* list_field_check - exit 64 unless value fits a list's list_id or
+   return_path field: printable ASCII, at most FG_LISTMAIL_VALUE_MAX
+   characters; a List-Id without space or <> */
+static void list_field_check(const char *field, const char *value)
+{
+	bool id = strcmp(field, "list_id") == 0;
+
+	if (strlen(value) > FG_LISTMAIL_VALUE_MAX)
+		die(EX_USAGE, "%s: longer than %d characters", field,
+		    FG_LISTMAIL_VALUE_MAX);
+	for (const char *p = value; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c < ' ' || c >= 0x7f ||
+		    (id && (c == ' ' || c == '<' || c == '>')))
+			die(EX_USAGE, "%s: '%s' is not %s", field, value,
+			    id ? "a List-Id (LIST.DOMAIN, without <>)" :
+			    "a list of address patterns");
+	}
+}
+
 static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -185,6 +210,8 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 		{ "bridge-recipient", required_argument, NULL, 'r' },
 		{ "category", required_argument, NULL, 'C' },
 		{ "unsubscribe", required_argument, NULL, 'u' },
+		{ "list-id", required_argument, NULL, 'i' },
+		{ "return-path", required_argument, NULL, 'p' },
 		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -215,6 +242,14 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 				    FG_COMPOSE_UNSUBSCRIBE_MAX);
 			list.unsubscribe = optarg;
 			break;
+		case 'i':
+			list_field_check("list_id", optarg);
+			list.list_id = optarg;
+			break;
+		case 'p':
+			list_field_check("return_path", optarg);
+			list.return_path = optarg;
+			break;
 		case 'f': force = true; break;
 		default: usage();
 		}
@@ -233,10 +268,15 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 	if (ret < 0)
 		die(strstr(error, "invalid list name") != NULL ?
 		    EX_USAGE : EX_TEMPFAIL, "%s", error);
-	printf("list %s: address=%s bridge_recipient=%s category=%lld%s%s\n",
+	printf("list %s: address=%s bridge_recipient=%s category=%lld%s%s"
+	       "%s%s%s%s\n",
 	       list.name, list.address, list.bridge_recipient, list.category,
 	       list.unsubscribe != NULL ? " unsubscribe=" : "",
-	       list.unsubscribe != NULL ? list.unsubscribe : "");
+	       list.unsubscribe != NULL ? list.unsubscribe : "",
+	       list.list_id != NULL ? " list_id=" : "",
+	       list.list_id != NULL ? list.list_id : "",
+	       list.return_path != NULL ? " return_path=" : "",
+	       list.return_path != NULL ? list.return_path : "");
 	if (list.category == 0)
 		fprintf(stderr, "%s: warning: list %s has no --category: its "
 			"topics go to the forum's default category, and forum "
@@ -260,6 +300,7 @@ static void print_footer(const char *footer)
 static int cmd_list_show(struct fg_store *store, const char *name)
 {
 	struct fg_list *list = need_list(store, name);
+	char *default_id = NULL;
 
 	printf("name: %s\naddress: %s\nbridge_recipient: %s\ncategory: %lld\n",
 	       list->name, list->address, list->bridge_recipient,
@@ -269,6 +310,15 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 	printf("trusted: %s\n", list->trusted ? "yes" : "no");
 	if (list->footer != NULL)
 		print_footer(list->footer);
+	if (list->list_id != NULL)
+		printf("list_id: %s\n", list->list_id);
+	else
+		printf("list_id: %s (default)\n", default_id =
+		       fg_listmail_default_id(list->address));
+	printf("return_path: %s\n", list->return_path != NULL ?
+	       list->return_path : "(default: LIST-bounces, LIST-bounces+*, "
+	       "LIST+bounces-*)");
+	free(default_id);
 	fg_list_free(&list);
 	return EX_OK;
 }
@@ -296,8 +346,9 @@ static char *read_footer(const char *path)
 }
 
 /* cmd_list_set - change one field of a list's config: the access
-   policy, or the footer the list manager appends ("-" clears it,
-   "@FILE" reads it from FILE) */
+   policy, the footer the list manager appends ("-" clears it,
+   "@FILE" reads it from FILE), the List-Id or the return paths of
+   the list's copies ("" goes back to the default) */
 static int cmd_list_set(struct fg_store *store, const char *name,
 			const char *field, const char *value)
 {
@@ -327,9 +378,13 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 			    "bytes", FOOTER_MAX);
 		if (value != NULL && value[strspn(value, " \t\r\n")] == '\0')
 			value = NULL;	/* a blank footer is none */
+	} else if (strcmp(field, "list_id") == 0 ||
+		   strcmp(field, "return_path") == 0) {
+		/* "" goes back to the default */
+		list_field_check(field, value);
 	} else {
 		die(EX_USAGE, "list set: unknown field '%s' (known: access, "
-		    "footer, trusted)", field);
+		    "footer, list_id, return_path, trusted)", field);
 	}
 	if (fg_store_list_set(store, name, field, value, &error) < 0)
 		die(EX_TEMPFAIL, "%s", error);
@@ -439,22 +494,45 @@ static json_t *parse_attachments(const struct fg_config *config,
 	return array;
 }
 
+/* What parse was asked for besides the file. */
+struct parse_options {
+	const char *format;		/* NULL: post_format */
+	const char *list;		/* NULL: no list rule */
+	const char *envelope_from;	/* NULL: not known */
+	const char *footer;		/* NULL: the list's, or none */
+};
+
 static int cmd_parse(const struct fg_config *config, const char *path,
-		     const char *format, const char *footer)
+		     const struct parse_options *po)
 {
 	struct fg_parse_settings set;
+	struct fg_list *list = NULL;
 	const char *error;
 
 	if (fg_parse_settings_init(&set, config, &error) < 0)
 		die(EX_CONFIG, "%s", error);
-	set.list_footer = footer;
+	set.list_footer = po->footer;
 	if (set.secret == NULL)
 		set.secret = "";
 	if (set.mail_domain == NULL)
 		set.mail_domain = "localhost";
-	if (format != NULL && fg_text_format_parse(format, &set.format) < 0)
+	if (po->format != NULL &&
+	    fg_text_format_parse(po->format, &set.format) < 0)
 		die(EX_USAGE, "unknown format '%s' (markdown, bbcode or html)",
-		    format);
+		    po->format);
+	if (po->list != NULL) {
+		/* the list rule as the plugin applies it to this list */
+		struct fg_store *store = open_store(config);
+
+		list = need_list(store, po->list);
+		fg_store_free(&store);
+		set.list_address = list->address;
+		set.list_id = list->list_id;
+		set.list_return_path = list->return_path;
+		set.envelope_from = po->envelope_from;
+		if (po->footer == NULL)
+			set.list_footer = list->footer;
+	}
 	struct fg_record *rec;
 	size_t size;
 	char *data = read_all(path, config->max_message_size, &size);
@@ -490,6 +568,7 @@ static int cmd_parse(const struct fg_config *config, const char *path,
 	putchar('\n');
 	json_decref(obj);
 	fg_record_free(&rec);
+	fg_list_free(&list);
 	free(data);
 	fg_mail_deinit();
 	return EX_OK;
@@ -635,32 +714,38 @@ int main(int argc, char *argv[])
 		usage();
 
 	if (strcmp(argv[0], "parse") == 0) {
-		/* parse works without Redis and without a config file */
-		const char *format = NULL, *footer = NULL;
+		/* parse works without Redis and without a config file,
+		   unless a list is named */
+		static const struct option opts[] = {
+			{ "format", required_argument, NULL, 'F' },
+			{ "list", required_argument, NULL, 'l' },
+			{ "envelope-from", required_argument, NULL, 'e' },
+			{ "footer", required_argument, NULL, 'f' },
+			{ NULL, 0, NULL, 0 }
+		};
+		struct parse_options po = { 0 };
 		char *footer_text = NULL;
+		int c;
 
-		while (argc >= 3 && (strcmp(argv[1], "--format") == 0 ||
-				     strcmp(argv[1], "--footer") == 0)) {
-			if (strcmp(argv[1], "--format") == 0)
-				format = argv[2];
-			else
-				footer = argv[2];
-			argc -= 2;
-			argv += 2;
+		optind = 1;
+		while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+			switch (c) {
+			case 'F': po.format = optarg; break;
+			case 'l': po.list = optarg; break;
+			case 'e': po.envelope_from = optarg; break;
+			case 'f': po.footer = optarg; break;
+			default: usage();
+			}
 		}
-		if (argc >= 2 && strncmp(argv[1], "--format=", 9) == 0) {
-			format = argv[1] + 9;
-			argc--;
-			argv++;
-		}
-		if (argc > 2)
+		if (argc - optind > 1 ||
+		    (po.envelope_from != NULL && po.list == NULL))
 			usage();
-		if (footer != NULL && footer[0] == '@')
-			footer = footer_text = read_footer(footer + 1);
-		config = access(config_path, R_OK) == 0 ?
+		if (po.footer != NULL && po.footer[0] == '@')
+			po.footer = footer_text = read_footer(po.footer + 1);
+		config = po.list != NULL || access(config_path, R_OK) == 0 ?
 			load_config(config_path) : fg_config_defaults();
-		ret = cmd_parse(config, argc == 2 ? argv[1] : "-", format,
-				footer);
+		ret = cmd_parse(config, optind < argc ? argv[optind] : "-",
+				&po);
 		fg_config_free(&config);
 		free(footer_text);
 		return ret;

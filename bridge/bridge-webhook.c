@@ -58,6 +58,7 @@
  *	with how many there were.
  */
 #include "bridge.h"
+#include "fg-net.h"
 #include "fg-webhook.h"
 
 #include <errno.h>
@@ -104,14 +105,7 @@ typedef int mhd_result;		/* before 0.9.71 handlers returned int */
 #define OVERSIZE_FACTOR 4
 
 /* an address as 16 bytes: IPv4 as ::ffff:a.b.c.d */
-struct webhook_ip {
-	unsigned char b[16];
-};
-
-struct webhook_net {
-	struct webhook_ip ip;
-	unsigned int bits;
-};
+#define webhook_ip fg_net_ip
 
 /* one client connection, in the deadline list while it is not cut */
 struct webhook_conn {
@@ -132,8 +126,7 @@ struct webhook {
 	bool store_failing;
 
 	/* everything below belongs to the server thread */
-	struct webhook_net *trusted;
-	size_t trusted_count;
+	struct fg_net_list *trusted;
 	unsigned int max_connections;
 	struct webhook_conn *head, *tail;	/* oldest since first */
 	unsigned int untrusted;		/* open untrusted connections */
@@ -508,75 +501,6 @@ static const char *webhook_ip_text(const struct webhook_ip *ip, char *buf,
 	return buf;
 }
 
-/* webhook_parse_trusted - webhook_trusted_addresses: addresses and
-   address/bits, separated by commas or spaces */
-static int webhook_parse_trusted(struct webhook *wh, const char *value,
-				 const char **error_r)
-{
-	char *copy = fg_xstrdup(value), *save = NULL, *tok, *slash;
-
-	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
-	     tok = strtok_r(NULL, ", \t", &save)) {
-		struct webhook_net net;
-		struct in_addr a4;
-		struct in6_addr a6;
-		long long bits = -1;
-		unsigned int max;
-
-		memset(&net, 0, sizeof(net));
-		if ((slash = strchr(tok, '/')) != NULL) {
-			*slash = '\0';
-			if (fg_parse_llong(slash + 1, &bits) < 0)
-				bits = 1000;
-		}
-		if (inet_pton(AF_INET, tok, &a4) == 1) {
-			net.ip.b[10] = net.ip.b[11] = 0xff;
-			memcpy(net.ip.b + 12, &a4, 4);
-			max = 32;
-			net.bits = 96;
-		} else if (inet_pton(AF_INET6, tok, &a6) == 1) {
-			memcpy(net.ip.b, &a6, 16);
-			max = 128;
-			net.bits = 0;
-		} else {
-			*error_r = fg_errorf("webhook_trusted_addresses: '%s' "
-					     "is not an IP address", tok);
-			free(copy);
-			return -1;
-		}
-		if (bits > (long long)max || (slash != NULL && bits < 0)) {
-			*error_r = fg_errorf("webhook_trusted_addresses: bad "
-					     "prefix length after '%s'", tok);
-			free(copy);
-			return -1;
-		}
-		net.bits += bits < 0 ? max : (unsigned int)bits;
-		wh->trusted = fg_xrealloc(wh->trusted, (wh->trusted_count + 1) *
-					  sizeof(*wh->trusted));
-		wh->trusted[wh->trusted_count++] = net;
-	}
-	free(copy);
-	return 0;
-}
-
-/* webhook_is_trusted - is the address in webhook_trusted_addresses */
-static bool webhook_is_trusted(const struct webhook *wh,
-			       const struct webhook_ip *ip)
-{
-	for (size_t i = 0; i < wh->trusted_count; i++) {
-		const struct webhook_net *net = &wh->trusted[i];
-		unsigned int full = net->bits / 8, rest = net->bits % 8;
-
-		if (memcmp(ip->b, net->ip.b, full) != 0)
-			continue;
-		if (rest == 0 ||
-		    ((ip->b[full] ^ net->ip.b[full]) &
-		     (0xff << (8 - rest)) & 0xff) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* webhook_shed - log a refused or cut connection, once a minute */
 static void webhook_shed(struct webhook *wh, const char *what,
 			 const struct webhook_ip *ip)
@@ -642,7 +566,7 @@ static mhd_result webhook_accept(void *cls, const struct sockaddr *addr,
 	unsigned int same = 0;
 
 	(void)addrlen;
-	if (!webhook_ip_of(addr, &ip) || webhook_is_trusted(wh, &ip))
+	if (!webhook_ip_of(addr, &ip) || fg_net_list_match(wh->trusted, &ip))
 		return MHD_YES;
 	if (wh->untrusted >= wh->max_connections) {
 		webhook_shed(wh, "refused a connection: "
@@ -682,7 +606,7 @@ static void webhook_notify(void *cls, struct MHD_Connection *conn,
 		info = MHD_get_connection_info(conn,
 			MHD_CONNECTION_INFO_CONNECTION_FD);
 		wc->fd = info != NULL ? info->connect_fd : -1;
-		wc->trusted = webhook_is_trusted(wh, &wc->ip);
+		wc->trusted = fg_net_list_match(wh->trusted, &wc->ip);
 		if (!wc->trusted)
 			wh->untrusted++;
 		webhook_list(wh, wc);
@@ -858,7 +782,7 @@ static int webhook_parse_listen(const char *listen,
 static void webhook_free(struct webhook *wh)
 {
 	fg_store_free(&wh->store);
-	free(wh->trusted);
+	fg_net_list_free(&wh->trusted);
 	free(wh);
 }
 
@@ -881,8 +805,9 @@ int webhook_start(struct bridge *b, struct webhook **webhook_r,
 	wh = fg_xcalloc(1, sizeof(*wh));
 	wh->bridge = b;
 	wh->max_connections = c->webhook_max_connections;
-	if (webhook_parse_trusted(wh, c->webhook_trusted_addresses,
-				  error_r) < 0) {
+	if (fg_net_list_parse("webhook_trusted_addresses",
+			      c->webhook_trusted_addresses, &wh->trusted,
+			      error_r) < 0) {
 		webhook_free(wh);
 		return -1;
 	}
@@ -920,7 +845,7 @@ int webhook_start(struct bridge *b, struct webhook **webhook_r,
 		 "per address, %u connections, %zu trusted networks)",
 		 c->webhook_listen, c->webhook_request_timeout,
 		 c->webhook_per_address_limit, wh->max_connections,
-		 wh->trusted_count);
+		 fg_net_list_count(wh->trusted));
 	*webhook_r = wh;
 	return 0;
 }

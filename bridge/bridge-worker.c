@@ -86,6 +86,17 @@ static int worker_read_lists(struct worker *w)
 			msg_info("%s: list=%s address=%s category=%lld: "
 				 "serving", w->name, l->name, def->address,
 				 def->category);
+			/* a list defined before fg:bridges existed: the
+			   policy daemon learns its bridge recipient */
+			ret = fg_store_bridge_register(w->store, def, &error);
+			if (ret < 0)
+				msg_warn("%s: list=%s: registering bridge "
+					 "recipient %s failed: %s", w->name,
+					 l->name, def->bridge_recipient, error);
+			else if (ret > 0)
+				msg_info("%s: list=%s: bridge recipient %s "
+					 "entered in " FG_KEY_BRIDGES, w->name,
+					 l->name, def->bridge_recipient);
 		}
 		fg_list_free(&l->def);
 		l->def = def;

@@ -14,10 +14,20 @@
  *	every other recipient the previous delivery hook (e.g. Sieve) or
  *	Dovecot's own delivery runs unchanged.
  *
+ *	Only mail the list distributed is posted (fg-listmail.h): the
+ *	envelope sender must be one of the list's return paths (Mailman
+ *	LIST-bounces, mlmmj LIST+bounces-..., or the list's return_path
+ *	patterns), the message must name the list (List-Id, List-Post or
+ *	To/Cc) and must not be the list manager's own notice. Mail sent
+ *	straight to the bridge recipient is "not-list", the list
+ *	manager's notices "list-notice"; neither is queued, so neither
+ *	takes a Message-ID from the list's own copy.
+ *
  *	Nothing is dropped silently. A message that is not posted (our
  *	own mail coming back, an automatic reply, a bounce, a duplicate,
  *	a message too large, unparsable or without text, mail for a list
- *	Redis does not know) is counted per list and reason in Redis
+ *	Redis does not know, mail the list did not distribute, the list
+ *	manager's notices) is counted per list and reason in Redis
  *	(fg:{LIST}:not-posted, shown by forumgate status), logged with its
  *	reason, and kept in the bridge recipient's mailbox named after the
  *	reason below not_posted_mailbox ("Not posted/auto-reply", created
@@ -246,10 +256,16 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		*not_posted_r = FG_NOT_POSTED_NO_LIST;
 		return FG_RESULT_NOT_POSTED;
 	}
-	/* the list's own parse settings: its declared footer */
+	/* The list's own parse settings for this delivery: only what the
+	   list distributed is posted (the list's facts and the envelope
+	   sender), and its declared footer is cut. */
 	parse_set = fg_plugin.parse_set;
-	parse_set.list_footer = list_def->footer != NULL ?
-		t_strdup(list_def->footer) : NULL;
+	parse_set.list_address = t_strdup(list_def->address);
+	parse_set.list_id = t_strdup(list_def->list_id);
+	parse_set.list_return_path = t_strdup(list_def->return_path);
+	parse_set.envelope_from = ctx->mail_from == NULL ? NULL :
+		smtp_address_encode(ctx->mail_from);
+	parse_set.list_footer = t_strdup(list_def->footer);
 	parse_set.list_trusted = list_def->trusted;
 	fg_list_free(&list_def);
 

@@ -24,6 +24,7 @@
  */
 #include "forumgate-config.h"
 #include "policyd.h"
+#include "fg-net.h"
 #include "fg-store-async.h"
 #include "fg-secret.h"
 
@@ -410,6 +411,7 @@ int main(int argc, char **argv)
 	const char *config_path = FG_DEFAULT_CONFIG_PATH, *error;
 	struct policyd pd;
 	struct listener *listeners = NULL;
+	struct fg_net_list *bridge_clients = NULL;
 	struct event_config *ev_config;
 	struct event *ev_term, *ev_int, *ev_hup;
 	bool foreground = false;
@@ -460,6 +462,10 @@ int main(int argc, char **argv)
 	pd.policy.rate_limit = pd.config->policy_rate_limit;
 	pd.policy.rate_reject = pd.config->policy_rate_reject;
 	pd.policy.redis_down_action = pd.config->policy_redis_down_action;
+	if (fg_net_list_parse("bridge_clients", pd.config->bridge_clients,
+			      &bridge_clients, &error) < 0)
+		policyd_fatal(POLICYD_EX_CONFIG, "%s", error);
+	pd.policy.bridge_clients = bridge_clients;
 	if (pd.config->secret == NULL || *pd.config->secret == '\0')
 		policyd_warn("secret is not set: every VERP bounce address "
 			     "will be refused");
@@ -561,6 +567,7 @@ int main(int argc, char **argv)
 		(void)fcntl(1, F_SETFL, stdio_flags[1]);
 	if (pd.verbose || !pd.spawn)
 		policyd_info("stopped");
+	fg_net_list_free(&bridge_clients);
 	fg_config_free(&pd.config);
 	return 0;
 }

@@ -669,7 +669,9 @@ static void redis_lists_update(struct policyd_redis *r,
 static void redis_addresses_done(void *context, int ret,
 				 const char *const *addresses,
 				 const char *const *lists, size_t count,
-				 const char *error)
+				 const char *const *bridges,
+				 const char *const *bridge_lists,
+				 size_t n_bridges, const char *error)
 {
 	struct policyd_lookup *l = context;
 	struct policyd_redis *r = l->r;
@@ -700,16 +702,29 @@ static void redis_addresses_done(void *context, int ret,
 				first_error = fg_errorf("%s", add_error);
 		}
 	}
+	for (size_t i = 0; i < n_bridges; i++) {
+		const char *add_error;
+		if (fg_policy_addresses_add_bridge(addrs, bridges[i],
+						   bridge_lists[i],
+						   &add_error) < 0) {
+			if (skipped++ == 0)
+				first_error = fg_errorf("%s", add_error);
+		}
+	}
 	if (r->addresses == NULL ||
-	    fg_policy_addresses_count(addrs) != r->logged_count ||
+	    fg_policy_addresses_count(addrs) +
+	    fg_policy_bridges_count(addrs) != r->logged_count ||
 	    skipped != r->logged_skipped) {
-		policyd_info("%zu list posting addresses read from %s",
-			     fg_policy_addresses_count(addrs), r->address);
+		policyd_info("%zu list posting addresses and %zu bridge "
+			     "recipients read from %s",
+			     fg_policy_addresses_count(addrs),
+			     fg_policy_bridges_count(addrs), r->address);
 		if (skipped > 0)
-			policyd_warn("%s: %zu invalid entries ignored, the "
-				     "first: %s", FG_KEY_ADDRESSES, skipped,
-				     first_error);
-		r->logged_count = fg_policy_addresses_count(addrs);
+			policyd_warn("%s, %s: %zu invalid entries ignored, "
+				     "the first: %s", FG_KEY_ADDRESSES,
+				     FG_KEY_BRIDGES, skipped, first_error);
+		r->logged_count = fg_policy_addresses_count(addrs) +
+			fg_policy_bridges_count(addrs);
 		r->logged_skipped = skipped;
 	}
 	fg_policy_addresses_free(&r->addresses);

@@ -9,6 +9,7 @@
  */
 #include "fg-classify.h"
 #include "fg-common.h"
+#include "fg-listmail.h"
 #include "fg-msgid.h"
 
 #include <stdbool.h>
@@ -248,10 +249,24 @@ static char *fg_classify_auto_header(const struct fg_classify_msg *msg)
 void fg_classify(const struct fg_classify_msg *msg, const char *secret,
 		 enum fg_class *class_r, char **reason_r)
 {
+	const char *notice;
+
+	fg_classify_list(msg, secret, NULL, NULL, class_r, &notice, reason_r);
+}
+
+/* fg_classify_list - see fg-classify.h */
+void fg_classify_list(const struct fg_classify_msg *msg, const char *secret,
+		      const struct fg_listmail_list *list,
+		      const char *envelope_from, enum fg_class *class_r,
+		      const char **notice_r, char **reason_r)
+{
 	const char *prefix, *suppress;
+	enum fg_listmail listmail = FG_LISTMAIL_POST;
+	char *list_reason = NULL;
 	long long topic, post;
 	char *reason;
 
+	*notice_r = NULL;
 	if (secret != NULL && *secret != '\0' &&
 	    fg_msgid_parse(secret, msg->message_id, NULL,
 			   &topic, &post) == 1) {
@@ -259,14 +274,29 @@ void fg_classify(const struct fg_classify_msg *msg, const char *secret,
 		*reason_r = fg_xstrdup("Message-ID is one the bridge sent");
 		return;
 	}
+	if (list != NULL) {
+		listmail = fg_listmail_check(list, msg, envelope_from,
+					     notice_r, &list_reason);
+		/* a forged envelope, or the list manager itself: that
+		   says more than any header of the message */
+		if (listmail == FG_LISTMAIL_NOTICE ||
+		    listmail == FG_LISTMAIL_ENVELOPE) {
+			*class_r = listmail == FG_LISTMAIL_NOTICE ?
+				FG_CLASS_LIST_NOTICE : FG_CLASS_NOT_LIST;
+			*reason_r = list_reason;
+			return;
+		}
+	}
 	if ((reason = fg_classify_bounce(msg)) != NULL) {
 		*class_r = FG_CLASS_BOUNCE;
 		*reason_r = reason;
+		free(list_reason);
 		return;
 	}
 	if ((reason = fg_classify_auto_header(msg)) != NULL) {
 		*class_r = FG_CLASS_AUTO_REPLY;
 		*reason_r = reason;
+		free(list_reason);
 		return;
 	}
 	if ((prefix = fg_classify_auto_subject(msg->subject)) != NULL &&
@@ -275,16 +305,23 @@ void fg_classify(const struct fg_classify_msg *msg, const char *secret,
 		*reason_r = fg_xasprintf("subject begins \"%s:\" and "
 					 "X-Auto-Response-Suppress has %s",
 					 prefix, suppress);
+		free(list_reason);
+		return;
+	}
+	if (listmail == FG_LISTMAIL_NOT_LIST) {
+		*class_r = FG_CLASS_NOT_LIST;
+		*reason_r = list_reason;
 		return;
 	}
 	*class_r = FG_CLASS_POST;
-	*reason_r = fg_xstrdup("list mail");
+	*reason_r = list_reason != NULL ? list_reason :
+		fg_xstrdup("list mail");
 }
 
 /* The names of enum fg_not_posted, in its order. */
 static const char *const fg_not_posted_names[FG_NOT_POSTED_COUNT] = {
 	"own", "auto-reply", "bounce", "duplicate", "empty", "too-large",
-	"unparsable", "no-list", "bad-verp",
+	"unparsable", "no-list", "bad-verp", "not-list", "list-notice",
 };
 
 /* fg_not_posted_name - see fg-classify.h */
@@ -302,6 +339,10 @@ enum fg_not_posted fg_not_posted_of_class(enum fg_class class)
 		return FG_NOT_POSTED_OWN;
 	case FG_CLASS_BOUNCE:
 		return FG_NOT_POSTED_BOUNCE;
+	case FG_CLASS_NOT_LIST:
+		return FG_NOT_POSTED_NOT_LIST;
+	case FG_CLASS_LIST_NOTICE:
+		return FG_NOT_POSTED_LIST_NOTICE;
 	case FG_CLASS_AUTO_REPLY:
 	case FG_CLASS_POST:
 		break;
@@ -331,7 +372,8 @@ int fg_not_posted_mask(const char *names, unsigned int *mask_r,
 			*error_r = fg_errorf("unknown reason '%.*s' (own, "
 					     "auto-reply, bounce, duplicate, "
 					     "empty, too-large, unparsable, "
-					     "no-list, bad-verp)",
+					     "no-list, bad-verp, not-list, "
+					     "list-notice)",
 					     (int)(len > 64 ? 64 : len), p);
 			return -1;
 		}

@@ -10,6 +10,12 @@
  *	void fg_classify(const struct fg_classify_msg *msg,
  *			 const char *secret,
  *			 enum fg_class *class_r, char **reason_r);
+ *	void fg_classify_list(const struct fg_classify_msg *msg,
+ *			      const char *secret,
+ *			      const struct fg_listmail_list *list,
+ *			      const char *envelope_from,
+ *			      enum fg_class *class_r, const char **notice_r,
+ *			      char **reason_r);
  *
  *	const char *fg_classify_auto_subject(const char *subject);
  *
@@ -23,6 +29,16 @@
  *
  *	FG_CLASS_OWN: the Message-ID is one the bridge made
  *	(fg_msgid_parse() with secret; a NULL or empty secret: none is).
+ *
+ *	fg_classify_list() only, for mail to a list's bridge recipient
+ *	(fg_listmail_check() in fg-listmail.h): FG_CLASS_NOT_LIST when
+ *	the envelope sender is not one of the list's return paths;
+ *	FG_CLASS_LIST_NOTICE when the list manager wrote the message
+ *	itself (*notice_r names the form). These come before the bounce
+ *	and automatic reply rules, which see list copies only, and a
+ *	message that passes them all but that the list did not
+ *	distribute (no List-Id, List-Post or To/Cc naming it) is
+ *	FG_CLASS_NOT_LIST as well.
  *
  *	FG_CLASS_BOUNCE: a multipart/report delivery-status report, or a
  *	null, MAILER-DAEMON or postmaster sender with a subject that reads
@@ -52,7 +68,8 @@
  *	no auto-reply, not to say they are one.
  *
  *	FG_CLASS_POST otherwise (Precedence: list or bulk and List-Id are
- *	ordinary list traffic).
+ *	ordinary list traffic; for fg_classify_list(), Precedence: bulk
+ *	without List-Post is the list manager's notice).
  *
  *	The message is described by struct fg_classify_msg: a few parsed
  *	fields and a function that returns a header's unfolded value (or
@@ -66,7 +83,8 @@
  *	classifying); fg_not_posted_name() gives the reason's name, used
  *	for the mailbox the message is kept in, the counter in Redis and
  *	the log: own, auto-reply, bounce, duplicate, empty, too-large,
- *	unparsable, no-list, bad-verp. fg_not_posted_mask() reads a list
+ *	unparsable, no-list, bad-verp, not-list, list-notice.
+ *	fg_not_posted_mask() reads a list
  *	of such names (separated by commas or spaces; "" is none) into a
  *	bit mask, bit (1 << reason).
  * DIAGNOSTICS
@@ -74,6 +92,8 @@
  *	returns -1 with *error_r naming an unknown reason. Never logs.
  */
 #include "fg-record.h"
+
+struct fg_listmail_list;
 
 struct fg_classify_msg {
 	const char *message_id;		/* normalized, without <> */
@@ -83,6 +103,13 @@ struct fg_classify_msg {
 	/* a header's unfolded value, or NULL when it is absent */
 	const char *(*header)(void *context, const char *name);
 	void *context;
+	/* for the list rule (fg-listmail.h): the first address of From
+	   as written (before any un-munging), lowercase, NULL: none; the
+	   addresses of To and Cc, lowercase, NULL-terminated (NULL: none);
+	   the list's id as List-Id names it */
+	const char *header_from;
+	const char *const *recipients;
+	const char *list_id;		/* inside <> of List-Id, NULL: none */
 };
 
 enum fg_not_posted {
@@ -95,12 +122,21 @@ enum fg_not_posted {
 	FG_NOT_POSTED_UNPARSABLE,	/* not a mail message */
 	FG_NOT_POSTED_NO_LIST,		/* list not defined in Redis */
 	FG_NOT_POSTED_BAD_VERP,		/* VERP address, MAC does not verify */
+	FG_NOT_POSTED_NOT_LIST,		/* not distributed by the list */
+	FG_NOT_POSTED_LIST_NOTICE,	/* the list manager's own mail */
 	FG_NOT_POSTED_COUNT
 };
 
 /* fg_classify - set the class of a message and the reason for it */
 void fg_classify(const struct fg_classify_msg *msg, const char *secret,
 		 enum fg_class *class_r, char **reason_r);
+/* fg_classify_list - fg_classify() of a message delivered to a list's
+   bridge recipient (list NULL: fg_classify()); *notice_r is the
+   notice form of FG_CLASS_LIST_NOTICE, else NULL */
+void fg_classify_list(const struct fg_classify_msg *msg, const char *secret,
+		      const struct fg_listmail_list *list,
+		      const char *envelope_from, enum fg_class *class_r,
+		      const char **notice_r, char **reason_r);
 
 /* fg_classify_auto_subject - the exact auto-reply prefix the subject
    begins with, or NULL */

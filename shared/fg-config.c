@@ -151,6 +151,10 @@ const struct fg_setting fg_settings[] = {
 	  "posts from one sender to one list per window before REJECT (0: never)"),
 	S(policy_rate_window, FG_SET_DURATION, "1h",
 	  "the window of policy_rate_limit and policy_rate_reject"),
+	S(bridge_clients, FG_SET_STRING, "127.0.0.0/8 ::1",
+	  "the only clients (address or address/bits) that may mail a "
+	  "list's bridge recipient or use a list's return path as sender: "
+	  "where the list manager hands mail over"),
 	S(policy_strip_extension, FG_SET_BOOL, "yes",
 	  "sender user+tag@domain is looked up as user@domain"),
 	S(recipient_delimiter, FG_SET_STRING, "+",

@@ -77,6 +77,7 @@ struct fg_config {
 	unsigned int policy_rate_reject;
 	unsigned int policy_rate_window;
 	bool policy_strip_extension;
+	char *bridge_clients;
 	char *recipient_delimiter;
 	unsigned int policy_refresh;
 	/* List -> forum: authors, threading, attachments */

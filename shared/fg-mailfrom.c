@@ -14,11 +14,13 @@
  *
  *	A list manager's From rewriting ("Alice via List" <list@...>,
  *	DMARC mitigation) is undone only for a list marked trusted, and
- *	only from the headers the list manager writes: X-Original-From,
- *	or Reply-To as GNU Mailman 3 writes it (its dmarc handler sets
- *	From to the list's posting address and appends the original From
- *	to Reply-To, so a Reply-To of one mailbox is the author; one of
- *	several is ambiguous and not used). Cc and X-MailFrom are never
+ *	only when From is the list's posting address (set->list_address,
+ *	else List-Post), and only from the headers the list manager
+ *	writes: X-Original-From, or Reply-To as GNU Mailman 3 writes it
+ *	(its dmarc handler sets From to the list's posting address and
+ *	appends the original From to Reply-To, so a Reply-To of one
+ *	mailbox is the author; one of several is ambiguous and not
+ *	used). Cc and X-MailFrom are never
  *	used: a sender writes them. The address found must then be
  *	authenticated like any other. Internal to the mail parser
  *	(fg-mail-private.h).
@@ -119,6 +121,7 @@ static bool fg_mail_one_mailbox(GMimeMessage *msg, GMimeParserOptions *options,
    the DESCRIPTION); false when there was none to undo, or the author
    cannot be told for sure */
 static bool fg_mail_unmunge(GMimeMessage *msg, GMimeParserOptions *options,
+			    const struct fg_parse_settings *set,
 			    struct fg_record *rec)
 {
 	char *via = fg_mail_via_name(rec->from_name);
@@ -128,8 +131,11 @@ static bool fg_mail_unmunge(GMimeMessage *msg, GMimeParserOptions *options,
 
 	if (via == NULL)
 		return false;
-	/* the list rewrote From to its own posting address */
-	list_post = fg_mail_list_post(fg_mail_header(msg, "List-Post"));
+	/* the list rewrote From to its own posting address: the list's
+	   definition says which it is, else its List-Post header */
+	list_post = set->list_address != NULL && *set->list_address != '\0' ?
+		fg_xstrdup(set->list_address) :
+		fg_mail_list_post(fg_mail_header(msg, "List-Post"));
 	if (list_post == NULL || strcasecmp(list_post, rec->from_email) != 0)
 		goto out;
 	fg_mail_one_mailbox(msg, options, "X-Original-From", &xo_name,
@@ -286,7 +292,7 @@ void fg_mail_from(GMimeMessage *msg, GMimeParserOptions *options,
 	}
 	free(raw);
 	if (single && set->list_trusted)
-		fg_mail_unmunge(msg, options, rec);
+		fg_mail_unmunge(msg, options, set, rec);
 	/* an address has no spaces; what has them is not an address */
 	if (strchr(rec->from_email, ' ') != NULL) {
 		rec->from_email[0] = '\0';

@@ -23,6 +23,7 @@
 #include "fg-common.h"
 #include "fg-footer.h"
 #include "fg-html.h"
+#include "fg-listmail.h"
 #include "fg-msgid.h"
 #include "fg-subject.h"
 #include "fg-text.h"
@@ -63,6 +64,7 @@ int fg_parse_settings_init(struct fg_parse_settings *set,
 	set->mail_domain = config->mail_domain;
 	set->max_size = config->max_message_size;
 	set->trusted_authserv_ids = config->trusted_authserv_ids;
+	set->recipient_delimiter = config->recipient_delimiter;
 	if (fg_text_format_parse(config->post_format, &set->format) < 0) {
 		*error_r = fg_errorf("invalid post_format '%s' (markdown, "
 				     "bbcode or html)", config->post_format);
@@ -523,6 +525,34 @@ static char *fg_mail_synthetic_id(GMimeMessage *msg, const char *data,
  * Classification (fg-classify.c)
  */
 
+/* Most To and Cc addresses the list rule looks at. */
+#define FG_MAIL_MAX_RECIPIENTS 100
+
+/* fg_mail_addresses - append the addresses of a list (through
+   groups) to addrs, lowercase, until there are max */
+static void fg_mail_addresses(InternetAddressList *list, unsigned int depth,
+			      char **addrs, size_t *n, size_t max)
+{
+	int count = list != NULL ? internet_address_list_length(list) : 0;
+
+	for (int i = 0; i < count && *n < max; i++) {
+		InternetAddress *ia = internet_address_list_get_address(list,
+									 i);
+
+		if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+			const char *addr = internet_address_mailbox_get_addr(
+				INTERNET_ADDRESS_MAILBOX(ia));
+			if (addr != NULL && *addr != '\0')
+				addrs[(*n)++] = fg_str_lower(
+					fg_mail_clean_line(addr));
+		} else if (INTERNET_ADDRESS_IS_GROUP(ia) && depth < 2) {
+			fg_mail_addresses(internet_address_group_get_members(
+				INTERNET_ADDRESS_GROUP(ia)), depth + 1,
+					  addrs, n, max);
+		}
+	}
+}
+
 /* fg_mail_classify_header - fg_classify()'s header lookup */
 static const char *fg_mail_classify_header(void *context, const char *name)
 {
@@ -542,13 +572,41 @@ static void fg_mail_classify(GMimeMessage *msg, struct fg_record *rec,
 		.from_email = rec->from_email,
 		.header = fg_mail_classify_header,
 		.context = msg,
+		.list_id = rec->list_id,
 	};
+	struct fg_listmail_list list = {
+		.address = set->list_address,
+		.list_id = set->list_id,
+		.return_path = set->list_return_path,
+		.delimiters = set->recipient_delimiter,
+	};
+	char *recipients[FG_MAIL_MAX_RECIPIENTS + 1];
+	char *from[2] = { NULL, NULL };
+	size_t n = 0, n_from = 0;
 
 	if (ct != NULL && g_mime_content_type_is_type(ct, "multipart",
 						      "report"))
 		cmsg.report_type = g_mime_content_type_get_parameter(
 			ct, "report-type");
-	fg_classify(&cmsg, set->secret, &rec->classification, &rec->reason);
+	if (set->list_address != NULL) {
+		/* the headers as written: From before any un-munging */
+		fg_mail_addresses(g_mime_message_get_from(msg), 0, from,
+				  &n_from, 1);
+		fg_mail_addresses(g_mime_message_get_to(msg), 0, recipients,
+				  &n, FG_MAIL_MAX_RECIPIENTS);
+		fg_mail_addresses(g_mime_message_get_cc(msg), 0, recipients,
+				  &n, FG_MAIL_MAX_RECIPIENTS);
+		recipients[n] = NULL;
+		cmsg.header_from = from[0];
+		cmsg.recipients = (const char *const *)recipients;
+	}
+	fg_classify_list(&cmsg, set->secret,
+			 set->list_address != NULL ? &list : NULL,
+			 set->envelope_from, &rec->classification,
+			 &rec->notice, &rec->reason);
+	for (size_t i = 0; i < n; i++)
+		free(recipients[i]);
+	free(from[0]);
 }
 
 /*

@@ -40,7 +40,8 @@
  *	comma, "Doe, Jane <jane@...>", keeps its name and address). For
  *	a list marked trusted (set->list_trusted) they undo the list
  *	manager's From rewriting ("Alice via List" <list posting
- *	address>, DMARC mitigation): the author is the one mailbox of
+ *	address>, set->list_address or else List-Post; DMARC
+ *	mitigation): the author is the one mailbox of
  *	X-Original-From or of Reply-To (as GNU Mailman writes it), never
  *	Cc or X-MailFrom, and nothing when the two disagree.
  *
@@ -85,10 +86,16 @@
  *
  *	trimmed: the text that was cut, as Markdown ("" when nothing).
  *
- *	classification and reason: fg_classify() (fg-classify.h) with
- *	set->secret: our own mail, a bounce, an automatic reply (by its
- *	headers; an auto-reply subject only counts together with
- *	X-Auto-Response-Suppress) or a post.
+ *	classification and reason: fg_classify_list() (fg-classify.h)
+ *	with set->secret: our own mail, a bounce, an automatic reply (by
+ *	its headers; an auto-reply subject only counts together with
+ *	X-Auto-Response-Suppress) or a post; with set->list_address also
+ *	mail the list did not distribute (not-list) and the list
+ *	manager's own notices (list-notice), by fg_listmail_check()
+ *	(fg-listmail.h) with the list's address, List-Id and return path
+ *	patterns, the envelope sender and set->recipient_delimiter, and
+ *	From, To and Cc as GMime parses them. notice: the form of a
+ *	list-notice (fg_listmail_check()), else NULL.
  *
  *	The caller frees the record with fg_record_free().
  *
@@ -141,6 +148,14 @@ struct fg_parse_settings {
 	/* Per list, filled for each delivery (not by
 	   fg_parse_settings_init()): */
 	const char *list_footer;	/* list field footer; NULL: none */
+	/* The list a message was delivered for (mirror mode), filled per
+	   delivery: only list mail is posted (fg-listmail.h).
+	   list_address NULL: no list rule. */
+	const char *list_address;	/* posting address */
+	const char *list_id;		/* expected List-Id; NULL: default */
+	const char *list_return_path;	/* envelope patterns; NULL: default */
+	const char *envelope_from;	/* MAIL FROM; NULL: not known */
+	const char *recipient_delimiter;	/* from the configuration */
 };
 
 /* fg_parse_settings_init - the settings the plugin parses list mail

@@ -11,6 +11,7 @@
 #include "fg-policy.h"
 #include "fg-address.h"
 #include "fg-common.h"
+#include "fg-net.h"
 #include "fg-verp.h"
 
 #include <ctype.h>
@@ -227,12 +228,14 @@ struct fg_policy_address {
 	struct fg_policy_address *next;
 	char *address;			/* lowercase */
 	char list[FG_LIST_NAME_MAX + 1];
+	bool bridge;			/* a bridge recipient */
 };
 
 struct fg_policy_addresses {
 	struct fg_policy_address **buckets;
 	size_t n_buckets;		/* a power of two */
-	size_t count;
+	size_t count;			/* posting addresses */
+	size_t n_bridges;		/* bridge recipients */
 };
 
 /* policy_fnv - FNV-1a of the bytes, lowercased if fold */
@@ -285,65 +288,99 @@ static void policy_addresses_grow(struct fg_policy_addresses *addrs)
 	addrs->n_buckets = n;
 }
 
-/* policy_addresses_find - the entry of an address, or NULL */
+/* policy_addresses_find - the entry of an address of the kind, or
+   NULL */
 static struct fg_policy_address *
 policy_addresses_find(const struct fg_policy_addresses *addrs,
-		      const char *address, size_t len)
+		      const char *address, size_t len, bool bridge)
 {
 	size_t b = policy_hash(address, len) & (addrs->n_buckets - 1);
 
 	for (struct fg_policy_address *a = addrs->buckets[b]; a != NULL;
 	     a = a->next) {
-		if (strlen(a->address) == len &&
+		if (a->bridge == bridge && strlen(a->address) == len &&
 		    strncasecmp(a->address, address, len) == 0)
 			return a;
 	}
 	return NULL;
 }
 
-int fg_policy_addresses_add(struct fg_policy_addresses *addrs,
-			    const char *address, const char *list,
-			    const char **error_r)
+/* policy_addresses_put - add an address of the kind */
+static int policy_addresses_put(struct fg_policy_addresses *addrs,
+				const char *address, const char *list,
+				bool bridge, const char **error_r)
 {
+	const char *what = bridge ? "bridge recipient" : "posting address";
 	struct policy_snippet snip1, snip2;
 	size_t len = strlen(address);
 	struct fg_policy_address *a;
 
 	if (len == 0) {
 		policy_snippet(&snip1, list, strlen(list));
-		*error_r = fg_errorf("empty posting address for list '%s'",
-				     snip1.s);
+		*error_r = fg_errorf("empty %s for list '%s'", what, snip1.s);
 		return -1;
 	}
 	if (!fg_list_name_valid(list)) {
 		policy_snippet(&snip1, address, len);
 		policy_snippet(&snip2, list, strlen(list));
-		*error_r = fg_errorf("posting address %s: invalid list "
-				     "name '%s'", snip1.s, snip2.s);
+		*error_r = fg_errorf("%s %s: invalid list name '%s'", what,
+				     snip1.s, snip2.s);
 		return -1;
 	}
-	a = policy_addresses_find(addrs, address, len);
+	a = policy_addresses_find(addrs, address, len, bridge);
 	if (a == NULL) {
-		if (addrs->count >= addrs->n_buckets)
+		if (addrs->count + addrs->n_bridges >= addrs->n_buckets)
 			policy_addresses_grow(addrs);
 		size_t b = policy_hash(address, len) & (addrs->n_buckets - 1);
 		a = fg_xcalloc(1, sizeof(*a));
 		a->address = fg_str_lower(fg_xstrndup(address, len));
+		a->bridge = bridge;
 		a->next = addrs->buckets[b];
 		addrs->buckets[b] = a;
-		addrs->count++;
+		if (bridge)
+			addrs->n_bridges++;
+		else
+			addrs->count++;
 	}
 	memcpy(a->list, list, strlen(list) + 1);
 	return 0;
+}
+
+int fg_policy_addresses_add(struct fg_policy_addresses *addrs,
+			    const char *address, const char *list,
+			    const char **error_r)
+{
+	return policy_addresses_put(addrs, address, list, false, error_r);
+}
+
+int fg_policy_addresses_add_bridge(struct fg_policy_addresses *addrs,
+				   const char *address, const char *list,
+				   const char **error_r)
+{
+	return policy_addresses_put(addrs, address, list, true, error_r);
 }
 
 const char *fg_policy_addresses_lookup(const struct fg_policy_addresses *addrs,
 				       const char *address, size_t len)
 {
 	const struct fg_policy_address *a =
-		policy_addresses_find(addrs, address, len);
+		policy_addresses_find(addrs, address, len, false);
 
 	return a == NULL ? NULL : a->list;
+}
+
+const char *fg_policy_bridge_lookup(const struct fg_policy_addresses *addrs,
+				    const char *address, size_t len)
+{
+	const struct fg_policy_address *a =
+		policy_addresses_find(addrs, address, len, true);
+
+	return a == NULL ? NULL : a->list;
+}
+
+size_t fg_policy_bridges_count(const struct fg_policy_addresses *addrs)
+{
+	return addrs->n_bridges;
 }
 
 size_t fg_policy_addresses_count(const struct fg_policy_addresses *addrs)
@@ -453,6 +490,106 @@ static bool policy_is_loop(const struct fg_policy_value *sender,
 		strncasecmp(sender->data, rcpt->data, r_local) == 0;
 }
 
+/* policy_return_path_list - the list whose return path sender is, in
+   the default forms of fg-listmail.h (Mailman LIST-bounces[+...],
+   mlmmj LIST+bounces-...), or NULL */
+static const char *
+policy_return_path_list(const struct fg_policy_addresses *addrs,
+			const struct fg_policy_settings *set,
+			const struct fg_policy_value *sender)
+{
+	const char *at = memchr(sender->data, '@', sender->len);
+	const char *delims = set->recipient_delimiter;
+	char addr[FG_POLICY_VERP_MAX + 1];
+	size_t local, domain;
+
+	if (at == NULL || sender->len > FG_POLICY_VERP_MAX)
+		return NULL;
+	local = (size_t)(at - sender->data);
+	domain = sender->len - local;
+	for (size_t i = 1; i < local; i++) {
+		const char *p = sender->data + i, *rest;
+		size_t tail = local - i;
+
+		if (*p == '-' && tail >= 8 &&
+		    strncasecmp(p, "-bounces", 8) == 0) {
+			rest = p + 8;
+			if (rest != at && *rest != '+' &&
+			    (delims == NULL || strchr(delims, *rest) == NULL))
+				continue;
+		} else if ((*p == '+' ||
+			    (delims != NULL && strchr(delims, *p) != NULL)) &&
+			   tail > 9 && strncasecmp(p + 1, "bounces-", 8) == 0) {
+			/* mlmmj: something after "bounces-" */
+		} else {
+			continue;
+		}
+		/* LIST@DOMAIN, the part before it */
+		memcpy(addr, sender->data, i);
+		memcpy(addr + i, at, domain);
+		const char *list = fg_policy_addresses_lookup(addrs, addr,
+							      i + domain);
+		if (list != NULL)
+			return list;
+	}
+	return NULL;
+}
+
+/* policy_outside - the answer for a client outside bridge_clients that
+   names a bridge recipient or uses a list's return path; false when it
+   does neither */
+static bool policy_outside(const struct fg_policy_request *req,
+			   const struct fg_policy_addresses *addrs,
+			   const struct fg_policy_settings *set,
+			   const struct fg_policy_value *crcpt,
+			   struct fg_policy_decision *d)
+{
+	const struct fg_policy_value *client =
+		&req->attrs[FG_POLICY_CLIENT_ADDRESS];
+	const struct fg_policy_value *sender = &req->attrs[FG_POLICY_SENDER];
+	char quoted[FG_POLICY_QUOTE_MAX + 4];
+	char copy[FG_POLICY_LINE_MAX + 1];
+	const char *list;
+
+	if (set->bridge_clients == NULL || client->data == NULL ||
+	    client->len == 0 ||
+	    fg_net_list_match_text(set->bridge_clients, client->data,
+				   client->len))
+		return false;
+	memcpy(copy, crcpt->data, crcpt->len);
+	copy[crcpt->len] = '\0';
+	list = fg_policy_bridge_lookup(addrs, copy, crcpt->len);
+	if (list == NULL &&
+	    fg_address_strip_extension(copy, set->recipient_delimiter))
+		list = fg_policy_bridge_lookup(addrs, copy, strlen(copy));
+	if (list != NULL) {
+		snprintf(d->list, sizeof(d->list), "%s", list);
+		memcpy(copy, crcpt->data, crcpt->len);
+		copy[crcpt->len] = '\0';
+		policy_quote(quoted, sizeof(quoted), copy);
+		policy_answer(d, "bridge recipient from outside bridge_clients",
+			      "REJECT 5.7.1 <%s>: this address takes the %s "
+			      "list's copies from its list manager only; "
+			      "post to the list instead", quoted, list);
+		return true;
+	}
+	if (sender->data != NULL && sender->len > 0 &&
+	    (list = policy_return_path_list(addrs, set, sender)) != NULL) {
+		char *s = fg_xstrndup(sender->data, sender->len);
+
+		snprintf(d->list, sizeof(d->list), "%s", list);
+		policy_quote(quoted, sizeof(quoted), s);
+		free(s);
+		policy_answer(d, "list return path from outside "
+			      "bridge_clients",
+			      "REJECT 5.7.1 <%s>: the %s list's return path "
+			      "is used by its list manager only", quoted,
+			      list);
+		return true;
+	}
+	return false;
+}
+
 int fg_policy_check(const struct fg_policy_request *req,
 		    const struct fg_policy_addresses *addrs,
 		    const struct fg_policy_settings *set,
@@ -510,6 +647,8 @@ int fg_policy_check(const struct fg_policy_request *req,
 	}
 	crcpt.data = canon;
 	crcpt.len = fg_address_canonical(rcpt->data, rcpt->len, canon);
+	if (policy_outside(req, addrs, set, &crcpt, d))
+		return 0;
 	list = fg_policy_addresses_lookup(addrs, crcpt.data, crcpt.len);
 	if (list == NULL) {
 		if (policy_verp(&crcpt, set, d))

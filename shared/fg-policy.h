@@ -37,6 +37,15 @@
  *	rate of each list its RCPT requests let it post to (fg_policy_txn
  *	below). Other protocol states and a missing recipient get DUNNO.
  *
+ *	A client outside set->bridge_clients (by client_address; a
+ *	request without one is not checked) is refused (REJECT 5.7.1)
+ *	mail to a list's bridge recipient (or an extension of it), where
+ *	only the list manager delivers the list's copies, and mail from
+ *	a list's return path (Mailman LIST-bounces, LIST-bounces+...,
+ *	mlmmj LIST+bounces-..., at a posting address's domain), which
+ *	only the list manager sends from: a forger could otherwise hand
+ *	the bridge a copy that looks like the list's.
+ *
  *	The recipient is looked up as Postfix resolves it (fg-address.h):
  *	canonical first, then without its recipient_delimiter extension.
  *	A VERP bounce address (fg-verp.h: BASE+fgb.MAC...) gets DUNNO
@@ -56,6 +65,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "fg-store.h"
+
+struct fg_net_list;
 
 /* Longest request line (name=value, without the LF). Values Postfix
    takes from SMTP command lines are bounded by its line_length_limit
@@ -121,6 +132,9 @@ struct fg_policy_settings {
 	unsigned int rate_limit;	/* posts per window; 0: no limit */
 	unsigned int rate_reject;	/* posts per window before REJECT */
 	const char *redis_down_action;	/* list lookups that failed */
+	/* where list managers hand mail over (bridge_clients); NULL:
+	   anywhere (no check) */
+	const struct fg_net_list *bridge_clients;
 };
 
 /* fg_policy_settings_default - the defaults of the table in
@@ -139,7 +153,18 @@ int fg_policy_addresses_add(struct fg_policy_addresses *addrs,
 /* fg_policy_addresses_lookup - the list of a posting address, or NULL */
 const char *fg_policy_addresses_lookup(const struct fg_policy_addresses *addrs,
 				       const char *address, size_t len);
+/* fg_policy_addresses_count - the posting addresses held */
 size_t fg_policy_addresses_count(const struct fg_policy_addresses *addrs);
+/* fg_policy_addresses_add_bridge - add a list's bridge recipient (kept
+   apart from the posting addresses); -1 as fg_policy_addresses_add() */
+int fg_policy_addresses_add_bridge(struct fg_policy_addresses *addrs,
+				   const char *address, const char *list,
+				   const char **error_r);
+/* fg_policy_bridge_lookup - the list of a bridge recipient, or NULL */
+const char *fg_policy_bridge_lookup(const struct fg_policy_addresses *addrs,
+				    const char *address, size_t len);
+/* fg_policy_bridges_count - the bridge recipients held */
+size_t fg_policy_bridges_count(const struct fg_policy_addresses *addrs);
 void fg_policy_addresses_free(struct fg_policy_addresses **addrs);
 
 enum fg_policy_verdict {

@@ -15,6 +15,8 @@ const char *fg_class_name(enum fg_class class)
 	case FG_CLASS_OWN: return "own";
 	case FG_CLASS_AUTO_REPLY: return "auto-reply";
 	case FG_CLASS_BOUNCE: return "bounce";
+	case FG_CLASS_NOT_LIST: return "not-list";
+	case FG_CLASS_LIST_NOTICE: return "list-notice";
 	}
 	return "unknown";
 }

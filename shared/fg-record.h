@@ -21,6 +21,8 @@ enum fg_class {
 	FG_CLASS_OWN,		/* our own message came back */
 	FG_CLASS_AUTO_REPLY,	/* vacation, out of office, ... */
 	FG_CLASS_BOUNCE,	/* delivery status notification */
+	FG_CLASS_NOT_LIST,	/* not distributed by the list */
+	FG_CLASS_LIST_NOTICE,	/* the list manager's own mail */
 };
 
 struct fg_record {
@@ -44,6 +46,9 @@ struct fg_record {
 	   "dmarc=pass header.from=example.org by mx.example.net"; "": it
 	   is not, and the sender is not mapped to a forum user */
 	char *from_auth;
+	/* FG_CLASS_LIST_NOTICE: which of the list manager's notices
+	   (fg-listmail.h, a static string); NULL otherwise. Not queued. */
+	const char *notice;
 };
 
 struct fg_post {

@@ -29,7 +29,6 @@
 struct fg_async_request {
 	union {
 		fg_store_async_member_cb *member;
-		fg_store_async_addresses_cb *addresses;
 		fg_store_async_facts_cb *facts;
 		fg_store_async_count_cb *count;
 		fg_store_async_list_facts_cb *list_facts;
@@ -202,42 +201,113 @@ int fg_store_async_is_member(redisAsyncContext *ac, const char *list,
 	return 0;
 }
 
-/* async_addresses_reply - HGETALL answered: name, value, name, ... */
+/* The two maps fg_store_async_addresses() reads in one pipeline: the
+   posting addresses (copied when they arrive) wait for the bridge
+   recipients. */
+struct async_maps {
+	fg_store_async_addresses_cb *callback;
+	void *context;
+	char **names, **values;		/* the posting addresses */
+	size_t count;
+	char *error;			/* the first reply's error */
+	bool alone;			/* the second command was not sent */
+};
+
+/* async_maps_free - free the pair's record */
+static void async_maps_free(struct async_maps *m)
+{
+	for (size_t i = 0; i < m->count; i++) {
+		free(m->names[i]);
+		free(m->values[i]);
+	}
+	free(m->names);
+	free(m->values);
+	free(m->error);
+	free(m);
+}
+
+/* async_hash_pairs - the fields and values of an HGETALL reply (they
+   point into it); the error text, or NULL */
+static const char *async_hash_pairs(const redisReply *reply,
+				    const char ***names_r,
+				    const char ***values_r, size_t *count_r)
+{
+	size_t count = reply->elements / 2;
+
+	*names_r = *values_r = NULL;
+	*count_r = 0;
+	if (reply->type != REDIS_REPLY_ARRAY)
+		return "unexpected Redis reply to HGETALL";
+	*names_r = fg_xcalloc(count + 1, sizeof(**names_r));
+	*values_r = fg_xcalloc(count + 1, sizeof(**values_r));
+	for (size_t i = 0; i < count; i++) {
+		const redisReply *name = reply->element[2 * i];
+		const redisReply *value = reply->element[2 * i + 1];
+		if (name->type != REDIS_REPLY_STRING ||
+		    value->type != REDIS_REPLY_STRING)
+			return "unexpected Redis reply to HGETALL";
+		(*names_r)[i] = name->str;
+		(*values_r)[i] = value->str;
+	}
+	*count_r = count;
+	return NULL;
+}
+
+/* async_addresses_reply - HGETALL of the posting addresses answered:
+   keep them for the bridge recipients' reply */
 static void async_addresses_reply(redisAsyncContext *ac, void *_reply,
 				  void *privdata)
 {
-	struct fg_async_request *req = privdata;
-	redisReply *reply = _reply;
-	const char *error = async_reply_error(ac, reply);
-	const char **addresses = NULL, **lists = NULL;
+	struct async_maps *m = privdata;
+	const char *error = async_reply_error(ac, _reply);
+	const char **names = NULL, **values = NULL;
 	size_t count = 0;
 
-	if (error == NULL && reply->type != REDIS_REPLY_ARRAY)
-		error = "unexpected Redis reply to HGETALL";
-	if (error == NULL) {
-		count = reply->elements / 2;
-		addresses = fg_xcalloc(count, sizeof(*addresses));
-		lists = fg_xcalloc(count, sizeof(*lists));
-		for (size_t i = 0; i < count; i++) {
-			const redisReply *name = reply->element[2 * i];
-			const redisReply *value = reply->element[2 * i + 1];
-			if (name->type != REDIS_REPLY_STRING ||
-			    value->type != REDIS_REPLY_STRING) {
-				error = "unexpected Redis reply to HGETALL";
-				break;
-			}
-			addresses[i] = name->str;
-			lists[i] = value->str;
+	if (error == NULL)
+		error = async_hash_pairs(_reply, &names, &values, &count);
+	if (error != NULL) {
+		m->error = fg_xstrdup(error);
+	} else {
+		m->names = fg_xcalloc(count + 1, sizeof(*m->names));
+		m->values = fg_xcalloc(count + 1, sizeof(*m->values));
+		for (; m->count < count; m->count++) {
+			m->names[m->count] = fg_xstrdup(names[m->count]);
+			m->values[m->count] = fg_xstrdup(values[m->count]);
 		}
 	}
+	free(names);
+	free(values);
+	if (m->alone) {
+		m->callback(m->context, -1, NULL, NULL, 0, NULL, NULL, 0,
+			    "Redis connection is closing");
+		async_maps_free(m);
+	}
+}
+
+/* async_bridges_reply - HGETALL of the bridge recipients answered:
+   both maps to the caller */
+static void async_bridges_reply(redisAsyncContext *ac, void *_reply,
+				void *privdata)
+{
+	struct async_maps *m = privdata;
+	const char *error = m->error != NULL ? m->error :
+		async_reply_error(ac, _reply);
+	const char **names = NULL, **values = NULL;
+	size_t count = 0;
+
+	if (error == NULL)
+		error = async_hash_pairs(_reply, &names, &values, &count);
 	if (error != NULL)
-		req->callback.addresses(req->context, -1, NULL, NULL, 0, error);
+		m->callback(m->context, -1, NULL, NULL, 0, NULL, NULL, 0,
+			    error);
 	else
-		req->callback.addresses(req->context, 0, addresses, lists,
-					count, NULL);
-	free(addresses);
-	free(lists);
-	free(req);
+		m->callback(m->context, 0,
+			    (const char *const *)m->names,
+			    (const char *const *)m->values, m->count,
+			    names, values, count, NULL);
+	free(names);
+	free(values);
+	async_maps_free(m);
 }
 
 int fg_store_async_addresses(redisAsyncContext *ac,
@@ -246,15 +316,22 @@ int fg_store_async_addresses(redisAsyncContext *ac,
 {
 	const char *argv[2] = { "HGETALL", FG_KEY_ADDRESSES };
 	size_t argvlen[2] = { strlen(argv[0]), strlen(argv[1]) };
-	struct fg_async_request *req = fg_xcalloc(1, sizeof(*req));
+	struct async_maps *m = fg_xcalloc(1, sizeof(*m));
 
-	req->callback.addresses = callback;
-	req->context = context;
-	if (redisAsyncCommandArgv(ac, async_addresses_reply, req, 2, argv,
+	m->callback = callback;
+	m->context = context;
+	if (redisAsyncCommandArgv(ac, async_addresses_reply, m, 2, argv,
 				  argvlen) != REDIS_OK) {
-		free(req);
+		async_maps_free(m);
 		*error_r = "Redis connection is closing";
 		return -1;
+	}
+	argv[1] = FG_KEY_BRIDGES;
+	argvlen[1] = strlen(argv[1]);
+	if (redisAsyncCommandArgv(ac, async_bridges_reply, m, 2, argv,
+				  argvlen) != REDIS_OK) {
+		/* the first reply reports the failure and frees m */
+		m->alone = true;
 	}
 	return 0;
 }

@@ -110,14 +110,19 @@ int fg_store_async_subscribe_changes(redisAsyncContext *ac,
 				     fg_store_async_changes_cb *callback,
 				     void *context, const char **error_r);
 
-/* ret: 0 with count pairs of (posting address, list name), -1 error */
+/* ret: 0 with count pairs of (posting address, list name) and
+   n_bridges pairs of (bridge recipient, list name), -1 error */
 typedef void fg_store_async_addresses_cb(void *context, int ret,
 					 const char *const *addresses,
 					 const char *const *lists, size_t count,
+					 const char *const *bridges,
+					 const char *const *bridge_lists,
+					 size_t n_bridges,
 					 const char *error);
 
-/* fg_store_async_addresses - every posting address and its list, the
-   whole FG_KEY_ADDRESSES hash */
+/* fg_store_async_addresses - every posting address and every bridge
+   recipient with its list: the whole FG_KEY_ADDRESSES and
+   FG_KEY_BRIDGES hashes, in one pipeline */
 int fg_store_async_addresses(redisAsyncContext *ac,
 			     fg_store_async_addresses_cb *callback,
 			     void *context, const char **error_r);

@@ -434,6 +434,55 @@ static int fg_store_list_claim(struct fg_store *store,
 	return -1;
 }
 
+/* fg_store_bridge_forget - remove a bridge recipient from
+   fg:bridges if it is still the list's */
+static int fg_store_bridge_forget(struct fg_store *store, const char *address,
+				  const char *list, const char **error_r)
+{
+	char *holder = NULL;
+	int ret = fg_store_hget_string(store, FG_KEY_BRIDGES, address,
+				       &holder, error_r);
+
+	if (ret > 0 && strcmp(holder, list) == 0)
+		ret = fg_cmd_ok(fg_store_cmd(store, error_r, "HDEL",
+					     FG_KEY_BRIDGES, address, NULL));
+	free(holder);
+	return ret < 0 ? -1 : 0;
+}
+
+/* fg_store_bridge_register - enter a list's bridge recipient in
+   fg:bridges unless it is there (lists defined before that key
+   existed); 1 when it was entered */
+int fg_store_bridge_register(struct fg_store *store, const struct fg_list *list,
+			     const char **error_r)
+{
+	redisReply *reply;
+	int ret;
+
+	if (list->bridge_recipient == NULL || *list->bridge_recipient == '\0')
+		return 0;
+	reply = fg_store_cmd(store, error_r, "HSETNX", FG_KEY_BRIDGES,
+			     list->bridge_recipient, list->name, NULL);
+	if (reply == NULL)
+		return -1;
+	ret = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+	freeReplyObject(reply);
+	return ret;
+}
+
+/* fg_store_list_optional - set an optional field of a list's config,
+   or remove it when value is NULL or empty */
+static int fg_store_list_optional(struct fg_store *store, const char *key,
+				  const char *field, const char *value,
+				  const char **error_r)
+{
+	if (value != NULL && *value != '\0')
+		return fg_cmd_ok(fg_store_cmd(store, error_r, "HSET", key,
+					      field, value, NULL));
+	return fg_cmd_ok(fg_store_cmd(store, error_r, "HDEL", key, field,
+				      NULL));
+}
+
 /* fg_store_list_define - add or redefine a list; force takes the
    address and category from the lists that hold them */
 static int fg_store_list_define(struct fg_store *store,
@@ -474,14 +523,28 @@ static int fg_store_list_define(struct fg_store *store,
 					     FG_KEY_CATEGORIES, old_category,
 					     NULL));
 	}
+	/* the bridge recipients, for the policy daemon */
+	if (ret == 0 && old != NULL && *old->bridge_recipient != '\0' &&
+	    strcmp(old->bridge_recipient, list->bridge_recipient) != 0)
+		ret = fg_store_bridge_forget(store, old->bridge_recipient,
+					     list->name, error_r);
+	if (ret == 0 && *list->bridge_recipient != '\0')
+		ret = fg_cmd_ok(fg_store_cmd(store, error_r, "HSET",
+					     FG_KEY_BRIDGES,
+					     list->bridge_recipient,
+					     list->name, NULL));
 	fg_list_free(&old);
-	/* the list's definition: no unsubscribe URI given, none kept */
-	if (ret == 0 && list->unsubscribe != NULL && *list->unsubscribe != '\0')
-		ret = fg_cmd_ok(fg_store_cmd(store, error_r, "HSET", key,
-					     "unsubscribe", list->unsubscribe, NULL));
-	else if (ret == 0)
-		ret = fg_cmd_ok(fg_store_cmd(store, error_r, "HDEL", key,
-					     "unsubscribe", NULL));
+	/* the list's definition: an optional field not given is not
+	   kept */
+	if (ret == 0)
+		ret = fg_store_list_optional(store, key, "unsubscribe",
+					     list->unsubscribe, error_r);
+	if (ret == 0)
+		ret = fg_store_list_optional(store, key, "list_id",
+					     list->list_id, error_r);
+	if (ret == 0)
+		ret = fg_store_list_optional(store, key, "return_path",
+					     list->return_path, error_r);
 	if (ret == 0)
 		ret = fg_store_group_create(store, fg_key(key, FG_KEY_INBOUND,
 							  list->name), error_r);
@@ -551,6 +614,10 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 			(void)fg_parse_bool(value, &list->trusted);
 		else if (strcmp(field, "footer") == 0 && *value != '\0')
 			list->footer = fg_xstrdup(value);
+		else if (strcmp(field, "list_id") == 0 && *value != '\0')
+			list->list_id = fg_xstrdup(value);
+		else if (strcmp(field, "return_path") == 0 && *value != '\0')
+			list->return_path = fg_xstrdup(value);
 	}
 	freeReplyObject(reply);
 	if (list->address == NULL)
@@ -645,6 +712,8 @@ void fg_list_free(struct fg_list **_list)
 	free(list->bridge_recipient);
 	free(list->unsubscribe);
 	free(list->footer);
+	free(list->list_id);
+	free(list->return_path);
 	free(list);
 	*_list = NULL;
 }

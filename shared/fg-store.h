@@ -30,6 +30,8 @@
 /* Key names (printf formats where a list name goes). */
 #define FG_KEY_LISTS		"fg:lists"
 #define FG_KEY_ADDRESSES	"fg:addresses"
+/* bridge recipient -> list, as fg:addresses for posting addresses */
+#define FG_KEY_BRIDGES		"fg:bridges"
 #define FG_KEY_CATEGORIES	"fg:categories"
 #define FG_KEY_LIST_CONFIG	"fg:{%s}:config"
 #define FG_KEY_MEMBERS		"fg:{%s}:members"
@@ -80,6 +82,9 @@ struct fg_list {
 	bool trusted;
 	/* the footer the list manager appends (fg-footer.h); NULL: none */
 	char *footer;
+	/* how the list manager's copies are recognised (fg-listmail.h) */
+	char *list_id;		/* List-Id; NULL: LIST.DOMAIN of address */
+	char *return_path;	/* envelope sender patterns; NULL: default */
 };
 
 enum fg_queue {
@@ -174,6 +179,11 @@ int fg_store_lists(struct fg_store *store, char ***names_r, size_t *count_r,
 		   const char **error_r);
 void fg_list_free(struct fg_list **list);
 
+/* fg_store_bridge_register - enter the list's bridge recipient in
+   fg:bridges when it is missing (a list defined before that key
+   existed); 1 entered, 0 there already, -1 error */
+int fg_store_bridge_register(struct fg_store *store, const struct fg_list *list,
+			     const char **error_r);
 /* fg_store_list_set - set one field of a list's config hash (e.g.
    "access"), or delete it when value is NULL; the list must exist */
 int fg_store_list_set(struct fg_store *store, const char *list,

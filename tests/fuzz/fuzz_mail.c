@@ -102,6 +102,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.trusted_authserv_ids = "mx.lists.test, lists.example.org",
 		.list_trusted = (size / 6) % 2 == 1,
 	};
+	/* the list rule on every other input, with a list copy's envelope
+	   sender or none */
+	if ((size / 6) % 2 == 1) {
+		set.list_address = "forum@lists.test";
+		set.recipient_delimiter = "+-";
+		set.envelope_from = (size / 12) % 2 == 1 ?
+			"forum+bounces-1-bridge=lists.test@lists.test" : NULL;
+	}
 	struct fg_record *rec = NULL;
 	const char *error = NULL;
 	char footer[FUZZ_FOOTER_MAX + 1];

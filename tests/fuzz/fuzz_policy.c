@@ -14,6 +14,7 @@
  *	Built and run by tests/fuzz/run-fuzz.sh (clang -fsanitize=fuzzer).
  */
 #include "fg-common.h"
+#include "fg-net.h"
 #include "fg-policy.h"
 #include "fg-verp.h"
 
@@ -24,6 +25,7 @@
 #define FUZZ_ASSERT(x) do { if (!(x)) abort(); } while (0)
 
 static struct fg_policy_addresses *fuzz_addrs;
+static struct fg_net_list *fuzz_nets;
 
 /* fuzz_answer_ok - one action line, the empty line, nothing else */
 static void fuzz_answer_check(const struct fg_policy_decision *d)
@@ -50,9 +52,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					      "forum", &error);
 		(void)fg_policy_addresses_add(fuzz_addrs, "dev@lists.test",
 					      "dev", &error);
+		(void)fg_policy_addresses_add_bridge(fuzz_addrs,
+						     "bridge@lists.test",
+						     "forum", &error);
+		(void)fg_net_list_parse("bridge_clients", "127.0.0.0/8 ::1",
+					&fuzz_nets, &error);
 	}
 	fg_policy_settings_default(&set);
 	set.secret = "fuzz-secret";
+	set.bridge_clients = fuzz_nets;
 
 	while (pos < size) {
 		struct fg_policy_request req;

@@ -44,9 +44,9 @@ hdrdir=$builddir
 # sources - the library files a target builds with the sanitizers
 sources() {
 	case $1 in
-	policy)	echo fg-policy.c fg-common.c fg-verp.c fg-msgid.c ;;
+	policy)	echo fg-policy.c fg-net.c fg-common.c fg-verp.c fg-msgid.c ;;
 	mail)	echo fg-mailparse.c fg-mailfrom.c fg-auth.c fg-charset.c fg-trim.c \
-		fg-classify.c fg-attach.c fg-html.c fg-text.c fg-subject.c \
+		fg-classify.c fg-listmail.c fg-attach.c fg-html.c fg-text.c fg-subject.c \
 		fg-msgid.c fg-verp.c fg-common.c fg-record.c ;;
 	webhook) echo fg-webhook.c fg-common.c fg-msgid.c fg-record.c ;;
 	verp)	echo fg-verp.c fg-msgid.c fg-common.c ;;

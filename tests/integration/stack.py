@@ -78,6 +78,9 @@ LIST_PREFIX = "[forum]"
 LIST_ID = "forum.lists.test"
 LIST_CATEGORY = "5"
 BRIDGE_ADDRESS = "bridge@lists.test"
+# The envelope sender of mlmmj's copies to the bridge (LIST+bounces-N-USER=
+# DOMAIN@): what send_list_copy() gives a copy it delivers itself.
+LIST_RETURN_PATH = "forum+bounces-0-bridge=lists.test@lists.test"
 USERS = (
     "bridge@lists.test",
     "alice@example.test",
@@ -1048,6 +1051,8 @@ mydomain = lists.test
 myorigin = lists.test
 mydestination =
 mynetworks = 127.0.0.0/8
+# a test may pose as a remote client: XCLIENT ADDR=192.0.2.7
+smtpd_authorized_xclient_hosts = 127.0.0.1
 relay_domains =
 alias_maps =
 alias_database =
@@ -1315,6 +1320,28 @@ mlmmj     unix  -       n       n       -       -       pipe
             else:
                 s.rset()
         return answers[0] if single else answers
+
+    def send_list_copy(self, msg, rcpt_to=None, **kw):
+        """Deliver `msg` to the bridge recipient (or `rcpt_to`) the way the
+        list's copy reaches it: envelope sender LIST_RETURN_PATH (mlmmj's
+        form), and List-Id and List-Post as the stack's mlmmj list adds them
+        when the message has none.  For tests of what the bridge does with
+        list mail; tests of the list itself send to stack.list_address.
+        Other arguments as send_mail()."""
+        if isinstance(msg, (bytes, str)):
+            data = msg.encode() if isinstance(msg, str) else msg
+            head = data.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+            if b"\nlist-id:" not in b"\n" + head.lower():
+                data = (b"List-Id: <%s>\r\nList-Post: <mailto:%s>\r\n"
+                        % (LIST_ID.encode(), LIST_ADDRESS.encode()) + data)
+            msg = data
+        else:
+            if msg["List-Id"] is None:
+                msg["List-Id"] = "<%s>" % LIST_ID
+            if msg["List-Post"] is None:
+                msg["List-Post"] = "<mailto:%s>" % LIST_ADDRESS
+        return self.send_mail(LIST_RETURN_PATH, rcpt_to or self.bridge_address,
+                              msg, **kw)
 
     make_message = staticmethod(make_message)
     wait_for = staticmethod(wait_for)

@@ -83,9 +83,7 @@ DIRECT = ("two From headers", "two mailboxes")
 def _send(stack, name, data):
     """Through mlmmj, or as the list's copy straight to the bridge."""
     if name in DIRECT:
-        data = data.replace(b"\r\nTo: ", b"\r\nList-Id: <%s>\r\nTo: "
-                            % stack.list_id.encode(), 1)
-        stack.send_mail(ENVELOPE, stack.bridge_address, data)
+        stack.send_list_copy(data)
     else:
         stack.send_mail(ENVELOPE, stack.list_address, data)
 

@@ -20,7 +20,7 @@ import smtplib
 import socket
 import uuid
 
-from stack import requires, wait_for
+from stack import LIST_RETURN_PATH, requires, wait_for
 
 STACK_OPTIONS = {"full": True}
 
@@ -41,6 +41,8 @@ def _headers(token, subject=None, sender=True, extra=""):
     if sender:
         h += "From: Alice Example <alice@example.test>\r\n"
     h += "To: bridge@lists.test\r\n"
+    # what the list's copy carries (see _lmtp_send for its envelope)
+    h += "List-Id: <forum.lists.test>\r\n"
     h += "Subject: %s\r\n" % (subject or "Bad input case %s" % token)
     h += "Message-ID: <bad-%s@example.test>\r\n" % token
     h += "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
@@ -119,7 +121,7 @@ def _outcome(stack, token, offsets, timeout=90):
 
 def _send(stack, token, data):
     offsets = stack.log_offsets()
-    stack.send_mail(SENDER, stack.bridge_address, data)
+    stack.send_list_copy(data)
     sent[token] = "smtp"
     return offsets
 
@@ -239,7 +241,7 @@ def _lmtp_send(stack, data):
     s = smtplib.LMTP(stack.lmtp_socket, timeout=120)
     try:
         s.ehlo("client.example.test")
-        s.mail(SENDER)
+        s.mail(LIST_RETURN_PATH)
         code, _ = s.rcpt(stack.bridge_address)
         assert code == 250, code
         try:

@@ -66,7 +66,7 @@ def _root_topic(stack, uid):
                               "Crash thread %s" % uid,
                               "The root of crash thread %s.\n" % uid,
                               authenticated=True)
-    stack.send_mail(AUTHOR, stack.bridge_address, root)
+    stack.send_list_copy(root)
     wait_for(lambda: _posts_with(stack, "root of crash thread %s" % uid),
              60, "the root post")
     return root["Message-ID"]
@@ -89,7 +89,7 @@ def test_sigkill_while_posting_as_staff(stack):
                                  in_reply_to=root, references=[root],
                                  authenticated=True)
         stack.forum_fail("slow", count=1, retry_after=SLOW_S)
-        stack.send_mail(AUTHOR, stack.bridge_address, msg)
+        stack.send_list_copy(msg)
         # the forum made the post and holds the answer: kill now
         wait_for(lambda: _posts_with(stack, text), 60,
                  "reply %d on the forum" % n)
@@ -132,7 +132,7 @@ def test_redis_lost_while_forum_slow(stack):
                    and r["status"] == 200)
     before = answered()
     stack.forum_fail("slow", count=1, retry_after=3)
-    stack.send_mail(AUTHOR, stack.bridge_address, msg)
+    stack.send_list_copy(msg)
     wait_for(lambda: _posts_with(stack, text), 60, "the post on the forum")
     log = stack.log_path("forumgated")
     offset = os.path.getsize(log)

@@ -47,15 +47,15 @@ def test_reply_before_parent_lands_under_it(stack):
                                "Unrelated %s" % uid,
                                "Posted while the reply waits, %s.\n" % uid)
     # the reply first: it is set aside, and the queue goes on
-    stack.send_mail("bob@example.test", stack.bridge_address, reply)
+    stack.send_list_copy(reply)
     wait_for(lambda: _waiting(stack) == 1, 30, "the reply set aside")
-    stack.send_mail("carol@example.test", stack.bridge_address, other)
+    stack.send_list_copy(other)
     wait_for(lambda: _post_with(stack, "Posted while the reply waits, %s"
                                 % uid), 30, "the next mail posted")
     assert _post_with(stack, "The reply of %s" % uid) is None
     assert "set aside for up to" in _log(stack)
     # the parent comes: the reply goes right after it, under it
-    stack.send_mail("alice@example.test", stack.bridge_address, parent)
+    stack.send_list_copy(parent)
     wait_for(lambda: _post_with(stack, "The reply of %s" % uid), 30,
              "the reply posted")
     ptopic, ppost = _post_with(stack, "The parent of %s" % uid)
@@ -84,7 +84,7 @@ def test_parent_never_comes(stack):
                                "Re: Never seen %s" % uid,
                                "A reply whose parent never came, %s.\n" % uid,
                                in_reply_to="<never-%s@example.test>" % uid)
-    stack.send_mail("bob@example.test", stack.bridge_address, reply)
+    stack.send_list_copy(reply)
     wait_for(lambda: _waiting(stack) == 1, 30, "the reply set aside")
     wait_for(lambda: _post_with(stack, "whose parent never came, %s" % uid),
              60, "the reply posted on its own")

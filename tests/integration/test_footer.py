@@ -111,8 +111,9 @@ def test_mlmmj_declared_footer(stack):
 
 
 def _deliver(stack, data):
-    """A mail as a list manager delivers it to the bridge subscriber."""
-    stack.send_mail("alice@example.test", stack.bridge_address,
+    """A mail as Mailman 3 delivers it to the bridge subscriber: its
+    envelope sender is the list's -bounces address."""
+    stack.send_mail("forum-bounces@lists.test", stack.bridge_address,
                     data.replace("\n", "\r\n").encode())
 
 

@@ -70,7 +70,7 @@ def test_two_daemons_keep_order_and_take_over(stack):
         root = stack.make_message("alice@example.test", stack.bridge_address,
                                   "Lease thread %s begins" % uid,
                                   "Message number 00 of thread %s.\n" % uid)
-        stack.send_mail("alice@example.test", stack.bridge_address, root)
+        stack.send_list_copy(root)
         _wait_queued(stack, root["Message-ID"])
         sent = ["Message number 00 of thread %s." % uid]
         ids = [root["Message-ID"].strip("<>")]
@@ -94,7 +94,7 @@ def test_two_daemons_keep_order_and_take_over(stack):
                 "Re: Lease thread %s begins" % uid,
                 "Message number %02d of thread %s.\n" % (i, uid),
                 in_reply_to=parent, references=[root["Message-ID"], parent])
-            stack.send_mail("bob@example.test", stack.bridge_address, msg)
+            stack.send_list_copy(msg)
             _wait_queued(stack, msg["Message-ID"])
             sent.append("Message number %02d of thread %s." % (i, uid))
             ids.append(msg["Message-ID"].strip("<>"))
@@ -149,7 +149,7 @@ def test_forum_slower_than_the_lease(stack):
                 "bob@example.test", stack.bridge_address,
                 "Slow forum %s part %d" % (uid, i),
                 "Message number %02d of thread %s.\n" % (i, uid))
-            stack.send_mail("bob@example.test", stack.bridge_address, msg)
+            stack.send_list_copy(msg)
             _wait_queued(stack, msg["Message-ID"])
             sent.append("Message number %02d of thread %s." % (i, uid))
             ids.append(msg["Message-ID"].strip("<>"))

@@ -136,12 +136,12 @@ def test_content_refusal_dead_letter_at_once(stack):
                                  stack.bridge_address,
                                  "Limits %s refused text" % uid,
                                  _long_body(uid, 450))
-    stack.send_mail("alice@example.test", stack.bridge_address, refused)
+    stack.send_list_copy(refused)
     nxt = stack.make_message("Alice Example <alice@example.test>",
                              stack.bridge_address,
                              "Limits %s the next one" % uid,
                              "Limits %s next: the queue goes on.\n" % uid)
-    stack.send_mail("alice@example.test", stack.bridge_address, nxt)
+    stack.send_list_copy(nxt)
     wait_for(lambda: _xlen(stack, "fg:{forum}:dead") == 1, timeout=30,
              what="the dead letter")
     wait_for(lambda: _posts(stack, "Limits %s next:" % uid), timeout=30,

@@ -319,10 +319,16 @@ def test_decisions_from_memory_follow_changes(stack):
     _restart_policyd(stack, policy_rate_limit=0, policy_rate_reject=0)
     try:
         _policyd_listening(stack)
-        # the first read after the restart may still be under way
-        wait_for(lambda: "not a member" in _refused(
-            stack, "erin@example.test", stack.list_address).text,
-            timeout=5, what="erin refused")
+
+        # The daemon subscribes, then reads every list: until that read
+        # is in, decisions ask Redis. Wait until one costs no lookup.
+        def from_memory():
+            before = _membership_lookups(stack)
+            e = _refused(stack, "erin@example.test", stack.list_address)
+            assert "not a member" in e.text, e.text
+            return _membership_lookups(stack) == before
+        wait_for(from_memory, timeout=15, interval=0.2,
+                 what="decisions answered from memory")
         before = _membership_lookups(stack)
         for _ in range(3):
             assert _send(stack, "alice@example.test",

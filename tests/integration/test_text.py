@@ -32,8 +32,7 @@ def _body(post):
 
 
 def _deliver(stack, data):
-    stack.send_mail("alice@example.test", stack.bridge_address,
-                    data.replace("\n", "\r\n").encode())
+    stack.send_list_copy(data.replace("\n", "\r\n").encode())
 
 
 @requires("plugin", "forumsim", "bridge", "admin")

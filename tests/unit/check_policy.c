@@ -27,6 +27,7 @@
  */
 #include "fg-address.h"
 #include "fg-common.h"
+#include "fg-net.h"
 #include "fg-policy.h"
 #include "fg-store-async.h"
 
@@ -749,6 +750,125 @@ START_TEST(test_recipient_forms)
 }
 END_TEST
 
+/* outside - the decision on a request from client with sender and
+   recipient, with bridge_clients set */
+static void outside(const struct fg_policy_addresses *addrs,
+		    const struct fg_policy_settings *set, const char *client,
+		    const char *sender, const char *rcpt,
+		    struct fg_policy_decision *d)
+{
+	struct fg_policy_request req;
+	const char *error;
+	size_t size;
+	char *buf = fg_xasprintf(REQ("protocol_state=RCPT\n"
+				     "client_address=%s\nsender=%s\n"
+				     "recipient=%s\n"), client, sender, rcpt);
+
+	ck_assert_int_eq(fg_policy_parse(buf, strlen(buf), &req, &size,
+					 &error), 1);
+	ck_assert_int_eq(fg_policy_check(&req, addrs, set, d, &error), 0);
+	free(buf);
+}
+
+START_TEST(test_bridge_clients)
+{
+	struct fg_policy_addresses *addrs = fixture_addresses();
+	struct fg_policy_settings set;
+	struct fg_policy_decision d;
+	struct fg_net_list *nets;
+	const char *error;
+	static const char *const return_paths[] = {
+		"forum-bounces@lists.test",
+		"Forum-Bounces+alice=example.org@lists.test",
+		"forum+bounces-12-alice=example.org@lists.test",
+		"forum+bounces-help@lists.test",
+		"dev-list-bounces@lists.test",
+	};
+	static const char *const not_return_paths[] = {
+		"alice@example.org", "forum-bounces@other.test",
+		"forum+bounces@lists.test", "forum-bouncesx@lists.test",
+		"nolist-bounces@lists.test", "forum@lists.test",
+	};
+
+	ck_assert_int_eq(fg_policy_addresses_add_bridge(addrs,
+		"bridge@lists.test", "forum", &error), 0);
+	ck_assert_int_eq(fg_policy_addresses_add_bridge(addrs, "", "forum",
+							&error), -1);
+	ck_assert_uint_eq(fg_policy_bridges_count(addrs), 1);
+	/* kept apart: a bridge recipient is no posting address */
+	ck_assert_ptr_null(fg_policy_addresses_lookup(addrs,
+		"bridge@lists.test", 17));
+	ck_assert_str_eq(fg_policy_bridge_lookup(addrs, "Bridge@Lists.Test",
+						 17), "forum");
+	ck_assert_int_eq(fg_net_list_parse("bridge_clients",
+		"127.0.0.0/8, ::1 192.0.2.128/25", &nets, &error), 0);
+	fixture_settings(&set);
+	set.bridge_clients = nets;
+
+	/* from outside: the bridge recipient, an extension of it */
+	outside(addrs, &set, "192.0.2.7", "dave@example.org",
+		"bridge@lists.test", &d);
+	ck_assert_int_eq(d.verdict, FG_POLICY_ANSWER);
+	ck_assert_str_eq(d.list, "forum");
+	ck_assert_str_eq(d.action, "REJECT 5.7.1 <bridge@lists.test>: this "
+			 "address takes the forum list's copies from its list "
+			 "manager only; post to the list instead");
+	outside(addrs, &set, "2001:db8::1", "dave@example.org",
+		"BRIDGE+x@lists.test.", &d);
+	ck_assert_str_eq(d.reason,
+			 "bridge recipient from outside bridge_clients");
+	/* from the list manager's host: as before */
+	outside(addrs, &set, "127.0.0.1", "forum-bounces@lists.test",
+		"bridge@lists.test", &d);
+	ck_assert_int_eq(d.verdict, FG_POLICY_ANSWER);
+	ck_assert_str_eq(d.action, "DUNNO");
+	outside(addrs, &set, "192.0.2.200", "x@y.test", "bridge@lists.test",
+		&d);
+	ck_assert_str_eq(d.action, "DUNNO");
+	outside(addrs, &set, "::ffff:127.0.0.2", "x@y.test",
+		"bridge@lists.test", &d);
+	ck_assert_str_eq(d.action, "DUNNO");
+	/* a list's return path as sender from outside, to anyone */
+	for (size_t i = 0; i < FG_N_ELEMENTS(return_paths); i++) {
+		outside(addrs, &set, "192.0.2.7", return_paths[i],
+			"someone@example.org", &d);
+		ck_assert_msg(d.verdict == FG_POLICY_ANSWER &&
+			      strncmp(d.action, "REJECT 5.7.1 <", 14) == 0 &&
+			      strstr(d.action, "return path") != NULL,
+			      "%s: %s", return_paths[i], d.action);
+	}
+	for (size_t i = 0; i < FG_N_ELEMENTS(not_return_paths); i++) {
+		outside(addrs, &set, "192.0.2.7", not_return_paths[i],
+			"someone@example.org", &d);
+		ck_assert_msg(strcmp(d.action, "DUNNO") == 0, "%s: %s",
+			      not_return_paths[i], d.action);
+	}
+	/* and to the list: refused before membership is asked */
+	outside(addrs, &set, "192.0.2.7", "forum-bounces@lists.test",
+		"forum@lists.test", &d);
+	ck_assert_int_eq(d.verdict, FG_POLICY_ANSWER);
+	ck_assert_str_eq(d.reason, "list return path from outside "
+			 "bridge_clients");
+	/* no bridge_clients: no check */
+	set.bridge_clients = NULL;
+	outside(addrs, &set, "192.0.2.7", "dave@example.org",
+		"bridge@lists.test", &d);
+	ck_assert_str_eq(d.action, "DUNNO");
+
+	fg_net_list_free(&nets);
+	ck_assert_int_eq(fg_net_list_parse("bridge_clients", "10.0.0.0/33",
+					   &nets, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "bridge_clients"));
+	ck_assert_int_eq(fg_net_list_parse("bridge_clients", "localhost",
+					   &nets, &error), -1);
+	ck_assert_int_eq(fg_net_list_parse("bridge_clients", "", &nets,
+					   &error), 0);
+	ck_assert(!fg_net_list_match_text(nets, "127.0.0.1", 9));
+	fg_net_list_free(&nets);
+	fg_policy_addresses_free(&addrs);
+}
+END_TEST
+
 START_TEST(test_txn)
 {
 	struct fg_policy_txn txn, msg;
@@ -1154,6 +1274,7 @@ int main(void)
 	tcase_add_test(tc, test_decisions);
 	tcase_add_test(tc, test_address_canonical);
 	tcase_add_test(tc, test_recipient_forms);
+	tcase_add_test(tc, test_bridge_clients);
 	tcase_add_test(tc, test_txn);
 	tcase_add_test(tc, test_end_of_message);
 	tcase_add_test(tc, test_answer_bounded);

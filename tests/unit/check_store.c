@@ -339,6 +339,59 @@ START_TEST(test_list_and_members)
 }
 END_TEST
 
+START_TEST(test_list_listmail_fields)
+{
+	struct fg_list def = {
+		.name = "mm", .address = "mm@lists.example",
+		.bridge_recipient = "bridge-mm@lists.example",
+		.list_id = "mm.example.org",
+		.return_path = "mm+bnc*@groups.example",
+	};
+	struct fg_list *list;
+	const char *error;
+
+	ck_assert_int_eq(fg_store_list_add(store, &def, &error), 0);
+	ck_assert_int_eq(fg_store_list_get(store, "mm", &list, &error), 1);
+	ck_assert_str_eq(list->list_id, "mm.example.org");
+	ck_assert_str_eq(list->return_path, "mm+bnc*@groups.example");
+	fg_list_free(&list);
+	/* the bridge recipient, for the policy daemon */
+	ck_assert_int_eq(redis_int("HEXISTS fg:bridges "
+				   "bridge-mm@lists.example"), 1);
+	/* a definition without them goes back to the defaults */
+	def.list_id = def.return_path = NULL;
+	def.bridge_recipient = "bridge2-mm@lists.example";
+	ck_assert_int_eq(fg_store_list_add(store, &def, &error), 0);
+	ck_assert_int_eq(fg_store_list_get(store, "mm", &list, &error), 1);
+	ck_assert_ptr_null(list->list_id);
+	ck_assert_ptr_null(list->return_path);
+	fg_list_free(&list);
+	ck_assert_int_eq(redis_int("HEXISTS fg:bridges "
+				   "bridge-mm@lists.example"), 0);
+	ck_assert_int_eq(redis_int("HEXISTS fg:bridges "
+				   "bridge2-mm@lists.example"), 1);
+	/* a list defined before fg:bridges existed is entered once */
+	ck_assert_int_eq(fg_store_bridge_register(store, &def, &error), 0);
+	ck_assert_int_eq(redis_int("HDEL fg:bridges "
+				   "bridge2-mm@lists.example"), 1);
+	ck_assert_int_eq(fg_store_bridge_register(store, &def, &error), 1);
+	ck_assert_int_eq(redis_int("HEXISTS fg:bridges "
+				   "bridge2-mm@lists.example"), 1);
+	ck_assert_int_eq(fg_store_bridge_register(store, &def, &error), 0);
+	/* list set, and "" as the default */
+	ck_assert_int_eq(fg_store_list_set(store, "mm", "list_id",
+					   "other.example.org", &error), 0);
+	ck_assert_int_eq(fg_store_list_get(store, "mm", &list, &error), 1);
+	ck_assert_str_eq(list->list_id, "other.example.org");
+	fg_list_free(&list);
+	ck_assert_int_eq(fg_store_list_set(store, "mm", "list_id", "",
+					   &error), 0);
+	ck_assert_int_eq(fg_store_list_get(store, "mm", &list, &error), 1);
+	ck_assert_ptr_null(list->list_id);
+	fg_list_free(&list);
+}
+END_TEST
+
 START_TEST(test_inbound_queue_once_in_order)
 {
 	struct fg_record *rec;
@@ -1015,6 +1068,7 @@ int main(void)
 	redis_start();
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_list_and_members);
+	tcase_add_test(tc, test_list_listmail_fields);
 	tcase_add_test(tc, test_list_address_taken);
 	tcase_add_test(tc, test_list_footer);
 	tcase_add_test(tc, test_changes_counted);
