@@ -409,8 +409,11 @@ END_TEST
 #define AR_EVIL "Authentication-Results: mx.lists.test; " \
 	"dkim=pass header.d=evil.test; dmarc=pass header.from=evil.test\n"
 
-/* parse_from - parse a message of these headers with the trust given */
-static struct fg_record *parse_from(const char *headers, bool list_trusted)
+/* parse_from_list - parse a message of these headers with the trust
+   given, for a list of this posting address (NULL: not known) */
+static struct fg_record *parse_from_list(const char *headers,
+					 bool list_trusted,
+					 const char *list_address)
 {
 	struct fg_parse_settings set;
 	struct fg_record *rec = NULL;
@@ -424,10 +427,17 @@ static struct fg_record *parse_from(const char *headers, bool list_trusted)
 	set.mail_domain = "lists.test";
 	set.trusted_authserv_ids = TRUSTED;
 	set.list_trusted = list_trusted;
+	set.list_address = list_address;
 	ck_assert_msg(fg_mail_parse(m, strlen(m), &set, &rec, &error) == 0,
 		      "%s", error != NULL ? error : "?");
 	free(m);
 	return rec;
+}
+
+/* parse_from - parse_from_list() of a list not known */
+static struct fg_record *parse_from(const char *headers, bool list_trusted)
+{
+	return parse_from_list(headers, list_trusted, NULL);
 }
 
 /* from_is - the sender and its authentication after parsing */
@@ -543,6 +553,8 @@ END_TEST
 
 START_TEST(test_from_via_list)
 {
+	struct fg_record *rec;
+
 	/* Mailman's munge_from: Reply-To is the author */
 	from_is(MUNGED "Reply-To: Alice <alice@example.test>\n" AR_PASS, true,
 		"alice@example.test", true);
@@ -583,6 +595,22 @@ START_TEST(test_from_via_list)
 	from_is("From: Alice via Forum <forum@lists.test>\n"
 		"Reply-To: alice@example.test\n" AR_PASS, true,
 		"forum@lists.test", false);
+	/* the list's definition names its posting address, not the
+	   List-Post header a sender may have written */
+	rec = parse_from_list("From: Alice via Forum <forum@lists.test>\n"
+			      "List-Post: <mailto:evil@evil.test>\n"
+			      "Reply-To: alice@example.test\n" AR_PASS, true,
+			      "forum@lists.test");
+	ck_assert_str_eq(rec->from_email, "alice@example.test");
+	ck_assert_str_ne(rec->from_auth, "");
+	fg_record_free(&rec);
+	rec = parse_from_list("From: Alice via Forum <evil@evil.test>\n"
+			      "List-Post: <mailto:evil@evil.test>\n"
+			      "Reply-To: alice@example.test\n" AR_PASS, true,
+			      "forum@lists.test");
+	ck_assert_str_eq(rec->from_email, "evil@evil.test");
+	ck_assert_str_eq(rec->from_auth, "");
+	fg_record_free(&rec);
 	/* not "via": nothing to undo */
 	from_is("From: Alice <forum@lists.test>\n"
 		"List-Post: <mailto:forum@lists.test>\n"
