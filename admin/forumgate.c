@@ -42,7 +42,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: %s [-c config] command [arguments]\n"
 		"commands:\n"
-		"  status                          Redis, lists, queues, mail not posted\n"
+		"  status                          Redis, lists, queues, mail not posted,\n"
+		"                                  forum posts the list refused\n"
 		"  lists                           list names\n"
 		"  list add NAME --address ADDR --bridge-recipient ADDR [--category ID]\n"
 		"           [--unsubscribe mailto:ADDR|https://URL] [--list-id ID]\n"
@@ -61,6 +62,8 @@ static void usage(void)
 		"                                  parse one message as the plugin does\n"
 		"  dead LIST                       dead letters with their reasons\n"
 		"  replay LIST ID|all              move dead letters back to their queue\n"
+		"  refused LIST [COUNT]            forum posts the list manager held,\n"
+		"                                  rejected or bounced, newest first\n"
 		"  author set ADDRESS USER         post mail from ADDRESS as forum USER\n"
 		"  author del ADDRESS\n"
 		"  authors                         the address -> forum user map\n",
@@ -137,6 +140,54 @@ static void cmd_status_not_posted(struct fg_store *store, const char *list)
 	fg_strv_free(counts, n);
 }
 
+/* print_refused_line - one refusal on one line (its text was made one
+   clean line when it was recorded) */
+static void print_refused_line(const struct fg_entry *e, const char *indent)
+{
+	const char *reason = fg_entry_get(e, "reason");
+
+	printf("%s%s post_id=%s %s: %s\n", indent, e->id,
+	       fg_entry_get(e, "post_id") != NULL ?
+	       fg_entry_get(e, "post_id") : "0",
+	       fg_entry_get(e, "kind") != NULL ? fg_entry_get(e, "kind") : "",
+	       reason != NULL ? reason : "");
+}
+
+/* cmd_status_refused - one list's forum posts the list refused: the
+   counts by kind, how many held posts are still held, the last few */
+static void cmd_status_refused(struct fg_store *store, const char *list)
+{
+	static const char *const kinds[] = {
+		"held", "rejected", "bounced", "approved",
+	};
+	char **names, **counts;
+	struct fg_entry **entries;
+	size_t n, n_entries;
+	long long held_now;
+	const char *error;
+
+	if (fg_store_refused_counts(store, list, &names, &counts, &n,
+				    &held_now, &error) < 0 ||
+	    fg_store_refused_list(store, list, 3, &entries, &n_entries,
+				  &error) < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	printf("    refused:");
+	for (size_t k = 0; k < FG_N_ELEMENTS(kinds); k++) {
+		const char *count = "0";
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(names[i], kinds[k]) == 0)
+				count = counts[i];
+		}
+		printf(" %s=%s", kinds[k], count);
+	}
+	printf(" still_held=%lld\n", held_now);
+	for (size_t i = 0; i < n_entries; i++)
+		print_refused_line(entries[i], "      ");
+	fg_entries_free(entries, n_entries);
+	fg_strv_free(names, n);
+	fg_strv_free(counts, n);
+}
+
 static int cmd_status(struct fg_store *store, const struct fg_config *config)
 {
 	char **names, *redis;
@@ -164,6 +215,7 @@ static int cmd_status(struct fg_store *store, const struct fg_config *config)
 		printf("  %s: inbound=%lld waiting=%lld outbound=%lld\n",
 		       names[i], in, waiting, out);
 		cmd_status_not_posted(store, names[i]);
+		cmd_status_refused(store, names[i]);
 	}
 	fg_strv_free(names, n);
 	return EX_OK;
@@ -627,6 +679,38 @@ static int cmd_dead(struct fg_store *store, const char *list_name)
 	return EX_OK;
 }
 
+/* cmd_refused - the newest refusals of a list, all their fields */
+static int cmd_refused(struct fg_store *store, const char *list_name,
+		       const char *count)
+{
+	struct fg_list *list = need_list(store, list_name);
+	static const char *const fields[] = {
+		"topic_id", "post_number", "message_id", "subject", "from", "at",
+	};
+	struct fg_entry **entries;
+	long long max = FG_REFUSED_MAX;
+	size_t n;
+	const char *error;
+
+	fg_list_free(&list);
+	if (count != NULL && (fg_parse_llong(count, &max) < 0 || max <= 0))
+		die(EX_USAGE, "refused: '%s' is not a count", count);
+	if (fg_store_refused_list(store, list_name, (size_t)max, &entries, &n,
+				  &error) < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	for (size_t i = 0; i < n; i++) {
+		print_refused_line(entries[i], "");
+		for (size_t f = 0; f < FG_N_ELEMENTS(fields); f++) {
+			const char *v = fg_entry_get(entries[i], fields[f]);
+			if (v != NULL && *v != '\0')
+				printf("  %s: %s\n", fields[f], v);
+		}
+	}
+	fg_entries_free(entries, n);
+	fprintf(stderr, "%zu refused post%s\n", n, n == 1 ? "" : "s");
+	return EX_OK;
+}
+
 /* cmd_replay - dead letters back to the end of their queue */
 static int cmd_replay(struct fg_store *store, const char *list_name,
 		      const char *id)
@@ -776,6 +860,8 @@ int main(int argc, char *argv[])
 		ret = cmd_members(store, argv[1]);
 	else if (strcmp(argv[0], "dead") == 0 && argc == 2)
 		ret = cmd_dead(store, argv[1]);
+	else if (strcmp(argv[0], "refused") == 0 && (argc == 2 || argc == 3))
+		ret = cmd_refused(store, argv[1], argc == 3 ? argv[2] : NULL);
 	else if (strcmp(argv[0], "replay") == 0 && argc == 3)
 		ret = cmd_replay(store, argv[1], argv[2]);
 	else if (strcmp(argv[0], "author") == 0 && argc >= 3)

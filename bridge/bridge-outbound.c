@@ -39,6 +39,9 @@
  *	In-Reply-To the post's; an edit of a post the list never had,
  *	or any edit with outbound_edits = ignore, is not mailed.
  *
+ *	Before each entry, with refused_notify = pm, the author of a post
+ *	the list manager refused is told (bridge-refused.c).
+ *
  *	A post found in the map under our own Message-ID was recorded
  *	by an earlier attempt that did not finish: it is sent (again).
  *	Delivery is at least once; the list sees the same Message-ID.
@@ -69,7 +72,8 @@ struct outbound_route {
 };
 
 struct outbound {
-	struct fg_forum *forum;		/* for post URLs */
+	struct fg_forum *forum;		/* post URLs, telling authors */
+	bool notify;			/* refused_notify = pm */
 	struct outbound_route *routes;
 	size_t n_routes;
 };
@@ -566,6 +570,14 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 	return ret;
 }
 
+/* outbound_before - authors of refused posts first (refused_notify) */
+static int outbound_before(struct worker *w, struct worker_list *l)
+{
+	struct outbound *out = w->context;
+
+	return out->notify ? refused_notify(w, l, out->forum) : -1;
+}
+
 /* outbound_deinit - close the relay and forum connections */
 static void outbound_deinit(struct worker *w)
 {
@@ -600,6 +612,17 @@ int outbound_start(struct bridge *b, struct worker **worker_r,
 
 	if (ret == 0)
 		ret = outbound_parse_routes(out, c, error_r);
+	if (ret == 0 && strcmp(c->refused_notify, "pm") == 0) {
+		out->notify = fg_forum_can_message(out->forum);
+		if (!out->notify)
+			msg_warn("refused_notify = pm: forum_type %s gets no "
+				 "private messages; refused posts are only "
+				 "recorded", c->forum_type);
+	} else if (ret == 0 && strcmp(c->refused_notify, "off") != 0) {
+		*error_r = fg_errorf("refused_notify: '%s' is not off or pm",
+				     c->refused_notify);
+		ret = -1;
+	}
 	for (size_t i = 0; ret == 0 && i < out->n_routes; i++) {
 		/* a long submission keeps the list's lease */
 		struct fg_smtp_settings sset = {
@@ -621,6 +644,7 @@ int outbound_start(struct bridge *b, struct worker **worker_r,
 	w->bridge = b;
 	w->context = out;
 	w->process = outbound_process;
+	w->before = outbound_before;
 	w->deinit = outbound_deinit;
 	if (worker_start(w, error_r) < 0) {
 		worker_join(&w);

@@ -70,6 +70,9 @@ struct worker_list {
 	bool wait_due;
 	bool has_waiting;		/* some were there at the last look */
 
+	/* forum->list: look for refusals to tell their authors then */
+	long long refused_check_ms;
+
 	/* the external effect of this entry happened already */
 	char *done_entry;
 	struct fg_post_ref done_ref;

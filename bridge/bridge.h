@@ -6,7 +6,8 @@
  * DESCRIPTION
  *	forumgated runs three parts, each in its own thread with its own
  *	Redis connection: the list-to-forum worker (bridge-inbound.c),
- *	the forum-to-list worker (bridge-outbound.c), both on the queue
+ *	the forum-to-list worker (bridge-outbound.c, which also tells the
+ *	authors of posts the list refused, bridge-refused.c), both on the queue
  *	loop of bridge-worker.c, and the webhook intake
  *	(bridge-webhook.c). The main thread only starts them, waits for
  *	a signal and stops them.
@@ -70,6 +71,14 @@ int inbound_start(struct bridge *b, struct worker **worker_r,
 /* outbound_start - the forum -> list worker thread */
 int outbound_start(struct bridge *b, struct worker **worker_r,
 		   const char **error_r);
+/* refused_notify - with refused_notify = pm, tell the author of the
+   list's oldest refusal not yet told (bridge-refused.c), from the
+   forum->list worker before its next entry; WORKER_DONE or
+   WORKER_RETRY when it handled one, -1 when there was none */
+struct worker_list;
+struct fg_forum;
+int refused_notify(struct worker *w, struct worker_list *l,
+		   struct fg_forum *forum);
 /* worker_join - wait for a worker thread to end, and free it */
 void worker_join(struct worker **worker);
 /* webhook_start - listen on webhook_listen, serve in a thread */

@@ -23,11 +23,18 @@
  *	manager's notices "list-notice"; neither is queued, so neither
  *	takes a Message-ID from the list's own copy.
  *
+ *	The list manager's notice that it held or rejected a forum post
+ *	the bridge mailed, and a bounce to a post's VERP return path, are
+ *	recorded in Redis first (fg_store_refused_add(), forumgate
+ *	status); such a notice is "refusal". Our own post coming back
+ *	through the list marks a held post as approved.
+ *
  *	Nothing is dropped silently. A message that is not posted (our
- *	own mail coming back, an automatic reply, a bounce, a duplicate,
- *	a message too large, unparsable or without text, mail for a list
- *	Redis does not know, mail the list did not distribute, the list
- *	manager's notices) is counted per list and reason in Redis
+ *	own mail coming back, an automatic reply, a bounce, a refusal
+ *	notice, a duplicate, a message too large, unparsable or without
+ *	text, mail for a list Redis does not know, mail the list did not
+ *	distribute, the list manager's notices) is counted per list and
+ *	reason in Redis
  *	(fg:{LIST}:not-posted, shown by forumgate status), logged with its
  *	reason, and kept in the bridge recipient's mailbox named after the
  *	reason below not_posted_mailbox ("Not posted/auto-reply", created
@@ -54,6 +61,7 @@
 #include "str-sanitize.h"
 
 #include <sys/stat.h>
+#include <time.h>
 
 #include "fg-address.h"
 #include "fg-attach.h"
@@ -61,7 +69,9 @@
 #include "fg-common.h"
 #include "fg-config.h"
 #include "fg-mailparse.h"
+#include "fg-msgid.h"
 #include "fg-record.h"
+#include "fg-refusal.h"
 #include "fg-store.h"
 #include "fg-verp.h"
 #include "fg-text.h"
@@ -209,6 +219,80 @@ static void forumgate_attachments(const struct fg_config *config,
 	}
 }
 
+/* forumgate_refusal - record the list manager's notice that it held,
+   rejected or bounced one of our posts (fg-refusal.h); verp the
+   envelope recipient when it is a post's VERP address. 1 recorded (or
+   recorded before), 0 not such a notice, -1 Redis failed. */
+static int forumgate_refusal(struct mail_deliver_context *ctx,
+			     const struct fg_config *config,
+			     struct fg_store *store, const char *list,
+			     const char *list_address, const buffer_t *buf,
+			     const struct fg_verp *verp, const char **reason_r)
+{
+	struct fg_refusal *r;
+	const char *why, *error;
+	char *id;
+	int ret;
+
+	if (verp == NULL && !fg_refusal_candidate(list, buf->data, buf->used))
+		return 0;
+	if (fg_refusal_parse(config->secret, list, list_address, verp,
+			     buf->data, buf->used, &r, &why) == 0)
+		return 0;
+	ret = fg_store_refused_add(store, r, (long long)time(NULL), &id,
+				   &error);
+	if (ret < 0) {
+		*reason_r = t_strdup_printf("recording a refused post: %s",
+					    error);
+		fg_refusal_free(&r);
+		return -1;
+	}
+	e_info(ctx->event, FORUMGATE_LOG_PREFIX "list=%s post %s: %s (notice "
+	       "from %s)%s%s message_id=<%s> reason=\"%s\"",
+	       list, ret > 0 ? "refused" : "refusal seen before",
+	       fg_refusal_kind_name(r->kind), r->notice_from,
+	       ret > 0 ? t_strdup_printf(" record=%s", id) : "",
+	       r->post_id > 0 ? t_strdup_printf(" post_id=%lld", r->post_id) :
+	       "", r->message_id != NULL ? r->message_id : "",
+	       str_sanitize(r->reason, 200));
+	*reason_r = t_strdup_printf("%s notice of a forum post (message-id="
+				    "<%s>)", fg_refusal_kind_name(r->kind),
+				    r->message_id != NULL ? r->message_id :
+				    "");
+	free(id);
+	fg_refusal_free(&r);
+	return 1;
+}
+
+/* forumgate_own_delivered - our post came through the list: when it
+   was held, it is approved now; best effort (a failure costs the mark,
+   never the message) */
+static void forumgate_own_delivered(struct mail_deliver_context *ctx,
+				    const struct fg_config *config,
+				    struct fg_store *store, const char *list,
+				    const struct fg_record *rec)
+{
+	long long topic, post;
+	const char *error;
+	char *id_list = NULL;
+	int ret;
+
+	if (fg_msgid_parse(config->secret, rec->message_id, &id_list, &topic,
+			   &post) != 1 || strcmp(id_list, list) != 0) {
+		free(id_list);
+		return;
+	}
+	free(id_list);
+	ret = fg_store_refused_delivered(store, list, topic, post, &error);
+	if (ret < 0)
+		e_warning(ctx->event, FORUMGATE_LOG_PREFIX "list=%s marking a "
+			  "held post as approved failed: %s", list, error);
+	else if (ret > 0)
+		e_info(ctx->event, FORUMGATE_LOG_PREFIX "list=%s held post "
+		       "message_id=<%s> came through the list: approved",
+		       list, rec->message_id);
+}
+
 enum forumgate_result {
 	FG_RESULT_QUEUED,	/* queued for the forum */
 	FG_RESULT_NOT_POSTED,	/* not posted, for *not_posted_r */
@@ -223,7 +307,7 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		       enum fg_not_posted *not_posted_r, const char **reason_r)
 {
 	struct mail_user *user = ctx->rcpt_user;
-	const char *path, *error;
+	const char *path, *error, *list_address;
 	struct fg_config *config;
 	struct fg_store *store;
 	struct fg_list *list_def;
@@ -267,6 +351,7 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		smtp_address_encode(ctx->mail_from);
 	parse_set.list_footer = t_strdup(list_def->footer);
 	parse_set.list_trusted = list_def->trusted;
+	list_address = parse_set.list_address;
 	fg_list_free(&list_def);
 
 	/* Mail to one of our VERP return paths is a bounce of something
@@ -279,6 +364,16 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 
 		(void)fg_address_canonical(raw, strlen(raw), rcpt);
 		ret = fg_verp_parse(config->secret, rcpt, &verp);
+		if (ret > 0 && verp.kind == FG_VERP_POST &&
+		    strcmp(verp.list, list) == 0 &&
+		    forumgate_read_mail(ctx->src_mail,
+					config->max_message_size, &buf,
+					&error) > 0 &&
+		    forumgate_refusal(ctx, config, store, list, list_address,
+				      buf, &verp, reason_r) < 0) {
+			fg_verp_clear(&verp);
+			return FG_RESULT_TEMPFAIL;
+		}
 		if (ret != 0) {
 			*reason_r = ret > 0 ?
 				t_strdup_printf("bounce to <%s> (list %s)",
@@ -306,12 +401,25 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		return FG_RESULT_NOT_POSTED;
 	}
 
+	/* the list manager's notice about one of our posts is recorded,
+	   not posted */
+	ret = forumgate_refusal(ctx, config, store, list, list_address, buf,
+				NULL, reason_r);
+	if (ret < 0)
+		return FG_RESULT_TEMPFAIL;
+	if (ret > 0) {
+		*not_posted_r = FG_NOT_POSTED_REFUSAL;
+		return FG_RESULT_NOT_POSTED;
+	}
+
 	if (fg_mail_parse(buf->data, buf->used, &parse_set, &rec,
 			  &error) < 0) {
 		*reason_r = t_strdup_printf("unparsable message (%s)", error);
 		*not_posted_r = FG_NOT_POSTED_UNPARSABLE;
 		return FG_RESULT_NOT_POSTED;
 	}
+	if (rec->classification == FG_CLASS_OWN)
+		forumgate_own_delivered(ctx, config, store, list, rec);
 	if (rec->classification != FG_CLASS_POST) {
 		*reason_r = t_strdup_printf("message-id=<%s> (%s)",
 					    rec->message_id, rec->reason);

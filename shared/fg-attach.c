@@ -9,6 +9,7 @@
 #include "fg-attach.h"
 #include "fg-common.h"
 #include "fg-mailparse.h"
+#include "fg-mail-private.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -239,8 +240,6 @@ int fg_attach_extract(const void *data, size_t size,
 {
 	struct fg_attach_walk w = { .set = set };
 	GMimeParserOptions *options;
-	GMimeStream *stream;
-	GMimeParser *parser;
 	GMimeMessage *msg;
 	size_t len;
 
@@ -251,17 +250,7 @@ int fg_attach_extract(const void *data, size_t size,
 	len = fg_attach_prefix(data, size);
 	if (len == 0)
 		return 0;
-	options = g_mime_parser_options_new();
-	g_mime_parser_options_set_rfc2047_compliance_mode(
-		options, GMIME_RFC_COMPLIANCE_LOOSE);
-	g_mime_parser_options_set_parameter_compliance_mode(
-		options, GMIME_RFC_COMPLIANCE_LOOSE);
-	stream = g_mime_stream_mem_new_with_buffer(data, len);
-	parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	msg = g_mime_parser_construct_message(parser, options);
-	g_object_unref(parser);
-	g_object_unref(stream);
+	msg = fg_mail_construct(data, len, &options);
 	if (msg == NULL) {
 		g_mime_parser_options_free(options);
 		*error_r = "not a mail message";
@@ -278,6 +267,29 @@ int fg_attach_extract(const void *data, size_t size,
 	*atts_r = w.atts;
 	*count_r = w.n;
 	return 0;
+}
+
+/* fg_mail_construct - see fg-mail-private.h */
+GMimeMessage *fg_mail_construct(const void *data, size_t len,
+				GMimeParserOptions **options_r)
+{
+	GMimeParserOptions *options = g_mime_parser_options_new();
+	GMimeStream *stream;
+	GMimeParser *parser;
+	GMimeMessage *msg;
+
+	g_mime_parser_options_set_rfc2047_compliance_mode(
+		options, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode(
+		options, GMIME_RFC_COMPLIANCE_LOOSE);
+	stream = g_mime_stream_mem_new_with_buffer(data, len);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	msg = g_mime_parser_construct_message(parser, options);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	*options_r = options;
+	return msg;
 }
 
 void fg_attachments_free(struct fg_attachment *atts, size_t n)

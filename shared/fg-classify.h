@@ -83,10 +83,9 @@
  *	classifying); fg_not_posted_name() gives the reason's name, used
  *	for the mailbox the message is kept in, the counter in Redis and
  *	the log: own, auto-reply, bounce, duplicate, empty, too-large,
- *	unparsable, no-list, bad-verp, not-list, list-notice.
- *	fg_not_posted_mask() reads a list
- *	of such names (separated by commas or spaces; "" is none) into a
- *	bit mask, bit (1 << reason).
+ *	unparsable, no-list, bad-verp, not-list, list-notice, refusal.
+ *	fg_not_posted_mask() reads a list of such names (separated by
+ *	commas or spaces; "" is none) into a bit mask, bit (1 << reason).
  * DIAGNOSTICS
  *	fg_classify() gives every message a class. fg_not_posted_mask()
  *	returns -1 with *error_r naming an unknown reason. Never logs.
@@ -124,6 +123,9 @@ enum fg_not_posted {
 	FG_NOT_POSTED_BAD_VERP,		/* VERP address, MAC does not verify */
 	FG_NOT_POSTED_NOT_LIST,		/* not distributed by the list */
 	FG_NOT_POSTED_LIST_NOTICE,	/* the list manager's own mail */
+	FG_NOT_POSTED_REFUSAL,		/* the list manager's notice that it
+					   held or rejected one of our posts
+					   (fg-refusal.h) */
 	FG_NOT_POSTED_COUNT
 };
 

@@ -165,6 +165,8 @@ const struct fg_setting fg_settings[] = {
 	  "add a text/html alternative (the post's Markdown) to forum posts"),
 	S(outbound_edits, FG_SET_STRING, "ignore",
 	  "edited forum posts: ignore, or mail each new revision"),
+	S(refused_notify, FG_SET_STRING, "off",
+	  "tell a forum post's author that the list refused it: off, or pm"),
 	S(secret_file, FG_SET_STRING, NULL,
 	  "file the value of secret is read from (instead of secret)"),
 	S(forum_api_key_file, FG_SET_STRING, NULL,

@@ -93,6 +93,7 @@ struct fg_config {
 	/* Forum -> list: composition */
 	bool outbound_html;
 	char *outbound_edits;		/* "ignore" or "mail" */
+	char *refused_notify;		/* "off" or "pm" */
 	/* Secrets in their own files (read by fg_config_load) */
 	char *secret_file;
 	char *forum_api_key_file;

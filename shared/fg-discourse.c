@@ -927,6 +927,77 @@ static int fg_discourse_upload(struct fg_forum *forum,
 	return FG_FORUM_OK;
 }
 
+/* fg_discourse_post_author - GET /posts/ID.json: its username */
+static int fg_discourse_post_author(struct fg_forum *forum, long long post_id,
+				    char **author_r,
+				    struct fg_forum_answer *answer_r,
+				    const char **error_r)
+{
+	struct fg_discourse *d = (struct fg_discourse *)forum;
+	const char *username;
+	json_t *root;
+	char *path = fg_xasprintf("/posts/%lld.json", post_id);
+	int ret = fg_discourse_get(d, path, NULL, &root, answer_r, error_r);
+
+	free(path);
+	if (ret == 0 || ret == 2) {
+		*error_r = fg_errorf("the forum has no post %lld", post_id);
+		return FG_FORUM_PERMANENT;
+	}
+	if (ret != 1)
+		return ret;
+	username = json_string_value(json_object_get(root, "username"));
+	if (username == NULL || !fg_discourse_text_ok(username) ||
+	    *username == '\0') {
+		json_decref(root);
+		*error_r = fg_errorf("post %lld: the answer names no username",
+				     post_id);
+		return FG_FORUM_PERMANENT;
+	}
+	*author_r = fg_xstrdup(username);
+	json_decref(root);
+	return FG_FORUM_OK;
+}
+
+/* fg_discourse_private_message - POST /posts.json {title, raw,
+   archetype: private_message, target_recipients} as the bridge's user */
+static int fg_discourse_private_message(struct fg_forum *forum,
+					const char *recipient,
+					const char *title, const char *raw,
+					struct fg_forum_answer *answer_r,
+					const char **error_r)
+{
+	struct fg_discourse *d = (struct fg_discourse *)forum;
+	json_t *body, *t, *r, *to;
+	int ret;
+
+	/* one username: a comma would name more recipients */
+	if (!fg_discourse_text_ok(recipient) || *recipient == '\0' ||
+	    strchr(recipient, ',') != NULL) {
+		*error_r = "the recipient is not one forum username";
+		return FG_FORUM_PERMANENT;
+	}
+	if ((t = fg_discourse_text("title", title, error_r)) == NULL)
+		return FG_FORUM_PERMANENT;
+	if ((r = fg_discourse_text("text", raw, error_r)) == NULL) {
+		json_decref(t);
+		return FG_FORUM_PERMANENT;
+	}
+	if ((to = fg_discourse_text("recipient", recipient, error_r)) == NULL) {
+		json_decref(t);
+		json_decref(r);
+		return FG_FORUM_PERMANENT;
+	}
+	body = json_object();
+	json_object_set_new(body, "title", t);
+	json_object_set_new(body, "raw", r);
+	json_object_set_new(body, "archetype", json_string("private_message"));
+	json_object_set_new(body, "target_recipients", to);
+	ret = fg_discourse_post(d, body, NULL, answer_r, error_r);
+	json_decref(body);
+	return ret;
+}
+
 const struct fg_forum_vfuncs fg_forum_discourse = {
 	.name = "discourse",
 	.init = fg_discourse_init,
@@ -937,6 +1008,8 @@ const struct fg_forum_vfuncs fg_forum_discourse = {
 	.create = fg_discourse_create,
 	.find = fg_discourse_find,
 	.upload = fg_discourse_upload,
+	.post_author = fg_discourse_post_author,
+	.private_message = fg_discourse_private_message,
 	.default_limits = {
 		.max_title = FG_DISCOURSE_MAX_TITLE_DEFAULT,
 		.min_title = FG_DISCOURSE_MIN_TITLE_DEFAULT,

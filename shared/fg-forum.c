@@ -318,6 +318,42 @@ int fg_forum_upload(struct fg_forum *forum, const struct fg_forum_file *file,
 	return forum->v->upload(forum, file, upload_r, error_r);
 }
 
+/* fg_forum_post_author - dispatch */
+int fg_forum_post_author(struct fg_forum *forum, long long post_id,
+			 char **author_r, struct fg_forum_answer *answer_r,
+			 const char **error_r)
+{
+	*author_r = NULL;
+	fg_forum_answer_reset(answer_r);
+	if (forum->v->post_author == NULL) {
+		*error_r = "the forum driver does not look posts up";
+		return FG_FORUM_PERMANENT;
+	}
+	return forum->v->post_author(forum, post_id, author_r, answer_r,
+				     error_r);
+}
+
+/* fg_forum_can_message - see fg-forum.h */
+bool fg_forum_can_message(const struct fg_forum *forum)
+{
+	return forum->v->private_message != NULL;
+}
+
+/* fg_forum_private_message - dispatch */
+int fg_forum_private_message(struct fg_forum *forum, const char *recipient,
+			     const char *title, const char *raw,
+			     struct fg_forum_answer *answer_r,
+			     const char **error_r)
+{
+	fg_forum_answer_reset(answer_r);
+	if (forum->v->private_message == NULL) {
+		*error_r = "the forum driver sends no private messages";
+		return FG_FORUM_PERMANENT;
+	}
+	return forum->v->private_message(forum, recipient, title, raw,
+					 answer_r, error_r);
+}
+
 /* fg_forum_upload_free - free the members */
 void fg_forum_upload_free(struct fg_forum_upload *upload)
 {

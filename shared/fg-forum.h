@@ -20,8 +20,9 @@
  *	A driver speaks one forum's HTTP API behind a table of functions,
  *	so the bridge does not care which forum it talks to: Discourse
  *	(fg-discourse.c) and NodeBB (fg-nodebb.c). fg_forum_create() posts
- *	as another user and with an external id; fg_forum_find() and
- *	fg_forum_upload() are optional per driver.
+ *	as another user and with an external id; fg_forum_find(),
+ *	fg_forum_upload(), fg_forum_post_author() and
+ *	fg_forum_private_message() are optional per driver.
  *
  *	A forum handle is not thread-safe: each thread opens its own. A
  *	handle keeps its HTTP connection open between requests. The
@@ -176,6 +177,17 @@ struct fg_forum_vfuncs {
 	/* optional: NULL uploads nothing (files are listed by name) */
 	int (*upload)(struct fg_forum *forum, const struct fg_forum_file *file,
 		      struct fg_forum_upload *upload_r, const char **error_r);
+	/* optional: the author of a post, named as
+	   fg_forum_request.author names users; NULL: not known */
+	int (*post_author)(struct fg_forum *forum, long long post_id,
+			   char **author_r, struct fg_forum_answer *answer_r,
+			   const char **error_r);
+	/* optional: a private message from the bridge's user to one
+	   user; NULL: the forum type gets none */
+	int (*private_message)(struct fg_forum *forum, const char *recipient,
+			       const char *title, const char *raw,
+			       struct fg_forum_answer *answer_r,
+			       const char **error_r);
 	/* the forum type's length limits when the settings name none */
 	struct fg_fit_limits default_limits;
 };
@@ -269,6 +281,21 @@ int fg_forum_can_upload(struct fg_forum *forum);
 int fg_forum_upload(struct fg_forum *forum, const struct fg_forum_file *file,
 		    struct fg_forum_upload *upload_r, const char **error_r);
 void fg_forum_upload_free(struct fg_forum_upload *upload);
+/* fg_forum_post_author - the author of a post (caller frees): FG_FORUM_OK
+   with *author_r, FG_FORUM_PERMANENT when the forum does not have the
+   post or the driver cannot tell, or a failure class */
+int fg_forum_post_author(struct fg_forum *forum, long long post_id,
+			 char **author_r, struct fg_forum_answer *answer_r,
+			 const char **error_r);
+/* fg_forum_can_message - does the driver send private messages */
+bool fg_forum_can_message(const struct fg_forum *forum);
+/* fg_forum_private_message - a private message from the bridge's user
+   to recipient (named as fg_forum_request.author): one of the create
+   functions' values; FG_FORUM_PERMANENT when the driver sends none */
+int fg_forum_private_message(struct fg_forum *forum, const char *recipient,
+			     const char *title, const char *raw,
+			     struct fg_forum_answer *answer_r,
+			     const char **error_r);
 /* fg_forum_external_id - "fg-" and 32 hex digits of SHA-256 of the
    Message-ID: fits Discourse's external_id (50 of [A-Za-z0-9_-]) */
 char *fg_forum_external_id(const char *message_id);

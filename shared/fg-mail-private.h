@@ -7,9 +7,9 @@
  *	#include "fg-mail-private.h"
  * DESCRIPTION
  *	Internal to libforumgate's mail parser: included by
- *	fg-mailparse.c, fg-charset.c, fg-trim.c and fg-mailfrom.c only,
- *	and not installed. Other callers use fg-mailparse.h (which
- *	includes fg-charset.h and fg-trim.h).
+ *	fg-mailparse.c, fg-charset.c, fg-trim.c, fg-mailfrom.c,
+ *	fg-attach.c and fg-refusal.c only, and not installed. Other callers use
+ *	fg-mailparse.h (which includes fg-charset.h and fg-trim.h).
  *
  *	fg_utf8_clean_text() appends text as valid UTF-8 with LF line
  *	ends; fg_charset_to_utf8() converts the text of a part from its
@@ -22,6 +22,11 @@
  *
  *	fg_mail_from() sets from_name, from_email and from_auth of a
  *	record.
+ *
+ *	fg_mail_construct() parses a message from a copy of a buffer
+ *	with loose RFC 2047 and parameter rules (fg-attach.c and
+ *	fg-refusal.c, which look at a message apart from
+ *	fg_mail_parse()).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -64,5 +69,11 @@ struct fg_parse_settings;
    rewriting undone, and whether it is authenticated */
 void fg_mail_from(GMimeMessage *msg, GMimeParserOptions *options,
 		  const struct fg_parse_settings *set, struct fg_record *rec);
+
+/* fg_mail_construct - a message parsed from a copy of data, with the
+   options it was parsed with (caller frees both); NULL when it is not
+   a message (*options_r still set) */
+GMimeMessage *fg_mail_construct(const void *data, size_t len,
+				GMimeParserOptions **options_r);
 
 #endif

@@ -18,6 +18,11 @@
  *	5xx transient (Retry-After honoured); other 4xx permanent with
  *	status.message as the reason; no answer transient.
  *
+ *	A private message is a chat: a room with the user (POST
+ *	/api/v3/chats), then the message in it; a post's author is the
+ *	uid of GET /api/v3/posts/PID (_uid in the query, as NodeBB takes
+ *	it for a GET with a master token).
+ *
  *	The Write API has no upload call for post attachments and no
  *	external ids: attachments are listed by name, and a request that
  *	timed out after NodeBB stored the post cannot be recognized (NodeBB
@@ -39,6 +44,8 @@
 #include <jansson.h>
 
 #define FG_NODEBB_REASON_MAX 400
+/* NodeBB's maximumChatMessageLength default (install/data/defaults.json) */
+#define FG_NODEBB_CHAT_MAX 1000
 
 struct fg_nodebb {
 	struct fg_forum forum;
@@ -304,13 +311,52 @@ int fg_nodebb_classify(long http_status, const char *body, size_t size,
 	return transient ? FG_FORUM_TRANSIENT : FG_FORUM_PERMANENT;
 }
 
-/* fg_nodebb_send - POST a JSON body to PATH under /api/v3 */
+/* fg_nodebb_perform - one request to PATH under /api/v3: POST of a JSON
+   body, or GET when json is NULL; 0 an answer came (*status_r,
+   nb->body, nb->overflow), -1 none (*error_r) */
+static int fg_nodebb_perform(struct fg_nodebb *nb, const char *path,
+			     const char *json, long *status_r,
+			     const char **error_r)
+{
+	char *url = fg_xasprintf("%s/api/v3%s", nb->url, path);
+	CURLcode code;
+	long status = 0;
+
+	fg_buf_free(&nb->body);
+	nb->overflow = false;
+	free(nb->retry_after);
+	nb->retry_after = NULL;
+	nb->errbuf[0] = '\0';
+	curl_easy_setopt(nb->curl, CURLOPT_URL, url);
+	if (json != NULL) {
+		curl_easy_setopt(nb->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)strlen(json));
+		curl_easy_setopt(nb->curl, CURLOPT_POSTFIELDS, json);
+	} else {
+		curl_easy_setopt(nb->curl, CURLOPT_HTTPGET, 1L);
+	}
+	code = curl_easy_perform(nb->curl);
+	curl_easy_getinfo(nb->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_setopt(nb->curl, CURLOPT_POSTFIELDS, NULL);
+	free(url);
+	*status_r = status;
+	if (code != CURLE_OK && !(nb->overflow && status > 0)) {
+		*error_r = fg_errorf("forum request to %s failed: %s",
+				     nb->shown_url,
+				     nb->errbuf[0] != '\0' ? nb->errbuf :
+				     curl_easy_strerror(code));
+		fg_buf_free(&nb->body);
+		return -1;
+	}
+	return 0;
+}
+
+/* fg_nodebb_send - POST a JSON body to PATH under /api/v3: a post */
 static int fg_nodebb_send(struct fg_nodebb *nb, const char *path,
 			  json_t *body, struct fg_forum_answer *answer_r,
 			  const char **error_r)
 {
-	char *url, *json = json_dumps(body, JSON_COMPACT);
-	CURLcode code;
+	char *json = json_dumps(body, JSON_COMPACT);
 	long status = 0;
 	int ret;
 
@@ -318,27 +364,9 @@ static int fg_nodebb_send(struct fg_nodebb *nb, const char *path,
 		*error_r = "cannot encode the post as JSON";
 		return FG_FORUM_PERMANENT;
 	}
-	url = fg_xasprintf("%s/api/v3%s", nb->url, path);
-	fg_buf_free(&nb->body);
-	nb->overflow = false;
-	free(nb->retry_after);
-	nb->retry_after = NULL;
-	nb->errbuf[0] = '\0';
-	curl_easy_setopt(nb->curl, CURLOPT_URL, url);
-	curl_easy_setopt(nb->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-			 (curl_off_t)strlen(json));
-	curl_easy_setopt(nb->curl, CURLOPT_POSTFIELDS, json);
-	code = curl_easy_perform(nb->curl);
-	curl_easy_getinfo(nb->curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_setopt(nb->curl, CURLOPT_POSTFIELDS, NULL);
-	free(url);
+	ret = fg_nodebb_perform(nb, path, json, &status, error_r);
 	free(json);
-
-	if (code != CURLE_OK && !(nb->overflow && status > 0)) {
-		*error_r = fg_errorf("forum request to %s failed: %s",
-				     nb->shown_url,
-				     nb->errbuf[0] != '\0' ? nb->errbuf :
-				     curl_easy_strerror(code));
+	if (ret < 0) {
 		ret = FG_FORUM_TRANSIENT;
 	} else if (nb->overflow && status >= 200 && status <= 299) {
 		answer_r->http_status = status;
@@ -353,6 +381,152 @@ static int fg_nodebb_send(struct fg_nodebb *nb, const char *path,
 					 error_r);
 	}
 	fg_buf_free(&nb->body);
+	return ret;
+}
+
+/* fg_nodebb_call - a request whose answer is not a post: FG_FORUM_OK
+   with *root_r (the envelope; *resp_r its response object), or a
+   failure class */
+static int fg_nodebb_call(struct fg_nodebb *nb, const char *path,
+			  json_t *body, json_t **root_r, json_t **resp_r,
+			  struct fg_forum_answer *answer_r,
+			  const char **error_r)
+{
+	char *json = NULL;
+	long status = 0;
+	int ret;
+
+	*root_r = *resp_r = NULL;
+	if (body != NULL && (json = json_dumps(body, JSON_COMPACT)) == NULL) {
+		*error_r = "cannot encode the request as JSON";
+		return FG_FORUM_PERMANENT;
+	}
+	ret = fg_nodebb_perform(nb, path, json, &status, error_r);
+	free(json);
+	if (ret < 0)
+		return FG_FORUM_TRANSIENT;
+	if (status >= 200 && status <= 299 && !nb->overflow) {
+		*root_r = json_loadb(nb->body.s != NULL ? nb->body.s : "",
+				     nb->body.len, 0, NULL);
+		*resp_r = json_object_get(*root_r, "response");
+		fg_buf_free(&nb->body);
+		if (!json_is_object(*resp_r)) {
+			json_decref(*root_r);
+			*root_r = *resp_r = NULL;
+			*error_r = fg_errorf("%s: the answer has no response "
+					     "object", path);
+			return FG_FORUM_PERMANENT;
+		}
+		return FG_FORUM_OK;
+	}
+	if (status >= 200 && status <= 299) {
+		fg_buf_free(&nb->body);
+		*error_r = fg_errorf("%s: the answer is larger than %zu bytes",
+				     path, nb->max_answer);
+		return FG_FORUM_PERMANENT;
+	}
+	ret = fg_nodebb_classify(status, nb->overflow ? NULL : nb->body.s,
+				 nb->overflow ? 0 : nb->body.len,
+				 nb->retry_after, (long long)time(NULL),
+				 answer_r, error_r);
+	fg_buf_free(&nb->body);
+	return ret;
+}
+
+/* fg_nodebb_post_author - GET /api/v3/posts/PID: its uid */
+static int fg_nodebb_post_author(struct fg_forum *forum, long long post_id,
+				 char **author_r,
+				 struct fg_forum_answer *answer_r,
+				 const char **error_r)
+{
+	struct fg_nodebb *nb = (struct fg_nodebb *)forum;
+	char *path = fg_xasprintf("/posts/%lld?_uid=%lld", post_id, nb->uid);
+	json_t *root, *resp;
+	long long uid;
+	int ret = fg_nodebb_call(nb, path, NULL, &root, &resp, answer_r,
+				 error_r);
+
+	free(path);
+	if (ret != FG_FORUM_OK)
+		return ret;
+	uid = fg_nodebb_number(resp, "uid");
+	json_decref(root);
+	if (uid <= 0) {
+		*error_r = fg_errorf("post %lld: the answer names no uid",
+				     post_id);
+		return FG_FORUM_PERMANENT;
+	}
+	*author_r = fg_xasprintf("%lld", uid);
+	return FG_FORUM_OK;
+}
+
+/* fg_nodebb_private_message - a chat room with the user
+   (POST /api/v3/chats {uids}), then the message in it
+   (POST /api/v3/chats/ROOM {message}); the title is the message's
+   first line, as a chat has none. NodeBB's maximumChatMessageLength
+   (default 1000) bounds the message. */
+static int fg_nodebb_private_message(struct fg_forum *forum,
+				     const char *recipient,
+				     const char *title, const char *raw,
+				     struct fg_forum_answer *answer_r,
+				     const char **error_r)
+{
+	struct fg_nodebb *nb = (struct fg_nodebb *)forum;
+	json_t *body, *root, *resp, *uids, *message;
+	long long uid, room;
+	char *path, *text;
+	size_t len;
+	int ret;
+
+	if (fg_nodebb_parse_uid(recipient, &uid) < 0) {
+		*error_r = fg_errorf("recipient '%s' is not a NodeBB uid",
+				     recipient);
+		return FG_FORUM_PERMANENT;
+	}
+	text = fg_xasprintf("**%s**\n\n%s", title, raw);
+	len = strlen(text);
+	if (len > FG_NODEBB_CHAT_MAX) {
+		/* bytes bound the characters NodeBB counts; no cut
+		   UTF-8 sequence */
+		len = FG_NODEBB_CHAT_MAX;
+		while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+			len--;
+		text[len] = '\0';
+	}
+	message = json_string(text);
+	free(text);
+	if (message == NULL) {
+		*error_r = "the message is not valid UTF-8";
+		return FG_FORUM_PERMANENT;
+	}
+	body = json_object();
+	uids = json_array();
+	json_array_append_new(uids, json_integer(uid));
+	json_object_set_new(body, "uids", uids);
+	json_object_set_new(body, "_uid", json_integer(nb->uid));
+	ret = fg_nodebb_call(nb, "/chats", body, &root, &resp, answer_r,
+			     error_r);
+	json_decref(body);
+	if (ret != FG_FORUM_OK) {
+		json_decref(message);
+		return ret;
+	}
+	room = fg_nodebb_number(resp, "roomId");
+	json_decref(root);
+	if (room <= 0) {
+		json_decref(message);
+		*error_r = "the forum made a chat room without a roomId";
+		return FG_FORUM_PERMANENT;
+	}
+	body = json_object();
+	json_object_set_new(body, "message", message);
+	json_object_set_new(body, "_uid", json_integer(nb->uid));
+	path = fg_xasprintf("/chats/%lld", room);
+	ret = fg_nodebb_call(nb, path, body, &root, &resp, answer_r, error_r);
+	free(path);
+	json_decref(body);
+	if (ret == FG_FORUM_OK)
+		json_decref(root);
 	return ret;
 }
 
@@ -458,6 +632,8 @@ const struct fg_forum_vfuncs fg_forum_nodebb = {
 	.create_topic = fg_nodebb_create_topic,
 	.create_reply = fg_nodebb_create_reply,
 	.post_url = fg_nodebb_post_url,
+	.post_author = fg_nodebb_post_author,
+	.private_message = fg_nodebb_private_message,
 	.create = fg_nodebb_create,
 	.default_limits = {
 		.max_title = FG_NODEBB_MAX_TITLE_DEFAULT,

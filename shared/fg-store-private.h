@@ -7,7 +7,8 @@
  *	#include "fg-store-private.h"
  * DESCRIPTION
  *	Internal to libforumgate's Redis store: included by fg-store.c,
- *	fg-store-queue.c and fg-store-maps.c only, and not installed.
+ *	fg-store-queue.c, fg-store-maps.c and fg-store-refused.c only, and
+ *	not installed.
  *	Every other caller uses fg-store.h.
  *
  *	struct fg_store is the connection. fg_store_cmd() and
@@ -121,6 +122,14 @@ int fg_store_hget_string(struct fg_store *store, const char *key,
    reply, sorted by field; frees the reply */
 void fg_store_hash_sorted(redisReply *reply, char ***fields_r,
 			  char ***values_r, size_t *count_r);
+
+/* fg_entry_parse - one stream entry of a reply: [id, [field, value,
+   ...]]; NULL when it has another shape */
+struct fg_entry *fg_entry_parse(const redisReply *e);
+/* fg_entries_of_reply - the entries of an XRANGE-style reply, in its
+   order; frees the reply */
+void fg_entries_of_reply(redisReply *reply, struct fg_entry ***entries_r,
+			 size_t *count_r);
 
 /* An argument vector under construction. */
 struct fg_argv {

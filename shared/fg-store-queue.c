@@ -277,7 +277,7 @@ static const char *fg_replay_key_fmt(enum fg_queue queue)
 }
 
 /* fg_entry_parse - one stream entry: [id, [field, value, ...]] */
-static struct fg_entry *fg_entry_parse(const redisReply *e)
+struct fg_entry *fg_entry_parse(const redisReply *e)
 {
 	struct fg_entry *entry;
 	const redisReply *fields;
@@ -676,9 +676,7 @@ static int fg_store_xrange(struct fg_store *store, const char *key,
 			   const char **error_r)
 {
 	char count[32], *start;
-	struct fg_entry **entries;
 	redisReply *reply;
-	size_t n = 0;
 
 	*entries_r = NULL;
 	*count_r = 0;
@@ -690,6 +688,17 @@ static int fg_store_xrange(struct fg_store *store, const char *key,
 	free(start);
 	if (reply == NULL)
 		return -1;
+	fg_entries_of_reply(reply, entries_r, count_r);
+	return 0;
+}
+
+/* fg_entries_of_reply - see fg-store-private.h */
+void fg_entries_of_reply(redisReply *reply, struct fg_entry ***entries_r,
+			 size_t *count_r)
+{
+	struct fg_entry **entries;
+	size_t n = 0;
+
 	entries = fg_xcalloc(reply->elements + 1, sizeof(*entries));
 	for (size_t i = 0; i < reply->elements; i++) {
 		struct fg_entry *e = fg_entry_parse(reply->element[i]);
@@ -699,7 +708,6 @@ static int fg_store_xrange(struct fg_store *store, const char *key,
 	freeReplyObject(reply);
 	*entries_r = entries;
 	*count_r = n;
-	return 0;
 }
 
 int fg_store_queue_park(struct fg_store *store, const char *list,

@@ -431,4 +431,60 @@ int fg_store_ours_add(struct fg_store *store, const char *list,
 int fg_store_ours_is(struct fg_store *store, const char *list,
 		     const char *fingerprint, const char **error_r);
 
+/* Forum posts the list manager held, rejected or bounced (fg-refusal.h).
+   FG_KEY_REFUSED: a stream, one entry per refusal (fields kind, post_id,
+   topic_id, post_number, message_id, subject, reason, from, at), capped
+   near FG_REFUSED_MAX entries; FG_KEY_REFUSED_COUNT: a hash, kind ->
+   count, and "approved" for held posts that later came through the
+   list; FG_KEY_REFUSED_STATE: a hash, the post ("TOPIC.POST", or
+   "pPOST_ID" when only the VERP address named it) -> its latest kind
+   or "approved"; FG_KEY_REFUSED_NOTIFIED: the id of the last entry
+   taken for telling its author. */
+#define FG_KEY_REFUSED		"fg:{%s}:refused"
+#define FG_KEY_REFUSED_COUNT	"fg:{%s}:refused-count"
+#define FG_KEY_REFUSED_STATE	"fg:{%s}:refused-state"
+#define FG_KEY_REFUSED_NOTIFIED	"fg:{%s}:refused-notified"
+#define FG_REFUSED_MAX		1000
+
+struct fg_refusal;
+
+/* fg_store_refused_add - record a refusal, count it and note the
+   post's state, in one script (one round trip); the post's id is
+   looked up in the Message-ID map when the refusal names none. 1
+   recorded (*id_r, caller frees, when not NULL), 0 the post's latest
+   refusal is of the same kind already (the same notice again). */
+int fg_store_refused_add(struct fg_store *store,
+			 const struct fg_refusal *refusal, long long at,
+			 char **id_r, const char **error_r);
+/* fg_store_refused_delivered - the post came through the list: a held
+   post is "approved" now (counted); 1 it was held, 0 it was not */
+int fg_store_refused_delivered(struct fg_store *store, const char *list,
+			       long long topic_id, long long post_number,
+			       const char **error_r);
+/* fg_store_refused_counts - the counts by kind (and "approved"),
+   sorted by name, and *held_now_r the posts whose latest state is
+   held */
+int fg_store_refused_counts(struct fg_store *store, const char *list,
+			    char ***kinds_r, char ***counts_r,
+			    size_t *count_r, long long *held_now_r,
+			    const char **error_r);
+/* fg_store_refused_list - the newest max refusals, newest first */
+int fg_store_refused_list(struct fg_store *store, const char *list,
+			  size_t max, struct fg_entry ***entries_r,
+			  size_t *count_r, const char **error_r);
+/* fg_store_refused_take - the oldest refusal after the notified mark,
+   moving the mark to it in the same step, so that each refusal is
+   taken once: 1 with *entry_r, *previous_r (the mark before, "" when
+   there was none) and *state_r (the post's latest state now, e.g.
+   "approved" for a held post that came through since; "" unknown);
+   the caller frees all three. 0 none left. */
+int fg_store_refused_take(struct fg_store *store, const char *list,
+			  struct fg_entry **entry_r, char **previous_r,
+			  char **state_r, const char **error_r);
+/* fg_store_refused_untake - put the mark back to previous if it is
+   still at id (telling the author failed for a while) */
+int fg_store_refused_untake(struct fg_store *store, const char *list,
+			    const char *id, const char *previous,
+			    const char **error_r);
+
 #endif

@@ -76,6 +76,9 @@ FIRST_TOPIC_ID = 10
 FIRST_POST_ID = 100
 FIRST_USER_ID = 2
 UNCATEGORIZED_ID = 1
+PM_MIN_TITLE_LENGTH = 2        # Discourse's min_personal_message_title_length
+PM_MIN_POST_LENGTH = 10        # Discourse's min_personal_message_post_length
+NODEBB_CHAT_MAX = 1000         # NodeBB's maximumChatMessageLength
 POSTS_PER_CHUNK = 20           # Discourse's post_stream chunk size
 LATEST_POSTS_PAGE = 50
 MAX_TITLE_LENGTH = 255         # Discourse's max_topic_title_length (and NodeBB's
@@ -233,6 +236,20 @@ def nodebb_length_error(settings: "Settings", title: Optional[str], raw: str) ->
             return error
     return check(raw.rstrip(), settings.min_post_length, settings.max_post_length,
                  "content-too-short", "content-too-long")
+
+
+def body_errors(settings: "Settings", raw: str, minimum: int) -> list[str]:
+    """Discourse's StrippedLengthValidator on a post's raw: blank, else
+    the length against max_post_length, else the stripped length against
+    the minimum."""
+    if not raw.strip():
+        return ["Body can't be blank"]
+    if len(raw) > settings.max_post_length:
+        return [f"Body is limited to {settings.max_post_length} characters; "
+                f"you entered {len(raw)}."]
+    if len(raw.strip()) < minimum:
+        return [f"Body is too short (minimum is {minimum} characters)"]
+    return []
 
 
 def raw_hash(raw: str) -> str:
@@ -622,6 +639,9 @@ class Forum:
             self.response_errors: list[dict] = []
             self.webhooks: list[dict] = []
             self.uploads: list[dict] = []
+            self.private_messages: list[dict] = []
+            self.chat_rooms: dict[int, dict] = {}
+            self.chats: list[dict] = []
             self.failure = {"mode": "none", "remaining": 0, "retry_after": 1}
 
     # -- users ---------------------------------------------------------------
@@ -724,13 +744,8 @@ class Forum:
                                                    str(data.get("raw") or ""))
                 if nodebb_error:
                     raise Rejected(400, {"errors": [nodebb_error]})
-            elif not raw.strip():
-                errors.append("Body can't be blank")
-            elif len(raw) > s.max_post_length:
-                errors.append(f"Body is limited to {s.max_post_length} characters; "
-                              f"you entered {len(raw)}.")
-            elif len(raw.strip()) < minimum:
-                errors.append(f"Body is too short (minimum is {minimum} characters)")
+            else:
+                errors += body_errors(s, raw, minimum)
             now = time.monotonic()
             unique_key = (user.id, raw_hash(raw))
             if (raw and s.unique_posts_mins > 0 and not user.staff
@@ -756,6 +771,85 @@ class Forum:
             self.posts[post.id] = post
             self.recent_raw[unique_key] = now
             return post
+
+    def create_private_message(self, username: str, data: dict) -> Post:
+        """A private message, as Discourse's PostCreator makes one for
+        archetype private_message: a title, the text, and
+        target_recipients (comma-separated usernames) who must exist;
+        its own topic outside every category, visible only to the sender
+        and the recipients (kept apart from the public topics)."""
+        s = self.settings
+        with self.lock:
+            user = self.user(username)
+            raw = clean_raw(str(data.get("raw") or ""))
+            title = clean_title(str(data.get("title") or ""), s.title_prettify)
+            names = [n.strip() for n in str(data.get("target_recipients")
+                                            or data.get("target_usernames") or "").split(",")
+                     if n.strip()]
+            errors: list[str] = []
+            if data.get("topic_id") is not None or data.get("archetype") != "private_message":
+                errors.append("A private message needs archetype private_message and no topic_id")
+            if not names:
+                errors.append("You must choose a valid user.")
+            unknown = [n for n in names if n.lower() not in self.users]
+            if unknown:
+                errors.append("The following users could not be found: " + ", ".join(unknown))
+            if not title:
+                errors.append("Title can't be blank")
+            elif len(title) < PM_MIN_TITLE_LENGTH:
+                errors.append(f"Title is too short (minimum is {PM_MIN_TITLE_LENGTH} characters)")
+            elif len(title) > s.max_title_length:
+                errors.append(f"Title is too long (maximum is {s.max_title_length} characters)")
+            errors += body_errors(s, raw, PM_MIN_POST_LENGTH)
+            if errors:
+                raise create_post_error(*errors)
+            topic = Topic(next(self.topic_ids), title, slugify(title), UNCATEGORIZED_ID,
+                          user, iso_now())
+            post = Post(next(self.post_ids), topic, 1, user, raw, cook(raw), topic.created_at,
+                        None, "api")
+            topic.posts.append(post)
+            self.private_messages.append({
+                "topic_id": topic.id, "post_id": post.id, "title": title, "raw": raw,
+                "username": user.username, "target_recipients": names,
+                "created_at": topic.created_at})
+            return post
+
+    def nodebb_chat_room(self, uid: int, uids: Any):
+        """NodeBB's POST /api/v3/chats: a room of the caller and uids (who
+        must exist); the RoomObject, or the error message."""
+        with self.lock:
+            if not isinstance(uids, list) or not uids or not all(
+                    isinstance(u, int) and not isinstance(u, bool) for u in uids):
+                return "Invalid data"
+            if any(str(u) not in self.users for u in uids):
+                return "No user found"
+            room_id = len(self.chat_rooms) + 1
+            members = [uid] + [u for u in uids if u != uid]
+            self.chat_rooms[room_id] = {"roomId": room_id, "owner": uid, "uids": members}
+            return {"roomId": room_id, "roomName": "", "groupChat": len(members) > 2,
+                    "public": False, "userCount": len(members), "messageCount": 0,
+                    "timestamp": int(time.time() * 1000)}
+
+    def nodebb_chat_message(self, uid: int, room_id: int, message: Any):
+        """NodeBB's POST /api/v3/chats/{roomId}: the caller must be in the
+        room; at most maximumChatMessageLength (1000) characters. The
+        MessageObject, or the error message."""
+        with self.lock:
+            room = self.chat_rooms.get(room_id)
+            if room is None or uid not in room["uids"]:
+                return "You are not allowed to chat with this user"
+            if not isinstance(message, str) or not message.strip():
+                return "Invalid chat message"
+            if js_length(message) > NODEBB_CHAT_MAX:
+                return f"Chat messages can not be longer than {NODEBB_CHAT_MAX} characters."
+            stamp = int(time.time() * 1000)
+            self.chats.append({"roomId": room_id, "fromuid": uid,
+                               "uids": [u for u in room["uids"] if u != uid],
+                               "content": message, "timestamp": stamp})
+            return {"content": escape_html(message), "timestamp": stamp, "fromuid": uid,
+                    "roomId": room_id, "deleted": 0, "system": 0, "edited": 0,
+                    "timestampISO": iso_now(), "mid": len(self.chats),
+                    "messageId": len(self.chats), "self": 1, "newSet": True}
 
     def _check_rate_limit(self, user: User, kind: str, now: float) -> None:
         """Discourse's rate_limit_create_post / rate_limit_create_topic for
@@ -902,6 +996,8 @@ class Forum:
                 "unimplemented": copy.deepcopy(self.unimplemented),
                 "response_errors": copy.deepcopy(self.response_errors),
                 "fail": dict(self.failure),
+                "private_messages": copy.deepcopy(self.private_messages),
+                "chats": copy.deepcopy(self.chats),
                 "uploads": [{k: u[k] for k in ("id", "original_filename", "filesize",
                                                "short_url", "sha1", "content_type", "username")}
                             for u in self.uploads],
@@ -1158,7 +1254,7 @@ class Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/__sim/"):
             answer = self._control(url.path, body)
         elif self.server.nodebb is not None:
-            answer = nodebb_api(self, url.path, body)
+            answer = nodebb_api(self, url.path, body, urllib.parse.parse_qs(url.query))
             if answer is None:
                 self._drop_connection()
                 return
@@ -1282,7 +1378,9 @@ class Handler(BaseHTTPRequestHandler):
     def _create_post(self, username: str, params: dict, query: dict, data: dict) -> Answer:
         if data.get("archetype") == "private_message" or data.get("target_recipients") \
                 or data.get("target_usernames"):
-            raise Rejected(501, {"errors": ["forumsim does not simulate private messages"]})
+            post = self.server.forum.create_private_message(username, data)
+            # a private message fires no webhook of the bridged categories
+            return Answer(200, self.server.forum.created_post_json(post, username))
         post = self.server.forum.create_post(username, None, data, via="api")
         return Answer(200, self.server.forum.created_post_json(post, username),
                       after=self._deliver_later(post))
@@ -2170,31 +2268,34 @@ def nodebb_topic_json(topic: Topic) -> dict:
             "mainPost": nodebb_post_json(first, None)}
 
 
-def nodebb_api(handler: "Handler", path: str, body: bytes) -> Optional[Answer]:
+def nodebb_api(handler: "Handler", path: str, body: bytes,
+               query: Optional[dict] = None) -> Optional[Answer]:
     """One Write API request: auth (Bearer master token + _uid), contract
     check of path, method and body, then the operation."""
     server, forum, method = handler.server, handler.server.forum, handler.command
     contract = server.nodebb
     with forum.lock:
         forum.requests += 1
-    answer = _nodebb_answer(handler, contract, forum, method, path, body)
+    answer = _nodebb_answer(handler, contract, forum, method, path, body, query=query or {})
     forum.note_request({"method": method, "path": path,
                         "username": handler.headers.get("Authorization", "")[:6],
                         "status": answer.status if answer else None})
     return answer
 
 
-def _nodebb_answer(handler, contract, forum, method, path, body, lost=False):
+def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, query=None):
     failure = None if lost else forum.take_failure()
     if failure:
         mode, retry_after = failure
         if mode == "down":
             return None
         if mode == "lost":
-            _nodebb_answer(handler, contract, forum, method, path, body, lost=True)
+            _nodebb_answer(handler, contract, forum, method, path, body, lost=True,
+                           query=query)
             return None
         if mode == "slow":
-            answer = _nodebb_answer(handler, contract, forum, method, path, body, lost=True)
+            answer = _nodebb_answer(handler, contract, forum, method, path, body, lost=True,
+                                    query=query)
             time.sleep(retry_after)
             return answer
         if mode == "429":
@@ -2230,6 +2331,10 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False):
     if problems:
         return _nodebb_violation(handler, method, path, body, problems)
     uid = data.get("_uid")
+    if uid is None and (query or {}).get("_uid"):
+        # NodeBB takes a master token's _uid from the query as well
+        text = query["_uid"][-1]
+        uid = int(text) if text.isdigit() else None
     if not isinstance(uid, int) or isinstance(uid, bool) or uid <= 0:
         return Answer(400, nodebb_envelope(
             400, message="A master token was received without a corresponding `_uid` "
@@ -2253,6 +2358,21 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False):
                 fields["reply_to_post_number"] = parent.post_number
             post = forum.create_post(str(uid), None, fields, via="api")
             response = nodebb_post_json(post, int(to_pid) if to_pid is not None else None)
+        elif route == ("GET", "/api/v3/posts/{pid}"):
+            post = forum.posts.get(int(params["pid"])) if params["pid"].isdigit() else None
+            if post is None:
+                return Answer(404, nodebb_envelope(404, message="Post does not exist"))
+            # the post's own fields, as stored: deleted is 0 or 1 here
+            response = dict(nodebb_post_json(post, None), deleted=0)
+        elif route == ("POST", "/api/v3/chats"):
+            response = forum.nodebb_chat_room(uid, data.get("uids"))
+            if isinstance(response, str):
+                return Answer(400, nodebb_envelope(400, message=response))
+        elif route == ("POST", "/api/v3/chats/{roomId}"):
+            room = int(params["roomId"]) if params["roomId"].isdigit() else -1
+            response = forum.nodebb_chat_message(uid, room, data.get("message"))
+            if isinstance(response, str):
+                return Answer(400, nodebb_envelope(400, message=response))
         elif route == ("GET", "/api/v3/topics/{tid}"):
             topic = forum.topics.get(int(params["tid"])) if params["tid"].isdigit() else None
             if topic is None:

@@ -6,8 +6,9 @@
 # TARGET is policy (the policy request parser), mail (fg_mail_parse and
 # everything it calls), webhook (the Discourse, generic and NodeBB
 # webhook readers), verp (VERP and Message-ID decoding), html (the
-# HTML-to-text converter) or auth (Authentication-Results); all of them
-# when none is named. Each runs
+# HTML-to-text converter), refusal (the list manager's notices about
+# forum posts, fg_refusal_parse) or auth (Authentication-Results); all
+# of them when none is named. Each runs
 # for FG_FUZZ_SECONDS (default 5) after reading its seeds: the
 # committed ones in tests/fuzz/corpus/TARGET, plus for policy the golden
 # requests in tests/policy, and for mail the real-world messages in
@@ -52,6 +53,8 @@ sources() {
 	verp)	echo fg-verp.c fg-msgid.c fg-common.c ;;
 	auth)	echo fg-auth.c fg-common.c ;;
 	html)	echo fg-html.c fg-common.c ;;
+	refusal) echo fg-refusal.c fg-charset.c fg-attach.c fg-msgid.c \
+		fg-verp.c fg-common.c ;;
 	*)	return 1 ;;
 	esac
 }
@@ -94,7 +97,7 @@ build() {
 	fi
 }
 
-targets=${*:-policy mail webhook verp html auth}
+targets=${*:-policy mail webhook verp html refusal auth}
 for t in $targets; do
 	sources "$t" >/dev/null || { echo "unknown target $t"; exit 2; }
 done

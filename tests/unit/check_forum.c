@@ -303,6 +303,96 @@ START_TEST(test_nodebb_against_contract)
 }
 END_TEST
 
+/* ---- a post's author and a private message, both drivers ---- */
+
+/* message_case - post as author, look the author up, message them; a
+   message to an unknown user is refused, a forum outage is transient */
+static void message_case(const char *type, const char *bridge,
+			 const char *author, const char *unknown)
+{
+	struct sim sim;
+	struct fg_forum_settings set = {
+		.type = type, .api_key = SIM_KEY, .api_username = bridge,
+		.timeout_ms = 5000,
+	};
+	struct fg_forum *forum;
+	struct fg_forum_answer post, a;
+	const char *error;
+	char *who;
+	json_t *st, *list, *item;
+
+	if (!sim_start(&sim, type))
+		return;
+	set.url = sim.url;
+	ck_assert_int_eq(fg_forum_init(&set, &forum, &error), 0);
+	ck_assert(fg_forum_can_message(forum));
+	struct fg_forum_request req = {
+		.title = "A topic whose author is looked up", .category = 3,
+		.raw = "The text of a post by a forum user.", .author = author,
+	};
+	ck_assert_int_eq(fg_forum_create(forum, &req, &post, &error),
+			 FG_FORUM_OK);
+	ck_assert_int_eq(fg_forum_post_author(forum, post.post_id, &who, &a,
+					      &error), FG_FORUM_OK);
+	ck_assert_str_eq(who, author);
+	free(who);
+	ck_assert_int_eq(fg_forum_post_author(forum, 987654, &who, &a,
+					      &error), FG_FORUM_PERMANENT);
+	ck_assert_ptr_null(who);
+	ck_assert_int_eq(fg_forum_private_message(forum, author,
+		"Your post did not reach the list",
+		"The list rejected it:\n\n    because <b>x</b>\n", &a,
+		&error), FG_FORUM_OK);
+	ck_assert_int_eq(fg_forum_private_message(forum, unknown,
+		"Your post did not reach the list", "Nobody gets this one.",
+		&a, &error), FG_FORUM_PERMANENT);
+	json_decref(sim_call(&sim, "/__sim/fail", "{\"mode\":\"503\"}"));
+	ck_assert_int_eq(fg_forum_private_message(forum, author,
+		"Your post did not reach the list", "Not now: 503.", &a,
+		&error), FG_FORUM_TRANSIENT);
+	json_decref(sim_call(&sim, "/__sim/fail", "{\"mode\":\"503\"}"));
+	ck_assert_int_eq(fg_forum_post_author(forum, post.post_id, &who, &a,
+					      &error), FG_FORUM_TRANSIENT);
+	fg_forum_deinit(&forum);
+
+	st = sim_call(&sim, "/__sim/state", NULL);
+	list = json_object_get(st, strcmp(type, "nodebb") == 0 ? "chats" :
+			       "private_messages");
+	ck_assert_int_eq(json_array_size(list), 1);
+	item = json_array_get(list, 0);
+	if (strcmp(type, "nodebb") == 0) {
+		ck_assert_int_eq(json_integer_value(json_object_get(item,
+			"fromuid")), atoi(bridge));
+		ck_assert_ptr_nonnull(strstr(json_string_value(
+			json_object_get(item, "content")),
+			"**Your post did not reach the list**\n\n"));
+	} else {
+		ck_assert_str_eq(json_string_value(json_object_get(item,
+			"username")), bridge);
+		ck_assert_str_eq(json_string_value(json_array_get(
+			json_object_get(item, "target_recipients"), 0)), author);
+		ck_assert_str_eq(json_string_value(json_object_get(item,
+			"title")), "Your post did not reach the list");
+	}
+	/* a private message is no topic */
+	ck_assert_int_eq(json_array_size(json_object_get(st, "topics")), 1);
+	json_decref(st);
+	sim_assert_clean(&sim);
+	sim_stop(&sim);
+}
+
+START_TEST(test_discourse_private_message)
+{
+	message_case("discourse", "forumgate", "erin", "nobody_here");
+}
+END_TEST
+
+START_TEST(test_nodebb_chat_message)
+{
+	message_case("nodebb", "2", "7", "4242");
+}
+END_TEST
+
 /* ---- the Discourse driver's newer calls against the simulator ---- */
 
 START_TEST(test_discourse_author_and_find)
@@ -722,6 +812,8 @@ int main(void)
 	tcase_add_test(tc, test_external_id);
 	tcase_add_test(tc, test_nodebb_against_contract);
 	tcase_add_test(tc, test_discourse_author_and_find);
+	tcase_add_test(tc, test_discourse_private_message);
+	tcase_add_test(tc, test_nodebb_chat_message);
 	tcase_add_test(tc, test_fit_length);
 	tcase_add_test(tc, test_fit_title);
 	tcase_add_test(tc, test_fit_body);

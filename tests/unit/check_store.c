@@ -7,6 +7,7 @@
  *	Skips (exit 77) when redis-server is not installed.
  */
 #include "fg-common.h"
+#include "fg-refusal.h"
 #include "fg-store.h"
 
 #include <check.h>
@@ -775,6 +776,111 @@ START_TEST(test_not_posted_counted)
 }
 END_TEST
 
+START_TEST(test_refused_posts)
+{
+	struct fg_refusal r = {
+		.kind = FG_REFUSAL_HELD, .list = (char *)"rf",
+		.topic_id = 7, .post_number = 2,
+		.message_id = (char *)"fg.rf.7.2.0123456789abcdef@lists.test",
+		.subject = (char *)"[rf] Hello", .reason = (char *)"because x",
+		.notice_from = (char *)"rf+owner@lists.test",
+	};
+	struct fg_post_ref ref = { .topic_id = 7, .post_number = 2,
+				   .post_id = 702 };
+	struct fg_entry **entries, *entry;
+	char **kinds, **counts, *id, *id2, *previous, *post_state;
+	long long held_now;
+	size_t n;
+	const char *error;
+
+	/* the post id comes from the Message-ID map */
+	ck_assert_int_eq(fg_store_map_post(store, "rf", r.message_id, &ref,
+					   &error), 0);
+	ck_assert_int_eq(fg_store_refused_add(store, &r, 1700000000, &id,
+					      &error), 1);
+	ck_assert_ptr_nonnull(id);
+	/* the same notice again records nothing */
+	ck_assert_int_eq(fg_store_refused_add(store, &r, 1700000001, &id2,
+					      &error), 0);
+	ck_assert_ptr_null(id2);
+	ck_assert_int_eq(fg_store_refused_counts(store, "rf", &kinds, &counts,
+						 &n, &held_now, &error), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(kinds[0], "held");
+	ck_assert_str_eq(counts[0], "1");
+	ck_assert_int_eq(held_now, 1);
+	fg_strv_free(kinds, n);
+	fg_strv_free(counts, n);
+
+	/* it comes through the list: approved, no longer held */
+	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 2,
+						    &error), 1);
+	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 2,
+						    &error), 0);
+	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 9,
+						    &error), 0);
+	/* a bounce named by the VERP address only */
+	r.kind = FG_REFUSAL_BOUNCED;
+	r.message_id = NULL;
+	r.topic_id = r.post_number = 0;
+	r.post_id = 800;
+	ck_assert_int_eq(fg_store_refused_add(store, &r, 1700000002, &id2,
+					      &error), 1);
+	ck_assert_int_eq(fg_store_refused_counts(store, "rf", &kinds, &counts,
+						 &n, &held_now, &error), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(kinds[0], "approved");
+	ck_assert_str_eq(counts[0], "1");
+	ck_assert_str_eq(kinds[1], "bounced");
+	ck_assert_str_eq(kinds[2], "held");
+	ck_assert_int_eq(held_now, 0);
+	fg_strv_free(kinds, n);
+	fg_strv_free(counts, n);
+
+	ck_assert_int_eq(fg_store_refused_list(store, "rf", 10, &entries, &n,
+					       &error), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(entries[0]->id, id2);		/* newest first */
+	ck_assert_str_eq(fg_entry_get(entries[0], "post_id"), "800");
+	ck_assert_str_eq(fg_entry_get(entries[0], "kind"), "bounced");
+	ck_assert_str_eq(fg_entry_get(entries[1], "post_id"), "702");
+	ck_assert_str_eq(fg_entry_get(entries[1], "reason"), "because x");
+	ck_assert_str_eq(fg_entry_get(entries[1], "at"), "1700000000");
+	fg_entries_free(entries, n);
+
+	/* each is taken once; a failed notification puts the mark back */
+	ck_assert_int_eq(fg_store_refused_take(store, "rf", &entry, &previous,
+					       &post_state, &error), 1);
+	ck_assert_str_eq(entry->id, id);
+	ck_assert_str_eq(previous, "");
+	ck_assert_str_eq(post_state, "approved");
+	ck_assert_int_eq(fg_store_refused_untake(store, "rf", entry->id,
+						 previous, &error), 0);
+	fg_entry_free(&entry);
+	free(previous);
+	free(post_state);
+	ck_assert_int_eq(fg_store_refused_take(store, "rf", &entry, &previous,
+					       &post_state, &error), 1);
+	ck_assert_str_eq(entry->id, id);
+	fg_entry_free(&entry);
+	free(previous);
+	free(post_state);
+	ck_assert_int_eq(fg_store_refused_take(store, "rf", &entry, &previous,
+					       &post_state, &error), 1);
+	ck_assert_str_eq(entry->id, id2);
+	ck_assert_str_eq(previous, id);
+	ck_assert_str_eq(post_state, "bounced");
+	fg_entry_free(&entry);
+	free(previous);
+	free(post_state);
+	ck_assert_int_eq(fg_store_refused_take(store, "rf", &entry, &previous,
+					       &post_state, &error), 0);
+	ck_assert_ptr_null(entry);
+	free(id);
+	free(id2);
+}
+END_TEST
+
 START_TEST(test_authors_and_subjects)
 {
 	char **addrs, **users, *user;
@@ -1079,6 +1185,7 @@ int main(void)
 	tcase_add_test(tc, test_dead_letters_replay);
 	tcase_add_test(tc, test_authors_and_subjects);
 	tcase_add_test(tc, test_not_posted_counted);
+	tcase_add_test(tc, test_refused_posts);
 	tcase_add_test(tc, test_seen_retention);
 	tcase_add_test(tc, test_dead_letter_max);
 	tcase_add_test(tc, test_replay_in_place);
