@@ -53,6 +53,7 @@ static void usage(void)
 		"  list show NAME\n"
 		"  list set NAME access open|members|moderated|closed\n"
 		"  list set NAME footer TEXT|@FILE|-   the list manager's footer\n"
+		"  list set NAME trusted yes|no    undo its From rewriting\n"
 		"  list set NAME list_id ID|''         List-Id of the list's copies\n"
 		"  list set NAME return_path PATTERNS|''  their envelope senders\n"
 		"  list set NAME roster mailman3[:LIST_ID]|mlmmj:/LISTDIR\n"
@@ -362,6 +363,7 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 	       list->category);
 	if (list->unsubscribe != NULL)
 		printf("unsubscribe: %s\n", list->unsubscribe);
+	printf("trusted: %s\n", list->trusted ? "yes" : "no");
 	if (list->footer != NULL)
 		print_footer(list->footer);
 	if (list->list_id != NULL)
@@ -413,11 +415,17 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 	enum fg_policy_access access;
 	const char *error;
 	char *text = NULL;
+	bool trusted;
 
 	if (strcmp(field, "access") == 0) {
 		if (fg_policy_access_parse(value, &access) < 0)
 			die(EX_USAGE, "list set: access must be open, members, "
 			    "moderated or closed, not '%s'", value);
+	} else if (strcmp(field, "trusted") == 0) {
+		if (fg_parse_bool(value, &trusted) < 0)
+			die(EX_USAGE, "list set: trusted must be yes or no, "
+			    "not '%s'", value);
+		value = trusted ? "yes" : "no";
 	} else if (strcmp(field, "footer") == 0) {
 		if (strcmp(value, "-") == 0)
 			value = NULL;
@@ -439,7 +447,7 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 		fg_roster_source_free(&source);
 	} else {
 		die(EX_USAGE, "list set: unknown field '%s' (known: access, "
-		    "footer, list_id, return_path, roster)", field);
+		    "footer, list_id, return_path, roster, trusted)", field);
 	}
 	fg_list_free(&list);
 	if (fg_store_list_set(store, name, field, value, &error) < 0)
@@ -665,7 +673,7 @@ static int cmd_parse(const struct fg_config *config, const char *path,
 	for (size_t i = 0; i < rec->n_references; i++)
 		json_array_append_new(refs, json_string(rec->references[i]));
 	json_t *obj = json_pack("{s:s, s:s?, s:o, s:s, s:s, s:s, s:s, s:s, "
-				"s:s?, s:s, s:s, s:s, s:s, s:s}",
+				"s:s, s:s?, s:s, s:s, s:s, s:s, s:s}",
 		"message_id", rec->message_id,
 		"in_reply_to", rec->in_reply_to,
 		"references", refs,
@@ -673,6 +681,7 @@ static int cmd_parse(const struct fg_config *config, const char *path,
 		"title", rec->title,
 		"from_name", rec->from_name,
 		"from_email", rec->from_email,
+		"from_auth", rec->from_auth != NULL ? rec->from_auth : "",
 		"date", rec->date,
 		"list_id", rec->list_id,
 		"body", rec->body,

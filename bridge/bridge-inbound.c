@@ -48,9 +48,11 @@
  *	it was posted or mailed (fg-quote.h, fg_store_text_get()); one
  *	more round trip, only for such replies. Otherwise it stays.
  *
- *	Authors: a sender found in the authors map (fg:authors) is posted
- *	as that forum user; anyone else as the bridge's user, with the
- *	author_attribution line first.
+ *	Authors: an authenticated sender (the record's from_auth, see
+ *	fg-auth.h) found in the authors map (fg:authors) is posted as that
+ *	forum user; anyone else, and every sender that is not
+ *	authenticated, as the bridge's user, with the author_attribution
+ *	line first. The log line says which.
  *
  *	Exactly once across lost answers: a topic carries an external id
  *	made from its Message-ID. After a transient failure of an entry
@@ -587,13 +589,26 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 					   "text", error);
 	}
 
-	if (rec->from_email != NULL && *rec->from_email != '\0' &&
+	/* only an authenticated sender is looked up (an entry from before
+	   from_auth existed has none: not authenticated) */
+	if (rec->from_auth != NULL && *rec->from_auth != '\0' &&
+	    rec->from_email != NULL && *rec->from_email != '\0' &&
 	    fg_store_author_get(w->store, rec->from_email, &author,
 				&error) < 0) {
 		fg_record_free(&rec);
 		return worker_store_failed(w, l, "looking up the author",
 					   error);
 	}
+	if (rec->from_auth == NULL || *rec->from_auth == '\0')
+		msg_info("list=%s message_id=<%s>: sender not authenticated: "
+			 "posted as the bridge user", l->name,
+			 rec->message_id);
+	else
+		msg_info("list=%s message_id=<%s>: sender authenticated (%s): "
+			 "%s%s", l->name, rec->message_id, rec->from_auth,
+			 author != NULL ? "posted as forum user " :
+			 "no forum user, posted as the bridge user",
+			 author != NULL ? author : "");
 	memset(&answer, 0, sizeof(answer));
 	status = inbound_raw(in, c, rec, entry, author, &raw, &error);
 	if (status != FG_FORUM_OK) {

@@ -350,6 +350,7 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 	parse_set.envelope_from = ctx->mail_from == NULL ? NULL :
 		smtp_address_encode(ctx->mail_from);
 	parse_set.list_footer = t_strdup(list_def->footer);
+	parse_set.list_trusted = list_def->trusted;
 	list_address = parse_set.list_address;
 	fg_list_free(&list_def);
 

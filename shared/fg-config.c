@@ -37,6 +37,10 @@ const struct fg_setting fg_settings[] = {
 	  "markup of posts made from list mail: markdown, bbcode or html"),
 	S(show_trimmed, FG_SET_STRING, "no",
 	  "show the quote and signature cut from a mail: no, or details (collapsed)"),
+	S(trusted_authserv_ids, FG_SET_STRING, "",
+	  "authserv-ids of the MTA's Authentication-Results headers that are "
+	  "believed (comma-separated; empty: no sender is authenticated, and "
+	  "every list mail is posted as the bridge user with the attribution)"),
 	S(not_posted_mailbox, FG_SET_STRING, "Not posted",
 	  "list mail that is not posted is kept in its reason's mailbox below "
 	  "this one (\"\": in INBOX)"),

@@ -33,6 +33,7 @@ struct fg_config {
 	bool keep_copy;
 	char *post_format;		/* markdown, bbcode or html */
 	char *show_trimmed;		/* no or details */
+	char *trusted_authserv_ids;	/* whose Authentication-Results count */
 	char *not_posted_mailbox;	/* parent of the reasons' mailboxes */
 	char *not_posted_discard;	/* reasons not kept (fg-classify.h) */
 	/* Forum */

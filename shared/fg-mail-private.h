@@ -26,7 +26,8 @@
  *	it is the text replied to, only the bridge can tell (fg-quote.h);
  *	fg_mail_trim_split() puts it back after an empty line.
  *
- *	fg_mail_from() sets from_name and from_email of a record.
+ *	fg_mail_from() sets from_name, from_email and from_auth of a
+ *	record.
  *
  *	fg_mail_construct() parses a message from a copy of a buffer
  *	with loose RFC 2047 and parameter rules (fg-attach.c and
@@ -72,10 +73,12 @@ char *fg_mail_trim_split_quote(const char *text, bool forward,
 /* fg_line_rtrim - length without trailing white space */
 size_t fg_line_rtrim(const char *s, size_t len);
 
-/* fg_mail_from - the first mailbox of From:, a list manager's
-   rewriting undone */
+struct fg_parse_settings;
+
+/* fg_mail_from - the first mailbox of From:, a trusted list manager's
+   rewriting undone, and whether it is authenticated */
 void fg_mail_from(GMimeMessage *msg, GMimeParserOptions *options,
-		  struct fg_record *rec);
+		  const struct fg_parse_settings *set, struct fg_record *rec);
 
 /* fg_mail_construct - a message parsed from a copy of data, with the
    options it was parsed with (caller frees both); NULL when it is not

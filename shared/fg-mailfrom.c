@@ -2,14 +2,32 @@
  * NAME
  *	fg-mailfrom 3 - the sender of a list message
  * DESCRIPTION
- *	fg_mail_from() fills from_name and from_email of a record from
- *	the From header (see fg-mailparse.h), through groups and an
- *	unquoted name with a comma, and undoes a list manager's From
- *	rewriting ("Alice via List" <list@...>) from X-Original-From,
- *	Reply-To, Cc and X-MailFrom. Internal to the mail parser
+ *	fg_mail_from() fills from_name, from_email and from_auth of a
+ *	record from the From header (see fg-mailparse.h). Addresses are
+ *	what GMime's internet_address_list_parse() makes of them: a
+ *	quoted local part, a trailing dot or a comment stay as GMime
+ *	reads them, nothing is rewritten into another address. For the
+ *	attribution line, the first mailbox is shown through a group or
+ *	an unquoted name with a comma; but only a message with exactly
+ *	one From header holding exactly one mailbox can be authenticated
+ *	(fg-auth.h) and so be posted as a mapped forum user.
+ *
+ *	A list manager's From rewriting ("Alice via List" <list@...>,
+ *	DMARC mitigation) is undone only for a list marked trusted, and
+ *	only when From is the list's posting address (set->list_address,
+ *	else List-Post), and only from the headers the list manager
+ *	writes: X-Original-From, or Reply-To as GNU Mailman 3 writes it
+ *	(its dmarc handler sets From to the list's posting address and
+ *	appends the original From to Reply-To, so a Reply-To of one
+ *	mailbox is the author; one of several is ambiguous and not
+ *	used). Cc and X-MailFrom are never
+ *	used: a sender writes them. The address found must then be
+ *	authenticated like any other. Internal to the mail parser
  *	(fg-mail-private.h).
  */
 #include "fg-mail-private.h"
+#include "fg-auth.h"
+#include "fg-mailparse.h"
 #include "fg-charset.h"
 #include "fg-common.h"
 
@@ -55,107 +73,154 @@ static char *fg_mail_via_name(const char *name)
 	return len > 0 ? fg_xstrndup(name, len) : NULL;
 }
 
-/* A mailbox that may be the real sender of a rewritten From. */
-struct fg_mail_candidate {
-	char *name, *addr;
-	bool by_name_only;	/* Cc: only when its name matches */
-};
-
-/* fg_mail_candidates_add - the mailboxes of one header */
-static void fg_mail_candidates_add(GMimeMessage *msg,
-				   GMimeParserOptions *options,
-				   const char *header, bool by_name_only,
-				   struct fg_mail_candidate *c, size_t *n,
-				   size_t max)
+/* fg_mail_header_count - how many headers of this name the message has */
+static unsigned int fg_mail_header_count(GMimeMessage *msg, const char *name)
 {
-	char *raw = fg_mail_raw_header(msg, header);
+	GMimeHeaderList *list = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+	int n = list != NULL ? g_mime_header_list_get_count(list) : 0;
+	unsigned int count = 0;
+
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+
+		if (strcasecmp(g_mime_header_get_name(h), name) == 0)
+			count++;
+	}
+	return count;
+}
+
+/* fg_mail_one_mailbox - the name and address of a header that is there
+   once and holds exactly one mailbox (no group); false otherwise */
+static bool fg_mail_one_mailbox(GMimeMessage *msg, GMimeParserOptions *options,
+				const char *header, char **name_r,
+				char **addr_r)
+{
+	char *raw = fg_mail_header_count(msg, header) == 1 ?
+		fg_mail_raw_header(msg, header) : NULL;
 	InternetAddressList *list = raw != NULL ?
 		internet_address_list_parse(options, raw) : NULL;
-	int count = list != NULL ? internet_address_list_length(list) : 0;
+	InternetAddress *ia = list != NULL &&
+		internet_address_list_length(list) == 1 ?
+		internet_address_list_get_address(list, 0) : NULL;
+	const char *addr = ia != NULL && INTERNET_ADDRESS_IS_MAILBOX(ia) ?
+		internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia)) :
+		NULL;
+	bool ok = addr != NULL && strchr(addr, '@') != NULL;
 
-	for (int i = 0; i < count && i < 8 && *n < max; i++) {
-		InternetAddress *ia = internet_address_list_get_address(list, i);
-		const char *addr;
-
-		if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
-			continue;
-		addr = internet_address_mailbox_get_addr(
-			INTERNET_ADDRESS_MAILBOX(ia));
-		if (addr == NULL || strchr(addr, '@') == NULL)
-			continue;
-		c[*n].name = fg_mail_clean_line(internet_address_get_name(ia));
-		c[*n].addr = fg_mail_clean_line(addr);
-		c[*n].by_name_only = by_name_only;
-		(*n)++;
+	if (ok) {
+		*name_r = fg_mail_clean_line(internet_address_get_name(ia));
+		*addr_r = fg_mail_clean_line(addr);
 	}
 	if (list != NULL)
 		g_object_unref(list);
 	free(raw);
+	return ok;
 }
 
-/* fg_mail_unmunge - undo a list manager's From rewriting (DMARC
-   mitigation of Mailman, Google Groups and others: "Alice via List"
-   <list@...>). The real sender is the mailbox of X-Original-From,
-   Reply-To or Cc whose name is the one before "via", else the first
-   of X-Original-From and Reply-To that is not the list, else
-   X-MailFrom (Mailman's envelope sender). */
-static void fg_mail_unmunge(GMimeMessage *msg, GMimeParserOptions *options,
+/* fg_mail_unmunge - undo a trusted list manager's From rewriting (see
+   the DESCRIPTION); false when there was none to undo, or the author
+   cannot be told for sure */
+static bool fg_mail_unmunge(GMimeMessage *msg, GMimeParserOptions *options,
+			    const struct fg_parse_settings *set,
 			    struct fg_record *rec)
 {
-	struct fg_mail_candidate c[24];
-	size_t n = 0, pick = SIZE_MAX;
-	char *via = fg_mail_via_name(rec->from_name), *list_post;
-	const char *xmf;
+	char *via = fg_mail_via_name(rec->from_name);
+	char *list_post, *xo_name = NULL, *xo_addr = NULL;
+	char *rt_name = NULL, *rt_addr = NULL, *name, *addr;
+	bool done = false;
 
 	if (via == NULL)
-		return;
-	list_post = fg_mail_list_post(fg_mail_header(msg, "List-Post"));
-	fg_mail_candidates_add(msg, options, "X-Original-From", false, c, &n,
-			       FG_N_ELEMENTS(c));
-	fg_mail_candidates_add(msg, options, "Reply-To", false, c, &n,
-			       FG_N_ELEMENTS(c));
-	fg_mail_candidates_add(msg, options, "Cc", true, c, &n,
-			       FG_N_ELEMENTS(c));
-	for (size_t i = 0; i < n; i++) {
-		/* the list itself (Reply-To: list) is nobody's address */
-		if (strcasecmp(c[i].addr, rec->from_email) == 0 ||
-		    (list_post != NULL &&
-		     strcasecmp(c[i].addr, list_post) == 0))
-			c[i].by_name_only = true, c[i].name[0] = '\0';
+		return false;
+	/* the list rewrote From to its own posting address: the list's
+	   definition says which it is, else its List-Post header */
+	list_post = set->list_address != NULL && *set->list_address != '\0' ?
+		fg_xstrdup(set->list_address) :
+		fg_mail_list_post(fg_mail_header(msg, "List-Post"));
+	if (list_post == NULL || strcasecmp(list_post, rec->from_email) != 0)
+		goto out;
+	fg_mail_one_mailbox(msg, options, "X-Original-From", &xo_name,
+			    &xo_addr);
+	if (fg_mail_one_mailbox(msg, options, "Reply-To", &rt_name, &rt_addr) &&
+	    strcasecmp(rt_addr, list_post) == 0) {
+		free(rt_name);
+		free(rt_addr);
+		rt_name = rt_addr = NULL;
 	}
-	for (size_t i = 0; i < n && pick == SIZE_MAX; i++) {
-		if (*c[i].name != '\0' && strcasecmp(c[i].name, via) == 0)
-			pick = i;
-	}
-	for (size_t i = 0; i < n && pick == SIZE_MAX; i++) {
-		if (!c[i].by_name_only)
-			pick = i;
-	}
-	if (pick != SIZE_MAX) {
-		free(rec->from_email);
-		rec->from_email = fg_xstrdup(c[pick].addr);
-		free(rec->from_name);
-		rec->from_name = fg_xstrdup(*c[pick].name != '\0' ?
-					    c[pick].name : via);
-	} else if ((xmf = fg_mail_header(msg, "X-MailFrom")) != NULL) {
-		char *addr = fg_mail_clean_line(xmf);
-
-		if (strchr(addr, '@') != NULL && strchr(addr, ' ') == NULL &&
-		    strchr(addr, '<') == NULL) {
-			free(rec->from_email);
-			rec->from_email = addr;
-			free(rec->from_name);
-			rec->from_name = fg_xstrdup(via);
-		} else {
-			free(addr);
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		free(c[i].name);
-		free(c[i].addr);
-	}
+	/* both there and naming different people: nobody is sure */
+	if (xo_addr != NULL && rt_addr != NULL &&
+	    strcasecmp(xo_addr, rt_addr) != 0)
+		goto out;
+	name = xo_addr != NULL ? xo_name : rt_name;
+	addr = xo_addr != NULL ? xo_addr : rt_addr;
+	if (addr == NULL)
+		goto out;
+	free(rec->from_email);
+	rec->from_email = fg_xstrdup(addr);
+	free(rec->from_name);
+	rec->from_name = fg_xstrdup(*name != '\0' ? name : via);
+	done = true;
+out:
+	free(xo_name);
+	free(xo_addr);
+	free(rt_name);
+	free(rt_addr);
 	free(list_post);
 	free(via);
+	return done;
+}
+
+/* fg_mail_raw_headers - the unfolded raw values of every header of a
+   name, at most FG_AUTH_MAX_HEADERS */
+static size_t fg_mail_raw_headers(GMimeMessage *msg, const char *name,
+				  char **values)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+	int n = list != NULL ? g_mime_header_list_get_count(list) : 0;
+	size_t count = 0;
+
+	for (int i = 0; i < n && count < FG_AUTH_MAX_HEADERS; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		const char *raw = g_mime_header_get_raw_value(h);
+
+		if (strcasecmp(g_mime_header_get_name(h), name) != 0 ||
+		    raw == NULL)
+			continue;
+		char *unfolded = g_mime_utils_header_unfold(raw);
+		values[count++] = fg_xstrdup(unfolded);
+		g_free(unfolded);
+	}
+	return count;
+}
+
+/* fg_mail_authenticate - the evidence that from_email is authenticated
+   by a trusted host's Authentication-Results, or "" */
+static char *fg_mail_authenticate(GMimeMessage *msg, const char *trusted,
+				  const char *from_email)
+{
+	char *ar[FG_AUTH_MAX_HEADERS], *arc_ar[FG_AUTH_MAX_HEADERS];
+	char *arc_seal[FG_AUTH_MAX_HEADERS], *evidence;
+	const char *at = strrchr(from_email, '@');
+	struct fg_auth_headers h;
+
+	if (at == NULL || trusted == NULL || *trusted == '\0')
+		return fg_xstrdup("");
+	h.n_ar = fg_mail_raw_headers(msg, "Authentication-Results", ar);
+	h.n_arc_ar = fg_mail_raw_headers(msg, "ARC-Authentication-Results",
+					 arc_ar);
+	h.n_arc_seal = fg_mail_raw_headers(msg, "ARC-Seal", arc_seal);
+	h.ar = (const char *const *)ar;
+	h.arc_ar = (const char *const *)arc_ar;
+	h.arc_seal = (const char *const *)arc_seal;
+	evidence = fg_auth_from(at + 1, trusted, &h);
+	for (size_t i = 0; i < FG_AUTH_MAX_HEADERS; i++) {
+		if (i < h.n_ar)
+			free(ar[i]);
+		if (i < h.n_arc_ar)
+			free(arc_ar[i]);
+		if (i < h.n_arc_seal)
+			free(arc_seal[i]);
+	}
+	return evidence;
 }
 
 /* fg_mail_from_unquoted - From: as "Name, With Comma <addr>" that a
@@ -182,9 +247,9 @@ static void fg_mail_from_unquoted(GMimeParserOptions *options,
 	free(addr);
 }
 
-/* fg_mail_from - the first mailbox of From: */
+/* fg_mail_from - the sender, and whether it is authenticated */
 void fg_mail_from(GMimeMessage *msg, GMimeParserOptions *options,
-		  struct fg_record *rec)
+		  const struct fg_parse_settings *set, struct fg_record *rec)
 {
 	char *raw = fg_mail_raw_header(msg, "From");
 	InternetAddressList *from = raw != NULL ?
@@ -192,8 +257,15 @@ void fg_mail_from(GMimeMessage *msg, GMimeParserOptions *options,
 	InternetAddressList *list = from;
 	InternetAddress *ia = NULL;
 	const char *name = NULL, *addr = NULL;
+	bool single;
 	char *at;
 
+	/* one From header of one mailbox: the only sender that may be
+	   authenticated (RFC 5322 allows more; DMARC refuses them too) */
+	single = from != NULL && internet_address_list_length(from) == 1 &&
+		INTERNET_ADDRESS_IS_MAILBOX(
+			internet_address_list_get_address(from, 0)) &&
+		fg_mail_header_count(msg, "From") == 1;
 	for (int depth = 0; list != NULL && depth < 4; depth++) {
 		if (internet_address_list_length(list) == 0)
 			break;
@@ -213,14 +285,23 @@ void fg_mail_from(GMimeMessage *msg, GMimeParserOptions *options,
 	rec->from_email = fg_mail_clean_line(addr);
 	if (from != NULL)
 		g_object_unref(from);
-	if (raw != NULL && strchr(rec->from_email, '@') == NULL)
+	if (raw != NULL && strchr(rec->from_email, '@') == NULL) {
+		/* shown in the attribution, never authenticated */
 		fg_mail_from_unquoted(options, raw, rec);
+		single = false;
+	}
 	free(raw);
-	fg_mail_unmunge(msg, options, rec);
+	if (single && set->list_trusted)
+		fg_mail_unmunge(msg, options, set, rec);
 	/* an address has no spaces; what has them is not an address */
-	if (strchr(rec->from_email, ' ') != NULL)
+	if (strchr(rec->from_email, ' ') != NULL) {
 		rec->from_email[0] = '\0';
+		single = false;
+	}
 	at = strrchr(rec->from_email, '@');
 	if (at != NULL)
 		fg_str_lower(at);
+	rec->from_auth = single ?
+		fg_mail_authenticate(msg, set->trusted_authserv_ids,
+				     rec->from_email) : fg_xstrdup("");
 }

@@ -64,6 +64,7 @@ int fg_parse_settings_init(struct fg_parse_settings *set,
 	set->secret = config->secret;
 	set->mail_domain = config->mail_domain;
 	set->max_size = config->max_message_size;
+	set->trusted_authserv_ids = config->trusted_authserv_ids;
 	set->recipient_delimiter = config->recipient_delimiter;
 	if (fg_text_format_parse(config->post_format, &set->format) < 0) {
 		*error_r = fg_errorf("invalid post_format '%s' (markdown, "
@@ -989,7 +990,7 @@ int fg_mail_parse(const void *data, size_t size,
 	rec = fg_xcalloc(1, sizeof(*rec));
 	rec->subject = fg_mail_subject(msg, options);
 	rec->title = fg_subject_normalize(rec->subject);
-	fg_mail_from(msg, options, rec);
+	fg_mail_from(msg, options, set, rec);
 	rec->date = fg_mail_date(msg);
 	rec->list_id = fg_mail_list_id(fg_mail_header(msg, "List-Id"));
 	rec->in_reply_to = fg_mail_msgid(options,

@@ -35,13 +35,20 @@
  *	"YYYY-MM-DDTHH:MM:SSZ"; the time of parsing when Date is missing
  *	or invalid), list_id (the id inside <> of List-Id, or NULL).
  *
- *	from_name and from_email undo a list manager's From rewriting
- *	("Alice via List" <list@...>, as Mailman and Google Groups write
- *	it for DMARC): the real sender is the mailbox of X-Original-From,
- *	Reply-To or Cc that carries the name before "via", else the first
- *	of X-Original-From and Reply-To that is not the list (List-Post),
- *	else X-MailFrom. A From whose unquoted name has a comma ("Doe,
- *	Jane <jane@...>") keeps its name and address.
+ *	from_name and from_email are the first mailbox of From as GMime
+ *	parses it (through a group; a From whose unquoted name has a
+ *	comma, "Doe, Jane <jane@...>", keeps its name and address). For
+ *	a list marked trusted (set->list_trusted) they undo the list
+ *	manager's From rewriting ("Alice via List" <list posting
+ *	address>, set->list_address or else List-Post; DMARC
+ *	mitigation): the author is the one mailbox of
+ *	X-Original-From or of Reply-To (as GNU Mailman writes it), never
+ *	Cc or X-MailFrom, and nothing when the two disagree.
+ *
+ *	from_auth: the evidence that from_email is authenticated
+ *	(fg_auth_from() with set->trusted_authserv_ids), or "". A message
+ *	with more than one From header, or a From of more than one
+ *	mailbox or of a group, is never authenticated.
  *
  *body: UTF-8 text in set->format (enum fg_text_format, Markdown by
  *	default), from the message's main text: the first inline text
@@ -146,6 +153,10 @@ struct fg_parse_settings {
 	size_t max_size;		/* 0: no limit */
 	enum fg_text_format format;	/* markup of the body (post_format) */
 	bool show_trimmed;		/* append the cut text, collapsed */
+	/* sender authentication (fg-auth.h) and un-munging of From:
+	   the setting, and the list's "trusted" field (per delivery) */
+	const char *trusted_authserv_ids; /* trusted_authserv_ids */
+	bool list_trusted;		/* the list's "trusted" field */
 	/* Per list, filled for each delivery (not by
 	   fg_parse_settings_init()): */
 	const char *list_footer;	/* list field footer; NULL: none */

@@ -42,6 +42,7 @@ void fg_record_free(struct fg_record **_rec)
 	free(rec->trimmed);
 	free(rec->quote_sketch);
 	free(rec->text_sketch);
+	free(rec->from_auth);
 	free(rec);
 	*_rec = NULL;
 }

@@ -48,6 +48,10 @@ struct fg_record {
 	size_t quote_start, quote_end;
 	char *quote_sketch;	/* fg_quote_sketch() of it; NULL: none */
 	char *text_sketch;	/* fg_quote_sketch() of the whole text sent */
+	/* the evidence that from_email is authenticated (fg-auth.h), e.g.
+	   "dmarc=pass header.from=example.org by mx.example.net"; "": it
+	   is not, and the sender is not mapped to a forum user */
+	char *from_auth;
 	/* FG_CLASS_LIST_NOTICE: which of the list manager's notices
 	   (fg-listmail.h, a static string); NULL otherwise. Not queued. */
 	const char *notice;

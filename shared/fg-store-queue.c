@@ -217,6 +217,7 @@ int fg_store_inbound_add(struct fg_store *store, const char *list,
 		fg_argv_str(&a, "text_sketch");
 		fg_argv_str(&a, rec->text_sketch);
 	}
+	fg_argv_str(&a, "from_auth"); fg_argv_str(&a, rec->from_auth);
 	fg_argv_str(&a, "received"); fg_argv_num(&a, (long long)time(NULL));
 	fg_store_attachment_fields(&a, rec);
 	ret = fg_store_queue_once(store, &a, error_r);
@@ -951,6 +952,8 @@ struct fg_record *fg_record_from_entry(const struct fg_entry *entry)
 	}
 	if (fg_entry_get(entry, "text_sketch") != NULL)
 		rec->text_sketch = fg_entry_dup(entry, "text_sketch");
+	/* an entry from before the field: not authenticated */
+	rec->from_auth = fg_entry_dup(entry, "from_auth");
 	rec->reason = fg_xstrdup("");
 	rec->references = fg_xcalloc(1, sizeof(char *));
 	if (refs != NULL) {

@@ -610,6 +610,8 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 			(void)fg_parse_llong(value, &list->category);
 		else if (strcmp(field, "unsubscribe") == 0)
 			list->unsubscribe = fg_xstrdup(value);
+		else if (strcmp(field, "trusted") == 0)
+			(void)fg_parse_bool(value, &list->trusted);
 		else if (strcmp(field, "footer") == 0 && *value != '\0')
 			list->footer = fg_xstrdup(value);
 		else if (strcmp(field, "list_id") == 0 && *value != '\0')

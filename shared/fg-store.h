@@ -77,6 +77,9 @@ struct fg_list {
 	char *bridge_recipient;	/* where list copies reach the bridge */
 	long long category;	/* forum category id, 0: forum default */
 	char *unsubscribe;	/* List-Unsubscribe URI; NULL: none */
+	/* field "trusted" (yes/no, default no): its list manager's From
+	   rewriting may be undone (fg-mailparse.h) */
+	bool trusted;
 	/* the footer the list manager appends (fg-footer.h); NULL: none */
 	char *footer;
 	/* how the list manager's copies are recognised (fg-listmail.h) */

@@ -100,6 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.max_size = 1024 * 1024,
 		.format = (enum fg_text_format)(size % 3),
 		.show_trimmed = (size / 3) % 2 == 1,
+		.trusted_authserv_ids = "mx.lists.test, lists.example.org",
+		.list_trusted = (size / 6) % 2 == 1,
 	};
 	/* the list rule on every other input, with a list copy's envelope
 	   sender or none */
@@ -140,6 +142,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_text(rec->title, true);
 	fuzz_header_text(rec->from_name);
 	fuzz_header_text(rec->from_email);
+	/* evidence names a pass, or there is none */
+	fuzz_header_text(rec->from_auth);
+	FUZZ_ASSERT(*rec->from_auth == '\0' ||
+		    strncmp(rec->from_auth, "dmarc=pass header.from=", 23) == 0 ||
+		    strncmp(rec->from_auth, "dkim=pass header.d=", 19) == 0);
 	fuzz_date(rec->date);
 	if (rec->list_id != NULL)
 		fuzz_text(rec->list_id, true);

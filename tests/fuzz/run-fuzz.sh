@@ -6,8 +6,9 @@
 # TARGET is policy (the policy request parser), mail (fg_mail_parse and
 # everything it calls), webhook (the Discourse, generic and NodeBB
 # webhook readers), verp (VERP and Message-ID decoding), html (the
-# HTML-to-text converter) or refusal (the list manager's notices about
-# forum posts, fg_refusal_parse); all of them when none is named. Each runs
+# HTML-to-text converter), refusal (the list manager's notices about
+# forum posts, fg_refusal_parse) or auth (Authentication-Results); all
+# of them when none is named. Each runs
 # for FG_FUZZ_SECONDS (default 5) after reading its seeds: the
 # committed ones in tests/fuzz/corpus/TARGET, plus for policy the golden
 # requests in tests/policy, and for mail the real-world messages in
@@ -45,12 +46,13 @@ hdrdir=$builddir
 sources() {
 	case $1 in
 	policy)	echo fg-policy.c fg-net.c fg-common.c fg-verp.c fg-msgid.c ;;
-	mail)	echo fg-mailparse.c fg-mailfrom.c fg-charset.c fg-trim.c \
+	mail)	echo fg-mailparse.c fg-mailfrom.c fg-auth.c fg-charset.c fg-trim.c \
 		fg-trim-lang.c fg-trim-original.c fg-quote.c fg-classify.c fg-listmail.c fg-attach.c \
 		fg-html.c fg-text.c fg-subject.c \
 		fg-msgid.c fg-verp.c fg-common.c fg-record.c ;;
 	webhook) echo fg-webhook.c fg-common.c fg-msgid.c fg-record.c ;;
 	verp)	echo fg-verp.c fg-msgid.c fg-common.c ;;
+	auth)	echo fg-auth.c fg-common.c ;;
 	html)	echo fg-html.c fg-common.c ;;
 	refusal) echo fg-refusal.c fg-charset.c fg-attach.c fg-msgid.c \
 		fg-verp.c fg-common.c ;;
@@ -84,7 +86,7 @@ build() {
 		-o "$out/fuzz_$1" "$fuzzdir/fuzz_$1.c" $files \
 		"$builddir/shared/.libs/libforumgate.a" \
 		$(pkg-config --libs hiredis gmime-3.0 jansson libcurl \
-			libcrypto) \
+			libcrypto libpsl) \
 		2>"$out/fuzz-build.log"; then
 		if grep -q "libclang_rt.fuzzer\|fsanitize=fuzzer" \
 			"$out/fuzz-build.log"; then
@@ -96,7 +98,7 @@ build() {
 	fi
 }
 
-targets=${*:-policy mail webhook verp html refusal}
+targets=${*:-policy mail webhook verp html refusal auth}
 for t in $targets; do
 	sources "$t" >/dev/null || { echo "unknown target $t"; exit 2; }
 done

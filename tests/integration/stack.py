@@ -58,6 +58,9 @@ POSTFIX = "/usr/sbin/postfix"
 POSTQUEUE = "/usr/sbin/postqueue"
 POSTFIX_MASTER = "/usr/lib/postfix/sbin/master"
 DOVECOT = "/usr/sbin/dovecot"
+OPENDKIM = "/usr/sbin/opendkim"
+# Debian's python3 has python3-dkim (dkimpy), which signs test mail.
+SYSTEM_PYTHON = "/usr/bin/python3"
 MLMMJ_BIN = "/usr/bin"
 # the forum simulator needs Debian's python3-jsonschema
 PYTHON = os.environ.get("FORUMGATE_PYTHON", "/usr/bin/python3")
@@ -101,6 +104,21 @@ LATER_ADDRESS = "carol+later@example.test"
 
 COMPONENTS = ("forumsim", "policyd", "bridge", "admin", "plugin")
 
+# The authserv-id of the Authentication-Results header the stack's MTA
+# adds (forumgate.conf trusted_authserv_ids). The public smtpd removes
+# every Authentication-Results header that arrives from outside (RFC 8601
+# section 5); a stand-in for a verifier milter adds the trusted one
+# (see _write_postfix_config and make_message(authenticated=...)).
+AUTHSERV_ID = "mx.lists.test"
+# The header a test writes to tell the stand-in verifier what it found.
+VERIFIER_HEADER = "X-Stack-Verified"
+# OpenDKIM verifies DKIM signatures at the public smtpd for real, with the
+# public keys from a file (TestPublicKeys) instead of DNS: the stack's key
+# signs for these domains with this selector (stack.dkim_sign()); evil.test
+# is a forger's own domain.
+DKIM_DOMAINS = ("example.test", "evil.test")
+DKIM_SELECTOR = "stack"
+
 LOG_NAMES = {
     "redis": "redis.log",
     "redis-stdout": "redis-stdout.log",
@@ -116,6 +134,7 @@ LOG_NAMES = {
     "admin": "admin.log",
     "mailman": "mailman/var/logs/mailman.log",
     "mailman-master": "mailman-master.log",
+    "opendkim": "opendkim.log",
 }
 
 
@@ -188,14 +207,18 @@ def wait_for(fn, timeout=10.0, what="condition", interval=0.05):
 
 def make_message(from_addr, to, subject, body="Hello.\n", message_id=None,
                  in_reply_to=None, references=None, cc=None, date=None,
-                 headers=None, html=None, return_path=None):
+                 headers=None, html=None, return_path=None,
+                 authenticated=False):
     """Build an RFC 5322 message (email.message.EmailMessage).
 
     `to`/`cc` may be strings or lists; `references` a string or a list of
     Message-IDs; `message_id` defaults to a fresh <uuid@domain-of-from>;
     `headers` is a dict or list of (name, value) added at the end; `html`
     adds a text/html alternative.  The generated Message-ID is in
-    msg["Message-ID"].
+    msg["Message-ID"].  `authenticated=True` has the stack's stand-in
+    verifier find a DMARC pass for the From domain (a domain string: for
+    that domain instead); the public smtpd then adds
+    "Authentication-Results: mx.lists.test; dmarc=pass header.from=D".
     """
     msg = EmailMessage(policy=email.policy.SMTP)
     if return_path:
@@ -221,6 +244,10 @@ def make_message(from_addr, to, subject, body="Hello.\n", message_id=None,
         items = headers.items() if isinstance(headers, dict) else headers
         for name, value in items:
             msg[name] = value
+    if authenticated:
+        domain = (authenticated if isinstance(authenticated, str) else
+                  email.utils.parseaddr(from_addr)[1].rpartition("@")[2])
+        msg[VERIFIER_HEADER] = "dmarc=pass header.from=%s" % domain
     msg.set_content(body)
     if html is not None:
         msg.add_alternative(html, subtype="html")
@@ -632,6 +659,10 @@ class Stack(MailmanMixin):
 
         # ports and paths
         self.smtp_port = _free_port()
+        self.reinject_port = _free_port()
+        self.dkim_port = _free_port()
+        # OpenDKIM verifies at the public smtpd when it is installed
+        self.dkim = os.access(OPENDKIM, os.X_OK)
         self.redis_port = _free_port()
         self.webhook_port = _free_port()
         self.policy_port = _free_port()
@@ -664,6 +695,8 @@ class Stack(MailmanMixin):
         self._spawn_redis()
         self._write_postfix_config()
         self._make_postfix_queue()
+        if self.dkim:
+            self._spawn_opendkim()
         self._spawn_daemon("postfix")
 
         # the list is needed only once mail flows: set it up meanwhile
@@ -732,6 +765,9 @@ class Stack(MailmanMixin):
                 self.started.add(component)
         self._wait_daemon("postfix")
         self._mark("postfix ready")
+        if self.dkim:
+            self._wait_port("opendkim", self.dkim_port)
+            self._mark("opendkim ready")
 
     # -- daemons that tests may stop and start again ---------------------------
 
@@ -1081,11 +1117,42 @@ lmtp_dns_support_level = disabled
            mailman="".join(", " + e for e in
                            self._mailman_transport_entries()),
            end_of_data=end_of_data)
+        # Sender authentication (doc/authentication.md). The public smtpd
+        # hands its mail to cleanup_in, whose header_checks remove every
+        # Authentication-Results header that arrives from outside: a
+        # sender must never be able to write the trusted one (RFC 8601
+        # section 5). A verifier milter (OpenDMARC, rspamd) would then add
+        # its own; it needs DNS, which the test stack has not, so a
+        # header_checks PREPEND rule stands in for it: a test writes what
+        # the verifier found in X-Stack-Verified (make_message(
+        # authenticated=...)) and the trusted header is added from that.
+        # The list manager re-injects its copies through the second
+        # listener (reinject_port), which keeps the header.
+        # disable_mime_input_processing: the checks look at the message
+        # header only, and cleanup_in refuses no MIME structure that the
+        # plain cleanup took before (mime_nesting_limit).
+        checks = r"""# Every Authentication-Results header from outside goes (RFC 8601 s. 5).
+/^Authentication-Results:/ IGNORE
+# STAND-IN for a verifier milter (test stack only): what a test says the
+# verifier found becomes the trusted header.
+/^{verifier}:[[:space:]]*((dmarc|dkim)=[a-z]+ header\.(from|d)=[-a-z0-9.]+)$/ PREPEND Authentication-Results: {authserv}; $1
+""".format(verifier=VERIFIER_HEADER, authserv=AUTHSERV_ID)
+        with open(self.path("postfix", "auth_header_checks"), "w") as f:
+            f.write(checks)
+        # a verifier that is down leaves mail unauthenticated, not lost
+        milters = ("\n  -o smtpd_milters=inet:127.0.0.1:%d"
+                   "\n  -o milter_default_action=accept" % self.dkim_port
+                   if self.dkim else "")
         master = """\
 # service type  private unpriv  chroot  wakeup  maxproc command + args
 127.0.0.1:{port} inet n       -       n       -       -       smtpd
+  -o cleanup_service_name=cleanup_in{milters}
+127.0.0.1:{reinject} inet n   -       n       -       -       smtpd
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
+cleanup_in unix n       -       n       -       0       cleanup
+  -o header_checks=regexp:{d}/postfix/auth_header_checks
+  -o disable_mime_input_processing=yes
 qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
 bounce    unix  -       -       n       -       0       bounce
@@ -1107,7 +1174,8 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 mlmmj     unix  -       n       n       -       -       pipe
   flags=ORhu user={mail} argv={mlmmj}/mlmmj-receive -F -L {d}/mlmmj/${{nexthop}}
-""".format(port=self.smtp_port, mail=MAIL_USER, mlmmj=MLMMJ_BIN, d=d)
+""".format(port=self.smtp_port, reinject=self.reinject_port,
+           mail=MAIL_USER, mlmmj=MLMMJ_BIN, d=d, milters=milters)
         # Postfix waits (300 ms steps) until main.cf is more than a second
         # old before it loads it ("pausing to let main.cf settle"): back-date
         # the files so that the master starts at once.
@@ -1117,6 +1185,55 @@ mlmmj     unix  -       n       n       -       -       pipe
             with open(p, "w") as f:
                 f.write(text)
             os.utime(p, (past, past))
+
+    def _spawn_opendkim(self):
+        """OpenDKIM in verify mode for the public smtpd: a fresh RSA key,
+        its public half in the TestPublicKeys file (no DNS here)."""
+        d = self.path("opendkim")
+        os.makedirs(d, exist_ok=True)
+        self.dkim_key = os.path.join(d, "stack.key")
+        subprocess.run(["openssl", "genrsa", "-out", self.dkim_key, "1024"],
+                       check=True, capture_output=True, timeout=30)
+        pub = subprocess.run(["openssl", "rsa", "-in", self.dkim_key,
+                              "-pubout"], check=True, capture_output=True,
+                             timeout=30).stdout.decode()
+        p = "".join(l for l in pub.splitlines() if not l.startswith("-"))
+        with open(os.path.join(d, "keys"), "w") as f:
+            for domain in DKIM_DOMAINS:
+                f.write("%s._domainkey.%s v=DKIM1; k=rsa; p=%s\n"
+                        % (DKIM_SELECTOR, domain, p))
+        conf = os.path.join(d, "opendkim.conf")
+        with open(conf, "w") as f:
+            f.write("Mode v\nSocket inet:%d@127.0.0.1\nAuthservID %s\n"
+                    "TestPublicKeys %s\nBackground no\nSyslog no\n"
+                    "PidFile %s\n"
+                    % (self.dkim_port, AUTHSERV_ID,
+                       os.path.join(d, "keys"), os.path.join(d, "pid")))
+        self._spawn("opendkim", [OPENDKIM, "-f", "-x", conf],
+                    "opendkim.log")
+
+    def dkim_sign(self, msg, domain=DKIM_DOMAINS[0]):
+        """The message (bytes, str or EmailMessage) as bytes with a
+        DKIM-Signature of the stack's key for domain (d=), which the
+        stack's OpenDKIM verifies; signed by Debian's python3-dkim."""
+        if not self.dkim:
+            raise SkipTest("opendkim is not installed")
+        data = _message_bytes(msg)
+        script = ("import sys, dkim\n"
+                  "key = open(sys.argv[1], 'rb').read()\n"
+                  "msg = sys.stdin.buffer.read()\n"
+                  "sig = dkim.sign(msg, sys.argv[2].encode(), "
+                  "sys.argv[3].encode(), key, "
+                  "canonicalize=(b'relaxed', b'relaxed'), include_headers="
+                  "[b'from', b'to', b'subject', b'date', b'message-id'])\n"
+                  "sys.stdout.buffer.write(sig + msg)\n")
+        r = subprocess.run([SYSTEM_PYTHON, "-c", script, self.dkim_key,
+                            DKIM_SELECTOR, domain], input=data,
+                           capture_output=True, timeout=30)
+        if r.returncode != 0:
+            raise StackError("DKIM signing failed: %s"
+                             % r.stderr.decode(errors="replace"))
+        return r.stdout
 
     def _make_postfix_queue(self):
         # What "postfix check" (post-install create-missing) would create;
@@ -1425,7 +1542,7 @@ plugin {{
             raise StackError("mlmmj-make-ml failed: %s"
                              % (r.stderr or r.stdout).decode(errors="replace"))
         control = os.path.join(self.list_dir, "control")
-        for name, value in (("smtpport", str(self.smtp_port)),
+        for name, value in (("smtpport", str(self.reinject_port)),
                             ("relayhost", "127.0.0.1"),
                             ("prefix", LIST_PREFIX),
                             ("customheaders",
@@ -1493,6 +1610,7 @@ plugin {{
             ("policy_listen", "127.0.0.1:%d" % self.policy_port),
             # started as root, policyd switches to this user
             ("policyd_user", POLICYD_USER),
+            ("trusted_authserv_ids", AUTHSERV_ID),
         ] + self._mailman_forumgate_conf()
         self.config = dict(values)
         text = "# forumgate configuration of the integration test stack\n"
@@ -1607,7 +1725,8 @@ plugin {{
     def describe(self):
         """One line per component, for humans."""
         lines = ["dir %s" % self.dir,
-                 "smtp 127.0.0.1:%d" % self.smtp_port,
+                 "smtp 127.0.0.1:%d (re-injection %d)"
+                 % (self.smtp_port, self.reinject_port),
                  "lmtp %s" % self.lmtp_socket,
                  "redis %s (127.0.0.1:%d)" % (self.redis_socket,
                                               self.redis_port),

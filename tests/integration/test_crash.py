@@ -64,7 +64,8 @@ def _root_topic(stack, uid):
     stack.admin("author", "set", AUTHOR, AUTHOR_USER, check=True)
     root = stack.make_message(AUTHOR, stack.bridge_address,
                               "Crash thread %s" % uid,
-                              "The root of crash thread %s.\n" % uid)
+                              "The root of crash thread %s.\n" % uid,
+                              authenticated=True)
     stack.send_list_copy(root)
     wait_for(lambda: _posts_with(stack, "root of crash thread %s" % uid),
              60, "the root post")
@@ -85,7 +86,8 @@ def test_sigkill_while_posting_as_staff(stack):
         texts.append(text)
         msg = stack.make_message(AUTHOR, stack.bridge_address,
                                  "Re: Crash thread %s" % uid, text + "\n",
-                                 in_reply_to=root, references=[root])
+                                 in_reply_to=root, references=[root],
+                                 authenticated=True)
         stack.forum_fail("slow", count=1, retry_after=SLOW_S)
         stack.send_list_copy(msg)
         # the forum made the post and holds the answer: kill now

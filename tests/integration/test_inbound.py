@@ -165,7 +165,8 @@ def test_authors(stack):
 
     _send(stack, "Bob Builder <bob@example.test>",
           "Authors %s mapped sender" % uid,
-          "Authors %s: written by a mapped sender.\n" % uid)
+          "Authors %s: written by a mapped sender.\n" % uid,
+          authenticated=True)
     _send(stack, "Carol Singer <carol@example.test>",
           "Authors %s unknown sender" % uid,
           "Authors %s: written by someone without a forum user.\n" % uid)

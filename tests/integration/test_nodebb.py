@@ -39,7 +39,8 @@ def test_nodebb_topics_replies_authors(stack):
     second = _send(stack, "Bob Builder <bob@example.test>",
                    "Re: NodeBB %s thread" % uid,
                    "NodeBB %s: Bob answers the first message.\n" % uid,
-                   in_reply_to=first, references=[first])
+                   in_reply_to=first, references=[first],
+                   authenticated=True)
     _send(stack, "Alice Example <alice@example.test>",
           "Re: Re: NodeBB %s thread" % uid,
           "NodeBB %s: Alice answers Bob.\n" % uid,
@@ -87,7 +88,8 @@ def test_stale_author_mapping_falls_back(stack):
     uid = uuid.uuid4().hex[:8]
     stack.admin("author", "set", "carol@example.test", "carol", check=True)
     _send(stack, "Carol Singer <carol@example.test>", "NodeBB %s stale" % uid,
-          "NodeBB %s: Carol's mapping is not a uid.\n" % uid)
+          "NodeBB %s: Carol's mapping is not a uid.\n" % uid,
+          authenticated=True)
     wait_for(lambda: _posts(stack, "NodeBB %s" % uid), timeout=30,
              what="the post")
     (_, post), = _posts(stack, "NodeBB %s" % uid)

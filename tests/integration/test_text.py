@@ -95,9 +95,23 @@ Which postscreen_dnsbl_threshold do you use?
 
 @requires("plugin", "forumsim", "bridge", "admin")
 def test_mailman_munged_from(stack):
-    """A DMARC-munged From ("Alice via List"): the post is attributed to
-    the real sender, not to the list (the bridge names unknown senders
-    in the post, or posts as a mapped user)."""
+    """A DMARC-munged From ("Alice via List"): for a list marked trusted
+    the post is attributed to the real sender (Reply-To as Mailman
+    writes it), not to the list; for any other list it is not undone."""
+    for trusted in ("no", "yes"):
+        stack.admin("list", "set", stack.list_name, "trusted", trusted,
+                    check=True)
+        token = _munged(stack)
+        log = stack.dovecot_log()
+        line = [ln for ln in log.splitlines() if "munged-%s" % token in ln]
+        expect = ("from=<carol@example.test>" if trusted == "yes" else
+                  "from=<forum@lists.test>")
+        assert line and expect in line[-1], (trusted, line)
+    stack.admin("list", "set", stack.list_name, "trusted", "no", check=True)
+
+
+def _munged(stack):
+    """Deliver a Mailman 3 munge_from copy, wait for its post; its token."""
     token = _token()
     _deliver(stack, """From: Carol Example via Forum <forum@lists.test>
 Reply-To: Carol Example <carol@example.test>
@@ -113,6 +127,4 @@ Text of the munged case {t}, long enough to be a post.
 """.format(t=token))
     wait_for(lambda: _post_with(stack, token), timeout=30,
              what="the post of %s" % token)
-    log = stack.dovecot_log()
-    line = [ln for ln in log.splitlines() if "munged-%s" % token in ln]
-    assert line and "from=<carol@example.test>" in line[-1], line
+    return token
