@@ -144,15 +144,22 @@ static void cmd_status_not_posted(struct fg_store *store, const char *list)
 	fg_strv_free(counts, n);
 }
 
+/* Bytes of a refused post's subject shown on its line. */
+#define REFUSED_SUBJECT_SHOWN 80
+
 /* print_refused_line - one refusal on one line (its text was made one
    clean line when it was recorded) */
 static void print_refused_line(const struct fg_entry *e, const char *indent)
 {
 	const char *reason = fg_entry_get(e, "reason");
+	const char *subject = fg_entry_get(e, "subject");
 
-	printf("%s%s post_id=%s %s: %s\n", indent, e->id,
+	printf("%s%s post_id=%s \"%.*s\" %s: %s\n", indent, e->id,
 	       fg_entry_get(e, "post_id") != NULL ?
 	       fg_entry_get(e, "post_id") : "0",
+	       fg_utf8_prefix_len(subject != NULL ? subject : "",
+				  REFUSED_SUBJECT_SHOWN),
+	       subject != NULL ? subject : "",
 	       fg_entry_get(e, "kind") != NULL ? fg_entry_get(e, "kind") : "",
 	       reason != NULL ? reason : "");
 }

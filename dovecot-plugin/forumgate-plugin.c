@@ -219,6 +219,44 @@ static void forumgate_attachments(const struct fg_config *config,
 	}
 }
 
+/* forumgate_refusal_list - the other list (and its posting address)
+   whose post a message names, when it names one (fg.LIST. in its
+   bytes); 1 found, 0 none, -1 Redis failed */
+static int forumgate_refusal_list(struct fg_store *store, const char *list,
+				  const buffer_t *buf, const char **list_r,
+				  const char **address_r, const char **error_r)
+{
+	char **names;
+	size_t count;
+	int ret = 0;
+
+	if (!fg_refusal_candidate(NULL, buf->data, buf->used))
+		return 0;
+	if (fg_store_lists(store, &names, &count, error_r) < 0) {
+		*error_r = t_strdup(*error_r);
+		return -1;
+	}
+	for (size_t i = 0; i < count && ret == 0; i++) {
+		struct fg_list *def;
+
+		if (strcmp(names[i], list) == 0 ||
+		    !fg_refusal_candidate(names[i], buf->data, buf->used))
+			continue;
+		ret = fg_store_list_get(store, names[i], &def, error_r);
+		if (ret < 0) {
+			*error_r = t_strdup(*error_r);
+			break;
+		}
+		if (ret > 0) {
+			*list_r = t_strdup(def->name);
+			*address_r = t_strdup(def->address);
+			fg_list_free(&def);
+		}
+	}
+	fg_strv_free(names, count);
+	return ret;
+}
+
 /* forumgate_refusal - record the list manager's notice that it held,
    rejected or bounced one of our posts (fg-refusal.h); verp the
    envelope recipient when it is a post's VERP address. 1 recorded (or
@@ -234,8 +272,20 @@ static int forumgate_refusal(struct mail_deliver_context *ctx,
 	char *id;
 	int ret;
 
-	if (verp == NULL && !fg_refusal_candidate(list, buf->data, buf->used))
-		return 0;
+	if (verp == NULL && !fg_refusal_candidate(list, buf->data, buf->used)) {
+		/* the notice may be about another list's post: the forum
+		   posts of every list go out From one address, and the
+		   list managers answer there */
+		ret = forumgate_refusal_list(store, list, buf, &list,
+					     &list_address, &error);
+		if (ret < 0) {
+			*reason_r = t_strdup_printf("looking for the list a "
+						    "notice names: %s", error);
+			return -1;
+		}
+		if (ret == 0)
+			return 0;
+	}
 	if (fg_refusal_parse(config->secret, list, list_address, verp,
 			     buf->data, buf->used, &r, &why) == 0)
 		return 0;

@@ -302,3 +302,15 @@ bool fg_list_name_valid(const char *name)
 	}
 	return true;
 }
+
+int fg_utf8_prefix_len(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	if (len > max) {
+		len = max;
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+	}
+	return len > INT_MAX ? INT_MAX : (int)len;
+}

@@ -49,6 +49,9 @@ bool fg_str_has_ci(const char *haystack, const char *needle);
 char *fg_str_lower(char *s);
 /* fg_str_trim - strip leading/trailing ASCII white space in place */
 char *fg_str_trim(char *s);
+/* fg_utf8_prefix_len - the length of s cut to at most max bytes, not
+   inside a UTF-8 character */
+int fg_utf8_prefix_len(const char *s, size_t max);
 /* fg_strv_free - free a NULL-terminated or counted string vector */
 void fg_strv_free(char **v, size_t n);
 

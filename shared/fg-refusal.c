@@ -56,7 +56,11 @@ bool fg_refusal_candidate(const char *list, const void *data, size_t size)
 	char needle[FG_LIST_NAME_MAX + 8];
 	size_t n;
 
-	n = (size_t)snprintf(needle, sizeof(needle), "fg.%s.", list);
+	/* list NULL: a Message-ID of any list */
+	n = (size_t)snprintf(needle, sizeof(needle), "fg.%s",
+			     list != NULL ? list : "");
+	if (list != NULL && n + 1 < sizeof(needle))
+		needle[n++] = '.';
 	if (n >= sizeof(needle))
 		return false;
 	if (size > FG_REFUSAL_SCAN_MAX)

@@ -49,7 +49,8 @@
  *	carries the Message-ID.
  *
  *	fg_refusal_candidate() is a cheap test on the raw bytes: does
- *	the message mention a Message-ID of the list ("fg.LIST.") at all.
+ *	the message mention a Message-ID of the list ("fg.LIST.") at all
+ *	(list NULL: of any list, "fg.").
  *	Only then is the full parse worth its cost.
  *
  *	fg_refusal_parse() decides. verp is the envelope recipient read

@@ -302,6 +302,10 @@ START_TEST(test_other_list)
 	const char *why;
 
 	ck_assert(!fg_refusal_candidate(LIST, text, strlen(text)));
+	/* the plugin then looks for the list it names */
+	ck_assert(fg_refusal_candidate("other", text, strlen(text)));
+	ck_assert(fg_refusal_candidate(NULL, text, strlen(text)));
+	ck_assert(!fg_refusal_candidate(NULL, "fg", 2));
 	ck_assert_int_eq(parse(text, false, &r, &why), 0);
 	ck_assert_str_eq(why, "names none of the list's posts");
 	free(text);
