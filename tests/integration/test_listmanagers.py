@@ -543,3 +543,54 @@ def test_member_sync_refuses_to_empty(stack):
         assert r.returncode == 64
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- DMARC munging through Mailman -----------------------------------------------
+
+@requires("admin", "bridge")
+def test_mailman_munged_from(stack):
+    """Mailman 3 with munge_from rewrites From to "Alice Example via Mm
+    <mm@lists.test>" and puts Alice in Reply-To. The post is made as the
+    mapped forum user only when the list is trusted AND Alice's own
+    mail was authenticated by the MTA that received it (its trusted
+    Authentication-Results travels through Mailman); a forged Alice
+    through the same trusted list is the bridge user."""
+    path = "/3.1/lists/%s/config" % stack.mm_list_id
+    stack.mailman_rest("PATCH", path, {
+        "dmarc_mitigate_action": "munge_from",
+        "dmarc_mitigate_unconditionally": "True"})
+    stack.admin("author", "set", "alice@example.test", "alice", check=True)
+    try:
+        def post(authenticated, what):
+            mark = _uid()
+            msg = stack.make_message("Alice Example <alice@example.test>",
+                                     stack.mm_list_address,
+                                     "Munged %s %s" % (what, mark),
+                                     "Munged From through Mailman, %s.\n"
+                                     % mark, authenticated=authenticated)
+            return msg, _send_post(stack, "mm", stack.mm_bridge_address,
+                                   "alice@example.test",
+                                   stack.mm_list_address, msg, mark)[1]
+
+        # not trusted: the list's rewriting stays, the bridge user posts
+        msg, p = post(True, "untrusted")
+        assert p["username"] == stack.forum_api_username, p
+        # what Mailman distributed really was munged (bob's copy)
+        copy = stack.wait_mail("bob@example.test",
+                               lambda m: m["Message-ID"] == msg["Message-ID"],
+                               timeout=TIMEOUT)
+        assert " via " in str(copy["From"]) and \
+            stack.mm_list_address in str(copy["From"]), copy["From"]
+        assert "alice@example.test" in str(copy["Reply-To"]), copy["Reply-To"]
+
+        stack.admin("list", "set", "mm", "trusted", "yes", check=True)
+        p = post(True, "trusted")[1]
+        assert p["username"] == "alice", p
+        p = post(False, "forged")[1]
+        assert p["username"] == stack.forum_api_username, p
+    finally:
+        stack.admin("list", "set", "mm", "trusted", "no")
+        stack.admin("author", "del", "alice@example.test")
+        stack.mailman_rest("PATCH", path, {
+            "dmarc_mitigate_action": "no_mitigation",
+            "dmarc_mitigate_unconditionally": "False"})

@@ -33,7 +33,8 @@ static void redis_start(void)
 	snprintf(address, sizeof(address), "unix:%s", sock_path);
 	redis_pid = fork();
 	if (redis_pid == 0) {
-		freopen("/dev/null", "w", stdout);
+		if (freopen("/dev/null", "w", stdout) == NULL)
+			_exit(127);
 		execlp("redis-server", "redis-server", "--port", "0",
 		       "--unixsocket", sock_path, "--dir", tmpdir,
 		       "--save", "", "--appendonly", "no", (char *)NULL);
@@ -122,8 +123,8 @@ static long list_serial(const char *list)
 
 START_TEST(test_changes_counted)
 {
-	struct fg_list def = { "serials", "serials@lists.example",
-			       "bridge@lists.example", 0, NULL };
+	struct fg_list def = { .name = "serials", .address = "serials@lists.example",
+		.bridge_recipient = "bridge@lists.example", .category = 0 };
 	const char *error;
 	long serial;
 
@@ -189,12 +190,12 @@ END_TEST
 
 START_TEST(test_list_address_taken)
 {
-	struct fg_list one = { "takeone", "take@lists.example",
-			       "bridge@lists.example", 71, NULL };
-	struct fg_list two = { "taketwo", "take@lists.example",
-			       "bridge@lists.example", 72, NULL };
-	struct fg_list three = { "takethree", "three@lists.example",
-				 "bridge@lists.example", 71, NULL };
+	struct fg_list one = { .name = "takeone", .address = "take@lists.example",
+		.bridge_recipient = "bridge@lists.example", .category = 71 };
+	struct fg_list two = { .name = "taketwo", .address = "take@lists.example",
+		.bridge_recipient = "bridge@lists.example", .category = 72 };
+	struct fg_list three = { .name = "takethree", .address = "three@lists.example",
+		.bridge_recipient = "bridge@lists.example", .category = 71 };
 	struct fg_list *list;
 	char *name;
 	const char *error;
@@ -264,8 +265,8 @@ END_TEST
 
 START_TEST(test_list_and_members)
 {
-	struct fg_list def = { "forum", "forum@lists.example",
-			       "bridge@lists.example", 5, NULL };
+	struct fg_list def = { .name = "forum", .address = "forum@lists.example",
+		.bridge_recipient = "bridge@lists.example", .category = 5 };
 	struct fg_list *list;
 	char *name, **names;
 	size_t n;
@@ -292,8 +293,8 @@ START_TEST(test_list_and_members)
 	fg_strv_free(names, n);
 
 	/* moving the list to another address and category drops the old */
-	struct fg_list moved = { "forum", "talk@lists.example",
-				 "bridge@lists.example", 6, NULL };
+	struct fg_list moved = { .name = "forum", .address = "talk@lists.example",
+		.bridge_recipient = "bridge@lists.example", .category = 6 };
 	ck_assert_int_eq(fg_store_list_add(store, &moved, &error), 0);
 	ck_assert_int_eq(fg_store_list_by_address(store, "forum@lists.example",
 						  &name, &error), 0);
@@ -317,7 +318,8 @@ START_TEST(test_list_and_members)
 	ck_assert_ptr_null(list->unsubscribe);
 	fg_list_free(&list);
 
-	struct fg_list bad = { "no way", "x@y", "z@y", 0, NULL };
+	struct fg_list bad = { .name = "no way", .address = "x@y",
+		.bridge_recipient = "z@y", .category = 0 };
 	ck_assert_int_eq(fg_store_list_add(store, &bad, &error), -1);
 	ck_assert_ptr_nonnull(strstr(error, "invalid list name"));
 
@@ -408,8 +410,8 @@ static int replaced(const char *list, const char *const *addrs, size_t n,
 
 START_TEST(test_members_replace)
 {
-	struct fg_list def = { "sync", "sync@lists.example",
-			       "bridge-sync@lists.example", 0, NULL };
+	struct fg_list def = { .name = "sync", .address = "sync@lists.example",
+		.bridge_recipient = "bridge-sync@lists.example", .category = 0 };
 	const char *first[] = { "Alice@Example.ORG ", "bob@example.org",
 				"bob@example.org" };
 	const char *second[] = { "bob@example.org", "carol@example.org" };
