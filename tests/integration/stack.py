@@ -1377,6 +1377,17 @@ mlmmj     unix  -       n       n       -       -       pipe
         return self.send_mail(LIST_RETURN_PATH, rcpt_to or self.bridge_address,
                               msg, **kw)
 
+    def queue_list_copy(self, sender, subject, body, **kw):
+        """A list copy from sender (make_message's keywords), sent and
+        waited for until the plugin queued it, so that a reply sent next
+        reaches the bridge after its parent; returns its Message-ID."""
+        msg = make_message(sender, self.bridge_address, subject, body, **kw)
+        self.send_list_copy(msg)
+        wait_for(lambda: self.day_hget("fg:{%s}:in-seen" % LIST_NAME,
+                                       msg["Message-ID"].strip("<>")) != "",
+                 timeout=30, what="the plugin to queue the mail")
+        return msg["Message-ID"]
+
     make_message = staticmethod(make_message)
     wait_for = staticmethod(wait_for)
 

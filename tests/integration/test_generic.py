@@ -37,13 +37,7 @@ def _requests(stack, key):
 
 
 def _send(stack, sender, subject, body, **kw):
-    msg = stack.make_message(sender, stack.bridge_address, subject, body,
-                             **kw)
-    stack.send_list_copy(msg)
-    wait_for(lambda: stack.day_hget("fg:{forum}:in-seen",
-                                    msg["Message-ID"].strip("<>")) != "",
-             timeout=30, what="the plugin to queue the mail")
-    return msg["Message-ID"]
+    return stack.queue_list_copy(sender, subject, body, **kw)
 
 
 def _assert_clean(stack):
