@@ -3,7 +3,8 @@
  *	fg-forum 3 - forum drivers: create topics and replies over a forum API
  * DESCRIPTION
  *	The driver table and the calls that dispatch through it. The
- *	drivers themselves live in one file each (fg-discourse.c).
+ *	drivers themselves live in one file each (fg-discourse.c,
+ *	fg-nodebb.c, fg-generic.c).
  * SEE ALSO
  *	fg-forum.h for the result classes.
  */

@@ -19,7 +19,9 @@
  * DESCRIPTION
  *	A driver speaks one forum's HTTP API behind a table of functions,
  *	so the bridge does not care which forum it talks to: Discourse
- *	(fg-discourse.c) and NodeBB (fg-nodebb.c). fg_forum_create() posts
+ *	(fg-discourse.c), NodeBB (fg-nodebb.c), and any other forum through
+ *	a signed JSON endpoint of its own (fg-generic.c, the contract in
+ *	doc/generic-forum.md). fg_forum_create() posts
  *	as another user and with an external id; fg_forum_find(),
  *	fg_forum_upload(), fg_forum_post_author() and
  *	fg_forum_private_message() are optional per driver.

@@ -1804,6 +1804,16 @@ class SelfTest:
 
     # -- the run -------------------------------------------------------------
 
+    def test_generic(self) -> None:
+        receiver = WebhookReceiver()
+        threading.Thread(target=receiver.serve_forever, daemon=True).start()
+        try:
+            forumsim_generic.GenericSelfTest(self.check, _generic_self_test_start, receiver,
+                                             str(self.contract_path)).run()
+        finally:
+            receiver.shutdown()
+            receiver.server_close()
+
     def run(self) -> int:
         started = time.monotonic()
         if not self.contract_path.is_file():
@@ -1833,6 +1843,7 @@ class SelfTest:
             self.test_webhooks()
             self.test_reset()
             NodebbSelfTest(self).run()
+            self.test_generic()
         except Exception as e:   # a crash is a failure, not a traceback
             self.check("self-test ran to the end", False, f"{type(e).__name__}: {e}")
         finally:
@@ -2443,6 +2454,14 @@ def _nodebb_violation(handler, method, path, body, problems):
     handler.server.forum.note_violation(method, path, problems, body)
     handler.server.log(f"contract violation: {method} {path}: {'; '.join(problems)}")
     return Answer(400, nodebb_envelope(400, message="; ".join(problems)))
+
+
+def _generic_self_test_start(argv: list[str]) -> SimServer:
+    """A serving simulator for forumsim_generic.GenericSelfTest."""
+    server = start_simulator(build_parser().parse_args(argv), log_file=open(os.devnull, "w"))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                     daemon=True).start()
+    return server
 
 
 class NodebbSelfTest:

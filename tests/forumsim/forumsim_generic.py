@@ -274,3 +274,129 @@ class GenericEndpoint:
         if e.status == 403:
             return Answer(403, generic_error("forbidden", text))
         return Answer(422, generic_error("content_refused", text))
+
+
+class GenericSelfTest:
+    """The generic mode, checked by the simulator's self-test counters:
+    check(name, ok, detail); start(argv) returns a started, serving
+    simulator; receiver is a WebhookReceiver already serving."""
+
+    SECRET = "generic-secret"
+
+    def __init__(self, check, start, receiver, contract: str):
+        self.check, self.start, self.receiver = check, start, receiver
+        self.contract = contract
+
+    def request(self, port: int, data, stamp: Optional[int] = None, secret: str = SECRET,
+                key: Optional[str] = None):
+        import http.client
+        body = data if isinstance(data, bytes) else json.dumps(data).encode()
+        ts = str(int(time.time()) if stamp is None else stamp)
+        headers = {"Content-Type": "application/json", "X-Forumgate-Timestamp": ts,
+                   "X-Forumgate-Signature": generic_signature(secret, ts, body),
+                   "Idempotency-Key": key if key is not None else
+                   (data.get("idempotency_key", "") if isinstance(data, dict) else "")}
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            conn.request("POST", GENERIC_PATH, body=body, headers=headers)
+            response = conn.getresponse()
+            text = response.read()
+        finally:
+            conn.close()
+        try:
+            return response.status, json.loads(text)
+        except ValueError:
+            return response.status, text
+
+    @staticmethod
+    def topic(key: str, **extra) -> dict:
+        data = {"version": 1, "action": "create_topic", "idempotency_key": key,
+                "message_id": "m@list.example", "author": None,
+                "raw": "The first message of a generic topic.",
+                "title": "A generic topic title", "category": 4}
+        data.update(extra)
+        return data
+
+    def run(self) -> None:
+        hook = f"http://127.0.0.1:{self.receiver.server_address[1]}/webhooks/post"
+        server = self.start(["--listen", "127.0.0.1:0", "--api-key", self.SECRET,
+                             "--forum-type", "generic", "--webhook-url", hook,
+                             "--webhook-secret", "hook-secret", "--contract", self.contract,
+                             "--generic-user", "bridge"])
+        try:
+            self._run(server)
+        finally:
+            server.shutdown()
+            server.dispatcher.stop()
+            server.server_close()
+
+    def _run(self, server) -> None:
+        port, check = server.port, self.check
+        key1, key2 = "fg-" + "1" * 32, "fg-" + "2" * 32
+        status, body = self.request(port, self.topic(key1))
+        check("generic: create_topic 200 with ids", status == 200 and body.get("post_number") == 1
+              and body.get("topic_id", 0) > 0 and body.get("post_id", 0) > 0, body)
+        tid, pid = body.get("topic_id"), body.get("post_id")
+        again = self.request(port, self.topic(key1))
+        check("generic: the same key answers the first post", again == (200, body), again)
+        check("generic: the same key with another text is a conflict",
+              self.request(port, self.topic(key1, raw="Another text for this key."))[0] == 409, "")
+        found = self.request(port, self.topic(key1, action="find"))
+        check("generic: find answers the ids", found == (200, body), found)
+        check("generic: find of an unknown key is 404",
+              self.request(port, self.topic(key2, action="find"))[0] == 404, "")
+        reply = {"version": 1, "action": "create_reply", "idempotency_key": key2,
+                 "message_id": None, "author": "alice", "raw": "A reply to the first post.",
+                 "topic_id": tid, "reply_to_post_id": pid, "reply_to_post_number": 1}
+        status, body = self.request(port, reply)
+        check("generic: create_reply 200, post 2", status == 200
+              and body.get("post_number") == 2 and body.get("topic_id") == tid, body)
+        post = server.forum.posts.get(body.get("post_id"))
+        check("generic: the reply is alice's, answering post 1", post is not None
+              and post.user.username == "alice" and post.reply_to_post_number == 1, post)
+        check("generic: no author posts as --generic-user",
+              server.forum.posts[pid].user.username == "bridge", "")
+        self._refusals(port, tid)
+        self._webhooks(server)
+        check("generic: answers matched the schema", server.forum.response_errors == [],
+              server.forum.response_errors)
+
+    def _refusals(self, port: int, tid: int) -> None:
+        check, key = self.check, "fg-" + "3" * 32
+        status, body = self.request(port, self.topic(key), secret="wrong")
+        check("generic: a wrong signature is 401", status == 401
+              and body["error"]["code"] == "unauthorized", body)
+        status, body = self.request(port, self.topic(key), stamp=int(time.time()) - 600)
+        check("generic: a stale timestamp is 401", status == 401, body)
+        status, body = self.request(port, self.topic(key, raw="Short"))
+        check("generic: a short post is 422 content_refused", status == 422
+              and body["error"]["code"] == "content_refused", body)
+        status, body = self.request(port, self.topic(key, extra=1))
+        check("generic: a member outside the schema is a violation", status == 400
+              and body["error"]["code"] == "bad_request", body)
+        status, body = self.request(port, self.topic(key), key="fg-" + "4" * 32)
+        check("generic: Idempotency-Key must match the body", status == 400, body)
+        status, body = self.request(port, {"version": 1, "action": "create_reply",
+                                           "idempotency_key": key, "message_id": None,
+                                           "author": None, "raw": "A reply to no topic at all.",
+                                           "topic_id": 99999, "reply_to_post_id": None,
+                                           "reply_to_post_number": None})
+        check("generic: a reply to no topic is 404", status == 404, body)
+
+    def _webhooks(self, server) -> None:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with self.receiver.lock:
+                got = list(self.receiver.received)
+            if len(got) >= 2:
+                break
+            time.sleep(0.05)
+        ok = len(got) >= 2
+        for headers, body in got:
+            digest = hmac.new(b"hook-secret", body, hashlib.sha256).hexdigest()
+            ok = ok and headers.get("X-Forumgate-Signature") == f"sha256={digest}" \
+                and headers.get("X-Forumgate-Event") == "post_created" \
+                and not any(k.startswith("X-Discourse-") for k in headers) \
+                and "post" in json.loads(body)
+        self.check("generic: each post's webhook signed with the generic headers", ok,
+                   [h for h, _ in got])
