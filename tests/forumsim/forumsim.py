@@ -1478,6 +1478,7 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/__sim/fail"): self._sim_fail,
             ("POST", "/__sim/reset"): self._sim_reset,
             ("GET", "/__sim/generic"): self._sim_generic,
+            ("POST", "/__sim/generic"): self._sim_generic,
         }
         route = routes.get((method, path))
         if route is None:
@@ -1538,9 +1539,12 @@ class Handler(BaseHTTPRequestHandler):
             mode, count, retry_after)})
 
     def _sim_generic(self, data: dict) -> Answer:
-        """The generic endpoint's keys and requests (its mode only)."""
+        """The generic endpoint's keys and requests (its mode only); a
+        POST with "secret" changes the secret it checks signatures with."""
         if self.server.generic is None:
             return Answer(404, {"errors": ["not in --forum-type generic"]})
+        if "secret" in data:
+            self.server.generic.set_secret(self._need(data, "secret", str))
         return Answer(200, self.server.generic.state_json())
 
     def _sim_reset(self, data: dict) -> Answer:

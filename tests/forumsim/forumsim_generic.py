@@ -82,12 +82,14 @@ class GenericEndpoint:
         """Why the signature or timestamp is not genuine; None when it is."""
         stamp = headers.get("X-Forumgate-Timestamp") or ""
         given = headers.get("X-Forumgate-Signature") or ""
+        with self.lock:
+            secret = self.secret
         if not stamp.isdigit():
             return "no X-Forumgate-Timestamp"
         if abs(now - int(stamp)) > REPLAY_WINDOW_S:
             return "timestamp outside the replay window"
         if not hmac.compare_digest(given.encode(),
-                                   generic_signature(self.secret, stamp, body).encode()):
+                                   generic_signature(secret, stamp, body).encode()):
             return "signature mismatch"
         return None
 
@@ -133,6 +135,11 @@ class GenericEndpoint:
     def note(self, entry: dict) -> None:
         with self.lock:
             self.log.append(entry)
+
+    def set_secret(self, secret: str) -> None:
+        """The forum's administrator changed the shared secret."""
+        with self.lock:
+            self.secret = secret
 
     def state_json(self) -> dict:
         with self.lock:
@@ -192,7 +199,8 @@ class GenericEndpoint:
                                     f"(POST {GENERIC_PATH})"], Answer)
         refusal = self.signature_refusal(handler.headers, body, time.time())
         if refusal:
-            self.note({"action": None, "status": 401, "refusal": refusal})
+            self.note({"action": None, "key": handler.headers.get("Idempotency-Key"),
+                       "status": 401, "refusal": refusal})
             return Answer(401, generic_error("unauthorized", refusal))
         data, problems = self.contract_problems(handler.headers, body)
         if problems:

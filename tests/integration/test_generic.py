@@ -148,3 +148,37 @@ def test_generic_lost_answer_posts_once(stack):
              what="the bridge to log that it found the post")
     keys = stack.forum_sim("/__sim/generic")["keys"]
     assert keys[key]["post_id"] == post["id"]
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
+def test_generic_credentials_refused_queue_waits(stack):
+    """The endpoint's secret changed on the forum's side only: every
+    request is refused 401, the list's queue waits (nothing posted,
+    nothing dead-lettered) and the log says why; with the secret back,
+    the mail is posted."""
+    assert thread, "needs the first test"
+    stack.forum_sim("/__sim/generic", {"secret": "changed-on-the-forum"})
+    try:
+        msg = _send(stack, "Alice Example <alice@example.test>",
+                    "Re: Generic %s thread" % thread["uid"],
+                    "Generic %s: sent while the secrets differ.\n"
+                    % thread["uid"],
+                    in_reply_to=thread["second"],
+                    references=[thread["first"], thread["second"]])
+        key = _key(msg)
+        wait_for(lambda: len(_requests(stack, key)) >= 2, timeout=30,
+                 what="two refused requests")
+        refused = _requests(stack, key)
+        assert all(r["status"] == 401 and
+                   r["refusal"] == "signature mismatch" for r in refused), \
+            refused
+        assert not _posts(stack, "sent while the secrets differ")
+        assert int(stack.redis("XLEN", "fg:{forum}:in") or 0) >= 1
+        assert int(stack.redis("XLEN", "fg:{forum}:dead") or 0) == 0
+        assert "credentials refused" in stack.log_tail("forumgated", 200)
+    finally:
+        stack.forum_sim("/__sim/generic", {"secret": stack.forum_api_key})
+    wait_for(lambda: _posts(stack, "sent while the secrets differ"),
+             timeout=60, what="the post once the secrets agree")
+    _assert_clean(stack)
+    assert len(_posts(stack, "sent while the secrets differ")) == 1
