@@ -40,6 +40,15 @@ def _send(stack, sender, subject, body, **kw):
     return stack.queue_list_copy(sender, subject, body, **kw)
 
 
+def _answer_second(stack, text):
+    """Alice answers the thread's second message; its Message-ID."""
+    return _send(stack, "Alice Example <alice@example.test>",
+                 "Re: Generic %s thread" % thread["uid"],
+                 "Generic %s: %s.\n" % (thread["uid"], text),
+                 in_reply_to=thread["second"],
+                 references=[thread["first"], thread["second"]])
+
+
 def _assert_clean(stack):
     st = stack.forum_state()
     assert st["violations"] == [] and st["response_errors"] == [], \
@@ -123,13 +132,7 @@ def test_generic_lost_answer_posts_once(stack):
     # connection closes without an answer, so the bridge sees no answer
     # only when that one is lost too
     stack.forum_fail("lost", count=2)
-    msg = _send(stack, "Alice Example <alice@example.test>",
-                "Re: Generic %s thread" % thread["uid"],
-                "Generic %s: this answer's reply was lost.\n"
-                % thread["uid"],
-                in_reply_to=thread["second"],
-                references=[thread["first"], thread["second"]])
-    key = _key(msg)
+    key = _key(_answer_second(stack, "this answer's reply was lost"))
     wait_for(lambda: "find" in [r["action"] for r in
                                 _requests(stack, key)][2:], timeout=60,
              what="the bridge to look the post up by its key")
@@ -159,13 +162,7 @@ def test_generic_credentials_refused_queue_waits(stack):
     assert thread, "needs the first test"
     stack.forum_sim("/__sim/generic", {"secret": "changed-on-the-forum"})
     try:
-        msg = _send(stack, "Alice Example <alice@example.test>",
-                    "Re: Generic %s thread" % thread["uid"],
-                    "Generic %s: sent while the secrets differ.\n"
-                    % thread["uid"],
-                    in_reply_to=thread["second"],
-                    references=[thread["first"], thread["second"]])
-        key = _key(msg)
+        key = _key(_answer_second(stack, "sent while the secrets differ"))
         wait_for(lambda: len(_requests(stack, key)) >= 2, timeout=30,
                  what="two refused requests")
         refused = _requests(stack, key)
