@@ -138,29 +138,29 @@ char *fg_generic_sign(const char *secret, long long timestamp,
 		      const char *body, size_t size)
 {
 	struct fg_buf b = { 0 };
-	char hex[65], *ret;
+	char hex[65];
 
 	fg_buf_puts(&b, fg_errorf("%lld.", timestamp));
 	fg_buf_append(&b, body, size);
 	fg_hmac_sha256_hex(secret, strlen(secret), b.s, b.len, hex);
 	fg_buf_free(&b);
-	ret = fg_xasprintf("sha256=%s", hex);
-	return ret;
+	return fg_xasprintf("sha256=%s", hex);
 }
 
 /* fg_generic_idempotency_key - see fg-forum.h */
 char *fg_generic_idempotency_key(const struct fg_forum_request *req)
 {
-	char *fp, *key;
+	char *what, *fp, *key;
 
 	if (req->message_id != NULL && *req->message_id != '\0')
 		return fg_forum_external_id(req->message_id);
 	if (req->external_id != NULL && *req->external_id != '\0')
 		return fg_xstrdup(req->external_id);
-	fp = fg_forum_fingerprint(req->author, fg_errorf(
-		"%lld\n%s\n%s", req->topic_id,
-		req->title != NULL ? req->title : "",
-		req->raw != NULL ? req->raw : ""));
+	what = fg_xasprintf("%lld\n%s\n%s", req->topic_id,
+			    req->title != NULL ? req->title : "",
+			    req->raw != NULL ? req->raw : "");
+	fp = fg_forum_fingerprint(req->author, what);
+	free(what);
 	key = fg_xasprintf("fp-%s", fp);
 	free(fp);
 	return key;
