@@ -1650,8 +1650,9 @@ plugin {{
         argv = [PYTHON, self.binaries["forumsim"],
                 "--listen", "127.0.0.1:0",
                 "--api-key", self.forum_api_key,
-                "--webhook-url", "http://127.0.0.1:%d/webhooks/discourse"
-                % self.webhook_port,
+                "--webhook-url", "http://127.0.0.1:%d/webhooks/%s"
+                % (self.webhook_port, "nodebb" if self.forum_type == "nodebb"
+                   else "discourse"),
                 "--webhook-secret", self.webhook_secret,
                 "--forum-type", self.forum_type,
                 "--log", self.log_path("forumsim")] + self.forumsim_args
