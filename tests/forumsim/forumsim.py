@@ -1044,7 +1044,7 @@ class WebhookDispatcher:
         record = {"event": "post_created", "post_id": post.id, "topic_id": post.topic.id,
                   "event_id": None, "event_ids": [], "status": None, "attempts": 0,
                   "delivered": False, "done": False, "history": []}
-        if self.forum.settings.forum_type == "nodebb":
+        if self.forum.settings.forum_type == "nodebb" and self.url:
             payload, record["secrets"] = nodebb_webhook(self.forum, post, request or {})
             record["event"] = payload["hook"]
             body = dump_json(payload)
@@ -2317,8 +2317,10 @@ def nodebb_render(raw: str) -> str:
         text = html.escape(para.strip(), quote=False)
         text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
         text = re.sub(r"\*(.+?)\*", r"<em>\1</em>", text)
+        text = text.replace("\n", "<br />\n")
+        # the emoji plugin parses after the Markdown plugin
         text = re.sub(r":([a-z0-9_+\-]+):", emoji, text)
-        out.append('<p dir="auto">' + text.replace("\n", "<br />\n") + "</p>\n")
+        out.append('<p dir="auto">' + text + "</p>\n")
     return "".join(out)
 
 
