@@ -10,6 +10,7 @@
  */
 #include "fg-forum.h"
 #include "fg-common.h"
+#include "fg-html.h"
 #include "fg-secret.h"
 
 #include <ctype.h>
@@ -350,6 +351,50 @@ int fg_forum_post_author(struct fg_forum *forum, long long post_id,
 	}
 	return forum->v->post_author(forum, post_id, author_r, answer_r,
 				     error_r);
+}
+
+/* fg_forum_post_raw - dispatch */
+int fg_forum_post_raw(struct fg_forum *forum, long long post_id,
+		      char **raw_r, struct fg_forum_answer *answer_r,
+		      const char **error_r)
+{
+	*raw_r = NULL;
+	fg_forum_answer_reset(answer_r);
+	if (forum->v->post_raw == NULL) {
+		*error_r = fg_errorf("the %s driver cannot ask for a post's "
+				     "source text", forum->v->name);
+		return FG_FORUM_PERMANENT;
+	}
+	return forum->v->post_raw(forum, post_id, raw_r, answer_r, error_r);
+}
+
+/* fg_forum_post_text - see fg-forum.h */
+int fg_forum_post_text(struct fg_forum *forum, struct fg_post *post,
+		       const char **error_r)
+{
+	struct fg_forum_answer answer;
+	char *raw = NULL;
+
+	if (post->cooked == NULL || *post->cooked == '\0' ||
+	    (post->raw != NULL && *post->raw != '\0'))
+		return 0;
+	if (forum == NULL)
+		*error_r = "no forum to ask";
+	else if (post->post_id <= 0)
+		*error_r = "the post has no id to ask for";
+	else if (fg_forum_post_raw(forum, post->post_id, &raw, &answer,
+				   error_r) == FG_FORUM_OK) {
+		if (*raw != '\0') {
+			free(post->raw);
+			post->raw = raw;
+			return 1;
+		}
+		*error_r = "the forum's source text is empty";
+	}
+	free(raw);
+	free(post->raw);
+	post->raw = fg_html_to_text(post->cooked, strlen(post->cooked));
+	return 2;
 }
 
 /* fg_forum_can_message - see fg-forum.h */

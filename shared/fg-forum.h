@@ -23,8 +23,8 @@
  *	a signed JSON endpoint of its own (fg-generic.c, the contract in
  *	doc/generic-forum.md). fg_forum_create() posts
  *	as another user and with an external id; fg_forum_find(),
- *	fg_forum_upload(), fg_forum_post_author() and
- *	fg_forum_private_message() are optional per driver.
+ *	fg_forum_upload(), fg_forum_post_author(), fg_forum_post_raw()
+ *	and fg_forum_private_message() are optional per driver.
  *
  *	A forum handle is not thread-safe: each thread opens its own. A
  *	handle keeps its HTTP connection open between requests. The
@@ -193,6 +193,11 @@ struct fg_forum_vfuncs {
 	int (*post_author)(struct fg_forum *forum, long long post_id,
 			   char **author_r, struct fg_forum_answer *answer_r,
 			   const char **error_r);
+	/* optional: a post's source text (Markdown), as the bridge's
+	   user reads it; NULL: the forum type has none to give */
+	int (*post_raw)(struct fg_forum *forum, long long post_id,
+			char **raw_r, struct fg_forum_answer *answer_r,
+			const char **error_r);
 	/* optional: a private message from the bridge's user to one
 	   user; NULL: the forum type gets none */
 	int (*private_message)(struct fg_forum *forum, const char *recipient,
@@ -298,6 +303,21 @@ void fg_forum_upload_free(struct fg_forum_upload *upload);
 int fg_forum_post_author(struct fg_forum *forum, long long post_id,
 			 char **author_r, struct fg_forum_answer *answer_r,
 			 const char **error_r);
+/* fg_forum_post_raw - a post's source text (caller frees): FG_FORUM_OK
+   with *raw_r, FG_FORUM_PERMANENT when the forum does not have the post
+   or the driver cannot ask, or a failure class */
+int fg_forum_post_raw(struct fg_forum *forum, long long post_id,
+		      char **raw_r, struct fg_forum_answer *answer_r,
+		      const char **error_r);
+/* fg_forum_post_text - make post->raw the post's Markdown when the
+   payload carried only the rendered HTML (post->cooked): the forum's
+   source text (fg_forum_post_raw(); forum may be NULL), or when that
+   fails the HTML converted by fg_html_to_text(), never the HTML
+   itself. Returns 0 when raw was there already, 1 when the forum gave
+   it, 2 when it was converted (*error_r: why the forum did not give
+   it). post->cooked is kept. */
+int fg_forum_post_text(struct fg_forum *forum, struct fg_post *post,
+		       const char **error_r);
 /* fg_forum_can_message - does the driver send private messages */
 bool fg_forum_can_message(const struct fg_forum *forum);
 /* fg_forum_private_message - a private message from the bridge's user

@@ -1679,7 +1679,8 @@ plugin {{
                 "--api-key", self.forum_api_key,
                 "--webhook-url", "http://127.0.0.1:%d/webhooks/%s"
                 % (self.webhook_port,
-                   "post" if self.forum_type == "generic" else "discourse"),
+                   {"generic": "post", "nodebb": "nodebb"}.get(
+                       self.forum_type, "discourse")),
                 "--webhook-secret", self.webhook_secret,
                 "--forum-type", self.forum_type,
                 "--log", self.log_path("forumsim")] + self.forumsim_args
