@@ -68,7 +68,9 @@ int fg_webhook_verify_nodebb(const char *secret, const void *body,
 			     const char **error_r);
 /* fg_webhook_parse_nodebb - read a NodeBB action:topic.post or
    action:topic.reply event (params.post with pid, tid, index, content,
-   timestamp, topic {title, cid}, user {username, displayname});
+   timestamp, toPid or parent {pid} (the post it answers: the post's
+   reply_to_post_id), topic {title, cid}, user {username,
+   displayname});
    results as fg_webhook_parse(). The echoed request headers in params
    are never read. */
 int fg_webhook_parse_nodebb(const void *body, size_t size, size_t max_size,

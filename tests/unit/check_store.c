@@ -636,14 +636,74 @@ START_TEST(test_outbound_and_maps)
 	ck_assert_int_eq(got.parent_post_number, 1);
 	ck_assert_int_eq(fg_store_lookup_msgid(store, "q2", "x@y", &got,
 					       &error), 0);
-	ck_assert_int_eq(fg_store_lookup_post(store, "q2", 10, 2, &msgid, &got,
-					      &error), 1);
+	ck_assert_int_eq(fg_store_lookup_post(store, "q2", 10, 2, 0, &msgid,
+					      &got, &error), 1);
 	ck_assert_str_eq(msgid, "a@b");
 	ck_assert_int_eq(got.post_id, 101);
 	free(msgid);
-	ck_assert_int_eq(fg_store_lookup_post(store, "q2", 10, 3, &msgid, &got,
-					      &error), 0);
+	/* by id: the place does not matter */
+	ck_assert_int_eq(fg_store_lookup_post(store, "q2", 10, 7, 101, &msgid,
+					      &got, &error), 1);
+	ck_assert_str_eq(msgid, "a@b");
+	free(msgid);
+	/* another post with the number 2 (NodeBB after a purge) */
+	ck_assert_int_eq(fg_store_lookup_post(store, "q2", 10, 2, 105, &msgid,
+					      &got, &error), 0);
 	ck_assert_ptr_null(msgid);
+	ck_assert_int_eq(fg_store_lookup_post(store, "q2", 10, 3, 0, &msgid,
+					      &got, &error), 0);
+	ck_assert_ptr_null(msgid);
+}
+END_TEST
+
+/* Maps as releases before the id field wrote them (doc/redis-schema.md
+   of that release: post-msgid "TOPIC:POST_NUMBER" -> Message-ID,
+   msgid-post Message-ID -> "TOPIC:POST_NUMBER:POST_ID:PARENT"): a
+   lookup by id finds the post and adds its id field; a post that has
+   the number now but another id is not taken for it. */
+START_TEST(test_maps_upgraded_by_id)
+{
+	struct fg_post_ref got, ref = { .topic_id = 20, .post_number = 4,
+				        .post_id = 205, .parent_post_number = 3,
+				        .parent_post_id = 204 };
+	const char *error;
+	char *msgid;
+
+	ck_assert_int_eq(redis_int("HSET 'fg:{up}:post-msgid' 20:3 "
+				   "'old3@example.org'"), 1);
+	ck_assert_int_eq(redis_int("HSET 'fg:{up}:msgid-post' "
+				   "'old3@example.org' 20:3:203:1"), 1);
+	ck_assert_int_eq(fg_store_lookup_msgid(store, "up", "old3@example.org",
+					       &got, &error), 1);
+	ck_assert_int_eq(got.post_id, 203);
+	ck_assert_int_eq(got.parent_post_number, 1);
+	ck_assert_int_eq(got.parent_post_id, 0);
+	/* post 203, NodeBB number 3 then: mapped by the old release */
+	ck_assert_int_eq(fg_store_lookup_post(store, "up", 20, 3, 203, &msgid,
+					      &got, &error), 1);
+	ck_assert_str_eq(msgid, "old3@example.org");
+	free(msgid);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{up}:post-msgid' 203"), 1);
+	/* found by id alone now (it has another number after a purge) */
+	ck_assert_int_eq(fg_store_lookup_post(store, "up", 20, 2, 203, &msgid,
+					      &got, &error), 1);
+	ck_assert_str_eq(msgid, "old3@example.org");
+	free(msgid);
+	/* a new post that got number 3 is not the old one */
+	ck_assert_int_eq(fg_store_lookup_post(store, "up", 20, 3, 206, &msgid,
+					      &got, &error), 0);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{up}:post-msgid' 206"), 0);
+	/* the new release writes both fields and the parent's id */
+	ck_assert_int_eq(fg_store_map_post(store, "up", "new4@example.org",
+					   &ref, NULL, &error), 0);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{up}:post-msgid' 205"), 1);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{up}:post-msgid' 20:4"), 1);
+	ck_assert_int_eq(fg_store_lookup_post(store, "up", 20, 4, 205, &msgid,
+					      &got, &error), 1);
+	ck_assert_str_eq(msgid, "new4@example.org");
+	ck_assert_int_eq(got.parent_post_id, 204);
+	ck_assert_int_eq(got.parent_post_number, 3);
+	free(msgid);
 }
 END_TEST
 
@@ -706,7 +766,7 @@ START_TEST(test_queue_lease)
 	ck_assert_int_eq(fg_store_lookup_msgid(store, "q3",
 					       "lease0@example.org", &got,
 					       &error), 0);
-	ck_assert_int_eq(fg_store_lookup_post(store, "q3", 7, 2, &mapped,
+	ck_assert_int_eq(fg_store_lookup_post(store, "q3", 7, 2, 70, &mapped,
 					      &got, &error), 1);
 	ck_assert_str_eq(mapped, "lease0@example.org");
 	free(mapped);
@@ -938,11 +998,11 @@ START_TEST(test_refused_posts)
 	fg_strv_free(counts, n);
 
 	/* it comes through the list: approved, no longer held */
-	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 2,
+	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 2, 0,
 						    &error), 1);
-	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 2,
+	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 2, 0,
 						    &error), 0);
-	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 9,
+	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 9, 0,
 						    &error), 0);
 	/* a bounce named by the VERP address only */
 	r.kind = FG_REFUSAL_BOUNCED;
@@ -1306,6 +1366,7 @@ int main(void)
 	tcase_add_test(tc, test_changes_counted);
 	tcase_add_test(tc, test_inbound_queue_once_in_order);
 	tcase_add_test(tc, test_outbound_and_maps);
+	tcase_add_test(tc, test_maps_upgraded_by_id);
 	tcase_add_test(tc, test_queue_lease);
 	tcase_add_test(tc, test_errors_and_reconnect);
 	tcase_add_test(tc, test_dead_letters_replay);
