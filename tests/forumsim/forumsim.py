@@ -542,6 +542,7 @@ class Post:
     created_at: str
     reply_to_post_number: Optional[int]
     via: str
+    to_pid: Optional[int] = None     # NodeBB's reply link (toPid)
 
 
 class Rejected(Exception):
@@ -1021,6 +1022,8 @@ class WebhookDispatcher:
         self._cond = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+        # nodebb-plugin-webhooks' events instead of Discourse's (--nodebb-webhooks)
+        self.nodebb = False
 
     def start(self) -> None:
         self._thread.start()
@@ -1038,8 +1041,13 @@ class WebhookDispatcher:
     def submit(self, post: Post) -> None:
         """Queue the post_created event; the payload is built now, as
         Discourse serialises it when the job is enqueued."""
-        body = dump_json({"post": self.forum.webhook_post_json(post)})
-        record = {"event": "post_created", "post_id": post.id, "topic_id": post.topic.id,
+        if self.nodebb:
+            event = nodebb_webhook_event(self.forum, post)
+            body, hook = dump_json(event), event["hook"]
+        else:
+            body = dump_json({"post": self.forum.webhook_post_json(post)})
+            hook = "post_created"
+        record = {"event": hook, "post_id": post.id, "topic_id": post.topic.id,
                   "event_id": None, "event_ids": [], "status": None, "attempts": 0,
                   "delivered": False, "done": False, "history": []}
         with self.forum.lock:
@@ -1067,7 +1075,9 @@ class WebhookDispatcher:
                 continue
             with self.forum.lock:
                 attempts = record["attempts"]
-                if attempts > self.retries:
+                # nodebb-plugin-webhooks only logs a failed delivery
+                # (index.js: no retry, no queue)
+                if attempts > self.retries or self.nodebb:
                     record["done"] = True
                     continue
             delay = self.retry_delay * 2 ** (attempts - 1)
@@ -1094,6 +1104,8 @@ class WebhookDispatcher:
         if self.secret:
             digest = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
             headers["X-Discourse-Event-Signature"] = f"sha256={digest}"
+        if self.nodebb:
+            headers = nodebb_webhook_headers(target, body, self.secret)
         status, error = -1, None
         try:
             conn_class = (http.client.HTTPSConnection if target.scheme == "https"
@@ -1118,7 +1130,7 @@ class WebhookDispatcher:
             record["history"].append({"event_id": event_id, "status": status, "error": error})
             if 200 <= status < 300:
                 record.update(delivered=True, done=True)
-        self.log(f"webhook post_created post={record['post_id']} event={event_id} "
+        self.log(f"webhook {record['event']} post={record['post_id']} event={event_id} "
                  f"-> {status}{' ' + error if error else ''}")
         return status, error
 
@@ -1464,6 +1476,7 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/__sim/topic"): self._sim_topic,
             ("POST", "/__sim/fail"): self._sim_fail,
             ("POST", "/__sim/reset"): self._sim_reset,
+            ("POST", "/__sim/purge"): self._sim_purge,
         }
         route = routes.get((method, path))
         if route is None:
@@ -1503,7 +1516,36 @@ class Handler(BaseHTTPRequestHandler):
                   "raw": self._need(data, "raw", str)}
         if data.get("reply_to_post_number") is not None:
             fields["reply_to_post_number"] = self._need(data, "reply_to_post_number", int)
+        if self.server.nodebb is not None:
+            return self._sim_nodebb_reply(data, fields)
         return self._sim_post(data, fields)
+
+    def _sim_nodebb_reply(self, data: dict, fields: dict) -> Answer:
+        """A NodeBB user answers a post: the reply links to it by pid
+        (toPid), named here by "to_pid" or by its number now."""
+        forum = self.server.forum
+        to_pid = self._need(data, "to_pid", int) if data.get("to_pid") is not None else None
+        with forum.lock:
+            topic = forum.topics.get(fields["topic_id"])
+            number = fields.get("reply_to_post_number")
+            if to_pid is None and topic is not None and number is not None:
+                to_pid = next((p.id for p in topic.posts if p.post_number == number), None)
+            if to_pid is not None:
+                parent = forum.posts.get(to_pid)
+                if parent is None or parent.topic is not topic:
+                    raise Rejected(400, nodebb_envelope(400, message="Invalid post id"))
+                fields["reply_to_post_number"] = parent.post_number
+        answer = self._sim_post(data, fields)
+        forum.posts[answer.body["id"]].to_pid = to_pid
+        return answer
+
+    def _sim_purge(self, data: dict) -> Answer:
+        if self.server.nodebb is None:
+            raise ValueError("only NodeBB renumbers posts on a purge")
+        error = nodebb_purge(self.server.forum, self._need(data, "pid", int))
+        if error:
+            return Answer(400, nodebb_envelope(400, message=error))
+        return Answer(200, {"ok": True})
 
     def _sim_topic(self, data: dict) -> Answer:
         fields = {"title": self._need(data, "title", str), "raw": self._need(data, "raw", str)}
@@ -1578,6 +1620,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="delay before the first retry, doubled each time (seconds)")
     p.add_argument("--forum-type", choices=("discourse", "nodebb"), default="discourse",
                    help="which forum's API to serve (default: %(default)s)")
+    p.add_argument("--nodebb-webhooks", action="store_true",
+                   help="NodeBB mode: send nodebb-plugin-webhooks events (action:topic.post, "
+                        "action:topic.reply) to --webhook-url")
     p.add_argument("--nodebb-contract", type=Path, default=DEFAULT_NODEBB_CONTRACT,
                    help="NodeBB Write API document (default: %(default)s)")
     p.add_argument("--log", type=Path, help="request log file (default: stderr)")
@@ -1615,10 +1660,12 @@ def start_simulator(args: argparse.Namespace, log_file=None) -> SimServer:
     server = SimServer(args.listen, forum, contract, log_file)
     if getattr(args, "forum_type", "discourse") == "nodebb":
         server.nodebb = NodebbContract(args.nodebb_contract)
-        args.webhook_url = None      # the Discourse webhook does not apply
+        if not getattr(args, "nodebb_webhooks", False):
+            args.webhook_url = None      # the Discourse webhook does not apply
     server.dispatcher = WebhookDispatcher(
         forum, args.webhook_url, args.webhook_secret, server.base_url,
         args.webhook_retries, args.webhook_retry_delay, server.log)
+    server.dispatcher.nodebb = server.nodebb is not None
     server.dispatcher.start()
     return server
 
@@ -1790,6 +1837,7 @@ class SelfTest:
             self.test_webhooks()
             self.test_reset()
             NodebbSelfTest(self).run()
+            NodebbWebhookSelfTest(self).run()
         except Exception as e:   # a crash is a failure, not a traceback
             self.check("self-test ran to the end", False, f"{type(e).__name__}: {e}")
         finally:
@@ -2268,6 +2316,61 @@ def nodebb_topic_json(topic: Topic) -> dict:
             "mainPost": nodebb_post_json(first, None)}
 
 
+def nodebb_webhook_event(forum: Forum, post: Post) -> dict:
+    """What nodebb-plugin-webhooks POSTs for a new post: the hook's name
+    and params as NodeBB fires them (src/topics/create.js): a topic's
+    first post as action:topic.post {topic, post, data}, a reply as
+    action:topic.reply {post, data}. The post is posts.create's, with
+    toPid when it answers a post, index = the topic's postcount - 1 at
+    that moment (so a purge earlier in the topic lowers it), user and
+    topic (tid, title, slug, cid, mainPid) added by onNewPost."""
+    with forum.lock:
+        topic = post.topic
+        data = dict(nodebb_post_json(post, post.to_pid), cid=topic.category_id)
+        data["topic"] = {"tid": topic.id, "title": topic.title,
+                         "slug": f"{topic.id}/{topic.slug}", "cid": topic.category_id,
+                         "mainPid": topic.posts[0].id, "postcount": len(topic.posts)}
+        sent = {"tid": topic.id, "uid": data["uid"], "content": post.raw,
+                "toPid": post.to_pid}
+        if post.post_number == 1:
+            return {"hook": "action:topic.post", "params": {
+                "topic": data["topic"], "post": data, "data": sent}}
+        return {"hook": "action:topic.reply", "params": {"post": data, "data": sent}}
+
+
+def nodebb_webhook_headers(target: urllib.parse.SplitResult, body: bytes,
+                           secret: str) -> dict:
+    """nodebb-plugin-webhooks' request: JSON, and with a secret
+    x-webhook-signature: sha1=HMAC-SHA1(secret, body) (index.js)."""
+    headers = {"Content-Type": "application/json", "Content-Length": str(len(body)),
+               "Host": target.netloc, "Connection": "close",
+               "User-Agent": "axios/1.7 (forumsim)"}
+    if secret:
+        digest = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+        headers["x-webhook-signature"] = f"sha1={digest}"
+    return headers
+
+
+def nodebb_purge(forum: Forum, pid: int) -> Optional[str]:
+    """A moderator purges a reply (NodeBB src/posts/delete.js: the pid
+    leaves tid:TID:posts and the topic's postcount drops), so every later
+    post's index, and post number, is one lower. None, or NodeBB's
+    error: the main post cannot be purged alone (error.json
+    cant-purge-main-post)."""
+    with forum.lock:
+        post = forum.posts.get(pid)
+        if post is None:
+            return "Invalid post id"
+        topic = post.topic
+        if topic.posts[0] is post:
+            return "You can't purge the main post, please delete the topic instead"
+        topic.posts.remove(post)
+        del forum.posts[pid]
+        for number, later in enumerate(topic.posts, start=1):
+            later.post_number = number
+        return None
+
+
 def nodebb_api(handler: "Handler", path: str, body: bytes,
                query: Optional[dict] = None) -> Optional[Answer]:
     """One Write API request: auth (Bearer master token + _uid), contract
@@ -2347,6 +2450,7 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
                 "title": data.get("title"), "raw": data.get("content"),
                 "category": int(data["cid"])}, via="api")
             response = nodebb_topic_json(post.topic)
+            nodebb_fire(handler, post)
         elif route == ("POST", "/api/v3/topics/{tid}"):
             tid = int(params["tid"]) if params["tid"].isdigit() else -1
             fields = {"topic_id": tid, "raw": data.get("content")}
@@ -2357,7 +2461,9 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
                     return Answer(400, nodebb_envelope(400, message="Invalid post id"))
                 fields["reply_to_post_number"] = parent.post_number
             post = forum.create_post(str(uid), None, fields, via="api")
-            response = nodebb_post_json(post, int(to_pid) if to_pid is not None else None)
+            post.to_pid = int(to_pid) if to_pid is not None else None
+            response = nodebb_post_json(post, post.to_pid)
+            nodebb_fire(handler, post)
         elif route == ("GET", "/api/v3/posts/{pid}"):
             post = forum.posts.get(int(params["pid"])) if params["pid"].isdigit() else None
             if post is None:
@@ -2394,6 +2500,14 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
         with forum.lock:
             forum.response_errors.append({"operation": op.name, "path": path, "errors": errors})
     return Answer(200, answer)
+
+
+def nodebb_fire(handler: "Handler", post: Post) -> None:
+    """NodeBB fires the post's hooks as it stores it, whatever becomes of
+    the HTTP answer (a lost answer still has its webhook)."""
+    dispatcher = handler.server.dispatcher
+    if dispatcher is not None and dispatcher.nodebb:
+        dispatcher.submit(post)
 
 
 def _nodebb_violation(handler, method, path, body, problems):
@@ -2517,6 +2631,94 @@ class NodebbSelfTest:
             server.dispatcher.stop()
             server.server_close()
 
+
+
+class NodebbWebhookSelfTest:
+    """NodeBB mode with --nodebb-webhooks: nodebb-plugin-webhooks' events
+    (signed, with toPid and index) and a purge that renumbers."""
+
+    SECRET = "nodebb-hook-secret"
+
+    def __init__(self, outer: "SelfTest"):
+        self.outer, self.check = outer, outer.check
+
+    def hooks(self, pid: int) -> list:
+        with self.receiver.lock:
+            return [(h, b) for h, b in self.receiver.received
+                    if json.loads(b)["params"]["post"]["pid"] == pid]
+
+    def event(self, pid: int) -> dict:
+        got = self.outer.wait_for(lambda: self.hooks(pid))
+        if not got:
+            return {}
+        headers, body = got[0]
+        digest = hmac.new(self.SECRET.encode(), body, hashlib.sha1).hexdigest()
+        self.check(f"nodebb webhook of {pid}: sha1 signature",
+                   headers.get("x-webhook-signature") == f"sha1={digest}", headers)
+        return json.loads(body)
+
+    def run(self) -> None:
+        self.receiver = WebhookReceiver()
+        threading.Thread(target=self.receiver.serve_forever, daemon=True).start()
+        args = build_parser().parse_args([
+            "--listen", f"{LISTEN_HOST}:0", "--api-key", NodebbSelfTest.TOKEN,
+            "--forum-type", "nodebb", "--nodebb-webhooks", "--contract",
+            str(self.outer.contract_path), "--webhook-secret", self.SECRET, "--webhook-url",
+            f"http://{LISTEN_HOST}:{self.receiver.server_address[1]}/webhooks/nodebb"])
+        if not args.nodebb_contract.is_dir():
+            return
+        server = start_simulator(args, log_file=open(os.devnull, "w"))
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                         daemon=True).start()
+        api = NodebbSelfTest(self.outer)
+        api.conn = http.client.HTTPConnection(LISTEN_HOST, server.port, timeout=5)
+        try:
+            _, _, topic = api.request("POST", "/api/v3/topics", {
+                "cid": 3, "title": "Hooked topic", "content": "First post body.", "_uid": 2})
+            tid, main = topic["response"]["tid"], topic["response"]["mainPid"]
+            first = self.event(main)
+            self.check("nodebb webhook: action:topic.post with the topic",
+                       first.get("hook") == "action:topic.post"
+                       and first["params"]["post"]["index"] == 0
+                       and first["params"]["topic"]["cid"] == 3, first)
+            pids = []
+            for n in range(3):
+                _, _, reply = api.request("POST", f"/api/v3/topics/{tid}", {
+                    "content": f"Reply number {n} here.", "toPid": main, "_uid": 5})
+                pids.append(reply["response"]["pid"])
+            second = self.event(pids[0])
+            self.check("nodebb webhook: action:topic.reply with toPid and index",
+                       second.get("hook") == "action:topic.reply"
+                       and second["params"]["post"]["toPid"] == main
+                       and second["params"]["post"]["index"] == 1
+                       and second["params"]["post"]["topic"]["cid"] == 3, second)
+            status = api.request("POST", "/__sim/purge", {"pid": pids[1]})[0]
+            numbers = [p["post_number"] for p in server.forum.state_json()["topics"][0]["posts"]]
+            self.check("nodebb purge: the later post is renumbered",
+                       status == 200 and numbers == [1, 2, 3]
+                       and server.forum.posts[pids[2]].post_number == 3, numbers)
+            _, _, reply = api.request("POST", f"/api/v3/topics/{tid}", {
+                "content": "After the purge.", "toPid": pids[2], "_uid": 5})
+            late = self.event(reply["response"]["pid"])
+            self.check("nodebb purge: a new post gets a number another post had",
+                       late.get("params", {}).get("post", {}).get("index") == 3
+                       and late["params"]["post"]["toPid"] == pids[2], late)
+            status, _, body = api.request("POST", "/__sim/purge", {"pid": main})
+            self.check("nodebb purge: the main post is refused", status == 400
+                       and "main post" in body["status"]["message"], body)
+            status = api.request("POST", "/__sim/reply", {
+                "topic_id": tid, "raw": "Web reply to the second.", "username": "6",
+                "reply_to_post_number": 2})[0]
+            web = self.outer.wait_for(lambda: [json.loads(b) for _, b in self.receiver.received
+                                               if b"Web reply to the second" in b])
+            self.check("nodebb /__sim/reply: toPid of the post number given", status == 200
+                       and web and web[0]["params"]["post"]["toPid"] == pids[0], web)
+        finally:
+            server.shutdown()
+            server.dispatcher.stop()
+            server.server_close()
+            self.receiver.shutdown()
+            self.receiver.server_close()
 
 if __name__ == "__main__":
     sys.exit(main())
