@@ -211,6 +211,110 @@ int fg_store_lookup_post(struct fg_store *store, const char *list,
 	return ret;
 }
 
+/* Add post id fields: KEYS[1] post-msgid; ARGV pairs of a Message-ID
+   and its msgid-post value. The number of fields added. */
+static const char fg_script_maps_upgrade[] =
+	"local added = 0\n"
+	"for i = 1, #ARGV, 2 do\n"
+	"  local id = string.match(ARGV[i + 1], '^%d+:%d+:(%d+)')\n"
+	"  if id and id ~= '0' then\n"
+	"    added = added + redis.call('HSETNX', KEYS[1], id, ARGV[i])\n"
+	"  end\n"
+	"end\n"
+	"return added\n";
+
+/* fg_store_maps_upgrade_batch - one HSCAN answer's pairs into the
+   script; *added_r grows by what it added */
+static int fg_store_maps_upgrade_batch(struct fg_store *store,
+				       const char *k_post,
+				       const redisReply *pairs,
+				       long long *added_r,
+				       const char **error_r)
+{
+	struct fg_argv a = { 0 };
+	redisReply *reply;
+
+	if (pairs->elements < 2)
+		return 0;
+	fg_argv_str(&a, "EVAL");
+	fg_argv_str(&a, fg_script_maps_upgrade);
+	fg_argv_str(&a, "1");
+	fg_argv_str(&a, k_post);
+	for (size_t i = 0; i + 1 < pairs->elements; i += 2)
+		for (size_t j = i; j < i + 2; j++)
+			fg_argv_add(&a, pairs->element[j]->str,
+				    pairs->element[j]->len);
+	reply = fg_store_cmdv(store, a.argc, a.argv, a.lens, error_r);
+	fg_argv_free(&a);
+	if (reply == NULL)
+		return -1;
+	if (reply->type == REDIS_REPLY_INTEGER)
+		*added_r += reply->integer;
+	freeReplyObject(reply);
+	return 0;
+}
+
+int fg_store_maps_upgrade(struct fg_store *store, const char *list,
+			  long long *added_r, const char **error_r)
+{
+	char k_version[FG_KEY_SIZE], k_post[FG_KEY_SIZE], k_msgid[FG_KEY_SIZE];
+	char *cursor = fg_xstrdup("0"), *version = NULL, number[16];
+	redisReply *reply;
+	int ret;
+
+	*added_r = 0;
+	fg_key(k_version, FG_KEY_MAPS_VERSION, list);
+	fg_key(k_post, FG_KEY_POST_MSGID, list);
+	fg_key(k_msgid, FG_KEY_MSGID_POST, list);
+	reply = fg_store_cmd(store, error_r, "GET", k_version, NULL);
+	if (reply == NULL) {
+		free(cursor);
+		return -1;
+	}
+	if (reply->type == REDIS_REPLY_STRING)
+		version = fg_xstrndup(reply->str, reply->len);
+	freeReplyObject(reply);
+	ret = version != NULL && atoi(version) >= FG_MAPS_VERSION;
+	free(version);
+	if (ret) {
+		free(cursor);
+		return 0;
+	}
+	do {
+		reply = fg_store_cmd(store, error_r, "HSCAN", k_msgid, cursor,
+				     "COUNT", "500", NULL);
+		if (reply == NULL) {
+			free(cursor);
+			return -1;
+		}
+		if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+		    reply->element[0]->type != REDIS_REPLY_STRING ||
+		    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+			*error_r = fg_errorf("Redis %s: unexpected answer to "
+					     "HSCAN %s", store->address,
+					     k_msgid);
+			freeReplyObject(reply);
+			free(cursor);
+			return -1;
+		}
+		free(cursor);
+		cursor = fg_xstrndup(reply->element[0]->str,
+				     reply->element[0]->len);
+		ret = fg_store_maps_upgrade_batch(store, k_post,
+						  reply->element[1], added_r,
+						  error_r);
+		freeReplyObject(reply);
+		if (ret < 0) {
+			free(cursor);
+			return -1;
+		}
+	} while (strcmp(cursor, "0") != 0);
+	free(cursor);
+	snprintf(number, sizeof(number), "%d", FG_MAPS_VERSION);
+	return fg_cmd_ok(fg_store_cmd(store, error_r, "SET", k_version, number,
+				      NULL));
+}
+
 /* ---- messages not posted ---- */
 
 int fg_store_not_posted_add(struct fg_store *store, const char *list,

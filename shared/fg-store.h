@@ -49,6 +49,9 @@
 #define FG_KEY_OUTBOUND_REPLAY	"fg:{%s}:out-replay"
 #define FG_KEY_MSGID_POST	"fg:{%s}:msgid-post"
 #define FG_KEY_POST_MSGID	"fg:{%s}:post-msgid"
+#define FG_KEY_MAPS_VERSION	"fg:{%s}:maps-version"
+/* post-msgid has a field per post id (see fg_store_maps_upgrade) */
+#define FG_MAPS_VERSION		2
 #define FG_KEY_DEAD		"fg:{%s}:dead"
 #define FG_KEY_LEASE_IN	"fg:{%s}:lease:in"
 #define FG_KEY_LEASE_OUT	"fg:{%s}:lease:out"
@@ -356,6 +359,17 @@ int fg_store_text_get(struct fg_store *store, const char *list,
 int fg_store_lookup_msgid(struct fg_store *store, const char *list,
 			  const char *message_id, struct fg_post_ref *ref_r,
 			  const char **error_r);
+/* fg_store_maps_upgrade - give every post of the list's maps its post
+   id field in post-msgid, once: maps written before posts were mapped
+   by id have only the place fields, and a reply names its parent by id
+   alone (NodeBB's toPid). Reads msgid-post with HSCAN and adds the id
+   fields a batch at a time (one script each, HSETNX: a field the
+   daemon wrote since is kept), then sets fg:{LIST}:maps-version.
+   Idempotent and safe to interrupt: a crash leaves the version unset
+   and the next start goes over the map again. *added_r the fields
+   added; 0 done (or done before), -1 error */
+int fg_store_maps_upgrade(struct fg_store *store, const char *list,
+			  long long *added_r, const char **error_r);
 /* fg_store_lookup_post - the Message-ID of a post: by post_id when it
    is not 0 (a map written before posts were mapped by id is taken by
    the place when msgid-post names the same id, and upgraded), else by

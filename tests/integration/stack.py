@@ -1650,8 +1650,11 @@ plugin {{
         argv = [PYTHON, self.binaries["forumsim"],
                 "--listen", "127.0.0.1:0",
                 "--api-key", self.forum_api_key,
-                "--webhook-url", "http://127.0.0.1:%d/webhooks/discourse"
-                % self.webhook_port,
+                # the forum type's endpoint (NodeBB's webhooks are sent
+                # only with "--nodebb-webhooks" in forumsim_args)
+                "--webhook-url", "http://127.0.0.1:%d/webhooks/%s"
+                % (self.webhook_port, "nodebb" if self.forum_type ==
+                   "nodebb" else "discourse"),
                 "--webhook-secret", self.webhook_secret,
                 "--forum-type", self.forum_type,
                 "--log", self.log_path("forumsim")] + self.forumsim_args

@@ -574,7 +574,7 @@ START_TEST(test_outbound_and_maps)
 				.category_id = 5, .username = "bob",
 				.user_id = 17, .name = "Bob", .topic_title = "Hello there",
 				.raw = "Hi!\r\nBcc: x", .created_at = "now" };
-	struct fg_post_ref ref = { 10, 2, 101, 1 }, got;
+	struct fg_post_ref ref = { 10, 2, 101, 1, 0 }, got;
 	struct fg_entry *entry;
 	struct fg_post *back;
 	char *msgid;
@@ -707,6 +707,46 @@ START_TEST(test_maps_upgraded_by_id)
 }
 END_TEST
 
+/* The one-time upgrade: every msgid-post entry gives its post an id
+   field, even where the place field names a later post by now (a
+   NodeBB purge); fields the daemon wrote are kept; once only. */
+START_TEST(test_maps_upgrade_once)
+{
+	const char *error;
+	long long added;
+	char *msgid;
+	struct fg_post_ref got;
+
+	ck_assert_int_eq(redis_int("HSET 'fg:{up2}:msgid-post' "
+				   "'a@example.org' 30:2:302:1 "
+				   "'b@example.org' 30:3:303:2 "
+				   "'c@example.org' 30:4:304:3 "
+				   "'z@example.org' 30:9:0:1"), 4);
+	/* b's place is another post's now; c is mapped by id already */
+	ck_assert_int_eq(redis_int("HSET 'fg:{up2}:post-msgid' "
+				   "30:2 'a@example.org' 30:3 'later@example.org' "
+				   "304 'c@example.org'"), 3);
+	ck_assert_int_eq(fg_store_maps_upgrade(store, "up2", &added, &error),
+			 0);
+	ck_assert_int_eq(added, 2);
+	ck_assert_int_eq(redis_int("GET 'fg:{up2}:maps-version'"),
+			 FG_MAPS_VERSION);
+	/* by pid alone: no place, as a NodeBB toPid names a parent */
+	ck_assert_int_eq(fg_store_lookup_post(store, "up2", 0, 0, 303, &msgid,
+					      &got, &error), 1);
+	ck_assert_str_eq(msgid, "b@example.org");
+	ck_assert_int_eq(got.post_number, 3);
+	free(msgid);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{up2}:post-msgid' 0"), 0);
+	/* done: a second start changes nothing */
+	ck_assert_int_eq(redis_int("HDEL 'fg:{up2}:post-msgid' 302"), 1);
+	ck_assert_int_eq(fg_store_maps_upgrade(store, "up2", &added, &error),
+			 0);
+	ck_assert_int_eq(added, 0);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{up2}:post-msgid' 302"), 0);
+}
+END_TEST
+
 /* Two daemons on one list: one holds the lease; when it lapses the
    other takes it over together with the entry the first had in hand,
    so the list goes on in order. */
@@ -757,7 +797,7 @@ START_TEST(test_queue_lease)
 					    entry->id, &error), 0);
 	ck_assert_int_eq(fg_store_queue_bury(store, "q3", FG_QUEUE_INBOUND,
 					     &a, entry, "x", NULL, &error), 0);
-	struct fg_post_ref ref = { 7, 2, 70, 1 }, got;
+	struct fg_post_ref ref = { 7, 2, 70, 1, 0 }, got;
 	char *mapped;
 	ck_assert_int_eq(fg_store_queue_posted(store, "q3", FG_QUEUE_INBOUND, &a,
 					       entry->id,
@@ -1367,6 +1407,7 @@ int main(void)
 	tcase_add_test(tc, test_inbound_queue_once_in_order);
 	tcase_add_test(tc, test_outbound_and_maps);
 	tcase_add_test(tc, test_maps_upgraded_by_id);
+	tcase_add_test(tc, test_maps_upgrade_once);
 	tcase_add_test(tc, test_queue_lease);
 	tcase_add_test(tc, test_errors_and_reconnect);
 	tcase_add_test(tc, test_dead_letters_replay);
