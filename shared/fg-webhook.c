@@ -153,6 +153,8 @@ static int fg_webhook_post(json_t *p, struct fg_post **post_r,
 			   error_r) < 0 ||
 	    fg_json_number(p, "reply_to_post_number", false,
 			   &post->reply_to_post_number, error_r) < 0 ||
+	    fg_json_number(p, "reply_to_post_id", false,
+			   &post->reply_to_post_id, error_r) < 0 ||
 	    fg_json_number(p, "category_id", false, &post->category_id,
 			   error_r) < 0 ||
 	    fg_json_text(p, "username", true, &post->username, error_r) < 0 ||
