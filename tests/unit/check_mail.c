@@ -704,6 +704,15 @@ START_TEST(test_parse_own)
 	fg_record_free(&rec);
 	free(m);
 	free(id);
+
+	/* a post named by its id (NodeBB) is ours as well */
+	id = fg_msgid_make_post(SECRET, "forum", 12, 345, 0, DOMAIN);
+	m = fg_xasprintf("From: x@y.z\nMessage-ID: <%s>\n\nbody\n", id);
+	rec = parse_ok(m);
+	ck_assert_int_eq(rec->classification, FG_CLASS_OWN);
+	fg_record_free(&rec);
+	free(m);
+	free(id);
 }
 END_TEST
 

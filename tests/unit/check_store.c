@@ -1103,6 +1103,26 @@ START_TEST(test_refused_posts)
 	ck_assert_ptr_null(entry);
 	free(id);
 	free(id2);
+
+	/* a post whose Message-ID names it by id (NodeBB): its state is
+	   "pID", and its list copy approves it by that */
+	r.kind = FG_REFUSAL_HELD;
+	r.message_id = (char *)"fg.rf.7.p901.0123456789abcdef@lists.test";
+	r.topic_id = 7;
+	r.post_number = 0;
+	r.post_id = 901;
+	ck_assert_int_eq(fg_store_refused_add(store, &r, 1700000003, &id,
+					      &error), 1);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{rf}:refused-state' p901"), 1);
+	ck_assert_int_eq(fg_store_refused_take(store, "rf", &entry, &previous,
+					       &post_state, &error), 1);
+	ck_assert_str_eq(post_state, "held");
+	fg_entry_free(&entry);
+	free(previous);
+	free(post_state);
+	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 0, 901,
+						    &error), 1);
+	free(id);
 }
 END_TEST
 
