@@ -3,7 +3,8 @@
  *	fg-forum 3 - forum drivers: create topics and replies over a forum API
  * DESCRIPTION
  *	The driver table and the calls that dispatch through it. The
- *	drivers themselves live in one file each (fg-discourse.c).
+ *	drivers themselves live in one file each (fg-discourse.c,
+ *	fg-nodebb.c, fg-generic.c).
  * SEE ALSO
  *	fg-forum.h for the result classes.
  */
@@ -23,6 +24,7 @@
 static const struct fg_forum_vfuncs *const fg_forum_drivers[] = {
 	&fg_forum_discourse,
 	&fg_forum_nodebb,
+	&fg_forum_generic,
 };
 
 /* fg_forum_limits_merge - the settings' limits, the driver's defaults
@@ -70,7 +72,7 @@ int fg_forum_init(const struct fg_forum_settings *set,
 	}
 	v = fg_forum_find_driver(set->type);
 	if (v == NULL) {
-		*error_r = fg_errorf("unknown forum_type '%s' (known: discourse, nodebb)",
+		*error_r = fg_errorf("unknown forum_type '%s' (known: discourse, nodebb, generic)",
 				     set->type);
 		return -1;
 	}
@@ -154,6 +156,12 @@ int fg_forum_create_topic(struct fg_forum *forum, const char *title,
 			  const char **error_r)
 {
 	fg_forum_answer_reset(answer_r);
+	if (forum->v->create_topic == NULL) {
+		struct fg_forum_request req = {
+			.title = title, .raw = raw, .category = category,
+		};
+		return forum->v->create(forum, &req, answer_r, error_r);
+	}
 	return forum->v->create_topic(forum, title, raw, category, answer_r,
 				      error_r);
 }
@@ -165,6 +173,17 @@ int fg_forum_create_reply(struct fg_forum *forum, long long topic_id,
 			  const char **error_r)
 {
 	fg_forum_answer_reset(answer_r);
+	if (forum->v->create_reply == NULL) {
+		struct fg_forum_request req = {
+			.topic_id = topic_id, .raw = raw,
+			.reply_to_post_number = reply_to_post_number,
+		};
+		if (topic_id <= 0) {
+			*error_r = fg_errorf("invalid topic id %lld", topic_id);
+			return FG_FORUM_PERMANENT;
+		}
+		return forum->v->create(forum, &req, answer_r, error_r);
+	}
 	return forum->v->create_reply(forum, topic_id, reply_to_post_number,
 				      raw, answer_r, error_r);
 }

@@ -19,7 +19,9 @@
  * DESCRIPTION
  *	A driver speaks one forum's HTTP API behind a table of functions,
  *	so the bridge does not care which forum it talks to: Discourse
- *	(fg-discourse.c) and NodeBB (fg-nodebb.c). fg_forum_create() posts
+ *	(fg-discourse.c), NodeBB (fg-nodebb.c), and any other forum through
+ *	a signed JSON endpoint of its own (fg-generic.c, the contract in
+ *	doc/generic-forum.md). fg_forum_create() posts
  *	as another user and with an external id; fg_forum_find(),
  *	fg_forum_upload(), fg_forum_post_author() and
  *	fg_forum_private_message() are optional per driver.
@@ -90,6 +92,12 @@ struct fg_forum_settings {
 	unsigned int min_title_length;
 	unsigned int max_post_length;
 	unsigned int min_post_length;
+	/* forum_type generic (fg-generic.c): where posts are sent, the
+	   shared signing secret, and the web address of a post (%u
+	   forum_url, %t topic id, %n post number; NULL: "%u/t/%t/%n") */
+	const char *generic_url;
+	const char *generic_secret;
+	const char *generic_link;
 };
 
 /* Discourse's defaults (config/site_settings.yml): max_topic_title_length,
@@ -136,6 +144,8 @@ struct fg_forum_request {
 					   bridge's own user */
 	const char *external_id;	/* stable id of the source message,
 					   fg_forum_external_id(); NULL none */
+	const char *message_id;		/* the list message's Message-ID,
+					   without <>; NULL unknown */
 };
 
 /* A file to upload and what became of it. */
@@ -157,6 +167,7 @@ struct fg_forum_vfuncs {
 	int (*init)(const struct fg_forum_settings *set,
 		    struct fg_forum **forum_r, const char **error_r);
 	void (*deinit)(struct fg_forum *forum);
+	/* create_topic and create_reply: NULL when create is set */
 	int (*create_topic)(struct fg_forum *forum, const char *title,
 			    const char *raw, long long category,
 			    struct fg_forum_answer *answer_r,
@@ -318,5 +329,24 @@ int fg_nodebb_classify(long http_status, const char *body, size_t size,
 		       const char *retry_after, long long now,
 		       struct fg_forum_answer *answer_r,
 		       const char **error_r);
+
+extern const struct fg_forum_vfuncs fg_forum_generic;
+
+/* The generic driver (doc/generic-forum.md), exposed for tests:
+   fg_generic_sign() is the X-Forumgate-Signature value of a request
+   ("sha256=" and the hex HMAC-SHA256 of the decimal timestamp, ".",
+   and the body, under secret; caller frees); fg_generic_classify() is
+   like fg_discourse_classify() for the contract's answers. */
+char *fg_generic_sign(const char *secret, long long timestamp,
+		      const char *body, size_t size);
+int fg_generic_classify(long http_status, const char *body, size_t size,
+			const char *retry_after, long long now,
+			struct fg_forum_answer *answer_r,
+			const char **error_r);
+/* fg_generic_idempotency_key - the key of a request: "fg-" and 32 hex
+   digits of SHA-256 of the Message-ID (fg_forum_external_id()), else
+   the request's external id, else "fp-" and its fingerprint (caller
+   frees) */
+char *fg_generic_idempotency_key(const struct fg_forum_request *req);
 
 #endif

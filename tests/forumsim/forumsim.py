@@ -65,6 +65,9 @@ from typing import Any, Callable, Optional
 
 import jsonschema
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import forumsim_generic  # noqa: E402  (the generic mode, its own file)
+
 SCRIPT = Path(__file__).resolve()
 REPO_ROOT = SCRIPT.parents[2]
 DEFAULT_CONTRACT = REPO_ROOT.parent / "shared" / "contracts" / "discourse-openapi.json"
@@ -1024,6 +1027,8 @@ class WebhookDispatcher:
         self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
         # nodebb-plugin-webhooks' events instead of Discourse's (--nodebb-webhooks)
         self.nodebb = False
+        # another forum's headers for the same body (the generic mode)
+        self.headers_hook: Optional[Callable[[bytes, dict], dict]] = None
 
     def start(self) -> None:
         self._thread.start()
@@ -1106,6 +1111,8 @@ class WebhookDispatcher:
             headers["X-Discourse-Event-Signature"] = f"sha256={digest}"
         if self.nodebb:
             headers = nodebb_webhook_headers(target, body, self.secret)
+        if self.headers_hook:
+            headers = self.headers_hook(body, headers)
         status, error = -1, None
         try:
             conn_class = (http.client.HTTPSConnection if target.scheme == "https"
@@ -1166,6 +1173,7 @@ class SimServer(ThreadingHTTPServer):
         self.base_url = f"http://{LISTEN_HOST}:{self.port}"
         self.dispatcher: Optional[WebhookDispatcher] = None
         self.nodebb: Optional["NodebbContract"] = None    # --forum-type nodebb
+        self.generic: Optional[forumsim_generic.GenericEndpoint] = None  # generic
         self._log_file = log_file
         self._log_lock = threading.Lock()
 
@@ -1267,6 +1275,11 @@ class Handler(BaseHTTPRequestHandler):
             answer = self._control(url.path, body)
         elif self.server.nodebb is not None:
             answer = nodebb_api(self, url.path, body, urllib.parse.parse_qs(url.query))
+            if answer is None:
+                self._drop_connection()
+                return
+        elif self.server.generic is not None:
+            answer = self.server.generic.api(self, url.path, body, Answer, Rejected)
             if answer is None:
                 self._drop_connection()
                 return
@@ -1477,6 +1490,8 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/__sim/fail"): self._sim_fail,
             ("POST", "/__sim/reset"): self._sim_reset,
             ("POST", "/__sim/purge"): self._sim_purge,
+            ("GET", "/__sim/generic"): self._sim_generic,
+            ("POST", "/__sim/generic"): self._sim_generic,
         }
         route = routes.get((method, path))
         if route is None:
@@ -1565,6 +1580,15 @@ class Handler(BaseHTTPRequestHandler):
         return Answer(200, {"ok": True, "fail": self.server.forum.set_failure(
             mode, count, retry_after)})
 
+    def _sim_generic(self, data: dict) -> Answer:
+        """The generic endpoint's keys and requests (its mode only); a
+        POST with "secret" changes the secret it checks signatures with."""
+        if self.server.generic is None:
+            return Answer(404, {"errors": ["not in --forum-type generic"]})
+        if "secret" in data:
+            self.server.generic.set_secret(self._need(data, "secret", str))
+        return Answer(200, self.server.generic.state_json())
+
     def _sim_reset(self, data: dict) -> Answer:
         if self.server.dispatcher:
             self.server.dispatcher.cancel_all()
@@ -1618,13 +1642,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="retries after a failed webhook delivery")
     p.add_argument("--webhook-retry-delay", type=float, default=0.5,
                    help="delay before the first retry, doubled each time (seconds)")
-    p.add_argument("--forum-type", choices=("discourse", "nodebb"), default="discourse",
+    p.add_argument("--forum-type", choices=("discourse", "nodebb", "generic"),
+                   default="discourse",
                    help="which forum's API to serve (default: %(default)s)")
     p.add_argument("--nodebb-webhooks", action="store_true",
                    help="NodeBB mode: send nodebb-plugin-webhooks events (action:topic.post, "
                         "action:topic.reply) to --webhook-url")
     p.add_argument("--nodebb-contract", type=Path, default=DEFAULT_NODEBB_CONTRACT,
                    help="NodeBB Write API document (default: %(default)s)")
+    p.add_argument("--generic-user", default="system",
+                   help="generic mode: who posts a request without an author "
+                   "(forum_api_username); the signing secret is --api-key")
     p.add_argument("--log", type=Path, help="request log file (default: stderr)")
     p.add_argument("--self-test", action="store_true", help="test the simulator and exit")
     return p
@@ -1656,6 +1684,8 @@ def start_simulator(args: argparse.Namespace, log_file=None) -> SimServer:
         settings.unique_posts_mins = 0
         settings.allow_duplicate_titles = True
         settings.title_prettify = False
+    if getattr(args, "forum_type", "discourse") == "generic":
+        generic_settings(settings)
     forum = Forum(settings)
     server = SimServer(args.listen, forum, contract, log_file)
     if getattr(args, "forum_type", "discourse") == "nodebb":
@@ -1666,8 +1696,25 @@ def start_simulator(args: argparse.Namespace, log_file=None) -> SimServer:
         forum, args.webhook_url, args.webhook_secret, server.base_url,
         args.webhook_retries, args.webhook_retry_delay, server.log)
     server.dispatcher.nodebb = server.nodebb is not None
+    if getattr(args, "forum_type", "discourse") == "generic":
+        generic_start(server, args)
     server.dispatcher.start()
     return server
+
+
+def generic_settings(settings: Settings) -> None:
+    """The generic mode's forum: the endpoint posts what it is sent, so no
+    "too similar" check, duplicate titles allowed, titles as sent."""
+    settings.forum_type = "generic"
+    settings.unique_posts_mins = 0
+    settings.allow_duplicate_titles = True
+    settings.title_prettify = False
+
+
+def generic_start(server: SimServer, args: argparse.Namespace) -> None:
+    """The endpoint (signed with --api-key) and the generic webhook's headers."""
+    server.generic = forumsim_generic.GenericEndpoint(args.api_key or "", args.generic_user)
+    server.dispatcher.headers_hook = forumsim_generic.webhook_headers(args.webhook_secret)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -1808,6 +1855,16 @@ class SelfTest:
 
     # -- the run -------------------------------------------------------------
 
+    def test_generic(self) -> None:
+        receiver = WebhookReceiver()
+        threading.Thread(target=receiver.serve_forever, daemon=True).start()
+        try:
+            forumsim_generic.GenericSelfTest(self.check, _generic_self_test_start, receiver,
+                                             str(self.contract_path)).run()
+        finally:
+            receiver.shutdown()
+            receiver.server_close()
+
     def run(self) -> int:
         started = time.monotonic()
         if not self.contract_path.is_file():
@@ -1838,6 +1895,7 @@ class SelfTest:
             self.test_reset()
             NodebbSelfTest(self).run()
             NodebbWebhookSelfTest(self).run()
+            self.test_generic()
         except Exception as e:   # a crash is a failure, not a traceback
             self.check("self-test ran to the end", False, f"{type(e).__name__}: {e}")
         finally:
@@ -2514,6 +2572,14 @@ def _nodebb_violation(handler, method, path, body, problems):
     handler.server.forum.note_violation(method, path, problems, body)
     handler.server.log(f"contract violation: {method} {path}: {'; '.join(problems)}")
     return Answer(400, nodebb_envelope(400, message="; ".join(problems)))
+
+
+def _generic_self_test_start(argv: list[str]) -> SimServer:
+    """A serving simulator for forumsim_generic.GenericSelfTest."""
+    server = start_simulator(build_parser().parse_args(argv), log_file=open(os.devnull, "w"))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                     daemon=True).start()
+    return server
 
 
 class NodebbSelfTest:
