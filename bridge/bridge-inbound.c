@@ -627,7 +627,10 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 	if (is_reply) {
 		req.topic_id = parent.topic_id;
 		req.reply_to_post_number = parent.post_number;
-		req.reply_to_post_id = parent.post_number > 0 ?
+		/* a parent found by Message-ID is that post (our own
+		   Message-ID may name it by id alone); one found by subject
+		   answers the topic */
+		req.reply_to_post_id = parent.post_number > 0 || by_msgid ?
 			parent.post_id : 0;
 	} else {
 		req.title = inbound_title(rec);
@@ -707,10 +710,13 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 		ref.post_number = answer.post_number;
 		ref.post_id = answer.post_id;
 		ref.parent_post_number = is_reply ? parent.post_number : 0;
+		ref.parent_post_id = req.reply_to_post_id;
 		if (is_reply && ref.parent_post_number == 0)
 			ref.parent_post_number = 1;
-		if (ref.post_number == 1)
+		if (ref.post_number == 1) {
 			ref.parent_post_number = 0;
+			ref.parent_post_id = 0;
+		}
 		if (!is_reply && c->thread_by_subject_days > 0 &&
 		    rec->title != NULL && *rec->title != '\0' &&
 		    fg_store_subject_set(w->store, l->name, rec->title, &ref,

@@ -17,7 +17,13 @@
  *	   NodeBB's GET /api/v3/posts/PID/raw), or, when that call
  *	   fails, the HTML converted to text: HTML is never mailed as
  *	   text/plain. The call is made here, not in the webhook.
- *	   Message-ID, In-Reply-To and References follow fg-threading.
+ *	   Message-ID, In-Reply-To and References follow fg-threading:
+ *	   the post answers the post the forum's reply link names (NodeBB's
+ *	   toPid, Discourse's reply_to_post_number), else the topic's
+ *	   first post. A post is known in the maps by its forum id, so a
+ *	   NodeBB post whose number another post had before a purge is
+ *	   not taken for that one; on a forum whose numbers move (every
+ *	   type but discourse) its Message-ID names it by id as well.
  *	3. The Message-ID is recorded in the map before the mail is
  *	   sent, so a list copy of it coming back, or a member's reply to
  *	   it, is recognised even when it is faster than this daemon.
@@ -165,14 +171,14 @@ struct outbound_lookup {
 
 /* outbound_lookup_post - fg-threading's view of the post map */
 static int outbound_lookup_post(void *context, long long topic_id,
-				long long post_number, char **message_id_r,
-				struct fg_post_ref *ref_r,
+				long long post_number, long long post_id,
+				char **message_id_r, struct fg_post_ref *ref_r,
 				const char **error_r)
 {
 	struct outbound_lookup *ctx = context;
 
 	return fg_store_lookup_post(ctx->w->store, ctx->list, topic_id,
-				    post_number, message_id_r, ref_r,
+				    post_number, post_id, message_id_r, ref_r,
 				    error_r);
 }
 
@@ -223,23 +229,30 @@ static long long outbound_parse_date(const char *s)
 	return t;
 }
 
-/* outbound_is_ours - a map entry under our own Message-ID for exactly
-   this post (an earlier attempt recorded it) */
+/* outbound_is_ours - the map entry of this post is under one of our
+   own Message-IDs of the list (an earlier attempt recorded it, or it
+   was mailed before: the ID may name it by a number it no longer has),
+   not under a list mail's */
 static bool outbound_is_ours(const char *secret, const char *list,
-			     const struct fg_post *post,
 			     const char *message_id)
 {
+	struct fg_msgid_post named;
 	char *id_list = NULL;
-	long long topic, number;
 	bool ours;
 
-	if (fg_msgid_parse(secret, message_id, &id_list, &topic,
-			   &number) != 1)
+	if (fg_msgid_parse_post(secret, message_id, &id_list, &named) != 1)
 		return false;
-	ours = strcmp(id_list, list) == 0 && topic == post->topic_id &&
-		number == post->post_number;
+	ours = strcmp(id_list, list) == 0;
 	free(id_list);
 	return ours;
+}
+
+/* outbound_by_id - does the forum's post number move (NodeBB: the
+   index in the topic, renumbered by a purge): then Message-IDs name
+   posts by id. Discourse keeps a post's number. */
+static bool outbound_by_id(const struct fg_config *c)
+{
+	return strcmp(c->forum_type, "discourse") != 0;
 }
 
 /* outbound_skip - done without mail: the post came from the list */
@@ -412,11 +425,10 @@ static int outbound_send_edit(struct worker *w, struct worker_list *l,
 	struct fg_threading_headers eh = *h;
 	int ret;
 
-	eh.message_id = fg_msgid_make_revision(c->secret, l->name,
-					       post->topic_id,
-					       post->post_number,
-					       post->revision,
-					       c->mail_domain);
+	eh.message_id = fg_threading_post_msgid(c->secret, l->name,
+						c->mail_domain,
+						outbound_by_id(c), post,
+						post->revision);
 	eh.in_reply_to = h->message_id;
 	ret = outbound_send(w, l, entry, post, &eh);
 	free(eh.message_id);
@@ -526,13 +538,15 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 		fg_post_free(&post);
 		return ret;
 	}
+	/* by id: a NodeBB number may have been another post's */
 	ret = fg_store_lookup_post(w->store, l->name, post->topic_id,
-				   post->post_number, &mapped, &ref, &error);
+				   post->post_number, post->post_id, &mapped,
+				   &ref, &error);
 	if (ret < 0) {
 		fg_post_free(&post);
 		return worker_store_failed(w, l, "looking up the post", error);
 	}
-	if (ret > 0 && !outbound_is_ours(c->secret, l->name, post, mapped)) {
+	if (ret > 0 && !outbound_is_ours(c->secret, l->name, mapped)) {
 		char *why = fg_xasprintf("created by the bridge from list "
 					 "mail <%s>", mapped);
 		ret = outbound_skip(w, l, entry, post, why);
@@ -541,7 +555,6 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 		fg_post_free(&post);
 		return ret;
 	}
-	free(mapped);
 	if (ret == 0 && post->revision > 0) {
 		/* an edit of a post the list never had (older than the
 		   bridge, or not mailed): nothing to thread it under */
@@ -573,12 +586,21 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 		}
 	}
 
-	if (fg_threading_outbound(c->secret, l->name, c->mail_domain, post,
+	if (fg_threading_outbound(c->secret, l->name, c->mail_domain,
+				  outbound_by_id(c), post,
 				  outbound_lookup_post, &lookup, &h,
 				  &error) < 0) {
+		free(mapped);
 		fg_post_free(&post);
 		return worker_store_failed(w, l, "looking up the thread",
 					   error);
+	}
+	if (mapped != NULL) {
+		/* recorded or mailed before (perhaps by a release that named
+		   it by its number): the list knows it by that ID */
+		free(h.message_id);
+		h.message_id = mapped;
+		mapped = NULL;
 	}
 	if (post->revision > 0) {
 		ret = outbound_send_edit(w, l, entry, post, &h);
@@ -591,6 +613,7 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 	ref.post_number = post->post_number;
 	ref.post_id = post->post_id;
 	ref.parent_post_number = h.parent_post_number;
+	ref.parent_post_id = h.parent_post_id;
 	/* a reply that quotes the post is compared with its sketch */
 	sketch = fg_quote_sketch(post->raw);
 	if (fg_store_map_post(w->store, l->name, h.message_id, &ref, sketch,

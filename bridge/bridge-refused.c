@@ -60,8 +60,10 @@ static char *refused_text(struct fg_forum *forum, const struct worker_list *l,
 
 	(void)fg_parse_llong(refused_field(e, "topic_id"), &topic);
 	(void)fg_parse_llong(refused_field(e, "post_number"), &number);
-	if (topic > 0 && number > 0)
-		url = fg_forum_post_url(forum, topic, number);
+	/* a post named by its id (NodeBB, whose numbers move) has no
+	   number: the link is to its topic */
+	if (topic > 0)
+		url = fg_forum_post_url(forum, topic, number > 0 ? number : 1);
 	if (strcmp(kind, "held") == 0)
 		fg_buf_printf(&b, "Your forum post is held for a moderator "
 			      "by the mailing list `%s`: its members get it "

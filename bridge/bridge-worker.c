@@ -47,6 +47,25 @@ static struct worker_list *worker_find_list(struct worker *w, const char *name)
 	return NULL;
 }
 
+/* worker_maps_upgrade - the list's maps get their post id fields once
+   (maps of releases before them have none); tried again at the next
+   look at the lists when Redis failed */
+static void worker_maps_upgrade(struct worker *w, struct worker_list *l)
+{
+	const char *error;
+	long long added;
+
+	if (fg_store_maps_upgrade(w->store, l->name, &added, &error) < 0) {
+		msg_warn("%s: list=%s: giving the maps their post ids failed: "
+			 "%s; trying again later", w->name, l->name, error);
+		return;
+	}
+	l->maps_upgraded = true;
+	if (added > 0)
+		msg_info("%s: list=%s: maps upgraded: %lld posts known by "
+			 "their id now", w->name, l->name, added);
+}
+
 /* worker_read_lists - the list set and each list's definition */
 static int worker_read_lists(struct worker *w)
 {
@@ -101,6 +120,8 @@ static int worker_read_lists(struct worker *w)
 		fg_list_free(&l->def);
 		l->def = def;
 		l->listed = true;
+		if (w->queue == FG_QUEUE_OUTBOUND && !l->maps_upgraded)
+			worker_maps_upgrade(w, l);
 	}
 	fg_strv_free(names, count);
 	/* drop lists that are gone */

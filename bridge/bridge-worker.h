@@ -46,6 +46,7 @@ struct worker_list {
 	char *name;
 	struct fg_list *def;		/* address, category */
 	bool listed;			/* still in fg:lists at the last look */
+	bool maps_upgraded;		/* fg_store_maps_upgrade() done */
 
 	/* the lease on this list's queue (one daemon works a list) */
 	bool leased;

@@ -322,18 +322,20 @@ static void forumgate_own_delivered(struct mail_deliver_context *ctx,
 				    struct fg_store *store, const char *list,
 				    const struct fg_record *rec)
 {
-	long long topic, post;
+	struct fg_msgid_post post;
 	const char *error;
 	char *id_list = NULL;
 	int ret;
 
-	if (fg_msgid_parse(config->secret, rec->message_id, &id_list, &topic,
-			   &post) != 1 || strcmp(id_list, list) != 0) {
+	if (fg_msgid_parse_post(config->secret, rec->message_id, &id_list,
+				&post) != 1 || strcmp(id_list, list) != 0) {
 		free(id_list);
 		return;
 	}
 	free(id_list);
-	ret = fg_store_refused_delivered(store, list, topic, post, &error);
+	ret = fg_store_refused_delivered(store, list, post.topic_id,
+					 post.post_number, post.post_id,
+					 &error);
 	if (ret < 0)
 		e_warning(ctx->event, FORUMGATE_LOG_PREFIX "list=%s marking a "
 			  "held post as approved failed: %s", list, error);

@@ -39,21 +39,39 @@ bool fg_mem_equal_ct(const void *a, const void *b, size_t len)
 	return CRYPTO_memcmp(a, b, len) == 0;
 }
 
-/* fg_msgid_mac - the MAC part for list/topic/post (and revision) */
+/* fg_msgid_mac - the MAC part for list/topic/post (and revision); the
+   post is its number, or "p" and its id (by_id) */
 static void fg_msgid_mac(const char *secret, const char *list,
-			 long long topic, long long post, long long revision,
-			 char out[FG_MSGID_MAC_LEN + 1])
+			 long long topic, bool by_id, long long post,
+			 long long revision, char out[FG_MSGID_MAC_LEN + 1])
 {
 	char data[FG_LIST_NAME_MAX + 96], hex[65];
+	const char *p = by_id ? "p" : "";
 	int n = revision > 1 ?
-		snprintf(data, sizeof(data), "msgid:%s.%lld.%lld.r%lld",
-			 list, topic, post, revision) :
-		snprintf(data, sizeof(data), "msgid:%s.%lld.%lld",
-			 list, topic, post);
+		snprintf(data, sizeof(data), "msgid:%s.%lld.%s%lld.r%lld",
+			 list, topic, p, post, revision) :
+		snprintf(data, sizeof(data), "msgid:%s.%lld.%s%lld",
+			 list, topic, p, post);
 
 	fg_hmac_sha256_hex(secret, strlen(secret), data, (size_t)n, hex);
 	memcpy(out, hex, FG_MSGID_MAC_LEN);
 	out[FG_MSGID_MAC_LEN] = '\0';
+}
+
+/* fg_msgid_build - either form */
+static char *fg_msgid_build(const char *secret, const char *list,
+			    long long topic, bool by_id, long long post,
+			    long long revision, const char *domain)
+{
+	char mac[FG_MSGID_MAC_LEN + 1];
+	const char *p = by_id ? "p" : "";
+
+	fg_msgid_mac(secret, list, topic, by_id, post, revision, mac);
+	if (revision > 1)
+		return fg_xasprintf("fg.%s.%lld.%s%lld.r%lld.%s@%s", list,
+				    topic, p, post, revision, mac, domain);
+	return fg_xasprintf("fg.%s.%lld.%s%lld.%s@%s", list, topic, p, post,
+			    mac, domain);
 }
 
 char *fg_msgid_make(const char *secret, const char *list, long long topic,
@@ -67,15 +85,16 @@ char *fg_msgid_make_revision(const char *secret, const char *list,
 			     long long topic, long long post_number,
 			     long long revision, const char *domain)
 {
-	char mac[FG_MSGID_MAC_LEN + 1];
+	return fg_msgid_build(secret, list, topic, false, post_number,
+			      revision, domain);
+}
 
-	fg_msgid_mac(secret, list, topic, post_number, revision, mac);
-	if (revision > 1)
-		return fg_xasprintf("fg.%s.%lld.%lld.r%lld.%s@%s", list,
-				    topic, post_number, revision, mac,
-				    domain);
-	return fg_xasprintf("fg.%s.%lld.%lld.%s@%s", list, topic,
-			    post_number, mac, domain);
+char *fg_msgid_make_post(const char *secret, const char *list,
+			 long long topic, long long post_id,
+			 long long revision, const char *domain)
+{
+	return fg_msgid_build(secret, list, topic, true, post_id, revision,
+			      domain);
 }
 
 /* fg_parse_id_number - a positive decimal without sign or leading zero */
@@ -107,17 +126,32 @@ int fg_msgid_parse_revision(const char *secret, const char *message_id,
 			    char **list_r, long long *topic_r,
 			    long long *post_r, long long *revision_r)
 {
-	const char *p, *at, *dot[4], *mac_start;
+	struct fg_msgid_post p;
+	int ret = fg_msgid_parse_post(secret, message_id, list_r, &p);
+
+	if (ret == 1) {
+		*topic_r = p.topic_id;
+		*post_r = p.post_number;
+		*revision_r = p.revision;
+	}
+	return ret;
+}
+
+int fg_msgid_parse_post(const char *secret, const char *message_id,
+			char **list_r, struct fg_msgid_post *post_r)
+{
+	const char *p, *at, *dot[4], *mac_start, *num;
 	char list[FG_LIST_NAME_MAX + 1], mac[FG_MSGID_MAC_LEN + 1];
 	long long topic, post, revision = 0;
 	size_t list_len;
+	bool by_id;
 
 	if (strncmp(message_id, "fg.", 3) != 0)
 		return 0;
 	at = strchr(message_id, '@');
 	if (at == NULL)
 		return 0;
-	/* fg.LIST.TOPIC.POST[.rREV].MAC@ : the dots after LIST from the
+	/* fg.LIST.TOPIC.[p]POST[.rREV].MAC@ : the dots after LIST from the
 	   left, since LIST itself has no dots. */
 	p = message_id + 3;
 	dot[0] = memchr(p, '.', (size_t)(at - p));
@@ -144,21 +178,26 @@ int fg_msgid_parse_revision(const char *secret, const char *message_id,
 		return 0;
 	memcpy(list, p, list_len);
 	list[list_len] = '\0';
+	num = dot[1] + 1;
+	by_id = *num == 'p';
+	if (by_id)
+		num++;
 	if (!fg_list_name_valid(list) ||
 	    fg_parse_id_number(dot[0] + 1, (size_t)(dot[1] - dot[0] - 1),
 			       &topic) < 0 ||
-	    fg_parse_id_number(dot[1] + 1, (size_t)(dot[2] - dot[1] - 1),
-			       &post) < 0 ||
+	    fg_parse_id_number(num, (size_t)(dot[2] - num), &post) < 0 ||
 	    (size_t)(at - mac_start) != FG_MSGID_MAC_LEN)
 		return 0;
-	fg_msgid_mac(secret, list, topic, post, revision, mac);
+	fg_msgid_mac(secret, list, topic, by_id, post, revision, mac);
 	if (!fg_mem_equal_ct(mac, mac_start, FG_MSGID_MAC_LEN))
 		return 0;
 	if (list_r != NULL)
 		*list_r = fg_xstrdup(list);
-	*topic_r = topic;
-	*post_r = post;
-	*revision_r = revision;
+	memset(post_r, 0, sizeof(*post_r));
+	post_r->topic_id = topic;
+	post_r->post_number = by_id ? 0 : post;
+	post_r->post_id = by_id ? post : 0;
+	post_r->revision = revision;
 	return 1;
 }
 

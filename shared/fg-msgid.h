@@ -24,6 +24,17 @@
  *	REV the forum's revision number (2 and up), the MAC over
  *	"msgid:LIST.TOPIC.POST.rREV": a Message-ID of its own, as stable
  *	as the first one, that still names the post it belongs to.
+ *
+ *	A forum whose post numbers move (NodeBB: the number is the post's
+ *	index in the topic plus one, and a purge renumbers the posts after
+ *	it, so a new post can get a number another post had) names the
+ *	post by its id instead:
+ *
+ *		fg.LIST.TOPIC.pPOSTID.MAC@DOMAIN
+ *		fg.LIST.TOPIC.pPOSTID.rREV.MAC@DOMAIN
+ *
+ *	the MAC over "msgid:LIST.TOPIC.pPOSTID" (and ".rREV"). Both forms
+ *	are parsed, whichever the forum: mail already sent keeps its ID.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,10 +59,29 @@ int fg_msgid_parse_revision(const char *secret, const char *message_id,
 			    char **list_r, long long *topic_r,
 			    long long *post_r, long long *revision_r);
 /* fg_msgid_parse - 1 when message_id is ours and its MAC verifies,
-   filling the list name (caller frees), topic and post number; a
-   revision's ID names its post as well */
+   filling the list name (caller frees), topic and post number (0 when
+   the ID names the post by id: see fg_msgid_parse_post); a revision's
+   ID names its post as well */
 int fg_msgid_parse(const char *secret, const char *message_id,
 		   char **list_r, long long *topic_r, long long *post_r);
+/* What one of our Message-IDs names. */
+struct fg_msgid_post {
+	long long topic_id;
+	long long post_number;	/* 0: the ID names the post by id */
+	long long post_id;	/* 0: the ID names the post by number */
+	long long revision;	/* 0: the post itself */
+};
+
+/* fg_msgid_make_post - the Message-ID of a post named by its id
+   (revision 0 or 1: the post itself) */
+char *fg_msgid_make_post(const char *secret, const char *list,
+			 long long topic, long long post_id,
+			 long long revision, const char *domain);
+/* fg_msgid_parse_post - 1 when message_id is ours (either form) and
+   its MAC verifies, with the list (caller frees; list_r may be NULL)
+   and what it names */
+int fg_msgid_parse_post(const char *secret, const char *message_id,
+			char **list_r, struct fg_msgid_post *post_r);
 /* fg_msgid_normalize - strip white space and angle brackets; NULL when
    nothing is left or the ID contains bytes that cannot be in one */
 char *fg_msgid_normalize(const char *raw);

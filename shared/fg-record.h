@@ -62,6 +62,9 @@ struct fg_post {
 	long long topic_id;
 	long long post_number;
 	long long reply_to_post_number;	/* 0: none */
+	/* the id of the post it answers where the forum names the parent
+	   by id (NodeBB's toPid); 0: none or not known */
+	long long reply_to_post_id;
 	long long category_id;		/* 0: unknown */
 	char *username;
 	/* the author's numeric forum id where the forum names users by

@@ -26,7 +26,7 @@ struct fg_refusal_walk {
 	unsigned int parts;
 	GMimePart *first_text;		/* the notice's own text */
 	char *message_id;		/* ours, of the list */
-	long long topic_id, post_number;
+	long long topic_id, post_number, post_id;
 	char *orig_subject;		/* of an attached original */
 	bool dsn_failed;		/* a recipient with Action: failed */
 	char *dsn_diag, *dsn_status;	/* of the first failed one */
@@ -159,18 +159,19 @@ static char *fg_refusal_paragraph(const char *p)
 static void fg_refusal_try_msgid(struct fg_refusal_walk *w, const char *raw)
 {
 	char *id, *id_list = NULL;
-	long long topic, post;
+	struct fg_msgid_post post;
 
 	if (w->message_id != NULL || raw == NULL)
 		return;
 	id = fg_msgid_normalize(raw);
 	if (id == NULL)
 		return;
-	if (fg_msgid_parse(w->secret, id, &id_list, &topic, &post) == 1 &&
+	if (fg_msgid_parse_post(w->secret, id, &id_list, &post) == 1 &&
 	    strcmp(id_list, w->list) == 0) {
 		w->message_id = id;
-		w->topic_id = topic;
-		w->post_number = post;
+		w->topic_id = post.topic_id;
+		w->post_number = post.post_number;
+		w->post_id = post.post_id;
 		id = NULL;
 	}
 	free(id_list);
@@ -659,7 +660,7 @@ int fg_refusal_parse(const char *secret, const char *list,
 	}
 	if (ret > 0) {
 		r->list = fg_xstrdup(list);
-		r->post_id = to_verp ? verp->post_id : 0;
+		r->post_id = to_verp ? verp->post_id : w.post_id;
 		r->topic_id = w.topic_id;
 		r->post_number = w.post_number;
 		r->message_id = w.message_id;

@@ -102,6 +102,11 @@ static inline size_t *fg_strlens(size_t *lens, const char **argv, int argc)
 
 /* fg_store_open - (re)connect; the context is dropped on any failure */
 int fg_store_open(struct fg_store *store, const char **error_r);
+/* fg_post_ref_value - the value of a post in msgid-post (caller frees) */
+char *fg_post_ref_value(const struct fg_post_ref *ref);
+/* fg_post_place_field - the post's "TOPIC:POST_NUMBER" field in
+   post-msgid (caller frees) */
+char *fg_post_place_field(const struct fg_post_ref *ref);
 /* fg_store_now_ms - the time the day buckets are chosen by */
 long long fg_store_now_ms(const struct fg_store *store);
 /* fg_store_cmdv - one command from an argument vector */

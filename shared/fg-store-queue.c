@@ -84,9 +84,10 @@ static const char fg_script_lease[] =
    ARGV[1] the consumer ("" for no lease check), ARGV[2] its
    token, ARGV[3] the group ("": none), ARGV[4] the entry id, ARGV[5]
    what: "ack", "posted" (ARGV[7] Message-ID, ARGV[8] ref, ARGV[9]
-   "topic:post", ARGV[10] the text sketch ("": none) and ARGV[11] how
-   many ms it is kept), "dead" or "wait" (ARGV[7..] the field/value pairs to
-   add to KEYS[7] or KEYS[8]); ARGV[6] the most dead letters kept (0:
+   "topic:post", ARGV[10] the text sketch ("": none), ARGV[11] how
+   many ms it is kept and ARGV[12] the post id field ("": none)),
+   "dead" or "wait" (ARGV[7..] the field/value pairs to add to KEYS[7]
+   or KEYS[8]); ARGV[6] the most dead letters kept (0:
    all). Returns 0 the lease is lost (a post is still recorded as the
    bridge's), else 1 + the number of old dead letters dropped. */
 static const char fg_script_finish[] =
@@ -96,6 +97,7 @@ static const char fg_script_finish[] =
 	"local trimmed = 0\n"
 	"if ARGV[5] == 'posted' then\n"
 	"  redis.call('HSET', KEYS[6], ARGV[9], ARGV[7])\n"
+	"  if ARGV[12] ~= '' then redis.call('HSET', KEYS[6], ARGV[12], ARGV[7]) end\n"
 	"  if ARGV[10] ~= '' then\n"
 	"    redis.call('SET', KEYS[10], ARGV[10], 'PX', ARGV[11])\n"
 	"  end\n"
@@ -246,6 +248,10 @@ int fg_store_outbound_add(struct fg_store *store, const char *list,
 	fg_argv_str(&a, "post_number"); fg_argv_num(&a, post->post_number);
 	fg_argv_str(&a, "reply_to_post_number");
 	fg_argv_num(&a, post->reply_to_post_number);
+	if (post->reply_to_post_id > 0) {
+		fg_argv_str(&a, "reply_to_post_id");
+		fg_argv_num(&a, post->reply_to_post_id);
+	}
 	fg_argv_str(&a, "category_id"); fg_argv_num(&a, post->category_id);
 	fg_argv_str(&a, "username"); fg_argv_str(&a, post->username);
 	if (post->user_id > 0) {
@@ -662,13 +668,14 @@ int fg_store_queue_posted(struct fg_store *store, const char *list,
 	int ret;
 
 	fg_argv_str(&a, message_id);
-	fg_argv_own(&a, fg_xasprintf("%lld:%lld:%lld:%lld", ref->topic_id,
-				     ref->post_number, ref->post_id,
-				     ref->parent_post_number));
-	fg_argv_own(&a, fg_xasprintf("%lld:%lld", ref->topic_id,
-				     ref->post_number));
+	fg_argv_own(&a, fg_post_ref_value(ref));
+	fg_argv_own(&a, fg_post_place_field(ref));
 	fg_argv_str(&a, text_sketch != NULL ? text_sketch : "");
 	fg_argv_num(&a, store->seen_ms);
+	if (ref->post_id > 0)
+		fg_argv_num(&a, ref->post_id);
+	else
+		fg_argv_str(&a, "");
 	ret = fg_store_finish(store, list, queue, lease, id, "posted",
 			      message_id, &a, NULL, error_r);
 	fg_argv_free(&a);
@@ -988,6 +995,7 @@ struct fg_post *fg_post_from_entry(const struct fg_entry *entry)
 	post->post_number = fg_entry_num(entry, "post_number");
 	post->reply_to_post_number = fg_entry_num(entry,
 						  "reply_to_post_number");
+	post->reply_to_post_id = fg_entry_num(entry, "reply_to_post_id");
 	post->category_id = fg_entry_num(entry, "category_id");
 	post->username = fg_entry_dup(entry, "username");
 	post->user_id = fg_entry_num(entry, "user_id");

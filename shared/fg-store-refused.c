@@ -68,7 +68,7 @@ static const char fg_script_refused_take[] =
 	"local f, v = e[1][2], {}\n"
 	"for i = 1, #f, 2 do v[f[i]] = f[i + 1] end\n"
 	"local field = 'p' .. (v['post_id'] or '0')\n"
-	"if (v['topic_id'] or '0') ~= '0' then\n"
+	"if (v['topic_id'] or '0') ~= '0' and (v['post_number'] or '0') ~= '0' then\n"
 	"  field = v['topic_id'] .. '.' .. (v['post_number'] or '0')\n"
 	"end\n"
 	"return {e[1], mark or '', redis.call('HGET', KEYS[3], field) or ''}\n";
@@ -151,10 +151,10 @@ int fg_store_refused_add(struct fg_store *store,
 
 int fg_store_refused_delivered(struct fg_store *store, const char *list,
 			       long long topic_id, long long post_number,
-			       const char **error_r)
+			       long long post_id, const char **error_r)
 {
 	char k_state[FG_KEY_SIZE], k_count[FG_KEY_SIZE];
-	char *field = fg_refused_post_field(topic_id, post_number, 0);
+	char *field = fg_refused_post_field(topic_id, post_number, post_id);
 	int ret;
 
 	ret = fg_cmd_flag(fg_store_cmd(store, error_r, "EVAL",

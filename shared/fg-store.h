@@ -49,6 +49,9 @@
 #define FG_KEY_OUTBOUND_REPLAY	"fg:{%s}:out-replay"
 #define FG_KEY_MSGID_POST	"fg:{%s}:msgid-post"
 #define FG_KEY_POST_MSGID	"fg:{%s}:post-msgid"
+#define FG_KEY_MAPS_VERSION	"fg:{%s}:maps-version"
+/* post-msgid has a field per post id (see fg_store_maps_upgrade) */
+#define FG_MAPS_VERSION		2
 #define FG_KEY_DEAD		"fg:{%s}:dead"
 #define FG_KEY_LEASE_IN	"fg:{%s}:lease:in"
 #define FG_KEY_LEASE_OUT	"fg:{%s}:lease:out"
@@ -122,6 +125,7 @@ struct fg_post_ref {
 	long long post_number;
 	long long post_id;
 	long long parent_post_number;	/* 0: answers the topic */
+	long long parent_post_id;	/* 0: not known (the number says) */
 };
 
 int fg_store_connect(const char *address, unsigned int timeout_ms,
@@ -355,10 +359,26 @@ int fg_store_text_get(struct fg_store *store, const char *list,
 int fg_store_lookup_msgid(struct fg_store *store, const char *list,
 			  const char *message_id, struct fg_post_ref *ref_r,
 			  const char **error_r);
+/* fg_store_maps_upgrade - give every post of the list's maps its post
+   id field in post-msgid, once: maps written before posts were mapped
+   by id have only the place fields, and a reply names its parent by id
+   alone (NodeBB's toPid). Reads msgid-post with HSCAN and adds the id
+   fields a batch at a time (one script each, HSETNX: a field the
+   daemon wrote since is kept), then sets fg:{LIST}:maps-version.
+   Idempotent and safe to interrupt: a crash leaves the version unset
+   and the next start goes over the map again. *added_r the fields
+   added; 0 done (or done before), -1 error */
+int fg_store_maps_upgrade(struct fg_store *store, const char *list,
+			  long long *added_r, const char **error_r);
+/* fg_store_lookup_post - the Message-ID of a post: by post_id when it
+   is not 0 (a map written before posts were mapped by id is taken by
+   the place when msgid-post names the same id, and upgraded), else by
+   topic_id and post_number (a Discourse reply names its parent so);
+   1 found with *message_id_r (caller frees) and *ref_r, 0 not found */
 int fg_store_lookup_post(struct fg_store *store, const char *list,
 			 long long topic_id, long long post_number,
-			 char **message_id_r, struct fg_post_ref *ref_r,
-			 const char **error_r);
+			 long long post_id, char **message_id_r,
+			 struct fg_post_ref *ref_r, const char **error_r);
 
 /* Conversions between the records and stream entries. */
 struct fg_record *fg_record_from_entry(const struct fg_entry *entry);
@@ -485,10 +505,12 @@ int fg_store_refused_add(struct fg_store *store,
 			 const struct fg_refusal *refusal, long long at,
 			 char **id_r, const char **error_r);
 /* fg_store_refused_delivered - the post came through the list: a held
-   post is "approved" now (counted); 1 it was held, 0 it was not */
+   post is "approved" now (counted); 1 it was held, 0 it was not. The
+   post is named by topic_id and post_number, or by post_id when
+   post_number is 0 (as its Message-ID names it) */
 int fg_store_refused_delivered(struct fg_store *store, const char *list,
 			       long long topic_id, long long post_number,
-			       const char **error_r);
+			       long long post_id, const char **error_r);
 /* fg_store_refused_counts - the counts by kind (and "approved"),
    sorted by name, and *held_now_r the posts whose latest state is
    held */

@@ -189,6 +189,8 @@ static int fg_webhook_post(json_t *p, struct fg_post **post_r,
 			   error_r) < 0 ||
 	    fg_json_number(p, "reply_to_post_number", false,
 			   &post->reply_to_post_number, error_r) < 0 ||
+	    fg_json_number(p, "reply_to_post_id", false,
+			   &post->reply_to_post_id, error_r) < 0 ||
 	    fg_json_number(p, "category_id", false, &post->category_id,
 			   error_r) < 0 ||
 	    fg_json_text(p, "username", true, &post->username, error_r) < 0 ||
@@ -350,6 +352,22 @@ static long long fg_nodebb_number(json_t *obj, const char *name)
 	return -1;
 }
 
+/* fg_nodebb_reply_to - the pid the post answers, 0 for none: NodeBB
+   stores the reply link as toPid (src/posts/create.js: data.toPid of
+   POST /api/v3/topics/{tid}; null or absent for an answer to the
+   topic), and action:topic.reply's post carries it, with the parent's
+   summary under parent (src/topics/create.js, Topics.addParentPosts)
+   where a version names its pid */
+static long long fg_nodebb_reply_to(json_t *p)
+{
+	json_t *parent = json_object_get(p, "parent");
+	long long pid = fg_nodebb_number(p, "toPid");
+
+	if (pid <= 0 && json_is_object(parent))
+		pid = fg_nodebb_number(parent, "pid");
+	return pid > 0 ? pid : 0;
+}
+
 /* fg_webhook_parse_nodebb - read one nodebb-plugin-webhooks event:
    {"hook": NAME, "params": {"post": {...}, ...}}. Only the members
    named here are read: params also carries the request's headers,
@@ -414,6 +432,7 @@ int fg_webhook_parse_nodebb(const void *body, size_t size, size_t max_size,
 	if (index < 0 && strcmp(hook, "action:topic.post") == 0)
 		index = 0;
 	post->post_number = index >= 0 ? index + 1 : -1;
+	post->reply_to_post_id = fg_nodebb_reply_to(p);
 	post->category_id = json_is_object(topic) ?
 		fg_nodebb_number(topic, "cid") : -1;
 	if (post->category_id < 0)

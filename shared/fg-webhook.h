@@ -70,11 +70,12 @@ int fg_webhook_verify_nodebb(const char *secret, const void *body,
 			     const char **error_r);
 /* fg_webhook_parse_nodebb - read a NodeBB action:topic.post or
    action:topic.reply event (params.post with pid, tid, index, content,
-   timestamp, topic {title, cid}, user {username, displayname});
-   results as fg_webhook_parse(). content is NodeBB's rendered HTML: it
-   becomes the post's cooked, raw is "". params.data and params.caller
-   (the requests that made the post, with the master token and session
-   cookies) are never read. */
+   timestamp, toPid or parent {pid} (the post it answers: the post's
+   reply_to_post_id), topic {title, cid}, user {username,
+   displayname}); results as fg_webhook_parse(). content is NodeBB's
+   rendered HTML: it becomes the post's cooked, raw is "". params.data
+   and params.caller (the requests that made the post, with the master
+   token and session cookies) are never read. */
 int fg_webhook_parse_nodebb(const void *body, size_t size, size_t max_size,
 			    struct fg_post **post_r, const char **error_r);
 

@@ -545,6 +545,7 @@ class Post:
     created_at: str
     reply_to_post_number: Optional[int]
     via: str
+    to_pid: Optional[int] = None     # NodeBB's reply link (toPid)
 
 
 class Rejected(Exception):
@@ -1488,6 +1489,7 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/__sim/topic"): self._sim_topic,
             ("POST", "/__sim/fail"): self._sim_fail,
             ("POST", "/__sim/reset"): self._sim_reset,
+            ("POST", "/__sim/purge"): self._sim_purge,
             ("GET", "/__sim/generic"): self._sim_generic,
             ("POST", "/__sim/generic"): self._sim_generic,
             ("POST", "/__sim/nodebb-raw-fail"): self._sim_nodebb_raw_fail,
@@ -1530,7 +1532,36 @@ class Handler(BaseHTTPRequestHandler):
                   "raw": self._need(data, "raw", str)}
         if data.get("reply_to_post_number") is not None:
             fields["reply_to_post_number"] = self._need(data, "reply_to_post_number", int)
+        if self.server.nodebb is not None:
+            return self._sim_nodebb_reply(data, fields)
         return self._sim_post(data, fields)
+
+    def _sim_nodebb_reply(self, data: dict, fields: dict) -> Answer:
+        """A NodeBB user answers a post: the reply links to it by pid
+        (toPid), named here by "to_pid" or by its number now."""
+        forum = self.server.forum
+        to_pid = self._need(data, "to_pid", int) if data.get("to_pid") is not None else None
+        with forum.lock:
+            topic = forum.topics.get(fields["topic_id"])
+            number = fields.get("reply_to_post_number")
+            if to_pid is None and topic is not None and number is not None:
+                to_pid = next((p.id for p in topic.posts if p.post_number == number), None)
+            if to_pid is not None:
+                parent = forum.posts.get(to_pid)
+                if parent is None or parent.topic is not topic:
+                    raise Rejected(400, nodebb_envelope(400, message="Invalid post id"))
+                fields["reply_to_post_number"] = parent.post_number
+        answer = self._sim_post(data, fields)
+        forum.posts[answer.body["id"]].to_pid = to_pid
+        return answer
+
+    def _sim_purge(self, data: dict) -> Answer:
+        if self.server.nodebb is None:
+            raise ValueError("only NodeBB renumbers posts on a purge")
+        error = nodebb_purge(self.server.forum, self._need(data, "pid", int))
+        if error:
+            return Answer(400, nodebb_envelope(400, message=error))
+        return Answer(200, {"ok": True})
 
     def _sim_topic(self, data: dict) -> Answer:
         fields = {"title": self._need(data, "title", str), "raw": self._need(data, "raw", str)}
@@ -1622,14 +1653,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--forum-type", choices=("discourse", "nodebb", "generic"),
                    default="discourse",
                    help="which forum's API to serve (default: %(default)s)")
+    p.add_argument("--nodebb-webhooks", action="store_true",
+                   help="NodeBB mode: send nodebb-plugin-webhooks events (action:topic.post, "
+                        "action:topic.reply) to --webhook-url")
     p.add_argument("--nodebb-contract", type=Path, default=DEFAULT_NODEBB_CONTRACT,
                    help="NodeBB Write API document (default: %(default)s)")
     p.add_argument("--generic-user", default="system",
                    help="generic mode: who posts a request without an author "
                    "(forum_api_username); the signing secret is --api-key")
-    p.add_argument("--nodebb-webhooks", action="store_true",
-                   help="NodeBB mode: send nodebb-plugin-webhooks requests "
-                        "(action:topic.post, action:topic.reply) to --webhook-url")
     p.add_argument("--log", type=Path, help="request log file (default: stderr)")
     p.add_argument("--self-test", action="store_true", help="test the simulator and exit")
     return p
@@ -1870,6 +1901,7 @@ class SelfTest:
             self.test_webhooks()
             self.test_reset()
             NodebbSelfTest(self).run()
+            NodebbWebhookSelfTest(self).run()
             self.test_generic()
             NodebbSelfTest(self).webhooks()
         except Exception as e:   # a crash is a failure, not a traceback
@@ -2412,8 +2444,8 @@ def nodebb_webhook(forum: Forum, post: Post, request: dict) -> tuple[dict, list]
                 "x-csrf-token": os.urandom(8).hex()}
         secrets = [v for k, v in request["headers"].items()
                    if k in ("authorization", "cookie", "x-csrf-token")]
-        to_pid = None
-        if post.reply_to_post_number:
+        to_pid = post.to_pid
+        if to_pid is None and post.reply_to_post_number:
             to_pid = post.topic.posts[post.reply_to_post_number - 1].id
         summary = nodebb_post_json(post, to_pid)
         topic = {k: v for k, v in nodebb_topic_json(post.topic).items() if k != "mainPost"}
@@ -2457,6 +2489,26 @@ def nodebb_raw(forum: Forum, pid: str) -> Answer:
     if post is None or failing:
         return Answer(404, nodebb_envelope(404, message="Post does not exist"))
     return Answer(200, nodebb_envelope(200, {"content": post.raw}))
+
+
+def nodebb_purge(forum: Forum, pid: int) -> Optional[str]:
+    """A moderator purges a reply (NodeBB src/posts/delete.js: the pid
+    leaves tid:TID:posts and the topic's postcount drops), so every later
+    post's index, and post number, is one lower. None, or NodeBB's
+    error: the main post cannot be purged alone (error.json
+    cant-purge-main-post)."""
+    with forum.lock:
+        post = forum.posts.get(pid)
+        if post is None:
+            return "Invalid post id"
+        topic = post.topic
+        if topic.posts[0] is post:
+            return "You can't purge the main post, please delete the topic instead"
+        topic.posts.remove(post)
+        del forum.posts[pid]
+        for number, later in enumerate(topic.posts, start=1):
+            later.post_number = number
+        return None
 
 
 def nodebb_api(handler: "Handler", path: str, body: bytes,
@@ -2549,7 +2601,8 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
                     return Answer(400, nodebb_envelope(400, message="Invalid post id"))
                 fields["reply_to_post_number"] = parent.post_number
             post = created = forum.create_post(str(uid), None, fields, via="api")
-            response = nodebb_post_json(post, int(to_pid) if to_pid is not None else None)
+            post.to_pid = int(to_pid) if to_pid is not None else None
+            response = nodebb_post_json(post, post.to_pid)
         elif route == ("GET", "/api/v3/posts/{pid}/raw"):
             return nodebb_raw(forum, params["pid"])
         elif route == ("GET", "/api/v3/posts/{pid}"):
@@ -2801,6 +2854,94 @@ class NodebbSelfTest:
             server.server_close()
             receiver.shutdown()
 
+
+
+class NodebbWebhookSelfTest:
+    """NodeBB mode with --nodebb-webhooks: nodebb-plugin-webhooks' events
+    (signed, with toPid and index) and a purge that renumbers."""
+
+    SECRET = "nodebb-hook-secret"
+
+    def __init__(self, outer: "SelfTest"):
+        self.outer, self.check = outer, outer.check
+
+    def hooks(self, pid: int) -> list:
+        with self.receiver.lock:
+            return [(h, b) for h, b in self.receiver.received
+                    if json.loads(b)["params"]["post"]["pid"] == pid]
+
+    def event(self, pid: int) -> dict:
+        got = self.outer.wait_for(lambda: self.hooks(pid))
+        if not got:
+            return {}
+        headers, body = got[0]
+        digest = hmac.new(self.SECRET.encode(), body, hashlib.sha1).hexdigest()
+        self.check(f"nodebb webhook of {pid}: sha1 signature",
+                   headers.get("x-webhook-signature") == f"sha1={digest}", headers)
+        return json.loads(body)
+
+    def run(self) -> None:
+        self.receiver = WebhookReceiver()
+        threading.Thread(target=self.receiver.serve_forever, daemon=True).start()
+        args = build_parser().parse_args([
+            "--listen", f"{LISTEN_HOST}:0", "--api-key", NodebbSelfTest.TOKEN,
+            "--forum-type", "nodebb", "--nodebb-webhooks", "--contract",
+            str(self.outer.contract_path), "--webhook-secret", self.SECRET, "--webhook-url",
+            f"http://{LISTEN_HOST}:{self.receiver.server_address[1]}/webhooks/nodebb"])
+        if not args.nodebb_contract.is_dir():
+            return
+        server = start_simulator(args, log_file=open(os.devnull, "w"))
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                         daemon=True).start()
+        api = NodebbSelfTest(self.outer)
+        api.conn = http.client.HTTPConnection(LISTEN_HOST, server.port, timeout=5)
+        try:
+            _, _, topic = api.request("POST", "/api/v3/topics", {
+                "cid": 3, "title": "Hooked topic", "content": "First post body.", "_uid": 2})
+            tid, main = topic["response"]["tid"], topic["response"]["mainPid"]
+            first = self.event(main)
+            self.check("nodebb webhook: action:topic.post with the topic",
+                       first.get("hook") == "action:topic.post"
+                       and first["params"]["post"]["index"] == 0
+                       and first["params"]["topic"]["cid"] == 3, first)
+            pids = []
+            for n in range(3):
+                _, _, reply = api.request("POST", f"/api/v3/topics/{tid}", {
+                    "content": f"Reply number {n} here.", "toPid": main, "_uid": 5})
+                pids.append(reply["response"]["pid"])
+            second = self.event(pids[0])
+            self.check("nodebb webhook: action:topic.reply with toPid and index",
+                       second.get("hook") == "action:topic.reply"
+                       and second["params"]["post"]["toPid"] == main
+                       and second["params"]["post"]["index"] == 1
+                       and second["params"]["post"]["topic"]["cid"] == 3, second)
+            status = api.request("POST", "/__sim/purge", {"pid": pids[1]})[0]
+            numbers = [p["post_number"] for p in server.forum.state_json()["topics"][0]["posts"]]
+            self.check("nodebb purge: the later post is renumbered",
+                       status == 200 and numbers == [1, 2, 3]
+                       and server.forum.posts[pids[2]].post_number == 3, numbers)
+            _, _, reply = api.request("POST", f"/api/v3/topics/{tid}", {
+                "content": "After the purge.", "toPid": pids[2], "_uid": 5})
+            late = self.event(reply["response"]["pid"])
+            self.check("nodebb purge: a new post gets a number another post had",
+                       late.get("params", {}).get("post", {}).get("index") == 3
+                       and late["params"]["post"]["toPid"] == pids[2], late)
+            status, _, body = api.request("POST", "/__sim/purge", {"pid": main})
+            self.check("nodebb purge: the main post is refused", status == 400
+                       and "main post" in body["status"]["message"], body)
+            status = api.request("POST", "/__sim/reply", {
+                "topic_id": tid, "raw": "Web reply to the second.", "username": "6",
+                "reply_to_post_number": 2})[0]
+            web = self.outer.wait_for(lambda: [json.loads(b) for _, b in self.receiver.received
+                                               if b"Web reply to the second" in b])
+            self.check("nodebb /__sim/reply: toPid of the post number given", status == 200
+                       and web and web[0]["params"]["post"]["toPid"] == pids[0], web)
+        finally:
+            server.shutdown()
+            server.dispatcher.stop()
+            server.server_close()
+            self.receiver.shutdown()
+            self.receiver.server_close()
 
 if __name__ == "__main__":
     sys.exit(main())

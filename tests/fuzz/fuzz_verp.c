@@ -38,7 +38,7 @@
 static void fuzz_decode(const char *s)
 {
 	struct fg_verp verp;
-	long long topic, post, revision;
+	struct fg_msgid_post named;
 	char *list = NULL, *norm;
 	int ret;
 
@@ -56,12 +56,13 @@ static void fuzz_decode(const char *s)
 	}
 	fg_verp_clear(&verp);
 
-	ret = fg_msgid_parse_revision(FUZZ_SECRET, s, &list, &topic, &post,
-				      &revision);
+	ret = fg_msgid_parse_post(FUZZ_SECRET, s, &list, &named);
 	FUZZ_ASSERT(ret == 0 || ret == 1);
 	if (ret == 1) {
-		FUZZ_ASSERT(fg_list_name_valid(list) && topic > 0 &&
-			    post > 0 && (revision == 0 || revision >= 2));
+		/* a post is named by its number or by its id, never both */
+		FUZZ_ASSERT(fg_list_name_valid(list) && named.topic_id > 0 &&
+			    (named.post_number > 0) != (named.post_id > 0) &&
+			    (named.revision == 0 || named.revision >= 2));
 		free(list);
 	} else {
 		FUZZ_ASSERT(list == NULL);
@@ -111,6 +112,7 @@ static void fuzz_encode(const char *list, const char *recipient,
 			long long a, long long b, long long rev)
 {
 	struct fg_verp verp;
+	struct fg_msgid_post named;
 	long long topic, post, revision;
 	char *addr, *id, *got = NULL;
 
@@ -152,6 +154,15 @@ static void fuzz_encode(const char *list, const char *recipient,
 	got = NULL;
 	FUZZ_ASSERT(id != NULL);
 	FUZZ_ASSERT(fg_msgid_parse(FUZZ_SECRET, id, &got, &topic, &post) == 1);
+	free(got);
+	free(id);
+
+	/* the same post named by its id (a forum whose numbers move) */
+	id = fg_msgid_make_post(FUZZ_SECRET, list, a, b, rev, FUZZ_DOMAIN);
+	FUZZ_ASSERT(fg_msgid_parse_post(FUZZ_SECRET, id, &got, &named) == 1);
+	FUZZ_ASSERT(strcmp(got, list) == 0 && named.topic_id == a &&
+		    named.post_id == b && named.post_number == 0 &&
+		    named.revision == (rev > 1 ? rev : 0));
 	free(got);
 	free(id);
 }

@@ -1677,6 +1677,8 @@ plugin {{
         argv = [PYTHON, self.binaries["forumsim"],
                 "--listen", "127.0.0.1:0",
                 "--api-key", self.forum_api_key,
+                # the forum type's endpoint (NodeBB's webhooks are sent
+                # only with "--nodebb-webhooks" in forumsim_args)
                 "--webhook-url", "http://127.0.0.1:%d/webhooks/%s"
                 % (self.webhook_port,
                    {"generic": "post", "nodebb": "nodebb"}.get(

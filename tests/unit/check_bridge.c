@@ -515,6 +515,41 @@ START_TEST(test_webhook_parse_cooked)
 }
 END_TEST
 
+START_TEST(test_webhook_nodebb_reply_link)
+{
+	/* the post a reply answers: toPid (a number or a string), else
+	   parent.pid; null, absent or not a number: none */
+	static const char *const bodies[] = {
+		"\"toPid\":40",
+		"\"toPid\":\"40\"",
+		"\"toPid\":null,\"parent\":{\"pid\":40,\"username\":\"a\"}",
+		"\"toPid\":null",
+		"\"parent\":{\"username\":\"a\"}",
+		"\"toPid\":\"x\"",
+	};
+	static const long long expect[] = { 40, 40, 40, 0, 0, 0 };
+	struct fg_post *post;
+	const char *error;
+
+	for (size_t i = 0; i < FG_N_ELEMENTS(bodies); i++) {
+		char *body = fg_xasprintf(
+			"{\"hook\":\"action:topic.reply\",\"params\":{\"post\":"
+			"{\"pid\":41,\"tid\":9,\"index\":2,\"content\":\"Hi\","
+			"%s,\"user\":{\"username\":\"ann\"}},"
+			"\"topic\":{\"title\":\"T\",\"cid\":4}}}", bodies[i]);
+
+		ck_assert_int_eq(fg_webhook_parse_nodebb(body, strlen(body), 0,
+							 &post, &error),
+				 FG_WEBHOOK_POST);
+		ck_assert_msg(post->reply_to_post_id == expect[i], "%s: %lld",
+			      bodies[i], post->reply_to_post_id);
+		ck_assert_int_eq(post->post_number, 3);
+		fg_post_free(&post);
+		free(body);
+	}
+}
+END_TEST
+
 START_TEST(test_post_is_bridge)
 {
 	static const char with_uid[] =
@@ -950,9 +985,11 @@ static int fake_lookup_msgid(void *context, const char *message_id,
 	return 0;
 }
 
-/* fake_lookup_post - fg_store_lookup_post over the table */
+/* fake_lookup_post - fg_store_lookup_post over the table; post N of
+   the table has the id 1000 + N, as forum_post() gives it */
 static int fake_lookup_post(void *context, long long topic,
-			    long long post_number, char **message_id_r,
+			    long long post_number, long long post_id,
+			    char **message_id_r,
 			    struct fg_post_ref *ref_r, const char **error_r)
 {
 	struct fake_map *map = context;
@@ -964,11 +1001,14 @@ static int fake_lookup_post(void *context, long long topic,
 		return -1;
 	}
 	for (size_t i = 0; i < map->n; i++) {
-		if (map->entries[i].topic == topic &&
+		if (post_id > 0 ?
+		    1000 + map->entries[i].post_number == post_id :
+		    map->entries[i].topic == topic &&
 		    map->entries[i].post_number == post_number) {
 			memset(ref_r, 0, sizeof(*ref_r));
-			ref_r->topic_id = topic;
-			ref_r->post_number = post_number;
+			ref_r->topic_id = map->entries[i].topic;
+			ref_r->post_number = map->entries[i].post_number;
+			ref_r->post_id = 1000 + map->entries[i].post_number;
 			ref_r->parent_post_number = map->entries[i].parent;
 			*message_id_r = fg_xstrdup(map->entries[i].message_id);
 			return 1;
@@ -1168,7 +1208,7 @@ START_TEST(test_threading_outbound_first_post)
 	char *id = our_id(1);
 
 	ck_assert_int_eq(fg_threading_outbound(MSGID_SECRET, "dev",
-					       "lists.test", &post,
+					       "lists.test", false, &post,
 					       fake_lookup_post, &map, &h,
 					       &error), 0);
 	ck_assert_str_eq(h.message_id, id);
@@ -1191,7 +1231,7 @@ START_TEST(test_threading_outbound_list_chain)
 	const char *error;
 
 	ck_assert_int_eq(fg_threading_outbound(MSGID_SECRET, "dev",
-					       "lists.test", &post,
+					       "lists.test", false, &post,
 					       fake_lookup_post, &map, &h,
 					       &error), 0);
 	ck_assert_int_eq(h.parent_post_number, 3);
@@ -1205,7 +1245,7 @@ START_TEST(test_threading_outbound_list_chain)
 	/* no reply_to_post_number: an answer to the topic */
 	post = forum_post(4, 0);
 	ck_assert_int_eq(fg_threading_outbound(MSGID_SECRET, "dev",
-					       "lists.test", &post,
+					       "lists.test", false, &post,
 					       fake_lookup_post, &map, &h,
 					       &error), 0);
 	ck_assert_int_eq(h.parent_post_number, 1);
@@ -1227,7 +1267,7 @@ START_TEST(test_threading_outbound_unmapped)
 	char *id1 = our_id(1), *id4 = our_id(4), *id6 = our_id(6);
 
 	ck_assert_int_eq(fg_threading_outbound(MSGID_SECRET, "dev",
-					       "lists.test", &post,
+					       "lists.test", false, &post,
 					       fake_lookup_post, &map, &h,
 					       &error), 0);
 	ck_assert_str_eq(h.message_id, id6);
@@ -1240,7 +1280,7 @@ START_TEST(test_threading_outbound_unmapped)
 	/* a reply_to_post_number that is not earlier is no parent */
 	post = forum_post(6, 6);
 	ck_assert_int_eq(fg_threading_outbound(MSGID_SECRET, "dev",
-					       "lists.test", &post,
+					       "lists.test", false, &post,
 					       fake_lookup_post, &map, &h,
 					       &error), 0);
 	ck_assert_int_eq(h.parent_post_number, 1);
@@ -1249,6 +1289,59 @@ START_TEST(test_threading_outbound_unmapped)
 	free(id1);
 	free(id4);
 	free(id6);
+}
+END_TEST
+
+START_TEST(test_threading_outbound_reply_link)
+{
+	/* NodeBB: the post names its parent by id (toPid), the mail's
+	   Message-ID names the post by id; a parent known by id that the
+	   map does not have gets ours by id */
+	struct fake_map map = { thread_map, FG_N_ELEMENTS(thread_map), 0, 0 };
+	struct fg_post post = forum_post(5, 0);
+	struct fg_threading_headers h;
+	const char *error;
+	char *own = fg_msgid_make_post(MSGID_SECRET, "dev", 10, 1005, 0,
+				       "lists.test");
+	char *phantom = fg_msgid_make_post(MSGID_SECRET, "dev", 10, 1004, 0,
+					   "lists.test");
+
+	post.reply_to_post_id = 1002;
+	ck_assert_int_eq(fg_threading_outbound(MSGID_SECRET, "dev",
+					       "lists.test", true, &post,
+					       fake_lookup_post, &map, &h,
+					       &error), 0);
+	ck_assert_str_eq(h.message_id, own);
+	ck_assert_int_eq(h.parent_post_id, 1002);
+	ck_assert_str_eq(h.in_reply_to, "m2@example.org");
+	ck_assert_uint_eq(h.n_references, 2);
+	ck_assert_str_eq(h.references[0], "m1@example.org");
+	ck_assert_str_eq(h.references[1], "m2@example.org");
+	fg_threading_headers_free(&h);
+
+	/* the reply link wins over the topic's first post */
+	map.n = 0;
+	post = forum_post(6, 0);
+	post.reply_to_post_id = 1004;
+	ck_assert_int_eq(fg_threading_outbound(MSGID_SECRET, "dev",
+					       "lists.test", true, &post,
+					       fake_lookup_post, &map, &h,
+					       &error), 0);
+	ck_assert_str_eq(h.in_reply_to, phantom);
+	ck_assert_uint_eq(h.n_references, 2);
+	fg_threading_headers_free(&h);
+
+	/* a link to a later post is no parent: the topic's first post */
+	post.reply_to_post_id = 1009;
+	ck_assert_int_eq(fg_threading_outbound(MSGID_SECRET, "dev",
+					       "lists.test", true, &post,
+					       fake_lookup_post, &map, &h,
+					       &error), 0);
+	ck_assert_int_eq(h.parent_post_number, 1);
+	ck_assert_int_eq(h.parent_post_id, 0);
+	fg_threading_headers_free(&h);
+	free(own);
+	free(phantom);
 }
 END_TEST
 
@@ -1270,7 +1363,7 @@ START_TEST(test_threading_outbound_bounded)
 		entries[i].parent = i;	/* post 1 answers nothing */
 	}
 	ck_assert_int_eq(fg_threading_outbound(MSGID_SECRET, "dev",
-					       "lists.test", &post,
+					       "lists.test", false, &post,
 					       fake_lookup_post, &map, &h,
 					       &error), 0);
 	ck_assert_uint_eq(h.n_references, FG_THREADING_MAX_DEPTH + 1);
@@ -1298,7 +1391,7 @@ START_TEST(test_threading_outbound_loop)
 	const char *error;
 
 	ck_assert_int_eq(fg_threading_outbound(MSGID_SECRET, "dev",
-					       "lists.test", &post,
+					       "lists.test", false, &post,
 					       fake_lookup_post, &map, &h,
 					       &error), 0);
 	ck_assert_uint_eq(h.n_references, 3);
@@ -1309,7 +1402,7 @@ START_TEST(test_threading_outbound_loop)
 
 	map.fail = true;
 	ck_assert_int_eq(fg_threading_outbound(MSGID_SECRET, "dev",
-					       "lists.test", &post,
+					       "lists.test", false, &post,
 					       fake_lookup_post, &map, &h,
 					       &error), -1);
 	ck_assert_ptr_null(h.message_id);
@@ -1338,6 +1431,7 @@ int main(void)
 	tcase_add_test(tc, test_webhook_nodebb);
 	tcase_add_test(tc, test_webhook_nodebb_secrets);
 	tcase_add_test(tc, test_webhook_parse_cooked);
+	tcase_add_test(tc, test_webhook_nodebb_reply_link);
 	tcase_add_test(tc, test_post_is_bridge);
 	suite_add_tcase(s, tc);
 
@@ -1365,6 +1459,7 @@ int main(void)
 	tcase_add_test(tc, test_threading_outbound_first_post);
 	tcase_add_test(tc, test_threading_outbound_list_chain);
 	tcase_add_test(tc, test_threading_outbound_unmapped);
+	tcase_add_test(tc, test_threading_outbound_reply_link);
 	tcase_add_test(tc, test_threading_outbound_bounded);
 	tcase_add_test(tc, test_threading_outbound_loop);
 	suite_add_tcase(s, tc);

@@ -315,6 +315,56 @@ START_TEST(test_msgid)
 }
 END_TEST
 
+START_TEST(test_msgid_by_id)
+{
+	/* a post named by its id (a forum whose numbers move) */
+	char *id = fg_msgid_make_post("s3cret", "forum", 12, 345, 0,
+				      "lists.example");
+	char *rev = fg_msgid_make_post("s3cret", "forum", 12, 345, 2,
+				       "lists.example");
+	char *old = fg_msgid_make("s3cret", "forum", 12, 345,
+				  "lists.example");
+	char *list = NULL, *forged;
+	struct fg_msgid_post p;
+	long long topic, post;
+
+	ck_assert_int_eq(strncmp(id, "fg.forum.12.p345.", 17), 0);
+	ck_assert_int_eq(strncmp(rev, "fg.forum.12.p345.r2.", 20), 0);
+	ck_assert_int_eq(fg_msgid_parse_post("s3cret", id, &list, &p), 1);
+	ck_assert_str_eq(list, "forum");
+	ck_assert_int_eq(p.topic_id, 12);
+	ck_assert_int_eq(p.post_id, 345);
+	ck_assert_int_eq(p.post_number, 0);
+	ck_assert_int_eq(p.revision, 0);
+	free(list);
+	ck_assert_int_eq(fg_msgid_parse_post("s3cret", rev, NULL, &p), 1);
+	ck_assert_int_eq(p.post_id, 345);
+	ck_assert_int_eq(p.revision, 2);
+	/* the old form is still read, and names the number */
+	ck_assert_int_eq(fg_msgid_parse_post("s3cret", old, NULL, &p), 1);
+	ck_assert_int_eq(p.post_number, 345);
+	ck_assert_int_eq(p.post_id, 0);
+	/* the MAC covers the "p": the number form of the same digits
+	   with the id form's MAC is a forgery */
+	forged = fg_xasprintf("fg.forum.12.345.%s", id + 17);
+	ck_assert_int_eq(fg_msgid_parse_post("s3cret", forged, NULL, &p), 0);
+	free(forged);
+	ck_assert_int_eq(fg_msgid_parse_post("other", id, NULL, &p), 0);
+	ck_assert_int_eq(fg_msgid_parse_post("s3cret",
+					     "fg.forum.12.p.0123456789abcdef@x",
+					     NULL, &p), 0);
+	ck_assert_int_eq(fg_msgid_parse_post("s3cret",
+					     "fg.forum.12.pp3.0123456789abcdef@x",
+					     NULL, &p), 0);
+	/* fg_msgid_parse: ours, no number */
+	ck_assert_int_eq(fg_msgid_parse("s3cret", id, NULL, &topic, &post), 1);
+	ck_assert_int_eq(post, 0);
+	free(id);
+	free(rev);
+	free(old);
+}
+END_TEST
+
 START_TEST(test_msgid_revision)
 {
 	char *first = fg_msgid_make("s3cret", "forum", 12, 3, "lists.example");
@@ -503,6 +553,7 @@ int main(void)
 	tcase_add_test(tc, test_config_documented);
 	tcase_add_test(tc, test_config_sample);
 	tcase_add_test(tc, test_msgid);
+	tcase_add_test(tc, test_msgid_by_id);
 	tcase_add_test(tc, test_msgid_revision);
 	tcase_add_test(tc, test_msgid_normalize);
 	tcase_add_test(tc, test_hmac);

@@ -704,6 +704,15 @@ START_TEST(test_parse_own)
 	fg_record_free(&rec);
 	free(m);
 	free(id);
+
+	/* a post named by its id (NodeBB) is ours as well */
+	id = fg_msgid_make_post(SECRET, "forum", 12, 345, 0, DOMAIN);
+	m = fg_xasprintf("From: x@y.z\nMessage-ID: <%s>\n\nbody\n", id);
+	rec = parse_ok(m);
+	ck_assert_int_eq(rec->classification, FG_CLASS_OWN);
+	fg_record_free(&rec);
+	free(m);
+	free(id);
 }
 END_TEST
 
@@ -1395,12 +1404,14 @@ struct thread_map {
 };
 
 static int thread_lookup(void *context, long long topic_id,
-			 long long post_number, char **message_id_r,
+			 long long post_number, long long post_id,
+			 char **message_id_r,
 			 struct fg_post_ref *ref_r, const char **error_r)
 {
 	struct thread_map *m = context;
 
 	(void)error_r;
+	(void)post_id;	/* the map's parents are named by number */
 	if (topic_id != 12 || post_number < 1 || post_number > 7 ||
 	    m->ids[post_number] == NULL)
 		return 0;
@@ -1435,7 +1446,8 @@ START_TEST(test_compose_thread_of_five)
 		f.post.post_id = 5000 + n;
 		f.post.reply_to_post_number = reply_to[n];
 		ck_assert_int_eq(fg_threading_outbound(SECRET, "forum", DOMAIN,
-						       &f.post, thread_lookup,
+						       false, &f.post,
+						       thread_lookup,
 						       &map, &h, &error), 0);
 		ck_assert_str_eq(h.message_id, f.message_id);
 		ck_assert_int_eq(h.parent_post_number, expect_parent[n]);

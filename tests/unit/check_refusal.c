@@ -174,6 +174,31 @@ START_TEST(test_mlmmj_deny_access)
 }
 END_TEST
 
+START_TEST(test_refusal_names_post_by_id)
+{
+	/* a NodeBB post's Message-ID names it by id: the refusal has the
+	   post id from it, no number */
+	char *old = fg_msgid_make(SECRET, LIST, TOPIC, POST_NUMBER, DOMAIN);
+	char *by_id = fg_msgid_make_post(SECRET, LIST, TOPIC, 4242, 0,
+					 DOMAIN);
+	char *text = fixture("mlmmj-deny-access.eml");
+	char *swapped = replace_all(text, old, by_id);
+	struct fg_refusal *r;
+	const char *why;
+
+	ck_assert_msg(parse(swapped, false, &r, &why) == 1, "%s", why);
+	ck_assert_str_eq(r->message_id, by_id);
+	ck_assert_int_eq(r->topic_id, TOPIC);
+	ck_assert_int_eq(r->post_number, 0);
+	ck_assert_int_eq(r->post_id, 4242);
+	fg_refusal_free(&r);
+	free(swapped);
+	free(text);
+	free(by_id);
+	free(old);
+}
+END_TEST
+
 START_TEST(test_mlmmj_deny_subonly)
 {
 	struct fg_refusal *r = refused("mlmmj-deny-subonly.eml", false,
@@ -434,6 +459,7 @@ static Suite *refusal_suite(void)
 	TCase *tc = tcase_create("notices");
 
 	tcase_add_test(tc, test_mlmmj_deny_access);
+	tcase_add_test(tc, test_refusal_names_post_by_id);
 	tcase_add_test(tc, test_mlmmj_deny_subonly);
 	tcase_add_test(tc, test_mlmmj_wait_to_verp);
 	tcase_add_test(tc, test_mailman3_rejected);

@@ -574,7 +574,7 @@ START_TEST(test_outbound_and_maps)
 				.category_id = 5, .username = "bob",
 				.user_id = 17, .name = "Bob", .topic_title = "Hello there",
 				.raw = "Hi!\r\nBcc: x", .created_at = "now" };
-	struct fg_post_ref ref = { 10, 2, 101, 1 }, got;
+	struct fg_post_ref ref = { 10, 2, 101, 1, 0 }, got;
 	struct fg_entry *entry;
 	struct fg_post *back;
 	char *msgid;
@@ -640,14 +640,114 @@ START_TEST(test_outbound_and_maps)
 	ck_assert_int_eq(got.parent_post_number, 1);
 	ck_assert_int_eq(fg_store_lookup_msgid(store, "q2", "x@y", &got,
 					       &error), 0);
-	ck_assert_int_eq(fg_store_lookup_post(store, "q2", 10, 2, &msgid, &got,
-					      &error), 1);
+	ck_assert_int_eq(fg_store_lookup_post(store, "q2", 10, 2, 0, &msgid,
+					      &got, &error), 1);
 	ck_assert_str_eq(msgid, "a@b");
 	ck_assert_int_eq(got.post_id, 101);
 	free(msgid);
-	ck_assert_int_eq(fg_store_lookup_post(store, "q2", 10, 3, &msgid, &got,
-					      &error), 0);
+	/* by id: the place does not matter */
+	ck_assert_int_eq(fg_store_lookup_post(store, "q2", 10, 7, 101, &msgid,
+					      &got, &error), 1);
+	ck_assert_str_eq(msgid, "a@b");
+	free(msgid);
+	/* another post with the number 2 (NodeBB after a purge) */
+	ck_assert_int_eq(fg_store_lookup_post(store, "q2", 10, 2, 105, &msgid,
+					      &got, &error), 0);
 	ck_assert_ptr_null(msgid);
+	ck_assert_int_eq(fg_store_lookup_post(store, "q2", 10, 3, 0, &msgid,
+					      &got, &error), 0);
+	ck_assert_ptr_null(msgid);
+}
+END_TEST
+
+/* Maps as releases before the id field wrote them (doc/redis-schema.md
+   of that release: post-msgid "TOPIC:POST_NUMBER" -> Message-ID,
+   msgid-post Message-ID -> "TOPIC:POST_NUMBER:POST_ID:PARENT"): a
+   lookup by id finds the post and adds its id field; a post that has
+   the number now but another id is not taken for it. */
+START_TEST(test_maps_upgraded_by_id)
+{
+	struct fg_post_ref got, ref = { .topic_id = 20, .post_number = 4,
+				        .post_id = 205, .parent_post_number = 3,
+				        .parent_post_id = 204 };
+	const char *error;
+	char *msgid;
+
+	ck_assert_int_eq(redis_int("HSET 'fg:{up}:post-msgid' 20:3 "
+				   "'old3@example.org'"), 1);
+	ck_assert_int_eq(redis_int("HSET 'fg:{up}:msgid-post' "
+				   "'old3@example.org' 20:3:203:1"), 1);
+	ck_assert_int_eq(fg_store_lookup_msgid(store, "up", "old3@example.org",
+					       &got, &error), 1);
+	ck_assert_int_eq(got.post_id, 203);
+	ck_assert_int_eq(got.parent_post_number, 1);
+	ck_assert_int_eq(got.parent_post_id, 0);
+	/* post 203, NodeBB number 3 then: mapped by the old release */
+	ck_assert_int_eq(fg_store_lookup_post(store, "up", 20, 3, 203, &msgid,
+					      &got, &error), 1);
+	ck_assert_str_eq(msgid, "old3@example.org");
+	free(msgid);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{up}:post-msgid' 203"), 1);
+	/* found by id alone now (it has another number after a purge) */
+	ck_assert_int_eq(fg_store_lookup_post(store, "up", 20, 2, 203, &msgid,
+					      &got, &error), 1);
+	ck_assert_str_eq(msgid, "old3@example.org");
+	free(msgid);
+	/* a new post that got number 3 is not the old one */
+	ck_assert_int_eq(fg_store_lookup_post(store, "up", 20, 3, 206, &msgid,
+					      &got, &error), 0);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{up}:post-msgid' 206"), 0);
+	/* the new release writes both fields and the parent's id */
+	ck_assert_int_eq(fg_store_map_post(store, "up", "new4@example.org",
+					   &ref, NULL, &error), 0);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{up}:post-msgid' 205"), 1);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{up}:post-msgid' 20:4"), 1);
+	ck_assert_int_eq(fg_store_lookup_post(store, "up", 20, 4, 205, &msgid,
+					      &got, &error), 1);
+	ck_assert_str_eq(msgid, "new4@example.org");
+	ck_assert_int_eq(got.parent_post_id, 204);
+	ck_assert_int_eq(got.parent_post_number, 3);
+	free(msgid);
+}
+END_TEST
+
+/* The one-time upgrade: every msgid-post entry gives its post an id
+   field, even where the place field names a later post by now (a
+   NodeBB purge); fields the daemon wrote are kept; once only. */
+START_TEST(test_maps_upgrade_once)
+{
+	const char *error;
+	long long added;
+	char *msgid;
+	struct fg_post_ref got;
+
+	ck_assert_int_eq(redis_int("HSET 'fg:{up2}:msgid-post' "
+				   "'a@example.org' 30:2:302:1 "
+				   "'b@example.org' 30:3:303:2 "
+				   "'c@example.org' 30:4:304:3 "
+				   "'z@example.org' 30:9:0:1"), 4);
+	/* b's place is another post's now; c is mapped by id already */
+	ck_assert_int_eq(redis_int("HSET 'fg:{up2}:post-msgid' "
+				   "30:2 'a@example.org' 30:3 'later@example.org' "
+				   "304 'c@example.org'"), 3);
+	ck_assert_int_eq(fg_store_maps_upgrade(store, "up2", &added, &error),
+			 0);
+	ck_assert_int_eq(added, 2);
+	ck_assert_int_eq(redis_int("GET 'fg:{up2}:maps-version'"),
+			 FG_MAPS_VERSION);
+	/* by pid alone: no place, as a NodeBB toPid names a parent */
+	ck_assert_int_eq(fg_store_lookup_post(store, "up2", 0, 0, 303, &msgid,
+					      &got, &error), 1);
+	ck_assert_str_eq(msgid, "b@example.org");
+	ck_assert_int_eq(got.post_number, 3);
+	free(msgid);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{up2}:post-msgid' 0"), 0);
+	/* done: a second start changes nothing */
+	ck_assert_int_eq(redis_int("HDEL 'fg:{up2}:post-msgid' 302"), 1);
+	ck_assert_int_eq(fg_store_maps_upgrade(store, "up2", &added, &error),
+			 0);
+	ck_assert_int_eq(added, 0);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{up2}:post-msgid' 302"), 0);
 }
 END_TEST
 
@@ -701,7 +801,7 @@ START_TEST(test_queue_lease)
 					    entry->id, &error), 0);
 	ck_assert_int_eq(fg_store_queue_bury(store, "q3", FG_QUEUE_INBOUND,
 					     &a, entry, "x", NULL, &error), 0);
-	struct fg_post_ref ref = { 7, 2, 70, 1 }, got;
+	struct fg_post_ref ref = { 7, 2, 70, 1, 0 }, got;
 	char *mapped;
 	ck_assert_int_eq(fg_store_queue_posted(store, "q3", FG_QUEUE_INBOUND, &a,
 					       entry->id,
@@ -710,7 +810,7 @@ START_TEST(test_queue_lease)
 	ck_assert_int_eq(fg_store_lookup_msgid(store, "q3",
 					       "lease0@example.org", &got,
 					       &error), 0);
-	ck_assert_int_eq(fg_store_lookup_post(store, "q3", 7, 2, &mapped,
+	ck_assert_int_eq(fg_store_lookup_post(store, "q3", 7, 2, 70, &mapped,
 					      &got, &error), 1);
 	ck_assert_str_eq(mapped, "lease0@example.org");
 	free(mapped);
@@ -942,11 +1042,11 @@ START_TEST(test_refused_posts)
 	fg_strv_free(counts, n);
 
 	/* it comes through the list: approved, no longer held */
-	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 2,
+	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 2, 0,
 						    &error), 1);
-	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 2,
+	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 2, 0,
 						    &error), 0);
-	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 9,
+	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 9, 0,
 						    &error), 0);
 	/* a bounce named by the VERP address only */
 	r.kind = FG_REFUSAL_BOUNCED;
@@ -1007,6 +1107,26 @@ START_TEST(test_refused_posts)
 	ck_assert_ptr_null(entry);
 	free(id);
 	free(id2);
+
+	/* a post whose Message-ID names it by id (NodeBB): its state is
+	   "pID", and its list copy approves it by that */
+	r.kind = FG_REFUSAL_HELD;
+	r.message_id = (char *)"fg.rf.7.p901.0123456789abcdef@lists.test";
+	r.topic_id = 7;
+	r.post_number = 0;
+	r.post_id = 901;
+	ck_assert_int_eq(fg_store_refused_add(store, &r, 1700000003, &id,
+					      &error), 1);
+	ck_assert_int_eq(redis_int("HEXISTS 'fg:{rf}:refused-state' p901"), 1);
+	ck_assert_int_eq(fg_store_refused_take(store, "rf", &entry, &previous,
+					       &post_state, &error), 1);
+	ck_assert_str_eq(post_state, "held");
+	fg_entry_free(&entry);
+	free(previous);
+	free(post_state);
+	ck_assert_int_eq(fg_store_refused_delivered(store, "rf", 7, 0, 901,
+						    &error), 1);
+	free(id);
 }
 END_TEST
 
@@ -1310,6 +1430,8 @@ int main(void)
 	tcase_add_test(tc, test_changes_counted);
 	tcase_add_test(tc, test_inbound_queue_once_in_order);
 	tcase_add_test(tc, test_outbound_and_maps);
+	tcase_add_test(tc, test_maps_upgraded_by_id);
+	tcase_add_test(tc, test_maps_upgrade_once);
 	tcase_add_test(tc, test_queue_lease);
 	tcase_add_test(tc, test_errors_and_reconnect);
 	tcase_add_test(tc, test_dead_letters_replay);
