@@ -466,6 +466,21 @@ static bool worker_pass(struct worker *w, bool idle, long long *soonest_r)
 	return worked;
 }
 
+/* worker_wake_stopped - SIGHUP: a queue the forum's refusal of the
+   credentials stopped is tried now (the key may be fixed) */
+static void worker_wake_stopped(struct worker *w)
+{
+	for (size_t i = 0; i < w->n_lists; i++) {
+		struct worker_list *l = &w->lists[i];
+
+		if (l->stopped_cause != NULL &&
+		    strcmp(l->stopped_cause, "credentials") == 0) {
+			l->next_ms = 0;
+			l->delay_ms = 0;
+		}
+	}
+}
+
 /* worker_main - the thread: connect, then passes until stopped */
 static void *worker_main(void *context)
 {
@@ -481,6 +496,8 @@ static void *worker_main(void *context)
 
 		if (gen != w->refresh_generation || w->lists_read_ms == 0 ||
 		    now - w->lists_read_ms >= LIST_REFRESH_MS) {
+			if (gen != w->refresh_generation)
+				worker_wake_stopped(w);
 			w->refresh_generation = gen;
 			if (worker_read_lists(w) == 0) {
 				worker_store_ok(w);

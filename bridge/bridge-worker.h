@@ -70,6 +70,12 @@ struct worker_list {
 	bool wait_due;
 	bool has_waiting;		/* some were there at the last look */
 
+	/* why the forum stops the queue, as recorded in Redis
+	   (fg_store_in_stopped_set): NULL none; stopped_known false until
+	   the record was cleared once by this daemon */
+	const char *stopped_cause;
+	bool stopped_known;
+
 	/* forum->list: look for refusals to tell their authors then */
 	long long refused_check_ms;
 

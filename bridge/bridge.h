@@ -25,6 +25,7 @@
 
 struct bridge {
 	struct fg_config *config;
+	const char *config_path;	/* read again for a new forum_api_key */
 	const char *consumer;		/* name in the consumer groups */
 
 	pthread_mutex_t lock;
