@@ -276,6 +276,11 @@ static int inbound_failed(struct worker *w, struct worker_list *l,
 	int ret;
 
 	if (status == FG_FORUM_TRANSIENT) {
+		if (answer->cause == FG_FORUM_CAUSE_RATE_LIMIT &&
+		    answer->retry_after_ms > 0)
+			/* the forum said how long: no longer, however often
+			   it says so */
+			l->delay_ms = 0;
 		wait = worker_retry(w, l, answer->retry_after_ms);
 		inbound_stopped(w, l, answer, reason, wait);
 		if (answer->cause == FG_FORUM_CAUSE_CREDENTIALS)
