@@ -12,18 +12,9 @@ import signal
 import uuid
 
 from stack import requires, wait_for
+from test_nodebb import _send
 
 STACK_OPTIONS = {"full": True, "forum_type": "nodebb"}
-
-
-def _send(stack, sender, subject, body, **kw):
-    msg = stack.make_message(sender, stack.bridge_address, subject, body,
-                             **kw)
-    stack.send_list_copy(msg)
-    wait_for(lambda: stack.day_hget("fg:{forum}:in-seen",
-                                    msg["Message-ID"].strip("<>")) != "",
-             timeout=30, what="the plugin to queue the mail")
-    return msg["Message-ID"]
 
 
 def _topic(stack, marker):
