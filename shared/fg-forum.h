@@ -34,16 +34,25 @@
  *	FG_FORUM_OK		the post exists; answer_r has its ids.
  *	FG_FORUM_TRANSIENT	try the same request again later, in the same
  *				order: a timeout, a refused connection, a 5xx
- *				or 429 answer, a refused API key, a redirect
- *				(a wrong forum_url).
+ *				answer, a redirect (a wrong forum_url); a rate
+ *				limit or posting delay (answer_r->cause
+ *				FG_FORUM_CAUSE_RATE_LIMIT: a 429, NodeBB's
+ *				400 "once every N second(s)"); refused
+ *				credentials (FG_FORUM_CAUSE_CREDENTIALS).
  *				answer_r->retry_after_ms is the wait the forum
- *				asked for (Retry-After), 0 when it named none.
+ *				asked for (Retry-After, or the wait its words
+ *				name), 0 when it named none.
  *	FG_FORUM_PERMANENT	the forum refused this post (another 4xx);
  *				*error_r carries the forum's own reason.
  *				answer_r->content_refused is set when the
  *				reason is the post's content (too long,
- *				too short, blank, "seems unclear"): sending
- *				the same text again cannot succeed.
+ *				too short, blank, too similar, "seems
+ *				unclear"): sending the same text again cannot
+ *				succeed; answer_r->cause and min/max_length
+ *				say which limit, when the words tell.
+ *
+ *	fg_forum_classify_refusal() makes these classes from a failed
+ *	answer's status and words for every driver.
  *	FG_FORUM_HELD		the forum accepted the post but holds it for
  *				a moderator (Discourse's review queue): no
  *				post exists yet, so there are no ids. Do not
