@@ -27,12 +27,20 @@
  *	   step under the queue's lease (worker_posted()).
  *
  *	A transient forum failure stops the list's queue and retries the
- *	same record with backoff; a permanent one is retried up to
- *	forum_max_tries times, then the record goes to the dead-letter
- *	stream with the forum's reason; a refusal of the content (too
- *	long, too short: answer.content_refused) at once, since fg-forum
- *	fitted the text to the forum's limits already. A post held for
- *	review by the forum is acknowledged without a map entry.
+ *	same record with backoff; a rate limit or posting delay waits as
+ *	long as the forum said (fg_forum_classify_refusal()); refused
+ *	credentials stop the queue until a try works, forum_api_key read
+ *	again from the configuration before each try (SIGHUP tries at
+ *	once); both are recorded for `forumgate status`
+ *	(fg_store_in_stopped_set()) until a post goes through. A
+ *	permanent one is retried up to forum_max_tries times, then the
+ *	record goes to the dead-letter stream with the forum's reason; a
+ *	refusal of the content (too long, too short, too similar:
+ *	answer.content_refused) at once, since fg-forum fitted the text to
+ *	the forum's limits already - unless it has a remedy
+ *	(inbound_remedy(): a mapped author's post as the bridge user with
+ *	the attribution line, a limit the forum names learnt). A post held
+ *	for review by the forum is acknowledged without a map entry.
  *
  *	Every record ends in one log line with the list, the Message-ID
  *	and what became of it.
@@ -226,42 +234,6 @@ static struct fg_forum_settings inbound_settings(const struct fg_config *c,
 	};
 
 	return set;
-}
-
-/* inbound_reload_key - after the forum refused the credentials: read
-   the configuration again (forum_api_key or forum_api_key_file), and
-   use a key that changed from the next request on */
-static void inbound_reload_key(struct worker *w)
-{
-	struct inbound *in = w->context;
-	const char *path = w->bridge->config_path, *error;
-	struct fg_forum_settings set;
-	struct fg_config *c;
-	struct fg_forum *forum;
-
-	if (path == NULL)
-		return;
-	if (fg_config_load(path, &c, &error) < 0) {
-		msg_warn("%s: reading forum_api_key again: %s", w->name,
-			 error);
-		return;
-	}
-	if (c->forum_api_key != NULL && *c->forum_api_key != '\0' &&
-	    strcmp(c->forum_api_key, in->api_key) != 0) {
-		set = inbound_settings(w->bridge->config, c->forum_api_key, w);
-		if (fg_forum_init(&set, &forum, &error) < 0) {
-			msg_warn("%s: the new forum_api_key: %s", w->name,
-				 error);
-		} else {
-			fg_forum_deinit(&in->forum);
-			in->forum = forum;
-			free(in->api_key);
-			in->api_key = fg_xstrdup(c->forum_api_key);
-			msg_info("%s: forum_api_key changed in %s: trying the "
-				 "new key", w->name, path);
-		}
-	}
-	fg_config_free(&c);
 }
 
 /* inbound_failed - backoff, or the dead-letter stream after max tries */
@@ -698,8 +670,11 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 		/* posted already; Redis failed before the map was stored */
 		return inbound_record_posted(w, l, entry, l->done_message_id);
 	}
-	if (in->key_refused)
-		inbound_reload_key(w);
+	if (in->key_refused) {
+		struct fg_forum_settings set = inbound_settings(
+			w->bridge->config, in->api_key, w);
+		(void)worker_forum_reopen(w, &set, &in->forum, &in->api_key);
+	}
 	rec = fg_record_from_entry(entry);
 	if (rec == NULL || rec->message_id == NULL ||
 	    *rec->message_id == '\0') {
