@@ -18,9 +18,10 @@ STACK_OPTIONS = {"full": True, "forum_type": "nodebb"}
 
 
 def _topic(stack, marker):
-    """The topic whose title has marker, or None."""
+    """The topic whose title has marker (in any case: Discourse
+    prettifies titles), or None."""
     for t in stack.forum_state()["topics"]:
-        if marker in t["title"]:
+        if marker.lower() in t["title"].lower():
             return t
     return None
 
@@ -49,32 +50,79 @@ def _set_config_key(stack, key):
     stack.config["forum_api_key"] = key
 
 
+def delay_then_posted(stack, title, answer):
+    """A posting delay of 1 s, more times than forum_max_tries: the mail
+    waits the second each time, is posted and not dead-lettered; answer
+    is a pattern of the forum's refusal in the log. The topic."""
+    tries = int(stack.config.get("forum_max_tries", 5)) + 1
+    stack.forum_fail("newbie-delay", count=tries, retry_after=1)
+    _send(stack, "Alice Example <alice@example.test>", title,
+          "%s: a message while the forum says wait.\n" % title)
+    topic = wait_for(lambda: _topic(stack, title), timeout=60,
+                     what="the post after the delay")
+    log = _bridge_log(stack)
+    assert re.search(r"the forum asks to wait \(rate limit or posting "
+                     r"delay\): forum answered " + answer +
+                     r".*retry in 1\.000s", log), log[-3000:]
+    assert log.count("the forum asks to wait") >= tries, log[-3000:]
+    assert _dead(stack) == 0
+    assert stack.forum_state()["fail"]["remaining"] == 0
+    return topic
+
+
+def refused_key_stops(stack, title, answer):
+    """The forum's key is rotated: a mail stops the queue (log, status
+    with the forum's answer, a pattern), is neither posted nor
+    dead-lettered; then the configuration gets the new key."""
+    new_key = "rotated-" + uuid.uuid4().hex
+    stack.forum_sim("/__sim/settings", {"api_key": new_key})
+    try:
+        _send(stack, "Alice Example <alice@example.test>", title,
+              "%s: sent while the key is revoked.\n" % title)
+        wait_for(lambda: "the forum refused the bridge's credentials" in
+                 _bridge_log(stack), timeout=60,
+                 what="the bridge to see the refused key")
+        status = stack.admin("status", check=True).stdout
+        assert re.search(r"inbound stopped by the forum: credentials "
+                         r"refused .* forum answered " + answer, status), \
+            status
+        assert _topic(stack, title) is None
+        assert _dead(stack) == 0
+        assert int(stack.redis("XLEN", "fg:{forum}:in") or 0) == 1
+        assert stack.redis("HGET", "fg:{forum}:in-stopped",
+                           "cause") == "credentials"
+    finally:
+        _set_config_key(stack, new_key)
+
+
+def resumed(stack, title):
+    """The queue stopped by refused_key_stops() moved again."""
+    wait_for(lambda: _topic(stack, title), timeout=60,
+             what="the post with the new key")
+    wait_for(lambda: int(stack.redis("EXISTS", "fg:{forum}:in-stopped")
+                         or 0) == 0, timeout=10,
+             what="fg:{forum}:in-stopped to go")
+    assert "inbound stopped" not in stack.admin("status", check=True).stdout
+    log = _bridge_log(stack)
+    assert "forum_api_key changed in" in log
+    assert "the forum accepts the bridge's credentials again" in log
+    assert _dead(stack) == 0
+
+
 @requires("plugin", "forumsim", "bridge", "admin")
 def test_posting_delay_waits_and_posts(stack):
     """NodeBB's "As a new user, you can only post once every N
     second(s)" is HTTP 400: the queue waits the N seconds, as often as
     the forum says so (more times than forum_max_tries), then posts."""
-    uid = uuid.uuid4().hex[:8]
-    tries = int(stack.config.get("forum_max_tries", 5)) + 1
-    stack.forum_fail("newbie-delay", count=tries, retry_after=1)
-    _send(stack, "Alice Example <alice@example.test>",
-          "Errors %s delay" % uid,
-          "Errors %s: a message while the forum says wait.\n" % uid)
-    topic = wait_for(lambda: _topic(stack, "Errors %s delay" % uid),
-                     timeout=60, what="the post after the delay")
+    topic = delay_then_posted(
+        stack, "Errors %s delay" % uuid.uuid4().hex[:8],
+        r"HTTP 400: As a new user, you can only post once every 1 "
+        r"second\(s\)")
     assert topic["posts"][0]["username"] == stack.forum_api_username
-    log = _bridge_log(stack)
-    assert re.search(r"the forum asks to wait \(rate limit or posting "
-                     r"delay\): forum answered HTTP 400: As a new user, "
-                     r"you can only post once every 1 second\(s\).*"
-                     r"retry in 1\.000s", log), log[-3000:]
-    assert log.count("the forum asks to wait") >= tries, log[-3000:]
-    assert _dead(stack) == 0
     # the record of the wait goes with the first post that went through
     wait_for(lambda: int(stack.redis("EXISTS", "fg:{forum}:in-stopped")
                          or 0) == 0, timeout=10,
              what="fg:{forum}:in-stopped to go")
-    assert stack.forum_state()["fail"]["remaining"] == 0
 
 
 @requires("plugin", "forumsim", "bridge", "admin")
@@ -122,36 +170,8 @@ def test_revoked_token_stops_queue_until_fixed(stack):
     """A revoked master token (NodeBB: 403, the request made as a guest)
     stops the list's queue, never dead-letters, shows in `forumgate
     status`, and a fixed forum_api_key (SIGHUP) resumes the queue."""
-    uid = uuid.uuid4().hex[:8]
-    new_key = "rotated-" + uuid.uuid4().hex
-    stack.forum_sim("/__sim/settings", {"api_key": new_key})
-    try:
-        _send(stack, "Alice Example <alice@example.test>",
-              "Errors %s token" % uid,
-              "Errors %s: sent while the token is revoked.\n" % uid)
-        wait_for(lambda: "the forum refused the bridge's credentials" in
-                 _bridge_log(stack), timeout=60,
-                 what="the bridge to see the refused token")
-        status = stack.admin("status", check=True).stdout
-        assert re.search(r"inbound stopped by the forum: credentials "
-                         r"refused .* forum answered HTTP 403: You do not "
-                         r"have enough privileges for this action\.",
-                         status), status
-        assert _topic(stack, "Errors %s token" % uid) is None
-        assert _dead(stack) == 0
-        assert int(stack.redis("XLEN", "fg:{forum}:in") or 0) == 1
-        assert stack.redis("HGET", "fg:{forum}:in-stopped",
-                           "cause") == "credentials"
-    finally:
-        _set_config_key(stack, new_key)
+    title = "Errors %s token" % uuid.uuid4().hex[:8]
+    refused_key_stops(stack, title, r"HTTP 403: You do not have enough "
+                      r"privileges for this action\.")
     os.kill(stack.daemon_pid("bridge"), signal.SIGHUP)
-    wait_for(lambda: _topic(stack, "Errors %s token" % uid), timeout=60,
-             what="the post with the fixed key")
-    wait_for(lambda: int(stack.redis("EXISTS", "fg:{forum}:in-stopped")
-                         or 0) == 0, timeout=10,
-             what="fg:{forum}:in-stopped to go")
-    assert "inbound stopped" not in stack.admin("status", check=True).stdout
-    log = _bridge_log(stack)
-    assert "forum_api_key changed in" in log
-    assert "the forum accepts the bridge's credentials again" in log
-    assert _dead(stack) == 0
+    resumed(stack, title)
