@@ -185,8 +185,9 @@ static void inbound_stopped(struct worker *w, struct worker_list *l,
 	l->stopped_known = true;
 }
 
-/* inbound_going - a post went through: a queue the forum had stopped
-   moves again, and says so */
+/* inbound_going - a post went through, or the forum answered about
+   the post itself: a queue the forum had stopped moves again, and says
+   so */
 static void inbound_going(struct worker *w, struct worker_list *l)
 {
 	struct inbound *in = w->context;
@@ -276,6 +277,9 @@ static int inbound_failed(struct worker *w, struct worker_list *l,
 				 wait % 1000);
 		return WORKER_RETRY;
 	}
+	/* the forum answered about the post itself: nothing stops the
+	   queue any more */
+	inbound_going(w, l);
 	if (max_tries == 0 || answer->content_refused)
 		max_tries = 1;	/* the same text would be refused again */
 	tries = worker_count_try(l, entry->id);
