@@ -223,6 +223,9 @@ static struct fg_forum_settings inbound_settings(const struct fg_config *c,
 		.type = c->forum_type,
 		.url = c->forum_url,
 		.api_key = api_key,
+		.generic_url = c->forum_generic_url,
+		.generic_secret = c->forum_generic_secret,
+		.generic_link = c->forum_generic_link,
 		.api_username = c->forum_api_username,
 		.timeout_ms = c->forum_timeout,
 		.max_title_length = c->forum_max_title_length,
@@ -795,6 +798,7 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 	memset(&req, 0, sizeof(req));
 	req.raw = raw.s;
 	req.author = author;
+	req.message_id = rec->message_id;
 	if (is_reply) {
 		req.topic_id = parent.topic_id;
 		req.reply_to_post_number = parent.post_number;
