@@ -721,6 +721,10 @@ int fg_forum_classify_refusal(long http_status, const char *reason,
 	return FG_FORUM_PERMANENT;
 }
 
+/* The smallest maxima fg_forum_learn_limits() takes from a forum. */
+#define FG_FORUM_LEARN_POST_FLOOR 200
+#define FG_FORUM_LEARN_TITLE_FLOOR 10
+
 /* fg_forum_learn_limits - see fg-forum.h */
 bool fg_forum_learn_limits(struct fg_forum *forum,
 			   const struct fg_forum_answer *answer)
@@ -744,6 +748,12 @@ bool fg_forum_learn_limits(struct fg_forum *forum,
 		return false;
 	}
 	if (value == 0)
+		return false;
+	/* a maximum too small to hold a cut text and its note is not
+	   believed: cutting to it would post nothing of the mail */
+	if (!is_min && value < (limit == &lim->max_post ?
+				FG_FORUM_LEARN_POST_FLOOR :
+				FG_FORUM_LEARN_TITLE_FLOOR))
 		return false;
 	if (is_min ? value <= *limit : (*limit != 0 && value >= *limit))
 		return false;

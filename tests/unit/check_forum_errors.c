@@ -188,6 +188,10 @@ START_TEST(test_learn_limits)
 	a.max_length = 1000;
 	ck_assert(fg_forum_learn_limits(forum, &a));
 	ck_assert_uint_eq(fg_forum_limits(forum)->max_post, 1000);
+	/* too small to hold a cut text and its note: not believed */
+	a.max_length = 20;
+	ck_assert(!fg_forum_learn_limits(forum, &a));
+	ck_assert_uint_eq(fg_forum_limits(forum)->max_post, 1000);
 	/* no number stated: nothing to learn */
 	memset(&a, 0, sizeof(a));
 	a.cause = FG_FORUM_CAUSE_TITLE_TOO_SHORT;
