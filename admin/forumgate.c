@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <jansson.h>
 #include <curl/curl.h>
 
@@ -144,6 +145,58 @@ static void cmd_status_not_posted(struct fg_store *store, const char *list)
 	fg_strv_free(counts, n);
 }
 
+/* status_time - unix time text as "YYYY-MM-DD HH:MM:SS UTC" */
+static void status_time(const char *unix_time, char *buf, size_t size)
+{
+	long long t;
+	time_t tt;
+	struct tm tm;
+
+	if (unix_time == NULL || fg_parse_llong(unix_time, &t) < 0) {
+		snprintf(buf, size, "?");
+		return;
+	}
+	tt = (time_t)t;
+	gmtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* cmd_status_stopped - why the forum keeps the list's inbound queue
+   from moving (its credentials refused, a rate limit), when it does */
+static void cmd_status_stopped(struct fg_store *store, const char *list)
+{
+	char **names, **values, since[64], retry[64];
+	const char *error, *cause = "", *reason = "", *since_s = NULL,
+		*retry_s = NULL;
+	size_t n;
+	int ret;
+
+	ret = fg_store_in_stopped_get(store, list, &names, &values, &n,
+				      &error);
+	if (ret < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(names[i], "cause") == 0)
+			cause = values[i];
+		else if (strcmp(names[i], "reason") == 0)
+			reason = values[i];
+		else if (strcmp(names[i], "since") == 0)
+			since_s = values[i];
+		else if (strcmp(names[i], "retry_at") == 0)
+			retry_s = values[i];
+	}
+	if (ret > 0) {
+		status_time(since_s, since, sizeof(since));
+		status_time(retry_s, retry, sizeof(retry));
+		printf("    inbound stopped by the forum: %s since %s, next "
+		       "try %s: %s\n", strcmp(cause, "credentials") == 0 ?
+		       "credentials refused (fix forum_api_key, then SIGHUP "
+		       "forumgated)" : cause, since, retry, reason);
+	}
+	fg_strv_free(names, n);
+	fg_strv_free(values, n);
+}
+
 /* Bytes of a refused post's subject shown on its line. */
 #define REFUSED_SUBJECT_SHOWN 80
 
@@ -225,6 +278,7 @@ static int cmd_status(struct fg_store *store, const struct fg_config *config)
 			die(EX_TEMPFAIL, "%s", error);
 		printf("  %s: inbound=%lld waiting=%lld outbound=%lld\n",
 		       names[i], in, waiting, out);
+		cmd_status_stopped(store, names[i]);
 		cmd_status_not_posted(store, names[i]);
 		cmd_status_refused(store, names[i]);
 	}

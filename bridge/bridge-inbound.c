@@ -27,12 +27,20 @@
  *	   step under the queue's lease (worker_posted()).
  *
  *	A transient forum failure stops the list's queue and retries the
- *	same record with backoff; a permanent one is retried up to
- *	forum_max_tries times, then the record goes to the dead-letter
- *	stream with the forum's reason; a refusal of the content (too
- *	long, too short: answer.content_refused) at once, since fg-forum
- *	fitted the text to the forum's limits already. A post held for
- *	review by the forum is acknowledged without a map entry.
+ *	same record with backoff; a rate limit or posting delay waits as
+ *	long as the forum said (fg_forum_classify_refusal()); refused
+ *	credentials stop the queue until a try works, forum_api_key read
+ *	again from the configuration before each try (SIGHUP tries at
+ *	once); both are recorded for `forumgate status`
+ *	(fg_store_in_stopped_set()) until a post goes through. A
+ *	permanent one is retried up to forum_max_tries times, then the
+ *	record goes to the dead-letter stream with the forum's reason; a
+ *	refusal of the content (too long, too short, too similar:
+ *	answer.content_refused) at once, since fg-forum fitted the text to
+ *	the forum's limits already - unless it has a remedy
+ *	(inbound_remedy(): a mapped author's post as the bridge user with
+ *	the attribution line, a limit the forum names learnt). A post held
+ *	for review by the forum is acknowledged without a map entry.
  *
  *	Every record ends in one log line with the list, the Message-ID
  *	and what became of it.
@@ -89,6 +97,8 @@
 
 struct inbound {
 	struct fg_forum *forum;
+	char *api_key;		/* the forum_api_key the handle uses */
+	bool key_refused;	/* the forum refused it: read it again */
 };
 
 struct inbound_lookup {
@@ -146,6 +156,90 @@ static int inbound_record_posted(struct worker *w, struct worker_list *l,
 	return ret;
 }
 
+/* inbound_stopped - a refusal of the credentials or a rate limit stops
+   the queue: recorded for `forumgate status` when the cause changes
+   (a Redis failure here only costs the record) */
+static void inbound_stopped(struct worker *w, struct worker_list *l,
+			    const struct fg_forum_answer *answer,
+			    const char *reason, unsigned int wait_ms)
+{
+	struct inbound *in = w->context;
+	const char *cause, *error;
+	long long now = (long long)time(NULL);
+
+	if (answer->cause != FG_FORUM_CAUSE_CREDENTIALS &&
+	    answer->cause != FG_FORUM_CAUSE_RATE_LIMIT)
+		return;
+	cause = fg_forum_cause_name(answer->cause);
+	if (answer->cause == FG_FORUM_CAUSE_CREDENTIALS)
+		in->key_refused = true;
+	if (l->stopped_cause != NULL && strcmp(l->stopped_cause, cause) == 0)
+		return;
+	if (fg_store_in_stopped_set(w->store, l->name, cause, reason, now,
+				    now + (wait_ms + 999) / 1000, &error) < 0) {
+		msg_warn("list=%s: recording why the queue is stopped failed: "
+			 "%s", l->name, error);
+		return;
+	}
+	l->stopped_cause = cause;
+	l->stopped_known = true;
+}
+
+/* inbound_going - a post went through, or the forum answered about
+   the post itself: a queue the forum had stopped moves again, and says
+   so */
+static void inbound_going(struct worker *w, struct worker_list *l)
+{
+	struct inbound *in = w->context;
+	const char *error;
+
+	if (in->key_refused) {
+		in->key_refused = false;
+		msg_info("list=%s: the forum accepts the bridge's credentials "
+			 "again: the queue moves", l->name);
+	}
+	if (l->stopped_known && l->stopped_cause == NULL)
+		return;
+	if (fg_store_in_stopped_clear(w->store, l->name, &error) < 0) {
+		msg_warn("list=%s: clearing why the queue was stopped failed: "
+			 "%s", l->name, error);
+		return;
+	}
+	if (l->stopped_cause != NULL &&
+	    strcmp(l->stopped_cause, "credentials") != 0)
+		msg_info("list=%s: the forum takes posts again: the queue "
+			 "moves", l->name);
+	l->stopped_cause = NULL;
+	l->stopped_known = true;
+}
+
+/* inbound_settings - the forum handle's settings from the
+   configuration, with api_key */
+static struct fg_forum_settings inbound_settings(const struct fg_config *c,
+						 const char *api_key,
+						 struct worker *w)
+{
+	struct fg_forum_settings set = {
+		.type = c->forum_type,
+		.url = c->forum_url,
+		.api_key = api_key,
+		.generic_url = c->forum_generic_url,
+		.generic_secret = c->forum_generic_secret,
+		.generic_link = c->forum_generic_link,
+		.api_username = c->forum_api_username,
+		.timeout_ms = c->forum_timeout,
+		.max_title_length = c->forum_max_title_length,
+		.min_title_length = c->forum_min_title_length,
+		.max_post_length = c->forum_max_post_length,
+		.min_post_length = c->forum_min_post_length,
+		/* a long forum request keeps the list's lease */
+		.progress = worker_progress,
+		.progress_context = w,
+	};
+
+	return set;
+}
+
 /* inbound_failed - backoff, or the dead-letter stream after max tries */
 static int inbound_failed(struct worker *w, struct worker_list *l,
 			  const struct fg_entry *entry, const char *message_id,
@@ -158,12 +252,37 @@ static int inbound_failed(struct worker *w, struct worker_list *l,
 	int ret;
 
 	if (status == FG_FORUM_TRANSIENT) {
+		if (answer->cause == FG_FORUM_CAUSE_RATE_LIMIT &&
+		    answer->retry_after_ms > 0)
+			/* the forum said how long: no longer, however often
+			   it says so */
+			l->delay_ms = 0;
 		wait = worker_retry(w, l, answer->retry_after_ms);
-		msg_warn("list=%s message_id=<%s>: forum unavailable: %s; "
-			 "queue stopped, retry in %u.%03us", l->name,
-			 message_id, reason, wait / 1000, wait % 1000);
+		inbound_stopped(w, l, answer, reason, wait);
+		if (answer->cause == FG_FORUM_CAUSE_CREDENTIALS)
+			msg_warn("list=%s message_id=<%s>: the forum refused "
+				 "the bridge's credentials (forum_api_key, "
+				 "forum_api_username): %s; the list's queue is "
+				 "stopped until they work, nothing is "
+				 "dead-lettered; forum_api_key is read again "
+				 "before each try (SIGHUP: try now); retry in "
+				 "%u.%03us", l->name, message_id, reason,
+				 wait / 1000, wait % 1000);
+		else if (answer->cause == FG_FORUM_CAUSE_RATE_LIMIT)
+			msg_warn("list=%s message_id=<%s>: the forum asks to "
+				 "wait (rate limit or posting delay): %s; "
+				 "queue stopped, retry in %u.%03us", l->name,
+				 message_id, reason, wait / 1000, wait % 1000);
+		else
+			msg_warn("list=%s message_id=<%s>: forum unavailable: "
+				 "%s; queue stopped, retry in %u.%03us",
+				 l->name, message_id, reason, wait / 1000,
+				 wait % 1000);
 		return WORKER_RETRY;
 	}
+	/* the forum answered about the post itself: nothing stops the
+	   queue any more */
+	inbound_going(w, l);
 	if (max_tries == 0 || answer->content_refused)
 		max_tries = 1;	/* the same text would be refused again */
 	tries = worker_count_try(l, entry->id);
@@ -399,6 +518,57 @@ static bool inbound_author_refused(int status,
 		(reason != NULL && strstr(reason, "User does not exist") != NULL);
 }
 
+static int inbound_may_exist(struct worker *w, struct worker_list *l,
+			     const struct fg_entry *entry, const char *author,
+			     const char *raw, const char **error_r);
+
+/* inbound_remedy - a refusal of the content that has a remedy: a
+   mapped author's post too short or too similar goes again as the
+   bridge user, with the attribution line that makes it longer and
+   different; a length limit the forum named (stricter than the
+   settings) is learnt and the text fitted to it again. The status of
+   the last try: the one given when there was no remedy. */
+static int inbound_remedy(struct worker *w, struct worker_list *l,
+			  const struct fg_entry *entry,
+			  const struct fg_record *rec,
+			  struct fg_forum_request *req, char **author,
+			  struct fg_buf *raw, int status,
+			  struct fg_forum_answer *answer, const char **error_r)
+{
+	struct inbound *in = w->context;
+	const struct fg_config *c = w->bridge->config;
+	const char *error;
+
+	if (*author != NULL && (answer->cause == FG_FORUM_CAUSE_TOO_SHORT ||
+				answer->cause == FG_FORUM_CAUSE_TOO_SIMILAR)) {
+		msg_info("list=%s message_id=<%s>: the forum refused the post "
+			 "as '%s' (%s): posting it as the bridge user with the "
+			 "attribution line", l->name, rec->message_id, *author,
+			 *error_r);
+		free(*author);
+		*author = NULL;
+		req->author = NULL;
+		status = inbound_raw(in, c, rec, entry, NULL, raw, error_r);
+		req->raw = raw->s;
+		if (status != FG_FORUM_OK)
+			return status;
+		status = fg_forum_create(in->forum, req, answer, error_r);
+		if (status != FG_FORUM_PERMANENT)
+			return status;
+	}
+	if (!fg_forum_learn_limits(in->forum, answer))
+		return status;
+	msg_info("list=%s message_id=<%s>: %s; fitted to the forum's own "
+		 "limit and tried again", l->name, rec->message_id, *error_r);
+	/* the text changes: its fingerprint is the bridge's too */
+	if (inbound_may_exist(w, l, entry, *author, raw->s, &error) < 0) {
+		memset(answer, 0, sizeof(*answer));
+		*error_r = fg_errorf("Redis: %s", error);
+		return FG_FORUM_TRANSIENT;
+	}
+	return fg_forum_create(in->forum, req, answer, error_r);
+}
+
 /* inbound_is_repeat - the forum's words for a post it has already */
 static bool inbound_is_repeat(const char *reason)
 {
@@ -506,6 +676,11 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 	if (worker_is_done(l, entry->id)) {
 		/* posted already; Redis failed before the map was stored */
 		return inbound_record_posted(w, l, entry, l->done_message_id);
+	}
+	if (in->key_refused) {
+		struct fg_forum_settings set = inbound_settings(
+			w->bridge->config, in->api_key, w);
+		(void)worker_forum_reopen(w, &set, &in->forum, &in->api_key);
 	}
 	rec = fg_record_from_entry(entry);
 	if (rec == NULL || rec->message_id == NULL ||
@@ -684,6 +859,9 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 			if (found <= 0)
 				error = refused;
 		}
+		if (found <= 0 && status == FG_FORUM_PERMANENT)
+			status = inbound_remedy(w, l, entry, rec, &req, &author,
+						&raw, status, &answer, &error);
 	}
 	if (found > 0) {
 		msg_info("list=%s message_id=<%s>: the forum has the post "
@@ -703,6 +881,8 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 		goto out;
 	}
 
+	if (status == FG_FORUM_OK || status == FG_FORUM_HELD)
+		inbound_going(w, l);
 	switch (status) {
 	case FG_FORUM_OK:
 		memset(&ref, 0, sizeof(ref));
@@ -817,6 +997,7 @@ static void inbound_deinit(struct worker *w)
 	struct inbound *in = w->context;
 
 	fg_forum_deinit(&in->forum);
+	free(in->api_key);
 	free(in);
 }
 
@@ -825,31 +1006,17 @@ int inbound_start(struct bridge *b, struct worker **worker_r,
 		  const char **error_r)
 {
 	const struct fg_config *c = b->config;
-	struct fg_forum_settings set = {
-		.type = c->forum_type,
-		.url = c->forum_url,
-		.api_key = c->forum_api_key,
-		.generic_url = c->forum_generic_url,
-		.generic_secret = c->forum_generic_secret,
-		.generic_link = c->forum_generic_link,
-		.api_username = c->forum_api_username,
-		.timeout_ms = c->forum_timeout,
-		.max_title_length = c->forum_max_title_length,
-		.min_title_length = c->forum_min_title_length,
-		.max_post_length = c->forum_max_post_length,
-		.min_post_length = c->forum_min_post_length,
-	};
 	struct inbound *in = fg_xcalloc(1, sizeof(*in));
 	struct worker *w = fg_xcalloc(1, sizeof(*w));
+	struct fg_forum_settings set = inbound_settings(c, c->forum_api_key,
+							w);
 
-	/* a long forum request keeps the list's lease */
-	set.progress = worker_progress;
-	set.progress_context = w;
 	if (fg_forum_init(&set, &in->forum, error_r) < 0) {
 		free(in);
 		free(w);
 		return -1;
 	}
+	in->api_key = fg_xstrdup(c->forum_api_key);
 	w->name = "list->forum";
 	w->queue = FG_QUEUE_INBOUND;
 	w->bridge = b;

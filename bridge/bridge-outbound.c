@@ -85,6 +85,9 @@ struct outbound_route {
 
 struct outbound {
 	struct fg_forum *forum;		/* post URLs, telling authors */
+	struct fg_forum_settings fset;	/* what it was opened with */
+	char *api_key;			/* the forum_api_key it uses */
+	bool key_refused;		/* the forum refused it: read it again */
 	bool notify;			/* refused_notify = pm */
 	struct outbound_route *routes;
 	size_t n_routes;
@@ -633,7 +636,14 @@ static int outbound_before(struct worker *w, struct worker_list *l)
 {
 	struct outbound *out = w->context;
 
-	return out->notify ? refused_notify(w, l, out->forum) : -1;
+	if (!out->notify)
+		return -1;
+	if (out->key_refused) {
+		(void)worker_forum_reopen(w, &out->fset, &out->forum,
+					  &out->api_key);
+		out->key_refused = false;
+	}
+	return refused_notify(w, l, out->forum, &out->key_refused);
 }
 
 /* outbound_deinit - close the relay and forum connections */
@@ -649,6 +659,7 @@ static void outbound_deinit(struct worker *w)
 	}
 	free(out->routes);
 	fg_forum_deinit(&out->forum);
+	free(out->api_key);
 	free(out);
 }
 
@@ -671,6 +682,8 @@ int outbound_start(struct bridge *b, struct worker **worker_r,
 	struct worker *w = fg_xcalloc(1, sizeof(*w));
 	int ret = fg_forum_init(&fset, &out->forum, error_r);
 
+	out->fset = fset;
+	out->api_key = fg_xstrdup(c->forum_api_key);
 	if (ret == 0)
 		ret = outbound_parse_routes(out, c, error_r);
 	if (ret == 0 && strcmp(c->refused_notify, "pm") == 0) {

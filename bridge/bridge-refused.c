@@ -95,7 +95,8 @@ static char *refused_text(struct fg_forum *forum, const struct worker_list *l,
    again after the backoff */
 static int refused_put_back(struct worker *w, struct worker_list *l,
 			    const struct fg_entry *e, const char *previous,
-			    unsigned int retry_after_ms, const char *error)
+			    const struct fg_forum_answer *answer,
+			    const char *error, bool *key_refused)
 {
 	const char *store_error;
 	unsigned int wait;
@@ -104,17 +105,22 @@ static int refused_put_back(struct worker *w, struct worker_list *l,
 				    &store_error) < 0)
 		return worker_store_failed(w, l, "putting a refusal back",
 					   store_error);
-	wait = worker_retry(w, l, retry_after_ms);
-	msg_warn("list=%s refusal=%s: telling the author failed: %s; retry "
-		 "in %u.%03us", l->name, e->id, error, wait / 1000,
-		 wait % 1000);
+	wait = worker_retry(w, l, answer->retry_after_ms);
+	if (answer->cause == FG_FORUM_CAUSE_CREDENTIALS)
+		*key_refused = true;
+	msg_warn("list=%s refusal=%s: telling the author failed: %s%s; retry "
+		 "in %u.%03us", l->name, e->id, error,
+		 answer->cause == FG_FORUM_CAUSE_CREDENTIALS ?
+		 " (the forum refused the bridge's credentials: "
+		 "forum_api_key is read again before the next try)" : "",
+		 wait / 1000, wait % 1000);
 	return WORKER_RETRY;
 }
 
 /* refused_tell - the private message for one refusal */
 static int refused_tell(struct worker *w, struct worker_list *l,
 			struct fg_forum *forum, const struct fg_entry *e,
-			const char *previous)
+			const char *previous, bool *key_refused)
 {
 	const struct fg_config *c = w->bridge->config;
 	const char *kind = refused_field(e, "kind"), *error = NULL;
@@ -138,8 +144,8 @@ static int refused_tell(struct worker *w, struct worker_list *l,
 	}
 	ret = fg_forum_post_author(forum, post_id, &author, &answer, &error);
 	if (ret == FG_FORUM_TRANSIENT)
-		return refused_put_back(w, l, e, previous,
-					answer.retry_after_ms, error);
+		return refused_put_back(w, l, e, previous, &answer, error,
+					key_refused);
 	if (ret != FG_FORUM_OK) {
 		msg_warn("list=%s refusal=%s post_id=%lld: the author is not "
 			 "told: %s", l->name, e->id, post_id, error);
@@ -160,8 +166,8 @@ static int refused_tell(struct worker *w, struct worker_list *l,
 	free(text);
 	if (ret == FG_FORUM_TRANSIENT) {
 		free(author);
-		return refused_put_back(w, l, e, previous,
-					answer.retry_after_ms, error);
+		return refused_put_back(w, l, e, previous, &answer, error,
+					key_refused);
 	}
 	if (ret == FG_FORUM_OK || ret == FG_FORUM_HELD)
 		msg_info("list=%s refusal=%s post_id=%lld kind=%s: told %s in "
@@ -178,7 +184,7 @@ static int refused_tell(struct worker *w, struct worker_list *l,
 
 /* refused_notify - see bridge.h */
 int refused_notify(struct worker *w, struct worker_list *l,
-		   struct fg_forum *forum)
+		   struct fg_forum *forum, bool *key_refused)
 {
 	struct fg_entry *e;
 	char *previous, *state;
@@ -203,7 +209,7 @@ int refused_notify(struct worker *w, struct worker_list *l,
 			 refused_field(e, "post_id"));
 		ret = WORKER_DONE;
 	} else {
-		ret = refused_tell(w, l, forum, e, previous);
+		ret = refused_tell(w, l, forum, e, previous, key_refused);
 	}
 	fg_entry_free(&e);
 	free(previous);

@@ -487,6 +487,58 @@ static bool worker_pass(struct worker *w, bool idle, long long *soonest_r)
 	return worked;
 }
 
+/* worker_forum_reopen - see bridge-worker.h */
+int worker_forum_reopen(struct worker *w, const struct fg_forum_settings *set,
+			struct fg_forum **forum, char **api_key)
+{
+	const char *path = w->bridge->config_path, *error;
+	struct fg_forum_settings with_key = *set;
+	struct fg_forum *fresh;
+	struct fg_config *c;
+	int ret = 0;
+
+	if (path == NULL)
+		return 0;
+	if (fg_config_load(path, &c, &error) < 0) {
+		msg_warn("%s: reading forum_api_key again: %s", w->name, error);
+		return -1;
+	}
+	if (c->forum_api_key != NULL && *c->forum_api_key != '\0' &&
+	    strcmp(c->forum_api_key, *api_key) != 0) {
+		with_key.api_key = c->forum_api_key;
+		if (fg_forum_init(&with_key, &fresh, &error) < 0) {
+			msg_warn("%s: the new forum_api_key: %s", w->name,
+				 error);
+			ret = -1;
+		} else {
+			fg_forum_deinit(forum);
+			*forum = fresh;
+			free(*api_key);
+			*api_key = fg_xstrdup(c->forum_api_key);
+			msg_info("%s: forum_api_key changed in %s: trying the "
+				 "new key", w->name, path);
+			ret = 1;
+		}
+	}
+	fg_config_free(&c);
+	return ret;
+}
+
+/* worker_wake_stopped - SIGHUP: a queue the forum's refusal of the
+   credentials stopped is tried now (the key may be fixed) */
+static void worker_wake_stopped(struct worker *w)
+{
+	for (size_t i = 0; i < w->n_lists; i++) {
+		struct worker_list *l = &w->lists[i];
+
+		if (l->stopped_cause != NULL &&
+		    strcmp(l->stopped_cause, "credentials") == 0) {
+			l->next_ms = 0;
+			l->delay_ms = 0;
+		}
+	}
+}
+
 /* worker_main - the thread: connect, then passes until stopped */
 static void *worker_main(void *context)
 {
@@ -502,6 +554,8 @@ static void *worker_main(void *context)
 
 		if (gen != w->refresh_generation || w->lists_read_ms == 0 ||
 		    now - w->lists_read_ms >= LIST_REFRESH_MS) {
+			if (gen != w->refresh_generation)
+				worker_wake_stopped(w);
 			w->refresh_generation = gen;
 			if (worker_read_lists(w) == 0) {
 				worker_store_ok(w);

@@ -71,6 +71,12 @@ struct worker_list {
 	bool wait_due;
 	bool has_waiting;		/* some were there at the last look */
 
+	/* why the forum stops the queue, as recorded in Redis
+	   (fg_store_in_stopped_set): NULL none; stopped_known false until
+	   the record was cleared once by this daemon */
+	const char *stopped_cause;
+	bool stopped_known;
+
 	/* forum->list: look for refusals to tell their authors then */
 	long long refused_check_ms;
 
@@ -145,6 +151,13 @@ int worker_park(struct worker *w, struct worker_list *list,
 /* worker_dead - move the entry to the dead-letter stream */
 int worker_dead(struct worker *w, struct worker_list *list,
 		const struct fg_entry *entry, const char *reason);
+/* worker_forum_reopen - after the forum refused the credentials: read
+   forum_api_key from the configuration again; when it differs from
+   *api_key, open *forum anew with set and the new key, and keep the key
+   in *api_key. 1 reopened, 0 unchanged, -1 failed (logged). */
+struct fg_forum_settings;
+int worker_forum_reopen(struct worker *w, const struct fg_forum_settings *set,
+			struct fg_forum **forum, char **api_key);
 /* worker_store_failed - log a Redis failure and back off */
 int worker_store_failed(struct worker *w, struct worker_list *list,
 			const char *what, const char *error);

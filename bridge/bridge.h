@@ -25,6 +25,7 @@
 
 struct bridge {
 	struct fg_config *config;
+	const char *config_path;	/* read again for a new forum_api_key */
 	const char *consumer;		/* name in the consumer groups */
 
 	pthread_mutex_t lock;
@@ -74,11 +75,12 @@ int outbound_start(struct bridge *b, struct worker **worker_r,
 /* refused_notify - with refused_notify = pm, tell the author of the
    list's oldest refusal not yet told (bridge-refused.c), from the
    forum->list worker before its next entry; WORKER_DONE or
-   WORKER_RETRY when it handled one, -1 when there was none */
+   WORKER_RETRY when it handled one, -1 when there was none;
+   *key_refused set when the forum refused the bridge's credentials */
 struct worker_list;
 struct fg_forum;
 int refused_notify(struct worker *w, struct worker_list *l,
-		   struct fg_forum *forum);
+		   struct fg_forum *forum, bool *key_refused);
 /* worker_join - wait for a worker thread to end, and free it */
 void worker_join(struct worker **worker);
 /* webhook_start - listen on webhook_listen, serve in a thread */

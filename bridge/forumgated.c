@@ -38,7 +38,10 @@
  * SIGNALS
  *	SIGTERM, SIGINT
  *		Finish the entry in hand, stop, exit 0.
- *	SIGHUP	Re-read the list definitions from Redis now.
+ *	SIGHUP	Re-read the list definitions from Redis now, and try a
+ *		queue stopped by refused forum credentials at once (the
+ *		configuration's forum_api_key is read again before every
+ *		try of such a queue).
  * DIAGNOSTICS
  *	Problems with the configuration or the listening socket are
  *	reported on stderr (also when detaching) with exit status 1.
@@ -325,6 +328,7 @@ int main(int argc, char **argv)
 	if (fg_config_load(path, &bridge.config, &error) < 0)
 		startup_fatal("%s", error);
 	check_config(bridge.config);
+	bridge.config_path = path;
 	bridge.consumer = consumer_name(given_consumer);
 	if (test_only) {
 		printf("forumgated: %s: configuration OK\n", path);

@@ -19,15 +19,21 @@
  *	2xx with a post	ok.
  *	2xx "enqueued"	the forum holds the post for review (no post
  *			exists yet): FG_FORUM_HELD.
- *	401, 408, 429	transient: the credentials, a slow request or a
- *			rate limit are not this post's fault. 429 takes
- *			Retry-After, or the body's extras.wait_seconds.
- *	403 bad key	transient too: Discourse's 403 "The API username or
- *			key is invalid" (a rotated key must stop the
- *			queue, not empty it into the dead-letter stream).
+ *	The rest by fg_forum_classify_refusal(), with the forum's
+ *	{"errors": [...]} text as the reason:
+ *	408, 429	transient: a slow request or a rate limit are not
+ *			this post's fault. 429 takes the body's
+ *			extras.wait_seconds, or Retry-After.
+ *	401, 403 bad key
+ *			transient, cause credentials: Discourse's 403 "The
+ *			API username or key is invalid" (a rotated key must
+ *			stop the queue, not empty it into the dead-letter
+ *			stream).
  *	3xx		transient: forum_url points at a redirect.
  *	5xx		transient, with Retry-After when given.
- *	other 4xx	permanent, with the forum's {"errors": [...]} text.
+ *	other 4xx	permanent, with the cause of a content refusal
+ *			(too short, too long, too similar) and the limit
+ *			the words name.
  *	no answer	transient (timeout, refused connection, TLS, DNS).
  *	Authors: a post is made as req->author by sending that user in
  *	Api-Username (an all-users API key allows it).
@@ -381,33 +387,21 @@ int fg_discourse_classify(long http_status, const char *body, size_t size,
 	}
 
 	reason = fg_discourse_error_text(root, body, size);
-	if (http_status == 429 || http_status == 408 ||
-	    fg_discourse_bad_credentials(http_status, reason) ||
-	    (http_status >= 300 && http_status <= 399) ||
-	    (http_status >= 500 && http_status <= 599)) {
-		answer_r->retry_after_ms =
-			fg_forum_parse_retry_after(retry_after, now);
-		if (answer_r->retry_after_ms == 0 && http_status == 429 &&
-		    json_is_object(root)) {
-			/* Discourse: {"extras": {"wait_seconds": N}} */
-			json_t *wait = json_object_get(
-				json_object_get(root, "extras"),
-				"wait_seconds");
-			if (json_is_integer(wait) &&
-			    json_integer_value(wait) > 0) {
-				char s[32];
-				snprintf(s, sizeof(s), "%lld",
-					 (long long)json_integer_value(wait));
-				answer_r->retry_after_ms =
-					fg_forum_parse_retry_after(s, now);
-			}
-		}
-		ret = FG_FORUM_TRANSIENT;
-	} else {
-		ret = FG_FORUM_PERMANENT;
-		/* 422 {"errors": ["Title is too long (maximum is 255
-		   characters)"]} and the like */
-		answer_r->content_refused = fg_forum_content_refused(reason);
+	{
+		/* 429: {"extras": {"wait_seconds": N}} beside Retry-After
+		   (ApplicationController's rescue of
+		   RateLimiter::LimitExceeded) */
+		json_t *wait = json_object_get(json_object_get(root, "extras"),
+					       "wait_seconds");
+		unsigned int wait_s = json_is_integer(wait) &&
+			json_integer_value(wait) > 0 &&
+			json_integer_value(wait) < 86400 * 365 ?
+			(unsigned int)json_integer_value(wait) : 0;
+
+		ret = fg_forum_classify_refusal(
+			http_status, reason, retry_after, wait_s,
+			fg_discourse_bad_credentials(http_status, reason),
+			now, answer_r);
 	}
 	*error_r = fg_errorf("forum answered HTTP %ld%s%s%s", http_status,
 			     reason != NULL ? ": " : "",

@@ -543,3 +543,225 @@ bool fg_forum_post_is_bridge(const char *type, const char *api_username,
 	return post->username != NULL &&
 		strcasecmp(post->username, api_username) == 0;
 }
+
+/* Words of the forums' refusals that tell why, and the cause they
+   name. The number after the words (the first run of digits within
+   FG_FORUM_NUMBER_NEAR bytes) is the wait or the limit the forum
+   stated. From NodeBB's public/language/en-GB/error.json (translated
+   by helpers.formatApiResponse, or the bare [[error:KEY, ARGS]] when a
+   translation is missing) and src/user/posts.js (the posting delays
+   initialPostDelay, newbiePostDelay, postDelay), src/api/topics.js
+   (already-posting); Discourse's config/locales/server.en.yml
+   (rate_limiter.too_many_requests, just_posted_that) and Rails'
+   errors.messages with the attribute's name ("Title", "Body"). */
+struct fg_forum_cause_words {
+	const char *words;
+	enum fg_forum_cause cause;
+	bool has_number;
+};
+static const struct fg_forum_cause_words fg_forum_cause_words[] = {
+	/* NodeBB: too-many-posts and too-many-posts-newbie */
+	{ "[[error:too-many-posts", FG_FORUM_CAUSE_RATE_LIMIT, true },
+	{ "can only post once every ", FG_FORUM_CAUSE_RATE_LIMIT, true },
+	/* NodeBB: user-too-new */
+	{ "[[error:user-too-new", FG_FORUM_CAUSE_RATE_LIMIT, true },
+	{ "you are required to wait ", FG_FORUM_CAUSE_RATE_LIMIT, true },
+	/* NodeBB: already-posting (a post of the same user in progress) */
+	{ "[[error:already-posting", FG_FORUM_CAUSE_RATE_LIMIT, false },
+	{ "You are already posting", FG_FORUM_CAUSE_RATE_LIMIT, false },
+	/* Discourse: RateLimiter::LimitExceeded, "Please wait 12 seconds" */
+	{ "performed this action too many times", FG_FORUM_CAUSE_RATE_LIMIT,
+	  true },
+	/* lengths */
+	{ "[[error:title-too-short", FG_FORUM_CAUSE_TITLE_TOO_SHORT, true },
+	{ "Please enter a longer title.", FG_FORUM_CAUSE_TITLE_TOO_SHORT,
+	  true },
+	{ "Title is too short (minimum is", FG_FORUM_CAUSE_TITLE_TOO_SHORT,
+	  true },
+	{ "[[error:title-too-long", FG_FORUM_CAUSE_TITLE_TOO_LONG, true },
+	{ "Please enter a shorter title.", FG_FORUM_CAUSE_TITLE_TOO_LONG,
+	  true },
+	{ "Title is too long (maximum is", FG_FORUM_CAUSE_TITLE_TOO_LONG,
+	  true },
+	{ "[[error:content-too-short", FG_FORUM_CAUSE_TOO_SHORT, true },
+	{ "Please enter a longer post.", FG_FORUM_CAUSE_TOO_SHORT, true },
+	{ "is too short (minimum is", FG_FORUM_CAUSE_TOO_SHORT, true },
+	{ "[[error:content-too-long", FG_FORUM_CAUSE_TOO_LONG, true },
+	{ "Please enter a shorter post.", FG_FORUM_CAUSE_TOO_LONG, true },
+	{ "is too long (maximum is", FG_FORUM_CAUSE_TOO_LONG, true },
+	/* Discourse: unique_posts_mins */
+	{ "is too similar to what you recently posted",
+	  FG_FORUM_CAUSE_TOO_SIMILAR, false },
+};
+
+/* Where the stated number may be, after the words. */
+#define FG_FORUM_NUMBER_NEAR 80
+/* A limit or wait beyond this is not believed. */
+#define FG_FORUM_NUMBER_MAX 10000000u
+
+/* fg_forum_cause_name - see fg-forum.h */
+const char *fg_forum_cause_name(enum fg_forum_cause cause)
+{
+	switch (cause) {
+	case FG_FORUM_CAUSE_OTHER: return "other";
+	case FG_FORUM_CAUSE_RATE_LIMIT: return "rate-limit";
+	case FG_FORUM_CAUSE_CREDENTIALS: return "credentials";
+	case FG_FORUM_CAUSE_TOO_SHORT: return "too-short";
+	case FG_FORUM_CAUSE_TOO_LONG: return "too-long";
+	case FG_FORUM_CAUSE_TITLE_TOO_SHORT: return "title-too-short";
+	case FG_FORUM_CAUSE_TITLE_TOO_LONG: return "title-too-long";
+	case FG_FORUM_CAUSE_TOO_SIMILAR: return "too-similar";
+	}
+	return "other";
+}
+
+/* fg_forum_stated_number - the first number within reach after p, in
+   seconds when a unit word follows (minute, hour, day); 0 none */
+static unsigned int fg_forum_stated_number(const char *p)
+{
+	unsigned long long n = 0;
+	const char *end = p;
+
+	for (size_t i = 0; i < FG_FORUM_NUMBER_NEAR && *p != '\0' &&
+	     !isdigit((unsigned char)*p); i++)
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return 0;
+	for (; isdigit((unsigned char)*p); p++) {
+		n = n * 10 + (unsigned long long)(*p - '0');
+		if (n > FG_FORUM_NUMBER_MAX)
+			return FG_FORUM_NUMBER_MAX;
+	}
+	for (end = p; *end == ' '; end++)
+		;
+	if (strncmp(end, "minute", 6) == 0)
+		n *= 60;
+	else if (strncmp(end, "hour", 4) == 0)
+		n *= 3600;
+	else if (strncmp(end, "day", 3) == 0)
+		n *= 86400;
+	return n > FG_FORUM_NUMBER_MAX ? FG_FORUM_NUMBER_MAX : (unsigned int)n;
+}
+
+/* fg_forum_find_cause - the first cause the reason's words name, with
+   the number they state */
+static enum fg_forum_cause fg_forum_find_cause(const char *reason,
+					       unsigned int *number_r)
+{
+	*number_r = 0;
+	if (reason == NULL)
+		return FG_FORUM_CAUSE_OTHER;
+	for (size_t i = 0; i < FG_N_ELEMENTS(fg_forum_cause_words); i++) {
+		const struct fg_forum_cause_words *cw =
+			&fg_forum_cause_words[i];
+		const char *p = strstr(reason, cw->words);
+
+		if (p == NULL)
+			continue;
+		if (cw->has_number)
+			*number_r = fg_forum_stated_number(p +
+							   strlen(cw->words));
+		return cw->cause;
+	}
+	return FG_FORUM_CAUSE_OTHER;
+}
+
+/* fg_forum_classify_refusal - see fg-forum.h */
+int fg_forum_classify_refusal(long http_status, const char *reason,
+			      const char *retry_after, unsigned int wait_s,
+			      bool forbidden_is_credentials, long long now,
+			      struct fg_forum_answer *answer_r)
+{
+	unsigned int number;
+	enum fg_forum_cause cause = fg_forum_find_cause(reason, &number);
+
+	answer_r->http_status = http_status;
+	answer_r->cause = FG_FORUM_CAUSE_OTHER;
+	answer_r->retry_after_ms =
+		fg_forum_parse_retry_after(retry_after, now);
+	if (http_status == 401 ||
+	    (http_status == 403 && forbidden_is_credentials)) {
+		answer_r->cause = FG_FORUM_CAUSE_CREDENTIALS;
+		return FG_FORUM_TRANSIENT;
+	}
+	if (http_status == 429 || (http_status >= 400 && http_status <= 499 &&
+				    cause == FG_FORUM_CAUSE_RATE_LIMIT)) {
+		/* Retry-After, else the wait the body names, else the
+		   words' seconds, else a default */
+		unsigned int s = answer_r->retry_after_ms > 0 ? 0 :
+			wait_s > 0 ? wait_s : number;
+		answer_r->cause = FG_FORUM_CAUSE_RATE_LIMIT;
+		if (s == 0 && answer_r->retry_after_ms == 0)
+			s = reason != NULL && cause == FG_FORUM_CAUSE_RATE_LIMIT &&
+				(strstr(reason, "already-posting") != NULL ||
+				 strstr(reason, "already posting") != NULL) ?
+				FG_FORUM_BUSY_DEFAULT_S :
+				FG_FORUM_RATE_LIMIT_DEFAULT_S;
+		if (s > 0) {
+			if (s > FG_RETRY_AFTER_MAX_S)
+				s = FG_RETRY_AFTER_MAX_S;
+			answer_r->retry_after_ms = s * 1000;
+		}
+		return FG_FORUM_TRANSIENT;
+	}
+	if (http_status == 408 || (http_status >= 300 && http_status <= 399) ||
+	    (http_status >= 500 && http_status <= 599) ||
+	    http_status < 300)
+		return FG_FORUM_TRANSIENT;
+	answer_r->retry_after_ms = 0;
+	answer_r->content_refused = fg_forum_content_refused(reason) ||
+		cause == FG_FORUM_CAUSE_TOO_SIMILAR;
+	answer_r->cause = cause;
+	if (cause == FG_FORUM_CAUSE_TOO_SHORT ||
+	    cause == FG_FORUM_CAUSE_TITLE_TOO_SHORT)
+		answer_r->min_length = number;
+	else if (cause == FG_FORUM_CAUSE_TOO_LONG ||
+		 cause == FG_FORUM_CAUSE_TITLE_TOO_LONG)
+		answer_r->max_length = number;
+	return FG_FORUM_PERMANENT;
+}
+
+/* The smallest maxima fg_forum_learn_limits() takes from a forum. */
+#define FG_FORUM_LEARN_POST_FLOOR 200
+#define FG_FORUM_LEARN_TITLE_FLOOR 10
+
+/* fg_forum_learn_limits - see fg-forum.h */
+bool fg_forum_learn_limits(struct fg_forum *forum,
+			   const struct fg_forum_answer *answer)
+{
+	struct fg_fit_limits *lim = &forum->limits;
+	unsigned int *limit = NULL, value = 0;
+	bool is_min = true;
+
+	switch (answer->cause) {
+	case FG_FORUM_CAUSE_TOO_SHORT:
+		limit = &lim->min_post; value = answer->min_length; break;
+	case FG_FORUM_CAUSE_TITLE_TOO_SHORT:
+		limit = &lim->min_title; value = answer->min_length; break;
+	case FG_FORUM_CAUSE_TOO_LONG:
+		limit = &lim->max_post; value = answer->max_length;
+		is_min = false; break;
+	case FG_FORUM_CAUSE_TITLE_TOO_LONG:
+		limit = &lim->max_title; value = answer->max_length;
+		is_min = false; break;
+	default:
+		return false;
+	}
+	if (value == 0)
+		return false;
+	/* a maximum too small to hold a cut text and its note is not
+	   believed: cutting to it would post nothing of the mail */
+	if (!is_min && value < (limit == &lim->max_post ?
+				FG_FORUM_LEARN_POST_FLOOR :
+				FG_FORUM_LEARN_TITLE_FLOOR))
+		return false;
+	if (is_min ? value <= *limit : (*limit != 0 && value >= *limit))
+		return false;
+	*limit = value;
+	/* a minimum above the maximum cannot be met: the maximum wins */
+	if (lim->max_title > 0 && lim->min_title > lim->max_title)
+		lim->min_title = lim->max_title;
+	if (lim->max_post > 0 && lim->min_post > lim->max_post)
+		lim->min_post = lim->max_post;
+	return true;
+}

@@ -36,16 +36,25 @@
  *	FG_FORUM_OK		the post exists; answer_r has its ids.
  *	FG_FORUM_TRANSIENT	try the same request again later, in the same
  *				order: a timeout, a refused connection, a 5xx
- *				or 429 answer, a refused API key, a redirect
- *				(a wrong forum_url).
+ *				answer, a redirect (a wrong forum_url); a rate
+ *				limit or posting delay (answer_r->cause
+ *				FG_FORUM_CAUSE_RATE_LIMIT: a 429, NodeBB's
+ *				400 "once every N second(s)"); refused
+ *				credentials (FG_FORUM_CAUSE_CREDENTIALS).
  *				answer_r->retry_after_ms is the wait the forum
- *				asked for (Retry-After), 0 when it named none.
+ *				asked for (Retry-After, or the wait its words
+ *				name), 0 when it named none.
  *	FG_FORUM_PERMANENT	the forum refused this post (another 4xx);
  *				*error_r carries the forum's own reason.
  *				answer_r->content_refused is set when the
  *				reason is the post's content (too long,
- *				too short, blank, "seems unclear"): sending
- *				the same text again cannot succeed.
+ *				too short, blank, too similar, "seems
+ *				unclear"): sending the same text again cannot
+ *				succeed; answer_r->cause and min/max_length
+ *				say which limit, when the words tell.
+ *
+ *	fg_forum_classify_refusal() makes these classes from a failed
+ *	answer's status and words for every driver.
  *	FG_FORUM_HELD		the forum accepted the post but holds it for
  *				a moderator (Discourse's review queue): no
  *				post exists yet, so there are no ids. Do not
@@ -117,6 +126,21 @@ struct fg_forum_settings {
 
 #define FG_FORUM_DEFAULT_MAX_ANSWER (1024 * 1024)
 
+/* Why the forum refused a request, when its answer tells (see
+   fg_forum_classify_refusal()). */
+enum fg_forum_cause {
+	FG_FORUM_CAUSE_OTHER = 0,
+	FG_FORUM_CAUSE_RATE_LIMIT,	/* transient: a rate limit or posting
+					   delay; retry_after_ms the wait */
+	FG_FORUM_CAUSE_CREDENTIALS,	/* transient: the API key (or the
+					   user it acts as) was refused */
+	FG_FORUM_CAUSE_TOO_SHORT,	/* permanent: the text; min_length */
+	FG_FORUM_CAUSE_TOO_LONG,	/* permanent: the text; max_length */
+	FG_FORUM_CAUSE_TITLE_TOO_SHORT,	/* permanent: the title; min_length */
+	FG_FORUM_CAUSE_TITLE_TOO_LONG,	/* permanent: the title; max_length */
+	FG_FORUM_CAUSE_TOO_SIMILAR,	/* permanent: the same text again */
+};
+
 /* What the forum answered to one request. */
 struct fg_forum_answer {
 	long long post_id;
@@ -125,6 +149,9 @@ struct fg_forum_answer {
 	long http_status;		/* 0: no HTTP answer at all */
 	unsigned int retry_after_ms;	/* transient: wait asked for, or 0 */
 	bool content_refused;		/* permanent: because of the text */
+	enum fg_forum_cause cause;	/* why, when the answer tells */
+	unsigned int min_length;	/* TOO_SHORT: the forum's minimum */
+	unsigned int max_length;	/* TOO_LONG: the forum's maximum */
 };
 
 struct fg_forum;
@@ -341,6 +368,43 @@ int fg_forum_raw_same(const char *a, const char *b);
 char *fg_forum_fingerprint(const char *author, const char *raw);
 
 extern const struct fg_forum_vfuncs fg_forum_nodebb;
+
+/* The wait when a forum names a rate limit or posting delay but no
+   time (seconds), and when it says the user is "already posting". */
+#define FG_FORUM_RATE_LIMIT_DEFAULT_S 60
+#define FG_FORUM_BUSY_DEFAULT_S 5
+
+/* fg_forum_classify_refusal - for drivers: the class of a failed
+   answer (http_status not 2xx) from its status and the forum's own
+   words (reason: NodeBB's status.message or translation key,
+   Discourse's errors; may be NULL), the Retry-After header (may be
+   NULL) and a wait the body named in seconds (Discourse's
+   extras.wait_seconds; 0 none). Fills answer_r's http_status,
+   retry_after_ms, content_refused, cause and min/max_length:
+
+   - 3xx, 408, 5xx: transient, Retry-After honoured;
+   - 429 and a refusal that names a rate limit or posting delay (also
+     in a 400: NodeBB's too-many-posts, too-many-posts-newbie,
+     user-too-new, already-posting): transient, cause RATE_LIMIT, the
+     wait from Retry-After, wait_s or the seconds in the words, else
+     FG_FORUM_RATE_LIMIT_DEFAULT_S;
+   - 401, and 403 when forbidden_is_credentials: transient, cause
+     CREDENTIALS (the queue waits until the key works);
+   - other 4xx: permanent; the causes of content refusals with the
+     limit the forum named (0 unknown).
+   Returns FG_FORUM_TRANSIENT or FG_FORUM_PERMANENT. */
+int fg_forum_classify_refusal(long http_status, const char *reason,
+			      const char *retry_after, unsigned int wait_s,
+			      bool forbidden_is_credentials, long long now,
+			      struct fg_forum_answer *answer_r);
+/* fg_forum_cause_name - "rate-limit", "credentials", ... for logs */
+const char *fg_forum_cause_name(enum fg_forum_cause cause);
+/* fg_forum_learn_limits - a length refusal that named the forum's
+   limit (answer->min_length / max_length) tightens the limits later
+   requests are fitted to; true when they changed (the same request,
+   fitted again, has a chance) */
+bool fg_forum_learn_limits(struct fg_forum *forum,
+			   const struct fg_forum_answer *answer);
 
 /* NodeBB answer classification, exposed for tests: like
    fg_discourse_classify(), for the {status, response} envelope; a

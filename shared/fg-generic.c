@@ -259,7 +259,10 @@ int fg_generic_classify(long http_status, const char *body, size_t size,
 		(http_status >= 500 && http_status <= 599);
 	if (http_status == 401 || http_status == 403) {
 		what = " (credentials refused: check forum_generic_secret)";
+		answer_r->cause = FG_FORUM_CAUSE_CREDENTIALS;
 	} else if (transient) {
+		if (http_status == 429)
+			answer_r->cause = FG_FORUM_CAUSE_RATE_LIMIT;
 		answer_r->retry_after_ms =
 			fg_forum_parse_retry_after(retry_after, now);
 		if (answer_r->retry_after_ms == 0) {

@@ -13,10 +13,14 @@
  *	reply's pid, tid and index (0 is the topic's first post), so the
  *	post number the bridge keeps is index + 1.
  *
- *	Classification follows fg-discourse: 2xx with ids ok; 202 or
- *	{"queued": true} held for the post queue; 401, 408, 429, 3xx and
- *	5xx transient (Retry-After honoured); other 4xx permanent with
- *	status.message as the reason; no answer transient.
+ *	Classification: 2xx with ids ok; 202 or {"queued": true} held for
+ *	the post queue; the rest by fg_forum_classify_refusal() with
+ *	status.message as the reason: 408, 429, 3xx and 5xx transient
+ *	(Retry-After honoured); the posting delays NodeBB answers with
+ *	400 (too-many-posts, too-many-posts-newbie, user-too-new,
+ *	already-posting) transient with the seconds they state; 401 and
+ *	403 transient as refused credentials; other 4xx permanent; no
+ *	answer transient.
  *
  *	A private message is a chat: a room with the user (POST
  *	/api/v3/chats), then the message in it; a post's author is the
@@ -246,7 +250,6 @@ int fg_nodebb_classify(long http_status, const char *body, size_t size,
 {
 	json_t *root = NULL, *resp;
 	const char *reason;
-	bool transient;
 	int ret;
 
 	memset(answer_r, 0, sizeof(*answer_r));
@@ -297,20 +300,22 @@ int fg_nodebb_classify(long http_status, const char *body, size_t size,
 		return ret;
 	}
 	reason = fg_nodebb_reason(root, body, size);
-	transient = http_status == 401 || http_status == 408 ||
-		http_status == 429 ||
-		(http_status >= 300 && http_status <= 399) ||
-		(http_status >= 500 && http_status <= 599);
-	if (transient)
-		answer_r->retry_after_ms =
-			fg_forum_parse_retry_after(retry_after, now);
-	else	/* 400, "Please enter a shorter title. ..." and the like */
-		answer_r->content_refused = fg_forum_content_refused(reason);
+	/* A wrong or revoked master token is no error to NodeBB: the
+	   request goes on as a guest (src/middleware/user.js, authenticate:
+	   no user from passport, next()), and posting as a guest is
+	   refused with 403 [[error:no-privileges]] - the same answer as a
+	   bridge account without the privilege to post in the category.
+	   Either way only an administrator can help: a 403 stops the queue
+	   (a mapped author's 403 is retried as the bridge user first, see
+	   bridge-inbound). Rate limits and posting delays are 400s
+	   (src/user/posts.js isReady()), with the wait in the message. */
+	ret = fg_forum_classify_refusal(http_status, reason, retry_after, 0,
+					true, now, answer_r);
 	*error_r = fg_errorf("forum answered HTTP %ld%s%s", http_status,
 			     reason != NULL ? ": " : "",
 			     reason != NULL ? reason : "");
 	json_decref(root);
-	return transient ? FG_FORUM_TRANSIENT : FG_FORUM_PERMANENT;
+	return ret;
 }
 
 /* fg_nodebb_perform - one request to PATH under /api/v3: POST of a JSON

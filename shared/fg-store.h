@@ -537,4 +537,23 @@ int fg_store_refused_untake(struct fg_store *store, const char *list,
 			    const char *id, const char *previous,
 			    const char **error_r);
 
+/* ---- a list's inbound queue stopped by the forum ---- */
+/* Why the forum keeps the list's queue waiting (refused credentials,
+   a rate limit): fields cause, reason, since (unix time) and retry_at
+   (unix time of the next try). Gone once a post goes through. */
+#define FG_KEY_IN_STOPPED	"fg:{%s}:in-stopped"
+/* fg_store_in_stopped_set - record why, from when, until when */
+int fg_store_in_stopped_set(struct fg_store *store, const char *list,
+			    const char *cause, const char *reason,
+			    long long since, long long retry_at,
+			    const char **error_r);
+/* fg_store_in_stopped_clear - the queue moves again */
+int fg_store_in_stopped_clear(struct fg_store *store, const char *list,
+			      const char **error_r);
+/* fg_store_in_stopped_get - 1 with the fields (fg_strv_free() both),
+   sorted by name; 0 when the queue is not stopped */
+int fg_store_in_stopped_get(struct fg_store *store, const char *list,
+			    char ***names_r, char ***values_r,
+			    size_t *count_r, const char **error_r);
+
 #endif

@@ -216,6 +216,53 @@ def excerpt(raw: str, limit: int = 300) -> tuple[str, bool]:
     return escape_html(text[:limit]) + "&hellip;", True
 
 
+# NodeBB's posting delays (src/user/posts.js isReady(): initialPostDelay,
+# newbiePostDelay below newbieReputationThreshold, postDelay) and its post
+# lock (src/api/topics.js lockPosting): thrown as [[error:KEY, ARGS]] and
+# answered 400 - not 429 - by helpers.formatApiResponse with the message
+# of public/language/en-GB/error.json.  The fail modes of the same names
+# answer them; Discourse answers its rate limits with 429 (rate_limit_body).
+NODEBB_DELAY_ERRORS = {
+    "post-delay": "You can only post once every %1 second(s) - please wait "
+                  "before posting again",
+    "newbie-delay": "As a new user, you can only post once every %1 second(s) "
+                    "until you have earned %2 reputation - please wait before "
+                    "posting again",
+    "user-too-new": "Sorry, you are required to wait %1 second(s) before "
+                    "making your first post",
+    "already-posting": "You are already posting",
+}
+NODEBB_NEWBIE_REPUTATION = 3   # newbieReputationThreshold (install/data/defaults.json)
+# A wrong or revoked master token makes NodeBB go on as a guest
+# (src/middleware/user.js authenticate(): no user, next()); a guest's post
+# is refused by the privilege check with [[error:no-privileges]], which
+# formatApiResponse answers 403 (src/controllers/helpers.js).
+NODEBB_NO_PRIVILEGES = "You do not have enough privileges for this action."
+
+
+def delay_refusal(forum_type: str, mode: str, seconds: int) -> Optional["Answer"]:
+    """The answer of a posting-delay fail mode, as the forum sends it:
+    NodeBB's 400 envelope, Discourse's 429; None for other modes."""
+    text = NODEBB_DELAY_ERRORS.get(mode)
+    if text is None:
+        return None
+    if forum_type != "nodebb":
+        return Answer(429, rate_limit_body(max(seconds, 1)),
+                      {"Retry-After": str(max(seconds, 1))})
+    text = text.replace("%1", str(seconds)).replace("%2", str(NODEBB_NEWBIE_REPUTATION))
+    return Answer(400, nodebb_envelope(400, message=text))
+
+
+def nodebb_guest_refusal(route: tuple) -> "Answer":
+    """NodeBB's answer to a request without a valid token: a guest may
+    not post (403 no-privileges); the routes behind ensureLoggedIn
+    (chats) answer 401 not-authorised (helpers.notAllowed)."""
+    if route in (("POST", "/api/v3/topics"), ("POST", "/api/v3/topics/{tid}")):
+        return Answer(403, nodebb_envelope(403, message=NODEBB_NO_PRIVILEGES))
+    return Answer(401, nodebb_envelope(
+        401, message="A valid login session was not found. Please log in and try again."))
+
+
 def js_length(text: str) -> int:
     """JavaScript's String length: UTF-16 code units."""
     return len(text.encode("utf-16-le")) // 2
@@ -662,6 +709,31 @@ class Forum:
             elif name:
                 user.name = name
             return user
+
+    # -- administration --------------------------------------------------------
+
+    def change_settings(self, data: dict) -> dict:
+        """Set api_key and the length minimums an administrator may change
+        while the forum runs; the values now in force."""
+        with self.lock:
+            key = data.get("api_key")
+            if key is not None:
+                if not isinstance(key, str) or not key:
+                    raise ValueError("'api_key' must be a non-empty string")
+                self.settings.api_key = key
+            for name in ("min_post_length", "min_first_post_length", "min_title_length"):
+                value = data.get(name)
+                if value is None:
+                    continue
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise ValueError(f"'{name}' must be a non-negative integer")
+                setattr(self.settings, name, value)
+            if data.get("min_post_length") is not None and self.settings.forum_type == "nodebb":
+                # NodeBB has one minimumPostLength for topics and replies
+                self.settings.min_first_post_length = self.settings.min_post_length
+            return {"min_post_length": self.settings.min_post_length,
+                    "min_first_post_length": self.settings.min_first_post_length,
+                    "min_title_length": self.settings.min_title_length}
 
     # -- failure injection ---------------------------------------------------
 
@@ -1331,6 +1403,8 @@ class Handler(BaseHTTPRequestHandler):
             if mode == "429":
                 return Answer(429, rate_limit_body(retry_after),
                               {"Retry-After": str(retry_after)})
+            if mode in NODEBB_DELAY_ERRORS:
+                return delay_refusal("discourse", mode, retry_after)
             if mode == "422":
                 return Answer(422, {"action": "create_post",
                                     "errors": ["Refused by the simulator (fail mode 422)"]})
@@ -1490,6 +1564,7 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/__sim/fail"): self._sim_fail,
             ("POST", "/__sim/reset"): self._sim_reset,
             ("POST", "/__sim/purge"): self._sim_purge,
+            ("POST", "/__sim/settings"): self._sim_settings,
             ("GET", "/__sim/generic"): self._sim_generic,
             ("POST", "/__sim/generic"): self._sim_generic,
             ("POST", "/__sim/nodebb-raw-fail"): self._sim_nodebb_raw_fail,
@@ -1571,15 +1646,21 @@ class Handler(BaseHTTPRequestHandler):
 
     def _sim_fail(self, data: dict) -> Answer:
         mode = str(data.get("mode", "none"))
-        if mode not in ("422", "429", "502", "503", "down", "lost", "slow", "none"):
-            raise ValueError("'mode' must be one of 422, 429, 502, 503, down, lost, "
-                             "slow, none")
+        modes = ("422", "429", "502", "503", "down", "lost", "slow", "none") + \
+            tuple(NODEBB_DELAY_ERRORS)
+        if mode not in modes:
+            raise ValueError("'mode' must be one of " + ", ".join(modes))
         count, retry_after = data.get("count", 1), data.get("retry_after", 1)
         if not isinstance(count, int) or count < 0 or not isinstance(retry_after, int) \
                 or retry_after < 0:
             raise ValueError("'count' and 'retry_after' must be non-negative integers")
         return Answer(200, {"ok": True, "fail": self.server.forum.set_failure(
             mode, count, retry_after)})
+
+    def _sim_settings(self, data: dict) -> Answer:
+        """An administrator's change: a new API key (the old one revoked),
+        other length limits."""
+        return Answer(200, {"ok": True, "settings": self.server.forum.change_settings(data)})
 
     def _sim_generic(self, data: dict) -> Answer:
         """The generic endpoint's keys and requests (its mode only); a
@@ -2144,6 +2225,15 @@ class SelfTest:
                        and body == rate_limit_body(3), (status, body))
         status, _, _ = self.request("GET", f"/t/{self.topic_id}.json")
         self.check("after the 429s: 200 again", status == 200, status)
+        # Discourse answers its new-user limits with its rate limiter's 429
+        self.request("POST", "/__sim/fail", {"mode": "newbie-delay", "retry_after": 7},
+                     auth=False)
+        status, response, body = self.request("GET", f"/t/{self.topic_id}.json")
+        self.check("newbie-delay mode on Discourse: 429 rate_limit", status == 429
+                   and response.getheader("Retry-After") == "7"
+                   and body == rate_limit_body(7), (status, body))
+        status, _, body = self.request("POST", "/__sim/settings", {"api_key": ""}, auth=False)
+        self.check("settings: an empty api_key is refused", status == 400, body)
 
         self.request("POST", "/__sim/fail", {"mode": "503", "count": 1}, auth=False)
         status, _, _ = self.request("GET", f"/t/{self.topic_id}.json")
@@ -2544,6 +2634,8 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
         if mode == "429":
             return Answer(429, nodebb_envelope(429, message="You are making too many requests"),
                           {"Retry-After": str(retry_after)})
+        if mode in NODEBB_DELAY_ERRORS:
+            return delay_refusal("nodebb", mode, retry_after)
         if mode == "422":
             return Answer(400, nodebb_envelope(400, message="Refused by the simulator (fail mode 422)"))
         page = f"<html><body><h1>{mode} {http.HTTPStatus(int(mode)).phrase}</h1></body></html>"
@@ -2556,8 +2648,7 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
     auth = handler.headers.get("Authorization", "")
     token = auth[7:] if auth.startswith("Bearer ") else ""
     if not token or not hmac.compare_digest(token.encode(), forum.settings.api_key.encode()):
-        return Answer(401, nodebb_envelope(
-            401, message="A valid login session was not found. Please log in and try again."))
+        return nodebb_guest_refusal((op.method, op.template))
     data: Any = {}
     if body.strip():
         if handler.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
@@ -2685,6 +2776,44 @@ class NodebbSelfTest:
         except ValueError:
             return response.status, response, text
 
+    def refusals(self, server, tid: int) -> None:
+        """NodeBB's posting delays are 400s with the seconds in the words;
+        a revoked token makes a guest (403); a raised minimumPostLength."""
+        server.forum.set_failure("newbie-delay", 1, 120)
+        status, response, body = self.request("POST", f"/api/v3/topics/{tid}", {
+            "content": "A newbie's quick reply.", "_uid": 2})
+        self.check("nodebb: newbie-delay mode is NodeBB's 400", status == 400
+                   and response.getheader("Retry-After") is None
+                   and body == {"status": {"code": "bad-request", "message":
+                                           "As a new user, you can only post once every "
+                                           "120 second(s) until you have earned 3 reputation"
+                                           " - please wait before posting again"},
+                                "response": {}}, body)
+        server.forum.set_failure("already-posting", 1, 0)
+        status, _, body = self.request("POST", f"/api/v3/topics/{tid}", {
+            "content": "Twice at once.", "_uid": 2})
+        self.check("nodebb: already-posting mode", status == 400
+                   and body["status"]["message"] == "You are already posting", body)
+        old_key = server.forum.settings.api_key
+        server.forum.change_settings({"api_key": "rotated-" + old_key})
+        try:
+            status, _, body = self.request("POST", f"/api/v3/topics/{tid}", {
+                "content": "With the revoked token.", "_uid": 2})
+            self.check("nodebb: a revoked token is a guest's 403", status == 403
+                       and body["status"]["code"] == "forbidden", body)
+        finally:
+            server.forum.change_settings({"api_key": old_key})
+        server.forum.change_settings({"min_post_length": 30})
+        try:
+            status, _, body = self.request("POST", f"/api/v3/topics/{tid}", {
+                "content": "Thanks!", "_uid": 2})
+            self.check("nodebb: a raised minimumPostLength refuses a short post",
+                       status == 400 and body["status"]["message"] ==
+                       "Please enter a longer post. Posts should contain at least "
+                       "30 character(s).", body)
+        finally:
+            server.forum.change_settings({"min_post_length": NODEBB_MIN_POST_LENGTH})
+
     def run(self) -> None:
         args = build_parser().parse_args([
             "--listen", f"{LISTEN_HOST}:0", "--api-key", self.TOKEN, "--forum-type", "nodebb",
@@ -2722,8 +2851,9 @@ class NodebbSelfTest:
             status, _, body = self.request("POST", "/api/v3/topics", {
                 "cid": 3, "title": "No token", "content": "Body of the post.", "_uid": 2},
                 token=False)
-            self.check("nodebb: no token 401 not-authorised", status == 401
-                       and body["status"]["code"] == "not-authorised", body)
+            self.check("nodebb: no token, a guest: 403 no-privileges", status == 403
+                       and body["status"] == {"code": "forbidden",
+                                              "message": NODEBB_NO_PRIVILEGES}, body)
             status, _, body = self.request("POST", "/api/v3/topics", {
                 "cid": 3, "title": "No uid here", "content": "Body of the post."})
             self.check("nodebb: master token without _uid 400", status == 400
@@ -2771,6 +2901,7 @@ class NodebbSelfTest:
             status, _, _ = self.request("POST", f"/api/v3/topics/{tid}", {
                 "content": "Unavailable reply.", "_uid": 2})
             self.check("nodebb: 503 mode", status == 503, status)
+            self.refusals(server, tid)
             self.check("nodebb: every 200 answer matched the contract",
                        server.forum.response_errors == [], server.forum.response_errors)
         finally:

@@ -186,8 +186,10 @@ START_TEST(test_nodebb_classify)
 					    &a, &error), FG_FORUM_PERMANENT);
 	ck_assert_str_eq(error,
 		"forum answered HTTP 400: Please enter a longer post. Now.");
+	/* a wrong token: NodeBB goes on as a guest, who may not post */
 	ck_assert_int_eq(fg_nodebb_classify(403, bad, strlen(bad), NULL, 0,
-					    &a, &error), FG_FORUM_PERMANENT);
+					    &a, &error), FG_FORUM_TRANSIENT);
+	ck_assert_int_eq(a.cause, FG_FORUM_CAUSE_CREDENTIALS);
 	ck_assert_int_eq(fg_nodebb_classify(429, bad, strlen(bad), "9", 0,
 					    &a, &error), FG_FORUM_TRANSIENT);
 	ck_assert_int_eq(a.retry_after_ms, 9000);
