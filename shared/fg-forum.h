@@ -45,8 +45,10 @@
  *				too short, blank, "seems unclear"): sending
  *				the same text again cannot succeed.
  *	FG_FORUM_HELD		the forum accepted the post but holds it for
- *				a moderator (Discourse's review queue): no
- *				post exists yet, so there are no ids. Do not
+ *				a moderator (Discourse's review queue,
+ *				NodeBB's post queue): no post exists yet,
+ *				so there are no ids but answer_r->held_id,
+ *				the forum's id of the queued post. Do not
  *				send it again.
  *
  *	Limits: fg_forum_create() and fg_forum_find() fit the request's
@@ -117,6 +119,9 @@ struct fg_forum_answer {
 	long http_status;		/* 0: no HTTP answer at all */
 	unsigned int retry_after_ms;	/* transient: wait asked for, or 0 */
 	bool content_refused;		/* permanent: because of the text */
+	char held_id[64];		/* held: the forum's id of the queued
+					   post (NodeBB "reply-MS", Discourse
+					   the pending post's id), or "" */
 };
 
 struct fg_forum;

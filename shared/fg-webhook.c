@@ -416,3 +416,35 @@ int fg_webhook_parse_nodebb(const void *body, size_t size, size_t max_size,
 	*post_r = post;
 	return FG_WEBHOOK_POST;
 }
+
+/* fg_webhook_nodebb_rejected - NodeBB's action:post-queue:removeFromQueue
+   (src/posts/queue.js Posts.removeFromQueue(): a moderator rejected a
+   queued post; an approval goes through submitFromQueue() and does not
+   fire it): {"hook": ..., "params": {"data": {"id": "reply-MS", "uid",
+   "type", "data"}}} */
+int fg_webhook_nodebb_rejected(const void *body, size_t size,
+			       size_t max_size, char **held_id_r)
+{
+	json_t *root, *data, *id;
+	const char *hook;
+	int ret = 0;
+
+	*held_id_r = NULL;
+	if (max_size > 0 && size > max_size)
+		return 0;
+	if ((root = json_loadb(body, size, 0, NULL)) == NULL)
+		return 0;
+	hook = json_string_value(json_object_get(root, "hook"));
+	data = json_object_get(json_object_get(root, "params"), "data");
+	id = json_object_get(data, "id");
+	if (hook != NULL &&
+	    strcmp(hook, "action:post-queue:removeFromQueue") == 0 &&
+	    json_is_string(id) && json_string_length(id) > 0 &&
+	    json_string_length(id) < 64 &&
+	    strlen(json_string_value(id)) == json_string_length(id)) {
+		*held_id_r = fg_xstrdup(json_string_value(id));
+		ret = 1;
+	}
+	json_decref(root);
+	return ret;
+}
