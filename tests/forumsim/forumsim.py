@@ -643,6 +643,7 @@ class Forum:
             self.chat_rooms: dict[int, dict] = {}
             self.chats: list[dict] = []
             self.failure = {"mode": "none", "remaining": 0, "retry_after": 1}
+            self.review_init()
 
     # -- users ---------------------------------------------------------------
 
@@ -771,6 +772,117 @@ class Forum:
             self.posts[post.id] = post
             self.recent_raw[unique_key] = now
             return post
+
+    # -- review queue --------------------------------------------------------
+    # Discourse: NewPostManager enqueues a post of a user or category that
+    # needs approval as a ReviewableQueuedPost and answers NewPostResult
+    # {action: "enqueued", pending_post: {id, raw, created_at} (the
+    # reviewable, TopicPendingPostSerializer), pending_count, success}
+    # (lib/new_post_manager.rb, app/serializers/new_post_result_serializer.rb);
+    # approving it runs PostCreator, so post_created fires as for any post.
+    # NodeBB: Posts.shouldQueue (postQueue per category, users below the
+    # reputation threshold) and Posts.addToQueue answer {id: "TYPE-MS",
+    # type, queued: true, message: "[[success:post-queued]]"} with 200;
+    # submitFromQueue() creates it (action:topic.post/reply fire) and
+    # removeFromQueue() rejects it, firing
+    # action:post-queue:removeFromQueue {data: {id, uid, type, data}}
+    # (src/posts/queue.js).
+
+    def review_init(self) -> None:
+        self.review_users: set[str] = set()
+        self.review_categories: set[int] = set()
+        self.review_queue: dict[str, dict] = {}
+        self.review_done: list[dict] = []
+        self.review_ids = itertools.count(1)
+        self.review_last_ms = 0
+
+    def review_set(self, users: list, categories: list) -> dict:
+        with self.lock:
+            self.review_users = {str(u).lower() for u in users}
+            self.review_categories = {int(c) for c in categories}
+            return {"users": sorted(self.review_users),
+                    "categories": sorted(self.review_categories)}
+
+    def review_needed(self, username: str, data: dict) -> bool:
+        with self.lock:
+            topic_id = data.get("topic_id")
+            if topic_id is not None:
+                topic = self.topics.get(topic_id)
+                category = topic.category_id if topic is not None else None
+            else:
+                category = data.get("category")
+            return username.lower() in self.review_users or category in self.review_categories
+
+    def review_hold(self, username: str, data: dict) -> dict:
+        """Queue the post: the entry as the forum keeps it."""
+        with self.lock:
+            kind = "reply" if data.get("topic_id") is not None else "topic"
+            if data.get("topic_id") is not None and data["topic_id"] not in self.topics:
+                raise Rejected(404, NOT_FOUND)
+            if self.settings.forum_type == "nodebb":
+                ms = max(int(time.time() * 1000), self.review_last_ms + 1)
+                self.review_last_ms = ms
+                held_id = f"{kind}-{ms}"
+            else:
+                held_id = str(next(self.review_ids))
+            entry = {"id": held_id, "type": kind, "username": username,
+                     "data": dict(data), "created_at": iso_now()}
+            self.review_queue[held_id] = entry
+            return entry
+
+    def review_answer(self, entry: dict) -> dict:
+        """What the API answers for a queued post."""
+        with self.lock:
+            if self.settings.forum_type == "nodebb":
+                return {"id": entry["id"], "type": entry["type"], "queued": True,
+                        "message": "[[success:post-queued]]"}
+            return {"action": "enqueued", "success": True,
+                    "pending_count": len(self.review_queue),
+                    "pending_post": {"id": int(entry["id"]),
+                                     "raw": clean_raw(str(entry["data"].get("raw") or "")),
+                                     "created_at": entry["created_at"]}}
+
+    def review_approve(self, held_id: str) -> Post:
+        with self.lock:
+            entry = self.review_queue.get(held_id)
+            if entry is None:
+                raise Rejected(404, NOT_FOUND)
+            post = self.create_post(entry["username"], None, entry["data"], via="api")
+            del self.review_queue[held_id]
+            self.review_done.append({"id": held_id, "outcome": "approved",
+                                     "post_id": post.id, "topic_id": post.topic.id})
+            return post
+
+    def review_reject(self, held_id: str) -> dict:
+        with self.lock:
+            entry = self.review_queue.pop(held_id, None)
+            if entry is None:
+                raise Rejected(404, NOT_FOUND)
+            self.review_done.append({"id": held_id, "outcome": "rejected"})
+            return entry
+
+    def review_state(self) -> dict:
+        with self.lock:
+            return {"queue": [{"id": e["id"], "type": e["type"], "username": e["username"],
+                               "topic_id": e["data"].get("topic_id"),
+                               "title": e["data"].get("title"),
+                               "category": e["data"].get("category"),
+                               "raw": e["data"].get("raw")}
+                              for e in self.review_queue.values()],
+                    "done": copy.deepcopy(self.review_done),
+                    "users": sorted(self.review_users),
+                    "categories": sorted(self.review_categories)}
+
+    # -- moving topics (Discourse: PUT /t/-/{id}.json category_id, NodeBB:
+    # PUT /api/v3/topics/{tid}/move; the topic's posts keep their ids) ------
+
+    def move_topic(self, topic_id: int, category: int) -> Topic:
+        with self.lock:
+            topic = self.topics.get(topic_id)
+            if topic is None:
+                raise Rejected(404, NOT_FOUND)
+            topic.category_id = category
+            return topic
 
     def create_private_message(self, username: str, data: dict) -> Post:
         """A private message, as Discourse's PostCreator makes one for
@@ -998,6 +1110,7 @@ class Forum:
                 "fail": dict(self.failure),
                 "private_messages": copy.deepcopy(self.private_messages),
                 "chats": copy.deepcopy(self.chats),
+                "review": self.review_state(),
                 "uploads": [{k: u[k] for k in ("id", "original_filename", "filesize",
                                                "short_url", "sha1", "content_type", "username")}
                             for u in self.uploads],
@@ -1134,6 +1247,8 @@ class Answer:
     headers: dict = field(default_factory=dict)
     after: Optional[Callable[[], None]] = None   # runs once the answer is sent
     content_type: str = "application/json; charset=utf-8"
+    # False: an answer the contract does not describe (a queued post)
+    checked: bool = True
 
 
 class BodyTooLarge(Exception):
@@ -1350,7 +1465,7 @@ class Handler(BaseHTTPRequestHandler):
             answer = handler(username, params, query, data or {})
         except Rejected as e:
             return Answer(e.status, e.body, e.headers)
-        if answer.status == 200 and isinstance(answer.body, dict):
+        if answer.status == 200 and isinstance(answer.body, dict) and answer.checked:
             self._check_response(op, path, answer.body)
         return answer
 
@@ -1381,9 +1496,21 @@ class Handler(BaseHTTPRequestHandler):
             post = self.server.forum.create_private_message(username, data)
             # a private message fires no webhook of the bridged categories
             return Answer(200, self.server.forum.created_post_json(post, username))
+        held = self._review_hold(username, data)
+        if held is not None:
+            return held
         post = self.server.forum.create_post(username, None, data, via="api")
         return Answer(200, self.server.forum.created_post_json(post, username),
                       after=self._deliver_later(post))
+
+    def _review_hold(self, username: str, data: dict) -> Optional[Answer]:
+        """A post the review settings queue: Discourse's enqueued answer
+        (200; the contract describes only a created post)."""
+        forum = self.server.forum
+        if not forum.review_needed(username, data):
+            return None
+        return Answer(200, forum.review_answer(forum.review_hold(username, data)),
+                      checked=False)
 
     def _create_upload(self, username: str, params: dict, query: dict, data: dict) -> Answer:
         """UploadsController#create with synchronous=true: the same bytes
@@ -1464,6 +1591,10 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/__sim/topic"): self._sim_topic,
             ("POST", "/__sim/fail"): self._sim_fail,
             ("POST", "/__sim/reset"): self._sim_reset,
+            ("POST", "/__sim/review"): self._sim_review,
+            ("POST", "/__sim/approve"): self._sim_approve,
+            ("POST", "/__sim/reject"): self._sim_reject,
+            ("POST", "/__sim/move"): self._sim_move,
         }
         route = routes.get((method, path))
         if route is None:
@@ -1522,6 +1653,27 @@ class Handler(BaseHTTPRequestHandler):
             raise ValueError("'count' and 'retry_after' must be non-negative integers")
         return Answer(200, {"ok": True, "fail": self.server.forum.set_failure(
             mode, count, retry_after)})
+
+    def _sim_review(self, data: dict) -> Answer:
+        users, categories = data.get("users", []), data.get("categories", [])
+        if not isinstance(users, list) or not isinstance(categories, list) \
+                or not all(isinstance(c, int) for c in categories):
+            raise ValueError("'users' must be a list of names, 'categories' of ids")
+        return Answer(200, {"ok": True, "review": self.server.forum.review_set(users, categories)})
+
+    def _sim_approve(self, data: dict) -> Answer:
+        post = self.server.forum.review_approve(str(data["id"]))
+        return Answer(200, self.server.forum.created_post_json(post, post.user.username),
+                      after=self._deliver_later(post))
+
+    def _sim_reject(self, data: dict) -> Answer:
+        entry = self.server.forum.review_reject(str(data["id"]))
+        return Answer(200, {"ok": True, "rejected": entry["id"]})
+
+    def _sim_move(self, data: dict) -> Answer:
+        topic = self.server.forum.move_topic(self._need(data, "topic_id", int),
+                                             self._need(data, "category", int))
+        return Answer(200, {"ok": True, "topic_id": topic.id, "category_id": topic.category_id})
 
     def _sim_reset(self, data: dict) -> Answer:
         if self.server.dispatcher:
@@ -1788,6 +1940,7 @@ class SelfTest:
             self.test_contract_violations()
             self.test_failures()
             self.test_webhooks()
+            self.test_review_and_move()
             self.test_reset()
             NodebbSelfTest(self).run()
         except Exception as e:   # a crash is a failure, not a traceback
@@ -2114,6 +2267,42 @@ class SelfTest:
         self.check("state: requests counted", st["requests"] > 10 and st["request_log"],
                    st["requests"])
 
+    def test_review_and_move(self) -> None:
+        """Review queue: enqueued answer, approval fires post_created,
+        rejection drops it; a moved topic's webhooks carry the new category."""
+        self.request("POST", "/__sim/review", {"users": [self.USER]}, auth=False)
+        status, _, held = self.request("POST", "/posts.json", {
+            "topic_id": self.topic_id, "raw": "A reply that waits for a moderator."})
+        pending = held.get("pending_post", {}) if isinstance(held, dict) else {}
+        self.check("review: 200 enqueued with the pending post's id", status == 200
+                   and held.get("action") == "enqueued" and isinstance(pending.get("id"), int)
+                   and pending.get("raw") == "A reply that waits for a moderator.", held)
+        status, _, other = self.request("POST", "/posts.json", {
+            "topic_id": self.topic_id, "raw": "A second reply that a moderator rejects."})
+        self.request("POST", "/__sim/review", {}, auth=False)
+        queue = self.state()["review"]["queue"]
+        self.check("review: nothing created, both queued", len(queue) == 2
+                   and not any("waits for a moderator" in p["raw"] for t in self.state()["topics"]
+                               for p in t["posts"]), queue)
+        status, _, post = self.request("POST", "/__sim/approve", {"id": pending.get("id")},
+                                       auth=False)
+        hooks = self.wait_for(lambda: self.post_webhooks(post.get("id")))
+        self.check("review: approval creates the post and fires post_created", status == 200
+                   and post.get("username") == self.USER and bool(hooks), post)
+        status, _, _ = self.request("POST", "/__sim/reject",
+                                    {"id": other["pending_post"]["id"]}, auth=False)
+        st = self.state()["review"]
+        self.check("review: rejection drops it", status == 200 and st["queue"] == []
+                   and [d["outcome"] for d in st["done"]] == ["approved", "rejected"], st)
+        status, _, _ = self.request("POST", "/__sim/move",
+                                    {"topic_id": self.topic_id, "category": 77}, auth=False)
+        status2, _, reply = self.request("POST", "/__sim/reply", {
+            "topic_id": self.topic_id, "raw": "A reply after the topic was moved.",
+            "username": "carol"}, auth=False)
+        hooks = self.wait_for(lambda: self.post_webhooks(reply.get("id")))
+        self.check("move: later webhooks carry the new category", status == 200 and hooks
+                   and json.loads(hooks[0][1])["post"]["category_id"] == 77, hooks)
+
     def test_reset(self) -> None:
         status, _, _ = self.request("POST", "/__sim/reset", auth=False)
         st = self.state()
@@ -2343,9 +2532,11 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
     route = (op.method, op.template)
     try:
         if route == ("POST", "/api/v3/topics"):
-            post = forum.create_post(str(uid), None, {
-                "title": data.get("title"), "raw": data.get("content"),
-                "category": int(data["cid"])}, via="api")
+            fields = {"title": data.get("title"), "raw": data.get("content"),
+                      "category": int(data["cid"])}
+            if forum.review_needed(str(uid), fields):
+                return _nodebb_queued(forum, str(uid), fields)
+            post = forum.create_post(str(uid), None, fields, via="api")
             response = nodebb_topic_json(post.topic)
         elif route == ("POST", "/api/v3/topics/{tid}"):
             tid = int(params["tid"]) if params["tid"].isdigit() else -1
@@ -2356,6 +2547,8 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
                 if parent is None or parent.topic.id != tid:
                     return Answer(400, nodebb_envelope(400, message="Invalid post id"))
                 fields["reply_to_post_number"] = parent.post_number
+            if forum.review_needed(str(uid), fields):
+                return _nodebb_queued(forum, str(uid), fields)
             post = forum.create_post(str(uid), None, fields, via="api")
             response = nodebb_post_json(post, int(to_pid) if to_pid is not None else None)
         elif route == ("GET", "/api/v3/posts/{pid}"):
@@ -2394,6 +2587,13 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
         with forum.lock:
             forum.response_errors.append({"operation": op.name, "path": path, "errors": errors})
     return Answer(200, answer)
+
+
+def _nodebb_queued(forum, username, fields):
+    """NodeBB's answer for a post put into the post queue: 200, the
+    envelope around Posts.addToQueue()'s result (not in the contract)."""
+    entry = forum.review_hold(username, fields)
+    return Answer(200, nodebb_envelope(200, forum.review_answer(entry)), checked=False)
 
 
 def _nodebb_violation(handler, method, path, body, problems):
