@@ -493,6 +493,8 @@ START_TEST(test_discourse_classify_held)
 					       0, &a, &error), FG_FORUM_HELD);
 	ck_assert_int_eq(a.post_id, 0);
 	ck_assert_int_eq(a.topic_id, 0);
+	/* the pending post's id: what recognises it when approved */
+	ck_assert_str_eq(a.held_id, "5");
 }
 END_TEST
 
