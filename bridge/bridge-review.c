@@ -16,8 +16,11 @@
  *	When a moderator approves it, the forum creates the post and its
  *	webhook arrives like any other. review_approved() recognises it,
  *	before anything is mailed: by the fingerprint of its author and
- *	text, else by its author and topic (a reply), else by its author
- *	and title (a new topic's first post); the oldest such entry wins.
+ *	text, else, when the bridge asked for no post with that
+ *	fingerprint (a moderator edited it, or the webhook carries
+ *	rendered HTML), by its author and topic (a reply) or by its
+ *	author and title (a new topic's first post); the oldest such
+ *	entry wins.
  *	The post is then mapped to the list mail's Message-ID, so replies
  *	on either side thread under it, and it is not mailed.
  *
@@ -27,11 +30,12 @@
  *	Posts.removeFromQueue(); an approval goes through
  *	submitFromQueue(), which does not fire it), and
  *	nodebb-plugin-webhooks forwards it when it is configured
- *	(review_rejected()). Discourse sends no webhook that names the
- *	pending post's id for a rejection here, so a held post that is
- *	neither approved nor rejected within forum_review_expiry counts as
- *	expired, with a log line (review_expire()). Both show in
- *	`forumgate status`.
+ *	(review_rejected()). Discourse sends reviewable_transitioned_to
+ *	({"reviewable": {id, type: "ReviewableQueuedPost", status: 2}},
+ *	the webhook's "Reviewable Event") when that event is enabled. A
+ *	held post that is neither approved nor rejected within
+ *	forum_review_expiry counts as expired, with a log line
+ *	(review_expire()). All show in `forumgate status`.
  */
 #include "bridge-worker.h"
 #include "fg-forum.h"

@@ -19,6 +19,9 @@
  *		"ignored: why", so the forum does not retry them.
  *		post_edited with a new version is queued as a revision
  *		when outbound_edits = mail, and ignored otherwise.
+ *		reviewable_transitioned_to of a ReviewableQueuedPost that
+ *		was rejected records the rejection of list mail the forum
+ *		held (bridge-review.c).
  *	POST /webhooks/post
  *		The generic signed JSON webhook for other forums: the same
  *		body ({"post": {...}}) and signature (sha256=HEX, the
@@ -329,7 +332,7 @@ static mhd_result webhook_parsed(struct webhook *wh,
    recorded for the list that sent it */
 static mhd_result webhook_rejected(struct webhook *wh,
 				   struct MHD_Connection *conn,
-				   const char *held_id)
+				   const char *held_id, const char *forum)
 {
 	struct fg_store *store;
 	const char *error;
@@ -344,13 +347,13 @@ static mhd_result webhook_rejected(struct webhook *wh,
 					    error);
 	webhook_store_ok(wh);
 	if (ret == 0) {
-		msg_info("webhook: event=nodebb: the forum rejected the "
-			 "queued post %s: not list mail in review", held_id);
+		msg_info("webhook: event=%s: the forum rejected the queued "
+			 "post %s: not list mail in review", forum, held_id);
 		return webhook_reply(conn, MHD_HTTP_OK,
 				     "ignored: not a post in review");
 	}
-	msg_warn("webhook: event=nodebb list=%s: the forum rejected the "
-		 "list mail it held for review (%s)", list, held_id);
+	msg_warn("webhook: event=%s list=%s: the forum rejected the list "
+		 "mail it held for review (%s)", forum, list, held_id);
 	free(list);
 	return webhook_reply(conn, MHD_HTTP_OK, "rejection recorded");
 }
@@ -379,7 +382,7 @@ static mhd_result webhook_nodebb(struct webhook *wh,
 	}
 	if (fg_webhook_nodebb_rejected(req->body.s, req->body.len,
 				       c->webhook_max_size, &held_id) > 0) {
-		mhd_result mret = webhook_rejected(wh, conn, held_id);
+		mhd_result mret = webhook_rejected(wh, conn, held_id, "nodebb");
 		free(held_id);
 		return mret;
 	}
@@ -400,7 +403,7 @@ static mhd_result webhook_discourse(struct webhook *wh,
 	const char *event_header = req->is_generic ? GENERIC_EVENT_HEADER :
 		FG_WEBHOOK_EVENT_HEADER;
 	const char *sig, *event, *event_id, *error;
-	char peer[64];
+	char peer[64], *held_id;
 	struct fg_post *post;
 	int ret;
 
@@ -421,6 +424,13 @@ static mhd_result webhook_discourse(struct webhook *wh,
 					       "X-Discourse-Event-Id");
 	if (event_id == NULL)
 		event_id = "-";
+	if (!req->is_generic &&
+	    fg_webhook_discourse_rejected(event, req->body.s, req->body.len,
+					  c->webhook_max_size, &held_id) > 0) {
+		mhd_result mret = webhook_rejected(wh, conn, held_id, "discourse");
+		free(held_id);
+		return mret;
+	}
 	ret = fg_webhook_parse(event, req->body.s, req->body.len,
 			       c->webhook_max_size, &post, &error);
 	if (ret == FG_WEBHOOK_INVALID && (event == NULL || *event == '\0'))

@@ -448,3 +448,44 @@ int fg_webhook_nodebb_rejected(const void *body, size_t size,
 	json_decref(root);
 	return ret;
 }
+
+/* fg_webhook_discourse_rejected - Discourse's reviewable_transitioned_to
+   (event type reviewable_updated; config/initializers/
+   012-web_hook_events.rb): {"reviewable": ReviewableSerializer} whose
+   type is ReviewableQueuedPost and whose status (status_for_database)
+   is 2 rejected, 3 ignored or 4 deleted */
+int fg_webhook_discourse_rejected(const char *event, const void *body,
+				  size_t size, size_t max_size,
+				  char **held_id_r)
+{
+	json_t *root, *r, *type, *status, *id;
+	long long st = -1;
+	int ret = 0;
+
+	*held_id_r = NULL;
+	if (event == NULL || strcmp(event, "reviewable_transitioned_to") != 0 ||
+	    (max_size > 0 && size > max_size))
+		return 0;
+	if ((root = json_loadb(body, size, 0, NULL)) == NULL)
+		return 0;
+	r = json_object_get(root, "reviewable");
+	type = json_object_get(r, "type");
+	status = json_object_get(r, "status");
+	id = json_object_get(r, "id");
+	if (json_is_integer(status))
+		st = (long long)json_integer_value(status);
+	else if (json_is_string(status))
+		st = strcmp(json_string_value(status), "rejected") == 0 ? 2 :
+			strcmp(json_string_value(status), "ignored") == 0 ? 3 :
+			strcmp(json_string_value(status), "deleted") == 0 ? 4 : -1;
+	if (json_is_string(type) &&
+	    strcmp(json_string_value(type), "ReviewableQueuedPost") == 0 &&
+	    st >= 2 && st <= 4 && json_is_integer(id) &&
+	    json_integer_value(id) > 0) {
+		*held_id_r = fg_xasprintf("%lld",
+					  (long long)json_integer_value(id));
+		ret = 1;
+	}
+	json_decref(root);
+	return ret;
+}

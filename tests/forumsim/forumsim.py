@@ -609,6 +609,10 @@ WEBHOOK_POST_FIELDS = (
     "topic_archetype", "category_slug")
 
 
+# Reviewable.statuses (app/models/reviewable.rb)
+REVIEWABLE_REJECTED = 2
+
+
 def pick(attrs: dict, fields: tuple) -> dict:
     return {name: attrs[name] for name in fields}
 
@@ -860,6 +864,21 @@ class Forum:
                 raise Rejected(404, NOT_FOUND)
             self.review_done.append({"id": held_id, "outcome": "rejected"})
             return entry
+
+    def reviewable_json(self, entry: dict, status: int) -> dict:
+        """The members of ReviewableSerializer a webhook receiver reads:
+        id, type, status (status_for_database: 0 pending, 1 approved,
+        2 rejected, 3 ignored, 4 deleted), topic_id, category_id,
+        created_at, and the queued post's payload."""
+        with self.lock:
+            data = entry["data"]
+            topic = self.topics.get(data.get("topic_id")) if data.get("topic_id") else None
+            return {"id": int(entry["id"]), "type": "ReviewableQueuedPost",
+                    "type_source": "core", "status": status,
+                    "topic_id": topic.id if topic else None,
+                    "category_id": topic.category_id if topic else data.get("category"),
+                    "created_at": entry["created_at"],
+                    "payload": {"raw": data.get("raw"), "title": data.get("title")}}
 
     def review_state(self) -> dict:
         with self.lock:
@@ -1155,6 +1174,22 @@ class WebhookDispatcher:
         record = {"event": "post_created", "post_id": post.id, "topic_id": post.topic.id,
                   "event_id": None, "event_ids": [], "status": None, "attempts": 0,
                   "delivered": False, "done": False, "history": []}
+        self._enqueue(record, body)
+
+    def submit_reviewable(self, reviewable: dict) -> None:
+        """Queue reviewable_transitioned_to (event type reviewable):
+        WebHook.enqueue_object_hooks(:reviewable, ...) sends
+        {"reviewable": ReviewableSerializer} (config/initializers/
+        012-web_hook_events.rb)."""
+        body = dump_json({"reviewable": reviewable})
+        record = {"event": "reviewable_transitioned_to", "event_type": "reviewable",
+                  "post_id": None, "topic_id": reviewable.get("topic_id"),
+                  "reviewable_id": reviewable["id"],
+                  "event_id": None, "event_ids": [], "status": None, "attempts": 0,
+                  "delivered": False, "done": False, "history": []}
+        self._enqueue(record, body)
+
+    def _enqueue(self, record: dict, body: bytes) -> None:
         with self.forum.lock:
             self.forum.webhooks.append(record)
         if not self.url:
@@ -1201,8 +1236,8 @@ class WebhookDispatcher:
             "User-Agent": "Discourse/3.4.0 (forumsim)",
             "X-Discourse-Instance": self.instance,
             "X-Discourse-Event-Id": str(event_id),
-            "X-Discourse-Event-Type": "post",
-            "X-Discourse-Event": "post_created",
+            "X-Discourse-Event-Type": record.get("event_type", "post"),
+            "X-Discourse-Event": record["event"],
         }
         if self.secret:
             digest = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
@@ -1231,7 +1266,7 @@ class WebhookDispatcher:
             record["history"].append({"event_id": event_id, "status": status, "error": error})
             if 200 <= status < 300:
                 record.update(delivered=True, done=True)
-        self.log(f"webhook post_created post={record['post_id']} event={event_id} "
+        self.log(f"webhook {record['event']} post={record['post_id']} event={event_id} "
                  f"-> {status}{' ' + error if error else ''}")
         return status, error
 
@@ -1667,8 +1702,14 @@ class Handler(BaseHTTPRequestHandler):
                       after=self._deliver_later(post))
 
     def _sim_reject(self, data: dict) -> Answer:
-        entry = self.server.forum.review_reject(str(data["id"]))
-        return Answer(200, {"ok": True, "rejected": entry["id"]})
+        forum = self.server.forum
+        entry = forum.review_reject(str(data["id"]))
+        dispatcher = self.server.dispatcher
+        after = None
+        if dispatcher and forum.settings.forum_type != "nodebb":
+            reviewable = forum.reviewable_json(entry, REVIEWABLE_REJECTED)
+            after = lambda: dispatcher.submit_reviewable(reviewable)
+        return Answer(200, {"ok": True, "rejected": entry["id"]}, after=after)
 
     def _sim_move(self, data: dict) -> Answer:
         topic = self.server.forum.move_topic(self._need(data, "topic_id", int),
@@ -1909,7 +1950,7 @@ class SelfTest:
     def post_webhooks(self, post_id: int) -> list[tuple[dict, bytes]]:
         with self.receiver.lock:
             return [(h, b) for h, b in self.receiver.received
-                    if json.loads(b)["post"]["id"] == post_id]
+                    if json.loads(b).get("post", {}).get("id") == post_id]
 
     # -- the run -------------------------------------------------------------
 
@@ -2291,6 +2332,13 @@ class SelfTest:
                    and post.get("username") == self.USER and bool(hooks), post)
         status, _, _ = self.request("POST", "/__sim/reject",
                                     {"id": other["pending_post"]["id"]}, auth=False)
+        rejected = self.wait_for(lambda: [
+            json.loads(b)["reviewable"] for h, b in list(self.receiver.received)
+            if h.get("X-Discourse-Event") == "reviewable_transitioned_to"])
+        self.check("review: rejection fires reviewable_transitioned_to", bool(rejected)
+                   and rejected[0]["id"] == other["pending_post"]["id"]
+                   and rejected[0]["type"] == "ReviewableQueuedPost"
+                   and rejected[0]["status"] == 2, rejected)
         st = self.state()["review"]
         self.check("review: rejection drops it", status == 200 and st["queue"] == []
                    and [d["outcome"] for d in st["done"]] == ["approved", "rejected"], st)

@@ -5,7 +5,8 @@ A list mail posted as a mapped user that Discourse enqueues for review
 is finished in the list's queue and remembered; when a moderator
 approves it, its post_created webhook maps it (a forum reply to it is
 threaded under the list mail) and it is not mailed back to the list.
-One that is never approved expires and shows in `forumgate status`.
+One a moderator rejects (Discourse's reviewable_transitioned_to) and
+one that is never approved (it expires) show in `forumgate status`.
 A topic with mailed posts that a moderator moved out of the bridged
 category keeps mailing its replies; a new topic in that category is
 not mailed.
@@ -63,20 +64,26 @@ def _send_held(stack, author, marker, **kw):
     return msgid, entry
 
 
-def _status(stack):
-    return stack.admin("status", check=True).stdout
-
-
-@requires("plugin", "forumsim", "bridge", "admin")
-def test_approved_post_is_mapped_not_mailed(stack):
+def _hold(stack, prefix):
+    """A list mail from a new forum user that the forum holds."""
     uid = _uid()
-    author = "bob_rev_%s" % uid
+    author = "%s_%s" % (prefix, uid)
     stack.admin("author", "set", "bob@example.test", author, check=True)
     stack.forum_sim("/__sim/review", {"users": [author]})
     try:
         msgid, entry = _send_held(stack, author, uid)
     finally:
         stack.forum_sim("/__sim/review", {})
+    return uid, msgid, entry
+
+
+def _status(stack):
+    return stack.admin("status", check=True).stdout
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
+def test_approved_post_is_mapped_not_mailed(stack):
+    uid, msgid, entry = _hold(stack, "bob_rev")
     assert int(stack.redis("XLEN", "fg:{forum}:in") or 0) == 0
     assert int(stack.redis("XLEN", "fg:{forum}:dead") or 0) == 0
     assert stack.redis("HEXISTS", "fg:{forum}:review", entry["id"]) == "1"
@@ -106,19 +113,33 @@ def test_approved_post_is_mapped_not_mailed(stack):
 
 
 @requires("plugin", "forumsim", "bridge", "admin")
+def test_rejected_post_shows_in_status(stack):
+    _, msgid, entry = _hold(stack, "bob_rej")
+    stack.forum_sim("/__sim/reject", {"id": entry["id"]})
+    # Discourse's reviewable_transitioned_to reaches the bridge
+    wait_for(lambda: any(w.get("reviewable_id") == int(entry["id"])
+                         and w["done"]
+                         for w in stack.forum_state()["webhooks"]),
+             timeout=20, what="the rejection's webhook")
+    record = [w for w in stack.forum_state()["webhooks"]
+              if w.get("reviewable_id") == int(entry["id"])][0]
+    assert record["delivered"] and record["status"] == 200, record
+    out = _status(stack)
+    line = [x for x in out.splitlines() if "<%s>" % msgid in x]
+    assert line and line[0].strip().endswith("rejected"), out
+    assert entry["id"] in line[0].split(), line
+    assert stack.redis("HEXISTS", "fg:{forum}:review", entry["id"]) == "0"
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
 def test_unapproved_post_expires_into_status(stack):
-    uid = _uid()
-    author = "bob_exp_%s" % uid
-    stack.admin("author", "set", "bob@example.test", author, check=True)
     _reconfigure(stack, forum_review_expiry="2s")
-    stack.forum_sim("/__sim/review", {"users": [author]})
     try:
-        msgid, entry = _send_held(stack, author, uid)
+        _, msgid, entry = _hold(stack, "bob_exp")
         # observed progress: the expiry shows in status
         out = wait_for(lambda: (lambda s: s if "<%s>" % msgid in s else None)(
             _status(stack)), timeout=30, what="the expired post in status")
     finally:
-        stack.forum_sim("/__sim/review", {})
         _reconfigure(stack)
     line = [x for x in out.splitlines() if "<%s>" % msgid in x][0]
     assert line.strip().endswith("expired"), line
