@@ -48,6 +48,18 @@
 
 /* How often a list's held posts are looked at for expiry, at most. */
 #define REVIEW_CHECK_MS (60 * 1000)
+/* forum_review_expiry is taken within these bounds */
+#define REVIEW_EXPIRY_MIN_MS 1000LL
+#define REVIEW_EXPIRY_MAX_MS (40LL * 86400 * 1000)
+
+/* review_expiry_ms - forum_review_expiry, bounded */
+static long long review_expiry_ms(const struct fg_config *c)
+{
+	long long ms = c->forum_review_expiry;
+
+	return ms < REVIEW_EXPIRY_MIN_MS ? REVIEW_EXPIRY_MIN_MS :
+		ms > REVIEW_EXPIRY_MAX_MS ? REVIEW_EXPIRY_MAX_MS : ms;
+}
 
 /* review_author - the post's author as fg_forum_request.author names
    users (NodeBB: the uid) */
@@ -193,22 +205,22 @@ void review_expire(struct worker *w, struct worker_list *l)
 {
 	const struct fg_config *c = w->bridge->config;
 	long long now = bridge_now_ms();
-	long long every = c->forum_review_expiry < REVIEW_CHECK_MS ?
-		c->forum_review_expiry : REVIEW_CHECK_MS;
+	long long expiry = review_expiry_ms(c);
+	long long every = expiry < REVIEW_CHECK_MS ? expiry : REVIEW_CHECK_MS;
 	struct fg_review *r;
 	const char *error;
 	size_t n;
 
 	if (now < l->review_check_ms)
 		return;
-	l->review_check_ms = now + (every > 0 ? every : REVIEW_CHECK_MS);
+	l->review_check_ms = now + every;
 	if (fg_store_review_all(w->store, l->name, &r, &n, &error) < 0) {
 		msg_warn("list=%s: reading the posts in review failed: %s",
 			 l->name, error);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (r[i].at + (long long)c->forum_review_expiry > now)
+		if (r[i].at + expiry > now)
 			break;
 		if (fg_store_review_end(w->store, l->name, r[i].held_id,
 					"expired", &error) < 0) {
