@@ -79,12 +79,13 @@ void review_held(struct worker *w, struct worker_list *l,
 {
 	const struct fg_config *c = w->bridge->config;
 	char *fitted = fg_forum_fit_raw(forum, raw);
+	/* the author as the post's webhook will name it */
+	const char *as = author != NULL ? author : c->forum_api_username;
 	struct fg_review r = {
 		.at = bridge_now_ms(),
 		.topic_id = topic_id,
-		.author = (char *)(author != NULL ? author :
-				   c->forum_api_username),
-		.fingerprint = fg_forum_fingerprint(author, fitted),
+		.author = (char *)as,
+		.fingerprint = fg_forum_fingerprint(as, fitted),
 		.message_id = (char *)message_id,
 		.title = (char *)(topic_id > 0 || title == NULL ? "" : title),
 	};
@@ -117,9 +118,11 @@ static int review_find(struct worker *w, struct worker_list *l,
 		       const struct fg_post *post,
 		       const struct fg_review **found_r, const char **error_r)
 {
-	char *author = review_author(w->bridge->config, post);
+	const struct fg_config *c = w->bridge->config;
+	char *author = review_author(c, post);
 	char *fp = post->raw != NULL ?
 		fg_forum_fingerprint(author, post->raw) : NULL;
+	char *fp_ours = NULL;
 	int ret = 0;
 
 	*found_r = NULL;
@@ -127,8 +130,14 @@ static int review_find(struct worker *w, struct worker_list *l,
 		if (strcmp(r[i].fingerprint, fp) == 0)
 			*found_r = &r[i];
 	}
-	if (*found_r == NULL && fp != NULL)
-		ret = fg_store_ours_is(w->store, l->name, fp, error_r);
+	if (*found_r == NULL && fp != NULL) {
+		/* fg:{LIST}:ours:* names the bridge's own user "" */
+		fp_ours = fg_forum_post_is_bridge(c->forum_type,
+						  c->forum_api_username,
+						  post) ?
+			fg_forum_fingerprint(NULL, post->raw) : fg_xstrdup(fp);
+		ret = fg_store_ours_is(w->store, l->name, fp_ours, error_r);
+	}
 	for (size_t i = 0; i < n && *found_r == NULL && ret == 0; i++) {
 		if (strcasecmp(r[i].author, author) != 0)
 			continue;
@@ -140,6 +149,7 @@ static int review_find(struct worker *w, struct worker_list *l,
 			 fg_forum_raw_same(r[i].title, post->topic_title))
 			*found_r = &r[i];
 	}
+	free(fp_ours);
 	free(fp);
 	free(author);
 	if (ret < 0)

@@ -113,6 +113,33 @@ def test_approved_post_is_mapped_not_mailed(stack):
 
 
 @requires("plugin", "forumsim", "bridge", "admin")
+def test_bridge_user_post_in_queued_category(stack):
+    """A category whose posts all need approval: a sender without a
+    forum user is posted as the bridge's user, held, approved, mapped."""
+    uid = _uid()
+    stack.forum_sim("/__sim/review", {"categories": [int(stack.list_category)]})
+    try:
+        msg = stack.make_message("Alice Example <alice@example.test>",
+                                 stack.bridge_address,
+                                 "Queued category %s topic" % uid,
+                                 "Category %s: every post here waits for "
+                                 "a moderator.\n" % uid)
+        stack.send_list_copy(msg)
+        entry = wait_for(lambda: _queued(stack, "Category %s" % uid),
+                         timeout=30, what="the post in the review queue")[0]
+        stack.wait_bridge_idle(queues=("in",))
+    finally:
+        stack.forum_sim("/__sim/review", {})
+    assert entry["username"] == stack.forum_api_username, entry
+    msgid = msg["Message-ID"].strip("<>")
+    post = stack.forum_sim("/__sim/approve", {"id": entry["id"]})
+    wait_for(lambda: stack.redis("HGET", "fg:{forum}:msgid-post", msgid),
+             timeout=30, what="the approved post mapped to the list mail")
+    assert stack.redis("HGET", "fg:{forum}:msgid-post",
+                       msgid).split(":")[0] == str(post["topic_id"])
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
 def test_rejected_post_shows_in_status(stack):
     _, msgid, entry = _hold(stack, "bob_rej")
     stack.forum_sim("/__sim/reject", {"id": entry["id"]})
