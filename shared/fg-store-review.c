@@ -237,3 +237,99 @@ int fg_store_list_by_topic(struct fg_store *store, long long topic_id,
 	return fg_store_hget_string(store, FG_KEY_TOPICS, field, name_r,
 				    error_r);
 }
+
+/* Enter topics of one list: KEYS[1] fg:topics, ARGV[1] the list,
+   ARGV[2..] topic ids. Returns how many were new. */
+static const char fg_script_topics_fill[] =
+	"local n = 0\n"
+	"for i = 2, #ARGV do\n"
+	"  n = n + redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[1])\n"
+	"end\n"
+	"return n\n";
+
+/* topics_fill_batch - the topics of one HSCAN page of msgid-post
+   (values TOPIC:...) into fg:topics; -1 on error */
+static long long topics_fill_batch(struct fg_store *store, const char *list,
+				   const redisReply *pairs,
+				   const char **error_r)
+{
+	struct fg_argv a = { 0 };
+	redisReply *reply;
+	long long n = 0;
+
+	fg_argv_str(&a, "EVAL");
+	fg_argv_str(&a, fg_script_topics_fill);
+	fg_argv_str(&a, "1");
+	fg_argv_str(&a, FG_KEY_TOPICS);
+	fg_argv_str(&a, list);
+	for (size_t i = 1; i < pairs->elements; i += 2) {
+		const redisReply *v = pairs->element[i];
+		long long topic;
+
+		if (v->type != REDIS_REPLY_STRING)
+			continue;
+		topic = strtoll(v->str, NULL, 10);
+		if (topic > 0)
+			fg_argv_num(&a, topic);
+	}
+	if (a.argc > 5) {
+		reply = fg_store_cmdv(store, a.argc, a.argv, a.lens, error_r);
+		if (reply == NULL)
+			n = -1;
+		else {
+			n = reply->type == REDIS_REPLY_INTEGER ?
+				reply->integer : 0;
+			freeReplyObject(reply);
+		}
+	}
+	fg_argv_free(&a);
+	return n;
+}
+
+int fg_store_topics_fill(struct fg_store *store, const char *list,
+			 long long *added_r, const char **error_r)
+{
+	char k_done[FG_KEY_SIZE], k_map[FG_KEY_SIZE], *cursor;
+	redisReply *reply;
+	int ret;
+
+	*added_r = 0;
+	fg_key(k_done, FG_KEY_TOPICS_FILLED, list);
+	ret = fg_cmd_flag(fg_store_cmd(store, error_r, "EXISTS", k_done,
+				       NULL));
+	if (ret != 0)
+		return ret < 0 ? -1 : 0;
+	fg_key(k_map, FG_KEY_MSGID_POST, list);
+	cursor = fg_xstrdup("0");
+	do {
+		long long n;
+
+		reply = fg_store_cmd(store, error_r, "HSCAN", k_map, cursor,
+				     "COUNT", "1000", NULL);
+		free(cursor);
+		cursor = NULL;
+		if (reply == NULL)
+			return -1;
+		if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+		    reply->element[0]->type != REDIS_REPLY_STRING ||
+		    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(reply);
+			*error_r = "HSCAN answered something else";
+			return -1;
+		}
+		cursor = fg_xstrndup(reply->element[0]->str,
+				     reply->element[0]->len);
+		n = topics_fill_batch(store, list, reply->element[1], error_r);
+		freeReplyObject(reply);
+		if (n < 0) {
+			free(cursor);
+			return -1;
+		}
+		*added_r += n;
+	} while (strcmp(cursor, "0") != 0);
+	free(cursor);
+	if (fg_cmd_ok(fg_store_cmd(store, error_r, "SET", k_done, "1",
+				   NULL)) < 0)
+		return -1;
+	return 1;
+}

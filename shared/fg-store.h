@@ -473,6 +473,14 @@ int fg_store_topic_set(struct fg_store *store, long long topic_id,
    *name_r (caller frees), 0 none */
 int fg_store_list_by_topic(struct fg_store *store, long long topic_id,
 			   char **name_r, const char **error_r);
+/* Set once the topics of a list's maps are in FG_KEY_TOPICS. */
+#define FG_KEY_TOPICS_FILLED	"fg:{%s}:topics-filled"
+/* fg_store_topics_fill - once per list (FG_KEY_TOPICS_FILLED): every
+   topic of the list's Message-ID map into FG_KEY_TOPICS (maps written
+   before FG_KEY_TOPICS existed); 1 done now with *added_r new ones, 0
+   done before */
+int fg_store_topics_fill(struct fg_store *store, const char *list,
+			 long long *added_r, const char **error_r);
 
 /* List mail the forum put into its review queue (fg-store-review.c).
    FG_KEY_REVIEW: a hash, the forum's id of the queued post -> the

@@ -204,6 +204,35 @@ START_TEST(test_topic_list)
 }
 END_TEST
 
+START_TEST(test_topics_fill)
+{
+	struct fg_post_ref ref = { .topic_id = 51, .post_number = 1,
+				   .post_id = 900 };
+	const char *error;
+	long long added;
+	char *name;
+
+	ck_assert_int_eq(fg_store_map_post(store, "tf", "a@example.org", &ref,
+					   NULL, &error), 0);
+	ref.post_number = 2;
+	ref.post_id = 901;
+	ck_assert_int_eq(fg_store_map_post(store, "tf", "b@example.org", &ref,
+					   NULL, &error), 0);
+	ref.topic_id = 52;
+	ck_assert_int_eq(fg_store_map_post(store, "tf", "c@example.org", &ref,
+					   NULL, &error), 0);
+	ck_assert_int_eq(fg_store_topics_fill(store, "tf", &added, &error), 1);
+	ck_assert_int_eq(added, 2);
+	ck_assert_int_eq(fg_store_list_by_topic(store, 52, &name, &error), 1);
+	ck_assert_str_eq(name, "tf");
+	free(name);
+	/* once per list */
+	ck_assert_int_eq(redis_int("HDEL fg:topics 52"), 1);
+	ck_assert_int_eq(fg_store_topics_fill(store, "tf", &added, &error), 0);
+	ck_assert_int_eq(fg_store_list_by_topic(store, 52, &name, &error), 0);
+}
+END_TEST
+
 START_TEST(test_changes_counted)
 {
 	struct fg_list def = { .name = "serials", .address = "serials@lists.example",
@@ -1400,6 +1429,7 @@ int main(void)
 	tcase_add_test(tc, test_replay_in_place);
 	tcase_add_test(tc, test_review_queue);
 	tcase_add_test(tc, test_topic_list);
+	tcase_add_test(tc, test_topics_fill);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
