@@ -629,6 +629,7 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 	memset(&req, 0, sizeof(req));
 	req.raw = raw.s;
 	req.author = author;
+	req.message_id = rec->message_id;
 	if (is_reply) {
 		req.topic_id = parent.topic_id;
 		req.reply_to_post_number = parent.post_number;
@@ -833,6 +834,9 @@ int inbound_start(struct bridge *b, struct worker **worker_r,
 		.type = c->forum_type,
 		.url = c->forum_url,
 		.api_key = c->forum_api_key,
+		.generic_url = c->forum_generic_url,
+		.generic_secret = c->forum_generic_secret,
+		.generic_link = c->forum_generic_link,
 		.api_username = c->forum_api_username,
 		.timeout_ms = c->forum_timeout,
 		.max_title_length = c->forum_max_title_length,

@@ -12,7 +12,12 @@
  *	   is the bridge's uid, compared with the post's uid).
  *	   Posts by outbound_blocked_users or by members of
  *	   outbound_blocked_groups are not mailed either.
- *	2. Message-ID, In-Reply-To and References follow fg-threading.
+ *	2. A post whose payload carried only the forum's HTML (NodeBB's
+ *	   content) gets its Markdown from the forum (fg_forum_post_text:
+ *	   NodeBB's GET /api/v3/posts/PID/raw), or, when that call
+ *	   fails, the HTML converted to text: HTML is never mailed as
+ *	   text/plain. The call is made here, not in the webhook.
+ *	   Message-ID, In-Reply-To and References follow fg-threading.
  *	3. The Message-ID is recorded in the map before the mail is
  *	   sent, so a list copy of it coming back, or a member's reply to
  *	   it, is recognised even when it is faster than this daemon.
@@ -449,6 +454,30 @@ static int outbound_is_bridge_request(struct worker *w, struct worker_list *l,
 	return ret;
 }
 
+/* outbound_text - the Markdown of a post whose payload carried only
+   HTML (NodeBB's content): the forum's source text, or the HTML
+   converted; here in the worker, so the webhook answers fast */
+static void outbound_text(struct worker *w, struct worker_list *l,
+			  struct fg_post *post)
+{
+	struct outbound *out = w->context;
+	const char *error = NULL;
+
+	switch (fg_forum_post_text(out->forum, post, &error)) {
+	case 1:
+		msg_info("list=%s post_id=%lld: text from the forum's raw "
+			 "source", l->name, post->post_id);
+		break;
+	case 2:
+		msg_warn("list=%s post_id=%lld: the forum's raw source is "
+			 "not available (%s): mailing the HTML converted to "
+			 "text", l->name, post->post_id, error);
+		break;
+	default:
+		break;
+	}
+}
+
 /* outbound_process - one post; see the DESCRIPTION */
 static int outbound_process(struct worker *w, struct worker_list *l,
 			    const struct fg_entry *entry)
@@ -532,6 +561,8 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 		fg_post_free(&post);
 		return ret;
 	}
+	/* before the fingerprint and the mail: both need the Markdown */
+	outbound_text(w, l, post);
 	if (ret == 0) {
 		/* list mail the forum held for review, approved now */
 		ret = review_approved(w, l, entry, post);
@@ -630,6 +661,9 @@ int outbound_start(struct bridge *b, struct worker **worker_r,
 		.type = c->forum_type,
 		.url = c->forum_url,
 		.api_key = c->forum_api_key,
+		.generic_url = c->forum_generic_url,
+		.generic_secret = c->forum_generic_secret,
+		.generic_link = c->forum_generic_link,
 		.api_username = c->forum_api_username,
 		.timeout_ms = c->forum_timeout,
 	};

@@ -35,8 +35,12 @@
  *		HMAC-SHA1 of the body under webhook_secret; hook
  *		action:post-queue:removeFromQueue records the rejection
  *		of list mail NodeBB held (bridge-review.c). The body
- *		echoes the forum's request headers: they are never
+ *		echoes the requests that made the post, headers and
+ *		session included (params.data.req, params.caller.req:
+ *		the master token, session cookies): they are never
  *		logged or stored, only the post's members are read.
+ *		The post's content is HTML: the outbound worker, not
+ *		this handler, asks the forum for its Markdown.
  *	GET /health
  *		200 "ok" when Redis answers, 503 otherwise.
  *
@@ -359,7 +363,8 @@ static mhd_result webhook_rejected(struct webhook *wh,
 }
 
 /* webhook_nodebb - a complete POST /webhooks/nodebb. The body echoes
-   the forum's request headers (params.req): it is never logged, and
+   the requests that made the post (params.data.req, params.caller.req,
+   with the master token or a session cookie): it is never logged, and
    only the post's own members are kept. */
 static mhd_result webhook_nodebb(struct webhook *wh,
 				 struct MHD_Connection *conn,

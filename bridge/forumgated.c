@@ -194,10 +194,15 @@ static void check_config(const struct fg_config *c)
 	const char *error;
 
 	if (fg_config_require(c, &error, "redis", "secret", "mail_domain",
-			      "forum_type", "forum_url", "forum_api_key",
+			      "forum_type", "forum_url",
 			      "forum_api_username", "webhook_listen",
 			      "webhook_secret", "smtp_relay",
 			      "bridge_address", NULL) < 0)
+		startup_fatal("%s", error);
+	/* the generic driver signs with its own secret, needs no key */
+	if (fg_config_require(c, &error, strcmp(c->forum_type, "generic") == 0 ?
+			      "forum_generic_secret" : "forum_api_key",
+			      NULL) < 0)
 		startup_fatal("%s", error);
 	if (strchr(c->bridge_address, '@') == NULL)
 		startup_fatal("bridge_address '%s' is not an address",

@@ -428,10 +428,16 @@ static struct policyd_list *redis_list_find(const struct policyd_redis *r,
 }
 
 const struct fg_policy_list_facts *
-policyd_redis_list_facts(const struct policyd_redis *r, const char *list)
+policyd_redis_list_facts(struct policyd_redis *r, const char *list)
 {
 	const struct policyd_list *l;
 
+	/* A change announced before this request came is taken first:
+	   its notice and the request may be readable in the same turn of
+	   the event loop, and served in either order. Nothing waiting
+	   costs one read() that finds nothing. */
+	if (r->sub != NULL && r->subscribed && !r->stopping)
+		redisAsyncHandleRead(r->sub);
 	if (!r->subscribed)
 		return NULL;	/* changes would go unseen */
 	l = redis_list_find(r, list);

@@ -116,9 +116,10 @@ bool policyd_redis_tried(const struct policyd_redis *r);
    lists' facts that changed (full: all of them) */
 void policyd_redis_refresh(struct policyd_redis *r, bool full);
 /* policyd_redis_list_facts - what is known of a list's members, allow
-   list and access mode, or NULL (ask Redis) */
+   list and access mode, or NULL (ask Redis); change notifications
+   already received are applied first */
 const struct fg_policy_list_facts *
-policyd_redis_list_facts(const struct policyd_redis *r, const char *list);
+policyd_redis_list_facts(struct policyd_redis *r, const char *list);
 /* policyd_redis_is_member - start a lookup of the list's facts about
    the (normalized) sender; 0 with
    *lookup_r and a later callback, or -1 with *error_r and none */

@@ -48,13 +48,23 @@ const struct fg_setting fg_settings[] = {
 	  "reasons whose mail is counted and logged but not kept "
 	  "(comma-separated: own, auto-reply, bounce, duplicate, ...)"),
 	S(forum_type, FG_SET_STRING, "discourse",
-	  "forum API driver: discourse or nodebb"),
+	  "forum API driver: discourse, nodebb, or generic (signed JSON "
+	  "to forum_generic_url)"),
 	S(forum_url, FG_SET_STRING, NULL,
 	  "base URL of the forum, e.g. https://forum.example.org"),
 	S(forum_api_key, FG_SET_STRING, NULL,
 	  "forum API key (Discourse: an all-users key)"),
 	S(forum_api_username, FG_SET_STRING, "system",
 	  "forum user the bridge posts as"),
+	S(forum_generic_url, FG_SET_STRING, "",
+	  "forum_type = generic: the endpoint posts are sent to as signed "
+	  "JSON (empty: forum_url)"),
+	S(forum_generic_secret, FG_SET_STRING, NULL,
+	  "forum_type = generic: shared secret of the requests' "
+	  "HMAC-SHA256 signatures (required with generic)"),
+	S(forum_generic_link, FG_SET_STRING, "%u/t/%t/%n",
+	  "forum_type = generic: web address of a post (%u forum_url, %t "
+	  "topic id, %n post number)"),
 	S(forum_timeout, FG_SET_DURATION, "30s",
 	  "timeout of one forum API request"),
 	S(forum_max_tries, FG_SET_UINT, "5",
@@ -174,6 +184,8 @@ const struct fg_setting fg_settings[] = {
 	  "file the value of secret is read from (instead of secret)"),
 	S(forum_api_key_file, FG_SET_STRING, NULL,
 	  "file the value of forum_api_key is read from"),
+	S(forum_generic_secret_file, FG_SET_STRING, NULL,
+	  "file the value of forum_generic_secret is read from"),
 	S(webhook_secret_file, FG_SET_STRING, NULL,
 	  "file the value of webhook_secret is read from"),
 	S(smtp_relay_file, FG_SET_STRING, NULL,

@@ -41,6 +41,9 @@ struct fg_config {
 	char *forum_url;
 	char *forum_api_key;
 	char *forum_api_username;
+	char *forum_generic_url;		/* "": forum_url */
+	char *forum_generic_secret;
+	char *forum_generic_link;
 	unsigned int forum_timeout;
 	unsigned int forum_max_tries;
 	unsigned int forum_max_title_length;	/* 0: the forum's default */
@@ -98,6 +101,7 @@ struct fg_config {
 	/* Secrets in their own files (read by fg_config_load) */
 	char *secret_file;
 	char *forum_api_key_file;
+	char *forum_generic_secret_file;
 	char *webhook_secret_file;
 	char *smtp_relay_file;
 	/* Policy daemon: privileges */

@@ -936,6 +936,24 @@ static int fg_discourse_upload(struct fg_forum *forum,
 	return FG_FORUM_OK;
 }
 
+/* fg_discourse_get_post - GET /posts/ID.json: FG_FORUM_OK with
+   *root_r, or a failure class (no such post: permanent) */
+static int fg_discourse_get_post(struct fg_discourse *d, long long post_id,
+				 json_t **root_r,
+				 struct fg_forum_answer *answer_r,
+				 const char **error_r)
+{
+	char *path = fg_xasprintf("/posts/%lld.json", post_id);
+	int ret = fg_discourse_get(d, path, NULL, root_r, answer_r, error_r);
+
+	free(path);
+	if (ret == 0 || ret == 2) {
+		*error_r = fg_errorf("the forum has no post %lld", post_id);
+		return FG_FORUM_PERMANENT;
+	}
+	return ret == 1 ? FG_FORUM_OK : ret;
+}
+
 /* fg_discourse_post_author - GET /posts/ID.json: its username */
 static int fg_discourse_post_author(struct fg_forum *forum, long long post_id,
 				    char **author_r,
@@ -945,15 +963,9 @@ static int fg_discourse_post_author(struct fg_forum *forum, long long post_id,
 	struct fg_discourse *d = (struct fg_discourse *)forum;
 	const char *username;
 	json_t *root;
-	char *path = fg_xasprintf("/posts/%lld.json", post_id);
-	int ret = fg_discourse_get(d, path, NULL, &root, answer_r, error_r);
+	int ret = fg_discourse_get_post(d, post_id, &root, answer_r, error_r);
 
-	free(path);
-	if (ret == 0 || ret == 2) {
-		*error_r = fg_errorf("the forum has no post %lld", post_id);
-		return FG_FORUM_PERMANENT;
-	}
-	if (ret != 1)
+	if (ret != FG_FORUM_OK)
 		return ret;
 	username = json_string_value(json_object_get(root, "username"));
 	if (username == NULL || !fg_discourse_text_ok(username) ||
@@ -964,6 +976,32 @@ static int fg_discourse_post_author(struct fg_forum *forum, long long post_id,
 		return FG_FORUM_PERMANENT;
 	}
 	*author_r = fg_xstrdup(username);
+	json_decref(root);
+	return FG_FORUM_OK;
+}
+
+/* fg_discourse_post_raw - GET /posts/ID.json: its raw (Discourse's
+   posts#show serializes the post with raw) */
+static int fg_discourse_post_raw(struct fg_forum *forum, long long post_id,
+				 char **raw_r,
+				 struct fg_forum_answer *answer_r,
+				 const char **error_r)
+{
+	struct fg_discourse *d = (struct fg_discourse *)forum;
+	json_t *root, *raw;
+	int ret = fg_discourse_get_post(d, post_id, &root, answer_r, error_r);
+
+	if (ret != FG_FORUM_OK)
+		return ret;
+	raw = json_object_get(root, "raw");
+	if (!json_is_string(raw) ||
+	    strlen(json_string_value(raw)) != json_string_length(raw)) {
+		json_decref(root);
+		*error_r = fg_errorf("post %lld: the answer has no raw text",
+				     post_id);
+		return FG_FORUM_PERMANENT;
+	}
+	*raw_r = fg_xstrdup(json_string_value(raw));
 	json_decref(root);
 	return FG_FORUM_OK;
 }
@@ -1018,6 +1056,7 @@ const struct fg_forum_vfuncs fg_forum_discourse = {
 	.find = fg_discourse_find,
 	.upload = fg_discourse_upload,
 	.post_author = fg_discourse_post_author,
+	.post_raw = fg_discourse_post_raw,
 	.private_message = fg_discourse_private_message,
 	.default_limits = {
 		.max_title = FG_DISCOURSE_MAX_TITLE_DEFAULT,

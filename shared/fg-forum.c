@@ -3,12 +3,14 @@
  *	fg-forum 3 - forum drivers: create topics and replies over a forum API
  * DESCRIPTION
  *	The driver table and the calls that dispatch through it. The
- *	drivers themselves live in one file each (fg-discourse.c).
+ *	drivers themselves live in one file each (fg-discourse.c,
+ *	fg-nodebb.c, fg-generic.c).
  * SEE ALSO
  *	fg-forum.h for the result classes.
  */
 #include "fg-forum.h"
 #include "fg-common.h"
+#include "fg-html.h"
 #include "fg-secret.h"
 
 #include <ctype.h>
@@ -23,6 +25,7 @@
 static const struct fg_forum_vfuncs *const fg_forum_drivers[] = {
 	&fg_forum_discourse,
 	&fg_forum_nodebb,
+	&fg_forum_generic,
 };
 
 /* fg_forum_limits_merge - the settings' limits, the driver's defaults
@@ -70,7 +73,7 @@ int fg_forum_init(const struct fg_forum_settings *set,
 	}
 	v = fg_forum_find_driver(set->type);
 	if (v == NULL) {
-		*error_r = fg_errorf("unknown forum_type '%s' (known: discourse, nodebb)",
+		*error_r = fg_errorf("unknown forum_type '%s' (known: discourse, nodebb, generic)",
 				     set->type);
 		return -1;
 	}
@@ -154,6 +157,12 @@ int fg_forum_create_topic(struct fg_forum *forum, const char *title,
 			  const char **error_r)
 {
 	fg_forum_answer_reset(answer_r);
+	if (forum->v->create_topic == NULL) {
+		struct fg_forum_request req = {
+			.title = title, .raw = raw, .category = category,
+		};
+		return forum->v->create(forum, &req, answer_r, error_r);
+	}
 	return forum->v->create_topic(forum, title, raw, category, answer_r,
 				      error_r);
 }
@@ -165,6 +174,17 @@ int fg_forum_create_reply(struct fg_forum *forum, long long topic_id,
 			  const char **error_r)
 {
 	fg_forum_answer_reset(answer_r);
+	if (forum->v->create_reply == NULL) {
+		struct fg_forum_request req = {
+			.topic_id = topic_id, .raw = raw,
+			.reply_to_post_number = reply_to_post_number,
+		};
+		if (topic_id <= 0) {
+			*error_r = fg_errorf("invalid topic id %lld", topic_id);
+			return FG_FORUM_PERMANENT;
+		}
+		return forum->v->create(forum, &req, answer_r, error_r);
+	}
 	return forum->v->create_reply(forum, topic_id, reply_to_post_number,
 				      raw, answer_r, error_r);
 }
@@ -331,6 +351,50 @@ int fg_forum_post_author(struct fg_forum *forum, long long post_id,
 	}
 	return forum->v->post_author(forum, post_id, author_r, answer_r,
 				     error_r);
+}
+
+/* fg_forum_post_raw - dispatch */
+int fg_forum_post_raw(struct fg_forum *forum, long long post_id,
+		      char **raw_r, struct fg_forum_answer *answer_r,
+		      const char **error_r)
+{
+	*raw_r = NULL;
+	fg_forum_answer_reset(answer_r);
+	if (forum->v->post_raw == NULL) {
+		*error_r = fg_errorf("the %s driver cannot ask for a post's "
+				     "source text", forum->v->name);
+		return FG_FORUM_PERMANENT;
+	}
+	return forum->v->post_raw(forum, post_id, raw_r, answer_r, error_r);
+}
+
+/* fg_forum_post_text - see fg-forum.h */
+int fg_forum_post_text(struct fg_forum *forum, struct fg_post *post,
+		       const char **error_r)
+{
+	struct fg_forum_answer answer;
+	char *raw = NULL;
+
+	if (post->cooked == NULL || *post->cooked == '\0' ||
+	    (post->raw != NULL && *post->raw != '\0'))
+		return 0;
+	if (forum == NULL)
+		*error_r = "no forum to ask";
+	else if (post->post_id <= 0)
+		*error_r = "the post has no id to ask for";
+	else if (fg_forum_post_raw(forum, post->post_id, &raw, &answer,
+				   error_r) == FG_FORUM_OK) {
+		if (*raw != '\0') {
+			free(post->raw);
+			post->raw = raw;
+			return 1;
+		}
+		*error_r = "the forum's source text is empty";
+	}
+	free(raw);
+	free(post->raw);
+	post->raw = fg_html_to_text(post->cooked, strlen(post->cooked));
+	return 2;
 }
 
 /* fg_forum_can_message - see fg-forum.h */

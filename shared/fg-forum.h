@@ -19,10 +19,12 @@
  * DESCRIPTION
  *	A driver speaks one forum's HTTP API behind a table of functions,
  *	so the bridge does not care which forum it talks to: Discourse
- *	(fg-discourse.c) and NodeBB (fg-nodebb.c). fg_forum_create() posts
+ *	(fg-discourse.c), NodeBB (fg-nodebb.c), and any other forum through
+ *	a signed JSON endpoint of its own (fg-generic.c, the contract in
+ *	doc/generic-forum.md). fg_forum_create() posts
  *	as another user and with an external id; fg_forum_find(),
- *	fg_forum_upload(), fg_forum_post_author() and
- *	fg_forum_private_message() are optional per driver.
+ *	fg_forum_upload(), fg_forum_post_author(), fg_forum_post_raw()
+ *	and fg_forum_private_message() are optional per driver.
  *
  *	A forum handle is not thread-safe: each thread opens its own. A
  *	handle keeps its HTTP connection open between requests. The
@@ -92,6 +94,12 @@ struct fg_forum_settings {
 	unsigned int min_title_length;
 	unsigned int max_post_length;
 	unsigned int min_post_length;
+	/* forum_type generic (fg-generic.c): where posts are sent, the
+	   shared signing secret, and the web address of a post (%u
+	   forum_url, %t topic id, %n post number; NULL: "%u/t/%t/%n") */
+	const char *generic_url;
+	const char *generic_secret;
+	const char *generic_link;
 };
 
 /* Discourse's defaults (config/site_settings.yml): max_topic_title_length,
@@ -141,6 +149,8 @@ struct fg_forum_request {
 					   bridge's own user */
 	const char *external_id;	/* stable id of the source message,
 					   fg_forum_external_id(); NULL none */
+	const char *message_id;		/* the list message's Message-ID,
+					   without <>; NULL unknown */
 };
 
 /* A file to upload and what became of it. */
@@ -162,6 +172,7 @@ struct fg_forum_vfuncs {
 	int (*init)(const struct fg_forum_settings *set,
 		    struct fg_forum **forum_r, const char **error_r);
 	void (*deinit)(struct fg_forum *forum);
+	/* create_topic and create_reply: NULL when create is set */
 	int (*create_topic)(struct fg_forum *forum, const char *title,
 			    const char *raw, long long category,
 			    struct fg_forum_answer *answer_r,
@@ -187,6 +198,11 @@ struct fg_forum_vfuncs {
 	int (*post_author)(struct fg_forum *forum, long long post_id,
 			   char **author_r, struct fg_forum_answer *answer_r,
 			   const char **error_r);
+	/* optional: a post's source text (Markdown), as the bridge's
+	   user reads it; NULL: the forum type has none to give */
+	int (*post_raw)(struct fg_forum *forum, long long post_id,
+			char **raw_r, struct fg_forum_answer *answer_r,
+			const char **error_r);
 	/* optional: a private message from the bridge's user to one
 	   user; NULL: the forum type gets none */
 	int (*private_message)(struct fg_forum *forum, const char *recipient,
@@ -292,6 +308,21 @@ void fg_forum_upload_free(struct fg_forum_upload *upload);
 int fg_forum_post_author(struct fg_forum *forum, long long post_id,
 			 char **author_r, struct fg_forum_answer *answer_r,
 			 const char **error_r);
+/* fg_forum_post_raw - a post's source text (caller frees): FG_FORUM_OK
+   with *raw_r, FG_FORUM_PERMANENT when the forum does not have the post
+   or the driver cannot ask, or a failure class */
+int fg_forum_post_raw(struct fg_forum *forum, long long post_id,
+		      char **raw_r, struct fg_forum_answer *answer_r,
+		      const char **error_r);
+/* fg_forum_post_text - make post->raw the post's Markdown when the
+   payload carried only the rendered HTML (post->cooked): the forum's
+   source text (fg_forum_post_raw(); forum may be NULL), or when that
+   fails the HTML converted by fg_html_to_text(), never the HTML
+   itself. Returns 0 when raw was there already, 1 when the forum gave
+   it, 2 when it was converted (*error_r: why the forum did not give
+   it). post->cooked is kept. */
+int fg_forum_post_text(struct fg_forum *forum, struct fg_post *post,
+		       const char **error_r);
 /* fg_forum_can_message - does the driver send private messages */
 bool fg_forum_can_message(const struct fg_forum *forum);
 /* fg_forum_private_message - a private message from the bridge's user
@@ -323,5 +354,24 @@ int fg_nodebb_classify(long http_status, const char *body, size_t size,
 		       const char *retry_after, long long now,
 		       struct fg_forum_answer *answer_r,
 		       const char **error_r);
+
+extern const struct fg_forum_vfuncs fg_forum_generic;
+
+/* The generic driver (doc/generic-forum.md), exposed for tests:
+   fg_generic_sign() is the X-Forumgate-Signature value of a request
+   ("sha256=" and the hex HMAC-SHA256 of the decimal timestamp, ".",
+   and the body, under secret; caller frees); fg_generic_classify() is
+   like fg_discourse_classify() for the contract's answers. */
+char *fg_generic_sign(const char *secret, long long timestamp,
+		      const char *body, size_t size);
+int fg_generic_classify(long http_status, const char *body, size_t size,
+			const char *retry_after, long long now,
+			struct fg_forum_answer *answer_r,
+			const char **error_r);
+/* fg_generic_idempotency_key - the key of a request: "fg-" and 32 hex
+   digits of SHA-256 of the Message-ID (fg_forum_external_id()), else
+   the request's external id, else "fp-" and its fingerprint (caller
+   frees) */
+char *fg_generic_idempotency_key(const struct fg_forum_request *req);
 
 #endif

@@ -21,7 +21,9 @@
  *	A private message is a chat: a room with the user (POST
  *	/api/v3/chats), then the message in it; a post's author is the
  *	uid of GET /api/v3/posts/PID (_uid in the query, as NodeBB takes
- *	it for a GET with a master token).
+ *	it for a GET with a master token), and its Markdown the content
+ *	of GET /api/v3/posts/PID/raw (webhook payloads carry the post
+ *	rendered as HTML).
  *
  *	The Write API has no upload call for post attachments and no
  *	external ids: attachments are listed by name, and a request that
@@ -468,6 +470,38 @@ static int fg_nodebb_post_author(struct fg_forum *forum, long long post_id,
 	return FG_FORUM_OK;
 }
 
+/* fg_nodebb_post_raw - GET /api/v3/posts/PID/raw: the post's Markdown
+   (NodeBB's getRaw answers {content}: sourceContent or content as
+   stored, unparsed; 404 when the post is gone or, deleted, hidden
+   from the bridge's user). _uid in the query, as for post_author. */
+static int fg_nodebb_post_raw(struct fg_forum *forum, long long post_id,
+			      char **raw_r, struct fg_forum_answer *answer_r,
+			      const char **error_r)
+{
+	struct fg_nodebb *nb = (struct fg_nodebb *)forum;
+	char *path = fg_xasprintf("/posts/%lld/raw?_uid=%lld", post_id,
+				  nb->uid);
+	json_t *root, *resp, *content;
+	int ret = fg_nodebb_call(nb, path, NULL, &root, &resp, answer_r,
+				 error_r);
+
+	free(path);
+	if (ret != FG_FORUM_OK)
+		return ret;
+	content = json_object_get(resp, "content");
+	if (!json_is_string(content) ||
+	    strlen(json_string_value(content)) !=
+	    json_string_length(content)) {
+		json_decref(root);
+		*error_r = fg_errorf("post %lld: the raw answer has no "
+				     "content text", post_id);
+		return FG_FORUM_PERMANENT;
+	}
+	*raw_r = fg_xstrdup(json_string_value(content));
+	json_decref(root);
+	return FG_FORUM_OK;
+}
+
 /* fg_nodebb_private_message - a chat room with the user
    (POST /api/v3/chats {uids}), then the message in it
    (POST /api/v3/chats/ROOM {message}); the title is the message's
@@ -641,6 +675,7 @@ const struct fg_forum_vfuncs fg_forum_nodebb = {
 	.create_reply = fg_nodebb_create_reply,
 	.post_url = fg_nodebb_post_url,
 	.post_author = fg_nodebb_post_author,
+	.post_raw = fg_nodebb_post_raw,
 	.private_message = fg_nodebb_private_message,
 	.create = fg_nodebb_create,
 	.default_limits = {

@@ -57,6 +57,7 @@ void fg_post_free(struct fg_post **_post)
 	free(post->name);
 	free(post->topic_title);
 	free(post->raw);
+	free(post->cooked);
 	free(post->created_at);
 	free(post->group);
 	free(post);

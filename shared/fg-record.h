@@ -69,7 +69,13 @@ struct fg_post {
 	long long user_id;
 	char *name;			/* display name, may be empty */
 	char *topic_title;
-	char *raw;			/* Markdown */
+	char *raw;			/* Markdown; "" when only cooked came */
+	/* the post as the forum rendered it (HTML), when that is all the
+	   payload carried (NodeBB's content, a cooked without raw); NULL
+	   otherwise. The outbound worker asks the forum for the raw text
+	   or converts this (fg_forum_post_text()): HTML is never mailed
+	   as plain text. */
+	char *cooked;
 	char *created_at;
 	char *group;			/* primary group; may be NULL */
 	long long revision;		/* 0: the post; 2..: an edit of it */

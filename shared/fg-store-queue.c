@@ -254,6 +254,9 @@ int fg_store_outbound_add(struct fg_store *store, const char *list,
 	fg_argv_str(&a, "name"); fg_argv_str(&a, post->name);
 	fg_argv_str(&a, "topic_title"); fg_argv_str(&a, post->topic_title);
 	fg_argv_str(&a, "raw"); fg_argv_str(&a, post->raw);
+	if (post->cooked != NULL && *post->cooked != '\0') {
+		fg_argv_str(&a, "cooked"); fg_argv_str(&a, post->cooked);
+	}
 	fg_argv_str(&a, "created_at"); fg_argv_str(&a, post->created_at);
 	if (post->group != NULL) {
 		fg_argv_str(&a, "group"); fg_argv_str(&a, post->group);
@@ -978,6 +981,7 @@ struct fg_record *fg_record_from_entry(const struct fg_entry *entry)
 struct fg_post *fg_post_from_entry(const struct fg_entry *entry)
 {
 	struct fg_post *post = fg_xcalloc(1, sizeof(*post));
+	const char *v;
 
 	post->post_id = fg_entry_num(entry, "post_id");
 	post->topic_id = fg_entry_num(entry, "topic_id");
@@ -990,6 +994,8 @@ struct fg_post *fg_post_from_entry(const struct fg_entry *entry)
 	post->name = fg_entry_dup(entry, "name");
 	post->topic_title = fg_entry_dup(entry, "topic_title");
 	post->raw = fg_entry_dup(entry, "raw");
+	if ((v = fg_entry_get(entry, "cooked")) != NULL && *v != '\0')
+		post->cooked = fg_xstrdup(v);
 	post->created_at = fg_entry_dup(entry, "created_at");
 	post->group = fg_entry_dup(entry, "group");
 	post->revision = fg_entry_num(entry, "revision");

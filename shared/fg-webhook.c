@@ -140,6 +140,42 @@ static int fg_json_text(json_t *obj, const char *name, bool required,
 	return 0;
 }
 
+/* fg_webhook_cooked - a post without raw keeps its rendered HTML
+   (cooked) for the outbound worker, which never mails HTML as text;
+   raw is required when there is no cooked either */
+static int fg_webhook_cooked(json_t *p, struct fg_post *post,
+			     const char **error_r)
+{
+	json_t *raw = json_object_get(p, "raw");
+
+	if (*post->raw != '\0')
+		return 0;
+	if (fg_json_text(p, "cooked", false, &post->cooked, error_r) < 0)
+		return -1;
+	if (*post->cooked == '\0') {
+		free(post->cooked);
+		post->cooked = NULL;
+		if (raw == NULL || json_is_null(raw)) {
+			*error_r = "post.raw is missing";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* fg_json_error_text - jansson's complaint without its "near '...'"
+   part: that quotes the body, and a body may carry secrets (NodeBB's
+   echoed request headers) that must not reach a log */
+static const char *fg_json_error_text(const json_error_t *jerr)
+{
+	const char *near = strstr(jerr->text, " near ");
+	int len = near != NULL ? (int)(near - jerr->text) :
+		(int)strlen(jerr->text);
+
+	return fg_errorf("invalid JSON: %.*s (line %d)", len, jerr->text,
+			 jerr->line);
+}
+
 /* fg_webhook_post - the members of "post" into a struct fg_post */
 static int fg_webhook_post(json_t *p, struct fg_post **post_r,
 			   const char **error_r)
@@ -157,7 +193,7 @@ static int fg_webhook_post(json_t *p, struct fg_post **post_r,
 			   error_r) < 0 ||
 	    fg_json_text(p, "username", true, &post->username, error_r) < 0 ||
 	    fg_json_text(p, "name", false, &post->name, error_r) < 0 ||
-	    fg_json_text(p, "raw", true, &post->raw, error_r) < 0 ||
+	    fg_json_text(p, "raw", false, &post->raw, error_r) < 0 ||
 	    fg_json_text(p, "topic_title", false, &post->topic_title,
 			 error_r) < 0 ||
 	    fg_json_text(p, "created_at", false, &post->created_at,
@@ -169,6 +205,10 @@ static int fg_webhook_post(json_t *p, struct fg_post **post_r,
 	}
 	if (*post->username == '\0') {
 		*error_r = "post.username is empty";
+		fg_post_free(&post);
+		return -1;
+	}
+	if (fg_webhook_cooked(p, post, error_r) < 0) {
 		fg_post_free(&post);
 		return -1;
 	}
@@ -203,8 +243,7 @@ int fg_webhook_parse(const char *event, const void *body, size_t size,
 	}
 	root = json_loadb(body, size, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		*error_r = fg_errorf("invalid JSON: %s (line %d)", jerr.text,
-				     jerr.line);
+		*error_r = fg_json_error_text(&jerr);
 		return FG_WEBHOOK_INVALID;
 	}
 	p = json_object_get(root, "post");
@@ -332,8 +371,7 @@ int fg_webhook_parse_nodebb(const void *body, size_t size, size_t max_size,
 	}
 	root = json_loadb(body, size, 0, &jerr);
 	if (root == NULL) {
-		*error_r = fg_errorf("invalid JSON: %s (line %d)", jerr.text,
-				     jerr.line);
+		*error_r = fg_json_error_text(&jerr);
 		return FG_WEBHOOK_INVALID;
 	}
 	hook = json_string_value(json_object_get(root, "hook"));
@@ -380,7 +418,10 @@ int fg_webhook_parse_nodebb(const void *body, size_t size, size_t max_size,
 		fg_nodebb_number(topic, "cid") : -1;
 	if (post->category_id < 0)
 		post->category_id = fg_nodebb_number(p, "cid");
-	post->raw = fg_nodebb_text(p, "content");
+	/* content is HTML (NodeBB parses the post for the hook); the
+	   Markdown comes from the forum later (fg_forum_post_text()) */
+	post->raw = fg_xstrdup("");
+	post->cooked = fg_nodebb_text(p, "content");
 	post->topic_title = json_is_object(topic) ?
 		fg_nodebb_text(topic, "title") : fg_xstrdup("");
 	post->username = json_is_object(user) ?

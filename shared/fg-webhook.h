@@ -22,7 +22,9 @@
  *	carries work: {"post": {id, topic_id, post_number,
  *	reply_to_post_number (null for an answer to the topic), username,
  *	name, raw, topic_title, category_id, created_at, post_type,
- *	topic_archetype, ...}}. post_edited carries the same post and its
+ *	topic_archetype, ...}}; a payload without raw (a generic forum's)
+ *	keeps cooked, the rendered HTML, for the outbound worker
+ *	(fg_forum_post_text()). post_edited carries the same post and its
  *	version: version 2 and up is returned as a post with revision set
  *	(the caller decides whether edits are mailed); an edit that made
  *	no new version (Discourse's grace period) is ignored. Other events
@@ -69,8 +71,10 @@ int fg_webhook_verify_nodebb(const char *secret, const void *body,
 /* fg_webhook_parse_nodebb - read a NodeBB action:topic.post or
    action:topic.reply event (params.post with pid, tid, index, content,
    timestamp, topic {title, cid}, user {username, displayname});
-   results as fg_webhook_parse(). The echoed request headers in params
-   are never read. */
+   results as fg_webhook_parse(). content is NodeBB's rendered HTML: it
+   becomes the post's cooked, raw is "". params.data and params.caller
+   (the requests that made the post, with the master token and session
+   cookies) are never read. */
 int fg_webhook_parse_nodebb(const void *body, size_t size, size_t max_size,
 			    struct fg_post **post_r, const char **error_r);
 

@@ -65,6 +65,9 @@ from typing import Any, Callable, Optional
 
 import jsonschema
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import forumsim_generic  # noqa: E402  (the generic mode, its own file)
+
 SCRIPT = Path(__file__).resolve()
 REPO_ROOT = SCRIPT.parents[2]
 DEFAULT_CONTRACT = REPO_ROOT.parent / "shared" / "contracts" / "discourse-openapi.json"
@@ -648,6 +651,7 @@ class Forum:
             self.chats: list[dict] = []
             self.failure = {"mode": "none", "remaining": 0, "retry_after": 1}
             self.review_init()
+            self.nodebb_raw_fail = 0   # raw requests still to answer 404
 
     # -- users ---------------------------------------------------------------
 
@@ -1153,6 +1157,8 @@ class WebhookDispatcher:
         self._cond = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+        # another forum's headers for the same body (the generic mode)
+        self.headers_hook: Optional[Callable[[bytes, dict], dict]] = None
 
     def start(self) -> None:
         self._thread.start()
@@ -1167,13 +1173,20 @@ class WebhookDispatcher:
         with self._cond:
             self._queue.clear()
 
-    def submit(self, post: Post) -> None:
+    def submit(self, post: Post, request: Optional[dict] = None) -> None:
         """Queue the post_created event; the payload is built now, as
-        Discourse serialises it when the job is enqueued."""
-        body = dump_json({"post": self.forum.webhook_post_json(post)})
+        Discourse serialises it when the job is enqueued.  In NodeBB mode
+        the event is nodebb-plugin-webhooks' instead (nodebb_webhook()),
+        with the headers of the request that made the post."""
         record = {"event": "post_created", "post_id": post.id, "topic_id": post.topic.id,
                   "event_id": None, "event_ids": [], "status": None, "attempts": 0,
                   "delivered": False, "done": False, "history": []}
+        if self.forum.settings.forum_type == "nodebb" and self.url:
+            payload, record["secrets"] = nodebb_webhook(self.forum, post, request or {})
+            record["event"] = payload["hook"]
+            body = dump_json(payload)
+        else:
+            body = dump_json({"post": self.forum.webhook_post_json(post)})
         self._enqueue(record, body)
 
     def submit_reviewable(self, reviewable: dict) -> None:
@@ -1188,6 +1201,27 @@ class WebhookDispatcher:
                   "event_id": None, "event_ids": [], "status": None, "attempts": 0,
                   "delivered": False, "done": False, "history": []}
         self._enqueue(record, body)
+
+    def submit_nodebb_rejected(self, entry: dict) -> None:
+        """NodeBB's action:post-queue:removeFromQueue {data: the queued
+        post {id, uid, type, data}} (src/posts/queue.js), as
+        nodebb-plugin-webhooks forwards every hook it is configured for."""
+        with self.forum.lock:
+            uid = int(entry["username"]) if entry["username"].isdigit() else 0
+            data = {k: v for k, v in entry["data"].items() if k != "raw"}
+            data.update(content=entry["data"].get("raw"), uid=uid, fromQueue=True)
+            if "category" in data:
+                data["cid"] = data.pop("category")
+            if "topic_id" in data:
+                data["tid"] = data.pop("topic_id")
+        payload = {"hook": "action:post-queue:removeFromQueue",
+                   "params": {"data": {"id": entry["id"], "uid": uid,
+                                       "type": entry["type"], "data": data}}}
+        record = {"event": payload["hook"], "post_id": None, "held_id": entry["id"],
+                  "topic_id": data.get("tid"), "event_id": None, "event_ids": [],
+                  "status": None, "attempts": 0, "delivered": False, "done": False,
+                  "history": []}
+        self._enqueue(record, dump_json(payload))
 
     def _enqueue(self, record: dict, body: bytes) -> None:
         with self.forum.lock:
@@ -1215,7 +1249,8 @@ class WebhookDispatcher:
                 continue
             with self.forum.lock:
                 attempts = record["attempts"]
-                if attempts > self.retries:
+                # nodebb-plugin-webhooks only logs a failure, never retries
+                if attempts > self.retries or record["event"].startswith("action:"):
                     record["done"] = True
                     continue
             delay = self.retry_delay * 2 ** (attempts - 1)
@@ -1242,6 +1277,10 @@ class WebhookDispatcher:
         if self.secret:
             digest = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
             headers["X-Discourse-Event-Signature"] = f"sha256={digest}"
+        if record["event"].startswith("action:"):
+            headers = nodebb_webhook_headers(target.netloc, body, self.secret)
+        if self.headers_hook:
+            headers = self.headers_hook(body, headers)
         status, error = -1, None
         try:
             conn_class = (http.client.HTTPSConnection if target.scheme == "https"
@@ -1304,6 +1343,7 @@ class SimServer(ThreadingHTTPServer):
         self.base_url = f"http://{LISTEN_HOST}:{self.port}"
         self.dispatcher: Optional[WebhookDispatcher] = None
         self.nodebb: Optional["NodebbContract"] = None    # --forum-type nodebb
+        self.generic: Optional[forumsim_generic.GenericEndpoint] = None  # generic
         self._log_file = log_file
         self._log_lock = threading.Lock()
 
@@ -1405,6 +1445,11 @@ class Handler(BaseHTTPRequestHandler):
             answer = self._control(url.path, body)
         elif self.server.nodebb is not None:
             answer = nodebb_api(self, url.path, body, urllib.parse.parse_qs(url.query))
+            if answer is None:
+                self._drop_connection()
+                return
+        elif self.server.generic is not None:
+            answer = self.server.generic.api(self, url.path, body, Answer, Rejected)
             if answer is None:
                 self._drop_connection()
                 return
@@ -1521,9 +1566,9 @@ class Handler(BaseHTTPRequestHandler):
                                               "errors": errors})
             self.server.log(f"BUG: answer to {op.name} breaks the contract: {errors}")
 
-    def _deliver_later(self, post: Post) -> Callable[[], None]:
+    def _deliver_later(self, post: Post, request: Optional[dict] = None) -> Callable[[], None]:
         dispatcher = self.server.dispatcher
-        return (lambda: dispatcher.submit(post)) if dispatcher else (lambda: None)
+        return (lambda: dispatcher.submit(post, request)) if dispatcher else (lambda: None)
 
     def _create_post(self, username: str, params: dict, query: dict, data: dict) -> Answer:
         if data.get("archetype") == "private_message" or data.get("target_recipients") \
@@ -1630,6 +1675,9 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/__sim/approve"): self._sim_approve,
             ("POST", "/__sim/reject"): self._sim_reject,
             ("POST", "/__sim/move"): self._sim_move,
+            ("GET", "/__sim/generic"): self._sim_generic,
+            ("POST", "/__sim/generic"): self._sim_generic,
+            ("POST", "/__sim/nodebb-raw-fail"): self._sim_nodebb_raw_fail,
         }
         route = routes.get((method, path))
         if route is None:
@@ -1709,12 +1757,30 @@ class Handler(BaseHTTPRequestHandler):
         if dispatcher and forum.settings.forum_type != "nodebb":
             reviewable = forum.reviewable_json(entry, REVIEWABLE_REJECTED)
             after = lambda: dispatcher.submit_reviewable(reviewable)
+        elif dispatcher and dispatcher.url:
+            after = lambda: dispatcher.submit_nodebb_rejected(entry)
         return Answer(200, {"ok": True, "rejected": entry["id"]}, after=after)
 
     def _sim_move(self, data: dict) -> Answer:
         topic = self.server.forum.move_topic(self._need(data, "topic_id", int),
                                              self._need(data, "category", int))
         return Answer(200, {"ok": True, "topic_id": topic.id, "category_id": topic.category_id})
+
+    def _sim_generic(self, data: dict) -> Answer:
+        """The generic endpoint's keys and requests (its mode only); a
+        POST with "secret" changes the secret it checks signatures with."""
+        if self.server.generic is None:
+            return Answer(404, {"errors": ["not in --forum-type generic"]})
+        if "secret" in data:
+            self.server.generic.set_secret(self._need(data, "secret", str))
+        return Answer(200, self.server.generic.state_json())
+    def _sim_nodebb_raw_fail(self, data: dict) -> Answer:
+        count = data.get("count", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError("'count' must be a non-negative integer")
+        with self.server.forum.lock:
+            self.server.forum.nodebb_raw_fail = count
+        return Answer(200, {"ok": True, "count": count})
 
     def _sim_reset(self, data: dict) -> Answer:
         if self.server.dispatcher:
@@ -1769,10 +1835,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="retries after a failed webhook delivery")
     p.add_argument("--webhook-retry-delay", type=float, default=0.5,
                    help="delay before the first retry, doubled each time (seconds)")
-    p.add_argument("--forum-type", choices=("discourse", "nodebb"), default="discourse",
+    p.add_argument("--forum-type", choices=("discourse", "nodebb", "generic"),
+                   default="discourse",
                    help="which forum's API to serve (default: %(default)s)")
     p.add_argument("--nodebb-contract", type=Path, default=DEFAULT_NODEBB_CONTRACT,
                    help="NodeBB Write API document (default: %(default)s)")
+    p.add_argument("--generic-user", default="system",
+                   help="generic mode: who posts a request without an author "
+                   "(forum_api_username); the signing secret is --api-key")
+    p.add_argument("--nodebb-webhooks", action="store_true",
+                   help="NodeBB mode: send nodebb-plugin-webhooks requests "
+                        "(action:topic.post, action:topic.reply) to --webhook-url")
     p.add_argument("--log", type=Path, help="request log file (default: stderr)")
     p.add_argument("--self-test", action="store_true", help="test the simulator and exit")
     return p
@@ -1804,16 +1877,36 @@ def start_simulator(args: argparse.Namespace, log_file=None) -> SimServer:
         settings.unique_posts_mins = 0
         settings.allow_duplicate_titles = True
         settings.title_prettify = False
+    if getattr(args, "forum_type", "discourse") == "generic":
+        generic_settings(settings)
     forum = Forum(settings)
     server = SimServer(args.listen, forum, contract, log_file)
     if getattr(args, "forum_type", "discourse") == "nodebb":
         server.nodebb = NodebbContract(args.nodebb_contract)
-        args.webhook_url = None      # the Discourse webhook does not apply
+        if not getattr(args, "nodebb_webhooks", False):
+            args.webhook_url = None  # the Discourse webhook does not apply
     server.dispatcher = WebhookDispatcher(
         forum, args.webhook_url, args.webhook_secret, server.base_url,
         args.webhook_retries, args.webhook_retry_delay, server.log)
+    if getattr(args, "forum_type", "discourse") == "generic":
+        generic_start(server, args)
     server.dispatcher.start()
     return server
+
+
+def generic_settings(settings: Settings) -> None:
+    """The generic mode's forum: the endpoint posts what it is sent, so no
+    "too similar" check, duplicate titles allowed, titles as sent."""
+    settings.forum_type = "generic"
+    settings.unique_posts_mins = 0
+    settings.allow_duplicate_titles = True
+    settings.title_prettify = False
+
+
+def generic_start(server: SimServer, args: argparse.Namespace) -> None:
+    """The endpoint (signed with --api-key) and the generic webhook's headers."""
+    server.generic = forumsim_generic.GenericEndpoint(args.api_key or "", args.generic_user)
+    server.dispatcher.headers_hook = forumsim_generic.webhook_headers(args.webhook_secret)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -1954,6 +2047,16 @@ class SelfTest:
 
     # -- the run -------------------------------------------------------------
 
+    def test_generic(self) -> None:
+        receiver = WebhookReceiver()
+        threading.Thread(target=receiver.serve_forever, daemon=True).start()
+        try:
+            forumsim_generic.GenericSelfTest(self.check, _generic_self_test_start, receiver,
+                                             str(self.contract_path)).run()
+        finally:
+            receiver.shutdown()
+            receiver.server_close()
+
     def run(self) -> int:
         started = time.monotonic()
         if not self.contract_path.is_file():
@@ -1984,6 +2087,8 @@ class SelfTest:
             self.test_review_and_move()
             self.test_reset()
             NodebbSelfTest(self).run()
+            self.test_generic()
+            NodebbSelfTest(self).webhooks()
         except Exception as e:   # a crash is a failure, not a traceback
             self.check("self-test ran to the end", False, f"{type(e).__name__}: {e}")
         finally:
@@ -2505,6 +2610,115 @@ def nodebb_topic_json(topic: Topic) -> dict:
             "mainPost": nodebb_post_json(first, None)}
 
 
+# nodebb-plugin-markdown renders each paragraph as <p dir="auto">; nodebb-
+# plugin-emoji (lib/parse.ts buildEmoji) turns :name: into a multi-line
+# <img> with the character as alt.  A few emoji of its android pack:
+NODEBB_EMOJI = {"grinning": ("1f600", "\U0001F600"), "smile": ("1f604", "\U0001F604"),
+                "+1": ("1f44d", "\U0001F44D"), "heart": ("2764", "\u2764\ufe0f")}
+
+
+def nodebb_render(raw: str) -> str:
+    """The post's content as NodeBB's parse hooks render it (simplified:
+    paragraphs, line breaks, **strong**, *em*, emoji)."""
+    def emoji(m: re.Match) -> str:
+        code = NODEBB_EMOJI.get(m.group(1).lower())
+        if code is None:
+            return m.group(0)
+        return (f'<img\n      src="/assets/plugins/nodebb-plugin-emoji/emoji/android/'
+                f'{code[0]}.png?v=forumsim"\n      class="not-responsive emoji emoji-android '
+                f'emoji--{m.group(1).lower()}"\n      style="height: 23px; width: auto; '
+                f'vertical-align: middle;"\n      title="{m.group(0)}"\n      '
+                f'alt="{code[1]}"\n    />')
+    out = []
+    for para in (p for p in re.split(r"\n\s*\n", raw.strip()) if p.strip()):
+        text = html.escape(para.strip(), quote=False)
+        text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+        text = re.sub(r"\*(.+?)\*", r"<em>\1</em>", text)
+        text = text.replace("\n", "<br />\n")
+        # the emoji plugin parses after the Markdown plugin
+        text = re.sub(r":([a-z0-9_+\-]+):", emoji, text)
+        out.append('<p dir="auto">' + text + "</p>\n")
+    return "".join(out)
+
+
+def nodebb_req_object(uid: int, request: dict, body: dict) -> dict:
+    """src/api/helpers.js buildReqObject(): a summary of the request that
+    made the post, its headers (authorization, cookie) and session
+    included."""
+    headers = dict(request.get("headers") or {})
+    return {"uid": uid, "params": {}, "method": request.get("method", "POST"),
+            "body": body, "session": {"csrf-secret": headers.get("x-csrf-token", "")},
+            "ip": "127.0.0.1", "host": headers.get("host", ""), "protocol": "http",
+            "secure": False, "url": headers.get("referer", ""), "path": "",
+            "baseUrl": "/api/v3", "originalUrl": request.get("path", ""), "headers": headers}
+
+
+def nodebb_webhook(forum: Forum, post: Post, request: dict) -> tuple[dict, list]:
+    """What nodebb-plugin-webhooks 2.0.3 POSTs for a new post (NodeBB
+    4.11.2 src/topics/create.js fires action:topic.post {topic, post,
+    data} or action:topic.reply {post, data}; src/plugins/hooks.js adds
+    caller {uid, req} from the request's async context; the plugin's
+    cleanPayload() cleans only params.req and params.socket).  post.content
+    is the rendered HTML; data.content the submitted Markdown.  A post made
+    in the "web UI" carries a browser session cookie.  Returns the payload
+    and the secrets it carries."""
+    with forum.lock:
+        uid = int(post.user.username) if post.user.username.isdigit() else post.user.id
+        request = dict(request)
+        if not request.get("headers"):
+            request["headers"] = {
+                "host": "forum.test", "user-agent": "Mozilla/5.0 (forumsim)",
+                "cookie": "express.sid=s%3A" + os.urandom(12).hex(),
+                "x-csrf-token": os.urandom(8).hex()}
+        secrets = [v for k, v in request["headers"].items()
+                   if k in ("authorization", "cookie", "x-csrf-token")]
+        to_pid = None
+        if post.reply_to_post_number:
+            to_pid = post.topic.posts[post.reply_to_post_number - 1].id
+        summary = nodebb_post_json(post, to_pid)
+        topic = {k: v for k, v in nodebb_topic_json(post.topic).items() if k != "mainPost"}
+        summary.update(content=nodebb_render(post.raw), topic=dict(topic),
+                       category={"cid": post.topic.category_id, "name": "Category",
+                                 "slug": f"{post.topic.category_id}/category"})
+        data = {"tid": post.topic.id, "content": post.raw, "uid": uid,
+                "timestamp": summary["timestamp"], "fromQueue": False, "ip": "127.0.0.1"}
+        if to_pid is not None:
+            data["toPid"] = to_pid
+        data["req"] = nodebb_req_object(uid, request, dict(data))
+        params: dict = {"post": summary, "data": data,
+                        "caller": {"uid": uid, "req": nodebb_req_object(uid, request, {})}}
+        if post.post_number == 1:
+            params = {"topic": dict(topic, mainPost=summary), **params}
+            return {"hook": "action:topic.post", "params": params}, secrets
+        return {"hook": "action:topic.reply", "params": params}, secrets
+
+
+def nodebb_webhook_headers(host: str, body: bytes, secret: str) -> dict:
+    """The plugin's axios request: JSON, and x-webhook-signature sha1=HEX
+    (HMAC-SHA1 of the body) when a secret is set."""
+    headers = {"Accept": "application/json, text/plain, */*",
+               "Content-Type": "application/json", "User-Agent": "axios/1.7.9",
+               "Content-Length": str(len(body)), "Host": host, "Connection": "close"}
+    if secret:
+        digest = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+        headers["x-webhook-signature"] = f"sha1={digest}"
+    return headers
+
+
+def nodebb_raw(forum: Forum, pid: str) -> Answer:
+    """GET /api/v3/posts/{pid}/raw (src/api/posts.js getRaw): the stored
+    Markdown as {content}; 404 [[error:no-post]] for a post that does not
+    exist or the caller may not read (/__sim/nodebb-raw-fail plays that)."""
+    with forum.lock:
+        post = forum.posts.get(int(pid)) if pid.isdigit() else None
+        failing = forum.nodebb_raw_fail > 0
+        if failing:
+            forum.nodebb_raw_fail -= 1
+    if post is None or failing:
+        return Answer(404, nodebb_envelope(404, message="Post does not exist"))
+    return Answer(200, nodebb_envelope(200, {"content": post.raw}))
+
+
 def nodebb_api(handler: "Handler", path: str, body: bytes,
                query: Optional[dict] = None) -> Optional[Answer]:
     """One Write API request: auth (Bearer master token + _uid), contract
@@ -2578,13 +2792,14 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
                          "in the request body"))
 
     route = (op.method, op.template)
+    created = None
     try:
         if route == ("POST", "/api/v3/topics"):
             fields = {"title": data.get("title"), "raw": data.get("content"),
                       "category": int(data["cid"])}
             if forum.review_needed(str(uid), fields):
                 return _nodebb_queued(forum, str(uid), fields)
-            post = forum.create_post(str(uid), None, fields, via="api")
+            post = created = forum.create_post(str(uid), None, fields, via="api")
             response = nodebb_topic_json(post.topic)
         elif route == ("POST", "/api/v3/topics/{tid}"):
             tid = int(params["tid"]) if params["tid"].isdigit() else -1
@@ -2597,8 +2812,10 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
                 fields["reply_to_post_number"] = parent.post_number
             if forum.review_needed(str(uid), fields):
                 return _nodebb_queued(forum, str(uid), fields)
-            post = forum.create_post(str(uid), None, fields, via="api")
+            post = created = forum.create_post(str(uid), None, fields, via="api")
             response = nodebb_post_json(post, int(to_pid) if to_pid is not None else None)
+        elif route == ("GET", "/api/v3/posts/{pid}/raw"):
+            return nodebb_raw(forum, params["pid"])
         elif route == ("GET", "/api/v3/posts/{pid}"):
             post = forum.posts.get(int(params["pid"])) if params["pid"].isdigit() else None
             if post is None:
@@ -2634,7 +2851,13 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
     if errors:
         with forum.lock:
             forum.response_errors.append({"operation": op.name, "path": path, "errors": errors})
-    return Answer(200, answer)
+    if created is None:
+        return Answer(200, answer)
+    # NodeBB fires the post's hooks for API posts too (the bridge's own
+    # come back), with this request in params.data.req and params.caller
+    request = {"method": method, "path": path,
+               "headers": {k.lower(): v for k, v in handler.headers.items()}}
+    return Answer(200, answer, after=handler._deliver_later(created, request))
 
 
 def _nodebb_queued(forum, username, fields):
@@ -2648,6 +2871,14 @@ def _nodebb_violation(handler, method, path, body, problems):
     handler.server.forum.note_violation(method, path, problems, body)
     handler.server.log(f"contract violation: {method} {path}: {'; '.join(problems)}")
     return Answer(400, nodebb_envelope(400, message="; ".join(problems)))
+
+
+def _generic_self_test_start(argv: list[str]) -> SimServer:
+    """A serving simulator for forumsim_generic.GenericSelfTest."""
+    server = start_simulator(build_parser().parse_args(argv), log_file=open(os.devnull, "w"))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                     daemon=True).start()
+    return server
 
 
 class NodebbSelfTest:
@@ -2764,6 +2995,82 @@ class NodebbSelfTest:
             server.shutdown()
             server.dispatcher.stop()
             server.server_close()
+
+    def webhooks(self) -> None:
+        """--nodebb-webhooks: nodebb-plugin-webhooks' requests, HTML
+        content and the echoed secrets; the raw endpoint."""
+        receiver = WebhookReceiver()
+        threading.Thread(target=receiver.serve_forever, daemon=True).start()
+        args = build_parser().parse_args([
+            "--listen", f"{LISTEN_HOST}:0", "--api-key", self.TOKEN, "--forum-type", "nodebb",
+            "--contract", str(self.outer.contract_path), "--nodebb-webhooks",
+            "--webhook-url", f"http://{LISTEN_HOST}:{receiver.server_address[1]}/webhooks/nodebb",
+            "--webhook-secret", "nb-secret"])
+        server = start_simulator(args, log_file=open(os.devnull, "w"))
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                         daemon=True).start()
+        self.conn = http.client.HTTPConnection(LISTEN_HOST, server.port, timeout=5)
+        try:
+            status, _, topic = self.request("POST", "/api/v3/topics", {
+                "cid": 3, "title": "Hooked topic", "content": "Hello **all** :grinning:",
+                "_uid": 2})
+            tid, main = topic["response"]["tid"], topic["response"]["mainPid"]
+            status, _, reply = self.request("POST", f"/api/v3/topics/{tid}", {
+                "content": "A reply, first line\nsecond line.\n\nAnd R&D.", "toPid": main,
+                "_uid": 5})
+            got = self.outer.wait_for(lambda: len(receiver.received) >= 2 and receiver.received)
+            self.check("nodebb webhooks: one request per post", len(got) == 2, len(got))
+            (h1, b1), (h2, b2) = got[:2]
+            e1, e2 = json.loads(b1), json.loads(b2)
+            sig = "sha1=" + hmac.new(b"nb-secret", b2, hashlib.sha1).hexdigest()
+            self.check("nodebb webhooks: x-webhook-signature sha1 of the body",
+                       h2.get("x-webhook-signature") == sig, h2)
+            self.check("nodebb webhooks: hooks topic.post then topic.reply",
+                       e1["hook"] == "action:topic.post" and e2["hook"] == "action:topic.reply"
+                       and e1["params"]["topic"]["tid"] == tid, [e1["hook"], e2["hook"]])
+            post = e2["params"]["post"]
+            self.check("nodebb webhooks: content is rendered HTML",
+                       post["content"].startswith('<p dir="auto">A reply, first line<br />')
+                       and "R&amp;D" in post["content"]
+                       and 'alt="\U0001F600"' in e1["params"]["post"]["content"]
+                       and post["toPid"] == main and post["index"] == 1, post["content"])
+            self.check("nodebb webhooks: the master token echoed as the plugin does",
+                       e2["params"]["data"]["req"]["headers"].get("authorization")
+                       == f"Bearer {self.TOKEN}"
+                       and e2["params"]["caller"]["req"]["headers"].get("authorization")
+                       == f"Bearer {self.TOKEN}"
+                       and e2["params"]["data"]["content"].startswith("A reply"),
+                       e2["params"]["data"])
+            status, _, web = self.request("POST", "/__sim/reply", {
+                "topic_id": tid, "raw": "From the browser.", "username": "7"}, token=False)
+            got = self.outer.wait_for(lambda: len(receiver.received) >= 3 and receiver.received)
+            e3 = json.loads(got[2][1]) if len(got) >= 3 else {}
+            cookie = e3.get("params", {}).get("caller", {}).get("req", {}).get(
+                "headers", {}).get("cookie", "")
+            hooks = server.forum.state_json()["webhooks"]
+            self.check("nodebb webhooks: a web post echoes the session cookie",
+                       status == 200 and cookie.startswith("express.sid=")
+                       and e3["params"]["data"]["req"]["headers"]["cookie"] == cookie
+                       and cookie in hooks[2]["secrets"]
+                       and f"Bearer {self.TOKEN}" in hooks[1]["secrets"], hooks)
+            status, _, raw = self.request("GET", f"/api/v3/posts/{reply['response']['pid']}"
+                                          "/raw?_uid=1")
+            op, _ = server.nodebb.match("GET", f"/api/v3/posts/{main}/raw")
+            self.check("nodebb: raw endpoint answers the Markdown", status == 200
+                       and raw["response"] == {"content": "A reply, first line\nsecond line."
+                                               "\n\nAnd R&D."}
+                       and not server.nodebb.response_errors(op, raw), raw)
+            server.forum.nodebb_raw_fail = 1
+            status, _, raw = self.request("GET", f"/api/v3/posts/{main}/raw?_uid=1")
+            self.check("nodebb: raw endpoint failing 404 no-post", status == 404
+                       and raw["status"]["code"] == "not-found", raw)
+            status, _, raw = self.request("GET", f"/api/v3/posts/{main}/raw?_uid=1")
+            self.check("nodebb: raw endpoint back after the failure", status == 200, raw)
+        finally:
+            server.shutdown()
+            server.dispatcher.stop()
+            server.server_close()
+            receiver.shutdown()
 
 
 if __name__ == "__main__":

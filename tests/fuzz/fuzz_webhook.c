@@ -44,6 +44,8 @@ static void fuzz_post(const struct fg_post *post, bool edited)
 	FUZZ_ASSERT(post->name != NULL && post->topic_title != NULL &&
 		    post->raw != NULL && post->created_at != NULL);
 	FUZZ_ASSERT(edited ? post->revision >= 2 : post->revision == 0);
+	/* the rendered HTML is kept only where there is no Markdown */
+	FUZZ_ASSERT(post->cooked == NULL || *post->raw == '\0');
 }
 
 /* fuzz_result - a result and what comes with it */

@@ -430,8 +430,11 @@ class Stack(MailmanMixin):
       keep       keep the temporary directory after stop()
       debug      Dovecot mail_debug/auth_debug on
       start_timeout  seconds to wait for each daemon to become ready
-      forum_type "discourse" (default) or "nodebb": the simulator's API
-                 and the bridge's forum_type (NodeBB: posts as uid 1)
+      forum_type "discourse" (default), "nodebb" or "generic": the
+                 simulator's API and the bridge's forum_type (NodeBB:
+                 posts as uid 1; generic: the signed endpoint
+                 /forumgate/posts, its secret read from a file, webhooks
+                 to /webhooks/post)
       mailman    also run GNU Mailman 3 with the list mm@lists.test
                  (stack_mailman.py)
     """
@@ -1374,6 +1377,17 @@ mlmmj     unix  -       n       n       -       -       pipe
         return self.send_mail(LIST_RETURN_PATH, rcpt_to or self.bridge_address,
                               msg, **kw)
 
+    def queue_list_copy(self, sender, subject, body, **kw):
+        """A list copy from sender (make_message's keywords), sent and
+        waited for until the plugin queued it, so that a reply sent next
+        reaches the bridge after its parent; returns its Message-ID."""
+        msg = make_message(sender, self.bridge_address, subject, body, **kw)
+        self.send_list_copy(msg)
+        wait_for(lambda: self.day_hget("fg:{%s}:in-seen" % LIST_NAME,
+                                       msg["Message-ID"].strip("<>")) != "",
+                 timeout=30, what="the plugin to queue the mail")
+        return msg["Message-ID"]
+
     make_message = staticmethod(make_message)
     wait_for = staticmethod(wait_for)
 
@@ -1611,7 +1625,7 @@ plugin {{
             # started as root, policyd switches to this user
             ("policyd_user", POLICYD_USER),
             ("trusted_authserv_ids", AUTHSERV_ID),
-        ] + self._mailman_forumgate_conf()
+        ] + self._mailman_forumgate_conf() + self._generic_forumgate_conf()
         self.config = dict(values)
         text = "# forumgate configuration of the integration test stack\n"
         text += "".join("%s = %s\n" % kv for kv in values)
@@ -1620,6 +1634,19 @@ plugin {{
         # the plugin reads it as the mail user inside Dovecot's lmtp process
         os.chmod(self.conf_path, 0o640)
         os.chown(self.conf_path, 0, self.mail_gid)
+
+    def _generic_forumgate_conf(self):
+        """forum_type = generic: the simulator's endpoint, and its secret
+        (the simulator's --api-key) in a file of its own"""
+        if self.forum_type != "generic":
+            return []
+        path = self.path("forum-generic-secret")
+        with open(path, "w") as f:
+            f.write(self.forum_api_key + "\n")
+        os.chmod(path, 0o640)
+        os.chown(path, 0, self.mail_gid)
+        return [("forum_generic_url", self.forum_url + "/forumgate/posts"),
+                ("forum_generic_secret_file", path)]
 
     def admin(self, *args, check=False, timeout=30):
         """Run `forumgate -c CONF ARGS`; returns CompletedProcess (text).
@@ -1650,11 +1677,15 @@ plugin {{
         argv = [PYTHON, self.binaries["forumsim"],
                 "--listen", "127.0.0.1:0",
                 "--api-key", self.forum_api_key,
-                "--webhook-url", "http://127.0.0.1:%d/webhooks/discourse"
-                % self.webhook_port,
+                "--webhook-url", "http://127.0.0.1:%d/webhooks/%s"
+                % (self.webhook_port,
+                   {"generic": "post", "nodebb": "nodebb"}.get(
+                       self.forum_type, "discourse")),
                 "--webhook-secret", self.webhook_secret,
                 "--forum-type", self.forum_type,
                 "--log", self.log_path("forumsim")] + self.forumsim_args
+        if self.forum_type == "generic":
+            argv += ["--generic-user", self.forum_api_username]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self._spawn("forumsim", argv, LOG_NAMES["forumsim-out"], env=env)
 

@@ -17,15 +17,7 @@ def _posts(stack, marker):
 
 
 def _send(stack, sender, subject, body, **kw):
-    msg = stack.make_message(sender, stack.bridge_address, subject, body,
-                             **kw)
-    stack.send_list_copy(msg)
-    # queued before the next one is sent: a reply that reached the
-    # bridge before its parent could not be threaded under it
-    wait_for(lambda: stack.day_hget("fg:{forum}:in-seen",
-                                    msg["Message-ID"].strip("<>")) != "",
-             timeout=30, what="the plugin to queue the mail")
-    return msg["Message-ID"]
+    return stack.queue_list_copy(sender, subject, body, **kw)
 
 
 @requires("plugin", "forumsim", "bridge", "admin")

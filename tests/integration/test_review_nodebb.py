@@ -3,10 +3,8 @@ real Postfix, Dovecot LMTP, Redis and mlmmj.
 
 NodeBB answers a queued post with 200 {"queued": true, "id":
 "topic-MS"}; when a moderator approves it, nodebb-plugin-webhooks sends
-action:topic.post with the post's rendered HTML as content (the
-simulator's NodeBB mode sends no webhooks, so the test sends what the
-plugin sends): the bridge maps it to the list mail, by author and
-title, and does not mail it. A rejection fires
+action:topic.post with the post's rendered HTML as content: the bridge
+maps it to the list mail and does not mail it. A rejection fires
 action:post-queue:removeFromQueue with the queued post; the bridge
 records it and `forumgate status` shows it.
 """
@@ -14,14 +12,14 @@ records it and `forumgate status` shows it.
 import hashlib
 import hmac
 import json
-import time
 import urllib.error
 import urllib.request
 import uuid
 
 from stack import requires, wait_for
 
-STACK_OPTIONS = {"full": True, "forum_type": "nodebb"}
+STACK_OPTIONS = {"full": True, "forum_type": "nodebb",
+                 "forumsim_args": ["--nodebb-webhooks"]}
 
 SUBSCRIBER = "carol@example.test"
 BOB_UID = "7"
@@ -80,21 +78,10 @@ def test_nodebb_queued_topic_approved_then_reply_rejected(stack):
         assert int(stack.redis("XLEN", "fg:{forum}:dead") or 0) == 0
 
         post = stack.forum_sim("/__sim/approve", {"id": entry["id"]})
-        topic = [t for t in stack.forum_state()["topics"]
-                 if t["id"] == post["topic_id"]][0]
-        status, answer = _nodebb_hook(stack, {
-            "hook": "action:topic.post", "params": {
-                "post": {"pid": post["id"], "tid": post["topic_id"],
-                         "uid": int(BOB_UID), "index": 0,
-                         "content": "<p dir=\"auto\">Queue %s: a new topic "
-                                    "NodeBB holds for a moderator.</p>\n"
-                                    % uid,
-                         "timestamp": int(time.time() * 1000),
-                         "topic": {"title": topic["title"],
-                                   "cid": int(stack.list_category)},
-                         "user": {"username": "bob", "displayname": "Bob"}},
-                "data": {"fromQueue": True}}})
-        assert status == 200 and answer == "queued", (status, answer)
+        hook = wait_for(lambda: [w for w in stack.forum_state()["webhooks"]
+                                 if w["post_id"] == post["id"] and w["done"]],
+                        timeout=20, what="the approved topic's webhook")[0]
+        assert hook["event"] == "action:topic.post" and hook["delivered"]
         wait_for(lambda: stack.redis("HGET", "fg:{forum}:msgid-post", msgid),
                  timeout=30, what="the approved topic mapped to the list mail")
         assert stack.redis("HGET", "fg:{forum}:msgid-post",
@@ -107,13 +94,12 @@ def test_nodebb_queued_topic_approved_then_reply_rejected(stack):
             in_reply_to="<%s>" % msgid, references=["<%s>" % msgid])
         assert held["type"] == "reply" and held["topic_id"] == post["topic_id"]
         stack.forum_sim("/__sim/reject", {"id": held["id"]})
-        status, answer = _nodebb_hook(stack, {
-            "hook": "action:post-queue:removeFromQueue", "params": {
-                "data": {"id": held["id"], "uid": int(BOB_UID),
-                         "type": "reply",
-                         "data": {"tid": post["topic_id"],
-                                  "content": "Rejected %s" % uid}}}})
-        assert status == 200 and answer == "rejection recorded", answer
+        hook = wait_for(lambda: [w for w in stack.forum_state()["webhooks"]
+                                 if w.get("held_id") == held["id"]
+                                 and w["done"]],
+                        timeout=20, what="the rejection's webhook")[0]
+        assert hook["event"] == "action:post-queue:removeFromQueue"
+        assert hook["delivered"] and hook["status"] == 200, hook
     finally:
         stack.forum_sim("/__sim/review", {})
     out = stack.admin("status", check=True).stdout

@@ -447,7 +447,9 @@ START_TEST(test_webhook_nodebb)
 	ck_assert_str_eq(post->username, "ann");
 	ck_assert_str_eq(post->name, "Ann");
 	ck_assert_str_eq(post->topic_title, "A topic");
-	ck_assert_str_eq(post->raw, "Hi");
+	/* content is NodeBB's rendering: kept as cooked, never as raw */
+	ck_assert_str_eq(post->raw, "");
+	ck_assert_str_eq(post->cooked, "Hi");
 	ck_assert_str_eq(post->created_at, "2023-11-14T22:13:20Z");
 	fg_post_free(&post);
 	ck_assert_int_eq(fg_webhook_parse_nodebb(nodebb_body, len, 10, &post,
@@ -462,6 +464,102 @@ START_TEST(test_webhook_nodebb)
 	free(edit);
 	ck_assert_int_eq(fg_webhook_parse_nodebb("{\"hook\":1}", 10, 0, &post,
 						 &error), FG_WEBHOOK_INVALID);
+}
+END_TEST
+
+/* a reply as nodebb-plugin-webhooks 2.0.3 sends it from NodeBB 4.11:
+   params.post is the parsed summary (HTML content, emoji as <img>),
+   params.data the request's data with the master token in
+   data.req.headers.authorization, params.caller the browser's request
+   with its session cookie (src/plugins/hooks.js sets caller; the
+   plugin cleans only params.req and params.socket) */
+static const char nodebb_secrets[] =
+	"{\"hook\":\"action:topic.reply\",\"params\":{\"post\":{"
+	"\"pid\":40,\"tid\":9,\"toPid\":\"31\",\"uid\":5,\"index\":1,"
+	"\"content\":\"<p dir=\\\"auto\\\">Thanks <strong>a lot</strong> "
+	"<img src=\\\"/e/1f600.png\\\" class=\\\"not-responsive emoji\\\" "
+	"alt=\\\"\\ud83d\\ude00\\\" title=\\\":grinning:\\\" /></p>\\n\","
+	"\"timestamp\":1700000000000,\"topic\":{\"tid\":9,\"cid\":4,"
+	"\"title\":\"A topic\"},\"user\":{\"uid\":5,\"username\":\"ann\","
+	"\"displayname\":\"Ann\"}},"
+	"\"data\":{\"tid\":9,\"content\":\"Thanks **a lot** :grinning:\","
+	"\"uid\":5,\"req\":{\"uid\":5,\"method\":\"POST\","
+	"\"session\":{\"csrf\":\"SESSION-CSRF-SECRET\"},"
+	"\"headers\":{\"authorization\":\"Bearer MASTER-TOKEN-SECRET\","
+	"\"cookie\":\"express.sid=DATA-COOKIE-SECRET\"}}},"
+	"\"caller\":{\"uid\":5,\"req\":{\"headers\":{"
+	"\"cookie\":\"express.sid=CALLER-COOKIE-SECRET\","
+	"\"x-csrf-token\":\"CSRF-HEADER-SECRET\"}}}}}";
+
+/* no_secret - s carries none of the secrets of nodebb_secrets */
+static bool no_secret(const char *s)
+{
+	return s == NULL || (strstr(s, "SECRET") == NULL &&
+			     strstr(s, "express.sid") == NULL &&
+			     strstr(s, "Bearer") == NULL);
+}
+
+START_TEST(test_webhook_nodebb_secrets)
+{
+	struct fg_post *post;
+	const char *error = NULL;
+	char *bad, *p;
+
+	ck_assert_int_eq(fg_webhook_parse_nodebb(nodebb_secrets,
+						 strlen(nodebb_secrets), 0,
+						 &post, &error),
+			 FG_WEBHOOK_POST);
+	ck_assert_int_eq(post->post_id, 40);
+	ck_assert_int_eq(post->post_number, 2);
+	ck_assert_str_eq(post->raw, "");
+	ck_assert_ptr_nonnull(strstr(post->cooked, "<p dir=\"auto\">"));
+	ck_assert(no_secret(post->username) && no_secret(post->name) &&
+		  no_secret(post->topic_title) && no_secret(post->raw) &&
+		  no_secret(post->cooked) && no_secret(post->created_at) &&
+		  no_secret(post->group));
+	fg_post_free(&post);
+	/* an invalid body: the error names the place, never the text */
+	bad = fg_xstrdup(nodebb_secrets);
+	p = strstr(bad, "MASTER-TOKEN-SECRET");
+	memcpy(p + 6, "\\q", 2);
+	ck_assert_int_eq(fg_webhook_parse_nodebb(bad, strlen(bad), 0, &post,
+						 &error), FG_WEBHOOK_INVALID);
+	ck_assert_ptr_nonnull(strstr(error, "invalid JSON"));
+	ck_assert_msg(no_secret(error) && strstr(error, "MASTER") == NULL,
+		      "%s", error);
+	free(bad);
+}
+END_TEST
+
+/* a generic or Discourse post with only cooked keeps it for the worker */
+START_TEST(test_webhook_parse_cooked)
+{
+	static const char cooked_only[] =
+		"{\"post\":{\"id\":1,\"topic_id\":2,\"post_number\":1,"
+		"\"username\":\"a\",\"cooked\":\"<p>Hi <em>there</em></p>\"}}";
+	static const char neither[] =
+		"{\"post\":{\"id\":1,\"topic_id\":2,\"post_number\":1,"
+		"\"username\":\"a\"}}";
+	struct fg_post *post;
+	const char *error;
+
+	ck_assert_int_eq(fg_webhook_parse("post_created", cooked_only,
+					  strlen(cooked_only), 0, &post,
+					  &error), FG_WEBHOOK_POST);
+	ck_assert_str_eq(post->raw, "");
+	ck_assert_str_eq(post->cooked, "<p>Hi <em>there</em></p>");
+	fg_post_free(&post);
+	ck_assert_int_eq(fg_webhook_parse("post_created", neither,
+					  strlen(neither), 0, &post, &error),
+			 FG_WEBHOOK_INVALID);
+	ck_assert_str_eq(error, "post.raw is missing");
+	/* raw wins: Discourse sends both */
+	ck_assert_int_eq(fg_webhook_parse("post_created", full_post,
+					  strlen(full_post), 0, &post, &error),
+			 FG_WEBHOOK_POST);
+	ck_assert_str_eq(post->raw, "Line one\nLine two");
+	ck_assert_ptr_null(post->cooked);
+	fg_post_free(&post);
 }
 END_TEST
 
@@ -738,18 +836,28 @@ START_TEST(test_forum_init)
 }
 END_TEST
 
-START_TEST(test_forum_unreachable)
+/* closed_forum - a forum handle of that type on a closed port */
+static struct fg_forum *closed_forum(const char *type, const char *user)
 {
 	char *url = fg_xasprintf("http://127.0.0.1:%d", closed_port());
 	struct fg_forum_settings set = {
-		.type = "discourse", .url = url, .api_key = "k",
-		.api_username = "system", .timeout_ms = 2000,
+		.type = type, .url = url, .api_key = "k",
+		.api_username = user, .timeout_ms = 2000,
 	};
 	struct fg_forum *forum;
-	struct fg_forum_answer a;
 	const char *error;
 
 	ck_assert_int_eq(fg_forum_init(&set, &forum, &error), 0);
+	free(url);
+	return forum;
+}
+
+START_TEST(test_forum_unreachable)
+{
+	struct fg_forum *forum = closed_forum("discourse", "system");
+	struct fg_forum_answer a;
+	const char *error;
+
 	ck_assert_int_eq(fg_forum_create_topic(forum, "A title long enough",
 					       "raw", 5, &a, &error),
 			 FG_FORUM_TRANSIENT);
@@ -764,7 +872,45 @@ START_TEST(test_forum_unreachable)
 			 FG_FORUM_PERMANENT);
 	ck_assert_ptr_nonnull(strstr(error, "UTF-8"));
 	fg_forum_deinit(&forum);
-	free(url);
+}
+END_TEST
+
+/* fg_forum_post_text: the forum's source, else the HTML converted */
+START_TEST(test_forum_post_text)
+{
+	struct fg_forum *forum;
+	struct fg_post post = { .post_id = 40 };
+	const char *error = NULL;
+
+	/* Markdown already: nothing asked, nothing changed */
+	post.raw = fg_xstrdup("**Markdown**");
+	post.cooked = fg_xstrdup("<p><strong>Markdown</strong></p>");
+	ck_assert_int_eq(fg_forum_post_text(NULL, &post, &error), 0);
+	ck_assert_str_eq(post.raw, "**Markdown**");
+	/* only HTML, the forum unreachable: converted, never HTML */
+	free(post.raw);
+	post.raw = fg_xstrdup("");
+	free(post.cooked);
+	post.cooked = fg_xstrdup("<p dir=\"auto\">Thanks <strong>a lot</strong> "
+				 "<img src=\"/e/1f600.png\" class=\"emoji\" "
+				 "alt=\"\xf0\x9f\x98\x80\" /></p>\n"
+				 "<p dir=\"auto\">R&amp;D</p>");
+	forum = closed_forum("nodebb", "1");
+	ck_assert_int_eq(fg_forum_post_text(forum, &post, &error), 2);
+	ck_assert_ptr_nonnull(strstr(error, "failed"));
+	ck_assert_ptr_null(strchr(post.raw, '<'));
+	ck_assert_ptr_nonnull(strstr(post.raw, "Thanks **a lot** "
+				     "\xf0\x9f\x98\x80"));
+	ck_assert_ptr_nonnull(strstr(post.raw, "R&D"));
+	ck_assert_ptr_nonnull(post.cooked);
+	/* no forum (a driver without post_raw is the same) */
+	free(post.raw);
+	post.raw = fg_xstrdup("");
+	ck_assert_int_eq(fg_forum_post_text(NULL, &post, &error), 2);
+	ck_assert_ptr_null(strchr(post.raw, '<'));
+	fg_forum_deinit(&forum);
+	free(post.raw);
+	free(post.cooked);
 }
 END_TEST
 
@@ -1240,6 +1386,8 @@ int main(void)
 	tcase_add_test(tc, test_webhook_parse_events);
 	tcase_add_test(tc, test_webhook_parse_oversize);
 	tcase_add_test(tc, test_webhook_nodebb);
+	tcase_add_test(tc, test_webhook_nodebb_secrets);
+	tcase_add_test(tc, test_webhook_parse_cooked);
 	tcase_add_test(tc, test_post_is_bridge);
 	suite_add_tcase(s, tc);
 
@@ -1252,6 +1400,7 @@ int main(void)
 	tcase_add_test(tc, test_forum_retry_after);
 	tcase_add_test(tc, test_forum_init);
 	tcase_add_test(tc, test_forum_unreachable);
+	tcase_add_test(tc, test_forum_post_text);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("smtp");

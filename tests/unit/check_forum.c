@@ -127,6 +127,27 @@ static void sim_assert_clean(struct sim *sim)
 	json_decref(st);
 }
 
+/* sim_assert_first_topic - the first topic has n posts, the first by
+   first, the second by second in answer to the first; and the
+   simulator saw no violation */
+static void sim_assert_first_topic(struct sim *sim, size_t n,
+				   const char *first, const char *second)
+{
+	json_t *st = sim_call(sim, "/__sim/state", NULL);
+	json_t *posts = json_object_get(json_array_get(json_object_get(
+		st, "topics"), 0), "posts");
+
+	ck_assert_uint_eq(json_array_size(posts), n);
+	ck_assert_str_eq(json_string_value(json_object_get(
+		json_array_get(posts, 0), "username")), first);
+	ck_assert_str_eq(json_string_value(json_object_get(
+		json_array_get(posts, 1), "username")), second);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+		json_array_get(posts, 1), "reply_to_post_number")), 1);
+	json_decref(st);
+	sim_assert_clean(sim);
+}
+
 /* ---- NodeBB answers ---- */
 
 START_TEST(test_nodebb_classify)
@@ -242,7 +263,6 @@ START_TEST(test_nodebb_against_contract)
 	struct fg_forum *forum;
 	struct fg_forum_answer topic, reply, a;
 	const char *error;
-	json_t *st, *posts;
 
 	if (!sim_start(&sim, "nodebb"))
 		return;		/* no python3 or no contracts: nothing to do */
@@ -288,18 +308,281 @@ START_TEST(test_nodebb_against_contract)
 			 FG_FORUM_TRANSIENT);
 	fg_forum_deinit(&forum);
 
-	st = sim_call(&sim, "/__sim/state", NULL);
-	posts = json_object_get(json_array_get(json_object_get(st, "topics"),
-					       0), "posts");
-	ck_assert_int_eq(json_array_size(posts), 2);
-	ck_assert_str_eq(json_string_value(json_object_get(
-		json_array_get(posts, 0), "username")), "2");
-	ck_assert_str_eq(json_string_value(json_object_get(
-		json_array_get(posts, 1), "username")), "7");
-	ck_assert_int_eq(json_integer_value(json_object_get(
-		json_array_get(posts, 1), "reply_to_post_number")), 1);
+	sim_assert_first_topic(&sim, 2, "2", "7");
+	sim_stop(&sim);
+}
+END_TEST
+
+/* ---- the generic driver ---- */
+
+START_TEST(test_generic_sign)
+{
+	/* python3: hmac.new(b"k3y", b"1700000000." + body, sha256) */
+	char *sig = fg_generic_sign("k3y", 1700000000, "{\"a\":1}", 7);
+	struct fg_forum_request req = { .message_id = "abc@example.org",
+					.external_id = "fg-other",
+					.raw = "text" };
+	char *key, *key2;
+
+	ck_assert_str_eq(sig, "sha256=fd5a70e965043f7df6309c2c3b5ff5a8ffa99b1f"
+			 "5175e9a311459e73c4634d4a");
+	free(sig);
+	/* another timestamp, another signature: the timestamp is signed */
+	sig = fg_generic_sign("k3y", 1700000001, "{\"a\":1}", 7);
+	ck_assert_str_ne(sig, "sha256=fd5a70e965043f7df6309c2c3b5ff5a8ffa99b1f"
+			 "5175e9a311459e73c4634d4a");
+	free(sig);
+	/* the key of a list message is its external id (SHA-256 of the
+	   Message-ID), for topics and replies alike */
+	key = fg_generic_idempotency_key(&req);
+	ck_assert_str_eq(key, "fg-1f9d985c0d8d9ef960eded8464879c86");
+	free(key);
+	req.message_id = NULL;
+	key = fg_generic_idempotency_key(&req);
+	ck_assert_str_eq(key, "fg-other");
+	free(key);
+	req.external_id = NULL;
+	key = fg_generic_idempotency_key(&req);
+	req.topic_id = 5;
+	key2 = fg_generic_idempotency_key(&req);
+	ck_assert_int_eq(strncmp(key, "fp-", 3), 0);
+	ck_assert_uint_eq(strlen(key), 35);
+	ck_assert_str_ne(key, key2);
+	free(key);
+	free(key2);
+}
+END_TEST
+
+START_TEST(test_generic_classify)
+{
+	static const char created[] =
+		"{\"topic_id\":12,\"post_id\":340,\"post_number\":3}";
+	static const char rate[] =
+		"{\"error\":{\"code\":\"rate_limited\",\"message\":"
+		"\"slow down\",\"retry_after\":40}}";
+	static const char refused[] =
+		"{\"error\":{\"code\":\"content_refused\",\"message\":"
+		"\"Body is too short\\n(minimum is 20 characters)\"}}";
+	static const char bad[] =
+		"{\"error\":{\"code\":\"not_found\",\"message\":"
+		"\"Topic does not exist\"}}";
+	struct fg_forum_answer a;
+	const char *error;
+
+	ck_assert_int_eq(fg_generic_classify(200, created, strlen(created),
+					     NULL, 0, &a, &error),
+			 FG_FORUM_OK);
+	ck_assert_int_eq(a.topic_id, 12);
+	ck_assert_int_eq(a.post_id, 340);
+	ck_assert_int_eq(a.post_number, 3);
+	ck_assert_int_eq(fg_generic_classify(201, created, strlen(created),
+					     NULL, 0, &a, &error),
+			 FG_FORUM_OK);
+	/* held for a moderator */
+	ck_assert_int_eq(fg_generic_classify(202, "{}", 2, NULL, 0, &a,
+					     &error), FG_FORUM_HELD);
+	ck_assert_int_eq(fg_generic_classify(200, "{\"queued\":true}", 15,
+					     NULL, 0, &a, &error),
+			 FG_FORUM_HELD);
+	/* 2xx without all three ids: the post may exist */
+	ck_assert_int_eq(fg_generic_classify(200, "{\"topic_id\":1,"
+					     "\"post_id\":2}", 26, NULL, 0,
+					     &a, &error), FG_FORUM_PERMANENT);
+	ck_assert_int_eq(a.topic_id, 0);
+	ck_assert_int_eq(fg_generic_classify(200, "[", 1, NULL, 0, &a,
+					     &error), FG_FORUM_PERMANENT);
+	/* rate limited: the header wins, else the body's retry_after */
+	ck_assert_int_eq(fg_generic_classify(429, rate, strlen(rate), "7", 0,
+					     &a, &error), FG_FORUM_TRANSIENT);
+	ck_assert_int_eq(a.retry_after_ms, 7000);
+	ck_assert_int_eq(fg_generic_classify(429, rate, strlen(rate), NULL,
+					     0, &a, &error),
+			 FG_FORUM_TRANSIENT);
+	ck_assert_int_eq(a.retry_after_ms, 40000);
+	ck_assert_str_eq(error, "forum answered HTTP 429: slow down");
+	/* credentials refused: the queue waits, never a dead letter */
+	ck_assert_int_eq(fg_generic_classify(401, NULL, 0, NULL, 0, &a,
+					     &error), FG_FORUM_TRANSIENT);
+	ck_assert_ptr_nonnull(strstr(error, "credentials refused"));
+	ck_assert_int_eq(fg_generic_classify(403, bad, strlen(bad), NULL, 0,
+					     &a, &error), FG_FORUM_TRANSIENT);
+	ck_assert_int_eq(fg_generic_classify(503, "<html>", 6, "3", 0, &a,
+					     &error), FG_FORUM_TRANSIENT);
+	ck_assert_int_eq(a.retry_after_ms, 3000);
+	/* content refused: a dead letter at once, the forum's reason kept
+	   on one line */
+	ck_assert_int_eq(fg_generic_classify(422, refused, strlen(refused),
+					     NULL, 0, &a, &error),
+			 FG_FORUM_PERMANENT);
+	ck_assert(a.content_refused);
+	ck_assert_str_eq(error, "forum answered HTTP 422: Body is too short "
+			 "(minimum is 20 characters)");
+	ck_assert_int_eq(fg_generic_classify(400, refused, strlen(refused),
+					     NULL, 0, &a, &error),
+			 FG_FORUM_PERMANENT);
+	ck_assert(a.content_refused);
+	ck_assert_int_eq(fg_generic_classify(404, bad, strlen(bad), NULL, 0,
+					     &a, &error), FG_FORUM_PERMANENT);
+	ck_assert(!a.content_refused);
+	ck_assert_str_eq(error,
+			 "forum answered HTTP 404: Topic does not exist");
+}
+END_TEST
+
+START_TEST(test_generic_init)
+{
+	struct fg_forum_settings set = {
+		.type = "generic", .url = "https://forum.example.org/",
+		.generic_secret = "s", .timeout_ms = 1000,
+	};
+	struct fg_forum *forum = NULL;
+	const char *error;
+	char *url;
+
+	ck_assert_int_eq(fg_forum_init(&set, &forum, &error), 0);
+	url = fg_forum_post_url(forum, 7, 3);
+	ck_assert_str_eq(url, "https://forum.example.org/t/7/3");
+	free(url);
+	fg_forum_deinit(&forum);
+	set.generic_link = "%u/viewtopic.php?t=%t#p%n%%";
+	ck_assert_int_eq(fg_forum_init(&set, &forum, &error), 0);
+	url = fg_forum_post_url(forum, 7, 3);
+	ck_assert_str_eq(url,
+			 "https://forum.example.org/viewtopic.php?t=7#p3%");
+	free(url);
+	fg_forum_deinit(&forum);
+	set.generic_link = "%u/%x";
+	ck_assert_int_eq(fg_forum_init(&set, &forum, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "forum_generic_link"));
+	set.generic_link = NULL;
+	set.generic_url = "ftp://forum.example.org/in";
+	ck_assert_int_eq(fg_forum_init(&set, &forum, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "forum_generic_url"));
+	set.generic_url = NULL;
+	set.generic_secret = "";
+	ck_assert_int_eq(fg_forum_init(&set, &forum, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "forum_generic_secret"));
+}
+END_TEST
+
+/* generic_open - a generic handle on the simulator's endpoint */
+static struct fg_forum *generic_open(struct sim *sim, const char *secret)
+{
+	char *endpoint = fg_xasprintf("%s/forumgate/posts", sim->url);
+	struct fg_forum_settings set = {
+		.type = "generic", .url = sim->url, .generic_url = endpoint,
+		.generic_secret = secret, .api_username = "system",
+		.timeout_ms = 5000,
+	};
+	struct fg_forum *forum;
+	const char *error;
+
+	ck_assert_int_eq(fg_forum_init(&set, &forum, &error), 0);
+	free(endpoint);
+	return forum;
+}
+
+/* generic_posts - how many posts the simulated forum has */
+static size_t generic_posts(struct sim *sim)
+{
+	json_t *st = sim_call(sim, "/__sim/state", NULL), *topics;
+	size_t n = 0, i;
+
+	topics = json_object_get(st, "topics");
+	for (i = 0; i < json_array_size(topics); i++)
+		n += json_array_size(json_object_get(json_array_get(topics, i),
+						     "posts"));
 	json_decref(st);
-	sim_assert_clean(&sim);
+	return n;
+}
+
+START_TEST(test_generic_against_sim)
+{
+	struct sim sim;
+	struct fg_forum *forum, *wrong;
+	struct fg_forum_answer topic, reply, a;
+	const char *error;
+
+	if (!sim_start(&sim, "generic"))
+		return;		/* no python3 or no contracts: nothing to do */
+	forum = generic_open(&sim, SIM_KEY);
+	struct fg_forum_request req = {
+		.title = "A topic from the list", .category = 3,
+		.raw = "The first message of the thread.",
+		.message_id = "first@list.example.org",
+	};
+	/* find before the post exists: not found */
+	ck_assert_int_eq(fg_forum_find(forum, &req, &a, &error), 0);
+	ck_assert_int_eq(fg_forum_create(forum, &req, &topic, &error),
+			 FG_FORUM_OK);
+	ck_assert_int_eq(topic.post_number, 1);
+	/* the same request again (a lost answer): the first post's ids */
+	ck_assert_int_eq(fg_forum_create(forum, &req, &a, &error),
+			 FG_FORUM_OK);
+	ck_assert_int_eq(a.post_id, topic.post_id);
+	ck_assert_int_eq(fg_forum_find(forum, &req, &a, &error), 1);
+	ck_assert_int_eq(a.topic_id, topic.topic_id);
+	ck_assert_int_eq(a.post_id, topic.post_id);
+	struct fg_forum_request r2 = {
+		.topic_id = topic.topic_id, .reply_to_post_number = 1,
+		.reply_to_post_id = topic.post_id, .author = "alice",
+		.raw = "A reply by a mapped author.",
+		.message_id = "second@list.example.org",
+	};
+	/* the answer is lost after the forum made the post: find has it.
+	   A new handle, as curl sends a request again by itself when a
+	   kept-alive connection closes without an answer (harmless here:
+	   the key makes no second post) */
+	json_decref(sim_call(&sim, "/__sim/fail", "{\"mode\":\"lost\"}"));
+	wrong = generic_open(&sim, SIM_KEY);
+	ck_assert_int_eq(fg_forum_create(wrong, &r2, &a, &error),
+			 FG_FORUM_TRANSIENT);
+	ck_assert_int_eq(a.http_status, 0);
+	fg_forum_deinit(&wrong);
+	ck_assert_int_eq(fg_forum_find(forum, &r2, &reply, &error), 1);
+	ck_assert_int_eq(reply.topic_id, topic.topic_id);
+	ck_assert_int_eq(reply.post_number, 2);
+	ck_assert_int_eq(fg_forum_create(forum, &r2, &a, &error),
+			 FG_FORUM_OK);
+	ck_assert_int_eq(a.post_id, reply.post_id);
+	ck_assert_uint_eq(generic_posts(&sim), 2);
+	/* the forum's refusals in the contract's classes */
+	struct fg_forum_request r3 = {
+		.topic_id = topic.topic_id, .raw = "Thanks!",
+		.message_id = "third@list.example.org",
+	};
+	ck_assert_int_eq(fg_forum_create(forum, &r3, &a, &error),
+			 FG_FORUM_PERMANENT);
+	ck_assert(a.content_refused);
+	ck_assert_ptr_nonnull(strstr(error, "HTTP 422"));
+	r3.raw = "A reply to a topic that is not there.";
+	r3.topic_id = 99999;
+	ck_assert_int_eq(fg_forum_create(forum, &r3, &a, &error),
+			 FG_FORUM_PERMANENT);
+	ck_assert(!a.content_refused);
+	ck_assert_int_eq(a.http_status, 404);
+	r3.topic_id = topic.topic_id;
+	json_decref(sim_call(&sim, "/__sim/fail",
+			     "{\"mode\":\"429\",\"retry_after\":3}"));
+	ck_assert_int_eq(fg_forum_create(forum, &r3, &a, &error),
+			 FG_FORUM_TRANSIENT);
+	ck_assert_int_eq(a.retry_after_ms, 3000);
+	json_decref(sim_call(&sim, "/__sim/fail", "{\"mode\":\"503\"}"));
+	ck_assert_int_eq(fg_forum_create(forum, &r3, &a, &error),
+			 FG_FORUM_TRANSIENT);
+	/* a wrong secret: refused, transient, nothing posted */
+	wrong = generic_open(&sim, "not-the-secret");
+	ck_assert_int_eq(fg_forum_create(wrong, &r3, &a, &error),
+			 FG_FORUM_TRANSIENT);
+	ck_assert_int_eq(a.http_status, 401);
+	ck_assert_ptr_nonnull(strstr(error, "credentials refused"));
+	fg_forum_deinit(&wrong);
+	ck_assert_int_eq(fg_forum_create(forum, &r3, &a, &error),
+			 FG_FORUM_OK);
+	ck_assert_int_eq(a.post_number, 3);
+	fg_forum_deinit(&forum);
+
+	sim_assert_first_topic(&sim, 3, "system", "alice");
 	sim_stop(&sim);
 }
 END_TEST
@@ -812,6 +1095,10 @@ int main(void)
 	tcase_add_test(tc, test_nodebb_init);
 	tcase_add_test(tc, test_external_id);
 	tcase_add_test(tc, test_nodebb_against_contract);
+	tcase_add_test(tc, test_generic_sign);
+	tcase_add_test(tc, test_generic_classify);
+	tcase_add_test(tc, test_generic_init);
+	tcase_add_test(tc, test_generic_against_sim);
 	tcase_add_test(tc, test_discourse_author_and_find);
 	tcase_add_test(tc, test_discourse_private_message);
 	tcase_add_test(tc, test_nodebb_chat_message);

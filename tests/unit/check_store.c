@@ -701,6 +701,7 @@ START_TEST(test_outbound_and_maps)
 	ck_assert_int_eq(back->reply_to_post_number, 1);
 	ck_assert_int_eq(back->user_id, 17);
 	ck_assert_str_eq(back->raw, "Hi!\r\nBcc: x");
+	ck_assert_ptr_null(back->cooked);
 	ck_assert_str_eq(back->topic_title, "Hello there");
 	fg_post_free(&back);
 	fg_entry_free(&entry);
@@ -708,6 +709,7 @@ START_TEST(test_outbound_and_maps)
 	/* each revision of an edit is queued once, apart from the post */
 	post.revision = 2;
 	post.raw = "Hi, edited";
+	post.cooked = "<p dir=\"auto\">Hi, edited</p>";
 	ck_assert_int_eq(fg_store_outbound_add(store, "q2", &post, &error), 1);
 	ck_assert_int_eq(fg_store_outbound_add(store, "q2", &post, &error), 0);
 	post.revision = 3;
@@ -722,6 +724,8 @@ START_TEST(test_outbound_and_maps)
 		ck_assert_int_eq(back->post_id, 101);
 		ck_assert_int_eq(back->revision, rev);
 		ck_assert_str_eq(back->raw, "Hi, edited");
+		ck_assert_str_eq(back->cooked,
+				 "<p dir=\"auto\">Hi, edited</p>");
 		ck_assert_int_eq(fg_store_queue_done(store, "q2",
 						     FG_QUEUE_OUTBOUND,
 						     entry->id, &error), 0);
