@@ -15,6 +15,7 @@ release before fg:topics; a new topic in that category is not mailed.
 import uuid
 
 from stack import requires, wait_for
+from test_outbound import _reconfigure
 
 STACK_OPTIONS = {"full": True}
 
@@ -173,16 +174,6 @@ def test_unapproved_post_expires_into_status(stack):
     assert entry["id"] in line, line
     assert stack.redis("HEXISTS", "fg:{forum}:review", entry["id"]) == "0"
     assert int(stack.redis("HGET", "fg:{forum}:review-count", "expired")) >= 1
-
-
-def _reconfigure(stack, **settings):
-    """Restart the bridge with these settings on top of the stack's."""
-    values = dict(stack.config)
-    values.update(settings)
-    with open(stack.conf_path, "w") as f:
-        f.write("".join("%s = %s\n" % kv for kv in values.items()))
-    stack.daemon_stop("bridge")
-    stack.daemon_start("bridge")
 
 
 @requires("plugin", "forumsim", "bridge", "admin")
