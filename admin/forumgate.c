@@ -46,7 +46,9 @@ static void usage(void)
 		"usage: %s [-c config] command [arguments]\n"
 		"commands:\n"
 		"  status                          Redis, lists, queues, mail not posted,\n"
-		"                                  forum posts the list refused\n"
+		"                                  forum posts the list refused,\n"
+		"                                  list mail in the forum's review\n"
+		"                                  queue\n"
 		"  lists                           list names\n"
 		"  list add NAME --address ADDR --bridge-recipient ADDR [--category ID]\n"
 		"           [--unsubscribe mailto:ADDR|https://URL] [--list-id ID]\n"
@@ -217,6 +219,66 @@ static void print_refused_line(const struct fg_entry *e, const char *indent)
 	       reason != NULL ? reason : "");
 }
 
+/* print_counts - " kind=N" for each kind, 0 for those not in names */
+static void print_counts(const char *const *kinds, size_t n_kinds,
+			 char **names, char **counts, size_t n)
+{
+	for (size_t k = 0; k < n_kinds; k++) {
+		const char *count = "0";
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(names[i], kinds[k]) == 0)
+				count = counts[i];
+		}
+		printf(" %s=%s", kinds[k], count);
+	}
+}
+
+/* cmd_status_review - one list's mail the forum held for review: how
+   many still wait, the counts by outcome, the last few that were not
+   approved */
+static void cmd_status_review(struct fg_store *store, const char *list)
+{
+	static const char *const outcomes[] = {
+		"approved", "rejected", "expired",
+	};
+	char **names, **counts;
+	struct fg_entry **entries;
+	size_t n, n_entries, shown = 0;
+	long long waiting;
+	const char *error;
+
+	if (fg_store_review_counts(store, list, &waiting, &names, &counts, &n,
+				   &error) < 0 ||
+	    fg_store_review_log(store, list, 20, &entries, &n_entries,
+				&error) < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	printf("    forum review: waiting=%lld", waiting);
+	print_counts(outcomes, FG_N_ELEMENTS(outcomes), names, counts, n);
+	printf("\n");
+	for (size_t i = 0; i < n_entries && shown < 3; i++) {
+		const char *outcome = fg_entry_get(entries[i], "outcome");
+		const char *title = fg_entry_get(entries[i], "title");
+
+		if (outcome == NULL || strcmp(outcome, "approved") == 0)
+			continue;
+		shown++;
+		printf("      %s %s <%s> topic=%s \"%.*s\" %s\n",
+		       entries[i]->id,
+		       fg_entry_get(entries[i], "held_id") != NULL ?
+		       fg_entry_get(entries[i], "held_id") : "",
+		       fg_entry_get(entries[i], "message_id") != NULL ?
+		       fg_entry_get(entries[i], "message_id") : "",
+		       fg_entry_get(entries[i], "topic_id") != NULL ?
+		       fg_entry_get(entries[i], "topic_id") : "0",
+		       fg_utf8_prefix_len(title != NULL ? title : "",
+					  REFUSED_SUBJECT_SHOWN),
+		       title != NULL ? title : "", outcome);
+	}
+	fg_entries_free(entries, n_entries);
+	fg_strv_free(names, n);
+	fg_strv_free(counts, n);
+}
+
 /* cmd_status_refused - one list's forum posts the list refused: the
    counts by kind, how many held posts are still held, the last few */
 static void cmd_status_refused(struct fg_store *store, const char *list)
@@ -236,14 +298,7 @@ static void cmd_status_refused(struct fg_store *store, const char *list)
 				  &error) < 0)
 		die(EX_TEMPFAIL, "%s", error);
 	printf("    refused:");
-	for (size_t k = 0; k < FG_N_ELEMENTS(kinds); k++) {
-		const char *count = "0";
-		for (size_t i = 0; i < n; i++) {
-			if (strcmp(names[i], kinds[k]) == 0)
-				count = counts[i];
-		}
-		printf(" %s=%s", kinds[k], count);
-	}
+	print_counts(kinds, FG_N_ELEMENTS(kinds), names, counts, n);
 	printf(" still_held=%lld\n", held_now);
 	for (size_t i = 0; i < n_entries; i++)
 		print_refused_line(entries[i], "      ");
@@ -281,6 +336,7 @@ static int cmd_status(struct fg_store *store, const struct fg_config *config)
 		cmd_status_stopped(store, names[i]);
 		cmd_status_not_posted(store, names[i]);
 		cmd_status_refused(store, names[i]);
+		cmd_status_review(store, names[i]);
 	}
 	fg_strv_free(names, n);
 	return EX_OK;

@@ -40,7 +40,8 @@
  *	the forum's limits already - unless it has a remedy
  *	(inbound_remedy(): a mapped author's post as the bridge user with
  *	the attribution line, a limit the forum names learnt). A post held
- *	for review by the forum is acknowledged without a map entry.
+ *	for review by the forum is acknowledged without a map entry and
+ *	remembered, so that its approval maps it (bridge-review.c).
  *
  *	Every record ends in one log line with the list, the Message-ID
  *	and what became of it.
@@ -137,12 +138,17 @@ static int inbound_record_posted(struct worker *w, struct worker_list *l,
 	   worker_posted() forgets the entry's state */
 	const struct fg_post_ref ref = l->done_ref;
 	char *msgid = fg_xstrdup(message_id);
+	const char *error;
 	int ret;
 
 	ret = worker_posted(w, l, entry, msgid, &ref);
 	if (ret == WORKER_DONE && l->has_waiting)
 		/* a reply waiting for this post goes next */
 		l->wait_due = true;
+	if (ret == WORKER_DONE &&
+	    fg_store_topic_set(w->store, ref.topic_id, l->name, &error) < 0)
+		msg_warn("list=%s message_id=<%s>: recording the topic's list "
+			 "failed: %s", l->name, msgid, error);
 	if (ret == WORKER_DONE && ref.parent_post_number == 0)
 		msg_info("list=%s message_id=<%s>: topic created id=%lld "
 			 "post_id=%lld", l->name, msgid, ref.topic_id,
@@ -908,15 +914,20 @@ static int inbound_process(struct worker *w, struct worker_list *l,
 		ret = inbound_record_posted(w, l, entry, rec->message_id);
 		break;
 	case FG_FORUM_HELD:
+		review_held(w, l, rec->message_id,
+			    is_reply ? parent.topic_id : 0, req.title, author,
+			    raw.s, &answer, in->forum);
 		ret = worker_finish(w, l, entry);
 		if (ret == WORKER_DONE)
 			msg_info("list=%s message_id=<%s>: held for review by "
-				 "the forum%s%lld (not mapped)", l->name,
-				 rec->message_id,
+				 "the forum%s%lld (%s; mapped when approved)",
+				 l->name, rec->message_id,
 				 parent_id != NULL ? ", reply in topic " :
 				 ", new topic in category ",
 				 parent_id != NULL ? parent.topic_id :
-				 l->def != NULL ? l->def->category : 0);
+				 l->def != NULL ? l->def->category : 0,
+				 answer.held_id[0] != '\0' ? answer.held_id :
+				 "no id named");
 		break;
 	default:
 		ret = inbound_failed(w, l, entry, rec->message_id, status,

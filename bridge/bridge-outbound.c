@@ -44,6 +44,12 @@
  *	been lost, and a post made as a mapped author is not recognized
  *	by its username.
  *
+ *	A post the map does not know that is list mail the forum held
+ *	for review, approved now, is mapped to that mail's Message-ID
+ *	and not mailed (bridge-review.c); held posts that waited longer
+ *	than forum_review_expiry are counted as expired before the next
+ *	entry. Every post mailed records its topic's list (fg:topics).
+ *
  *	An edit (a revision queued by the webhook when outbound_edits =
  *	mail) of a post that was mailed is mailed once more, with the
  *	revision's own Message-ID (fg_msgid_make_revision) and
@@ -516,8 +522,13 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 	}
 	if (fg_forum_post_is_bridge(c->forum_type, c->forum_api_username,
 				    post)) {
-		ret = outbound_skip(w, l, entry, post,
-				    "created by the bridge from list mail");
+		/* list mail the forum held, approved: mapped */
+		ret = post->revision == 0 ?
+			review_approved(w, l, entry, post) : -1;
+		if (ret < 0)
+			ret = outbound_skip(w, l, entry, post,
+					    "created by the bridge from list "
+					    "mail");
 		fg_post_free(&post);
 		return ret;
 	}
@@ -568,6 +579,15 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 	}
 	/* before the fingerprint and the mail: both need the Markdown */
 	outbound_text(w, l, post);
+	if (ret == 0) {
+		/* list mail the forum held for review, approved now */
+		ret = review_approved(w, l, entry, post);
+		if (ret >= 0) {
+			fg_post_free(&post);
+			return ret;
+		}
+		ret = 0;
+	}
 	if (ret == 0) {
 		/* the bridge may have asked for this post from list mail
 		   and not recorded it yet (its webhook came first, or the
@@ -620,7 +640,8 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 	/* a reply that quotes the post is compared with its sketch */
 	sketch = fg_quote_sketch(post->raw);
 	if (fg_store_map_post(w->store, l->name, h.message_id, &ref, sketch,
-			      &error) < 0)
+			      &error) < 0 ||
+	    fg_store_topic_set(w->store, post->topic_id, l->name, &error) < 0)
 		ret = worker_store_failed(w, l, "recording the Message-ID",
 					  error);
 	else
@@ -631,11 +652,13 @@ static int outbound_process(struct worker *w, struct worker_list *l,
 	return ret;
 }
 
-/* outbound_before - authors of refused posts first (refused_notify) */
+/* outbound_before - posts in the forum's review queue that expired;
+   authors of refused posts first (refused_notify) */
 static int outbound_before(struct worker *w, struct worker_list *l)
 {
 	struct outbound *out = w->context;
 
+	review_expire(w, l);
 	if (!out->notify)
 		return -1;
 	if (out->key_refused) {

@@ -9,14 +9,19 @@
  *		The body is read up to webhook_max_size (more: 413) and
  *		its X-Discourse-Event-Signature checked (missing or
  *		wrong: 403, nothing stored, a warning with the peer). A
- *		post_created event is queued for the list whose category
- *		the post is in; the answer 200 comes only after Redis
+ *		post_created event is queued for the list its topic
+ *		belongs to (fg:topics: a post of it was posted from or
+ *		mailed to the list; a moved topic stays the list's), else
+ *		the list whose category the post is in; the answer 200 comes only after Redis
  *		stored it, and 503 when Redis fails, so the forum sends
  *		the event again. A replay of a queued post answers 200
  *		too. Events and posts that are not bridged answer 200
  *		"ignored: why", so the forum does not retry them.
  *		post_edited with a new version is queued as a revision
  *		when outbound_edits = mail, and ignored otherwise.
+ *		reviewable_transitioned_to of a ReviewableQueuedPost that
+ *		was rejected records the rejection of list mail the forum
+ *		held (bridge-review.c).
  *	POST /webhooks/post
  *		The generic signed JSON webhook for other forums: the same
  *		body ({"post": {...}}) and signature (sha256=HEX, the
@@ -27,7 +32,9 @@
  *	POST /webhooks/nodebb
  *		nodebb-plugin-webhooks, hooks action:topic.post and
  *		action:topic.reply: x-webhook-signature: sha1=HEX, the
- *		HMAC-SHA1 of the body under webhook_secret. The body
+ *		HMAC-SHA1 of the body under webhook_secret; hook
+ *		action:post-queue:removeFromQueue records the rejection
+ *		of list mail NodeBB held (bridge-review.c). The body
  *		echoes the requests that made the post, headers and
  *		session included (params.data.req, params.caller.req:
  *		the master token, session cookies): they are never
@@ -258,8 +265,12 @@ static mhd_result webhook_post(struct webhook *wh,
 	}
 	if ((store = webhook_store(wh, &error)) == NULL)
 		return webhook_store_failed(wh, conn, "connecting", error);
-	ret = fg_store_list_by_category(store, post->category_id, &list,
-					&error);
+	/* a topic some of whose posts were posted from or mailed to a
+	   list stays that list's, in whatever category it is now */
+	ret = fg_store_list_by_topic(store, post->topic_id, &list, &error);
+	if (ret == 0)
+		ret = fg_store_list_by_category(store, post->category_id,
+						&list, &error);
 	if (ret < 0)
 		return webhook_store_failed(wh, conn, "finding the list",
 					    error);
@@ -321,6 +332,36 @@ static mhd_result webhook_parsed(struct webhook *wh,
 	}
 }
 
+/* webhook_rejected - a post the forum held for review was rejected:
+   recorded for the list that sent it */
+static mhd_result webhook_rejected(struct webhook *wh,
+				   struct MHD_Connection *conn,
+				   const char *held_id, const char *forum)
+{
+	struct fg_store *store;
+	const char *error;
+	char *list;
+	int ret;
+
+	if ((store = webhook_store(wh, &error)) == NULL)
+		return webhook_store_failed(wh, conn, "connecting", error);
+	ret = review_rejected(store, held_id, &list, &error);
+	if (ret < 0)
+		return webhook_store_failed(wh, conn, "recording a rejection",
+					    error);
+	webhook_store_ok(wh);
+	if (ret == 0) {
+		msg_info("webhook: event=%s: the forum rejected the queued "
+			 "post %s: not list mail in review", forum, held_id);
+		return webhook_reply(conn, MHD_HTTP_OK,
+				     "ignored: not a post in review");
+	}
+	msg_warn("webhook: event=%s list=%s: the forum rejected the list "
+		 "mail it held for review (%s)", forum, list, held_id);
+	free(list);
+	return webhook_reply(conn, MHD_HTTP_OK, "rejection recorded");
+}
+
 /* webhook_nodebb - a complete POST /webhooks/nodebb. The body echoes
    the requests that made the post (params.data.req, params.caller.req,
    with the master token or a session cookie): it is never logged, and
@@ -332,7 +373,7 @@ static mhd_result webhook_nodebb(struct webhook *wh,
 	const struct fg_config *c = wh->bridge->config;
 	const char *sig, *error;
 	struct fg_post *post;
-	char peer[64];
+	char peer[64], *held_id;
 	int ret;
 
 	sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -343,6 +384,12 @@ static mhd_result webhook_nodebb(struct webhook *wh,
 			 webhook_peer(conn, peer, sizeof(peer)), error);
 		return webhook_reply(conn, MHD_HTTP_FORBIDDEN,
 				     "forbidden: bad or missing signature");
+	}
+	if (fg_webhook_nodebb_rejected(req->body.s, req->body.len,
+				       c->webhook_max_size, &held_id) > 0) {
+		mhd_result mret = webhook_rejected(wh, conn, held_id, "nodebb");
+		free(held_id);
+		return mret;
 	}
 	ret = fg_webhook_parse_nodebb(req->body.s, req->body.len,
 				      c->webhook_max_size, &post, &error);
@@ -361,7 +408,7 @@ static mhd_result webhook_discourse(struct webhook *wh,
 	const char *event_header = req->is_generic ? GENERIC_EVENT_HEADER :
 		FG_WEBHOOK_EVENT_HEADER;
 	const char *sig, *event, *event_id, *error;
-	char peer[64];
+	char peer[64], *held_id;
 	struct fg_post *post;
 	int ret;
 
@@ -382,6 +429,13 @@ static mhd_result webhook_discourse(struct webhook *wh,
 					       "X-Discourse-Event-Id");
 	if (event_id == NULL)
 		event_id = "-";
+	if (!req->is_generic &&
+	    fg_webhook_discourse_rejected(event, req->body.s, req->body.len,
+					  c->webhook_max_size, &held_id) > 0) {
+		mhd_result mret = webhook_rejected(wh, conn, held_id, "discourse");
+		free(held_id);
+		return mret;
+	}
 	ret = fg_webhook_parse(event, req->body.s, req->body.len,
 			       c->webhook_max_size, &post, &error);
 	if (ret == FG_WEBHOOK_INVALID && (event == NULL || *event == '\0'))

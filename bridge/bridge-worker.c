@@ -66,6 +66,23 @@ static void worker_maps_upgrade(struct worker *w, struct worker_list *l)
 			 "their id now", w->name, l->name, added);
 }
 
+/* worker_topics_fill - the topics of a list mapped before fg:topics
+   existed are entered once, so that moved ones keep their list */
+static void worker_topics_fill(struct worker *w, const char *list)
+{
+	const char *error;
+	long long added;
+	int ret;
+
+	ret = fg_store_topics_fill(w->store, list, &added, &error);
+	if (ret < 0)
+		msg_warn("%s: list=%s: entering its topics in " FG_KEY_TOPICS
+			 " failed: %s", w->name, list, error);
+	else if (ret > 0)
+		msg_info("%s: list=%s: %lld topic(s) of its maps entered in "
+			 FG_KEY_TOPICS, w->name, list, added);
+}
+
 /* worker_read_lists - the list set and each list's definition */
 static int worker_read_lists(struct worker *w)
 {
@@ -116,6 +133,8 @@ static int worker_read_lists(struct worker *w)
 				msg_info("%s: list=%s: bridge recipient %s "
 					 "entered in " FG_KEY_BRIDGES, w->name,
 					 l->name, def->bridge_recipient);
+			if (w->queue == FG_QUEUE_OUTBOUND)
+				worker_topics_fill(w, l->name);
 		}
 		fg_list_free(&l->def);
 		l->def = def;

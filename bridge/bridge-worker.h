@@ -79,6 +79,8 @@ struct worker_list {
 
 	/* forum->list: look for refusals to tell their authors then */
 	long long refused_check_ms;
+	/* forum->list: look for expired posts in review then */
+	long long review_check_ms;
 
 	/* the external effect of this entry happened already */
 	char *done_entry;
@@ -161,5 +163,25 @@ int worker_forum_reopen(struct worker *w, const struct fg_forum_settings *set,
 /* worker_store_failed - log a Redis failure and back off */
 int worker_store_failed(struct worker *w, struct worker_list *list,
 			const char *what, const char *error);
+
+/* The forum's review queue (bridge-review.c). */
+struct fg_forum;
+struct fg_forum_answer;
+struct fg_post;
+/* review_held - remember list mail the forum holds for review (author
+   NULL: the bridge's user; topic_id 0: a new topic with title); a
+   Redis failure is logged, the entry is finished all the same */
+void review_held(struct worker *w, struct worker_list *list,
+		 const char *message_id, long long topic_id,
+		 const char *title, const char *author, const char *raw,
+		 const struct fg_forum_answer *answer, struct fg_forum *forum);
+/* review_approved - a forum post that is list mail the forum held and
+   a moderator approved: mapped to its Message-ID and finished, not
+   mailed (WORKER_DONE or WORKER_RETRY); -1 when it is not one */
+int review_approved(struct worker *w, struct worker_list *list,
+		    const struct fg_entry *entry, const struct fg_post *post);
+/* review_expire - held posts older than forum_review_expiry counted
+   as expired and logged (at most once a minute per list) */
+void review_expire(struct worker *w, struct worker_list *list);
 
 #endif

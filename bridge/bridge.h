@@ -81,6 +81,10 @@ struct worker_list;
 struct fg_forum;
 int refused_notify(struct worker *w, struct worker_list *l,
 		   struct fg_forum *forum, bool *key_refused);
+/* review_rejected - the forum rejected the held post held_id: 1 and
+   *list_r (caller frees) when a list had it, 0 none, -1 error */
+int review_rejected(struct fg_store *store, const char *held_id,
+		    char **list_r, const char **error_r);
 /* worker_join - wait for a worker thread to end, and free it */
 void worker_join(struct worker **worker);
 /* webhook_start - listen on webhook_listen, serve in a thread */

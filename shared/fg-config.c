@@ -88,6 +88,9 @@ const struct fg_setting fg_settings[] = {
 	  "longest wait between retries after transient forum failures"),
 	S(forum_retry_after_max, FG_SET_DURATION, "15m",
 	  "longest wait a forum's Retry-After answer makes the bridge honour"),
+	S(forum_review_expiry, FG_SET_DURATION, "14d",
+	  "how long list mail in the forum's review queue is awaited before "
+	  "it counts as expired (1s-40d)"),
 	S(author_attribution, FG_SET_STRING, "%n (%a) wrote via the list:",
 	  "first line of a post by a sender without a forum user (%n name, "
 	  "%a shortened address)"),

@@ -53,6 +53,7 @@ struct fg_config {
 	unsigned int forum_retry_min;
 	unsigned int forum_retry_max;
 	unsigned int forum_retry_after_max;
+	unsigned int forum_review_expiry;	/* ms */
 	/* Webhook intake */
 	char *webhook_listen;
 	char *webhook_secret;

@@ -370,6 +370,15 @@ int fg_discourse_classify(long http_status, const char *body, size_t size,
 		} else if (fg_discourse_is_held(root)) {
 			answer_r->post_id = answer_r->topic_id =
 				answer_r->post_number = 0;
+			/* NewPostResult's pending_post: the
+			   ReviewableQueuedPost's id */
+			long long id = fg_json_id(json_object_get(root,
+						  "pending_post"), "id");
+
+			if (id > 0)
+				snprintf(answer_r->held_id,
+					 sizeof(answer_r->held_id), "%lld",
+					 id);
 			*error_r = "the forum holds the post for review";
 			ret = FG_FORUM_HELD;
 		} else {

@@ -56,8 +56,10 @@
  *	fg_forum_classify_refusal() makes these classes from a failed
  *	answer's status and words for every driver.
  *	FG_FORUM_HELD		the forum accepted the post but holds it for
- *				a moderator (Discourse's review queue): no
- *				post exists yet, so there are no ids. Do not
+ *				a moderator (Discourse's review queue,
+ *				NodeBB's post queue): no post exists yet,
+ *				so there are no ids but answer_r->held_id,
+ *				the forum's id of the queued post. Do not
  *				send it again.
  *
  *	Limits: fg_forum_create() and fg_forum_find() fit the request's
@@ -152,6 +154,9 @@ struct fg_forum_answer {
 	enum fg_forum_cause cause;	/* why, when the answer tells */
 	unsigned int min_length;	/* TOO_SHORT: the forum's minimum */
 	unsigned int max_length;	/* TOO_LONG: the forum's maximum */
+	char held_id[64];		/* held: the forum's id of the queued
+					   post (NodeBB "reply-MS", Discourse
+					   the pending post's id), or "" */
 };
 
 struct fg_forum;

@@ -265,6 +265,14 @@ int fg_nodebb_classify(long http_status, const char *body, size_t size,
 	if (http_status >= 200 && http_status <= 299) {
 		if (http_status == 202 ||
 		    json_is_true(json_object_get(resp, "queued"))) {
+			/* src/posts/queue.js addToQueue(): {id:
+			   "TYPE-MS", type, queued: true, message} */
+			json_t *id = json_object_get(resp, "id");
+
+			if (json_is_string(id))
+				snprintf(answer_r->held_id,
+					 sizeof(answer_r->held_id), "%s",
+					 json_string_value(id));
 			*error_r = "the forum holds the post in its post queue";
 			ret = FG_FORUM_HELD;
 		} else if ((answer_r->topic_id =

@@ -138,6 +138,11 @@ void fg_store_hash_sorted(redisReply *reply, char ***fields_r,
 /* fg_entry_parse - one stream entry of a reply: [id, [field, value,
    ...]]; NULL when it has another shape */
 struct fg_entry *fg_entry_parse(const redisReply *e);
+/* fg_store_stream_newest - the newest max entries of a stream, newest
+   first */
+int fg_store_stream_newest(struct fg_store *store, const char *key,
+			   size_t max, struct fg_entry ***entries_r,
+			   size_t *count_r, const char **error_r);
 /* fg_entries_of_reply - the entries of an XRANGE-style reply, in its
    order; frees the reply */
 void fg_entries_of_reply(redisReply *reply, struct fg_entry ***entries_r,

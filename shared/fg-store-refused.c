@@ -196,23 +196,33 @@ int fg_store_refused_counts(struct fg_store *store, const char *list,
 	return 0;
 }
 
-int fg_store_refused_list(struct fg_store *store, const char *list,
-			  size_t max, struct fg_entry ***entries_r,
-			  size_t *count_r, const char **error_r)
+/* fg_store_stream_newest - see fg-store-private.h */
+int fg_store_stream_newest(struct fg_store *store, const char *key,
+			   size_t max, struct fg_entry ***entries_r,
+			   size_t *count_r, const char **error_r)
 {
-	char key[FG_KEY_SIZE], count[32];
+	char count[32];
 	redisReply *reply;
 
 	*entries_r = NULL;
 	*count_r = 0;
 	snprintf(count, sizeof(count), "%zu", max == 0 ? 1 : max);
-	reply = fg_store_cmd(store, error_r, "XREVRANGE",
-			     fg_key(key, FG_KEY_REFUSED, list), "+", "-",
+	reply = fg_store_cmd(store, error_r, "XREVRANGE", key, "+", "-",
 			     "COUNT", count, NULL);
 	if (reply == NULL)
 		return -1;
 	fg_entries_of_reply(reply, entries_r, count_r);
 	return 0;
+}
+
+int fg_store_refused_list(struct fg_store *store, const char *list,
+			  size_t max, struct fg_entry ***entries_r,
+			  size_t *count_r, const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+
+	return fg_store_stream_newest(store, fg_key(key, FG_KEY_REFUSED, list),
+				      max, entries_r, count_r, error_r);
 }
 
 int fg_store_refused_take(struct fg_store *store, const char *list,

@@ -479,6 +479,76 @@ int fg_store_ours_add(struct fg_store *store, const char *list,
 int fg_store_ours_is(struct fg_store *store, const char *list,
 		     const char *fingerprint, const char **error_r);
 
+/* Topics and the list they belong to (FG_KEY_TOPICS: a global hash,
+   topic id -> list name), set once a post of the topic was posted from
+   the list or mailed to it: the topic's later posts go to that list
+   whatever category the topic is in now. */
+#define FG_KEY_TOPICS		"fg:topics"
+
+/* fg_store_topic_set - the topic belongs to the list (an earlier
+   owner stays) */
+int fg_store_topic_set(struct fg_store *store, long long topic_id,
+		       const char *list, const char **error_r);
+/* fg_store_list_by_topic - the list the topic belongs to: 1 with
+   *name_r (caller frees), 0 none */
+int fg_store_list_by_topic(struct fg_store *store, long long topic_id,
+			   char **name_r, const char **error_r);
+/* Set once the topics of a list's maps are in FG_KEY_TOPICS. */
+#define FG_KEY_TOPICS_FILLED	"fg:{%s}:topics-filled"
+/* fg_store_topics_fill - once per list (FG_KEY_TOPICS_FILLED): every
+   topic of the list's Message-ID map into FG_KEY_TOPICS (maps written
+   before FG_KEY_TOPICS existed); 1 done now with *added_r new ones, 0
+   done before */
+int fg_store_topics_fill(struct fg_store *store, const char *list,
+			 long long *added_r, const char **error_r);
+
+/* List mail the forum put into its review queue (fg-store-review.c).
+   FG_KEY_REVIEW: a hash, the forum's id of the queued post -> the
+   fields of struct fg_review; FG_KEY_REVIEW_COUNT: a hash, outcome
+   ("approved", "rejected", "expired") -> count; FG_KEY_REVIEW_LOG: a
+   stream of the ended ones (fields outcome, held_id, message_id,
+   topic_id, title, at), capped near FG_REVIEW_LOG_MAX entries. */
+#define FG_KEY_REVIEW		"fg:{%s}:review"
+#define FG_KEY_REVIEW_COUNT	"fg:{%s}:review-count"
+#define FG_KEY_REVIEW_LOG	"fg:{%s}:review-log"
+#define FG_REVIEW_LOG_MAX	1000
+
+struct fg_review {
+	char *held_id;		/* the forum's id: NodeBB "reply-MS",
+				   Discourse the reviewable's id */
+	long long at;		/* unix ms when the forum queued it */
+	long long topic_id;	/* a reply's topic; 0 a new topic */
+	char *author;		/* forum user posted as; "" the bridge */
+	char *fingerprint;	/* fg_forum_fingerprint() of author, text */
+	char *message_id;	/* the list mail's */
+	char *title;		/* a new topic's title, else "" */
+};
+
+/* fg_store_review_add - remember a post the forum queued */
+int fg_store_review_add(struct fg_store *store, const char *list,
+			const struct fg_review *review, const char **error_r);
+/* fg_store_review_all - every post still in review, oldest first */
+int fg_store_review_all(struct fg_store *store, const char *list,
+			struct fg_review **reviews_r, size_t *count_r,
+			const char **error_r);
+/* fg_store_review_end - the post left the review queue (outcome
+   "approved", "rejected" or "expired"): removed, counted and logged in
+   one script; 1 done, 0 it was not there */
+int fg_store_review_end(struct fg_store *store, const char *list,
+			const char *held_id, const char *outcome,
+			const char **error_r);
+/* fg_store_review_counts - how many are in review (*waiting_r), and
+   the counts by outcome (as fg_store_refused_counts()) */
+int fg_store_review_counts(struct fg_store *store, const char *list,
+			   long long *waiting_r, char ***outcomes_r,
+			   char ***counts_r, size_t *count_r,
+			   const char **error_r);
+/* fg_store_review_log - the newest max ended ones, newest first */
+int fg_store_review_log(struct fg_store *store, const char *list,
+			size_t max, struct fg_entry ***entries_r,
+			size_t *count_r, const char **error_r);
+void fg_reviews_free(struct fg_review *reviews, size_t count);
+
 /* Forum posts the list manager held, rejected or bounced (fg-refusal.h).
    FG_KEY_REFUSED: a stream, one entry per refusal (fields kind, post_id,
    topic_id, post_number, message_id, subject, reason, from, at), capped

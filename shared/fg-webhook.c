@@ -476,3 +476,76 @@ int fg_webhook_parse_nodebb(const void *body, size_t size, size_t max_size,
 	*post_r = post;
 	return FG_WEBHOOK_POST;
 }
+
+/* fg_webhook_nodebb_rejected - NodeBB's action:post-queue:removeFromQueue
+   (src/posts/queue.js Posts.removeFromQueue(): a moderator rejected a
+   queued post; an approval goes through submitFromQueue() and does not
+   fire it): {"hook": ..., "params": {"data": {"id": "reply-MS", "uid",
+   "type", "data"}}} */
+int fg_webhook_nodebb_rejected(const void *body, size_t size,
+			       size_t max_size, char **held_id_r)
+{
+	json_t *root, *data, *id;
+	const char *hook;
+	int ret = 0;
+
+	*held_id_r = NULL;
+	if (max_size > 0 && size > max_size)
+		return 0;
+	if ((root = json_loadb(body, size, 0, NULL)) == NULL)
+		return 0;
+	hook = json_string_value(json_object_get(root, "hook"));
+	data = json_object_get(json_object_get(root, "params"), "data");
+	id = json_object_get(data, "id");
+	if (hook != NULL &&
+	    strcmp(hook, "action:post-queue:removeFromQueue") == 0 &&
+	    json_is_string(id) && json_string_length(id) > 0 &&
+	    json_string_length(id) < 64 &&
+	    strlen(json_string_value(id)) == json_string_length(id)) {
+		*held_id_r = fg_xstrdup(json_string_value(id));
+		ret = 1;
+	}
+	json_decref(root);
+	return ret;
+}
+
+/* fg_webhook_discourse_rejected - Discourse's reviewable_transitioned_to
+   (event type reviewable_updated; config/initializers/
+   012-web_hook_events.rb): {"reviewable": ReviewableSerializer} whose
+   type is ReviewableQueuedPost and whose status (status_for_database)
+   is 2 rejected, 3 ignored or 4 deleted */
+int fg_webhook_discourse_rejected(const char *event, const void *body,
+				  size_t size, size_t max_size,
+				  char **held_id_r)
+{
+	json_t *root, *r, *type, *status, *id;
+	long long st = -1;
+	int ret = 0;
+
+	*held_id_r = NULL;
+	if (event == NULL || strcmp(event, "reviewable_transitioned_to") != 0 ||
+	    (max_size > 0 && size > max_size))
+		return 0;
+	if ((root = json_loadb(body, size, 0, NULL)) == NULL)
+		return 0;
+	r = json_object_get(root, "reviewable");
+	type = json_object_get(r, "type");
+	status = json_object_get(r, "status");
+	id = json_object_get(r, "id");
+	if (json_is_integer(status))
+		st = (long long)json_integer_value(status);
+	else if (json_is_string(status))
+		st = strcmp(json_string_value(status), "rejected") == 0 ? 2 :
+			strcmp(json_string_value(status), "ignored") == 0 ? 3 :
+			strcmp(json_string_value(status), "deleted") == 0 ? 4 : -1;
+	if (json_is_string(type) &&
+	    strcmp(json_string_value(type), "ReviewableQueuedPost") == 0 &&
+	    st >= 2 && st <= 4 && json_is_integer(id) &&
+	    json_integer_value(id) > 0) {
+		*held_id_r = fg_xasprintf("%lld",
+					  (long long)json_integer_value(id));
+		ret = 1;
+	}
+	json_decref(root);
+	return ret;
+}

@@ -79,4 +79,17 @@ int fg_webhook_verify_nodebb(const char *secret, const void *body,
 int fg_webhook_parse_nodebb(const void *body, size_t size, size_t max_size,
 			    struct fg_post **post_r, const char **error_r);
 
+/* fg_webhook_nodebb_rejected - is the body NodeBB's
+   action:post-queue:removeFromQueue (a moderator rejected a post in
+   the post queue): 1 with the queued post's id (caller frees), else 0
+   (then read it with fg_webhook_parse_nodebb()) */
+int fg_webhook_nodebb_rejected(const void *body, size_t size,
+			       size_t max_size, char **held_id_r);
+/* fg_webhook_discourse_rejected - is the event Discourse's
+   reviewable_transitioned_to of a queued post that will not be posted
+   (rejected, ignored, deleted): 1 with its id (caller frees), else 0 */
+int fg_webhook_discourse_rejected(const char *event, const void *body,
+				  size_t size, size_t max_size,
+				  char **held_id_r);
+
 #endif

@@ -660,6 +660,10 @@ WEBHOOK_POST_FIELDS = (
     "topic_archetype", "category_slug")
 
 
+# Reviewable.statuses (app/models/reviewable.rb)
+REVIEWABLE_REJECTED = 2
+
+
 def pick(attrs: dict, fields: tuple) -> dict:
     return {name: attrs[name] for name in fields}
 
@@ -694,6 +698,7 @@ class Forum:
             self.chat_rooms: dict[int, dict] = {}
             self.chats: list[dict] = []
             self.failure = {"mode": "none", "remaining": 0, "retry_after": 1}
+            self.review_init()
             self.nodebb_raw_fail = 0   # raw requests still to answer 404
 
     # -- users ---------------------------------------------------------------
@@ -848,6 +853,132 @@ class Forum:
             self.posts[post.id] = post
             self.recent_raw[unique_key] = now
             return post
+
+    # -- review queue --------------------------------------------------------
+    # Discourse: NewPostManager enqueues a post of a user or category that
+    # needs approval as a ReviewableQueuedPost and answers NewPostResult
+    # {action: "enqueued", pending_post: {id, raw, created_at} (the
+    # reviewable, TopicPendingPostSerializer), pending_count, success}
+    # (lib/new_post_manager.rb, app/serializers/new_post_result_serializer.rb);
+    # approving it runs PostCreator, so post_created fires as for any post.
+    # NodeBB: Posts.shouldQueue (postQueue per category, users below the
+    # reputation threshold) and Posts.addToQueue answer {id: "TYPE-MS",
+    # type, queued: true, message: "[[success:post-queued]]"} with 200;
+    # submitFromQueue() creates it (action:topic.post/reply fire) and
+    # removeFromQueue() rejects it, firing
+    # action:post-queue:removeFromQueue {data: {id, uid, type, data}}
+    # (src/posts/queue.js).
+
+    def review_init(self) -> None:
+        self.review_users: set[str] = set()
+        self.review_categories: set[int] = set()
+        self.review_queue: dict[str, dict] = {}
+        self.review_done: list[dict] = []
+        self.review_ids = itertools.count(1)
+        self.review_last_ms = 0
+
+    def review_set(self, users: list, categories: list) -> dict:
+        with self.lock:
+            self.review_users = {str(u).lower() for u in users}
+            self.review_categories = {int(c) for c in categories}
+            return {"users": sorted(self.review_users),
+                    "categories": sorted(self.review_categories)}
+
+    def review_needed(self, username: str, data: dict) -> bool:
+        with self.lock:
+            topic_id = data.get("topic_id")
+            if topic_id is not None:
+                topic = self.topics.get(topic_id)
+                category = topic.category_id if topic is not None else None
+            else:
+                category = data.get("category")
+            return username.lower() in self.review_users or category in self.review_categories
+
+    def review_hold(self, username: str, data: dict) -> dict:
+        """Queue the post: the entry as the forum keeps it."""
+        with self.lock:
+            kind = "reply" if data.get("topic_id") is not None else "topic"
+            if data.get("topic_id") is not None and data["topic_id"] not in self.topics:
+                raise Rejected(404, NOT_FOUND)
+            if self.settings.forum_type == "nodebb":
+                ms = max(int(time.time() * 1000), self.review_last_ms + 1)
+                self.review_last_ms = ms
+                held_id = f"{kind}-{ms}"
+            else:
+                held_id = str(next(self.review_ids))
+            entry = {"id": held_id, "type": kind, "username": username,
+                     "data": dict(data), "created_at": iso_now()}
+            self.review_queue[held_id] = entry
+            return entry
+
+    def review_answer(self, entry: dict) -> dict:
+        """What the API answers for a queued post."""
+        with self.lock:
+            if self.settings.forum_type == "nodebb":
+                return {"id": entry["id"], "type": entry["type"], "queued": True,
+                        "message": "[[success:post-queued]]"}
+            return {"action": "enqueued", "success": True,
+                    "pending_count": len(self.review_queue),
+                    "pending_post": {"id": int(entry["id"]),
+                                     "raw": clean_raw(str(entry["data"].get("raw") or "")),
+                                     "created_at": entry["created_at"]}}
+
+    def review_approve(self, held_id: str) -> Post:
+        with self.lock:
+            entry = self.review_queue.get(held_id)
+            if entry is None:
+                raise Rejected(404, NOT_FOUND)
+            post = self.create_post(entry["username"], None, entry["data"], via="api")
+            del self.review_queue[held_id]
+            self.review_done.append({"id": held_id, "outcome": "approved",
+                                     "post_id": post.id, "topic_id": post.topic.id})
+            return post
+
+    def review_reject(self, held_id: str) -> dict:
+        with self.lock:
+            entry = self.review_queue.pop(held_id, None)
+            if entry is None:
+                raise Rejected(404, NOT_FOUND)
+            self.review_done.append({"id": held_id, "outcome": "rejected"})
+            return entry
+
+    def reviewable_json(self, entry: dict, status: int) -> dict:
+        """The members of ReviewableSerializer a webhook receiver reads:
+        id, type, status (status_for_database: 0 pending, 1 approved,
+        2 rejected, 3 ignored, 4 deleted), topic_id, category_id,
+        created_at, and the queued post's payload."""
+        with self.lock:
+            data = entry["data"]
+            topic = self.topics.get(data.get("topic_id")) if data.get("topic_id") else None
+            return {"id": int(entry["id"]), "type": "ReviewableQueuedPost",
+                    "type_source": "core", "status": status,
+                    "topic_id": topic.id if topic else None,
+                    "category_id": topic.category_id if topic else data.get("category"),
+                    "created_at": entry["created_at"],
+                    "payload": {"raw": data.get("raw"), "title": data.get("title")}}
+
+    def review_state(self) -> dict:
+        with self.lock:
+            return {"queue": [{"id": e["id"], "type": e["type"], "username": e["username"],
+                               "topic_id": e["data"].get("topic_id"),
+                               "title": e["data"].get("title"),
+                               "category": e["data"].get("category"),
+                               "raw": e["data"].get("raw")}
+                              for e in self.review_queue.values()],
+                    "done": copy.deepcopy(self.review_done),
+                    "users": sorted(self.review_users),
+                    "categories": sorted(self.review_categories)}
+
+    # -- moving topics (Discourse: PUT /t/-/{id}.json category_id, NodeBB:
+    # PUT /api/v3/topics/{tid}/move; the topic's posts keep their ids) ------
+
+    def move_topic(self, topic_id: int, category: int) -> Topic:
+        with self.lock:
+            topic = self.topics.get(topic_id)
+            if topic is None:
+                raise Rejected(404, NOT_FOUND)
+            topic.category_id = category
+            return topic
 
     def create_private_message(self, username: str, data: dict) -> Post:
         """A private message, as Discourse's PostCreator makes one for
@@ -1075,6 +1206,7 @@ class Forum:
                 "fail": dict(self.failure),
                 "private_messages": copy.deepcopy(self.private_messages),
                 "chats": copy.deepcopy(self.chats),
+                "review": self.review_state(),
                 "uploads": [{k: u[k] for k in ("id", "original_filename", "filesize",
                                                "short_url", "sha1", "content_type", "username")}
                             for u in self.uploads],
@@ -1128,6 +1260,43 @@ class WebhookDispatcher:
             body = dump_json(payload)
         else:
             body = dump_json({"post": self.forum.webhook_post_json(post)})
+        self._enqueue(record, body)
+
+    def submit_reviewable(self, reviewable: dict) -> None:
+        """Queue reviewable_transitioned_to (event type reviewable):
+        WebHook.enqueue_object_hooks(:reviewable, ...) sends
+        {"reviewable": ReviewableSerializer} (config/initializers/
+        012-web_hook_events.rb)."""
+        body = dump_json({"reviewable": reviewable})
+        record = {"event": "reviewable_transitioned_to", "event_type": "reviewable",
+                  "post_id": None, "topic_id": reviewable.get("topic_id"),
+                  "reviewable_id": reviewable["id"],
+                  "event_id": None, "event_ids": [], "status": None, "attempts": 0,
+                  "delivered": False, "done": False, "history": []}
+        self._enqueue(record, body)
+
+    def submit_nodebb_rejected(self, entry: dict) -> None:
+        """NodeBB's action:post-queue:removeFromQueue {data: the queued
+        post {id, uid, type, data}} (src/posts/queue.js), as
+        nodebb-plugin-webhooks forwards every hook it is configured for."""
+        with self.forum.lock:
+            uid = int(entry["username"]) if entry["username"].isdigit() else 0
+            data = {k: v for k, v in entry["data"].items() if k != "raw"}
+            data.update(content=entry["data"].get("raw"), uid=uid, fromQueue=True)
+            if "category" in data:
+                data["cid"] = data.pop("category")
+            if "topic_id" in data:
+                data["tid"] = data.pop("topic_id")
+        payload = {"hook": "action:post-queue:removeFromQueue",
+                   "params": {"data": {"id": entry["id"], "uid": uid,
+                                       "type": entry["type"], "data": data}}}
+        record = {"event": payload["hook"], "post_id": None, "held_id": entry["id"],
+                  "topic_id": data.get("tid"), "event_id": None, "event_ids": [],
+                  "status": None, "attempts": 0, "delivered": False, "done": False,
+                  "history": []}
+        self._enqueue(record, dump_json(payload))
+
+    def _enqueue(self, record: dict, body: bytes) -> None:
         with self.forum.lock:
             self.forum.webhooks.append(record)
         if not self.url:
@@ -1175,8 +1344,8 @@ class WebhookDispatcher:
             "User-Agent": "Discourse/3.4.0 (forumsim)",
             "X-Discourse-Instance": self.instance,
             "X-Discourse-Event-Id": str(event_id),
-            "X-Discourse-Event-Type": "post",
-            "X-Discourse-Event": "post_created",
+            "X-Discourse-Event-Type": record.get("event_type", "post"),
+            "X-Discourse-Event": record["event"],
         }
         if self.secret:
             digest = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
@@ -1225,6 +1394,8 @@ class Answer:
     headers: dict = field(default_factory=dict)
     after: Optional[Callable[[], None]] = None   # runs once the answer is sent
     content_type: str = "application/json; charset=utf-8"
+    # False: an answer the contract does not describe (a queued post)
+    checked: bool = True
 
 
 class BodyTooLarge(Exception):
@@ -1449,7 +1620,7 @@ class Handler(BaseHTTPRequestHandler):
             answer = handler(username, params, query, data or {})
         except Rejected as e:
             return Answer(e.status, e.body, e.headers)
-        if answer.status == 200 and isinstance(answer.body, dict):
+        if answer.status == 200 and isinstance(answer.body, dict) and answer.checked:
             self._check_response(op, path, answer.body)
         return answer
 
@@ -1480,9 +1651,21 @@ class Handler(BaseHTTPRequestHandler):
             post = self.server.forum.create_private_message(username, data)
             # a private message fires no webhook of the bridged categories
             return Answer(200, self.server.forum.created_post_json(post, username))
+        held = self._review_hold(username, data)
+        if held is not None:
+            return held
         post = self.server.forum.create_post(username, None, data, via="api")
         return Answer(200, self.server.forum.created_post_json(post, username),
                       after=self._deliver_later(post))
+
+    def _review_hold(self, username: str, data: dict) -> Optional[Answer]:
+        """A post the review settings queue: Discourse's enqueued answer
+        (200; the contract describes only a created post)."""
+        forum = self.server.forum
+        if not forum.review_needed(username, data):
+            return None
+        return Answer(200, forum.review_answer(forum.review_hold(username, data)),
+                      checked=False)
 
     def _create_upload(self, username: str, params: dict, query: dict, data: dict) -> Answer:
         """UploadsController#create with synchronous=true: the same bytes
@@ -1565,6 +1748,10 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/__sim/reset"): self._sim_reset,
             ("POST", "/__sim/purge"): self._sim_purge,
             ("POST", "/__sim/settings"): self._sim_settings,
+            ("POST", "/__sim/review"): self._sim_review,
+            ("POST", "/__sim/approve"): self._sim_approve,
+            ("POST", "/__sim/reject"): self._sim_reject,
+            ("POST", "/__sim/move"): self._sim_move,
             ("GET", "/__sim/generic"): self._sim_generic,
             ("POST", "/__sim/generic"): self._sim_generic,
             ("POST", "/__sim/nodebb-raw-fail"): self._sim_nodebb_raw_fail,
@@ -1661,6 +1848,34 @@ class Handler(BaseHTTPRequestHandler):
         """An administrator's change: a new API key (the old one revoked),
         other length limits."""
         return Answer(200, {"ok": True, "settings": self.server.forum.change_settings(data)})
+    def _sim_review(self, data: dict) -> Answer:
+        users, categories = data.get("users", []), data.get("categories", [])
+        if not isinstance(users, list) or not isinstance(categories, list) \
+                or not all(isinstance(c, int) for c in categories):
+            raise ValueError("'users' must be a list of names, 'categories' of ids")
+        return Answer(200, {"ok": True, "review": self.server.forum.review_set(users, categories)})
+
+    def _sim_approve(self, data: dict) -> Answer:
+        post = self.server.forum.review_approve(str(data["id"]))
+        return Answer(200, self.server.forum.created_post_json(post, post.user.username),
+                      after=self._deliver_later(post))
+
+    def _sim_reject(self, data: dict) -> Answer:
+        forum = self.server.forum
+        entry = forum.review_reject(str(data["id"]))
+        dispatcher = self.server.dispatcher
+        after = None
+        if dispatcher and forum.settings.forum_type != "nodebb":
+            reviewable = forum.reviewable_json(entry, REVIEWABLE_REJECTED)
+            after = lambda: dispatcher.submit_reviewable(reviewable)
+        elif dispatcher and dispatcher.url:
+            after = lambda: dispatcher.submit_nodebb_rejected(entry)
+        return Answer(200, {"ok": True, "rejected": entry["id"]}, after=after)
+
+    def _sim_move(self, data: dict) -> Answer:
+        topic = self.server.forum.move_topic(self._need(data, "topic_id", int),
+                                             self._need(data, "category", int))
+        return Answer(200, {"ok": True, "topic_id": topic.id, "category_id": topic.category_id})
 
     def _sim_generic(self, data: dict) -> Answer:
         """The generic endpoint's keys and requests (its mode only); a
@@ -1939,7 +2154,7 @@ class SelfTest:
     def post_webhooks(self, post_id: int) -> list[tuple[dict, bytes]]:
         with self.receiver.lock:
             return [(h, b) for h, b in self.receiver.received
-                    if json.loads(b)["post"]["id"] == post_id]
+                    if json.loads(b).get("post", {}).get("id") == post_id]
 
     # -- the run -------------------------------------------------------------
 
@@ -1980,6 +2195,7 @@ class SelfTest:
             self.test_contract_violations()
             self.test_failures()
             self.test_webhooks()
+            self.test_review_and_move()
             self.test_reset()
             NodebbSelfTest(self).run()
             NodebbWebhookSelfTest(self).run()
@@ -2317,6 +2533,49 @@ class SelfTest:
                    st["response_errors"])
         self.check("state: requests counted", st["requests"] > 10 and st["request_log"],
                    st["requests"])
+
+    def test_review_and_move(self) -> None:
+        """Review queue: enqueued answer, approval fires post_created,
+        rejection drops it; a moved topic's webhooks carry the new category."""
+        self.request("POST", "/__sim/review", {"users": [self.USER]}, auth=False)
+        status, _, held = self.request("POST", "/posts.json", {
+            "topic_id": self.topic_id, "raw": "A reply that waits for a moderator."})
+        pending = held.get("pending_post", {}) if isinstance(held, dict) else {}
+        self.check("review: 200 enqueued with the pending post's id", status == 200
+                   and held.get("action") == "enqueued" and isinstance(pending.get("id"), int)
+                   and pending.get("raw") == "A reply that waits for a moderator.", held)
+        status, _, other = self.request("POST", "/posts.json", {
+            "topic_id": self.topic_id, "raw": "A second reply that a moderator rejects."})
+        self.request("POST", "/__sim/review", {}, auth=False)
+        queue = self.state()["review"]["queue"]
+        self.check("review: nothing created, both queued", len(queue) == 2
+                   and not any("waits for a moderator" in p["raw"] for t in self.state()["topics"]
+                               for p in t["posts"]), queue)
+        status, _, post = self.request("POST", "/__sim/approve", {"id": pending.get("id")},
+                                       auth=False)
+        hooks = self.wait_for(lambda: self.post_webhooks(post.get("id")))
+        self.check("review: approval creates the post and fires post_created", status == 200
+                   and post.get("username") == self.USER and bool(hooks), post)
+        status, _, _ = self.request("POST", "/__sim/reject",
+                                    {"id": other["pending_post"]["id"]}, auth=False)
+        rejected = self.wait_for(lambda: [
+            json.loads(b)["reviewable"] for h, b in list(self.receiver.received)
+            if h.get("X-Discourse-Event") == "reviewable_transitioned_to"])
+        self.check("review: rejection fires reviewable_transitioned_to", bool(rejected)
+                   and rejected[0]["id"] == other["pending_post"]["id"]
+                   and rejected[0]["type"] == "ReviewableQueuedPost"
+                   and rejected[0]["status"] == 2, rejected)
+        st = self.state()["review"]
+        self.check("review: rejection drops it", status == 200 and st["queue"] == []
+                   and [d["outcome"] for d in st["done"]] == ["approved", "rejected"], st)
+        status, _, _ = self.request("POST", "/__sim/move",
+                                    {"topic_id": self.topic_id, "category": 77}, auth=False)
+        status2, _, reply = self.request("POST", "/__sim/reply", {
+            "topic_id": self.topic_id, "raw": "A reply after the topic was moved.",
+            "username": "carol"}, auth=False)
+        hooks = self.wait_for(lambda: self.post_webhooks(reply.get("id")))
+        self.check("move: later webhooks carry the new category", status == 200 and hooks
+                   and json.loads(hooks[0][1])["post"]["category_id"] == 77, hooks)
 
     def test_reset(self) -> None:
         status, _, _ = self.request("POST", "/__sim/reset", auth=False)
@@ -2678,9 +2937,11 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
     created = None
     try:
         if route == ("POST", "/api/v3/topics"):
-            post = created = forum.create_post(str(uid), None, {
-                "title": data.get("title"), "raw": data.get("content"),
-                "category": int(data["cid"])}, via="api")
+            fields = {"title": data.get("title"), "raw": data.get("content"),
+                      "category": int(data["cid"])}
+            if forum.review_needed(str(uid), fields):
+                return _nodebb_queued(forum, str(uid), fields)
+            post = created = forum.create_post(str(uid), None, fields, via="api")
             response = nodebb_topic_json(post.topic)
         elif route == ("POST", "/api/v3/topics/{tid}"):
             tid = int(params["tid"]) if params["tid"].isdigit() else -1
@@ -2691,6 +2952,8 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
                 if parent is None or parent.topic.id != tid:
                     return Answer(400, nodebb_envelope(400, message="Invalid post id"))
                 fields["reply_to_post_number"] = parent.post_number
+            if forum.review_needed(str(uid), fields):
+                return _nodebb_queued(forum, str(uid), fields)
             post = created = forum.create_post(str(uid), None, fields, via="api")
             post.to_pid = int(to_pid) if to_pid is not None else None
             response = nodebb_post_json(post, post.to_pid)
@@ -2738,6 +3001,13 @@ def _nodebb_answer(handler, contract, forum, method, path, body, lost=False, que
     request = {"method": method, "path": path,
                "headers": {k.lower(): v for k, v in handler.headers.items()}}
     return Answer(200, answer, after=handler._deliver_later(created, request))
+
+
+def _nodebb_queued(forum, username, fields):
+    """NodeBB's answer for a post put into the post queue: 200, the
+    envelope around Posts.addToQueue()'s result (not in the contract)."""
+    entry = forum.review_hold(username, fields)
+    return Answer(200, nodebb_envelope(200, forum.review_answer(entry)), checked=False)
 
 
 def _nodebb_violation(handler, method, path, body, problems):

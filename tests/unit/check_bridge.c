@@ -372,6 +372,54 @@ static const char nodebb_body[] =
 	"\"topic\":{\"title\":\"A topic\",\"cid\":4},"
 	"\"req\":{\"headers\":{\"cookie\":\"x\"}}}}";
 
+START_TEST(test_webhook_rejections)
+{
+	/* NodeBB's removeFromQueue, as nodebb-plugin-webhooks sends it */
+	static const char nodebb[] =
+		"{\"hook\":\"action:post-queue:removeFromQueue\",\"params\":"
+		"{\"data\":{\"id\":\"reply-1796650003214\",\"uid\":7,"
+		"\"type\":\"reply\",\"data\":{\"tid\":12}}}}";
+	static const char nodebb_other[] =
+		"{\"hook\":\"action:post-queue:submitFromQueue\",\"params\":"
+		"{\"data\":{\"id\":\"reply-1\"}}}";
+	static const char rejected[] =
+		"{\"reviewable\":{\"id\":31,\"type\":\"ReviewableQueuedPost\","
+		"\"status\":2,\"topic_id\":12}}";
+	static const char approved[] =
+		"{\"reviewable\":{\"id\":31,\"type\":\"ReviewableQueuedPost\","
+		"\"status\":1}}";
+	static const char flagged[] =
+		"{\"reviewable\":{\"id\":31,\"type\":\"ReviewableFlaggedPost\","
+		"\"status\":2}}";
+	char *id;
+
+	ck_assert_int_eq(fg_webhook_nodebb_rejected(nodebb, strlen(nodebb), 0,
+						    &id), 1);
+	ck_assert_str_eq(id, "reply-1796650003214");
+	free(id);
+	ck_assert_int_eq(fg_webhook_nodebb_rejected(nodebb_other,
+						    strlen(nodebb_other), 0,
+						    &id), 0);
+	ck_assert_ptr_null(id);
+	/* too large: not read */
+	ck_assert_int_eq(fg_webhook_nodebb_rejected(nodebb, strlen(nodebb), 10,
+						    &id), 0);
+	ck_assert_int_eq(fg_webhook_discourse_rejected(
+		"reviewable_transitioned_to", rejected, strlen(rejected), 0,
+		&id), 1);
+	ck_assert_str_eq(id, "31");
+	free(id);
+	ck_assert_int_eq(fg_webhook_discourse_rejected(
+		"reviewable_transitioned_to", approved, strlen(approved), 0,
+		&id), 0);
+	ck_assert_int_eq(fg_webhook_discourse_rejected(
+		"reviewable_transitioned_to", flagged, strlen(flagged), 0,
+		&id), 0);
+	ck_assert_int_eq(fg_webhook_discourse_rejected(
+		"post_created", rejected, strlen(rejected), 0, &id), 0);
+}
+END_TEST
+
 START_TEST(test_webhook_nodebb)
 {
 	const char *sig = "sha1=02075ef898e4634cb25353e4bd6ad177276bab11";
@@ -626,6 +674,8 @@ START_TEST(test_discourse_classify_held)
 					       0, &a, &error), FG_FORUM_HELD);
 	ck_assert_int_eq(a.post_id, 0);
 	ck_assert_int_eq(a.topic_id, 0);
+	/* the pending post's id: what recognises it when approved */
+	ck_assert_str_eq(a.held_id, "5");
 }
 END_TEST
 
@@ -1438,6 +1488,7 @@ int main(void)
 	tc = tcase_create("forum");
 	tcase_add_test(tc, test_discourse_classify_ok);
 	tcase_add_test(tc, test_discourse_classify_held);
+	tcase_add_test(tc, test_webhook_rejections);
 	tcase_add_test(tc, test_discourse_classify_permanent);
 	tcase_add_test(tc, test_discourse_classify_transient);
 	tcase_add_test(tc, test_forum_retry_after);

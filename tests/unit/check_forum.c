@@ -182,6 +182,7 @@ START_TEST(test_nodebb_classify)
 					    0, &a, &error), FG_FORUM_HELD);
 	ck_assert_int_eq(fg_nodebb_classify(200, queued, strlen(queued), NULL,
 					    0, &a, &error), FG_FORUM_HELD);
+	ck_assert_str_eq(a.held_id, "topic-1");
 	ck_assert_int_eq(fg_nodebb_classify(400, bad, strlen(bad), NULL, 0,
 					    &a, &error), FG_FORUM_PERMANENT);
 	ck_assert_str_eq(error,

@@ -121,6 +121,118 @@ static long list_serial(const char *list)
 	return (long)redis_int(args);
 }
 
+START_TEST(test_review_queue)
+{
+	struct fg_review held = {
+		.held_id = "reply-17", .at = 2000, .topic_id = 12,
+		.author = "7", .fingerprint = "ab12",
+		.message_id = "held@example.org", .title = "tab\there",
+	};
+	struct fg_review older = {
+		.held_id = "9", .at = 1000, .topic_id = 0, .author = "ann",
+		.fingerprint = "cd34", .message_id = "new@example.org",
+		.title = "A new topic",
+	};
+	struct fg_review *r;
+	struct fg_entry **log;
+	char **outcomes, **counts;
+	long long waiting;
+	const char *error;
+	size_t n, n_log;
+
+	ck_assert_int_eq(fg_store_review_add(store, "rq", &held, &error), 0);
+	ck_assert_int_eq(fg_store_review_add(store, "rq", &older, &error), 0);
+	ck_assert_int_eq(fg_store_review_all(store, "rq", &r, &n, &error), 0);
+	ck_assert_uint_eq(n, 2);
+	/* oldest first, every field back, the tab made a space */
+	ck_assert_str_eq(r[0].held_id, "9");
+	ck_assert_int_eq(r[0].topic_id, 0);
+	ck_assert_str_eq(r[0].title, "A new topic");
+	ck_assert_str_eq(r[1].held_id, "reply-17");
+	ck_assert_int_eq(r[1].at, 2000);
+	ck_assert_int_eq(r[1].topic_id, 12);
+	ck_assert_str_eq(r[1].author, "7");
+	ck_assert_str_eq(r[1].fingerprint, "ab12");
+	ck_assert_str_eq(r[1].message_id, "held@example.org");
+	ck_assert_str_eq(r[1].title, "tab here");
+	fg_reviews_free(r, n);
+
+	ck_assert_int_eq(fg_store_review_end(store, "rq", "reply-17",
+					     "rejected", &error), 1);
+	ck_assert_int_eq(fg_store_review_end(store, "rq", "reply-17",
+					     "rejected", &error), 0);
+	ck_assert_int_eq(fg_store_review_end(store, "rq", "9", "approved",
+					     &error), 1);
+	ck_assert_int_eq(fg_store_review_counts(store, "rq", &waiting,
+						&outcomes, &counts, &n,
+						&error), 0);
+	ck_assert_int_eq(waiting, 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(outcomes[0], "approved");
+	ck_assert_str_eq(counts[0], "1");
+	ck_assert_str_eq(outcomes[1], "rejected");
+	ck_assert_str_eq(counts[1], "1");
+	fg_strv_free(outcomes, n);
+	fg_strv_free(counts, n);
+	ck_assert_int_eq(fg_store_review_log(store, "rq", 5, &log, &n_log,
+					     &error), 0);
+	ck_assert_uint_eq(n_log, 2);
+	ck_assert_str_eq(fg_entry_get(log[0], "outcome"), "approved");
+	ck_assert_str_eq(fg_entry_get(log[1], "outcome"), "rejected");
+	ck_assert_str_eq(fg_entry_get(log[1], "held_id"), "reply-17");
+	ck_assert_str_eq(fg_entry_get(log[1], "message_id"),
+			 "held@example.org");
+	ck_assert_str_eq(fg_entry_get(log[1], "topic_id"), "12");
+	ck_assert_str_eq(fg_entry_get(log[1], "queued_at"), "2000");
+	fg_entries_free(log, n_log);
+}
+END_TEST
+
+START_TEST(test_topic_list)
+{
+	const char *error;
+	char *name;
+
+	ck_assert_int_eq(fg_store_list_by_topic(store, 41, &name, &error), 0);
+	ck_assert_int_eq(fg_store_topic_set(store, 41, "first", &error), 0);
+	/* the list that had the topic first keeps it */
+	ck_assert_int_eq(fg_store_topic_set(store, 41, "second", &error), 0);
+	ck_assert_int_eq(fg_store_list_by_topic(store, 41, &name, &error), 1);
+	ck_assert_str_eq(name, "first");
+	free(name);
+	ck_assert_int_eq(fg_store_list_by_topic(store, 0, &name, &error), 0);
+}
+END_TEST
+
+START_TEST(test_topics_fill)
+{
+	struct fg_post_ref ref = { .topic_id = 51, .post_number = 1,
+				   .post_id = 900 };
+	const char *error;
+	long long added;
+	char *name;
+
+	ck_assert_int_eq(fg_store_map_post(store, "tf", "a@example.org", &ref,
+					   NULL, &error), 0);
+	ref.post_number = 2;
+	ref.post_id = 901;
+	ck_assert_int_eq(fg_store_map_post(store, "tf", "b@example.org", &ref,
+					   NULL, &error), 0);
+	ref.topic_id = 52;
+	ck_assert_int_eq(fg_store_map_post(store, "tf", "c@example.org", &ref,
+					   NULL, &error), 0);
+	ck_assert_int_eq(fg_store_topics_fill(store, "tf", &added, &error), 1);
+	ck_assert_int_eq(added, 2);
+	ck_assert_int_eq(fg_store_list_by_topic(store, 52, &name, &error), 1);
+	ck_assert_str_eq(name, "tf");
+	free(name);
+	/* once per list */
+	ck_assert_int_eq(redis_int("HDEL fg:topics 52"), 1);
+	ck_assert_int_eq(fg_store_topics_fill(store, "tf", &added, &error), 0);
+	ck_assert_int_eq(fg_store_list_by_topic(store, 52, &name, &error), 0);
+}
+END_TEST
+
 START_TEST(test_changes_counted)
 {
 	struct fg_list def = { .name = "serials", .address = "serials@lists.example",
@@ -1441,6 +1553,9 @@ int main(void)
 	tcase_add_test(tc, test_seen_retention);
 	tcase_add_test(tc, test_dead_letter_max);
 	tcase_add_test(tc, test_replay_in_place);
+	tcase_add_test(tc, test_review_queue);
+	tcase_add_test(tc, test_topic_list);
+	tcase_add_test(tc, test_topics_fill);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
