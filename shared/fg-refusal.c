@@ -56,11 +56,12 @@ bool fg_refusal_candidate(const char *list, const void *data, size_t size)
 	char needle[FG_LIST_NAME_MAX + 8];
 	size_t n;
 
-	/* list NULL: a Message-ID of any list */
-	n = (size_t)snprintf(needle, sizeof(needle), "fg.%s",
-			     list != NULL ? list : "");
-	if (list != NULL && n + 1 < sizeof(needle))
-		needle[n++] = '.';
+	/* list NULL: a Message-ID of any list, in its angle brackets (a
+	   word like "cfg." in the text is none) */
+	if (list == NULL)
+		n = (size_t)snprintf(needle, sizeof(needle), "<fg.");
+	else
+		n = (size_t)snprintf(needle, sizeof(needle), "fg.%s.", list);
 	if (n >= sizeof(needle))
 		return false;
 	if (size > FG_REFUSAL_SCAN_MAX)
@@ -68,7 +69,7 @@ bool fg_refusal_candidate(const char *list, const void *data, size_t size)
 	/* memmem() is a GNU extension: the project builds as C11 */
 	for (const char *p = data, *end = p + size; (size_t)(end - p) >= n;
 	     p++) {
-		p = memchr(p, 'f', (size_t)(end - p) - n + 1);
+		p = memchr(p, needle[0], (size_t)(end - p) - n + 1);
 		if (p == NULL)
 			return false;
 		if (memcmp(p, needle, n) == 0)

@@ -50,7 +50,7 @@
  *
  *	fg_refusal_candidate() is a cheap test on the raw bytes: does
  *	the message mention a Message-ID of the list ("fg.LIST.") at all
- *	(list NULL: of any list, "fg.").
+ *	(list NULL: of any list, "<fg.").
  *	Only then is the full parse worth its cost.
  *
  *	fg_refusal_parse() decides. verp is the envelope recipient read

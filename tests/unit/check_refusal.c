@@ -331,6 +331,7 @@ START_TEST(test_other_list)
 	ck_assert(fg_refusal_candidate("other", text, strlen(text)));
 	ck_assert(fg_refusal_candidate(NULL, text, strlen(text)));
 	ck_assert(!fg_refusal_candidate(NULL, "fg", 2));
+	ck_assert(!fg_refusal_candidate(NULL, "see cfg.ini", 11));
 	ck_assert_int_eq(parse(text, false, &r, &why), 0);
 	ck_assert_str_eq(why, "names none of the list's posts");
 	free(text);
