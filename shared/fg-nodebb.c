@@ -36,6 +36,7 @@
  */
 #include "forumgate-config.h"
 #include "fg-forum.h"
+#include "fg-forum-http.h"
 #include "fg-common.h"
 #include "fg-secret.h"
 
@@ -217,7 +218,6 @@ static const char *fg_nodebb_reason(json_t *root, const char *body,
 	const char *msg = json_string_value(json_object_get(status, "message"));
 	const char *code = json_string_value(json_object_get(status, "code"));
 	struct fg_buf b = { 0 };
-	const char *ret;
 
 	if (msg != NULL && *msg != '\0')
 		fg_buf_puts(&b, msg);
@@ -225,21 +225,7 @@ static const char *fg_nodebb_reason(json_t *root, const char *body,
 		fg_buf_puts(&b, code);
 	else if (root == NULL && body != NULL && size > 0 && body[0] != '<')
 		fg_buf_append(&b, body, size < 200 ? size : 200);
-	if (b.len == 0)
-		return NULL;
-	for (size_t i = 0; i < b.len; i++) {
-		if ((unsigned char)b.s[i] < 0x20 || b.s[i] == 0x7f)
-			b.s[i] = ' ';
-	}
-	if (b.len > FG_NODEBB_REASON_MAX) {
-		b.len = FG_NODEBB_REASON_MAX;
-		while (b.len > 0 && ((unsigned char)b.s[b.len] & 0xc0) == 0x80)
-			b.len--;
-		b.s[b.len] = '\0';
-	}
-	ret = fg_errorf("%s", b.s);
-	fg_buf_free(&b);
-	return ret;
+	return fg_forum_http_reason(&b, FG_NODEBB_REASON_MAX);
 }
 
 /* fg_nodebb_classify - see fg-forum.h */
