@@ -390,7 +390,37 @@ def install_signal_handlers():
     _handlers_installed = True
 
 
+_PORTS_GIVEN = set()
+
+
+def _ephemeral_low():
+    """The lowest port the kernel hands out to outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _free_port():
+    """A free 127.0.0.1 port below the ephemeral range: a daemon that is
+    stopped and started again (same port) must find it free, and a port
+    from the ephemeral range may meanwhile be the local end of some
+    outgoing connection (seen: forumgated restarted under ASan could not
+    listen again)."""
+    high = _ephemeral_low() - 1
+    for _ in range(200):
+        port = secrets.randbelow(high - 10000) + 10000
+        if port in _PORTS_GIVEN:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _PORTS_GIVEN.add(port)
+        return port
+    # no luck below the range: let the kernel choose
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
