@@ -137,6 +137,9 @@ mail_plugin_dir = {d}/modules
 protocol lmtp {{
   mail_plugins = $mail_plugins forumgate
 }}
+protocol lda {{
+  mail_plugins = $mail_plugins forumgate
+}}
 """.format(d=d)
         return ("# private Dovecot 2.3 instance of the forumgate "
                 "integration test stack\n" + self._dovecot_common() + """\
@@ -169,6 +172,11 @@ plugin {{
             plugin = """
 mail_plugin_dir = {d}/modules
 protocol lmtp {{
+  mail_plugins {{
+    forumgate = yes
+  }}
+}}
+protocol lda {{
   mail_plugins {{
     forumgate = yes
   }}
