@@ -451,7 +451,8 @@ int main(int argc, char **argv)
 			 pd.spawn ? POLICYD_LOG_SYSLOG :
 			 POLICYD_LOG_SYSLOG | POLICYD_LOG_STDERR);
 
-	if (fg_config_load(config_path, &pd.config, &error) < 0)
+	if (fg_config_load_component(config_path, FG_COMPONENT_POLICYD,
+				     &pd.config, &error) < 0)
 		policyd_fatal(POLICYD_EX_CONFIG, "%s", error);
 	if (fg_store_async_address_check(pd.config->redis, &error) < 0)
 		policyd_fatal(POLICYD_EX_CONFIG, "redis: %s", error);

@@ -40,6 +40,7 @@
 #include "forumgate-config.h"
 #include "policyd.h"
 #include "fg-store-async.h"
+#include "fg-redis.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,7 @@ struct policyd_list {
 
 struct policyd_redis {
 	struct policyd *pd;
+	struct fg_redis_params *params;	/* address, AUTH, TLS */
 	const char *address;
 	unsigned int timeout_ms;
 	policyd_addresses_cb *callback;
@@ -110,6 +112,20 @@ struct policyd_redis {
 };
 
 static void redis_connect(struct policyd_redis *r);
+static void redis_set_error(struct policyd_redis *r, const char *error);
+
+/* redis_auth_failed - Redis refused the user or password: the
+   connection goes, and is tried again after the usual wait */
+static void redis_auth_failed(void *context, redisAsyncContext *ac,
+			      const char *error)
+{
+	struct policyd_redis *r = context;
+
+	policyd_warn("%s", error);
+	if (ac == r->ac)
+		redis_set_error(r, error);
+	redisAsyncDisconnect(ac);
+}
 
 /* redis_attach - a new context on the event loop, with its callbacks */
 static void redis_attach(struct policyd_redis *r, redisAsyncContext *ac,
@@ -615,7 +631,8 @@ static void sub_start(struct policyd_redis *r)
 	   reading every list would cost more than it saves. */
 	if (r->sub != NULL || r->stopping || !r->connected || r->pd->spawn)
 		return;
-	if (fg_store_async_connect(r->address, &sub, &error) < 0) {
+	if (fg_store_async_connect(r->params, redis_auth_failed, r, &sub,
+				   &error) < 0) {
 		policyd_warn("list change notifications: %s", error);
 		return;
 	}
@@ -794,7 +811,8 @@ static void redis_connected(const redisAsyncContext *ac, int status)
 	}
 	r->connected = true;
 	if (r->pd->verbose || r->error[0] != '\0')
-		policyd_info("connected to Redis at %s", r->address);
+		policyd_info("connected to Redis at %s as user '%s'",
+			     r->address, fg_redis_user(r->params));
 	r->error[0] = '\0';
 	policyd_redis_refresh(r, true);
 }
@@ -847,7 +865,8 @@ static void redis_connect(struct policyd_redis *r)
 
 	if (r->ac != NULL || r->stopping)
 		return;
-	if (fg_store_async_connect(r->address, &ac, &error) < 0) {
+	if (fg_store_async_connect(r->params, redis_auth_failed, r, &ac,
+				   &error) < 0) {
 		policyd_warn("%s", error);
 		redis_set_error(r, error);
 		redis_retry_later(r);
@@ -863,10 +882,13 @@ struct policyd_redis *policyd_redis_new(struct policyd *pd,
 					policyd_addresses_cb *callback)
 {
 	struct policyd_redis *r = fg_xcalloc(1, sizeof(*r));
+	const char *error;
 	struct timeval tv = redis_tv(pd->config->policy_refresh > 0 ?
 				     pd->config->policy_refresh : 5000);
 
 	r->pd = pd;
+	if (fg_redis_params_new(pd->config, &r->params, &error) < 0)
+		policyd_fatal(POLICYD_EX_CONFIG, "%s", error);
 	r->address = pd->config->redis;
 	r->timeout_ms = pd->config->redis_timeout;
 	r->callback = callback;
@@ -913,6 +935,7 @@ void policyd_redis_free(struct policyd_redis **_r)
 	fg_policy_addresses_free(&r->addresses);
 	redis_forget_lists(r);
 	free(r->lists);
+	fg_redis_params_free(&r->params);
 	free(r);
 	*_r = NULL;
 }
