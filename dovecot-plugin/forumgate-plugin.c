@@ -2,9 +2,15 @@
  * NAME
  *	forumgate-plugin - Dovecot delivery plugin of forumgate
  * SYNOPSIS
+ *	Dovecot 2.3:
  *	protocol lmtp { mail_plugins = $mail_plugins forumgate }
  *	plugin { forumgate_config = /etc/forumgate/forumgate.conf }
  *	userdb extra field (or plugin setting): forumgate_list=LIST
+ *
+ *	Dovecot 2.4:
+ *	protocol lmtp { mail_plugins { forumgate = yes } }
+ *	forumgate_config = /etc/forumgate/forumgate.conf
+ *	userdb extra field (or setting): forumgate_list=LIST
  * DESCRIPTION
  *	A thin adapter between Dovecot's delivery (LMTP and dovecot-lda)
  *	and the forumgate library. For a recipient whose forumgate_list
@@ -59,6 +65,10 @@
 #include "mail-deliver.h"
 #include "smtp-address.h"
 #include "str-sanitize.h"
+#if DOVECOT_PREREQ(2, 4, 0)
+#  include "settings.h"
+#  include "forumgate-settings.h"
+#endif
 
 #include <sys/stat.h>
 #include <time.h>
@@ -96,6 +106,41 @@ static struct {
 	unsigned int not_posted_discard;	/* from config, a bit mask */
 	struct fg_store *store;
 } fg_plugin;
+
+/* forumgate_user_settings - the recipient's forumgate_config and
+   forumgate_list (userdb fields override the server's settings) */
+static int forumgate_user_settings(struct mail_user *user,
+				   const char **config_r, const char **list_r,
+				   const char **error_r)
+{
+#if DOVECOT_PREREQ(2, 4, 0)
+	const struct forumgate_settings *set;
+	const char *error;
+
+	if (settings_get(user->event, &forumgate_setting_parser_info, 0,
+			 &set, &error) < 0) {
+		/* Typically the settings module is missing: Dovecot's
+		   config process never learnt the names. */
+		*error_r = t_strdup_printf("reading the forumgate settings "
+			"failed (is libforumgate_settings.so installed in "
+			"Dovecot's module directory settings/, from the same "
+			"build as the plugin?): %s", error);
+		return -1;
+	}
+	*config_r = t_strdup(set->forumgate_config);
+	*list_r = t_strdup(set->forumgate_list);
+	settings_free(set);
+#else
+	*config_r = mail_user_plugin_getenv(user, "forumgate_config");
+	*list_r = mail_user_plugin_getenv(user, "forumgate_list");
+	*error_r = NULL;
+#endif
+	if (*config_r == NULL || **config_r == '\0')
+		*config_r = FG_DEFAULT_CONFIG_PATH;
+	if (*list_r == NULL)
+		*list_r = "";
+	return 0;
+}
 
 /* forumgate_config_get - the configuration, loaded or refreshed */
 static int forumgate_config_get(const char *path, struct fg_config **config_r,
@@ -356,10 +401,10 @@ enum forumgate_result {
    *not_posted_r why it is not posted */
 static enum forumgate_result
 forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
-		       enum fg_not_posted *not_posted_r, const char **reason_r)
+		       const char *path, enum fg_not_posted *not_posted_r,
+		       const char **reason_r)
 {
-	struct mail_user *user = ctx->rcpt_user;
-	const char *path, *error, *list_address;
+	const char *error, *list_address;
 	struct fg_config *config;
 	struct fg_store *store;
 	struct fg_list *list_def;
@@ -368,9 +413,6 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 	buffer_t *buf;
 	int ret;
 
-	path = mail_user_plugin_getenv(user, "forumgate_config");
-	if (path == NULL || *path == '\0')
-		path = FG_DEFAULT_CONFIG_PATH;
 	if (forumgate_config_get(path, &config, &error) < 0) {
 		/* A broken configuration is fixed by the admin; meanwhile
 		   the MTA keeps the mail. */
@@ -604,18 +646,27 @@ static int forumgate_not_posted(struct mail_deliver_context *ctx,
 static int forumgate_deliver_mail(struct mail_deliver_context *ctx,
 				  struct mail_storage **storage_r)
 {
-	const char *list, *reason = "";
+	const char *list, *path, *error, *reason = "";
 	enum forumgate_result result;
 	enum fg_not_posted not_posted = FG_NOT_POSTED_COUNT;
 	bool keep = FALSE;
 
-	list = mail_user_plugin_getenv(ctx->rcpt_user, "forumgate_list");
-	if (list == NULL || *list == '\0') {
+	if (forumgate_user_settings(ctx->rcpt_user, &path, &list,
+				    &error) < 0) {
+		/* Whether this recipient is a bridge cannot be told: the
+		   MTA keeps the mail until the installation is fixed. */
+		e_error(ctx->event, FORUMGATE_LOG_PREFIX
+			"temporary failure, the MTA will retry: %s", error);
+		ctx->tempfail_error = p_strdup_printf(ctx->pool,
+			"forumgate: temporary failure: %s", error);
+		return -1;
+	}
+	if (*list == '\0') {
 		return next_deliver_mail != NULL ?
 			next_deliver_mail(ctx, storage_r) : 0;
 	}
 	T_BEGIN {
-		result = forumgate_deliver_list(ctx, list, &not_posted,
+		result = forumgate_deliver_list(ctx, list, path, &not_posted,
 						&reason);
 		switch (result) {
 		case FG_RESULT_QUEUED:

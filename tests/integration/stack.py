@@ -43,6 +43,7 @@ from email.message import EmailMessage
 
 from stack_mailman import MailmanMixin, MailmanError, http_json
 from stack_redis import RedisMixin, RedisSetupError
+from stack_dovecot import DovecotMixin
 
 __all__ = [
     "Stack", "StackError", "DaemonExited", "RedisError", "SkipTest",
@@ -445,7 +446,7 @@ class _Proc:
 
 # ---------------------------------------------------------------------------
 
-class Stack(MailmanMixin, RedisMixin):
+class Stack(MailmanMixin, DovecotMixin, RedisMixin):
     """A private mail + Redis (+ forumgate) stack; see the module docstring.
 
     Arguments:
@@ -781,7 +782,7 @@ class Stack(MailmanMixin, RedisMixin):
         self._mark("config written")
 
         # 2. dovecot (needs forumgate.conf written for the plugin)
-        self._write_dovecot_config()
+        self._write_dovecot_config(USERS, BRIDGE_ADDRESS, LIST_NAME)
         self._spawn_daemon("dovecot")
 
         # 3. redis ready -> admin setup -> policy daemon, bridge daemon
@@ -1438,79 +1439,6 @@ mlmmj     unix  -       n       n       -       -       pipe
     wait_for = staticmethod(wait_for)
 
     # -- dovecot ----------------------------------------------------------------
-
-    def _write_dovecot_config(self):
-        d = self.dir
-        users = []
-        for u, lst in [(u, LIST_NAME if u == BRIDGE_ADDRESS else None)
-                       for u in USERS] + self._mailman_dovecot_users():
-            extra = "userdb_forumgate_list=%s" % lst if lst else ""
-            users.append("%s:{PLAIN}%s::::::%s" % (u, USER_PASSWORD, extra))
-        with open(self.path("dovecot", "users"), "w") as f:
-            f.write("\n".join(users) + "\n")
-        os.chmod(self.path("dovecot", "users"), 0o644)
-        plugin = ""
-        if "plugin" in self.enabled:
-            so = self.binaries["plugin"]
-            shutil.copy2(so, self.path("modules", os.path.basename(so)))
-            plugin = """
-mail_plugin_dir = {d}/modules
-protocol lmtp {{
-  mail_plugins = $mail_plugins forumgate
-}}
-""".format(d=d)
-        debug = "yes" if self.debug else "no"
-        conf = """\
-# private Dovecot instance of the forumgate integration test stack
-base_dir = {d}/dovecot/run
-state_dir = {d}/dovecot/state
-instance_name = {inst}
-protocols = lmtp
-ssl = no
-hostname = mail.lists.test
-postmaster_address = postmaster@lists.test
-log_path = {d}/dovecot.log
-info_log_path = {d}/dovecot.log
-debug_log_path = {d}/dovecot.log
-mail_debug = {debug}
-auth_debug = {debug}
-auth_verbose = {debug}
-first_valid_uid = {uid}
-first_valid_gid = {gid}
-mail_uid = {uid}
-mail_gid = {gid}
-mail_location = maildir:{d}/mail/%d/%n
-recipient_delimiter = +
-lmtp_save_to_detail_mailbox = no
-auth_mechanisms = plain
-disable_plaintext_auth = no
-default_internal_user = dovecot
-default_login_user = dovenull
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {d}/dovecot/users
-}}
-userdb {{
-  driver = passwd-file
-  args = username_format=%u {d}/dovecot/users
-  default_fields = uid={uid} gid={gid} home={d}/mail/%d/%n
-}}
-service lmtp {{
-  # lmtp processes kept ready, as a busy server would (the plugin's
-  # libraries load once per process, not per delivery)
-  process_min_avail = 2
-  unix_listener {d}/lmtp {{
-    mode = 0666
-  }}
-}}
-{plugin}
-plugin {{
-  forumgate_config = {d}/forumgate.conf
-}}
-""".format(d=d, inst="fg-" + os.path.basename(d), uid=self.mail_uid,
-           gid=self.mail_gid, debug=debug, plugin=plugin)
-        with open(self.dovecot_conf, "w") as f:
-            f.write(conf)
 
     def maildir(self, user):
         local, _, domain = user.partition("@")

@@ -3,7 +3,7 @@
  *	check_trim - the trimming fixtures: each form of quote and
  *	signature, in each language, cut; the author's text kept
  * DESCRIPTION
- *	Reads every tests/unit/fixtures/trim/*.txt (format in the README
+ *	Reads every .txt file of tests/unit/fixtures/trim (format in the README
  *	there) and checks that the body the parser would post from its
  *	input is the expected text, and that a trailing quote without an
  *	attribution is set apart for the bridge exactly when the fixture
