@@ -882,13 +882,12 @@ struct policyd_redis *policyd_redis_new(struct policyd *pd,
 					policyd_addresses_cb *callback)
 {
 	struct policyd_redis *r = fg_xcalloc(1, sizeof(*r));
-	const char *error;
 	struct timeval tv = redis_tv(pd->config->policy_refresh > 0 ?
 				     pd->config->policy_refresh : 5000);
 
 	r->pd = pd;
-	if (fg_redis_params_new(pd->config, &r->params, &error) < 0)
-		policyd_fatal(POLICYD_EX_CONFIG, "%s", error);
+	r->params = pd->redis_params;
+	pd->redis_params = NULL;
 	r->address = pd->config->redis;
 	r->timeout_ms = pd->config->redis_timeout;
 	r->callback = callback;

@@ -14,6 +14,7 @@
 #include "fg-secret.h"
 #include "forumgate-config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,22 @@ static const char *fg_redis_ssl_error(void)
 	return reason != NULL ? reason : "unknown OpenSSL error";
 }
 
+/* fg_redis_readable - can the file of a setting be read? (OpenSSL's
+   own error for a file it cannot open says only "BIO lib") */
+static int fg_redis_readable(const char *setting, const char *path,
+			     const char **error_r)
+{
+	FILE *fp = fopen(path, "r");
+
+	if (fp == NULL) {
+		*error_r = fg_errorf("%s %s: %s", setting, path,
+				     strerror(errno));
+		return -1;
+	}
+	fclose(fp);
+	return 0;
+}
+
 /* fg_redis_tls_context - the client TLS context of the settings */
 static int fg_redis_tls_context(struct fg_redis_params *p,
 				const struct fg_config *config,
@@ -104,6 +121,12 @@ static int fg_redis_tls_context(struct fg_redis_params *p,
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if ((ca != NULL && *ca != '\0' &&
+	     fg_redis_readable("redis_tls_ca_file", ca, error_r) < 0) ||
+	    (cert != NULL && *cert != '\0' &&
+	     (fg_redis_readable("redis_tls_cert_file", cert, error_r) < 0 ||
+	      fg_redis_readable("redis_tls_key_file", key, error_r) < 0)))
+		goto fail;
 	if (ca != NULL && *ca != '\0') {
 		if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
 			*error_r = fg_errorf("redis_tls_ca_file %s: %s", ca,
