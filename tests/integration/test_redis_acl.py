@@ -6,7 +6,8 @@ AUTH. Each program has its own user and password file. The round trip
 works (list mail -> forum topic, forum reply -> list mail, policy
 decisions, forumgate status); each user is refused what the doc says it
 may not do; a program whose user lacks a right fails with an error that
-names the user, the command and the keys; the plugin then temp-fails
+names the user, the command and the keys (the admin command, forumgated,
+forumgate-policyd and the plugin are each tried); the plugin then temp-fails
 and the mail waits in Postfix's queue until the right is granted.
 """
 
@@ -38,6 +39,17 @@ def _as_user(stack, program, *args):
 
 def _logs_since(stack, offsets):
     return "\n".join(stack.logs_since(offsets, 400).values())
+
+
+def _take_right(stack, program, rule, what):
+    """A list copy titled after `what`, and the log offsets, taken just
+    before `rule` (ACL SETUSER) takes a right from the program's user."""
+    title = "%s %s" % (what, uuid.uuid4().hex[:8])
+    msg = stack.make_message("alice@example.test", stack.bridge_address,
+                             title, "This mail waited: %s.\n" % what)
+    offsets = stack.log_offsets()
+    stack.redis_acl_setuser(program, rule)
+    return title, msg, offsets
 
 
 def _deferred_reason(stack, address):
@@ -200,15 +212,32 @@ def test_policyd_missing_right_named(stack):
 
 
 @requires("plugin", "forumsim", "bridge", "admin")
+def test_bridge_missing_right_named(stack):
+    """fg-bridge without XREADGROUP: forumgated's log names the user,
+    the command and the queue; list mail queued meanwhile is posted once
+    the right is back."""
+    title, msg, offsets = _take_right(stack, "bridge", "-xreadgroup",
+                                      "Waited for the bridge's right")
+    try:
+        wait_for(lambda: "user 'fg-bridge' may not run XREADGROUP on "
+                 "fg:{%s}:" % stack.list_name in _logs_since(stack, offsets),
+                 timeout=30, what="the refused XREADGROUP in the log")
+        stack.send_list_copy(msg)
+        stack.wait_queue_empty()
+        assert _topic_by_title(stack, title) is None
+    finally:
+        stack.redis_acl_restore("bridge")
+    wait_for(lambda: _topic_by_title(stack, title), timeout=60,
+             what="the queued mail to be posted")
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
 def test_plugin_missing_right_tempfails(stack):
     """fg-plugin without EVAL (its selector gone): the delivery to the bridge temp-fails
     (451, the mail stays in Postfix's queue) with the missing right in
     Dovecot's log; once the right is back the mail is posted once."""
-    title = "Held by a missing right %s" % uuid.uuid4().hex[:8]
-    msg = stack.make_message("alice@example.test", stack.bridge_address,
-                             title, "This mail waited for a right.\n")
-    offsets = stack.log_offsets()
-    stack.redis_acl_setuser("plugin", "clearselectors")
+    title, msg, offsets = _take_right(stack, "plugin", "clearselectors",
+                                      "Held by a missing right")
     try:
         stack.send_list_copy(msg)
         wait_for(lambda: _deferred_reason(stack, stack.bridge_address),
