@@ -534,7 +534,10 @@ class Stack(MailmanMixin, DovecotMixin, RedisMixin):
         self.forum_url = None
         self.last_data_answer = None
         self._mailman_init(mailman)
-        self._redis_init(redis_acl, redis_tls)
+        # FG_REDIS_ACL=1: every module with the ACL users (a check of
+        # doc/redis-acl.md's rules against all the tests)
+        self._redis_init(redis_acl or os.environ.get("FG_REDIS_ACL") == "1",
+                         redis_tls)
 
     # -- discovery ----------------------------------------------------------
 

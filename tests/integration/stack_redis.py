@@ -9,8 +9,9 @@ client is an error).  The arguments are the same for each.
 Stack(redis_acl=True): Redis starts with an ACL file made from the rules
 in doc/redis-acl.md (the ```acl block, read from the file, so the
 documentation and the tests cannot drift), each ">CHANGE-ME-..."
-replaced by a random password, the default user off, and one more user
-for the test harness itself (every key, channel and command).  Each
+replaced by a random password, the default user behind a password
+nobody is told (not "off": see doc/redis-acl.md), and one more user for
+the test harness itself (every key, channel and command).  Each
 forumgate program gets its own user and password file in forumgate.conf
 (PROGRAM_redis_user, PROGRAM_redis_password_file; the plugin's file is
 readable by the mail user's group, the others by root only).  The
@@ -124,7 +125,11 @@ class RedisMixin:
             raise RedisSetupError("%s has no user for %s"
                                   % (ACL_DOC, ", ".join(sorted(missing))))
         self.redis_harness_password = secrets.token_hex(16)
-        lines += ["user default off",
+        # the default user keeps every right, behind a password nobody
+        # is told: Redis replays the append-only file's MULTI/EXEC as the
+        # default user and drops what that user may not run
+        # (doc/redis-acl.md)
+        lines += ["user default on >%s ~* &* +@all" % secrets.token_hex(16),
                   "user %s on >%s ~* &* +@all"
                   % (HARNESS_USER, self.redis_harness_password)]
         path = self.path("redis", "users.acl")

@@ -1,8 +1,8 @@
 """Redis with ACL users: each forumgate program as its own user.
 
 The stack's Redis runs with the users of doc/redis-acl.md (the rules are
-read from that file), the default user off, so nothing works without
-AUTH. Each program has its own user and password file. The round trip
+read from that file), the default user behind a password nobody is
+told, so nothing works without AUTH. Each program has its own user and password file. The round trip
 works (list mail -> forum topic, forum reply -> list mail, policy
 decisions, forumgate status); each user is refused what the doc says it
 may not do; a program whose user lacks a right fails with an error that
@@ -62,7 +62,7 @@ def _deferred_reason(stack, address):
     return None
 
 
-def test_default_user_is_off(stack):
+def test_auth_required(stack):
     """Without AUTH Redis answers nothing: whatever works below went
     through the programs' own users."""
     r = subprocess.run([stack.redis_cli, "-s", stack.redis_socket, "PING"],
