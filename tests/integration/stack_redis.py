@@ -231,9 +231,10 @@ class RedisMixin:
                      self._redis_password_file(program, password))]
         return out
 
-    def redis_cli_args(self):
-        """redis-cli's arguments to reach the stack's Redis as the harness."""
-        args = [self.redis_cli, "-s", self.redis_socket]
+    def redis_cli_args(self, *where):
+        """redis-cli's arguments to reach the stack's Redis as the harness
+        (where: e.g. "-h", "127.0.0.1", "-p", PORT; default its socket)."""
+        args = [self.redis_cli] + list(where or ("-s", self.redis_socket))
         if self.redis_harness_password:
             args += ["--user", HARNESS_USER, "--pass",
                      self.redis_harness_password, "--no-auth-warning"]
