@@ -115,18 +115,23 @@ def test_forum_reply_becomes_mail(stack):
              timeout=45, what="the forum reply in bob's mailbox")
 
 
-@requires("policyd")
-def test_policy_decisions(stack):
-    """forumgate-policyd (fg-policyd) reads members: a stranger is
-    refused, a member is let in."""
+def _stranger_answer(stack):
+    """What Postfix answers a stranger's mail to the list."""
     msg = stack.make_message("stranger@example.test", stack.list_address,
                              "ACL policy", "From a stranger.\n")
     try:
         stack.send_mail("stranger@example.test", stack.list_address, msg)
     except SmtpError as e:
-        assert "not a member" in str(e), e
-    else:
-        raise AssertionError("the stranger was accepted")
+        return str(e)
+    raise AssertionError("the stranger was accepted")
+
+
+@requires("policyd")
+def test_policy_decisions(stack):
+    """forumgate-policyd (fg-policyd) reads members: a stranger is
+    refused."""
+    answer = _stranger_answer(stack)
+    assert "not a member" in answer, answer
     assert "NOPERM" not in stack.log_tail("policyd", 400)
 
 
@@ -210,6 +215,48 @@ def test_wrong_password_names_user(stack):
     assert r.returncode != 0, r.stdout
     assert "AUTH as user 'fg-admin' was refused" in r.stderr, r.stderr
     assert wrong not in r.stdout + r.stderr
+
+
+@requires("plugin", "policyd", "forumsim", "bridge", "admin")
+def test_refused_auth_named(stack):
+    """The passwords of fg-policyd and fg-plugin change under them and
+    their connections are closed: each reconnect's AUTH is refused, the
+    log names the user; list mail is deferred, not lost, and goes
+    through once the passwords are back."""
+    offsets = stack.log_offsets()
+    for program in ("policyd", "plugin"):
+        stack.redis_acl_setuser(program, "resetpass",
+                                ">" + uuid.uuid4().hex)
+        stack.redis("CLIENT", "KILL", "USER", stack.redis_users[program][0])
+    title = "Waited for a password %s" % uuid.uuid4().hex[:8]
+    msg = stack.make_message("alice@example.test", stack.bridge_address,
+                             title, "This mail waited for AUTH.\n")
+    try:
+        wait_for(lambda: "AUTH as user 'fg-policyd' was refused"
+                 in _logs_since(stack, offsets),
+                 timeout=30, what="policyd's refused AUTH in its log")
+        stack.send_list_copy(msg)
+        wait_for(lambda: _deferred_reason(stack, stack.bridge_address),
+                 timeout=30, what="Postfix to defer the mail with a 451")
+        # the first delivery may meet the closed connection; its retry
+        # connects again and is refused
+        def refused():
+            stack.postfix_flush()
+            return "AUTH as user 'fg-plugin' was refused" in \
+                _logs_since(stack, offsets)
+        wait_for(refused, timeout=30, interval=1,
+                 what="the plugin's refused AUTH in Dovecot's log")
+        log = _logs_since(stack, offsets)
+        for program in ("policyd", "plugin"):
+            assert stack.redis_users[program][1] not in log
+    finally:
+        stack.redis_acl_restore("policyd")
+        stack.redis_acl_restore("plugin")
+    stack.postfix_flush()
+    wait_for(lambda: _topic_by_title(stack, title), timeout=60,
+             what="the deferred mail to be posted")
+    wait_for(lambda: "not a member" in _stranger_answer(stack),
+             timeout=60, what="policyd to decide from Redis again")
 
 
 @requires("policyd")
