@@ -73,7 +73,7 @@ struct policyd_list {
 struct policyd_redis {
 	struct policyd *pd;
 	struct fg_redis_params *params;	/* address, AUTH, TLS */
-	const char *address;
+	char *address;			/* for messages: with the user */
 	unsigned int timeout_ms;
 	policyd_addresses_cb *callback;
 
@@ -811,8 +811,7 @@ static void redis_connected(const redisAsyncContext *ac, int status)
 	}
 	r->connected = true;
 	if (r->pd->verbose || r->error[0] != '\0')
-		policyd_info("connected to Redis at %s as user '%s'",
-			     r->address, fg_redis_user(r->params));
+		policyd_info("connected to Redis at %s", r->address);
 	r->error[0] = '\0';
 	policyd_redis_refresh(r, true);
 }
@@ -888,7 +887,8 @@ struct policyd_redis *policyd_redis_new(struct policyd *pd,
 	r->pd = pd;
 	r->params = pd->redis_params;
 	pd->redis_params = NULL;
-	r->address = pd->config->redis;
+	r->address = fg_xasprintf("%s (user '%s')", pd->config->redis,
+				  fg_redis_user(r->params));
 	r->timeout_ms = pd->config->redis_timeout;
 	r->callback = callback;
 	r->backoff_ms = POLICYD_BACKOFF_MIN_MS;
@@ -935,6 +935,7 @@ void policyd_redis_free(struct policyd_redis **_r)
 	redis_forget_lists(r);
 	free(r->lists);
 	fg_redis_params_free(&r->params);
+	free(r->address);
 	free(r);
 	*_r = NULL;
 }
