@@ -887,8 +887,10 @@ struct policyd_redis *policyd_redis_new(struct policyd *pd,
 	r->pd = pd;
 	r->params = pd->redis_params;
 	pd->redis_params = NULL;
-	r->address = fg_xasprintf("%s (user '%s')", pd->config->redis,
-				  fg_redis_user(r->params));
+	r->address = *pd->config->redis_user == '\0' ?
+		fg_xstrdup(pd->config->redis) :
+		fg_xasprintf("%s (user '%s')", pd->config->redis,
+			     pd->config->redis_user);
 	r->timeout_ms = pd->config->redis_timeout;
 	r->callback = callback;
 	r->backoff_ms = POLICYD_BACKOFF_MIN_MS;
