@@ -262,7 +262,7 @@ int fg_config_set(struct fg_config *config, const char *name,
 	field = (char *)config + set->offset;
 	switch (set->type) {
 	case FG_SET_STRING:
-		free(*(char **)field);
+		fg_secret_free((char **)field);
 		*(char **)field = fg_xstrdup(value);
 		return 0;
 	case FG_SET_DURATION:
@@ -487,11 +487,13 @@ int fg_config_load_component(const char *path, enum fg_component component,
 	fg_config_own_redis(config, component);
 	fclose(fp);
 	free(seen);
+	explicit_bzero(line, sizeof(line));	/* it held a password line */
 	*config_r = config;
 	return 0;
 fail:
 	fclose(fp);
 	free(seen);
+	explicit_bzero(line, sizeof(line));
 	fg_config_free(&config);
 	return -1;
 }
