@@ -25,6 +25,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #endif
 
 /* Keys named in a refused command's error, at most. */
@@ -69,6 +71,15 @@ static char *fg_redis_host(const char *address)
 	if (address[0] == '[' && colon > address + 1 && colon[-1] == ']')
 		return fg_xstrndup(address + 1, (size_t)(colon - address - 2));
 	return fg_xstrndup(address, (size_t)(colon - address));
+}
+
+/* fg_redis_is_ip - is the name an IPv4 or IPv6 address? */
+static bool fg_redis_is_ip(const char *name)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, name, buf) == 1 ||
+		inet_pton(AF_INET6, name, buf) == 1;
 }
 
 /* fg_redis_ssl_error - OpenSSL's reason for the last failure */
@@ -171,7 +182,18 @@ static SSL *fg_redis_ssl_new(const struct fg_redis_params *p,
 				     fg_redis_ssl_error());
 		return NULL;
 	}
-	if (p->server_name != NULL &&
+	/* an address is matched against the certificate's IP entries and
+	   sent without SNI (RFC 6066 names hosts only) */
+	if (p->server_name != NULL && fg_redis_is_ip(p->server_name) &&
+	    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+					  p->server_name) != 1) {
+		*error_r = fg_errorf("Redis %s: TLS: server address '%s': %s",
+				     p->address, p->server_name,
+				     fg_redis_ssl_error());
+		SSL_free(ssl);
+		return NULL;
+	}
+	if (p->server_name != NULL && !fg_redis_is_ip(p->server_name) &&
 	    (SSL_set_tlsext_host_name(ssl, p->server_name) != 1 ||
 	     SSL_set1_host(ssl, p->server_name) != 1)) {
 		*error_r = fg_errorf("Redis %s: TLS: server name '%s': %s",

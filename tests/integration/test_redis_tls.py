@@ -96,6 +96,14 @@ def test_wrong_ca_refused(stack):
 
 
 @requires("admin")
+def test_address_matches_ip_entry(stack):
+    """No redis_tls_server_name: the host of redis, 127.0.0.1, is
+    checked against the certificate's IP entries."""
+    r = _admin_with(stack, "by-address", redis_tls_server_name="")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+
+
+@requires("admin")
 def test_wrong_server_name_refused(stack):
     r = _admin_with(stack, "wrong-name",
                     redis_tls_server_name="redis.elsewhere.test")
