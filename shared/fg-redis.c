@@ -343,10 +343,15 @@ int fg_redis_setup(const struct fg_redis_params *params, redisContext *ctx,
 		return 0;
 	reply = redisCommandArgv(ctx, argc, argv, lens);
 	if (reply == NULL) {
-		*error_r = fg_errorf("Redis %s: AUTH as user '%s' failed: %s",
+		/* TLS 1.3: a server that refuses the client's certificate
+		   closes the connection after the client's handshake ended */
+		*error_r = fg_errorf("Redis %s: AUTH as user '%s' failed: %s%s",
 				     params->address, fg_redis_user(params),
 				     ctx->errstr[0] != '\0' ? ctx->errstr :
-				     "connection lost");
+				     "connection lost", params->tls ?
+				     " (TLS: does the server want a client "
+				     "certificate it trusts? "
+				     "redis_tls_cert_file)" : "");
 		return -1;
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {

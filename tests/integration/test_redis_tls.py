@@ -112,6 +112,22 @@ def test_wrong_server_name_refused(stack):
 
 
 @requires("admin")
+def test_client_certificate(stack):
+    """With tls-auth-clients yes the client certificate is what lets a
+    program in."""
+    stack.redis("CONFIG", "SET", "tls-auth-clients", "yes")
+    try:
+        r = _admin_with(stack, "no-client-cert", redis_tls_cert_file="",
+                        redis_tls_key_file="")
+        assert r.returncode != 0, r.stdout
+        assert "redis_tls_cert_file" in r.stderr, r.stderr
+        r = stack.admin("status")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+    finally:
+        stack.redis("CONFIG", "SET", "tls-auth-clients", "optional")
+
+
+@requires("admin")
 def test_plain_client_gets_nothing(stack):
     """Without redis_tls the TLS port does not answer a plain client."""
     r = _admin_with(stack, "plain", redis_tls="no")
