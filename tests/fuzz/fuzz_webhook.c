@@ -23,6 +23,7 @@
 #include "fg-webhook.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

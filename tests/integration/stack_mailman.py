@@ -154,7 +154,10 @@ pid_file: {var}/master.pid
 
 [database]
 class: mailman.database.sqlite.SQLiteDatabase
-url: sqlite:///{var}/data/mailman.db
+# Mailman's runners share one SQLite file; SQLite's default busy wait
+# (5 s) is too short on a loaded machine ("database is locked", the
+# message shunted), so each connection waits up to a minute.
+url: sqlite:///{var}/data/mailman.db?timeout=60
 
 [webservice]
 hostname: 127.0.0.1
