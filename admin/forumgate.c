@@ -98,7 +98,8 @@ static struct fg_config *load_config(const char *path)
 	struct fg_config *config;
 	const char *error;
 
-	if (fg_config_load(path, &config, &error) < 0)
+	if (fg_config_load_component(path, FG_COMPONENT_ADMIN, &config,
+				     &error) < 0)
 		die(EX_CONFIG, "%s", error);
 	return config;
 }
@@ -108,8 +109,7 @@ static struct fg_store *open_store(const struct fg_config *config)
 	struct fg_store *store;
 	const char *error;
 
-	if (fg_store_connect(config->redis, config->redis_timeout, &store,
-			     &error) < 0)
+	if (fg_store_connect_config(config, &store, &error) < 0)
 		die(EX_TEMPFAIL, "%s", error);
 	return store;
 }

@@ -200,8 +200,7 @@ static struct fg_store *webhook_store(struct webhook *wh,
 	const struct fg_config *c = wh->bridge->config;
 
 	if (wh->store == NULL &&
-	    fg_store_connect(c->redis, c->redis_timeout, &wh->store,
-			     error_r) < 0)
+	    fg_store_connect_config(c, &wh->store, error_r) < 0)
 		return NULL;
 	fg_store_set_retention_config(wh->store, c);
 	return wh->store;

@@ -518,7 +518,8 @@ int worker_forum_reopen(struct worker *w, const struct fg_forum_settings *set,
 
 	if (path == NULL)
 		return 0;
-	if (fg_config_load(path, &c, &error) < 0) {
+	if (fg_config_load_component(path, FG_COMPONENT_BRIDGE, &c,
+				     &error) < 0) {
 		msg_warn("%s: reading forum_api_key again: %s", w->name, error);
 		return -1;
 	}

@@ -53,6 +53,7 @@
 #include "forumgate-config.h"
 #include "bridge.h"
 #include "fg-mailparse.h"
+#include "fg-redis.h"
 #include "fg-secret.h"
 
 #include <errno.h>
@@ -150,8 +151,7 @@ bool bridge_store_connect(struct bridge *b, const char *who,
 	bool warned = false;
 
 	while (!bridge_stopping(b)) {
-		if (fg_store_connect(c->redis, c->redis_timeout, store_r,
-				     &error) == 0) {
+		if (fg_store_connect_config(c, store_r, &error) == 0) {
 			fg_store_set_retention_config(*store_r, c);
 			if (warned)
 				msg_info("%s: connected to Redis %s", who,
@@ -210,6 +210,12 @@ static void check_config(const struct fg_config *c)
 	if (strchr(c->bridge_address, '@') == NULL)
 		startup_fatal("bridge_address '%s' is not an address",
 			      c->bridge_address);
+	/* TLS that cannot be had is a configuration error, not an outage
+	   to retry */
+	struct fg_redis_params *redis;
+	if (fg_redis_params_new(c, &redis, &error) < 0)
+		startup_fatal("%s", error);
+	fg_redis_params_free(&redis);
 	if (c->webhook_max_size == 0)
 		startup_fatal("webhook_max_size must not be 0");
 	if (c->webhook_request_timeout < 1000)
@@ -325,7 +331,8 @@ int main(int argc, char **argv)
 		usage();
 
 	memset(&bridge, 0, sizeof(bridge));
-	if (fg_config_load(path, &bridge.config, &error) < 0)
+	if (fg_config_load_component(path, FG_COMPONENT_BRIDGE,
+				     &bridge.config, &error) < 0)
 		startup_fatal("%s", error);
 	check_config(bridge.config);
 	bridge.config_path = path;

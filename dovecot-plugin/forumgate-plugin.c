@@ -163,7 +163,8 @@ static int forumgate_config_get(const char *path, struct fg_config **config_r,
 	const char *error;
 	struct fg_parse_settings parse_set;
 	unsigned int discard;
-	if (fg_config_load(path, &config, &error) < 0) {
+	if (fg_config_load_component(path, FG_COMPONENT_PLUGIN,
+				     &config, &error) < 0) {
 		*error_r = t_strdup(error);
 		return -1;
 	}
@@ -199,8 +200,7 @@ static int forumgate_store_get(const struct fg_config *config,
 	const char *error;
 
 	if (fg_plugin.store == NULL &&
-	    fg_store_connect(config->redis, config->redis_timeout,
-			     &fg_plugin.store, &error) < 0) {
+	    fg_store_connect_config(config, &fg_plugin.store, &error) < 0) {
 		*error_r = t_strdup(error);
 		return -1;
 	}

@@ -26,6 +26,7 @@
 #include "policyd.h"
 #include "fg-net.h"
 #include "fg-store-async.h"
+#include "fg-redis.h"
 #include "fg-secret.h"
 
 #include <errno.h>
@@ -451,10 +452,15 @@ int main(int argc, char **argv)
 			 pd.spawn ? POLICYD_LOG_SYSLOG :
 			 POLICYD_LOG_SYSLOG | POLICYD_LOG_STDERR);
 
-	if (fg_config_load(config_path, &pd.config, &error) < 0)
+	if (fg_config_load_component(config_path, FG_COMPONENT_POLICYD,
+				     &pd.config, &error) < 0)
 		policyd_fatal(POLICYD_EX_CONFIG, "%s", error);
 	if (fg_store_async_address_check(pd.config->redis, &error) < 0)
 		policyd_fatal(POLICYD_EX_CONFIG, "redis: %s", error);
+	/* the TLS certificates and key are read now, before root is
+	   given up, like the secret files */
+	if (fg_redis_params_new(pd.config, &pd.redis_params, &error) < 0)
+		policyd_fatal(POLICYD_EX_CONFIG, "%s", error);
 	fg_policy_settings_default(&pd.policy);
 	pd.policy.secret = pd.config->secret;
 	pd.policy.strip_extension = pd.config->policy_strip_extension;

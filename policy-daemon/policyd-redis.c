@@ -40,6 +40,7 @@
 #include "forumgate-config.h"
 #include "policyd.h"
 #include "fg-store-async.h"
+#include "fg-redis.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +72,8 @@ struct policyd_list {
 
 struct policyd_redis {
 	struct policyd *pd;
-	const char *address;
+	struct fg_redis_params *params;	/* address, AUTH, TLS */
+	char *address;			/* for messages: with the user */
 	unsigned int timeout_ms;
 	policyd_addresses_cb *callback;
 
@@ -110,6 +112,20 @@ struct policyd_redis {
 };
 
 static void redis_connect(struct policyd_redis *r);
+static void redis_set_error(struct policyd_redis *r, const char *error);
+
+/* redis_auth_failed - Redis refused the user or password: the
+   connection goes, and is tried again after the usual wait */
+static void redis_auth_failed(void *context, redisAsyncContext *ac,
+			      const char *error)
+{
+	struct policyd_redis *r = context;
+
+	policyd_warn("%s", error);
+	if (ac == r->ac)
+		redis_set_error(r, error);
+	redisAsyncDisconnect(ac);
+}
 
 /* redis_attach - a new context on the event loop, with its callbacks */
 static void redis_attach(struct policyd_redis *r, redisAsyncContext *ac,
@@ -615,7 +631,8 @@ static void sub_start(struct policyd_redis *r)
 	   reading every list would cost more than it saves. */
 	if (r->sub != NULL || r->stopping || !r->connected || r->pd->spawn)
 		return;
-	if (fg_store_async_connect(r->address, &sub, &error) < 0) {
+	if (fg_store_async_connect(r->params, redis_auth_failed, r, &sub,
+				   &error) < 0) {
 		policyd_warn("list change notifications: %s", error);
 		return;
 	}
@@ -847,7 +864,8 @@ static void redis_connect(struct policyd_redis *r)
 
 	if (r->ac != NULL || r->stopping)
 		return;
-	if (fg_store_async_connect(r->address, &ac, &error) < 0) {
+	if (fg_store_async_connect(r->params, redis_auth_failed, r, &ac,
+				   &error) < 0) {
 		policyd_warn("%s", error);
 		redis_set_error(r, error);
 		redis_retry_later(r);
@@ -867,7 +885,12 @@ struct policyd_redis *policyd_redis_new(struct policyd *pd,
 				     pd->config->policy_refresh : 5000);
 
 	r->pd = pd;
-	r->address = pd->config->redis;
+	r->params = pd->redis_params;
+	pd->redis_params = NULL;
+	r->address = *pd->config->redis_user == '\0' ?
+		fg_xstrdup(pd->config->redis) :
+		fg_xasprintf("%s (user '%s')", pd->config->redis,
+			     pd->config->redis_user);
 	r->timeout_ms = pd->config->redis_timeout;
 	r->callback = callback;
 	r->backoff_ms = POLICYD_BACKOFF_MIN_MS;
@@ -913,6 +936,8 @@ void policyd_redis_free(struct policyd_redis **_r)
 	fg_policy_addresses_free(&r->addresses);
 	redis_forget_lists(r);
 	free(r->lists);
+	fg_redis_params_free(&r->params);
+	free(r->address);
 	free(r);
 	*_r = NULL;
 }

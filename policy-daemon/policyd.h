@@ -43,10 +43,15 @@
 struct policyd_redis;
 struct policyd_conn;
 
+struct fg_redis_params;
+
 struct policyd {
 	struct fg_config *config;
 	struct event_base *base;
 	struct policyd_redis *redis;
+	/* Redis address, AUTH and TLS, made before privileges are
+	   dropped; policyd_redis_new() takes it */
+	struct fg_redis_params *redis_params;
 	struct fg_policy_settings policy;	/* from config */
 	/* policy_idle_timeout as one of libevent's common timeouts: every
 	   connection has the same one, and a read re-arms it in O(1)

@@ -19,12 +19,44 @@
 
 #define S(name, type, def, desc) \
 	{ #name, type, offsetof(struct fg_config, name), def, desc }
+/* a component's own Redis user, password and password file */
+#define S_REDIS(prefix, who) \
+	S(prefix##_redis_user, FG_SET_STRING, "", \
+	  who "'s Redis ACL user (empty: redis_user)"), \
+	S(prefix##_redis_password, FG_SET_STRING, "", \
+	  who "'s Redis password (empty: redis_password)"), \
+	S(prefix##_redis_password_file, FG_SET_STRING, NULL, \
+	  "file " #prefix "_redis_password is read from (by " who " only)")
 
 const struct fg_setting fg_settings[] = {
 	S(redis, FG_SET_STRING, "127.0.0.1:6379",
 	  "Redis server: host:port or unix:/path/to/socket"),
 	S(redis_timeout, FG_SET_DURATION, "2s",
 	  "connect and command timeout for Redis"),
+	S(redis_user, FG_SET_STRING, "",
+	  "Redis ACL user every program authenticates as (empty: none, or "
+	  "the default user when redis_password is set)"),
+	S(redis_password, FG_SET_STRING, "",
+	  "password sent with AUTH right after each Redis connect (empty: "
+	  "no AUTH)"),
+	S(redis_password_file, FG_SET_STRING, NULL,
+	  "file the value of redis_password is read from"),
+	S_REDIS(plugin, "the Dovecot plugin"),
+	S_REDIS(policyd, "forumgate-policyd"),
+	S_REDIS(bridge, "forumgated"),
+	S_REDIS(admin, "the forumgate command"),
+	S(redis_tls, FG_SET_BOOL, "no",
+	  "talk TLS to Redis (needs a build with hiredis_ssl)"),
+	S(redis_tls_ca_file, FG_SET_STRING, "",
+	  "CA certificates the Redis server's certificate is checked "
+	  "against (empty: the system's)"),
+	S(redis_tls_cert_file, FG_SET_STRING, "",
+	  "client certificate shown to Redis (tls-auth-clients)"),
+	S(redis_tls_key_file, FG_SET_STRING, "",
+	  "private key of redis_tls_cert_file"),
+	S(redis_tls_server_name, FG_SET_STRING, "",
+	  "name the Redis server's certificate must carry (SNI and check; "
+	  "empty: the host of redis)"),
 	S(secret, FG_SET_STRING, NULL,
 	  "HMAC key for Message-IDs and VERP tokens (required, keep private)"),
 	S(mail_domain, FG_SET_STRING, NULL,
@@ -230,7 +262,7 @@ int fg_config_set(struct fg_config *config, const char *name,
 	field = (char *)config + set->offset;
 	switch (set->type) {
 	case FG_SET_STRING:
-		free(*(char **)field);
+		fg_secret_free((char **)field);
 		*(char **)field = fg_xstrdup(value);
 		return 0;
 	case FG_SET_DURATION:
@@ -271,9 +303,87 @@ struct fg_config *fg_config_defaults(void)
 	return config;
 }
 
+/* The settings prefix of each component's own Redis user and password. */
+static const char *const fg_component_prefix[] = {
+	[FG_COMPONENT_NONE] = NULL,
+	[FG_COMPONENT_PLUGIN] = "plugin",
+	[FG_COMPONENT_POLICYD] = "policyd",
+	[FG_COMPONENT_BRIDGE] = "bridge",
+	[FG_COMPONENT_ADMIN] = "admin",
+};
+
+/* fg_config_string - the value of a string setting by name */
+static char **fg_config_string(struct fg_config *config, const char *name)
+{
+	const struct fg_setting *set = fg_setting_find(name);
+
+	if (set == NULL || set->type != FG_SET_STRING)
+		abort(); /* caller bug */
+	return (char **)((char *)config + set->offset);
+}
+
+/* fg_config_is_set - a string setting has a non-empty value */
+static bool fg_config_is_set(struct fg_config *config, const char *name)
+{
+	const char *v = *fg_config_string(config, name);
+
+	return v != NULL && *v != '\0';
+}
+
+/* fg_config_skip_file - is this NAME_file another component's
+   secret? (the plugin runs as the mail user and cannot read the
+   bridge's password file, nor needs it) */
+static bool fg_config_skip_file(struct fg_config *config, const char *name,
+				enum fg_component component)
+{
+	const char *own = fg_component_prefix[component];
+	char setting[64];
+
+	if (strcmp(name, "redis_password") == 0) {
+		if (own == NULL)
+			return false;
+		snprintf(setting, sizeof(setting), "%s_redis_password", own);
+		if (fg_config_is_set(config, setting))
+			return true;
+		snprintf(setting, sizeof(setting), "%s_redis_password_file",
+			 own);
+		return fg_config_is_set(config, setting);
+	}
+	for (size_t c = 1; c < FG_N_ELEMENTS(fg_component_prefix); c++) {
+		size_t len = strlen(fg_component_prefix[c]);
+		if (strncmp(name, fg_component_prefix[c], len) == 0 &&
+		    strcmp(name + len, "_redis_password") == 0)
+			return c != component;
+	}
+	return false;
+}
+
+/* fg_config_own_redis - redis_user and redis_password become the
+   component's own when it has them */
+static void fg_config_own_redis(struct fg_config *config,
+				enum fg_component component)
+{
+	static const char *const what[] = { "redis_user", "redis_password" };
+	const char *own = fg_component_prefix[component];
+	char setting[64];
+
+	if (own == NULL)
+		return;
+	for (size_t i = 0; i < FG_N_ELEMENTS(what); i++) {
+		snprintf(setting, sizeof(setting), "%s_%s", own, what[i]);
+		if (!fg_config_is_set(config, setting))
+			continue;
+		char **target = fg_config_string(config, what[i]);
+		fg_secret_free(target);
+		*target = fg_xstrdup(*fg_config_string(config, setting));
+	}
+}
+
 /* fg_config_read_files - NAME_file settings: NAME is read from the
-   file (once, here); setting both in the file is an error */
+   file (once, here); setting both in the file is an error. Other
+   components' Redis password files are not read. */
 static int fg_config_read_files(struct fg_config *config, const bool *seen,
+				enum fg_component component,
 				const char **error_r)
 {
 	for (size_t i = 0; i < fg_settings_count; i++) {
@@ -291,8 +401,17 @@ static int fg_config_read_files(struct fg_config *config, const bool *seen,
 			continue;
 		name = fg_xstrndup(set->name, len - 5);
 		target = fg_setting_find(name);
-		if (target == NULL || target->type != FG_SET_STRING)
+		if (target == NULL) {
+			/* a file's path (redis_tls_ca_file), not a secret */
+			free(name);
+			continue;
+		}
+		if (target->type != FG_SET_STRING)
 			abort(); /* a bad *_file row in the table */
+		if (fg_config_skip_file(config, name, component)) {
+			free(name);
+			continue;
+		}
 		if (seen[target - fg_settings]) {
 			*error_r = fg_errorf("%s and %s are both set: keep one",
 					     name, set->name);
@@ -304,7 +423,7 @@ static int fg_config_read_files(struct fg_config *config, const bool *seen,
 			free(name);
 			return -1;
 		}
-		free(*(char **)((char *)config + target->offset));
+		fg_secret_free((char **)((char *)config + target->offset));
 		*(char **)((char *)config + target->offset) = value;
 		free(name);
 	}
@@ -313,6 +432,14 @@ static int fg_config_read_files(struct fg_config *config, const bool *seen,
 
 int fg_config_load(const char *path, struct fg_config **config_r,
 		   const char **error_r)
+{
+	return fg_config_load_component(path, FG_COMPONENT_NONE, config_r,
+					error_r);
+}
+
+int fg_config_load_component(const char *path, enum fg_component component,
+			     struct fg_config **config_r,
+			     const char **error_r)
 {
 	FILE *fp = fopen(path, "r");
 	struct fg_config *config;
@@ -353,17 +480,20 @@ int fg_config_load(const char *path, struct fg_config **config_r,
 		}
 		seen[fg_setting_find(name) - fg_settings] = true;
 	}
-	if (fg_config_read_files(config, seen, error_r) < 0) {
+	if (fg_config_read_files(config, seen, component, error_r) < 0) {
 		*error_r = fg_errorf("%s: %s", path, *error_r);
 		goto fail;
 	}
+	fg_config_own_redis(config, component);
 	fclose(fp);
 	free(seen);
+	explicit_bzero(line, sizeof(line));	/* it held a password line */
 	*config_r = config;
 	return 0;
 fail:
 	fclose(fp);
 	free(seen);
+	explicit_bzero(line, sizeof(line));
 	fg_config_free(&config);
 	return -1;
 }
@@ -400,8 +530,10 @@ void fg_config_free(struct fg_config **_config)
 	if (config == NULL)
 		return;
 	for (size_t i = 0; i < fg_settings_count; i++) {
+		/* every value: secrets are zeroed before they are freed */
 		if (fg_settings[i].type == FG_SET_STRING)
-			free(*(char **)((char *)config + fg_settings[i].offset));
+			fg_secret_free((char **)((char *)config +
+						 fg_settings[i].offset));
 	}
 	free(config);
 	*_config = NULL;

@@ -25,6 +25,29 @@ struct fg_config {
 	/* Redis */
 	char *redis;			/* host:port or unix:/path */
 	unsigned int redis_timeout;	/* durations are in milliseconds */
+	/* Redis AUTH: after fg_config_load_component() redis_user and
+	   redis_password are the loading component's own */
+	char *redis_user;
+	char *redis_password;
+	char *redis_password_file;
+	char *plugin_redis_user;
+	char *plugin_redis_password;
+	char *plugin_redis_password_file;
+	char *policyd_redis_user;
+	char *policyd_redis_password;
+	char *policyd_redis_password_file;
+	char *bridge_redis_user;
+	char *bridge_redis_password;
+	char *bridge_redis_password_file;
+	char *admin_redis_user;
+	char *admin_redis_password;
+	char *admin_redis_password_file;
+	/* Redis TLS */
+	bool redis_tls;
+	char *redis_tls_ca_file;
+	char *redis_tls_cert_file;
+	char *redis_tls_key_file;
+	char *redis_tls_server_name;
 	/* Identity and integrity */
 	char *secret;			/* HMAC key: Message-IDs, VERP */
 	char *mail_domain;		/* right-hand side of our Message-IDs */
@@ -135,9 +158,28 @@ extern const size_t fg_settings_count;
 
 /* fg_config_defaults - a config with every default applied */
 struct fg_config *fg_config_defaults(void);
-/* fg_config_load - read a file; -1 with a "file:line: what" error */
+/* The programs that read forumgate.conf: each has its own Redis user
+   and password settings (PREFIX_redis_user, ...), and reads only its
+   own password file. */
+enum fg_component {
+	FG_COMPONENT_NONE,	/* the defaults only (tools, tests) */
+	FG_COMPONENT_PLUGIN,	/* the Dovecot plugin: "plugin" */
+	FG_COMPONENT_POLICYD,	/* forumgate-policyd: "policyd" */
+	FG_COMPONENT_BRIDGE,	/* forumgated: "bridge" */
+	FG_COMPONENT_ADMIN,	/* the forumgate command: "admin" */
+};
+
+/* fg_config_load - read a file; -1 with a "file:line: what" error;
+   the same as fg_config_load_component() for FG_COMPONENT_NONE */
 int fg_config_load(const char *path, struct fg_config **config_r,
 		   const char **error_r);
+/* fg_config_load_component - read a file for one program: of the
+   Redis password files only the component's own is read (and
+   redis_password_file when the component has no password of its
+   own), and redis_user / redis_password become the component's */
+int fg_config_load_component(const char *path, enum fg_component component,
+			     struct fg_config **config_r,
+			     const char **error_r);
 /* fg_config_set - set one setting by name from its text form */
 int fg_config_set(struct fg_config *config, const char *name,
 		  const char *value, const char **error_r);

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
@@ -154,4 +155,14 @@ int fg_secret_file_read(const char *path, char **secret_r,
 	}
 	*secret_r = fg_xstrndup(buf, len);
 	return 0;
+}
+
+/* fg_secret_free - see fg-secret.h */
+void fg_secret_free(char **secret)
+{
+	if (*secret == NULL)
+		return;
+	explicit_bzero(*secret, strlen(*secret));
+	free(*secret);
+	*secret = NULL;
 }

@@ -22,4 +22,7 @@ char *fg_url_redact(const char *text);
 int fg_secret_file_read(const char *path, char **secret_r,
 			const char **error_r);
 
+/* fg_secret_free - zero a string, free it and set the pointer NULL */
+void fg_secret_free(char **secret);
+
 #endif

@@ -14,6 +14,7 @@
 #include "fg-store.h"
 #include "fg-common.h"
 #include "fg-policy.h"
+#include "fg-redis.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -104,12 +105,41 @@ int fg_store_async_address_check(const char *address, const char **error_r)
 	return 0;
 }
 
-int fg_store_async_connect(const char *address, redisAsyncContext **ac_r,
-			   const char **error_r)
+/* The AUTH sent first on a new context. */
+struct async_auth {
+	fg_store_async_auth_cb *failed;
+	void *context;
+	char user[128];
+	char address[256];
+};
+
+/* async_auth_reply - AUTH answered: only a refusal is reported (the
+   error names the user, never the password) */
+static void async_auth_reply(redisAsyncContext *ac, void *_reply,
+			     void *privdata)
 {
+	struct async_auth *auth = privdata;
+	redisReply *reply = _reply;
+
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+		auth->failed(auth->context, ac,
+			     fg_errorf("Redis %s: AUTH as user '%s' was "
+				       "refused: %s", auth->address,
+				       auth->user, reply->str));
+	}
+	free(auth);
+}
+
+int fg_store_async_connect(const struct fg_redis_params *params,
+			   fg_store_async_auth_cb *auth_failed, void *context,
+			   redisAsyncContext **ac_r, const char **error_r)
+{
+	const char *address = fg_redis_address(params);
+	const char *argv[3];
+	size_t lens[3];
 	redisAsyncContext *ac;
 	char *host;
-	int port;
+	int port, argc;
 
 	if (async_address_parse(address, &host, &port, error_r) < 0)
 		return -1;
@@ -129,13 +159,39 @@ int fg_store_async_connect(const char *address, redisAsyncContext **ac_r,
 		redisAsyncFree(ac);
 		return -1;
 	}
+	if (fg_redis_tls_async(params, ac, error_r) < 0) {
+		redisAsyncFree(ac);
+		return -1;
+	}
+	/* queued before any other command: hiredis sends it first once
+	   the connection is up, on every new context (reconnects too) */
+	argc = fg_redis_auth_argv(params, argv, lens);
+	if (argc > 0) {
+		struct async_auth *auth = fg_xcalloc(1, sizeof(*auth));
+		auth->failed = auth_failed;
+		auth->context = context;
+		snprintf(auth->user, sizeof(auth->user), "%s",
+			 fg_redis_user(params));
+		snprintf(auth->address, sizeof(auth->address), "%s", address);
+		if (redisAsyncCommandArgv(ac, async_auth_reply, auth, argc,
+					  argv, lens) != REDIS_OK) {
+			free(auth);
+			*error_r = fg_errorf("Redis connect to %s failed: "
+					     "cannot queue AUTH", address);
+			redisAsyncFree(ac);
+			return -1;
+		}
+	}
 	*ac_r = ac;
 	return 0;
 }
 
-/* async_reply_error - the error text of a failed reply, or NULL */
+/* async_reply_error - the error text of a failed reply to the
+   command "what" (its name and keys), or NULL; a refused right names
+   the command and the keys (the user is in the caller's log line) */
 static const char *async_reply_error(const redisAsyncContext *ac,
-				     const redisReply *reply)
+				     const redisReply *reply,
+				     const char *what)
 {
 	if (reply == NULL) {
 		if (ac->err != 0 && ac->errstr[0] != '\0')
@@ -143,6 +199,9 @@ static const char *async_reply_error(const redisAsyncContext *ac,
 					 ac->errstr);
 		return "Redis connection closed";
 	}
+	if (reply->type == REDIS_REPLY_ERROR && fg_redis_is_denied(reply->str))
+		return fg_errorf("Redis error: the ACL user may not run %s "
+				 "(%s)", what, reply->str);
 	if (reply->type == REDIS_REPLY_ERROR)
 		return fg_errorf("Redis error: %s", reply->str);
 	return NULL;
@@ -154,7 +213,8 @@ static void async_member_reply(redisAsyncContext *ac, void *_reply,
 {
 	struct fg_async_request *req = privdata;
 	redisReply *reply = _reply;
-	const char *error = async_reply_error(ac, reply);
+	const char *error = async_reply_error(ac, reply,
+					      "SISMEMBER on fg:{LIST}:members");
 
 	if (error != NULL)
 		req->callback.member(req->context, -1, error);
@@ -259,7 +319,8 @@ static void async_addresses_reply(redisAsyncContext *ac, void *_reply,
 				  void *privdata)
 {
 	struct async_maps *m = privdata;
-	const char *error = async_reply_error(ac, _reply);
+	const char *error = async_reply_error(ac, _reply,
+					      "HGETALL on " FG_KEY_ADDRESSES);
 	const char **names = NULL, **values = NULL;
 	size_t count = 0;
 
@@ -291,7 +352,7 @@ static void async_bridges_reply(redisAsyncContext *ac, void *_reply,
 {
 	struct async_maps *m = privdata;
 	const char *error = m->error != NULL ? m->error :
-		async_reply_error(ac, _reply);
+		async_reply_error(ac, _reply, "HGETALL on " FG_KEY_BRIDGES);
 	const char **names = NULL, **values = NULL;
 	size_t count = 0;
 
@@ -457,7 +518,19 @@ static const char *async_script_error(redisAsyncContext *ac,
 		}
 		return "Redis connection is closing";
 	}
-	return async_reply_error(ac, reply);
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+		/* EVALSHA on the script's keys */
+		struct fg_buf what = { 0 };
+		fg_buf_puts(&what, req->retried ? "EVAL" : "EVALSHA");
+		for (unsigned int i = 0; i < req->n_keys; i++) {
+			fg_buf_puts(&what, i == 0 ? " on " : ", ");
+			fg_buf_append(&what, req->args[i], req->args_len[i]);
+		}
+		const char *error = async_reply_error(ac, reply, what.s);
+		fg_buf_free(&what);
+		return error;
+	}
+	return async_reply_error(ac, reply, "EVALSHA");
 }
 
 /* async_facts_reply - the script answered */
@@ -655,7 +728,8 @@ static void async_changes_reply(redisAsyncContext *ac, void *_reply,
 {
 	struct fg_async_request *req = privdata;
 	redisReply *reply = _reply;
-	const char *error = async_reply_error(ac, reply);
+	const char *error = async_reply_error(ac, reply,
+					      "SUBSCRIBE on " FG_CHANNEL_CHANGES);
 	const redisReply *kind, *list;
 
 	if (reply == NULL) {

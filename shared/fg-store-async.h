@@ -27,12 +27,21 @@
 #include <stddef.h>
 #include <hiredis/async.h>
 
-/* fg_store_async_connect - start connecting to "host:port",
-   "[v6addr]:port" or "unix:/path". The connect itself completes
-   later (connect callback). The host is best given as an address:
-   hiredis resolves a name synchronously. */
-int fg_store_async_connect(const char *address, redisAsyncContext **ac_r,
-			   const char **error_r);
+struct fg_redis_params;
+
+/* Redis refused the AUTH sent first on ac: the error names the user.
+   Called from inside hiredis: disconnect with redisAsyncDisconnect(). */
+typedef void fg_store_async_auth_cb(void *context, redisAsyncContext *ac,
+				    const char *error);
+
+/* fg_store_async_connect - start connecting to the address of params
+   ("host:port", "[v6addr]:port" or "unix:/path"), with its TLS, and
+   queue its AUTH first (auth_failed is called if Redis refuses it).
+   The connect itself completes later (connect callback). The host is
+   best given as an address: hiredis resolves a name synchronously. */
+int fg_store_async_connect(const struct fg_redis_params *params,
+			   fg_store_async_auth_cb *auth_failed, void *context,
+			   redisAsyncContext **ac_r, const char **error_r);
 /* fg_store_async_address_check - is the address well formed? (so a
    program can refuse a typo at startup instead of retrying forever) */
 int fg_store_async_address_check(const char *address, const char **error_r);

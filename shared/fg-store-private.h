@@ -32,12 +32,14 @@
 #include <hiredis/hiredis.h>
 #include "fg-common.h"
 #include "fg-store.h"
+#include "fg-redis.h"
 
 /* Keys fit in this: "fg:{" + 64-byte list + "}:msgid-post" */
 #define FG_KEY_SIZE 128
 
 struct fg_store {
-	char *address;
+	struct fg_redis_params *params;	/* address, AUTH, TLS */
+	const char *address;		/* params' */
 	unsigned int timeout_ms;
 	redisContext *ctx;
 	long long seen_ms, subject_ms;	/* retention, fg_store_set_retention */

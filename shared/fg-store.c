@@ -71,6 +71,11 @@ int fg_store_open(struct fg_store *store, const char **error_r)
 		redisFree(ctx);
 		return -1;
 	}
+	/* TLS and AUTH on every connection, reconnects too */
+	if (fg_redis_setup(store->params, ctx, error_r) < 0) {
+		redisFree(ctx);
+		return -1;
+	}
 	store->ctx = ctx;
 	return 0;
 }
@@ -84,13 +89,17 @@ static void fg_store_drop(struct fg_store *store)
 	}
 }
 
-int fg_store_connect(const char *address, unsigned int timeout_ms,
-		     struct fg_store **store_r, const char **error_r)
+/* fg_store_connect_params - connect with the given parameters, which
+   the store takes */
+static int fg_store_connect_params(struct fg_redis_params *params,
+				   struct fg_store **store_r,
+				   const char **error_r)
 {
 	struct fg_store *store = fg_xcalloc(1, sizeof(*store));
 
-	store->address = fg_xstrdup(address);
-	store->timeout_ms = timeout_ms == 0 ? 2000 : timeout_ms;
+	store->params = params;
+	store->address = fg_redis_address(params);
+	store->timeout_ms = fg_redis_timeout_ms(params);
 	fg_store_set_retention(store,
 			       FG_STORE_SEEN_DAYS_DEFAULT * FG_STORE_DAY_MS,
 			       FG_STORE_SEEN_DAYS_DEFAULT * FG_STORE_DAY_MS,
@@ -103,6 +112,24 @@ int fg_store_connect(const char *address, unsigned int timeout_ms,
 	return 0;
 }
 
+int fg_store_connect(const char *address, unsigned int timeout_ms,
+		     struct fg_store **store_r, const char **error_r)
+{
+	return fg_store_connect_params(fg_redis_params_plain(address,
+							     timeout_ms),
+				       store_r, error_r);
+}
+
+int fg_store_connect_config(const struct fg_config *config,
+			    struct fg_store **store_r, const char **error_r)
+{
+	struct fg_redis_params *params;
+
+	if (fg_redis_params_new(config, &params, error_r) < 0)
+		return -1;
+	return fg_store_connect_params(params, store_r, error_r);
+}
+
 void fg_store_free(struct fg_store **_store)
 {
 	struct fg_store *store = *_store;
@@ -110,7 +137,7 @@ void fg_store_free(struct fg_store **_store)
 	if (store == NULL)
 		return;
 	fg_store_drop(store);
-	free(store->address);
+	fg_redis_params_free(&store->params);
 	free(store);
 	*_store = NULL;
 }
@@ -162,20 +189,22 @@ long long fg_store_now_ms(const struct fg_store *store)
 	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/* fg_reply_check - turn a NULL or error reply into an error text */
+/* fg_reply_check - turn a NULL or error reply to the command in argv
+   into an error text (a refused right names the user and the keys) */
 static redisReply *fg_reply_check(struct fg_store *store, redisReply *reply,
-				  const char *what, const char **error_r)
+				  int argc, const char **argv,
+				  const size_t *lens, const char **error_r)
 {
 	if (reply == NULL) {
 		*error_r = fg_errorf("Redis %s: %s failed: %s", store->address,
-				     what, store->ctx->errstr[0] != '\0' ?
+				     argv[0], store->ctx->errstr[0] != '\0' ?
 				     store->ctx->errstr : "connection lost");
 		fg_store_drop(store);
 		return NULL;
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {
-		*error_r = fg_errorf("Redis %s: %s failed: %s", store->address,
-				     what, reply->str);
+		*error_r = fg_redis_reply_error(store->params, argc, argv,
+						lens, reply->str);
 		freeReplyObject(reply);
 		return NULL;
 	}
@@ -191,7 +220,7 @@ redisReply *fg_store_cmdv(struct fg_store *store, int argc,
 		return NULL;
 	return fg_reply_check(store,
 			      redisCommandArgv(store->ctx, argc, argv, lens),
-			      argv[0], error_r);
+			      argc, argv, lens, error_r);
 }
 
 /* fg_store_cmd - one command from NUL-terminated string arguments */
@@ -219,6 +248,7 @@ int fg_store_pipeline(struct fg_store *store, unsigned int n,
 		      int argcs[], const char **argvs[], size_t *lenss[],
 		      const char **error_r)
 {
+	unsigned int multi = 0;	/* EXEC's replies are those after it */
 	int ret = 0;
 
 	if (fg_store_open(store, error_r) < 0)
@@ -229,23 +259,31 @@ int fg_store_pipeline(struct fg_store *store, unsigned int n,
 	for (unsigned int i = 0; i < n; i++) {
 		void *r = NULL;
 		if (redisGetReply(store->ctx, &r) != REDIS_OK) {
-			fg_reply_check(store, NULL, argvs[i][0], error_r);
+			fg_reply_check(store, NULL, argcs[i], argvs[i],
+				       lenss[i], error_r);
 			return -1;
 		}
 		redisReply *reply = r;
+		if (strcmp(argvs[i][0], "MULTI") == 0)
+			multi = i;
 		if (reply->type == REDIS_REPLY_ERROR && ret == 0) {
-			*error_r = fg_errorf("Redis %s: %s failed: %s",
-					     store->address, argvs[i][0],
-					     reply->str);
+			*error_r = fg_redis_reply_error(store->params,
+							argcs[i], argvs[i],
+							lenss[i], reply->str);
 			ret = -1;
 		} else if (reply->type == REDIS_REPLY_ARRAY && ret == 0 &&
 			   strcmp(argvs[i][0], "EXEC") == 0) {
 			for (size_t j = 0; j < reply->elements; j++) {
 				redisReply *e = reply->element[j];
 				if (e->type == REDIS_REPLY_ERROR) {
-					*error_r = fg_errorf(
-						"Redis %s: transaction failed: %s",
-						store->address, e->str);
+					unsigned int c = multi + 1 + (unsigned int)j;
+					*error_r = c < i ?
+						fg_redis_reply_error(
+							store->params, argcs[c],
+							argvs[c], lenss[c], e->str) :
+						fg_errorf("Redis %s: transaction "
+							  "failed: %s",
+							  store->address, e->str);
 					ret = -1;
 					break;
 				}
@@ -285,7 +323,7 @@ int fg_store_group_create(struct fg_store *store, const char *key,
 		freeReplyObject(reply);
 		return 0;
 	}
-	return fg_cmd_ok(fg_reply_check(store, reply, "XGROUP CREATE",
+	return fg_cmd_ok(fg_reply_check(store, reply, 6, argv, lens,
 					error_r));
 }
 

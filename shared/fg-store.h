@@ -128,8 +128,14 @@ struct fg_post_ref {
 	long long parent_post_id;	/* 0: not known (the number says) */
 };
 
+/* fg_store_connect - a connection without AUTH or TLS (tools, tests) */
 int fg_store_connect(const char *address, unsigned int timeout_ms,
 		     struct fg_store **store_r, const char **error_r);
+/* fg_store_connect_config - a connection made as the configuration
+   says: address, timeout, the loading component's user and password
+   (AUTH right after every connect and reconnect) and TLS */
+int fg_store_connect_config(const struct fg_config *config,
+			    struct fg_store **store_r, const char **error_r);
 void fg_store_free(struct fg_store **store);
 
 /* Retention. The seen hashes and the subject index are kept in day

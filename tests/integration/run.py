@@ -283,6 +283,8 @@ def main(argv=None):
               "Dovecot drop privileges themselves)", file=sys.stderr)
         return 77
     args.builddir = os.path.abspath(args.builddir)
+    # test modules may look at the build (test_redis_tls: its TLS)
+    os.environ["FORUMGATE_BUILDDIR"] = args.builddir
 
     if args.modules:
         paths = []

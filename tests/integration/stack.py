@@ -42,6 +42,7 @@ import weakref
 from email.message import EmailMessage
 
 from stack_mailman import MailmanMixin, MailmanError, http_json
+from stack_redis import RedisMixin, RedisSetupError
 from stack_dovecot import DovecotMixin
 
 __all__ = [
@@ -53,8 +54,6 @@ __all__ = [
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 
-REDIS_SERVER = "/usr/bin/redis-server"
-REDIS_CLI = "/usr/bin/redis-cli"
 POSTFIX = "/usr/sbin/postfix"
 POSTQUEUE = "/usr/sbin/postqueue"
 POSTFIX_MASTER = "/usr/lib/postfix/sbin/master"
@@ -447,7 +446,7 @@ class _Proc:
 
 # ---------------------------------------------------------------------------
 
-class Stack(MailmanMixin, DovecotMixin):
+class Stack(MailmanMixin, DovecotMixin, RedisMixin):
     """A private mail + Redis (+ forumgate) stack; see the module docstring.
 
     Arguments:
@@ -468,12 +467,18 @@ class Stack(MailmanMixin, DovecotMixin):
                  to /webhooks/post)
       mailman    also run GNU Mailman 3 with the list mm@lists.test
                  (stack_mailman.py)
+      redis_acl  Redis with the ACL users of doc/redis-acl.md and AUTH
+                 required; each program runs as its own user
+                 (stack_redis.py)
+      redis_tls  the programs reach Redis over TLS with certificates
+                 the test makes (stack_redis.py)
     """
 
     def __init__(self, builddir=None, full=False, components=None,
                  plugin_dir=None, keep=False, debug=False, start_timeout=20.0,
                  tmp_parent="/tmp", forum_type="discourse",
-                 forumsim_args=(), mailman=False):
+                 forumsim_args=(), mailman=False, redis_acl=False,
+                 redis_tls=False):
         self.repo_root = REPO_ROOT
         self.builddir = os.path.abspath(
             builddir or os.environ.get("FORUMGATE_BUILDDIR") or REPO_ROOT)
@@ -529,6 +534,10 @@ class Stack(MailmanMixin, DovecotMixin):
         self.forum_url = None
         self.last_data_answer = None
         self._mailman_init(mailman)
+        # FG_REDIS_ACL=1: every module with the ACL users (a check of
+        # doc/redis-acl.md's rules against all the tests)
+        self._redis_init(redis_acl or os.environ.get("FG_REDIS_ACL") == "1",
+                         redis_tls)
 
     # -- discovery ----------------------------------------------------------
 
@@ -726,6 +735,10 @@ class Stack(MailmanMixin, DovecotMixin):
         else:
             self.forum_port = _free_port()      # nothing listens there
             self.forum_url = "http://127.0.0.1:%d" % self.forum_port
+        try:
+            self._redis_prepare(_free_port)
+        except RedisSetupError as e:
+            raise StackError(str(e)) from e
         self._spawn_redis()
         self._write_postfix_config()
         self._make_postfix_queue()
@@ -1012,13 +1025,14 @@ class Stack(MailmanMixin, DovecotMixin):
     # -- redis -----------------------------------------------------------------
 
     def _spawn_redis(self):
-        argv = [REDIS_SERVER,
+        argv = [self.redis_server,
                 "--bind", "127.0.0.1", "--port", str(self.redis_port),
                 "--unixsocket", self.redis_socket, "--unixsocketperm", "777",
                 "--dir", self.redis_dir, "--daemonize", "no",
                 "--appendonly", "yes", "--appendfsync", "always",
                 "--save", "", "--logfile", self.log_path("redis"),
-                "--protected-mode", "yes", "--databases", "16"]
+                "--protected-mode", "yes", "--databases", "16"] + \
+            self._redis_server_args()
         self._spawn("redis", argv, "redis-stdout.log")
 
     def _wait_redis(self):
@@ -1045,7 +1059,7 @@ class Stack(MailmanMixin, DovecotMixin):
 
     def redis(self, *args):
         """Run redis-cli against the stack's Redis; return stdout stripped."""
-        r = subprocess.run([REDIS_CLI, "-s", self.redis_socket] +
+        r = subprocess.run(self.redis_cli_args() +
                            [str(a) for a in args], capture_output=True,
                            timeout=30, stdin=subprocess.DEVNULL)
         if r.returncode != 0:
@@ -1078,12 +1092,17 @@ class Stack(MailmanMixin, DovecotMixin):
         s.settimeout(timeout)
         with s:
             s.connect(self.redis_socket)
-            parts = [a if isinstance(a, bytes) else str(a).encode()
-                     for a in args]
-            req = b"*%d\r\n" % len(parts) + b"".join(
-                b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+            auth = self.redis_auth_command()
+            req = b""
+            for command in ([auth] if auth else []) + [args]:
+                parts = [a if isinstance(a, bytes) else str(a).encode()
+                         for a in command]
+                req += b"*%d\r\n" % len(parts) + b"".join(
+                    b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
             s.sendall(req)
             f = s.makefile("rb")
+            if auth:
+                _resp_read(f)
             return _resp_read(f)
 
     # -- postfix ---------------------------------------------------------------
@@ -1584,6 +1603,9 @@ mlmmj     unix  -       n       n       -       -       pipe
             ("policyd_user", POLICYD_USER),
             ("trusted_authserv_ids", AUTHSERV_ID),
         ] + self._mailman_forumgate_conf() + self._generic_forumgate_conf()
+        redis = dict(self._redis_forumgate_conf())
+        values = [(k, redis.pop(k, v)) for k, v in values] + \
+            list(redis.items())
         self.config = dict(values)
         text = "# forumgate configuration of the integration test stack\n"
         text += "".join("%s = %s\n" % kv for kv in values)

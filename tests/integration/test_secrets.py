@@ -6,8 +6,10 @@ Redis. Then every secret moves into a *_file setting, the main file
 becomes world-readable, forum_url and the SMTP routes carry
 user:password@, and mail goes both ways (the first route is down, so its
 failure is logged); forumgated is also started with a bad route and a
-bad forum_url. No log file of the stack, no admin output and no mail
-holds a password or a secret."""
+bad forum_url. Redis requires AUTH: each program has its own ACL user
+and password file (redis_acl), and the admin command is also run with
+a wrong Redis password. No log file of the stack, no admin output and
+no mail holds a password or a secret."""
 
 import os
 import pwd
@@ -17,7 +19,7 @@ import subprocess
 
 from stack import (POLICYD_USER, SmtpError, _free_port, requires, wait_for)
 
-STACK_OPTIONS = {"full": True}
+STACK_OPTIONS = {"full": True, "redis_acl": True}
 
 PASSWORD = "pw-" + secrets.token_hex(10)
 SMTP_SINK = "/usr/sbin/smtp-sink"
@@ -247,8 +249,24 @@ def test_no_secret_in_logs_or_output(stack):
                   "forum_url 'ftp://127.0.0.1/' is not")
         assert expect in r.stderr + r.stdout, (name, r.stderr)
 
-    needles = [PASSWORD, stack.secret, stack.forum_api_key,
-               stack.webhook_secret]
+    # a wrong Redis password: refused, the user named, the password not
+    wrong = "redis-" + PASSWORD
+    conf = _write(stack, "wrong-redis.conf", "".join(
+        ln for ln in text.splitlines(True)
+        if not ln.startswith("admin_redis_password_file")) +
+        "admin_redis_password_file = %s\n"
+        % _write(stack, "wrong-redis.pass", wrong + "\n"))
+    r = subprocess.run([stack.binaries["admin"], "-c", conf, "status"],
+                       capture_output=True, text=True, timeout=30,
+                       stdin=subprocess.DEVNULL)
+    with open(stack.path("wrong-redis.log"), "w") as f:
+        f.write(r.stdout + r.stderr)
+    assert r.returncode != 0 and "AUTH as user 'fg-admin' was refused" \
+        in r.stderr, (r.returncode, r.stderr)
+
+    needles = [PASSWORD, wrong, stack.secret, stack.forum_api_key,
+               stack.webhook_secret, stack.redis_harness_password] + \
+        [password for _, password in stack.redis_users.values()]
     found, checked = _grep_secrets(stack, needles)
     assert checked >= 10, checked
     assert not found, found

@@ -92,8 +92,9 @@ def test_redis_set_get_and_persistence(stack):
     assert stack.redis("GET", "fg:test:key") == "value 1"
     assert stack.redis_call("XLEN", "fg:test:stream") == 1
     # TCP port works as well and is the same
-    out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p",
-                          str(stack.redis_port), "GET", "fg:test:key"],
+    out = subprocess.run(stack.redis_cli_args("-h", "127.0.0.1", "-p",
+                                              str(stack.redis_port)) +
+                         ["GET", "fg:test:key"],
                          capture_output=True, text=True, timeout=10)
     assert out.stdout.strip() == "value 1", out
 

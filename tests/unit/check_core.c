@@ -8,6 +8,7 @@
 #include "fg-common.h"
 #include "fg-config.h"
 #include "fg-msgid.h"
+#include "fg-redis.h"
 #include "fg-secret.h"
 #include "fg-verp.h"
 
@@ -258,6 +259,126 @@ START_TEST(test_config_documented)
 			      fg_settings[i].name, path);
 	ck_assert_uint_eq(documented, fg_settings_count);
 	free(seen);
+}
+END_TEST
+
+/* Redis users and passwords: each component reads its own password
+   file only, and redis_user / redis_password become its own */
+START_TEST(test_config_redis_components)
+{
+	char *plugin_pw = write_tmp("plugin-pw\n");
+	char *default_pw = write_tmp("default-pw\n");
+	char *text, *path;
+	struct fg_config *config;
+	const char *error;
+
+	/* bridge_redis_password_file cannot be read: only forumgated
+	   (and nothing else) fails on it */
+	text = fg_xasprintf("redis_user = fg-all\n"
+			    "redis_password_file = %s\n"
+			    "plugin_redis_user = fg-plugin\n"
+			    "plugin_redis_password_file = %s\n"
+			    "bridge_redis_user = fg-bridge\n"
+			    "bridge_redis_password_file = %s.missing\n"
+			    "admin_redis_password = admin-pw\n",
+			    default_pw, plugin_pw, plugin_pw);
+	path = write_tmp(text);
+	free(text);
+
+	ck_assert_int_eq(fg_config_load_component(path, FG_COMPONENT_PLUGIN,
+						  &config, &error), 0);
+	ck_assert_str_eq(config->redis_user, "fg-plugin");
+	ck_assert_str_eq(config->redis_password, "plugin-pw");
+	fg_config_free(&config);
+
+	ck_assert_int_eq(fg_config_load_component(path, FG_COMPONENT_POLICYD,
+						  &config, &error), 0);
+	ck_assert_str_eq(config->redis_user, "fg-all");
+	ck_assert_str_eq(config->redis_password, "default-pw");
+	fg_config_free(&config);
+
+	ck_assert_int_eq(fg_config_load_component(path, FG_COMPONENT_ADMIN,
+						  &config, &error), 0);
+	ck_assert_str_eq(config->redis_user, "fg-all");
+	ck_assert_str_eq(config->redis_password, "admin-pw");
+	fg_config_free(&config);
+
+	ck_assert_int_eq(fg_config_load_component(path, FG_COMPONENT_BRIDGE,
+						  &config, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "bridge_redis_password_file"));
+	ck_assert_ptr_null(strstr(error, "-pw"));
+
+	/* a path setting that ends in _file is not a secret's file */
+	unlink(path);
+	free(path);
+	path = write_tmp("redis_tls_ca_file = /nonexistent/ca.pem\n");
+	ck_assert_int_eq(fg_config_load(path, &config, &error), 0);
+	ck_assert_str_eq(config->redis_tls_ca_file, "/nonexistent/ca.pem");
+	fg_config_free(&config);
+	unlink(path);
+	free(path);
+	unlink(plugin_pw);
+	unlink(default_pw);
+	free(plugin_pw);
+	free(default_pw);
+}
+END_TEST
+
+/* Redis errors name the user and the refused command and keys, never
+   the password; TLS without hiredis_ssl is refused with a way out */
+START_TEST(test_redis_errors)
+{
+	struct fg_config *config = fg_config_defaults();
+	struct fg_redis_params *params;
+	const char *error;
+	const char *argv[] = { "EVALSHA", "abc", "2", "fg:{l}:in",
+			       "fg:{l}:in-seen", "fg:{l}:x" };
+	size_t lens[6];
+	const char *argv3[3];
+	size_t lens3[3];
+
+	for (size_t i = 0; i < 6; i++)
+		lens[i] = strlen(argv[i]);
+	fg_config_set(config, "redis_user", "fg-plugin", &error);
+	ck_assert_int_eq(fg_redis_params_new(config, &params, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "'fg-plugin' has no password"));
+	fg_config_set(config, "redis_password", "s3cr3t-pw", &error);
+	ck_assert_int_eq(fg_redis_params_new(config, &params, &error), 0);
+
+	ck_assert_int_eq(fg_redis_auth_argv(params, argv3, lens3), 3);
+	ck_assert_str_eq(argv3[1], "fg-plugin");
+	error = fg_redis_reply_error(params, 6, argv, lens,
+				     "NOPERM this user has no permissions to "
+				     "run the 'evalsha' command");
+	ck_assert_msg(strstr(error, "user 'fg-plugin' may not run EVALSHA "
+			     "on fg:{l}:in, fg:{l}:in-seen (NOPERM") != NULL,
+		      "%s", error);
+	error = fg_redis_reply_error(params, 6, argv, lens,
+				     "ERR The user executing the script can't "
+				     "access at least one of the keys");
+	ck_assert_ptr_nonnull(strstr(error, "may not run EVALSHA on"));
+	error = fg_redis_reply_error(params, 6, argv, lens, "ERR other");
+	ck_assert_ptr_nonnull(strstr(error, "EVALSHA failed: ERR other"));
+	error = fg_redis_auth_error(params, "WRONGPASS invalid "
+				    "username-password pair");
+	ck_assert_ptr_nonnull(strstr(error, "user 'fg-plugin'"));
+	ck_assert_ptr_null(strstr(error, "s3cr3t"));
+	fg_redis_params_free(&params);
+
+	fg_config_set(config, "redis_tls", "yes", &error);
+	if (fg_redis_tls_available()) {
+		fg_config_set(config, "redis_tls_ca_file", "/nonexistent/ca",
+			      &error);
+		ck_assert_int_eq(fg_redis_params_new(config, &params, &error),
+				 -1);
+		ck_assert_ptr_nonnull(strstr(error, "redis_tls_ca_file"));
+	} else {
+		ck_assert_int_eq(fg_redis_params_new(config, &params, &error),
+				 -1);
+		ck_assert_ptr_nonnull(strstr(error, "without TLS"));
+		ck_assert_ptr_nonnull(strstr(error, "stunnel"));
+	}
+	fg_config_free(&config);
 }
 END_TEST
 
@@ -552,6 +673,8 @@ int main(void)
 	tcase_add_test(tc, test_config_secret_files);
 	tcase_add_test(tc, test_config_documented);
 	tcase_add_test(tc, test_config_sample);
+	tcase_add_test(tc, test_config_redis_components);
+	tcase_add_test(tc, test_redis_errors);
 	tcase_add_test(tc, test_msgid);
 	tcase_add_test(tc, test_msgid_by_id);
 	tcase_add_test(tc, test_msgid_revision);

@@ -30,6 +30,7 @@
 #include "fg-net.h"
 #include "fg-policy.h"
 #include "fg-store-async.h"
+#include "fg-redis.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -282,6 +283,17 @@ static void golden_scan(void)
 	if (golden_count > 0)
 		qsort(golden_names, golden_count, sizeof(*golden_names),
 		      golden_cmp);
+}
+
+/* async_connect_plain - fg_store_async_connect() without AUTH or TLS */
+static int async_connect_plain(const char *address, redisAsyncContext **ac_r,
+			       const char **error_r)
+{
+	struct fg_redis_params *params = fg_redis_params_plain(address, 0);
+	int ret = fg_store_async_connect(params, NULL, NULL, ac_r, error_r);
+
+	fg_redis_params_free(&params);
+	return ret;
 }
 
 START_TEST(test_golden_found)
@@ -1084,10 +1096,10 @@ START_TEST(test_store_async_address)
 	ck_assert_int_eq(fg_store_async_address_check("unix:relative",
 						      &error), -1);
 	/* A missing socket fails at once, without an event loop. */
-	ck_assert_int_eq(fg_store_async_connect("unix:/nonexistent/redis.sock",
-						&ac, &error), -1);
+	ck_assert_int_eq(async_connect_plain("unix:/nonexistent/redis.sock",
+					     &ac, &error), -1);
 	ck_assert_ptr_nonnull(strstr(error, "/nonexistent/redis.sock"));
-	ck_assert_int_eq(fg_store_async_connect("nonsense", &ac, &error), -1);
+	ck_assert_int_eq(async_connect_plain("nonsense", &ac, &error), -1);
 }
 END_TEST
 
@@ -1159,7 +1171,7 @@ START_TEST(test_store_async_pending)
 	ck_assert_int_eq(getsockname(fd, &addr.sa, &addr_len), 0);
 	address = fg_xasprintf("127.0.0.1:%u", ntohs(sin->sin_port));
 
-	ck_assert_int_eq(fg_store_async_connect(address, &ac, &error), 0);
+	ck_assert_int_eq(async_connect_plain(address, &ac, &error), 0);
 	ck_assert_int_eq(fg_store_async_is_member(ac, "bad}name", "a@b",
 						  member_never_called, NULL,
 						  &error), -1);
