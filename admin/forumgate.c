@@ -12,7 +12,9 @@
  *	65 bad input, 69 a list or member does not exist, 75 Redis or
  *	another service is unavailable (try again), 78 configuration error.
  */
+#include "forumgate.h"
 #include "fg-attach.h"
+#include "fg-chain.h"
 #include "fg-common.h"
 #include "fg-compose.h"
 #include "fg-secret.h"
@@ -37,10 +39,9 @@
 #include <jansson.h>
 #include <curl/curl.h>
 
-static const char *progname = "forumgate";
+const char *progname = "forumgate";
 
-static void usage(void) __attribute__((noreturn));
-static void usage(void)
+void usage(void)
 {
 	fprintf(stderr,
 		"usage: %s [-c config] command [arguments]\n"
@@ -52,9 +53,12 @@ static void usage(void)
 		"  lists                           list names\n"
 		"  list add NAME --address ADDR --bridge-recipient ADDR [--category ID]\n"
 		"           [--unsubscribe mailto:ADDR|https://URL] [--list-id ID]\n"
-		"           [--return-path PATTERNS] [--force]\n"
+		"           [--return-path PATTERNS] [--mode mirror|list] [--force]\n"
 		"  list show NAME\n"
-		"  list set NAME access open|members|moderated|closed\n"
+		"  list set NAME access open|members|moderated|closed|passphrase\n"
+		"  list set NAME mode mirror|list  list mode: forumgate runs the list\n"
+		"  list set NAME passphrase_file PATH|''  the approval passphrase\n"
+		"  list set NAME chain_off STEPS|''  optional chain steps turned off\n"
 		"  list set NAME footer TEXT|@FILE|-   the list manager's footer\n"
 		"  list set NAME trusted yes|no    undo its From rewriting\n"
 		"  list set NAME list_id ID|''         List-Id of the list's copies\n"
@@ -64,6 +68,11 @@ static void usage(void)
 		"  member add|del LIST ADDRESS\n"
 		"  member sync LIST [--allow-empty]  members from the list manager\n"
 		"  members LIST\n"
+		"  subscribe LIST ADDRESS [--state enabled|nomail|digest]\n"
+		"  unsubscribe LIST ADDRESS\n"
+		"  subscribers LIST [--json]       a list-mode list's subscribers\n"
+		"  subscribers import LIST FILE|DIR [--partial]\n"
+		"  subscribers export LIST [--json]\n"
 		"  parse [--format markdown|bbcode|html] [--footer TEXT|@FILE]\n"
 		"        [--list LIST [--envelope-from ADDR]] [FILE|-]\n"
 		"                                  parse one message as the plugin does\n"
@@ -79,9 +88,7 @@ static void usage(void)
 }
 
 /* die - print an error and exit with a sysexits code */
-static void die(int status, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 2, 3)));
-static void die(int status, const char *fmt, ...)
+void die(int status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -115,7 +122,7 @@ static struct fg_store *open_store(const struct fg_config *config)
 }
 
 /* need_list - the named list, or exit 69 */
-static struct fg_list *need_list(struct fg_store *store, const char *name)
+struct fg_list *need_list(struct fg_store *store, const char *name)
 {
 	struct fg_list *list;
 	const char *error;
@@ -350,8 +357,17 @@ static int cmd_lists(struct fg_store *store)
 
 	if (fg_store_lists(store, &names, &n, &error) < 0)
 		die(EX_TEMPFAIL, "%s", error);
-	for (size_t i = 0; i < n; i++)
-		printf("%s\n", names[i]);
+	for (size_t i = 0; i < n; i++) {
+		struct fg_list *list;
+		int ret = fg_store_list_get(store, names[i], &list, &error);
+
+		if (ret < 0)
+			die(EX_TEMPFAIL, "%s", error);
+		/* a mirror list is its name alone, as before list mode */
+		printf("%s%s\n", names[i], ret > 0 &&
+		       list->mode == FG_LIST_MODE_LIST ? " mode=list" : "");
+		fg_list_free(&list);
+	}
 	fg_strv_free(names, n);
 	return EX_OK;
 }
@@ -385,10 +401,12 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 		{ "unsubscribe", required_argument, NULL, 'u' },
 		{ "list-id", required_argument, NULL, 'i' },
 		{ "return-path", required_argument, NULL, 'p' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct fg_list list = { 0 };
+	const char *mode = NULL;
 	const char *error;
 	bool force = false;
 	int c, ret;
@@ -423,6 +441,12 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 			list_field_check("return_path", optarg);
 			list.return_path = optarg;
 			break;
+		case 'm':
+			if (fg_list_mode_parse(optarg, &list.mode) < 0)
+				die(EX_USAGE, "invalid --mode '%s' (mirror or "
+				    "list)", optarg);
+			mode = optarg;
+			break;
 		case 'f': force = true; break;
 		default: usage();
 		}
@@ -441,9 +465,14 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 	if (ret < 0)
 		die(strstr(error, "invalid list name") != NULL ?
 		    EX_USAGE : EX_TEMPFAIL, "%s", error);
-	printf("list %s: address=%s bridge_recipient=%s category=%lld%s%s"
+	/* a redefinition without --mode keeps the list's mode */
+	if (mode != NULL &&
+	    fg_store_list_set(store, list.name, "mode", mode, &error) < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	printf("list %s:%s%s address=%s bridge_recipient=%s category=%lld%s%s"
 	       "%s%s%s%s\n",
-	       list.name, list.address, list.bridge_recipient, list.category,
+	       list.name, mode != NULL ? " mode=" : "", mode != NULL ? mode : "",
+	       list.address, list.bridge_recipient, list.category,
 	       list.unsubscribe != NULL ? " unsubscribe=" : "",
 	       list.unsubscribe != NULL ? list.unsubscribe : "",
 	       list.list_id != NULL ? " list_id=" : "",
@@ -475,9 +504,11 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 	struct fg_list *list = need_list(store, name);
 	char *default_id = NULL;
 
-	printf("name: %s\naddress: %s\nbridge_recipient: %s\ncategory: %lld\n",
-	       list->name, list->address, list->bridge_recipient,
-	       list->category);
+	printf("name: %s\nmode: %s\naddress: %s\nbridge_recipient: %s\n"
+	       "category: %lld\n", list->name, fg_list_mode_name(list->mode),
+	       list->address, list->bridge_recipient, list->category);
+	printf("access: %s\n", list->access != NULL ? list->access :
+	       "members (default)");
 	if (list->unsubscribe != NULL)
 		printf("unsubscribe: %s\n", list->unsubscribe);
 	printf("trusted: %s\n", list->trusted ? "yes" : "no");
@@ -494,6 +525,14 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 	free(default_id);
 	if (list->roster != NULL)
 		printf("roster: %s\n", list->roster);
+	if (list->mode == FG_LIST_MODE_LIST) {
+		printf("chain_off: %s\n", list->chain_off != NULL ?
+		       list->chain_off : "(none)");
+		print_subscriber_count(store, list->name);
+	}
+	/* the path only: the passphrase is never printed */
+	if (list->passphrase_file != NULL)
+		printf("passphrase_file: %s\n", list->passphrase_file);
 	fg_list_free(&list);
 	return EX_OK;
 }
@@ -537,7 +576,25 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 	if (strcmp(field, "access") == 0) {
 		if (fg_policy_access_parse(value, &access) < 0)
 			die(EX_USAGE, "list set: access must be open, members, "
-			    "moderated or closed, not '%s'", value);
+			    "moderated, closed or passphrase, not '%s'", value);
+	} else if (strcmp(field, "mode") == 0) {
+		enum fg_list_mode mode;
+		if (fg_list_mode_parse(value, &mode) < 0)
+			die(EX_USAGE, "list set: mode must be mirror or list, "
+			    "not '%s'", value);
+	} else if (strcmp(field, "chain_off") == 0) {
+		unsigned int off;
+		if (fg_chain_off_parse(value, &off, &error) < 0)
+			die(EX_USAGE, "list set: chain_off: %s", error);
+	} else if (strcmp(field, "passphrase_file") == 0) {
+		char *secret;
+		/* checked here, read at every delivery by the plugin;
+		   the passphrase itself is never printed */
+		if (*value != '\0' &&
+		    fg_secret_file_read(value, &secret, &error) < 0)
+			die(EX_DATAERR, "list set: passphrase_file: %s", error);
+		if (*value != '\0')
+			fg_secret_free(&secret);
 	} else if (strcmp(field, "trusted") == 0) {
 		if (fg_parse_bool(value, &trusted) < 0)
 			die(EX_USAGE, "list set: trusted must be yes or no, "
@@ -564,7 +621,8 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 		fg_roster_source_free(&source);
 	} else {
 		die(EX_USAGE, "list set: unknown field '%s' (known: access, "
-		    "footer, list_id, return_path, roster, trusted)", field);
+		    "chain_off, footer, list_id, mode, passphrase_file, "
+		    "return_path, roster, trusted)", field);
 	}
 	fg_list_free(&list);
 	if (fg_store_list_set(store, name, field, value, &error) < 0)
@@ -1062,6 +1120,10 @@ int main(int argc, char *argv[])
 				      fg_store_member_add, fg_store_member_del);
 	else if (strcmp(argv[0], "members") == 0 && argc == 2)
 		ret = cmd_members(store, argv[1]);
+	else if (strcmp(argv[0], "subscribe") == 0 ||
+		 strcmp(argv[0], "unsubscribe") == 0 ||
+		 strcmp(argv[0], "subscribers") == 0)
+		ret = cmd_subscribers(store, argc, argv);
 	else if (strcmp(argv[0], "dead") == 0 && argc == 2)
 		ret = cmd_dead(store, argv[1]);
 	else if (strcmp(argv[0], "refused") == 0 && (argc == 2 || argc == 3))

@@ -35,6 +35,15 @@
  *	status); such a notice is "refusal". Our own post coming back
  *	through the list marks a held post as approved.
  *
+ *	For a list-mode list (field mode=list, doc/list-mode.md) the
+ *	posting address itself is the recipient with forumgate_list: the
+ *	message runs through the filter chain (fg-chain.h) instead of the
+ *	mirror classification. An accepted post is queued for the forum
+ *	and for the fan-out (fg:{LIST}:dist); a refused one is logged with
+ *	the step that decided ("list=L step=access reject: ...") and kept
+ *	as "rejected" (LMTP has no permanent refusal for a delivery hook:
+ *	forumgate-policyd refuses at RCPT time), a held one as "held".
+ *
  *	Nothing is dropped silently. A message that is not posted (our
  *	own mail coming back, an automatic reply, a bounce, a refusal
  *	notice, a duplicate, a message too large, unparsable or without
@@ -75,6 +84,7 @@
 
 #include "fg-address.h"
 #include "fg-attach.h"
+#include "fg-chain.h"
 #include "fg-classify.h"
 #include "fg-common.h"
 #include "fg-config.h"
@@ -82,6 +92,7 @@
 #include "fg-msgid.h"
 #include "fg-record.h"
 #include "fg-refusal.h"
+#include "fg-secret.h"
 #include "fg-store.h"
 #include "fg-verp.h"
 #include "fg-text.h"
@@ -396,6 +407,91 @@ enum forumgate_result {
 	FG_RESULT_TEMPFAIL,	/* let the MTA retry */
 };
 
+/* forumgate_deliver_chain - a message to a list-mode list's posting
+   address: the filter chain (fg-chain.h) decides, and its decision is
+   logged with the step that made it. LMTP gives a delivery hook no
+   permanent refusal (only 451 through tempfail_error), so a rejected
+   or held post is kept as a message not posted ("rejected", "held"). */
+static enum forumgate_result
+forumgate_deliver_chain(struct mail_deliver_context *ctx,
+			const struct fg_config *config, struct fg_store *store,
+			const struct fg_list *list_def,
+			enum fg_not_posted *not_posted_r, const char **reason_r)
+{
+	struct fg_attach_settings attach = {
+		.max_size = config->attachment_max_size,
+		.max_total = config->attachment_max_total,
+		.types = config->attachment_types,
+	};
+	struct fg_parse_settings parse_set = fg_plugin.parse_set;
+	struct fg_chain_decision d;
+	struct fg_chain_ctx chain;
+	const char *error, *envelope_from;
+	char *passphrase = NULL;
+	buffer_t *buf;
+	int ret;
+
+	if (list_def->passphrase_file != NULL &&
+	    fg_secret_file_read(list_def->passphrase_file, &passphrase,
+				&error) < 0) {
+		/* the admin fixes the file; meanwhile the MTA keeps the
+		   mail */
+		*reason_r = t_strdup_printf("the list's passphrase_file: %s",
+					    error);
+		return FG_RESULT_TEMPFAIL;
+	}
+	ret = forumgate_read_mail(ctx->src_mail, config->max_message_size,
+				  &buf, &error);
+	if (ret <= 0) {
+		fg_secret_free(&passphrase);
+		if (ret < 0) {
+			*reason_r = error;
+			return FG_RESULT_TEMPFAIL;
+		}
+		*reason_r = t_strdup_printf("message larger than "
+					    "max_message_size=%zu",
+					    config->max_message_size);
+		*not_posted_r = FG_NOT_POSTED_TOO_LARGE;
+		return FG_RESULT_NOT_POSTED;
+	}
+	/* a post to the list itself: no list rule of mirror mode */
+	envelope_from = ctx->mail_from == NULL ? "" :
+		smtp_address_encode(ctx->mail_from);
+	parse_set.envelope_from = envelope_from;
+	fg_chain_init(&chain, store, list_def, &parse_set, envelope_from,
+		      buf->data, buf->used, passphrase);
+	chain.attach = &attach;
+	ret = fg_chain_run(&chain, &d, &error);
+	if (ret < 0) {
+		*reason_r = t_strdup(error);
+		fg_chain_deinit(&chain);
+		fg_secret_free(&passphrase);
+		return FG_RESULT_TEMPFAIL;
+	}
+	if (d.action == FG_CHAIN_CONTINUE) {
+		*reason_r = t_strdup_printf("message-id=<%s> queued for the "
+			"forum%s and the subscribers%s: from=<%s> title=\"%s\" "
+			"chain=%s", chain.rec->message_id,
+			chain.queued_forum > 0 ? "" : " (before)",
+			chain.queued_dist > 0 ? "" : " (before)",
+			chain.rec->from_email,
+			str_sanitize(chain.rec->title, 80), chain.passed);
+	} else {
+		e_info(ctx->event, FORUMGATE_LOG_PREFIX "list=%s step=%s %s: "
+		       "%s", list_def->name, d.step,
+		       fg_chain_action_name(d.action),
+		       str_sanitize(d.reason, 300));
+		*reason_r = t_strdup_printf("step=%s %s", d.step,
+					    str_sanitize(d.reason, 300));
+		*not_posted_r = d.not_posted;
+	}
+	ret = d.action == FG_CHAIN_CONTINUE;
+	fg_chain_decision_clear(&d);
+	fg_chain_deinit(&chain);
+	fg_secret_free(&passphrase);
+	return ret ? FG_RESULT_QUEUED : FG_RESULT_NOT_POSTED;
+}
+
 /* forumgate_deliver_list - handle one message for a list's bridge
    recipient; *reason_r is the text for the log (and for a tempfail),
    *not_posted_r why it is not posted */
@@ -433,6 +529,13 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 					    "(forumgate list add)", list);
 		*not_posted_r = FG_NOT_POSTED_NO_LIST;
 		return FG_RESULT_NOT_POSTED;
+	}
+	if (list_def->mode == FG_LIST_MODE_LIST) {
+		enum forumgate_result result =
+			forumgate_deliver_chain(ctx, config, store, list_def,
+						not_posted_r, reason_r);
+		fg_list_free(&list_def);
+		return result;
 	}
 	/* The list's own parse settings for this delivery: only what the
 	   list distributed is posted (the list's facts and the envelope

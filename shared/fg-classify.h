@@ -83,7 +83,8 @@
  *	classifying); fg_not_posted_name() gives the reason's name, used
  *	for the mailbox the message is kept in, the counter in Redis and
  *	the log: own, auto-reply, bounce, duplicate, empty, too-large,
- *	unparsable, no-list, bad-verp, not-list, list-notice, refusal.
+ *	unparsable, no-list, bad-verp, not-list, list-notice, refusal,
+ *	and for list mode loop, rejected, held.
  *	fg_not_posted_mask() reads a list of such names (separated by
  *	commas or spaces; "" is none) into a bit mask, bit (1 << reason).
  * DIAGNOSTICS
@@ -126,6 +127,10 @@ enum fg_not_posted {
 	FG_NOT_POSTED_REFUSAL,		/* the list manager's notice that it
 					   held or rejected one of our posts
 					   (fg-refusal.h) */
+	/* list mode (fg-chain.h): */
+	FG_NOT_POSTED_LOOP,		/* the list's own mail came back */
+	FG_NOT_POSTED_REJECTED,		/* the chain refused it */
+	FG_NOT_POSTED_HELD,		/* the chain held it for a moderator */
 	FG_NOT_POSTED_COUNT
 };
 

@@ -57,6 +57,7 @@ static const char *const policy_access_names[] = {
 	[FG_ACCESS_OPEN] = "open",
 	[FG_ACCESS_MODERATED] = "moderated",
 	[FG_ACCESS_CLOSED] = "closed",
+	[FG_ACCESS_PASSPHRASE] = "passphrase",
 };
 
 int fg_policy_access_parse(const char *s, enum fg_policy_access *access_r)
@@ -753,6 +754,8 @@ void fg_policy_facts(struct fg_policy_decision *d,
 	policy_quote(quoted, sizeof(quoted), sender);
 	switch (f->access) {
 	case FG_ACCESS_OPEN:
+	case FG_ACCESS_PASSPHRASE:
+		/* a passphrase is in the message, checked at delivery */
 		break;
 	case FG_ACCESS_MEMBERS:
 		if (!f->member && !f->allowed) {
@@ -805,7 +808,9 @@ void fg_policy_facts(struct fg_policy_decision *d,
 		d->post = fg_policy_counts(set);
 	} else {
 		policy_answer(d, f->access == FG_ACCESS_OPEN ? "open list" :
-			      f->allowed ? "allowed sender" : "member",
+			      f->allowed ? "allowed sender" :
+			      f->access == FG_ACCESS_PASSPHRASE ?
+			      "passphrase checked at delivery" : "member",
 			      "DUNNO");
 		d->post = fg_policy_counts(set);
 	}

@@ -180,9 +180,15 @@ enum fg_policy_access {
 	FG_ACCESS_OPEN,		/* anyone posts */
 	FG_ACCESS_MODERATED,	/* allow list posts, members held, rest refused */
 	FG_ACCESS_CLOSED,	/* only the allow list posts */
+	/* the allow list posts; anyone else only with the list's
+	   passphrase (Approved: header or [approve:SECRET] in the
+	   subject), which only delivery sees (fg-chain.h): at RCPT time
+	   the sender passes as on an open list */
+	FG_ACCESS_PASSPHRASE,
 };
 
-/* fg_policy_access_parse - "open", "members", "moderated", "closed";
+/* fg_policy_access_parse - "open", "members", "moderated", "closed",
+   "passphrase";
    -1 for anything else */
 int fg_policy_access_parse(const char *s, enum fg_policy_access *access_r);
 const char *fg_policy_access_name(enum fg_policy_access access);

@@ -287,9 +287,7 @@ int fg_store_maps_upgrade(struct fg_store *store, const char *list,
 			free(cursor);
 			return -1;
 		}
-		if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-		    reply->element[0]->type != REDIS_REPLY_STRING ||
-		    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+		if (!fg_scan_reply_valid(reply)) {
 			*error_r = fg_errorf("Redis %s: unexpected answer to "
 					     "HSCAN %s", store->address,
 					     k_msgid);

@@ -25,6 +25,7 @@
  *	the time to live of today's.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,14 @@ static inline int fg_cmd_flag(redisReply *reply)
 	return ret;
 }
 
+/* fg_scan_reply_valid - a SCAN-family reply: [cursor, [items...]] */
+static inline bool fg_scan_reply_valid(const redisReply *reply)
+{
+	return reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+		reply->element[0]->type == REDIS_REPLY_STRING &&
+		reply->element[1]->type == REDIS_REPLY_ARRAY;
+}
+
 /* fg_strlens - fill a length vector for NUL-terminated arguments */
 static inline size_t *fg_strlens(size_t *lens, const char **argv, int argc)
 {
@@ -102,6 +111,11 @@ static inline size_t *fg_strlens(size_t *lens, const char **argv, int argc)
 	return lens;
 }
 
+/* fg_store_changed - after a change of the list's members, allow list,
+   subscribers or config (ret 0): count it (FG_KEY_SERIAL) and say so
+   on FG_CHANNEL_CHANGES; returns ret when it is negative */
+int fg_store_changed(struct fg_store *store, const char *list, int ret,
+		     const char **error_r);
 /* fg_store_open - (re)connect; the context is dropped on any failure */
 int fg_store_open(struct fg_store *store, const char **error_r);
 /* fg_post_ref_value - the value of a post in msgid-post (caller frees) */
@@ -231,5 +245,15 @@ static inline long long fg_bucket_ttl_ms(long long now_ms,
 	return (now_ms / FG_STORE_DAY_MS + 1) * FG_STORE_DAY_MS - now_ms +
 		retention_ms;
 }
+
+/* fg_store_queue_once_begin - EVAL of the queue-once script (XADD once
+   per dedupe field within the seen retention) with its keys and first
+   arguments; the dedupe field and the entry's fields follow */
+void fg_store_queue_once_begin(struct fg_store *store, struct fg_argv *a,
+			       const char *list, const char *stream_fmt,
+			       const char *seen_fmt);
+/* fg_store_queue_once - run it: 1 queued, 0 seen before */
+int fg_store_queue_once(struct fg_store *store, struct fg_argv *a,
+			const char **error_r);
 
 #endif

@@ -123,10 +123,9 @@ static const char fg_script_finish[] =
 /* fg_store_queue_once_begin - EVAL of the queue-once script with its
    keys (the stream, the seen buckets of the window, the old seen hash)
    and its first two arguments; the dedupe field and the entry follow */
-static void fg_store_queue_once_begin(struct fg_store *store,
-				      struct fg_argv *a, const char *list,
-				      const char *stream_fmt,
-				      const char *seen_fmt)
+void fg_store_queue_once_begin(struct fg_store *store, struct fg_argv *a,
+			       const char *list, const char *stream_fmt,
+			       const char *seen_fmt)
 {
 	char stream[FG_KEY_SIZE], seen[FG_KEY_SIZE];
 	long long now = fg_store_now_ms(store);
@@ -147,8 +146,8 @@ static void fg_store_queue_once_begin(struct fg_store *store,
 }
 
 /* fg_store_queue_once - run the queue-once script */
-static int fg_store_queue_once(struct fg_store *store, struct fg_argv *a,
-			       const char **error_r)
+int fg_store_queue_once(struct fg_store *store, struct fg_argv *a,
+			const char **error_r)
 {
 	/* the script answers 1 queued, 0 seen before */
 	return fg_cmd_flag(fg_store_cmdv(store, a->argc, a->argv, a->lens,

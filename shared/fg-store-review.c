@@ -310,9 +310,7 @@ int fg_store_topics_fill(struct fg_store *store, const char *list,
 		cursor = NULL;
 		if (reply == NULL)
 			return -1;
-		if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-		    reply->element[0]->type != REDIS_REPLY_STRING ||
-		    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+		if (!fg_scan_reply_valid(reply)) {
 			freeReplyObject(reply);
 			*error_r = "HSCAN answered something else";
 			return -1;

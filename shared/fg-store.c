@@ -329,11 +329,33 @@ int fg_store_group_create(struct fg_store *store, const char *key,
 
 /* ---- lists ---- */
 
+static const char *const fg_list_mode_names[] = {
+	[FG_LIST_MODE_MIRROR] = "mirror",
+	[FG_LIST_MODE_LIST] = "list",
+};
+
+int fg_list_mode_parse(const char *s, enum fg_list_mode *mode_r)
+{
+	for (unsigned int i = 0; i < FG_N_ELEMENTS(fg_list_mode_names); i++) {
+		if (strcmp(s, fg_list_mode_names[i]) == 0) {
+			*mode_r = (enum fg_list_mode)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *fg_list_mode_name(enum fg_list_mode mode)
+{
+	return (unsigned int)mode < FG_N_ELEMENTS(fg_list_mode_names) ?
+		fg_list_mode_names[mode] : "mirror";
+}
+
 /* fg_store_changed - after a change of the list's members, allow list
    or config: count it (FG_KEY_SERIAL) and say so on FG_CHANNEL_CHANGES,
    where forumgate-policyd listens */
-static int fg_store_changed(struct fg_store *store, const char *list,
-			    int ret, const char **error_r)
+int fg_store_changed(struct fg_store *store, const char *list,
+		     int ret, const char **error_r)
 {
 	char key[FG_KEY_SIZE];
 
@@ -658,6 +680,15 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 			list->return_path = fg_xstrdup(value);
 		else if (strcmp(field, "roster") == 0)
 			list->roster = fg_xstrdup(value);
+		else if (strcmp(field, "access") == 0 && *value != '\0')
+			list->access = fg_xstrdup(value);
+		else if (strcmp(field, "mode") == 0)
+			(void)fg_list_mode_parse(value, &list->mode);
+		else if (strcmp(field, "chain_off") == 0 && *value != '\0')
+			list->chain_off = fg_xstrdup(value);
+		else if (strcmp(field, "passphrase_file") == 0 &&
+			 *value != '\0')
+			list->passphrase_file = fg_xstrdup(value);
 	}
 	freeReplyObject(reply);
 	if (list->address == NULL)
@@ -754,6 +785,9 @@ void fg_list_free(struct fg_list **_list)
 	if (list == NULL)
 		return;
 	free(list->name);
+	free(list->chain_off);
+	free(list->access);
+	free(list->passphrase_file);
 	free(list->address);
 	free(list->bridge_recipient);
 	free(list->unsubscribe);
@@ -832,6 +866,19 @@ int fg_store_allow_del(struct fg_store *store, const char *list,
 		       const char *address, const char **error_r)
 {
 	return fg_allow_cmd(store, "SREM", list, address, error_r);
+}
+
+int fg_store_is_allowed(struct fg_store *store, const char *list,
+			const char *address, const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+	char *lower = fg_str_lower(fg_str_trim(fg_xstrdup(address)));
+	int ret = fg_cmd_flag(fg_store_cmd(store, error_r, "SISMEMBER",
+					   fg_key(key, FG_KEY_ALLOW, list),
+					   lower, NULL));
+
+	free(lower);
+	return ret;
 }
 
 int fg_store_member_add(struct fg_store *store, const char *list,

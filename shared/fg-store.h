@@ -74,6 +74,19 @@
 struct fg_store;
 struct fg_config;
 
+/* How a list is run (field "mode" of fg:{LIST}:config). */
+enum fg_list_mode {
+	/* a list manager runs the list, the bridge is a subscriber */
+	FG_LIST_MODE_MIRROR,
+	/* forumgate is the list manager: the posting address is delivered
+	   to the plugin, which runs the filter chain (fg-chain.h) */
+	FG_LIST_MODE_LIST,
+};
+/* fg_list_mode_parse - "mirror" or "list"; -1 for anything else */
+int fg_list_mode_parse(const char *s, enum fg_list_mode *mode_r);
+/* fg_list_mode_name - the name of a mode */
+const char *fg_list_mode_name(enum fg_list_mode mode);
+
 struct fg_list {
 	char *name;
 	char *address;		/* posting address, lowercase */
@@ -89,6 +102,16 @@ struct fg_list {
 	char *list_id;		/* List-Id; NULL: LIST.DOMAIN of address */
 	char *return_path;	/* envelope sender patterns; NULL: default */
 	char *roster;		/* member sync source (fg-roster.h); NULL */
+	/* field "mode": "mirror" (default) or "list" (doc/list-mode.md) */
+	enum fg_list_mode mode;
+	/* field "access" (fg_policy_access_parse()); NULL: members */
+	char *access;
+	/* list mode: optional chain steps turned off (field "chain_off",
+	   names separated by commas or spaces, fg-chain.h); NULL none */
+	char *chain_off;
+	/* the file holding the list's approval passphrase (field
+	   "passphrase_file", read with fg_secret_file_read()); NULL none */
+	char *passphrase_file;
 };
 
 enum fg_queue {
@@ -205,6 +228,10 @@ int fg_store_allow_add(struct fg_store *store, const char *list,
 		       const char *address, const char **error_r);
 int fg_store_allow_del(struct fg_store *store, const char *list,
 		       const char *address, const char **error_r);
+
+/* fg_store_is_allowed - 1 the address is on the list's allow list */
+int fg_store_is_allowed(struct fg_store *store, const char *list,
+			const char *address, const char **error_r);
 
 /* Members (normalized addresses) */
 int fg_store_member_add(struct fg_store *store, const char *list,
@@ -631,5 +658,77 @@ int fg_store_in_stopped_clear(struct fg_store *store, const char *list,
 int fg_store_in_stopped_get(struct fg_store *store, const char *list,
 			    char ***names_r, char ***values_r,
 			    size_t *count_r, const char **error_r);
+
+/* ---- subscribers (fg-store-subscribers.c) ---- */
+/* Who receives a list-mode list's mail: a hash, canonical address
+   (fg_address_canonical()) -> state. Separate from FG_KEY_MEMBERS
+   (who may post). */
+#define FG_KEY_SUBSCRIBERS	"fg:{%s}:subscribers"
+/* A subscriber's state: "enabled", "nomail", "digest", or
+   "disabled:REASON:UNIXTIME" (e.g. "disabled:bounce:1765000000"). */
+#define FG_SUBSCRIBER_STATE_MAX	128
+/* fg_subscriber_state_valid - is s one of the states above */
+bool fg_subscriber_state_valid(const char *s);
+/* fg_subscriber_address - the canonical form of a subscriber's
+   address (caller frees); NULL when it is no address (no '@', a
+   control character, empty local part or domain, longer than 254) */
+char *fg_subscriber_address(const char *address);
+/* fg_store_subscriber_set - subscribe address with state (NULL:
+   "enabled"), or change the state of a subscriber; 1 added, 0
+   changed or the same. A change is counted and published as list
+   changes are (FG_KEY_SERIAL, FG_CHANNEL_CHANGES). */
+int fg_store_subscriber_set(struct fg_store *store, const char *list,
+			    const char *address, const char *state,
+			    const char **error_r);
+/* fg_store_subscriber_del - unsubscribe; 1 removed, 0 was not there */
+int fg_store_subscriber_del(struct fg_store *store, const char *list,
+			    const char *address, const char **error_r);
+/* fg_store_subscriber_get - 1 with *state_r (caller frees), 0 not a
+   subscriber */
+int fg_store_subscriber_get(struct fg_store *store, const char *list,
+			    const char *address, char **state_r,
+			    const char **error_r);
+/* fg_store_subscriber_count - how many subscribers */
+int fg_store_subscriber_count(struct fg_store *store, const char *list,
+			      long long *count_r, const char **error_r);
+/* fg_store_subscriber_scan - one HSCAN step: up to about count
+   subscribers from cursor ("0" to start) with their states; *next_r
+   (caller frees) is "0" when the scan is done. A subscriber present
+   for the whole scan is returned at least once. */
+int fg_store_subscriber_scan(struct fg_store *store, const char *list,
+			     const char *cursor, unsigned int count,
+			     char ***addresses_r, char ***states_r,
+			     size_t *n_r, char **next_r,
+			     const char **error_r);
+/* fg_store_subscribers_import - add these canonical addresses as
+   "enabled" (a subscriber already there keeps its state), in one
+   atomic step per FG_SUBSCRIBERS_BATCH addresses; *added_r the new
+   ones. Counted and published once. */
+#define FG_SUBSCRIBERS_BATCH	1000
+int fg_store_subscribers_import(struct fg_store *store, const char *list,
+				char *const *addresses, size_t count,
+				long long *added_r, const char **error_r);
+
+/* ---- the distribution stream (fg-store-dist.c) ---- */
+/* A list-mode post accepted by the filter chain, for the fan-out to
+   the subscribers: a stream, one entry per post (fields in
+   doc/redis-schema.md), added once per Message-ID within the seen
+   retention (day buckets of FG_KEY_DIST_SEEN). */
+#define FG_KEY_DIST		"fg:{%s}:dist"
+#define FG_KEY_DIST_SEEN	"fg:{%s}:dist-seen"
+/* One post for the fan-out. */
+struct fg_dist {
+	const char *message_id;		/* normalized, without <> */
+	const char *envelope_from;	/* MAIL FROM; "" the null sender */
+	const char *from_email;		/* the From address */
+	const char *subject;		/* decoded, the passphrase removed */
+	const char *chain;		/* the steps passed, "getinfo,..." */
+	const void *message;		/* the message as received, the */
+	size_t message_size;		/*  passphrase removed */
+};
+/* fg_store_dist_add - add a post to the distribution stream once per
+   Message-ID: 1 added, 0 added before */
+int fg_store_dist_add(struct fg_store *store, const char *list,
+		      const struct fg_dist *dist, const char **error_r);
 
 #endif
