@@ -19,50 +19,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-static char tmpdir[] = "/tmp/fg-store-XXXXXX";
-static char sock_path[256], address[300];
-static pid_t redis_pid;
+#include "check-redis.h"
+
 static struct fg_store *store;
-
-/* redis_start - redis-server in the foreground as our child */
-static void redis_start(void)
-{
-	if (mkdtemp(tmpdir) == NULL)
-		abort();
-	snprintf(sock_path, sizeof(sock_path), "%s/redis.sock", tmpdir);
-	snprintf(address, sizeof(address), "unix:%s", sock_path);
-	redis_pid = fork();
-	if (redis_pid == 0) {
-		if (freopen("/dev/null", "w", stdout) == NULL)
-			_exit(127);
-		execlp("redis-server", "redis-server", "--port", "0",
-		       "--unixsocket", sock_path, "--dir", tmpdir,
-		       "--save", "", "--appendonly", "no", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500; i++) {
-		struct stat st;
-		if (stat(sock_path, &st) == 0)
-			return;
-		usleep(10000);
-	}
-	fprintf(stderr, "redis-server did not start\n");
-	exit(1);
-}
-
-static void redis_stop(void)
-{
-	char cmd[512];
-
-	if (redis_pid > 0) {
-		kill(redis_pid, SIGTERM);
-		waitpid(redis_pid, NULL, 0);
-		redis_pid = 0;
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", tmpdir);
-}
 
 static void setup(void)
 {
