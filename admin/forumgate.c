@@ -52,6 +52,7 @@ void usage(void)
 		"                                  queue\n"
 		"  lists                           list names\n"
 		"  list add NAME --address ADDR --bridge-recipient ADDR [--category ID]\n"
+		"           (--mode list: no --bridge-recipient needed)\n"
 		"           [--unsubscribe mailto:ADDR|https://URL] [--list-id ID]\n"
 		"           [--return-path PATTERNS] [--mode mirror|list] [--force]\n"
 		"  list show NAME\n"
@@ -453,8 +454,12 @@ static int cmd_list_add(struct fg_store *store, int argc, char **argv)
 	}
 	if (list.address == NULL || strchr(list.address, '@') == NULL)
 		die(EX_USAGE, "list add: --address must be a mail address");
-	if (list.bridge_recipient == NULL ||
-	    strchr(list.bridge_recipient, '@') == NULL)
+	/* a list-mode list is delivered at its posting address; it needs
+	   no bridge recipient */
+	if (list.bridge_recipient == NULL && list.mode == FG_LIST_MODE_LIST)
+		list.bridge_recipient = "";
+	else if (list.bridge_recipient == NULL ||
+		 strchr(list.bridge_recipient, '@') == NULL)
 		die(EX_USAGE, "list add: --bridge-recipient must be a mail "
 		    "address");
 	ret = force ? fg_store_list_take(store, &list, &error) :

@@ -722,7 +722,8 @@ struct fg_dist {
 	const char *envelope_from;	/* MAIL FROM; "" the null sender */
 	const char *from_email;		/* the From address */
 	const char *subject;		/* decoded, the passphrase removed */
-	const char *chain;		/* the steps passed, "getinfo,..." */
+	/* the steps passed before the queue step, "getinfo,...,access" */
+	const char *chain;
 	const void *message;		/* the message as received, the */
 	size_t message_size;		/*  passphrase removed */
 };

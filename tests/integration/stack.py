@@ -472,13 +472,16 @@ class Stack(MailmanMixin, DovecotMixin, RedisMixin):
                  (stack_redis.py)
       redis_tls  the programs reach Redis over TLS with certificates
                  the test makes (stack_redis.py)
+      dovecot_list_users  extra Dovecot users [(address, list), ...]
+                 with userdb forumgate_list=LIST (stack_dovecot.py),
+                 e.g. a list-mode list's posting address
     """
 
     def __init__(self, builddir=None, full=False, components=None,
                  plugin_dir=None, keep=False, debug=False, start_timeout=20.0,
                  tmp_parent="/tmp", forum_type="discourse",
                  forumsim_args=(), mailman=False, redis_acl=False,
-                 redis_tls=False):
+                 redis_tls=False, dovecot_list_users=()):
         self.repo_root = REPO_ROOT
         self.builddir = os.path.abspath(
             builddir or os.environ.get("FORUMGATE_BUILDDIR") or REPO_ROOT)
@@ -533,6 +536,9 @@ class Stack(MailmanMixin, DovecotMixin, RedisMixin):
         self.forum_port = None
         self.forum_url = None
         self.last_data_answer = None
+        # extra Dovecot users delivered to the plugin: (address, list),
+        # e.g. the posting address of a list-mode list
+        self.dovecot_list_users = list(dovecot_list_users)
         self._mailman_init(mailman)
         # FG_REDIS_ACL=1: every module with the ACL users (a check of
         # doc/redis-acl.md's rules against all the tests)

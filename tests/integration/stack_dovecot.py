@@ -68,8 +68,13 @@ class DovecotMixin:
     def _dovecot_users(self, users, bridge_address, list_name):
         d = self.dir
         lines = []
+        # a test module adds (address, list) pairs with
+        # STACK_OPTIONS["dovecot_list_users"] (e.g. a list-mode list's
+        # posting address, which the plugin receives itself)
+        extra = [tuple(p) for p in getattr(self, "dovecot_list_users", ())]
         for u, lst in [(u, list_name if u == bridge_address else None)
-                       for u in users] + self._mailman_dovecot_users():
+                       for u in users] + self._mailman_dovecot_users() + \
+                extra:
             extra = "userdb_forumgate_list=%s" % lst if lst else ""
             lines.append("%s:{PLAIN}%s::::::%s" % (u, self.user_password,
                                                     extra))
