@@ -398,9 +398,10 @@ int fg_store_async_addresses(redisAsyncContext *ac,
 }
 
 /*
- * The facts script. KEYS: config, members, allow, rate counter.
- * ARGV: sender, window in ms (0: no counting). Returns
- * {access or "", member 0/1, allowed 0/1, posts in the window}. It
+ * The facts script. KEYS: config, members, allow, rate counter,
+ * subscribers. ARGV: sender, window in ms (0: no counting). Returns
+ * {access or "", member 0/1, allowed 0/1, posts in the window}; on a
+ * list-mode list a subscriber counts as a member. It
  * only reads the counter: a post is counted once accepted
  * (async_count_script), so RCPT commands of a message that is never
  * sent cannot use up a member's rate.
@@ -408,6 +409,10 @@ int fg_store_async_addresses(redisAsyncContext *ac,
 static const char async_facts_script[] =
 	"local mode = redis.call('HGET', KEYS[1], 'access') or ''\n"
 	"local member = redis.call('SISMEMBER', KEYS[2], ARGV[1])\n"
+	"if member == 0 and redis.call('HGET', KEYS[1], 'mode') == 'list' "
+	"then\n"
+	"  member = redis.call('HEXISTS', KEYS[5], ARGV[1])\n"
+	"end\n"
 	"local allowed = redis.call('SISMEMBER', KEYS[3], ARGV[1])\n"
 	"local count = 0\n"
 	"local window = tonumber(ARGV[2])\n"
@@ -589,11 +594,11 @@ int fg_store_async_facts(redisAsyncContext *ac, const char *list,
 	   list keys fit FG_ASYNC_KEY_SIZE each, the rate key adds the
 	   sender, and the window has at most 10 digits. */
 	size_t sender_len = strlen(sender);
-	size_t size = 4 * FG_ASYNC_KEY_SIZE + 2 * (sender_len + 1) + 16;
+	size_t size = 5 * FG_ASYNC_KEY_SIZE + 2 * (sender_len + 1) + 16;
 	size_t pos = 0;
 	struct fg_async_request *req;
 
-	req = async_script_new(list, &async_facts, 4, 6, size, context,
+	req = async_script_new(list, &async_facts, 5, 7, size, context,
 			       error_r);
 	if (req == NULL)
 		return -1;
@@ -603,8 +608,9 @@ int fg_store_async_facts(redisAsyncContext *ac, const char *list,
 	pos = async_script_arg(req, 2, pos, size, FG_KEY_ALLOW, list);
 	pos = async_script_arg(req, 3, pos, size, FG_KEY_RATE "%s", list,
 			       sender);
-	pos = async_script_arg(req, 4, pos, size, "%s", sender);
-	(void)async_script_arg(req, 5, pos, size, "%u", window_ms);
+	pos = async_script_arg(req, 4, pos, size, FG_KEY_SUBSCRIBERS, list);
+	pos = async_script_arg(req, 5, pos, size, "%s", sender);
+	(void)async_script_arg(req, 6, pos, size, "%u", window_ms);
 	if (async_script_send(ac, req, false) < 0) {
 		free(req);
 		*error_r = "Redis connection is closing";
@@ -614,17 +620,23 @@ int fg_store_async_facts(redisAsyncContext *ac, const char *list,
 }
 
 /*
- * The list facts script. KEYS: serial, config, members, allow. ARGV:
- * the serial the caller holds ("": none). Returns {serial} when that
- * is still the list's serial, else {serial, access or "", members,
- * allow list}, read at one moment (the keys share the list's slot).
+ * The list facts script. KEYS: serial, config, members, allow,
+ * subscribers. ARGV: the serial the caller holds ("": none). Returns
+ * {serial} when that is still the list's serial, else {serial, access
+ * or "", members, allow list}, read at one moment (the keys share the
+ * list's slot); on a list-mode list the subscribers are members too.
  */
 static const char async_list_facts_script[] =
 	"local serial = redis.call('GET', KEYS[1]) or '0'\n"
 	"if serial == ARGV[1] then return {serial} end\n"
+	"local members = redis.call('SMEMBERS', KEYS[3])\n"
+	"if redis.call('HGET', KEYS[2], 'mode') == 'list' then\n"
+	"  for _, a in ipairs(redis.call('HKEYS', KEYS[5])) do\n"
+	"    members[#members + 1] = a\n"
+	"  end\n"
+	"end\n"
 	"return {serial, redis.call('HGET', KEYS[2], 'access') or '',\n"
-	"        redis.call('SMEMBERS', KEYS[3]),\n"
-	"        redis.call('SMEMBERS', KEYS[4])}\n";
+	"        members, redis.call('SMEMBERS', KEYS[4])}\n";
 static void async_list_facts_reply(redisAsyncContext *ac, void *_reply,
 				   void *privdata);
 static struct async_script async_list_facts = {
@@ -698,10 +710,10 @@ int fg_store_async_list_facts(redisAsyncContext *ac, const char *list,
 			      fg_store_async_list_facts_cb *callback,
 			      void *context, const char **error_r)
 {
-	size_t size = 4 * FG_ASYNC_KEY_SIZE + strlen(serial) + 1, pos = 0;
+	size_t size = 5 * FG_ASYNC_KEY_SIZE + strlen(serial) + 1, pos = 0;
 	struct fg_async_request *req;
 
-	req = async_script_new(list, &async_list_facts, 4, 5, size, context,
+	req = async_script_new(list, &async_list_facts, 5, 6, size, context,
 			       error_r);
 	if (req == NULL)
 		return -1;
@@ -710,7 +722,8 @@ int fg_store_async_list_facts(redisAsyncContext *ac, const char *list,
 	pos = async_script_arg(req, 1, pos, size, FG_KEY_LIST_CONFIG, list);
 	pos = async_script_arg(req, 2, pos, size, FG_KEY_MEMBERS, list);
 	pos = async_script_arg(req, 3, pos, size, FG_KEY_ALLOW, list);
-	(void)async_script_arg(req, 4, pos, size, "%s", serial);
+	pos = async_script_arg(req, 4, pos, size, FG_KEY_SUBSCRIBERS, list);
+	(void)async_script_arg(req, 5, pos, size, "%s", serial);
 	if (async_script_send(ac, req, false) < 0) {
 		free(req);
 		*error_r = "Redis connection is closing";
