@@ -41,8 +41,8 @@ struct fg_async_request {
 	   with the record */
 	struct async_script *script;
 	unsigned int n_keys, n_args;
-	const char *args[6];
-	size_t args_len[6];
+	const char *args[8];
+	size_t args_len[8];
 	bool retried;
 	char args_buf[];
 };
@@ -445,6 +445,8 @@ static struct fg_async_request *async_script_new(const char *list,
 		return NULL;
 	}
 	req = fg_xcalloc(1, sizeof(*req) + size);
+	if (n_args > FG_N_ELEMENTS(req->args))
+		abort();	/* a script with more arguments than args[] */
 	req->context = context;
 	req->script = script;
 	req->n_keys = n_keys;
