@@ -159,6 +159,35 @@ def test_non_subscriber_refused(stack):
                            "rejected") or 0) >= 1
 
 
+@requires("plugin", "forumsim", "bridge", "admin")
+def test_moderated_subscriber_held(stack):
+    """On a moderated list-mode list a subscriber's post delivered over
+    LMTP (Postfix would put it in its hold queue at RCPT time) is held
+    by the access step: logged, kept under Not posted/held, not posted,
+    not distributed."""
+    stack.admin("list", "set", LIST, "access", "moderated", check=True)
+    uid = _uid()
+    title = "Held post %s" % uid
+    msg = stack.make_message("alice@example.test", ADDRESS, title,
+                             "Waits for a moderator, %s.\n" % uid)
+    offsets = stack.log_offsets()
+    dist_before = len(_dist_entries(stack))
+    try:
+        _lmtp(stack, "alice@example.test", msg)
+        log = _wait_log(stack, offsets, "list=%s step=access hold: the %s "
+                        "list is moderated" % (LIST, LIST),
+                        "the access step holding the post")
+        assert "<alice@example.test> waits for a moderator" in log
+        kept = wait_for(lambda: [m for m in stack.not_posted(ADDRESS).get(
+            "held", []) if title in str(m["Subject"])], timeout=30,
+            what="the held post under Not posted/held")
+        assert len(kept) == 1
+        assert _topic(stack, title) is None
+        assert len(_dist_entries(stack)) == dist_before
+    finally:
+        stack.admin("list", "set", LIST, "access", "members", check=True)
+
+
 @requires("plugin", "forumsim", "bridge", "admin", "policyd")
 def test_passphrase_admits_and_stays_secret(stack):
     """access passphrase: the policy daemon lets the post through at RCPT
