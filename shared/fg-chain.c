@@ -177,26 +177,37 @@ static const char *ci_find(const char *s, const char *needle)
 	return NULL;
 }
 
-/* approval_from_subject - cut "[approve:SECRET]" out of the subject;
-   the secret (caller frees) or NULL */
+/* approval_from_subject - cut every "[approve:SECRET]" out of the
+   subject (a tag given twice must not leave one behind); the first
+   secret (caller frees) or NULL */
 static char *approval_from_subject(GMimeMessage *msg)
 {
 	const char *subject = g_mime_message_get_subject(msg);
 	const char *start, *end;
-	char *secret, *rest;
+	char *secret = NULL, *text, *rest;
 
-	if (subject == NULL ||
-	    (start = ci_find(subject, "[approve:")) == NULL ||
-	    (end = strchr(start, ']')) == NULL)
+	if (subject == NULL)
 		return NULL;
-	secret = fg_xstrndup(start + 9, (size_t)(end - (start + 9)));
-	fg_str_trim(secret);
-	end++;
-	if (*end == ' ' && (start == subject || start[-1] == ' '))
+	text = fg_xstrdup(subject);
+	while ((start = ci_find(text, "[approve:")) != NULL &&
+	       (end = strchr(start, ']')) != NULL) {
+		if (secret == NULL) {
+			secret = fg_xstrndup(start + 9,
+					     (size_t)(end - (start + 9)));
+			fg_str_trim(secret);
+		}
 		end++;
-	rest = fg_xasprintf("%.*s%s", (int)(start - subject), subject, end);
-	g_mime_message_set_subject(msg, fg_str_trim(rest), "utf-8");
-	free(rest);
+		if (*end == ' ' && (start == text || start[-1] == ' '))
+			end++;
+		rest = fg_xasprintf("%.*s%s", (int)(start - text), text, end);
+		explicit_bzero(text, strlen(text));
+		free(text);
+		text = rest;
+	}
+	if (secret != NULL)
+		g_mime_message_set_subject(msg, fg_str_trim(text), "utf-8");
+	explicit_bzero(text, strlen(text));
+	free(text);
 	return secret;
 }
 

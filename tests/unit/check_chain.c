@@ -188,8 +188,10 @@ END_TEST
 
 START_TEST(test_getinfo_takes_the_approval_out)
 {
-	char *data = message("ann@example.org", "[approve:sesame] Hello",
-			     "Approved: sesame\r\n", "getinfo1");
+	char *data = message("ann@example.org",
+			     "[approve:sesame] Hello [Approve:sesame2]",
+			     "Approved: sesame\r\nApproved: again\r\n",
+			     "getinfo1");
 	struct fg_chain_ctx ctx;
 	struct fg_chain_decision d;
 	struct fg_list *list;
@@ -204,6 +206,8 @@ START_TEST(test_getinfo_takes_the_approval_out)
 	ck_assert_str_eq(ctx.approval, "sesame");
 	ck_assert_ptr_null(strstr(ctx.message, "sesame"));
 	ck_assert_ptr_null(strstr(ctx.message, "Approved"));
+	ck_assert_ptr_null(strstr(ctx.message, "again"));
+	ck_assert_ptr_null(strstr(ctx.message, "pprove"));
 	ck_assert_str_eq(ctx.rec->subject, "Hello");
 	ck_assert_str_eq(ctx.rec->from_email, "ann@example.org");
 	ck_assert_int_eq(ctx.access, FG_ACCESS_MEMBERS);
