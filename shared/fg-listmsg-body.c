@@ -58,12 +58,17 @@ int fg_listmsg_part_text(GMimePart *part, char **text_r, size_t *len_r)
 		return -1;
 	}
 	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(stream));
+	if (bytes->len == 0) {
+		g_object_unref(stream);
+		*text_r = fg_xstrdup("");
+		return 0;
+	}
 	utf8 = g_convert((const gchar *)bytes->data, (gssize)bytes->len,
 			 "UTF-8", g_mime_charset_iconv_name(cs), NULL,
 			 &written, &error);
 	g_object_unref(stream);
 	if (utf8 == NULL) {
-		g_error_free(error);
+		g_clear_error(&error);
 		return -1;
 	}
 	if (memchr(utf8, '\0', written) != NULL) {

@@ -24,6 +24,8 @@
 
 /* fg_listmsg_remove_all - remove every header of that name */
 void fg_listmsg_remove_all(GMimeObject *obj, const char *name);
+/* fg_listmsg_header_end - the last header ends with a line break */
+void fg_listmsg_header_end(GMimeObject *obj);
 /* fg_listmsg_subject_get - the decoded Subject and its charset */
 char *fg_listmsg_subject_get(GMimeMessage *msg, char **charset_r);
 /* fg_listmsg_subject_put - a new Subject in the charset if it can */

@@ -109,6 +109,28 @@ void fg_listmsg_remove_all(GMimeObject *obj, const char *name)
 		;
 }
 
+/* fg_listmsg_header_end - end the last header with a line break: GMime
+   keeps the raw value of a header cut off at the end of the input
+   without one, and a header appended after it would join its line */
+void fg_listmsg_header_end(GMimeObject *obj)
+{
+	GMimeHeaderList *headers = g_mime_object_get_header_list(obj);
+	int n = g_mime_header_list_get_count(headers);
+	GMimeHeader *h;
+	const char *raw;
+	char *fixed;
+
+	if (n == 0)
+		return;
+	h = g_mime_header_list_get_header_at(headers, n - 1);
+	raw = g_mime_header_get_raw_value(h);
+	if (raw == NULL || (*raw != '\0' && raw[strlen(raw) - 1] == '\n'))
+		return;
+	fixed = fg_xasprintf("%s\n", raw);
+	g_mime_header_set_raw_value(h, fixed);
+	free(fixed);
+}
+
 /* fg_listmsg_append_raw - append a header whose checked ASCII value
    goes out as it is: GMime would turn a long URL, which it cannot
    fold, into encoded words, and RFC 2369 readers want the URL bare */
@@ -119,6 +141,7 @@ static void fg_listmsg_append_raw(GMimeObject *obj, const char *name,
 	char *raw = fg_xasprintf(" %s\n", value);
 	GMimeHeader *h;
 
+	fg_listmsg_header_end(obj);
 	g_mime_object_append_header(obj, name, "", NULL);
 	h = g_mime_header_list_get_header_at(
 		headers, g_mime_header_list_get_count(headers) - 1);
@@ -284,7 +307,7 @@ char *fg_listmsg_subject_get(GMimeMessage *msg, char **charset_r)
 	if (raw == NULL)
 		return NULL;
 	/* the decoder is linear; only the bound is ours */
-	bounded = fg_xstrndup(raw, 4 * FG_LISTMSG_SUBJECT_MAX);
+	bounded = fg_xstrndup(raw, strnlen(raw, 4 * FG_LISTMSG_SUBJECT_MAX));
 	decoded = g_mime_utils_header_decode_text(NULL, bounded);
 	*charset_r = fg_listmsg_word_charset(bounded);
 	free(bounded);
@@ -298,6 +321,7 @@ void fg_listmsg_subject_put(GMimeMessage *msg, const char *text,
 			    const char *charset)
 {
 	fg_listmsg_remove_all(GMIME_OBJECT(msg), "Subject");
+	fg_listmsg_header_end(GMIME_OBJECT(msg));
 	g_mime_message_set_subject(msg, text,
 				   charset != NULL ? charset : "utf-8");
 }
@@ -380,6 +404,7 @@ int fg_listmsg_set_headers(GMimeMessage *msg,
 
 	local = fg_listmsg_split(list->address, &domain);
 	value = fg_listmsg_list_id(list);
+	fg_listmsg_header_end(obj);
 	g_mime_object_append_header(obj, "List-Id", value, NULL);
 	free(value);
 	value = fg_xasprintf("<mailto:%s-request@%s?subject=help>", local,
@@ -733,6 +758,7 @@ int fg_listmsg_dmarc(GMimeMessage *msg, const struct fg_listmsg_list *list,
 		*error_r = fg_errorf("dmarc: invalid From address");
 		return -1;
 	}
+	fg_listmsg_header_end(GMIME_OBJECT(msg));
 	g_object_ref(author);
 	name = internet_address_get_name(author);
 	author_name = fg_listmsg_author_name(name, addr);
