@@ -211,6 +211,25 @@ static void distribute(GMimeMessage *msg, const char *footer_tmpl,
 	free(url);
 }
 
+/* check_crlf - written for SMTP (CR LF line ends), the message has
+   no bare LF, the raw list headers included */
+static void check_crlf(GMimeMessage *msg)
+{
+	GMimeFormatOptions *format = g_mime_format_options_new();
+	char *text;
+
+	g_mime_format_options_set_newline_format(format,
+						 GMIME_NEWLINE_FORMAT_DOS);
+	text = g_mime_object_to_string(GMIME_OBJECT(msg), format);
+	for (const char *p = strchr(text, '\n'); p != NULL;
+	     p = strchr(p + 1, '\n'))
+		ck_assert_msg(p > text && p[-1] == '\r', "bare LF at %d",
+			      (int)(p - text));
+	ck_assert_ptr_nonnull(strstr(text, ">,\r\n <mailto:forum-leave@"));
+	g_free(text);
+	g_mime_format_options_free(format);
+}
+
 /* check_list_headers - one of each list header, with the list's values */
 static void check_list_headers(GMimeMessage *msg)
 {
@@ -277,6 +296,7 @@ START_TEST(test_golden_plain_utf8)
 		   "Grüße — die Liste\n", FG_LISTMSG_DMARC_REJECT);
 	back = golden("plain-utf8", msg);
 	check_list_headers(back);
+	check_crlf(msg);
 	ck_assert_str_eq(g_mime_message_get_subject(back),
 			 "[forum] Re: Grüße aus Köln");
 	body = g_mime_message_get_mime_part(back);
