@@ -826,6 +826,116 @@ START_TEST(test_looped)
 }
 END_TEST
 
+/* footer_msg - a message given as text, with the plain footer added */
+static GMimeMessage *footer_msg(const char *text)
+{
+	GMimeMessage *msg = parse(text, strlen(text));
+	const char *error = NULL;
+
+	ck_assert_int_eq(fg_listmsg_add_footer(msg, "-- \nthe footer\n",
+					       &error), 0);
+	return msg;
+}
+
+START_TEST(test_footer_undecodable)
+{
+	/* bytes that are not US-ASCII, declared as such: Mailman wraps
+	   rather than guess, and so does the list */
+	GMimeMessage *msg = footer_msg(
+		"From: a@example.org\nSubject: x\nMIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=us-ascii\n"
+		"Content-Transfer-Encoding: 8bit\n\nCaf\xe9\n");
+	GMimeObject *top = g_mime_message_get_mime_part(msg);
+	char *text;
+
+	ck_assert(GMIME_IS_MULTIPART(top));
+	ck_assert_int_eq(g_mime_multipart_get_count(GMIME_MULTIPART(top)), 2);
+	text = part_text(g_mime_multipart_get_part(GMIME_MULTIPART(top), 1));
+	ck_assert_str_eq(text, "-- \nthe footer\n");
+	free(text);
+	g_object_unref(msg);
+}
+END_TEST
+
+START_TEST(test_footer_plain_cases)
+{
+	GMimeMessage *msg;
+	GMimeObject *top;
+	char *text;
+
+	/* no Content-Type at all: text/plain us-ascii, appended */
+	msg = footer_msg("From: a@example.org\nSubject: x\n\nHello");
+	top = g_mime_message_get_mime_part(msg);
+	ck_assert(GMIME_IS_PART(top));
+	text = part_text(top);
+	ck_assert_str_eq(text, "Hello\n-- \nthe footer\n");
+	free(text);
+	g_object_unref(msg);
+	/* CR LF text keeps CR LF */
+	msg = footer_msg("From: a@example.org\r\nSubject: x\r\n\r\n"
+			 "Hello\r\n");
+	text = part_text(g_mime_message_get_mime_part(msg));
+	ck_assert_str_eq(text, "Hello\r\n-- \r\nthe footer\r\n");
+	free(text);
+	g_object_unref(msg);
+}
+END_TEST
+
+START_TEST(test_footer_long_line)
+{
+	const char *error = NULL;
+	GMimeMessage *msg = parse("From: a@example.org\n\nHi\n", 22);
+	char *footer = fg_xmalloc(1201);
+
+	memset(footer, 'x', 1200);
+	footer[1200] = '\0';
+	ck_assert_int_eq(fg_listmsg_add_footer(msg, footer, &error), 0);
+	/* 7bit cannot carry a line of 1200 */
+	ck_assert_int_eq(g_mime_part_get_content_encoding(
+				 GMIME_PART(g_mime_message_get_mime_part(msg))),
+			 GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	free(footer);
+	g_object_unref(msg);
+}
+END_TEST
+
+START_TEST(test_dmarc_two_authors)
+{
+	static const char text[] =
+		"From: a@example.org, b@example.org\nSubject: x\n\nHi\n";
+	GMimeMessage *msg = parse(text, strlen(text));
+	const char *error = NULL;
+	char *before = serialize(msg), *after;
+	bool munged = true;
+
+	ck_assert_int_eq(fg_listmsg_dmarc(msg, &t_list,
+					  FG_LISTMSG_DMARC_REJECT, false,
+					  &munged, &error), -1);
+	ck_assert(!munged);
+	ck_assert_ptr_nonnull(strstr(error, "one address"));
+	after = serialize(msg);
+	ck_assert_str_eq(after, before);
+	free(after);
+	free(before);
+	g_object_unref(msg);
+}
+END_TEST
+
+START_TEST(test_tag_numbered_message)
+{
+	static const char text[] =
+		"From: a@example.org\nSubject: Re: [forum 9] =?utf-8?q?caf=C3=A9?="
+		"\n\nHi\n";
+	GMimeMessage *msg = parse(text, strlen(text));
+	const char *error = NULL;
+
+	ck_assert_int_eq(fg_listmsg_tag_subject(msg, "forum", 10, &error), 0);
+	ck_assert_str_eq(g_mime_message_get_subject(msg),
+			 "[forum 10] Re: café");
+	g_object_unref(msg);
+}
+END_TEST
+
 /* listmsg_suite - the cases */
 static Suite *listmsg_suite(void)
 {
@@ -851,6 +961,11 @@ static Suite *listmsg_suite(void)
 	tcase_add_test(tc, test_footer_expand);
 	tcase_add_test(tc, test_dmarc_policy);
 	tcase_add_test(tc, test_looped);
+	tcase_add_test(tc, test_footer_undecodable);
+	tcase_add_test(tc, test_footer_plain_cases);
+	tcase_add_test(tc, test_footer_long_line);
+	tcase_add_test(tc, test_dmarc_two_authors);
+	tcase_add_test(tc, test_tag_numbered_message);
 	suite_add_tcase(s, tc);
 	return s;
 }
