@@ -170,6 +170,18 @@ static char *part_text(GMimeObject *obj)
 	return out;
 }
 
+/* check_unchanged - the message serializes as before; frees before
+   and the message */
+static void check_unchanged(GMimeMessage *msg, char *before)
+{
+	char *after = serialize(msg);
+
+	ck_assert_str_eq(after, before);
+	free(after);
+	free(before);
+	g_object_unref(msg);
+}
+
 /* header_count - how often the message has a header */
 static int header_count(GMimeMessage *msg, const char *name)
 {
@@ -596,16 +608,12 @@ START_TEST(test_approve_none)
 	GMimeMessage *msg = parse_fixture("plain-utf8", NULL);
 	enum fg_listmsg_approve result;
 	const char *error = NULL;
-	char *before = serialize(msg), *after;
+	char *before = serialize(msg);
 
 	ck_assert_int_eq(fg_listmsg_approval(msg, "s3cret-pass", &result,
 					     &error), 0);
 	ck_assert_int_eq(result, FG_LISTMSG_APPROVE_NONE);
-	after = serialize(msg);
-	ck_assert_str_eq(after, before);
-	free(before);
-	free(after);
-	g_object_unref(msg);
+	check_unchanged(msg, before);
 }
 END_TEST
 
@@ -719,7 +727,7 @@ START_TEST(test_hostile_values)
 	GMimeMessage *msg = parse_fixture("plain-utf8", NULL);
 	struct fg_listmsg_list list = t_list;
 	const char *error = NULL;
-	char *before = serialize(msg), *after, *footer;
+	char *before = serialize(msg), *footer;
 	bool munged;
 
 	list.name = "forum\r\nBcc: x@example.org";
@@ -763,11 +771,7 @@ START_TEST(test_hostile_values)
 	ck_assert_int_eq(fg_listmsg_add_footer(msg, footer, &error), -1);
 	free(footer);
 	/* nothing changed by any refused call */
-	after = serialize(msg);
-	ck_assert_str_eq(after, before);
-	free(after);
-	free(before);
-	g_object_unref(msg);
+	check_unchanged(msg, before);
 }
 END_TEST
 
@@ -905,7 +909,7 @@ START_TEST(test_dmarc_two_authors)
 		"From: a@example.org, b@example.org\nSubject: x\n\nHi\n";
 	GMimeMessage *msg = parse(text, strlen(text));
 	const char *error = NULL;
-	char *before = serialize(msg), *after;
+	char *before = serialize(msg);
 	bool munged = true;
 
 	ck_assert_int_eq(fg_listmsg_dmarc(msg, &t_list,
@@ -913,11 +917,7 @@ START_TEST(test_dmarc_two_authors)
 					  &munged, &error), -1);
 	ck_assert(!munged);
 	ck_assert_ptr_nonnull(strstr(error, "one address"));
-	after = serialize(msg);
-	ck_assert_str_eq(after, before);
-	free(after);
-	free(before);
-	g_object_unref(msg);
+	check_unchanged(msg, before);
 }
 END_TEST
 
