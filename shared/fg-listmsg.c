@@ -2,10 +2,11 @@
  * NAME
  *	fg-listmsg 3 - the header changes a list makes to a post
  * DESCRIPTION
- *	See fg-listmsg.h: the subject tag, the list headers, the signed
- *	one-click unsubscribe token and Mailman's DMARC From munging.
- *	The body changes (footer, passphrase) are in fg-listmsg-body.c.
- *	GMime decodes and encodes the header text; this file decides
+ *	See fg-listmsg.h: the checks of a list's values, the subject tag
+ *	and the list headers. The others are in their own files: the
+ *	footer (fg-listmsg-body.c), the passphrase (fg-listmsg-approve.c),
+ *	the unsubscribe token (fg-listmsg-token.c) and the DMARC From
+ *	munging (fg-listmsg-dmarc.c). GMime decodes and encodes the header text; this file decides
  *	what goes in and refuses any value that could end a header.
  */
 #include "fg-listmsg.h"
@@ -14,7 +15,6 @@
 #include "fg-common.h"
 #include "fg-compose.h"
 #include "fg-listmail.h"
-#include "fg-msgid.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -23,7 +23,6 @@
 #include <strings.h>
 
 #define FG_LISTMSG_NO_SUBJECT "(no subject)"
-#define FG_LISTMSG_MAC_LEN 32
 
 /* fg_listmsg_text_ok - header text: no control character, bounded */
 static bool fg_listmsg_text_ok(const char *s, size_t max)
@@ -461,184 +460,6 @@ bool fg_listmsg_looped(GMimeMessage *msg, const struct fg_listmsg_list *list)
 	return false;
 }
 
-/* fg_listmsg_b64url - base64url without padding */
-static char *fg_listmsg_b64url(const char *data, size_t len)
-{
-	gchar *b64 = g_base64_encode((const guchar *)data, len);
-	char *out = fg_xstrdup(b64);
-	size_t n = 0;
-
-	g_free(b64);
-	for (char *p = out; *p != '\0'; p++) {
-		if (*p == '=')
-			break;
-		out[n++] = *p == '+' ? '-' : *p == '/' ? '_' : *p;
-	}
-	out[n] = '\0';
-	return out;
-}
-
-/* fg_listmsg_unb64url - the bytes of base64url text, NUL-terminated;
-   NULL when it is not base64url or holds a NUL */
-static char *fg_listmsg_unb64url(const char *s, size_t len)
-{
-	char *std = fg_xmalloc(len + 4);
-	guchar *raw;
-	gsize raw_len = 0;
-	size_t n = 0;
-	char *out;
-
-	if (len % 4 == 1) {
-		free(std);
-		return NULL;
-	}
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (!(isalnum((unsigned char)c) || c == '-' || c == '_')) {
-			free(std);
-			return NULL;
-		}
-		std[n++] = c == '-' ? '+' : c == '_' ? '/' : c;
-	}
-	while (n % 4 != 0)
-		std[n++] = '=';
-	std[n] = '\0';
-	raw = g_base64_decode(std, &raw_len);
-	free(std);
-	if (raw == NULL || memchr(raw, '\0', raw_len) != NULL) {
-		g_free(raw);
-		return NULL;
-	}
-	out = fg_xstrndup((const char *)raw, raw_len);
-	g_free(raw);
-	return out;
-}
-
-/* fg_listmsg_unsub_mac - the token's MAC over list, expiry, recipient */
-static void fg_listmsg_unsub_mac(const char *secret, const char *list,
-				 long long expires, const char *recipient,
-				 char out[FG_LISTMSG_MAC_LEN + 1])
-{
-	char *data = fg_xasprintf("unsub:%s.%lld.%s", list, expires,
-				  recipient);
-	char hex[65];
-
-	fg_hmac_sha256_hex(secret, strlen(secret), data, strlen(data), hex);
-	memcpy(out, hex, FG_LISTMSG_MAC_LEN);
-	out[FG_LISTMSG_MAC_LEN] = '\0';
-	free(data);
-}
-
-/* fg_listmsg_unsub_token - see fg-listmsg.h */
-char *fg_listmsg_unsub_token(const char *secret, const char *list,
-			     const char *recipient, long long expires)
-{
-	char mac[FG_LISTMSG_MAC_LEN + 1], *lower, *addr, *token;
-
-	if (secret == NULL || *secret == '\0' || list == NULL ||
-	    !fg_list_name_valid(list) || expires <= 0 ||
-	    !fg_compose_address_valid(recipient))
-		return NULL;
-	lower = fg_str_lower(fg_xstrdup(recipient));
-	fg_listmsg_unsub_mac(secret, list, expires, lower, mac);
-	addr = fg_listmsg_b64url(lower, strlen(lower));
-	token = fg_xasprintf("u1.%s.%lld.%s.%s", list, expires, addr, mac);
-	free(addr);
-	free(lower);
-	return token;
-}
-
-/* fg_listmsg_unsub_verify - see fg-listmsg.h */
-int fg_listmsg_unsub_verify(const char *secret, const char *token,
-			    long long now, char **list_r, char **recipient_r,
-			    const char **error_r)
-{
-	const char *f[5], *p;
-	size_t n[5], count = 0;
-	char mac[FG_LISTMSG_MAC_LEN + 1], *list, *recipient, *end;
-	long long expires;
-
-	*list_r = *recipient_r = NULL;
-	if (token == NULL || strlen(token) > FG_LISTMSG_TOKEN_MAX ||
-	    secret == NULL || *secret == '\0') {
-		*error_r = fg_errorf("unsubscribe token: not a token");
-		return -1;
-	}
-	for (p = token; count < 5; count++) {
-		f[count] = p;
-		n[count] = strcspn(p, ".");
-		p += n[count];
-		if (*p == '\0') {
-			count++;
-			break;
-		}
-		p++;
-	}
-	if (count != 5 || *p != '\0' || n[0] != 2 ||
-	    strncmp(f[0], "u1", 2) != 0 || n[4] != FG_LISTMSG_MAC_LEN ||
-	    n[1] == 0 || n[2] == 0 || n[2] > 18) {
-		*error_r = fg_errorf("unsubscribe token: not a token");
-		return -1;
-	}
-	list = fg_xstrndup(f[1], n[1]);
-	expires = strtoll(f[2], &end, 10);
-	recipient = fg_listmsg_unb64url(f[3], n[3]);
-	if (!fg_list_name_valid(list) || end != f[2] + n[2] ||
-	    !isdigit((unsigned char)f[2][0]) || expires <= 0 ||
-	    recipient == NULL || !fg_compose_address_valid(recipient)) {
-		free(list);
-		free(recipient);
-		*error_r = fg_errorf("unsubscribe token: not a token");
-		return -1;
-	}
-	fg_listmsg_unsub_mac(secret, list, expires, recipient, mac);
-	if (!fg_mem_equal_ct(mac, f[4], FG_LISTMSG_MAC_LEN)) {
-		free(list);
-		free(recipient);
-		*error_r = fg_errorf("unsubscribe token: signature "
-				     "does not verify");
-		return 0;
-	}
-	if (expires < now) {
-		free(list);
-		free(recipient);
-		*error_r = fg_errorf("unsubscribe token: expired");
-		return 0;
-	}
-	*list_r = list;
-	*recipient_r = recipient;
-	return 1;
-}
-
-/* fg_listmsg_unsub_url - see fg-listmsg.h */
-char *fg_listmsg_unsub_url(const struct fg_listmsg_list *list,
-			   const char *secret, const char *recipient,
-			   long long expires, const char **error_r)
-{
-	char *token, *url;
-	size_t n;
-
-	if (fg_listmsg_list_check(list, error_r) < 0)
-		return NULL;
-	if (list->unsubscribe_base == NULL) {
-		*error_r = fg_errorf("listmsg: the list has no unsubscribe URL");
-		return NULL;
-	}
-	token = fg_listmsg_unsub_token(secret, list->name, recipient, expires);
-	if (token == NULL) {
-		*error_r = fg_errorf("listmsg: no unsubscribe token for "
-				     "that recipient (invalid address, "
-				     "expiry or secret)");
-		return NULL;
-	}
-	n = strlen(list->unsubscribe_base);
-	url = fg_xasprintf("%s%s%s", list->unsubscribe_base,
-			   list->unsubscribe_base[n - 1] == '/' ? "" : "/",
-			   token);
-	free(token);
-	return url;
-}
-
 /* fg_listmsg_set_unsubscribe - see fg-listmsg.h */
 int fg_listmsg_set_unsubscribe(GMimeMessage *msg,
 			       const struct fg_listmsg_list *list,
@@ -671,121 +492,3 @@ int fg_listmsg_set_unsubscribe(GMimeMessage *msg,
 	return 0;
 }
 
-/* fg_listmsg_author_name - the display name Mailman puts before "via":
-   the From display name, else the address, with an address-like end
-   ("@host.domain") replaced by "---" */
-static char *fg_listmsg_author_name(const char *name, const char *addr)
-{
-	char *s = fg_mail_clean_line(name != NULL && *name != '\0' ?
-				     name : addr);
-	char *at = strrchr(s, '@');
-
-	if (at != NULL && at[1] != '\0' && strchr(at, ' ') == NULL &&
-	    strchr(at, '.') != NULL && at[1] != '.' &&
-	    at[strlen(at) - 1] != '.' && strstr(at, "..") == NULL) {
-		char *out = fg_xasprintf("%.*s---", (int)(at - s), s);
-		free(s);
-		s = out;
-	}
-	fg_listmsg_cut(s, 200);
-	return s;
-}
-
-/* fg_listmsg_reply_has - the address list holds that mailbox */
-static bool fg_listmsg_reply_has(InternetAddressList *list, const char *addr)
-{
-	int n = internet_address_list_length(list);
-
-	for (int i = 0; i < n; i++) {
-		InternetAddress *ia = internet_address_list_get_address(list, i);
-		if (INTERNET_ADDRESS_IS_MAILBOX(ia) &&
-		    strcasecmp(internet_address_mailbox_get_addr(
-				       INTERNET_ADDRESS_MAILBOX(ia)), addr) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* fg_listmsg_original_from - the From header as it came, one line,
-   for X-Original-From; the bare address when it is too long */
-static char *fg_listmsg_original_from(GMimeMessage *msg, const char *addr)
-{
-	GMimeHeader *h = g_mime_header_list_get_header(
-		g_mime_object_get_header_list(GMIME_OBJECT(msg)), "From");
-	const char *raw = h != NULL ? g_mime_header_get_raw_value(h) : NULL;
-	char *value;
-
-	if (raw == NULL || strlen(raw) > FG_LISTMSG_VALUE_MAX)
-		return fg_xasprintf("<%s>", addr);
-	value = fg_mail_clean_line(raw);
-	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-		if (*p >= 0x80) {
-			/* raw 8-bit From: only the address travels */
-			free(value);
-			return fg_xasprintf("<%s>", addr);
-		}
-	}
-	return value;
-}
-
-/* fg_listmsg_dmarc - see fg-listmsg.h */
-int fg_listmsg_dmarc(GMimeMessage *msg, const struct fg_listmsg_list *list,
-		     enum fg_listmsg_dmarc policy, bool always,
-		     bool *munged_r, const char **error_r)
-{
-	InternetAddressList *from, *reply_to;
-	InternetAddress *author, *ia;
-	const char *addr, *name;
-	char *author_name, *display, *original;
-
-	*munged_r = false;
-	if (fg_listmsg_list_check(list, error_r) < 0)
-		return -1;
-	if (!always && policy != FG_LISTMSG_DMARC_QUARANTINE &&
-	    policy != FG_LISTMSG_DMARC_REJECT)
-		return 0;
-	from = g_mime_message_get_from(msg);
-	if (internet_address_list_length(from) != 1 ||
-	    !INTERNET_ADDRESS_IS_MAILBOX(
-		    internet_address_list_get_address(from, 0))) {
-		*error_r = fg_errorf("dmarc: From is not one address");
-		return -1;
-	}
-	author = internet_address_list_get_address(from, 0);
-	addr = internet_address_mailbox_get_addr(
-		INTERNET_ADDRESS_MAILBOX(author));
-	if (!fg_compose_address_valid(addr)) {
-		*error_r = fg_errorf("dmarc: invalid From address");
-		return -1;
-	}
-	fg_listmsg_header_end(GMIME_OBJECT(msg));
-	g_object_ref(author);
-	name = internet_address_get_name(author);
-	author_name = fg_listmsg_author_name(name, addr);
-	display = fg_xasprintf("%s via %s", author_name,
-			       list->display_name != NULL ?
-			       list->display_name : list->name);
-	original = fg_listmsg_original_from(msg, addr);
-
-	reply_to = g_mime_message_get_reply_to(msg);
-	if (!fg_listmsg_reply_has(reply_to, addr)) {
-		ia = internet_address_mailbox_new(name, addr);
-		internet_address_set_charset(ia, "utf-8");
-		internet_address_list_add(reply_to, ia);
-		g_object_unref(ia);
-	}
-	internet_address_list_clear(from);
-	ia = internet_address_mailbox_new(display, list->address);
-	internet_address_set_charset(ia, "utf-8");
-	internet_address_list_add(from, ia);
-	g_object_unref(ia);
-	fg_listmsg_remove_all(GMIME_OBJECT(msg), "X-Original-From");
-	g_mime_object_append_header(GMIME_OBJECT(msg), "X-Original-From",
-				    original, NULL);
-	g_object_unref(author);
-	free(original);
-	free(display);
-	free(author_name);
-	*munged_r = true;
-	return 0;
-}

@@ -53,7 +53,10 @@
  *				enum fg_listmsg_approve *result_r,
  *				const char **error_r);
  * DESCRIPTION
- *	These functions change a parsed message (GMime 3 objects; the
+ *	These functions (fg-listmsg.c: checks, subject tag, list headers;
+ *	fg-listmsg-body.c: footer; fg-listmsg-approve.c: passphrase;
+ *	fg-listmsg-token.c: unsubscribe token; fg-listmsg-dmarc.c: From
+ *	rewrite) change a parsed message (GMime 3 objects; the
  *	caller parses and serializes) the way a list manager does before
  *	it sends a post to its members, following Mailman 3's handlers
  *	(subject-prefix, decorate, rfc-2369, cook-headers, dmarc) and

@@ -58,7 +58,7 @@ sources() {
 	refusal) echo fg-refusal.c fg-charset.c fg-attach.c fg-msgid.c \
 		fg-verp.c fg-common.c ;;
 	listmsg) echo fg-listmsg.c fg-listmsg-body.c fg-listmsg-approve.c \
-		fg-charset.c fg-common.c ;;
+		fg-listmsg-token.c fg-listmsg-dmarc.c fg-charset.c fg-common.c ;;
 	*)	return 1 ;;
 	esac
 }
