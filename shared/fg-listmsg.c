@@ -460,6 +460,30 @@ bool fg_listmsg_looped(GMimeMessage *msg, const struct fg_listmsg_list *list)
 	return false;
 }
 
+#define FG_LISTMSG_ONE_CLICK "List-Unsubscribe=One-Click"
+
+/* fg_listmsg_unsub_value - List-Unsubscribe's value for one recipient,
+   its two URIs on lines of their own (the https one can be long);
+   NULL with *error_r */
+static char *fg_listmsg_unsub_value(const struct fg_listmsg_list *list,
+				    const char *secret, const char *recipient,
+				    long long expires, const char *newline,
+				    const char **error_r)
+{
+	const char *domain;
+	char *url, *local, *value;
+
+	url = fg_listmsg_unsub_url(list, secret, recipient, expires, error_r);
+	if (url == NULL)
+		return NULL;
+	local = fg_listmsg_split(list->address, &domain);
+	value = fg_xasprintf("<%s>,%s <mailto:%s-leave@%s>", url, newline,
+			     local, domain);
+	free(local);
+	free(url);
+	return value;
+}
+
 /* fg_listmsg_set_unsubscribe - see fg-listmsg.h */
 int fg_listmsg_set_unsubscribe(GMimeMessage *msg,
 			       const struct fg_listmsg_list *list,
@@ -467,28 +491,48 @@ int fg_listmsg_set_unsubscribe(GMimeMessage *msg,
 			       long long expires, const char **error_r)
 {
 	GMimeObject *obj = GMIME_OBJECT(msg);
-	const char *domain;
-	char *url, *local, *value;
+	char *value;
 
 	if (fg_listmsg_list_check(list, error_r) < 0)
 		return -1;
 	if (list->unsubscribe_base == NULL)
 		return 0;
-	url = fg_listmsg_unsub_url(list, secret, recipient, expires, error_r);
-	if (url == NULL)
+	value = fg_listmsg_unsub_value(list, secret, recipient, expires, "\n",
+				       error_r);
+	if (value == NULL)
 		return -1;
-	local = fg_listmsg_split(list->address, &domain);
-	/* one URL a line: the https one can be long */
-	value = fg_xasprintf("<%s>,\n <mailto:%s-leave@%s>", url, local,
-			     domain);
 	fg_listmsg_remove_all(obj, "List-Unsubscribe");
 	fg_listmsg_remove_all(obj, "List-Unsubscribe-Post");
 	fg_listmsg_append_raw(obj, "List-Unsubscribe", value);
 	g_mime_object_append_header(obj, "List-Unsubscribe-Post",
-				    "List-Unsubscribe=One-Click", NULL);
+				    FG_LISTMSG_ONE_CLICK, NULL);
 	free(value);
-	free(local);
-	free(url);
+	return 0;
+}
+
+/* fg_listmsg_unsub_lines - see fg-listmsg.h */
+int fg_listmsg_unsub_lines(const struct fg_listmsg_list *list,
+			   const char *secret, const char *recipient,
+			   long long expires, char **lines_r,
+			   const char **error_r)
+{
+	char *value;
+
+	*lines_r = NULL;
+	if (fg_listmsg_list_check(list, error_r) < 0)
+		return -1;
+	if (list->unsubscribe_base == NULL) {
+		*error_r = fg_errorf("listmsg: the list has no unsubscribe URL");
+		return -1;
+	}
+	value = fg_listmsg_unsub_value(list, secret, recipient, expires,
+				       "\r\n", error_r);
+	if (value == NULL)
+		return -1;
+	*lines_r = fg_xasprintf("List-Unsubscribe: %s\r\n"
+				"List-Unsubscribe-Post: " FG_LISTMSG_ONE_CLICK
+				"\r\n", value);
+	free(value);
 	return 0;
 }
 

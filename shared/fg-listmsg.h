@@ -29,6 +29,11 @@
  *				       const char *recipient,
  *				       long long expires,
  *				       const char **error_r);
+ *	int fg_listmsg_unsub_lines(const struct fg_listmsg_list *list,
+ *				   const char *secret,
+ *				   const char *recipient,
+ *				   long long expires, char **lines_r,
+ *				   const char **error_r);
  *	char *fg_listmsg_unsub_url(const struct fg_listmsg_list *list,
  *				   const char *secret,
  *				   const char *recipient,
@@ -144,6 +149,11 @@
  *	https one for one-click), and RFC 8058
  *	List-Unsubscribe-Post: List-Unsubscribe=One-Click. Without
  *	unsubscribe_base it leaves the mailto form alone.
+ *
+ *	fg_listmsg_unsub_lines() gives the same two header lines as
+ *	text (CR LF line ends) for a sender that serializes the message
+ *	once, with List-Unsubscribe removed, and writes these lines in
+ *	front of each copy; it needs unsubscribe_base.
  *
  *	fg_listmsg_unsub_url() is that https URL, for the footer's
  *	$unsubscribe_url. The token, fg_listmsg_unsub_token(), is
@@ -264,6 +274,13 @@ int fg_listmsg_set_unsubscribe(GMimeMessage *msg,
 char *fg_listmsg_unsub_url(const struct fg_listmsg_list *list,
 			   const char *secret, const char *recipient,
 			   long long expires, const char **error_r);
+/* fg_listmsg_unsub_lines - fg_listmsg_set_unsubscribe()'s two header
+   lines as CR LF text (caller frees), for a sender that serializes the
+   message once, without List-Unsubscribe, and writes these in front */
+int fg_listmsg_unsub_lines(const struct fg_listmsg_list *list,
+			   const char *secret, const char *recipient,
+			   long long expires, char **lines_r,
+			   const char **error_r);
 /* fg_listmsg_looped - the message went through this list before */
 bool fg_listmsg_looped(GMimeMessage *msg, const struct fg_listmsg_list *list);
 

@@ -936,6 +936,47 @@ START_TEST(test_tag_numbered_message)
 }
 END_TEST
 
+START_TEST(test_unsub_lines)
+{
+	GMimeMessage *msg = parse_fixture("plain-utf8", NULL), *copy;
+	const char *error = NULL;
+	char *lines, *body, *text;
+
+	/* the lines in front of a message serialized once read as what
+	   fg_listmsg_set_unsubscribe() writes */
+	ck_assert_int_eq(fg_listmsg_set_headers(msg, &t_list, TOPIC, &error), 0);
+	ck_assert(g_mime_object_remove_header(GMIME_OBJECT(msg),
+					      "List-Unsubscribe"));
+	body = serialize(msg);
+	ck_assert_int_eq(fg_listmsg_unsub_lines(&t_list, SECRET, RECIPIENT,
+						EXPIRES, &lines, &error), 0);
+	ck_assert_ptr_null(strstr(lines, "\n\n"));
+	text = fg_xasprintf("%s%s", lines, body);
+	copy = parse(text, strlen(text));
+	ck_assert_int_eq(fg_listmsg_set_unsubscribe(msg, &t_list, SECRET,
+						    RECIPIENT, EXPIRES,
+						    &error), 0);
+	ck_assert_str_eq(g_mime_object_get_header(GMIME_OBJECT(copy),
+						  "List-Unsubscribe"),
+			 g_mime_object_get_header(GMIME_OBJECT(msg),
+						  "List-Unsubscribe"));
+	ck_assert_str_eq(g_mime_object_get_header(GMIME_OBJECT(copy),
+						  "List-Unsubscribe-Post"),
+			 "List-Unsubscribe=One-Click");
+	ck_assert_int_eq(header_count(copy, "List-Unsubscribe"), 1);
+	check_list_headers(copy);
+	/* a bad recipient gives no lines */
+	free(lines);
+	ck_assert_int_eq(fg_listmsg_unsub_lines(&t_list, SECRET, "a\r\nb",
+						EXPIRES, &lines, &error), -1);
+	ck_assert_ptr_null(lines);
+	free(text);
+	free(body);
+	g_object_unref(copy);
+	g_object_unref(msg);
+}
+END_TEST
+
 /* listmsg_suite - the cases */
 static Suite *listmsg_suite(void)
 {
@@ -966,6 +1007,7 @@ static Suite *listmsg_suite(void)
 	tcase_add_test(tc, test_footer_long_line);
 	tcase_add_test(tc, test_dmarc_two_authors);
 	tcase_add_test(tc, test_tag_numbered_message);
+	tcase_add_test(tc, test_unsub_lines);
 	suite_add_tcase(s, tc);
 	return s;
 }
