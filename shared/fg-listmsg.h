@@ -84,8 +84,10 @@
  *	URL, bounded length; a bad one is an error, never mended.
  *
  *	Subject tag. fg_listmsg_tag_text() is Mailman 3's subject
- *	prefixing on decoded (UTF-8) text: every "[tag]" (with the
- *	space after it) is removed wherever it stands, then a run of
+ *	prefixing on decoded (UTF-8) text, the tag a list name
+ *	(fg_list_name_valid(); fg_listmsg_tag_subject() refuses others):
+ *	every "[tag]" (in any case, with the white space after it) is
+ *	removed wherever it stands, then a run of
  *	reply prefixes at the start (Re:, AW:, SV:, VS:, with Mailman's
  *	numbered form "Re[2]:", any case, repeated) becomes one "Re: ",
  *	and "[tag] " goes in front: "Re: [tag] x" and "AW: Re: x" give
@@ -117,7 +119,7 @@
  *	break when the text does not end with one, in the part's own
  *	charset and with its Content-Transfer-Encoding (quoted-printable
  *	and base64 encoded again; 7bit becomes quoted-printable when the
- *	footer brings 8-bit text); where the part's charset cannot hold
+ *	footer brings 8-bit text or a line too long for SMTP); where the part's charset cannot hold
  *	the footer, the whole text is converted to UTF-8 and the charset
  *	parameter changed; format= and delsp= parameters are kept. A
  *	multipart/mixed message gets the footer as a last text/plain
