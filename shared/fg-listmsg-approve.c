@@ -93,10 +93,14 @@ static char *fg_listmsg_take_subject(GMimeMessage *msg)
 			p++;
 	}
 	if (changed) {
+		/* one line: encoded words may have carried line breaks */
+		char *clean;
+
 		if (out.s == NULL)
 			fg_buf_append(&out, "", 0);
-		fg_str_trim(out.s);
-		fg_listmsg_subject_put(msg, out.s, charset);
+		clean = fg_str_trim(fg_mail_clean_line(out.s));
+		fg_listmsg_subject_put(msg, clean, charset);
+		free(clean);
 	}
 	fg_buf_free(&out);
 	free(subject);

@@ -117,10 +117,15 @@ int fg_listmsg_dmarc(GMimeMessage *msg, const struct fg_listmsg_list *list,
 
 	reply_to = g_mime_message_get_reply_to(msg);
 	if (!fg_listmsg_reply_has(reply_to, addr)) {
-		ia = internet_address_mailbox_new(name, addr);
+		/* the decoded name may hold line breaks from encoded words */
+		char *clean = fg_mail_clean_line(name != NULL ? name : "");
+
+		ia = internet_address_mailbox_new(*clean != '\0' ? clean : NULL,
+						  addr);
 		internet_address_set_charset(ia, "utf-8");
 		internet_address_list_add(reply_to, ia);
 		g_object_unref(ia);
+		free(clean);
 	}
 	internet_address_list_clear(from);
 	ia = internet_address_mailbox_new(display, list->address);

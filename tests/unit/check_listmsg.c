@@ -977,6 +977,58 @@ START_TEST(test_unsub_lines)
 }
 END_TEST
 
+START_TEST(test_approve_subject_injection)
+{
+	/* line breaks hidden in encoded words stay out of the new Subject */
+	static const char text[] =
+		"From: a@example.org\nSubject: =?utf-8?q?=5Bapprove=3Apw=5D_Hi"
+		"=0D=0ABcc=3A_evil=40example=2Eorg?=\n\nHi\n";
+	GMimeMessage *msg = parse(text, strlen(text));
+	enum fg_listmsg_approve result;
+	const char *error = NULL;
+	char *out;
+
+	ck_assert_int_eq(fg_listmsg_approval(msg, "pw", &result, &error), 0);
+	ck_assert_int_eq(result, FG_LISTMSG_APPROVE_MATCH);
+	out = serialize(msg);
+	ck_assert_msg(strstr(out, "\nBcc:") == NULL, "%s", out);
+	ck_assert_str_eq(g_mime_message_get_subject(msg),
+			 "Hi Bcc: evil@example.org");
+	ck_assert_int_eq(header_count(msg, "Bcc"), 0);
+	free(out);
+	g_object_unref(msg);
+}
+END_TEST
+
+START_TEST(test_dmarc_name_injection)
+{
+	static const char text[] =
+		"From: =?utf-8?q?Jane=0D=0ABcc=3A_x=40example=2Eorg?= "
+		"<jane@example.org>\nSubject: x\n\nHi\n";
+	GMimeMessage *msg = parse(text, strlen(text)), *back;
+	const char *error = NULL;
+	char *out;
+	bool munged;
+
+	ck_assert_int_eq(fg_listmsg_dmarc(msg, &t_list, FG_LISTMSG_DMARC_REJECT,
+					  false, &munged, &error), 0);
+	out = serialize(msg);
+	back = parse(out, strlen(out));
+	ck_assert_int_eq(header_count(back, "Bcc"), 0);
+	ck_assert_str_eq(internet_address_get_name(
+				 internet_address_list_get_address(
+					 g_mime_message_get_reply_to(back), 0)),
+			 "Jane Bcc: x@example.org");
+	ck_assert_str_eq(internet_address_get_name(
+				 internet_address_list_get_address(
+					 g_mime_message_get_from(back), 0)),
+			 "Jane Bcc: x--- via Forum Talk");
+	free(out);
+	g_object_unref(back);
+	g_object_unref(msg);
+}
+END_TEST
+
 /* listmsg_suite - the cases */
 static Suite *listmsg_suite(void)
 {
@@ -1008,6 +1060,8 @@ static Suite *listmsg_suite(void)
 	tcase_add_test(tc, test_dmarc_two_authors);
 	tcase_add_test(tc, test_tag_numbered_message);
 	tcase_add_test(tc, test_unsub_lines);
+	tcase_add_test(tc, test_approve_subject_injection);
+	tcase_add_test(tc, test_dmarc_name_injection);
 	suite_add_tcase(s, tc);
 	return s;
 }
