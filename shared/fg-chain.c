@@ -5,13 +5,15 @@
  *	See fg-chain.h. One table names every step in order; each
  *	receiving step is one function below that looks at the context
  *	and decides. The message is read once with GMime in getinfo: the
- *	approval passphrase is removed there, before anything is parsed
- *	or stored, so no later step, record or stream entry holds it.
+ *	approval passphrase is removed there (fg_listmsg_approval()),
+ *	before anything is parsed or stored, so no later step, record or
+ *	stream entry holds it.
  */
 #include "fg-chain.h"
 #include "fg-attach.h"
 #include "fg-common.h"
 #include "fg-listmail.h"
+#include "fg-listmsg.h"
 #include "fg-mailparse.h"
 #include "fg-record.h"
 #include "fg-store.h"
@@ -177,74 +179,22 @@ static const char *ci_find(const char *s, const char *needle)
 	return NULL;
 }
 
-/* approval_from_subject - cut every "[approve:SECRET]" out of the
-   subject (a tag given twice must not leave one behind); the first
-   secret (caller frees) or NULL */
-static char *approval_from_subject(GMimeMessage *msg)
-{
-	const char *subject = g_mime_message_get_subject(msg);
-	const char *start, *end;
-	char *secret = NULL, *text, *rest;
-
-	if (subject == NULL)
-		return NULL;
-	text = fg_xstrdup(subject);
-	while ((start = ci_find(text, "[approve:")) != NULL &&
-	       (end = strchr(start, ']')) != NULL) {
-		if (secret == NULL) {
-			secret = fg_xstrndup(start + 9,
-					     (size_t)(end - (start + 9)));
-			fg_str_trim(secret);
-		}
-		end++;
-		if (*end == ' ' && (start == text || start[-1] == ' '))
-			end++;
-		rest = fg_xasprintf("%.*s%s", (int)(start - text), text, end);
-		explicit_bzero(text, strlen(text));
-		free(text);
-		text = rest;
-	}
-	if (secret != NULL)
-		g_mime_message_set_subject(msg, fg_str_trim(text), "utf-8");
-	explicit_bzero(text, strlen(text));
-	free(text);
-	return secret;
-}
-
-/* approval_from_headers - remove every Approved: and Approve: header;
-   the first value (caller frees) or NULL */
-static char *approval_from_headers(GMimeMessage *msg)
-{
-	GMimeHeaderList *headers = g_mime_object_get_header_list(
-		GMIME_OBJECT(msg));
-	static const char *const names[] = { "Approved", "Approve" };
-	char *secret = NULL;
-
-	for (size_t i = 0; i < FG_N_ELEMENTS(names); i++) {
-		const char *value;
-
-		while ((value = g_mime_object_get_header(GMIME_OBJECT(msg),
-							 names[i])) != NULL) {
-			if (secret == NULL)
-				secret = fg_str_trim(fg_xstrdup(value));
-			if (!g_mime_header_list_remove(headers, names[i]))
-				break;
-		}
-	}
-	return secret;
-}
-
-/* read_message - the message with GMime: take the approval out, keep
-   X-Loop; the bytes without the approval in ctx->message. -1 when it
-   is no message. */
+/* read_message - the message with GMime: the approval passphrase
+   taken out (fg_listmsg_approval(), wherever Mailman 3 looks for it)
+   and compared, X-Loop and X-BeenThere noted; the bytes without the
+   passphrase in ctx->message. -1 when it is no message. */
 static int read_message(struct fg_chain_ctx *ctx)
 {
 	GMimeParserOptions *options = g_mime_parser_options_new();
+	struct fg_listmsg_list lml = {
+		.name = ctx->list->name, .address = ctx->list->address,
+		.list_id = ctx->list->list_id,
+	};
+	enum fg_listmsg_approve approval = FG_LISTMSG_APPROVE_NONE;
 	GMimeStream *stream;
 	GMimeParser *parser;
 	GMimeMessage *msg;
-	char *from_header, *from_subject;
-	const char *x_loop;
+	const char *x_loop, *error;
 
 	g_mime_parser_options_set_rfc2047_compliance_mode(
 		options, GMIME_RFC_COMPLIANCE_LOOSE);
@@ -260,18 +210,18 @@ static int read_message(struct fg_chain_ctx *ctx)
 	x_loop = g_mime_object_get_header(GMIME_OBJECT(msg), "X-Loop");
 	if (x_loop != NULL)
 		ctx->x_loop = fg_xstrdup(x_loop);
-	from_header = approval_from_headers(msg);
-	from_subject = approval_from_subject(msg);
-	ctx->has_approval = from_header != NULL || from_subject != NULL;
+	ctx->been_there = *lml.address != '\0' && fg_listmsg_looped(msg, &lml);
+	if (fg_listmsg_approval(msg, ctx->passphrase, &approval, &error) < 0) {
+		/* a passphrase too long to be the list's: removed or not,
+		   the message is not approved; keep it from the forum */
+		g_object_unref(msg);
+		return -1;
+	}
+	ctx->has_approval = approval != FG_LISTMSG_APPROVE_NONE;
+	ctx->approved = approval == FG_LISTMSG_APPROVE_MATCH;
 	if (ctx->has_approval) {
 		char *text = g_mime_object_to_string(GMIME_OBJECT(msg), NULL);
 
-		ctx->approval = from_header != NULL ? from_header :
-			from_subject;
-		if (ctx->approval == from_header && from_subject != NULL) {
-			explicit_bzero(from_subject, strlen(from_subject));
-			free(from_subject);
-		}
 		ctx->message = fg_xstrdup(text);
 		ctx->message_size = strlen(text);
 		g_free(text);
@@ -318,6 +268,12 @@ static void step_loopdetect(struct fg_chain_ctx *ctx,
 		decide(d, FG_CHAIN_DISCARD, FG_NOT_POSTED_OWN,
 		       "message-id=<%s> is our own (%s)", ctx->rec->message_id,
 		       ctx->rec->reason);
+		return;
+	}
+	if (ctx->been_there) {
+		decide(d, FG_CHAIN_DISCARD, FG_NOT_POSTED_LOOP,
+		       "message-id=<%s> has X-BeenThere: %s",
+		       ctx->rec->message_id, list->address);
 		return;
 	}
 	if (ctx->x_loop != NULL && *list->address != '\0' &&
@@ -376,23 +332,6 @@ static void step_subscribers(struct fg_chain_ctx *ctx,
 
 /* ---- access ---- */
 
-/* approved - the approval given matches the list's passphrase (every
-   byte compared, so the time does not tell how much matched) */
-static bool approved(const struct fg_chain_ctx *ctx)
-{
-	size_t a, b;
-	unsigned char diff;
-
-	if (!ctx->has_approval || ctx->passphrase == NULL)
-		return false;
-	a = strlen(ctx->approval);
-	b = strlen(ctx->passphrase);
-	diff = a != b;
-	for (size_t i = 0; i < a && i < b; i++)
-		diff |= (unsigned char)(ctx->approval[i] ^ ctx->passphrase[i]);
-	return diff == 0;
-}
-
 /* step_access - may the sender post under the list's access mode */
 static void step_access(struct fg_chain_ctx *ctx, struct fg_chain_decision *d)
 {
@@ -401,7 +340,7 @@ static void step_access(struct fg_chain_ctx *ctx, struct fg_chain_decision *d)
 	int member, allowed;
 	bool subscriber = ctx->subscriber_state != NULL;
 
-	if (approved(ctx))
+	if (ctx->approved)
 		return;
 	if (ctx->access == FG_ACCESS_OPEN)
 		return;
@@ -579,10 +518,6 @@ void fg_chain_decision_clear(struct fg_chain_decision *d)
 
 void fg_chain_deinit(struct fg_chain_ctx *ctx)
 {
-	if (ctx->approval != NULL) {
-		explicit_bzero(ctx->approval, strlen(ctx->approval));
-		free(ctx->approval);
-	}
 	free(ctx->message);
 	free(ctx->x_loop);
 	free(ctx->subscriber_state);

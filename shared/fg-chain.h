@@ -22,13 +22,16 @@
  *	message is delivered (the Dovecot plugin calls fg_chain_run()):
  *
  *	getinfo: the list's facts, the envelope, the message read with
- *	GMime; an approval passphrase (an "Approved:" or "Approve:"
- *	header, or "[approve:SECRET]" in the subject) is taken out of the
- *	message whatever its value, and the rest is parsed into a record
- *	(fg_mail_parse() without the mirror mode's list rule).
- *	loopdetect (optional): our own Message-ID coming back, an X-Loop
- *	header naming the posting address, or a List-Id naming this list:
- *	discard.
+ *	GMime; an approval passphrase (an Approved:, Approve:, X-Approved:
+ *	or X-Approve: header, "[approve:SECRET]" in the subject, or an
+ *	"Approved:" first line of the text: fg_listmsg_approval()) is
+ *	taken out of the message whatever its value and compared with the
+ *	list's, and the rest is parsed into a record (fg_mail_parse()
+ *	without the mirror mode's list rule).
+ *	loopdetect (optional): our own Message-ID coming back, an
+ *	X-BeenThere (the header the fan-out writes, fg_listmsg_looped())
+ *	or X-Loop header naming the posting address, or a List-Id naming
+ *	this list: discard.
  *	bounce: a delivery report or a null sender: kept as "bounce",
  *	the bounce path of today (an automatic reply: "auto-reply").
  *	subscribers (optional): is the sender a subscriber
@@ -135,9 +138,10 @@ struct fg_chain_ctx {
 	char *message;			/* without the approval */
 	size_t message_size;
 	struct fg_record *rec;
-	bool has_approval;		/* a passphrase was given */
-	char *approval;			/* what was given (zeroed on free) */
+	bool has_approval;		/* a passphrase was given (removed) */
+	bool approved;			/* ... and it is the list's */
 	char *x_loop;			/* X-Loop values, NULL none */
+	bool been_there;		/* X-BeenThere: the posting address */
 	/* subscribers */
 	char *subscriber_state;		/* NULL: not a subscriber */
 	/* queue: 1 queued, 0 queued before */

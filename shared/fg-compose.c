@@ -184,9 +184,8 @@ static char *fg_compose_defuse_name(const char *name)
 	return clean;
 }
 
-/* fg_compose_address_valid - a plain ASCII addr-spec, local@domain,
-   with nothing that could end or extend a header */
-static bool fg_compose_address_valid(const char *addr)
+/* fg_compose_address_valid - see fg-compose.h */
+bool fg_compose_address_valid(const char *addr)
 {
 	const char *at;
 

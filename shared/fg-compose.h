@@ -101,6 +101,10 @@ struct fg_compose {
 bool fg_compose_unsubscribe_valid(const char *uri);
 #define FG_COMPOSE_UNSUBSCRIBE_MAX 512
 
+/* fg_compose_address_valid - a plain ASCII addr-spec, local@domain,
+   with nothing that could end or extend a header */
+bool fg_compose_address_valid(const char *addr);
+
 /* fg_compose_mail - the RFC 5322 message of a forum post */
 int fg_compose_mail(const struct fg_compose *c, char **data_r,
 		    size_t *size_r, const char **error_r);

@@ -7,7 +7,8 @@
 # everything it calls), webhook (the Discourse, generic and NodeBB
 # webhook readers), verp (VERP and Message-ID decoding), html (the
 # HTML-to-text converter), refusal (the list manager's notices about
-# forum posts, fg_refusal_parse) or auth (Authentication-Results); all
+# forum posts, fg_refusal_parse), auth (Authentication-Results) or
+# listmsg (the list's changes to a post, fg-listmsg); all
 # of them when none is named. Each runs
 # for FG_FUZZ_SECONDS (default 5) after reading its seeds: the
 # committed ones in tests/fuzz/corpus/TARGET, plus for policy the golden
@@ -56,7 +57,17 @@ sources() {
 	html)	echo fg-html.c fg-common.c ;;
 	refusal) echo fg-refusal.c fg-charset.c fg-attach.c fg-msgid.c \
 		fg-verp.c fg-common.c ;;
+	listmsg) echo fg-listmsg.c fg-listmsg-body.c fg-listmsg-approve.c \
+		fg-listmsg-token.c fg-listmsg-dmarc.c fg-charset.c fg-common.c ;;
 	*)	return 1 ;;
+	esac
+}
+
+# modules - pkg-config modules a target needs besides the common ones
+# (fg-compose, whose address check fg-listmsg uses, renders Markdown)
+modules() {
+	case $1 in
+	listmsg) echo libcmark ;;
 	esac
 }
 
@@ -86,7 +97,7 @@ build() {
 		-o "$out/fuzz_$1" "$fuzzdir/fuzz_$1.c" $files \
 		"$builddir/shared/.libs/libforumgate.a" \
 		$(pkg-config --libs hiredis gmime-3.0 jansson libcurl \
-			libcrypto libpsl) \
+			libcrypto libpsl $(modules "$1")) \
 		2>"$out/fuzz-build.log"; then
 		if grep -q "libclang_rt.fuzzer\|fsanitize=fuzzer" \
 			"$out/fuzz-build.log"; then
@@ -98,7 +109,7 @@ build() {
 	fi
 }
 
-targets=${*:-policy mail webhook verp html refusal auth}
+targets=${*:-policy mail webhook verp html refusal auth listmsg}
 for t in $targets; do
 	sources "$t" >/dev/null || { echo "unknown target $t"; exit 2; }
 done

@@ -203,7 +203,7 @@ START_TEST(test_getinfo_takes_the_approval_out)
 	fg_chain_run_step(&ctx, "getinfo", &d);
 	ck_assert_int_eq(d.action, FG_CHAIN_CONTINUE);
 	ck_assert(ctx.has_approval);
-	ck_assert_str_eq(ctx.approval, "sesame");
+	ck_assert(ctx.approved);
 	ck_assert_ptr_null(strstr(ctx.message, "sesame"));
 	ck_assert_ptr_null(strstr(ctx.message, "Approved"));
 	ck_assert_ptr_null(strstr(ctx.message, "again"));
@@ -243,6 +243,11 @@ START_TEST(test_loopdetect_and_bounce)
 		       "\r\n", "loop2");
 	expect(data, "ann@example.org", NULL, "loopdetect", FG_CHAIN_DISCARD,
 	       "List-Id");
+	free(data);
+	data = message("ann@example.org", "Loop", "X-BeenThere: " LIST_ADDRESS
+		       "\r\n", "loop4");
+	expect(data, "ann@example.org", NULL, "loopdetect", FG_CHAIN_DISCARD,
+	       "X-BeenThere");
 	free(data);
 	/* another list's List-Id is ordinary traffic */
 	data = message("ann@example.org", "Other list",
@@ -320,6 +325,14 @@ START_TEST(test_access_modes)
 	data = message("sub@example.org", "[approve:nope] Bad", "", "acc10");
 	expect(data, "sub@example.org", "sesame", "access", FG_CHAIN_REJECT,
 	       "wrong passphrase");
+	free(data);
+	/* Mailman's "Approved:" first line of the text */
+	data = fg_xasprintf("From: <sub@example.org>\r\nSubject: Body\r\n"
+			    "Message-ID: <acc14@example.org>\r\n"
+			    "Content-Type: text/plain\r\n\r\n"
+			    "Approved: sesame\r\n\r\nThe text.\r\n");
+	expect(data, "sub@example.org", "sesame", "queue", FG_CHAIN_CONTINUE,
+	       NULL);
 	free(data);
 	data = message("sub@example.org", "[approve:sesame] Good", "", "acc11");
 	expect(data, "sub@example.org", "sesame", "queue", FG_CHAIN_CONTINUE,
