@@ -1339,6 +1339,25 @@ mlmmj     unix  -       n       n       -       -       pipe
                               capture_output=True, text=True, timeout=60,
                               stdin=subprocess.DEVNULL)
 
+    def wait_deferred(self, recipient, since, timeout=60.0):
+        """Wait until Postfix has logged a failed try for `recipient`
+        (status=deferred) after log offset `since` (from log_offsets());
+        return the reason Postfix gave.  The log keeps every try, so
+        this cannot miss a short stay in the deferred queue the way a
+        poll of postqueue can (the stack's backoff is seconds)."""
+        path = self.log_path("postfix")
+        needle = "to=<%s>," % recipient
+
+        def logged():
+            text = _tail_text(path, 10 ** 9, start=since.get("postfix", 0))
+            for line in text.splitlines():
+                if needle in line and "status=deferred" in line:
+                    _, _, reason = line.partition("status=deferred")
+                    return reason.strip() or "(no reason)"
+            return None
+        return wait_for(logged, timeout,
+                        "Postfix to defer the mail to %s" % recipient)
+
     def wait_queue_empty(self, timeout=45.0):
         """Wait until Postfix has no message left in any queue."""
         last = []

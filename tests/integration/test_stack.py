@@ -116,14 +116,9 @@ def test_postfix_defer_and_retry(stack):
     # which does not exist yet: Postfix defers the mail
     msg = stack.make_message("bob@example.test", stack.later_address,
                              "Deferred then delivered")
+    since = stack.log_offsets()
     stack.send_mail("bob@example.test", stack.later_address, msg)
-
-    def deferred():
-        return [q for q in stack.postfix_queue()
-                if q["queue_name"] == "deferred"
-                and q["recipients"][0]["address"] == stack.later_address]
-    item = stack.wait_for(deferred, 30, "the mail to be deferred")[0]
-    reason = item["recipients"][0].get("delay_reason", "")
+    reason = stack.wait_deferred(stack.later_address, since)
     assert "later-lmtp" in reason, reason
     # the socket appears (a link to Dovecot's LMTP): the retry delivers it
     os.symlink(stack.lmtp_socket, stack.later_lmtp_socket)
@@ -142,16 +137,9 @@ def test_dovecot_down_defers_then_delivers(stack):
     try:
         msg = stack.make_message("alice@example.test", "bob@example.test",
                                  "Waiting for Dovecot")
+        since = stack.log_offsets()
         stack.send_mail("alice@example.test", "bob@example.test", msg)
-        # deferred: in the deferred queue, or back in the active queue
-        # for its next try with the reason of the failed one (the
-        # stack's backoff is seconds, so a poll may miss the former)
-        stack.wait_for(
-            lambda: any(q["queue_name"] == "deferred" or
-                        any(r.get("delay_reason")
-                            for r in q.get("recipients", []))
-                        for q in stack.postfix_queue()),
-            60, "Postfix to defer the mail while Dovecot is down")
+        stack.wait_deferred("bob@example.test", since)
     finally:
         stack.daemon_start("dovecot")
     stack.postfix_flush()
