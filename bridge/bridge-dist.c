@@ -16,9 +16,10 @@
  *	the delivery to the posting address (Return-Path, Delivered-To)
  *	go, the subject gets the list's tag (step "tag", unless chain_off
  *	names it), the list's footer template (field "footer") is added
- *	(step "footer"), the list headers are set (List-Id, List-Post,
- *	..., Precedence, X-BeenThere), and the message is written with
- *	CR LF line ends. A message that cannot be read or changed is
+ *	(step "footer"), From is rewritten when the list's dmarc_from is
+ *	"always" (Mailman's DMARC mitigation), the list headers are set
+ *	(List-Id, List-Post, ..., Precedence, X-BeenThere), and the
+ *	message is written with CR LF line ends. A message that cannot be read or changed is
  *	dead-lettered with the reason, before any copy is sent.
  *	single-instance: fg_store_dist_start() refuses a Message-ID whose
  *	fan-out another entry began; else it snapshots the enabled
@@ -122,6 +123,7 @@ static int dist_build(struct dist_run *run, const char *message,
 		.list = &run->lml,
 		.tag = dist_step_on(def, "tag"),
 		.footer = dist_step_on(def, "footer") ? def->footer : NULL,
+		.dmarc_always = def->dmarc_always,
 		.personal_unsubscribe = run->lml.unsubscribe_base != NULL,
 	};
 

@@ -115,6 +115,9 @@ struct fg_list {
 	/* the file holding the list's approval passphrase (field
 	   "passphrase_file", read with fg_secret_file_read()); NULL none */
 	char *passphrase_file;
+	/* list mode: field "dmarc_from" = "always": every copy's From is
+	   rewritten as Mailman's DMARC mitigation does (fg_listmsg_dmarc()) */
+	bool dmarc_always;
 };
 
 enum fg_queue {

@@ -131,6 +131,10 @@ def test_list_and_subscribers(stack):
                 check=True)
     stack.admin("subscribe", LIST, NOT_SENT[1], "--state", "digest",
                 check=True)
+    assert "dmarc_from: off" in stack.admin("list", "show", LIST,
+                                            check=True).stdout
+    assert stack.admin("list", "set", LIST, "dmarc_from",
+                       "sometimes").returncode == 64
     _restart_bridge(stack, list_unsubscribe_url=UNSUB_URL)
 
 
@@ -174,6 +178,28 @@ def test_post_reaches_each_subscriber_once(stack):
             "recipients=2 sent=2 refused=0" % (LIST, mid.strip("<>"))) \
         in log, log[-3000:]
     assert stack.redis_call("EXISTS", "fg:{%s}:dist-progress" % LIST) == 0
+
+
+@requires("plugin", "forumsim", "bridge", "admin", "policyd")
+def test_dmarc_from_always(stack):
+    """dmarc_from always: each copy comes from the list, the author in
+    Reply-To and X-Original-From."""
+    stack.admin("list", "set", LIST, "dmarc_from", "always", check=True)
+    try:
+        # read at start (else within 10 s, or on SIGHUP)
+        _restart_bridge(stack)
+        msg, _ = _post(stack, "alice@example.test", "Munged %s" % _uid(),
+                       "From the list's address.\n")
+        got = stack.wait_mail("carol@example.test",
+                              lambda m: m["Message-ID"] == msg["Message-ID"],
+                              timeout=60)
+        assert got["From"].addresses[0].addr_spec == ADDRESS, got["From"]
+        assert "via" in got["From"].addresses[0].display_name, got["From"]
+        assert "alice@example.test" in got["Reply-To"], got["Reply-To"]
+        assert "alice@example.test" in got["X-Original-From"]
+    finally:
+        stack.admin("list", "set", LIST, "dmarc_from", "off", check=True)
+        _restart_bridge(stack)
 
 
 @requires("plugin", "forumsim", "bridge", "admin", "policyd")

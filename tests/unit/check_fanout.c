@@ -348,6 +348,16 @@ START_TEST(test_build)
 	free(lines);
 	free(copy);
 
+	/* the DMARC rewrite of every copy */
+	set.dmarc_always = true;
+	ck_assert_int_eq(fg_listmsg_build(build_in, sizeof(build_in) - 1,
+					  &set, &copy, &size, &error), 0);
+	ck_assert_ptr_nonnull(strstr(copy, "\r\nFrom: Alice via ml <ml@lists.example.org>\r\n"));
+	ck_assert_ptr_nonnull(strstr(copy, "\r\nReply-To: Alice <alice@example.org>\r\n"));
+	ck_assert_ptr_nonnull(strstr(copy, "\r\nX-Original-From: Alice <alice@example.org>\r\n"));
+	free(copy);
+	set.dmarc_always = false;
+
 	/* not a message, or a list that cannot be in a header: refused */
 	ck_assert_int_eq(fg_listmsg_build("", 0, &set, &copy, &size, &error),
 			 -1);
