@@ -19,15 +19,18 @@
  *	(step "footer"), From is rewritten when the list's dmarc_from is
  *	"always" (Mailman's DMARC mitigation), the list headers are set
  *	(List-Id, List-Post, ..., Precedence, X-BeenThere), and the
- *	message is written with CR LF line ends. A message that cannot be read or changed is
- *	dead-lettered with the reason, before any copy is sent.
+ *	message is written with CR LF line ends. A message that cannot
+ *	be read or changed is dead-lettered with the reason, before any
+ *	copy is sent.
  *	single-instance: fg_store_dist_start() refuses a Message-ID whose
  *	fan-out another entry began; else it snapshots the enabled
  *	subscribers, or finds the snapshot and the position of a fan-out
  *	this or another daemon began and did not finish (fg-store.h,
  *	shared/fg-store-fanout.c).
  *	run: one SMTP transaction per recipient through smtp_relay's
- *	routes (bridge-relay.h; each route keeps its connection), from
+ *	routes (bridge-relay.h; each route keeps its connection; a plain
+ *	smtp:// route, the local MTA, gets MAIL, RCPT and DATA pipelined,
+ *	fg-smtp-pipe.h), from
  *	the recipient's own VERP return path (fg_verp_make_recipient():
  *	a bounce names the subscriber, and a forged one fails its MAC),
  *	with the recipient's one-click List-Unsubscribe lines in front
@@ -430,7 +433,7 @@ int dist_start(struct bridge *b, struct worker **worker_r,
 	struct dist *d = fg_xcalloc(1, sizeof(*d));
 	struct worker *w = fg_xcalloc(1, sizeof(*w));
 
-	if (relay_open(&d->relay, b->config, w, error_r) < 0) {
+	if (relay_open(&d->relay, b->config, w, true, error_r) < 0) {
 		free(d);
 		free(w);
 		return -1;

@@ -676,7 +676,7 @@ int outbound_start(struct bridge *b, struct worker **worker_r,
 	out->fset = fset;
 	out->api_key = fg_xstrdup(c->forum_api_key);
 	if (ret == 0)
-		ret = relay_open(&out->relay, c, w, error_r);
+		ret = relay_open(&out->relay, c, w, false, error_r);
 	if (ret == 0 && strcmp(c->refused_notify, "pm") == 0) {
 		out->notify = fg_forum_can_message(out->forum);
 		if (!out->notify)

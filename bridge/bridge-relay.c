@@ -10,6 +10,7 @@
 #include "bridge-worker.h"
 #include "fg-secret.h"
 #include "fg-smtp.h"
+#include "fg-smtp-pipe.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,7 @@ static int relay_parse_routes(struct relay *relay, const struct fg_config *c,
 
 /* relay_open - see bridge-relay.h */
 int relay_open(struct relay *relay, const struct fg_config *c,
-	       struct worker *w, const char **error_r)
+	       struct worker *w, bool pipelining, const char **error_r)
 {
 	memset(relay, 0, sizeof(*relay));
 	if (relay_parse_routes(relay, c, error_r) < 0) {
@@ -80,6 +81,15 @@ int relay_open(struct relay *relay, const struct fg_config *c,
 			.progress = worker_progress,
 			.progress_context = w,
 		};
+		if (pipelining && fg_smtp_pipe_usable(sset.relay)) {
+			if (fg_smtp_pipe_init(sset.relay, NULL, sset.timeout_ms,
+					      &relay->routes[i].pipe,
+					      error_r) < 0) {
+				relay_close(relay);
+				return -1;
+			}
+			continue;
+		}
 		if (fg_smtp_init(&sset, &relay->routes[i].smtp, error_r) < 0) {
 			relay_close(relay);
 			return -1;
@@ -93,6 +103,7 @@ void relay_close(struct relay *relay)
 {
 	for (size_t i = 0; i < relay->n_routes; i++) {
 		fg_smtp_deinit(&relay->routes[i].smtp);
+		fg_smtp_pipe_deinit(&relay->routes[i].pipe);
 		free(relay->routes[i].relay);
 		free(relay->routes[i].shown);
 		free(relay->routes[i].sender);
@@ -126,8 +137,14 @@ int relay_send(struct relay *relay, const struct fg_config *c,
 		if (n_ready > 0 && r->skip_until_ms > now)
 			continue;
 		sender = make_sender(context, base);
-		status = fg_smtp_send(r->smtp, sender != NULL ? sender : base,
-				      &rcpt, 1, data, size, reply_r);
+		if (r->pipe != NULL)
+			status = fg_smtp_pipe_send(r->pipe, sender != NULL ?
+						   sender : base, rcpt, data,
+						   size, reply_r);
+		else
+			status = fg_smtp_send(r->smtp, sender != NULL ? sender :
+					      base, &rcpt, 1, data, size,
+					      reply_r);
 		free(sender);
 		if (status != FG_SMTP_TRANSIENT) {
 			if (r->skip_until_ms != 0)

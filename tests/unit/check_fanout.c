@@ -7,12 +7,20 @@
  *	recipients' snapshot, the recorded position and a resume after a
  *	crash (a new lease), the single-instance refusal, the fencing of
  *	every write, the finish. Then fg_listmsg_build(), the copy the
- *	fan-out sends. Skips (exit 77) when redis-server is not installed.
+ *	fan-out sends, and fg-smtp-pipe against a scripted SMTP server in
+ *	a child process (pipelined commands, refusals, a dropped
+ *	connection, dot-stuffing). Skips (exit 77) when redis-server is not
+ *	installed.
  */
 #include "fg-common.h"
 #include "fg-listmsg.h"
 #include "fg-mailparse.h"
+#include "fg-smtp.h"
+#include "fg-smtp-pipe.h"
 #include "fg-store.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <check.h>
 #include <signal.h>
@@ -369,6 +377,270 @@ START_TEST(test_build)
 }
 END_TEST
 
+
+/* ---- fg-smtp-pipe against a scripted relay ---- */
+
+static char relay_log[300];
+
+/* relay_line - one line from fd into line (without CR LF); the number
+   of complete lines that were in the same read in *batch_r; -1 EOF */
+static int relay_line(int fd, char *buf, size_t *len, char *line,
+		      size_t size, int *batch_r)
+{
+	for (;;) {
+		char *nl = memchr(buf, '\n', *len);
+
+		if (nl != NULL) {
+			size_t n = (size_t)(nl - buf), used = n + 1;
+
+			if (n > 0 && buf[n - 1] == '\r')
+				n--;
+			if (n >= size)
+				n = size - 1;
+			memcpy(line, buf, n);
+			line[n] = '\0';
+			memmove(buf, buf + used, *len - used);
+			*len -= used;
+			return 0;
+		}
+		ssize_t r = read(fd, buf + *len, 8192 - *len);
+		if (r <= 0)
+			return -1;
+		*len += (size_t)r;
+		*batch_r = 0;
+		for (size_t i = 0; i < *len; i++)
+			*batch_r += buf[i] == '\n';
+	}
+}
+
+/* relay_say - write a reply */
+static void relay_say(int fd, const char *text)
+{
+	if (write(fd, text, strlen(text)) < 0)
+		_exit(2);
+}
+
+/* relay_serve - the scripted relay: one connection after another;
+   RCPT refuse@ 550, defer@ 451, close@ drops the connection; each
+   message and each read of several commands is logged */
+static void relay_serve(int lfd, bool pipelining)
+{
+	FILE *log = fopen(relay_log, "a");
+
+	setvbuf(log, NULL, _IONBF, 0);
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL), batch = 0, rcpts = 0;
+		char buf[8192], line[1100], from[1100] = "", to[1100] = "";
+		size_t len = 0;
+
+		if (fd < 0)
+			_exit(0);
+		relay_say(fd, "220 relay.test ESMTP\r\n");
+		while (relay_line(fd, buf, &len, line, sizeof(line),
+				  &batch) == 0) {
+			if (batch >= 3)
+				fprintf(log, "BATCH %d\n", batch);
+			if (strncasecmp(line, "EHLO ", 5) == 0)
+				relay_say(fd, pipelining ?
+					  "250-relay.test\r\n250-PIPELINING\r\n"
+					  "250 8BITMIME\r\n" :
+					  "250-relay.test\r\n250 8BITMIME\r\n");
+			else if (strncasecmp(line, "MAIL FROM:", 10) == 0) {
+				snprintf(from, sizeof(from), "%s", line + 10);
+				rcpts = 0;
+				relay_say(fd, "250 2.1.0 Ok\r\n");
+			} else if (strncasecmp(line, "RCPT TO:", 8) == 0) {
+				if (strstr(line, "close@") != NULL)
+					break;
+				if (strstr(line, "refuse@") != NULL)
+					relay_say(fd, "550 5.1.1 <refuse@x.test>: "
+						  "Recipient address rejected\r\n");
+				else if (strstr(line, "defer@") != NULL)
+					relay_say(fd, "451 4.2.0 later\r\n");
+				else {
+					snprintf(to, sizeof(to), "%s", line + 8);
+					rcpts++;
+					relay_say(fd, "250 2.1.5 Ok\r\n");
+				}
+			} else if (strcasecmp(line, "DATA") == 0) {
+				if (rcpts == 0) {
+					relay_say(fd, "554 5.5.1 no valid "
+						  "recipients\r\n");
+					continue;
+				}
+				relay_say(fd, "354 go ahead\r\n");
+				fprintf(log, "MSG %s %s\n", from, to);
+				while (relay_line(fd, buf, &len, line,
+						  sizeof(line), &batch) == 0 &&
+				       strcmp(line, ".") != 0)
+					fprintf(log, "| %s\n", line);
+				relay_say(fd, "250 2.0.0 Ok: queued\r\n");
+			} else if (strcasecmp(line, "RSET") == 0) {
+				rcpts = 0;
+				relay_say(fd, "250 2.0.0 Ok\r\n");
+			} else if (strcasecmp(line, "QUIT") == 0) {
+				relay_say(fd, "221 2.0.0 Bye\r\n");
+				break;
+			} else
+				relay_say(fd, "502 5.5.2 what\r\n");
+		}
+		close(fd);
+	}
+}
+
+/* relay_start - the scripted relay in a child; its port */
+static int relay_start(bool pipelining, pid_t *pid_r)
+{
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in sin;
+	} u = { .sin = { .sin_family = AF_INET } };
+	socklen_t slen = sizeof(u.sin);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+
+	u.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, &u.sa, sizeof(u.sin)), 0);
+	ck_assert_int_eq(listen(lfd, 8), 0);
+	ck_assert_int_eq(getsockname(lfd, &u.sa, &slen), 0);
+	snprintf(relay_log, sizeof(relay_log), "%s/relay-%d.log", tmpdir,
+		 pipelining);
+	*pid_r = fork();
+	if (*pid_r == 0) {
+		/* not the test's handlers: stopped with SIGKILL */
+		signal(SIGTERM, SIG_DFL);
+		relay_serve(lfd, pipelining);
+		_exit(0);
+	}
+	close(lfd);
+	return ntohs(u.sin.sin_port);
+}
+
+/* relay_log_text - what the relay logged */
+static char *relay_log_text(void)
+{
+	char *text = fg_xcalloc(1, 65536);
+	FILE *f = fopen(relay_log, "r");
+
+	if (f != NULL) {
+		size_t n = fread(text, 1, 65535, f);
+		text[n] = '\0';
+		fclose(f);
+	}
+	return text;
+}
+
+START_TEST(test_pipe_usable)
+{
+	ck_assert(fg_smtp_pipe_usable("smtp://127.0.0.1:25"));
+	ck_assert(fg_smtp_pipe_usable("smtp://127.0.0.1:25/helo.test"));
+	ck_assert(fg_smtp_pipe_usable("localhost:2525"));
+	ck_assert(fg_smtp_pipe_usable("smtp://[::1]:25"));
+	ck_assert(!fg_smtp_pipe_usable("smtps://127.0.0.1:465"));
+	ck_assert(!fg_smtp_pipe_usable("smtp://user:pw@127.0.0.1:587"));
+	ck_assert(!fg_smtp_pipe_usable(""));
+	ck_assert(!fg_smtp_pipe_usable("smtp://"));
+}
+END_TEST
+
+static const char pipe_msg[] =
+	"Subject: pipelined\r\n\r\n.a line with a dot\r\nbare LF\nend\r\n";
+
+/* pipe_send - pipe_msg from sender to rcpt */
+static int pipe_send(struct fg_smtp_pipe *pipe, const char *sender,
+		     const char *rcpt, const char **reply_r)
+{
+	return fg_smtp_pipe_send(pipe, sender, rcpt, pipe_msg,
+				 sizeof(pipe_msg) - 1, reply_r);
+}
+
+START_TEST(test_pipe_transactions)
+{
+	struct fg_smtp_pipe *pipe;
+	const char *error, *reply;
+	char relay[64], *log;
+	pid_t pid;
+	int port = relay_start(true, &pid);
+
+	snprintf(relay, sizeof(relay), "smtp://127.0.0.1:%d", port);
+	ck_assert_int_eq(fg_smtp_pipe_init(relay, "client.test", 5000, &pipe,
+					   &error), 0);
+	ck_assert_int_eq(pipe_send(pipe, "b+1@l.test", "ok@x.test", &reply),
+			 FG_SMTP_OK);
+	ck_assert(fg_smtp_pipe_pipelining(pipe));
+	ck_assert_ptr_nonnull(strstr(reply, "250 2.0.0"));
+	/* refused for good: the deciding answer is the RCPT's */
+	ck_assert_int_eq(pipe_send(pipe, "b+2@l.test", "refuse@x.test", &reply),
+			 FG_SMTP_PERMANENT);
+	ck_assert_ptr_nonnull(strstr(reply, "550 5.1.1"));
+	ck_assert_int_eq(pipe_send(pipe, "b+3@l.test", "defer@x.test", &reply),
+			 FG_SMTP_TRANSIENT);
+	ck_assert_ptr_nonnull(strstr(reply, "451 4.2.0"));
+	/* the connection goes on after refusals */
+	ck_assert_int_eq(pipe_send(pipe, "", "ok2@x.test", &reply),
+			 FG_SMTP_OK);
+	/* dropped: transient; the next send connects again */
+	ck_assert_int_eq(pipe_send(pipe, "b+5@l.test", "close@x.test", &reply),
+			 FG_SMTP_TRANSIENT);
+	ck_assert_int_eq(pipe_send(pipe, "b+6@l.test", "ok3@x.test", &reply),
+			 FG_SMTP_OK);
+	/* bad addresses never reach the relay */
+	ck_assert_int_eq(pipe_send(pipe, "b@l.test", "a>\r\nDATA", &reply),
+			 FG_SMTP_PERMANENT);
+	fg_smtp_pipe_deinit(&pipe);
+	ck_assert_ptr_null(pipe);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	log = relay_log_text();
+	ck_assert_ptr_nonnull(strstr(log, "MSG <b+1@l.test> <ok@x.test>\n"
+				     "| Subject: pipelined\n| \n"
+				     "| ..a line with a dot\n| bare LF\n"
+				     "| end\n"));
+	ck_assert_ptr_nonnull(strstr(log, "MSG <> <ok2@x.test>\n"));
+	ck_assert_ptr_nonnull(strstr(log, "MSG <b+6@l.test> <ok3@x.test>\n"));
+	ck_assert_ptr_null(strstr(log, "refuse@x.test>\n|"));
+	ck_assert_ptr_null(strstr(log, "defer@"));
+	/* MAIL, RCPT and DATA came in one write */
+	ck_assert_ptr_nonnull(strstr(log, "BATCH 3\n"));
+	free(log);
+}
+END_TEST
+
+START_TEST(test_pipe_without_pipelining)
+{
+	struct fg_smtp_pipe *pipe;
+	const char *error, *reply;
+	char relay[64], *log;
+	pid_t pid;
+	int port = relay_start(false, &pid);
+
+	snprintf(relay, sizeof(relay), "127.0.0.1:%d", port);
+	ck_assert_int_eq(fg_smtp_pipe_init(relay, NULL, 5000, &pipe, &error),
+			 0);
+	ck_assert_int_eq(pipe_send(pipe, "b@l.test", "refuse@x.test", &reply),
+			 FG_SMTP_PERMANENT);
+	ck_assert_int_eq(pipe_send(pipe, "b@l.test", "ok@x.test", &reply),
+			 FG_SMTP_OK);
+	ck_assert(!fg_smtp_pipe_pipelining(pipe));
+	fg_smtp_pipe_deinit(&pipe);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	log = relay_log_text();
+	ck_assert_ptr_nonnull(strstr(log, "MSG <b@l.test> <ok@x.test>\n"));
+	/* one command at a time */
+	ck_assert_ptr_null(strstr(log, "BATCH"));
+	free(log);
+	/* nobody listens: transient */
+	ck_assert_int_eq(fg_smtp_pipe_init(relay, NULL, 2000, &pipe, &error),
+			 0);
+	ck_assert_int_eq(pipe_send(pipe, "b@l.test", "ok@x.test", &reply),
+			 FG_SMTP_TRANSIENT);
+	ck_assert_ptr_nonnull(strstr(reply, "cannot connect"));
+	fg_smtp_pipe_deinit(&pipe);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fanout");
@@ -391,6 +663,9 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tb, test_build);
+	tcase_add_test(tb, test_pipe_usable);
+	tcase_add_test(tb, test_pipe_transactions);
+	tcase_add_test(tb, test_pipe_without_pipelining);
 	suite_add_tcase(s, tb);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
