@@ -537,6 +537,7 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 		printf("dmarc_from: %s\n", list->dmarc_always ? "always" :
 		       "off");
 		print_subscriber_count(store, list->name);
+		print_fanout(store, list->name);
 	}
 	/* the path only: the passphrase is never printed */
 	if (list->passphrase_file != NULL)

@@ -178,6 +178,8 @@ def test_post_reaches_each_subscriber_once(stack):
             "recipients=2 sent=2 refused=0" % (LIST, mid.strip("<>"))) \
         in log, log[-3000:]
     assert stack.redis_call("EXISTS", "fg:{%s}:dist-progress" % LIST) == 0
+    show = stack.admin("list", "show", LIST, check=True).stdout
+    assert "fan-out: 0 post(s) waiting\n" in show, show
 
 
 @requires("plugin", "forumsim", "bridge", "admin", "policyd")
