@@ -323,25 +323,35 @@ int fg_store_dist_progress_get(struct fg_store *store, const char *list,
 {
 	char key[FG_KEY_SIZE];
 	redisReply *reply;
-	int ret = 0;
 
 	memset(progress_r, 0, sizeof(*progress_r));
 	*entry_id_r = NULL;
-	reply = fg_store_cmd(store, error_r, "HMGET",
-			     fg_key(key, FG_KEY_DIST_PROGRESS, list), "entry",
-			     "total", "next", "sent", "refused", NULL);
+	/* HGETALL, not HMGET: the admin's ACL rules have the former */
+	reply = fg_store_cmd(store, error_r, "HGETALL",
+			     fg_key(key, FG_KEY_DIST_PROGRESS, list), NULL);
 	if (reply == NULL)
 		return -1;
-	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 5 &&
-	    reply->element[0]->type == REDIS_REPLY_STRING) {
-		*entry_id_r = fg_xstrndup(reply->element[0]->str,
-					  reply->element[0]->len);
-		progress_r->total = fg_dist_int(reply, 1);
-		progress_r->next = fg_dist_int(reply, 2);
-		progress_r->sent = fg_dist_int(reply, 3);
-		progress_r->refused = fg_dist_int(reply, 4);
-		ret = 1;
+	for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY &&
+	     i + 1 < reply->elements; i += 2) {
+		const redisReply *k = reply->element[i];
+		const redisReply *v = reply->element[i + 1];
+		long long n;
+
+		if (k->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING)
+			continue;
+		n = strtoll(v->str, NULL, 10);
+		if (strcmp(k->str, "entry") == 0 && *entry_id_r == NULL)
+			*entry_id_r = fg_xstrndup(v->str, v->len);
+		else if (strcmp(k->str, "total") == 0)
+			progress_r->total = n;
+		else if (strcmp(k->str, "next") == 0)
+			progress_r->next = n;
+		else if (strcmp(k->str, "sent") == 0)
+			progress_r->sent = n;
+		else if (strcmp(k->str, "refused") == 0)
+			progress_r->refused = n;
 	}
 	freeReplyObject(reply);
-	return ret;
+	return *entry_id_r != NULL ? 1 : 0;
 }
