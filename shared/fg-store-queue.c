@@ -1042,7 +1042,8 @@ struct fg_post *fg_post_from_entry(const struct fg_entry *entry)
 /* Move dead letters back: KEYS[1] the dead stream, KEYS[2] the inbound
    queue, KEYS[3] the outbound queue, KEYS[4] and KEYS[5] their replay
    streams, KEYS[6] the distribution stream (a dead letter of the
-   fan-out goes back to its end: it has no replay stream); ARGV[1] an entry id or "" for all (at most ARGV[2]). The
+   fan-out goes back to its end: it has no replay stream); ARGV[1] an
+   entry id or "" for all (at most ARGV[2]). The
    bookkeeping fields of the dead-letter stream are dropped, the rest
    is the entry as it was queued, added to the replay stream under its
    original id (entry_id). A stream only takes ids above its newest:

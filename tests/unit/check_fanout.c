@@ -257,6 +257,41 @@ START_TEST(test_fenced)
 }
 END_TEST
 
+START_TEST(test_dead_letter_back_to_dist)
+{
+	struct fg_lease lease;
+	struct fg_entry *entry;
+	const char *error;
+	long long moved, len;
+	char id[64];
+
+	lease = take_lease("fd", "d1");
+	queue_post("fd", "dead@example.org", "d1", id, sizeof(id));
+	ck_assert_int_eq(fg_store_queue_read(store, "fd", FG_QUEUE_DIST, "d1",
+					     0, &entry, &error), 1);
+	ck_assert_int_eq(fg_store_queue_bury(store, "fd", FG_QUEUE_DIST,
+					     &lease, entry, "cannot build",
+					     NULL, &error), 1);
+	fg_entry_free(&entry);
+	ck_assert_int_eq(redis_int("XLEN 'fg:{fd}:dist'"), 0);
+	ck_assert_int_eq(redis_int("XLEN 'fg:{fd}:dead'"), 1);
+	/* replayed: back at the end of the distribution stream, never
+	   into the forum's queue */
+	ck_assert_int_eq(fg_store_dead_replay(store, "fd", NULL, &moved,
+					      &error), 0);
+	ck_assert_int_eq(moved, 1);
+	ck_assert_int_eq(fg_store_queue_len(store, "fd", FG_QUEUE_DIST, &len,
+					    &error), 0);
+	ck_assert_int_eq(len, 1);
+	ck_assert_int_eq(redis_int("XLEN 'fg:{fd}:in'"), 0);
+	ck_assert_int_eq(fg_store_queue_read(store, "fd", FG_QUEUE_DIST, "d1",
+					     0, &entry, &error), 1);
+	ck_assert_str_eq(fg_entry_get(entry, "message_id"), "dead@example.org");
+	ck_assert_ptr_null(fg_entry_get(entry, "reason"));
+	fg_entry_free(&entry);
+}
+END_TEST
+
 START_TEST(test_large_snapshot)
 {
 	enum { N = 10000 };
@@ -659,6 +694,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_snapshot_record_resume);
 	tcase_add_test(tc, test_fenced);
+	tcase_add_test(tc, test_dead_letter_back_to_dist);
 	tcase_add_test(tc, test_large_snapshot);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
