@@ -7,9 +7,8 @@ forumgate_list=ml (STACK_OPTIONS["dovecot_list_users"]). A subscriber's
 post (the policy daemon counts a list-mode list's subscribers as
 members) becomes a forum topic and an fg:{ml}:dist entry (the fan-out
 that sends it is held off here: another daemon holds its lease); a
-non-subscriber's
-post to the members-only list is refused at RCPT time by the policy
-daemon and, delivered straight over LMTP (mail that did not pass the
+non-subscriber's post to the members-only list is refused at RCPT time
+by the policy daemon and, delivered straight over LMTP (mail that did not pass the
 policy daemon), refused by the chain's access step, named in Dovecot's
 log and kept under "Not posted/rejected"; an Approved: passphrase admits
 a post whose secret reaches neither the forum nor the dist entry; 1,000
