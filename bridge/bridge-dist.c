@@ -433,7 +433,8 @@ int dist_start(struct bridge *b, struct worker **worker_r,
 	struct dist *d = fg_xcalloc(1, sizeof(*d));
 	struct worker *w = fg_xcalloc(1, sizeof(*w));
 
-	if (relay_open(&d->relay, b->config, w, true, error_r) < 0) {
+	if (relay_open(&d->relay, b->config, w, b->config->fanout_pipelining,
+		       error_r) < 0) {
 		free(d);
 		free(w);
 		return -1;

@@ -123,6 +123,7 @@ struct fg_config {
 	char *refused_notify;		/* "off" or "pm" */
 	/* List mode: the fan-out */
 	char *list_unsubscribe_url;	/* one-click base; "": none */
+	bool fanout_pipelining;		/* fg-smtp-pipe on plain smtp:// */
 	/* Secrets in their own files (read by fg_config_load) */
 	char *secret_file;
 	char *forum_api_key_file;
