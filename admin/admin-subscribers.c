@@ -45,6 +45,30 @@ void print_subscriber_count(struct fg_store *store, const char *list)
 	printf("subscribers: %lld\n", count);
 }
 
+/* print_fanout - list show's line on the fan-out: posts waiting in
+   fg:{LIST}:dist, and where the one being sent stands */
+void print_fanout(struct fg_store *store, const char *list)
+{
+	struct fg_dist_progress p;
+	const char *error;
+	char *entry_id;
+	long long waiting;
+	int ret;
+
+	if (fg_store_queue_len(store, list, FG_QUEUE_DIST, &waiting,
+			       &error) < 0 ||
+	    (ret = fg_store_dist_progress_get(store, list, &p, &entry_id,
+					      &error)) < 0)
+		die(EX_TEMPFAIL, "%s", error);
+	printf("fan-out: %lld post(s) waiting", waiting);
+	if (ret > 0)
+		printf("; entry %s at recipient %lld of %lld (%lld sent, %lld "
+		       "refused)", entry_id, p.next, p.total, p.sent,
+		       p.refused);
+	printf("\n");
+	free(entry_id);
+}
+
 /* subscribers_export - every subscriber, a page at a time */
 static int subscribers_export(struct fg_store *store, const char *list,
 			      bool json)

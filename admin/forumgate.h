@@ -25,5 +25,7 @@ struct fg_list *need_list(struct fg_store *store, const char *name);
 int cmd_subscribers(struct fg_store *store, int argc, char **argv);
 /* print_subscriber_count - "subscribers: N" of list show */
 void print_subscriber_count(struct fg_store *store, const char *list);
+/* print_fanout - "fan-out: ..." of list show (a list-mode list) */
+void print_fanout(struct fg_store *store, const char *list);
 
 #endif

@@ -64,6 +64,7 @@
  *	Delivery is at least once; the list sees the same Message-ID.
  */
 #include "bridge-worker.h"
+#include "bridge-relay.h"
 #include "fg-compose.h"
 #include "fg-forum.h"
 #include "fg-msgid.h"
@@ -80,23 +81,13 @@
 
 #include <time.h>
 
-/* a route: one relay and the envelope sender base used through it */
-struct outbound_route {
-	char *relay;
-	char *shown;		/* relay less userinfo, for the log */
-	char *sender;			/* NULL: bridge_address */
-	struct fg_smtp *smtp;
-	long long skip_until_ms;	/* failed: not tried before */
-};
-
 struct outbound {
 	struct fg_forum *forum;		/* post URLs, telling authors */
 	struct fg_forum_settings fset;	/* what it was opened with */
 	char *api_key;			/* the forum_api_key it uses */
 	bool key_refused;		/* the forum refused it: read it again */
 	bool notify;			/* refused_notify = pm */
-	struct outbound_route *routes;
-	size_t n_routes;
+	struct relay relay;		/* smtp_relay's routes */
 };
 
 /* outbound_in_list - is name in the comma-separated list (any case) */
@@ -124,54 +115,12 @@ static bool outbound_in_list(const char *list, const char *name)
 	return false;
 }
 
-/* outbound_parse_routes - smtp_relay: "URL [sender=ADDRESS], ..." */
-static int outbound_parse_routes(struct outbound *out,
-				 const struct fg_config *c,
-				 const char **error_r)
-{
-	char *copy = fg_xstrdup(c->smtp_relay != NULL ? c->smtp_relay : "");
-	char *save = NULL, *item;
-
-	for (item = strtok_r(copy, ",", &save); item != NULL;
-	     item = strtok_r(NULL, ",", &save)) {
-		char *save2 = NULL, *tok, *relay = NULL, *sender = NULL;
-		struct outbound_route *r;
-
-		for (tok = strtok_r(item, " \t", &save2); tok != NULL;
-		     tok = strtok_r(NULL, " \t", &save2)) {
-			if (relay == NULL)
-				relay = tok;
-			else if (strncmp(tok, "sender=", 7) == 0 &&
-				 sender == NULL && strchr(tok + 7, '@') != NULL)
-				sender = tok + 7;
-			else {
-				char *shown = fg_url_redact(relay);
-
-				*error_r = fg_errorf("smtp_relay: unexpected "
-						     "'%s' after %s", tok,
-						     shown);
-				free(shown);
-				free(copy);
-				return -1;
-			}
-		}
-		if (relay == NULL)
-			continue;
-		out->routes = fg_xrealloc(out->routes, (out->n_routes + 1) *
-					  sizeof(*out->routes));
-		r = &out->routes[out->n_routes++];
-		memset(r, 0, sizeof(*r));
-		r->relay = fg_xstrdup(relay);
-		r->shown = fg_url_redact(relay);
-		r->sender = sender != NULL ? fg_xstrdup(sender) : NULL;
-	}
-	free(copy);
-	if (out->n_routes == 0) {
-		*error_r = "smtp_relay names no relay";
-		return -1;
-	}
-	return 0;
-}
+/* what the VERP return path of a post is made of */
+struct outbound_sending {
+	const char *secret;
+	const char *list;
+	long long post_id;
+};
 
 struct outbound_lookup {
 	struct worker *w;
@@ -294,53 +243,73 @@ static int outbound_dead(struct worker *w, struct worker_list *l,
 	return ret;
 }
 
-/* outbound_submit - through the routes in order; see DESCRIPTION */
+/* outbound_sender - the VERP return path of the post on a route */
+static char *outbound_sender(void *context, const char *base)
+{
+	const struct outbound_sending *sending = context;
+
+	return fg_verp_make_post(sending->secret, sending->list,
+				 sending->post_id, base);
+}
+
+/* outbound_submit - through smtp_relay's routes (bridge-relay.h) */
 static int outbound_submit(struct outbound *out, const struct fg_config *c,
 			   struct worker_list *l, const struct fg_post *post,
 			   const char *rcpt, const char *data, size_t size,
 			   const char **reply_r)
 {
-	long long now = bridge_now_ms();
-	int status = FG_SMTP_TRANSIENT;
-	size_t n_ready = 0;
+	struct outbound_sending sending = { c->secret, l->name,
+					    post->post_id };
+	char what[160];
+	int status;
 
-	*reply_r = "no relay";
-	for (size_t i = 0; i < out->n_routes; i++) {
-		if (out->routes[i].skip_until_ms <= now)
-			n_ready++;
-	}
-	for (size_t i = 0; i < out->n_routes; i++) {
-		struct outbound_route *r = &out->routes[i];
-		char *sender;
-
-		/* every route skipped: try them all rather than none */
-		if (n_ready > 0 && r->skip_until_ms > now)
-			continue;
-		sender = fg_verp_make_post(c->secret, l->name, post->post_id,
-					   r->sender != NULL ? r->sender :
-					   c->bridge_address);
-		status = fg_smtp_send(r->smtp, sender != NULL ? sender :
-				      c->bridge_address, &rcpt, 1, data, size,
-				      reply_r);
-		free(sender);
-		if (status != FG_SMTP_TRANSIENT) {
-			if (r->skip_until_ms != 0)
-				msg_info("route %s: works again", r->shown);
-			r->skip_until_ms = 0;
-			return status;
-		}
-		/* Said once, when the route goes into back-off; tried again
-		   while every route is in back-off, it fails quietly (the
-		   caller's "relay deferred" line has the last answer). */
-		if (r->skip_until_ms <= now)
-			msg_warn("list=%s post_id=%lld: route %s: %s; skipped "
-				 "for %u.%03us", l->name, post->post_id,
-				 r->shown, *reply_r,
-				 c->smtp_relay_backoff / 1000,
-				 c->smtp_relay_backoff % 1000);
-		r->skip_until_ms = bridge_now_ms() + c->smtp_relay_backoff;
-	}
+	snprintf(what, sizeof(what), "list=%s post_id=%lld", l->name,
+		 post->post_id);
+	status = relay_send(&out->relay, c, what, outbound_sender, &sending,
+			    rcpt, data, size, reply_r);
 	return status;
+}
+
+/* outbound_distribute - a list-mode list is its own list manager: the
+   composed mail goes to its distribution stream, which the fan-out
+   (bridge-dist.c) sends to the subscribers as it sends a mail post;
+   mailing the posting address would only come back as our own */
+static int outbound_distribute(struct worker *w, struct worker_list *l,
+			       const struct fg_entry *entry,
+			       const struct fg_post *post,
+			       const struct fg_threading_headers *h,
+			       const char *data, size_t size)
+{
+	const struct fg_config *c = w->bridge->config;
+	struct fg_dist dist = {
+		.message_id = h->message_id,
+		.envelope_from = c->bridge_address,
+		.from_email = c->bridge_address,
+		.subject = post->topic_title != NULL ? post->topic_title : "",
+		.chain = "forum",
+		.message = data,
+		.message_size = size,
+	};
+	const char *error;
+	int added, ret;
+
+	added = fg_store_dist_add(w->store, l->name, &dist, &error);
+	if (added < 0)
+		return worker_store_failed(w, l, "adding the post to the "
+					   "distribution stream", error);
+	worker_mark_done(l, entry->id, h->message_id, NULL);
+	ret = worker_finish(w, l, entry);
+	if (ret == WORKER_DONE)
+		msg_info("list=%s post_id=%lld topic=%lld post_number=%lld "
+			 "message_id=<%s>%s%s%s: %s the subscribers (list "
+			 "mode)", l->name, post->post_id, post->topic_id,
+			 post->post_number, h->message_id,
+			 h->in_reply_to != NULL ? " in_reply_to=<" :
+			 " (new topic)",
+			 h->in_reply_to != NULL ? h->in_reply_to : "",
+			 h->in_reply_to != NULL ? ">" : "",
+			 added > 0 ? "queued for" : "queued before for");
+	return ret;
 }
 
 /* outbound_send - compose and submit; the result for the worker */
@@ -385,6 +354,11 @@ static int outbound_send(struct worker *w, struct worker_list *l,
 		return ret;
 	}
 
+	if (l->def->mode == FG_LIST_MODE_LIST) {
+		ret = outbound_distribute(w, l, entry, post, h, data, size);
+		free(data);
+		return ret;
+	}
 	rcpt = l->def->address;
 	status = outbound_submit(out, w->bridge->config, l, post, rcpt, data,
 				 size, &reply);
@@ -674,13 +648,7 @@ static void outbound_deinit(struct worker *w)
 {
 	struct outbound *out = w->context;
 
-	for (size_t i = 0; i < out->n_routes; i++) {
-		fg_smtp_deinit(&out->routes[i].smtp);
-		free(out->routes[i].relay);
-		free(out->routes[i].shown);
-		free(out->routes[i].sender);
-	}
-	free(out->routes);
+	relay_close(&out->relay);
 	fg_forum_deinit(&out->forum);
 	free(out->api_key);
 	free(out);
@@ -708,7 +676,7 @@ int outbound_start(struct bridge *b, struct worker **worker_r,
 	out->fset = fset;
 	out->api_key = fg_xstrdup(c->forum_api_key);
 	if (ret == 0)
-		ret = outbound_parse_routes(out, c, error_r);
+		ret = relay_open(&out->relay, c, w, false, error_r);
 	if (ret == 0 && strcmp(c->refused_notify, "pm") == 0) {
 		out->notify = fg_forum_can_message(out->forum);
 		if (!out->notify)
@@ -719,16 +687,6 @@ int outbound_start(struct bridge *b, struct worker **worker_r,
 		*error_r = fg_errorf("refused_notify: '%s' is not off or pm",
 				     c->refused_notify);
 		ret = -1;
-	}
-	for (size_t i = 0; ret == 0 && i < out->n_routes; i++) {
-		/* a long submission keeps the list's lease */
-		struct fg_smtp_settings sset = {
-			.relay = out->routes[i].relay,
-			.timeout_ms = c->smtp_timeout,
-			.progress = worker_progress,
-			.progress_context = w,
-		};
-		ret = fg_smtp_init(&sset, &out->routes[i].smtp, error_r);
 	}
 	if (ret < 0) {
 		w->context = out;

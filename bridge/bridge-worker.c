@@ -113,6 +113,11 @@ static int worker_read_lists(struct worker *w)
 				 w->name, names[i]);
 			continue;
 		}
+		if (w->serves != NULL && !w->serves(def)) {
+			/* not (or no longer) this worker's: dropped below */
+			fg_list_free(&def);
+			continue;
+		}
 		if (l == NULL) {
 			w->lists = fg_xrealloc(w->lists, (w->n_lists + 1) *
 					       sizeof(*w->lists));
@@ -258,8 +263,8 @@ static struct fg_lease worker_lease(struct worker *w,
 	return lease;
 }
 
-/* worker_lease_lost - another daemon holds the list: stop working it */
-static int worker_lease_lost(struct worker *w, struct worker_list *l,
+/* worker_lease_lost - see bridge-worker.h */
+int worker_lease_lost(struct worker *w, struct worker_list *l,
 			     const struct fg_entry *entry, const char *what)
 {
 	msg_warn("%s: list=%s entry=%s: the lease of the queue was lost "

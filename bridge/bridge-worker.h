@@ -102,6 +102,9 @@ struct worker {
 	   processed an entry, -1 when there was nothing to do */
 	int (*before)(struct worker *w, struct worker_list *list);
 	void (*deinit)(struct worker *w);
+	/* optional: does the worker serve this list (the fan-out serves
+	   list-mode lists only); NULL: every list */
+	bool (*serves)(const struct fg_list *def);
 
 	struct worker_list *lists;
 	size_t n_lists;
@@ -145,6 +148,10 @@ int worker_progress(void *worker);
 /* worker_keep_lease - renew the list's lease if due; false when it is
    lost to another daemon */
 bool worker_keep_lease(struct worker *w, struct worker_list *list);
+/* worker_lease_lost - another daemon holds the list: log, forget the
+   entry's state, stop working the list; WORKER_RETRY */
+int worker_lease_lost(struct worker *w, struct worker_list *list,
+		      const struct fg_entry *entry, const char *what);
 /* worker_park - set the entry aside until its parent is posted
    (FG_QUEUE_INBOUND_WAIT); WORKER_RETRY when Redis fails or the lease
    is lost */

@@ -4,11 +4,12 @@
  * NAME
  *	bridge 3 - what the parts of forumgated share
  * DESCRIPTION
- *	forumgated runs three parts, each in its own thread with its own
+ *	forumgated runs four parts, each in its own thread with its own
  *	Redis connection: the list-to-forum worker (bridge-inbound.c),
  *	the forum-to-list worker (bridge-outbound.c, which also tells the
- *	authors of posts the list refused, bridge-refused.c), both on the queue
- *	loop of bridge-worker.c, and the webhook intake
+ *	authors of posts the list refused, bridge-refused.c), the fan-out
+ *	of list-mode lists to their subscribers (bridge-dist.c), all on
+ *	the queue loop of bridge-worker.c, and the webhook intake
  *	(bridge-webhook.c). The main thread only starts them, waits for
  *	a signal and stops them.
  *
@@ -72,6 +73,9 @@ int inbound_start(struct bridge *b, struct worker **worker_r,
 /* outbound_start - the forum -> list worker thread */
 int outbound_start(struct bridge *b, struct worker **worker_r,
 		   const char **error_r);
+/* dist_start - the fan-out of list-mode lists (bridge-dist.c) */
+int dist_start(struct bridge *b, struct worker **worker_r,
+	       const char **error_r);
 /* refused_notify - with refused_notify = pm, tell the author of the
    list's oldest refusal not yet told (bridge-refused.c), from the
    forum->list worker before its next entry; WORKER_DONE or

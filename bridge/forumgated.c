@@ -18,8 +18,15 @@
  *	smtp_relay, with Message-ID, In-Reply-To and References that
  *	thread it in every mail client.
  *
- *	Each direction and the webhook server run in their own thread
- *	with their own Redis connection. Any number of forumgated
+ *	list mode: a list whose mode is "list" has forumgate as its list
+ *	manager; each post of its distribution stream (a subscriber's
+ *	mail the Dovecot plugin accepted, or a forum post) is sent to
+ *	every enabled subscriber, one SMTP transaction per recipient
+ *	with the recipient's own VERP return path, resuming after a
+ *	crash where it stopped (doc/list-mode.md, "The fan-out").
+ *
+ *	Each direction, the fan-out and the webhook server run in their
+ *	own thread with their own Redis connection. Any number of forumgated
  *	processes may share one Redis: the queues are Redis streams read
  *	through the consumer group "forumgated".
  * OPTIONS
@@ -313,7 +320,7 @@ int main(int argc, char **argv)
 	const char *error;
 	bool foreground = false, test_only = false;
 	struct bridge bridge;
-	struct worker *inbound = NULL, *outbound = NULL;
+	struct worker *inbound = NULL, *outbound = NULL, *dist = NULL;
 	struct webhook *webhook = NULL;
 	sigset_t signals;
 	int ch, sig, report_fd = -1;
@@ -377,6 +384,8 @@ int main(int argc, char **argv)
 		msg_fatal("list->forum: %s", error);
 	if (outbound_start(&bridge, &outbound, &error) < 0)
 		msg_fatal("forum->list: %s", error);
+	if (dist_start(&bridge, &dist, &error) < 0)
+		msg_fatal("fan-out: %s", error);
 	{
 		char *forum = fg_url_redact(bridge.config->forum_url);
 		char *relay = fg_url_redact(bridge.config->smtp_relay);
@@ -412,6 +421,7 @@ int main(int argc, char **argv)
 	webhook_stop(&webhook);
 	worker_join(&inbound);
 	worker_join(&outbound);
+	worker_join(&dist);
 	msg_info("stopped");
 
 	fg_mail_deinit();

@@ -47,11 +47,11 @@ static const struct fg_chain_step fg_chain_table[] = {
 	{ "queue", FG_CHAIN_RECEIVING, false, step_queue,
 	  "queued for the forum and the distribution stream" },
 	{ "single-instance", FG_CHAIN_SENDING, false, NULL,
-	  "one copy per subscriber address (fan-out)" },
+	  "a Message-ID is sent to the subscribers once (fan-out)" },
 	{ "build", FG_CHAIN_SENDING, false, NULL,
-	  "each copy built: tag, footer, List-* headers, VERP (fan-out)" },
+	  "the copy built once: tag, footer, List-* headers (fan-out)" },
 	{ "run", FG_CHAIN_SENDING, false, NULL,
-	  "the copies handed to the SMTP transport (fan-out)" },
+	  "one SMTP transaction per subscriber, own VERP (fan-out)" },
 };
 
 const struct fg_chain_step *fg_chain_steps(size_t *count_r)

@@ -212,6 +212,12 @@ const struct fg_setting fg_settings[] = {
 	  "edited forum posts: ignore, or mail each new revision"),
 	S(refused_notify, FG_SET_STRING, "off",
 	  "tell a forum post's author that the list refused it: off, or pm"),
+	S(fanout_pipelining, FG_SET_BOOL, "yes",
+	  "list mode: the fan-out pipelines MAIL, RCPT and DATA on a plain "
+	  "smtp:// relay (no: libcurl, one command at a time)"),
+	S(list_unsubscribe_url, FG_SET_STRING, "",
+	  "list mode: https URL of the one-click unsubscribe endpoint; each "
+	  "copy's List-Unsubscribe names URL/TOKEN (empty: mailto only)"),
 	S(secret_file, FG_SET_STRING, NULL,
 	  "file the value of secret is read from (instead of secret)"),
 	S(forum_api_key_file, FG_SET_STRING, NULL,

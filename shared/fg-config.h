@@ -121,6 +121,9 @@ struct fg_config {
 	bool outbound_html;
 	char *outbound_edits;		/* "ignore" or "mail" */
 	char *refused_notify;		/* "off" or "pm" */
+	/* List mode: the fan-out */
+	char *list_unsubscribe_url;	/* one-click base; "": none */
+	bool fanout_pipelining;		/* fg-smtp-pipe on plain smtp:// */
 	/* Secrets in their own files (read by fg_config_load) */
 	char *secret_file;
 	char *forum_api_key_file;

@@ -57,6 +57,11 @@
  *	int fg_listmsg_approval(GMimeMessage *msg, const char *secret,
  *				enum fg_listmsg_approve *result_r,
  *				const char **error_r);
+ *
+ *	int fg_listmsg_build(const char *data, size_t size,
+ *			     const struct fg_listmsg_build *set,
+ *			     char **copy_r, size_t *copy_size_r,
+ *			     const char **error_r);
  * DESCRIPTION
  *	These functions (fg-listmsg.c: checks, subject tag, list headers;
  *	fg-listmsg-body.c: footer; fg-listmsg-approve.c: passphrase;
@@ -198,6 +203,18 @@
  *	removed in every case, so it never reaches the members; a
  *	passphrase in a signed part is removed too (the signature then
  *	fails, but the secret does not travel).
+ *
+ *	Build. fg_listmsg_build() (fg-listmsg-build.c) is the list's
+ *	"build" step: it parses a message as delivered to the posting
+ *	address, removes the trace headers of that delivery
+ *	(Return-Path, Delivered-To), tags the subject (set->tag), adds
+ *	the footer template set->footer expanded (NULL: none;
+ *	$unsubscribe_url is empty there, as the copy is shared), rewrites
+ *	From when set->dmarc_always, sets the list headers, and with
+ *	set->personal_unsubscribe removes List-Unsubscribe and
+ *	List-Unsubscribe-Post so that fg_listmsg_unsub_lines() can be
+ *	written in front of each recipient's copy. The copy has CR LF line
+ *	ends (caller frees).
  * BOUNDS
  *	A subject longer than FG_LISTMSG_SUBJECT_MAX, a footer longer
  *	than FG_LISTMSG_FOOTER_MAX, a passphrase longer than
@@ -239,6 +256,16 @@ enum fg_listmsg_approve {
 	FG_LISTMSG_APPROVE_NONE,	/* no passphrase in the message */
 	FG_LISTMSG_APPROVE_MATCH,
 	FG_LISTMSG_APPROVE_MISMATCH,
+};
+
+/* What fg_listmsg_build() does to a post. */
+struct fg_listmsg_build {
+	const struct fg_listmsg_list *list;
+	bool tag;			/* the subject tag "[name]" */
+	const char *footer;		/* footer template; NULL: none */
+	const char *topic_url;		/* List-Archive, $topic_url; NULL */
+	bool dmarc_always;		/* munge From whatever the policy */
+	bool personal_unsubscribe;	/* List-Unsubscribe per recipient */
 };
 
 /* fg_listmsg_list_check - the list description is usable in headers */
@@ -304,5 +331,10 @@ int fg_listmsg_dmarc(GMimeMessage *msg, const struct fg_listmsg_list *list,
 int fg_listmsg_approval(GMimeMessage *msg, const char *secret,
 			enum fg_listmsg_approve *result_r,
 			const char **error_r);
+
+/* fg_listmsg_build - the copy for the members, made once per post */
+int fg_listmsg_build(const char *data, size_t size,
+		     const struct fg_listmsg_build *set, char **copy_r,
+		     size_t *copy_size_r, const char **error_r);
 
 #endif

@@ -120,8 +120,8 @@ static char *fg_smtp_url(const char *relay, const char *helo)
 	return fg_xasprintf("%s%s/%s", scheme, relay, helo);
 }
 
-/* fg_smtp_address_ok - something curl may put between < and > */
-static bool fg_smtp_address_ok(const char *address)
+/* fg_smtp_address_ok - see fg-smtp.h */
+bool fg_smtp_address_ok(const char *address)
 {
 	for (const char *p = address; *p != '\0'; p++) {
 		unsigned char c = (unsigned char)*p;

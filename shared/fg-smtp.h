@@ -35,6 +35,7 @@
  *	was none. The text is one line, valid until a few more errors are
  *	formatted in the same thread.
  */
+#include <stdbool.h>
 #include <stddef.h>
 
 enum fg_smtp_status {
@@ -65,6 +66,9 @@ void fg_smtp_deinit(struct fg_smtp **smtp);
 int fg_smtp_send(struct fg_smtp *smtp, const char *sender,
 		 const char *const *rcpts, size_t n_rcpts,
 		 const char *data, size_t size, const char **reply_r);
+/* fg_smtp_address_ok - an address that may stand between < and > in
+   MAIL FROM or RCPT TO (no space, control character, '<' or '>') */
+bool fg_smtp_address_ok(const char *address);
 /* fg_smtp_classify - the class of an SMTP reply code (0: no reply) */
 int fg_smtp_classify(int reply_code);
 /* fg_smtp_status_name - "ok", "transient", "permanent" for logs */

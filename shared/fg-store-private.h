@@ -246,6 +246,11 @@ static inline long long fg_bucket_ttl_ms(long long now_ms,
 		retention_ms;
 }
 
+/* fg_queue_lease_fmt, fg_queue_fence_fmt - the key formats of a
+   queue's lease and of its fencing token */
+const char *fg_queue_lease_fmt(enum fg_queue queue);
+const char *fg_queue_fence_fmt(enum fg_queue queue);
+
 /* fg_store_queue_once_begin - EVAL of the queue-once script (XADD once
    per dedupe field within the seen retention) with its keys and first
    arguments; the dedupe field and the entry's fields follow */

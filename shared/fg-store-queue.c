@@ -282,8 +282,37 @@ static const char *fg_queue_key_fmt(enum fg_queue queue)
 		return FG_KEY_INBOUND;
 	case FG_QUEUE_INBOUND_WAIT:
 		return FG_KEY_INBOUND_WAIT;
+	case FG_QUEUE_DIST:
+		return FG_KEY_DIST;
 	default:
 		return FG_KEY_OUTBOUND;
+	}
+}
+
+/* fg_queue_lease_fmt - the lease of a queue (the waiting replies are
+   worked under the inbound one) */
+const char *fg_queue_lease_fmt(enum fg_queue queue)
+{
+	switch (queue) {
+	case FG_QUEUE_OUTBOUND:
+		return FG_KEY_LEASE_OUT;
+	case FG_QUEUE_DIST:
+		return FG_KEY_LEASE_DIST;
+	default:
+		return FG_KEY_LEASE_IN;
+	}
+}
+
+/* fg_queue_fence_fmt - the fencing token beside the lease */
+const char *fg_queue_fence_fmt(enum fg_queue queue)
+{
+	switch (queue) {
+	case FG_QUEUE_OUTBOUND:
+		return FG_KEY_FENCE_OUT;
+	case FG_QUEUE_DIST:
+		return FG_KEY_FENCE_DIST;
+	default:
+		return FG_KEY_FENCE_IN;
 	}
 }
 
@@ -296,6 +325,8 @@ static const char *fg_replay_key_fmt(enum fg_queue queue)
 		return FG_KEY_INBOUND_REPLAY;
 	case FG_QUEUE_OUTBOUND:
 		return FG_KEY_OUTBOUND_REPLAY;
+	case FG_QUEUE_DIST:
+		return "fg:{%s}:dist-replay:none";
 	default:
 		return "fg:{%s}:in-wait:none";
 	}
@@ -555,10 +586,8 @@ int fg_store_queue_lease(struct fg_store *store, const char *list,
 		*holder_r = NULL;
 	snprintf(ttl, sizeof(ttl), "%u", ttl_ms);
 	snprintf(token, sizeof(token), "%lld", lease->token);
-	fg_key(k_lease, queue != FG_QUEUE_OUTBOUND ? FG_KEY_LEASE_IN :
-	       FG_KEY_LEASE_OUT, list);
-	fg_key(fence, queue != FG_QUEUE_OUTBOUND ? FG_KEY_FENCE_IN :
-	       FG_KEY_FENCE_OUT, list);
+	fg_key(k_lease, fg_queue_lease_fmt(queue), list);
+	fg_key(fence, fg_queue_fence_fmt(queue), list);
 	fg_key(stream, fg_queue_key_fmt(queue), list);
 	reply = fg_store_cmd(store, error_r, "EVAL", fg_script_lease, "3",
 			     k_lease, stream, fence, lease->consumer, ttl,
@@ -596,7 +625,7 @@ static int fg_store_finish(struct fg_store *store, const char *list,
 			   const char **error_r)
 {
 	char keys[9][FG_KEY_SIZE];
-	bool in = queue != FG_QUEUE_OUTBOUND;
+	bool in = queue == FG_QUEUE_INBOUND || queue == FG_QUEUE_INBOUND_WAIT;
 	struct fg_argv a = { 0 };
 	redisReply *reply;
 	int ret = -1;
@@ -604,13 +633,11 @@ static int fg_store_finish(struct fg_store *store, const char *list,
 	fg_argv_str(&a, "EVAL");
 	fg_argv_str(&a, fg_script_finish);
 	fg_argv_str(&a, "10");
-	fg_argv_str(&a, fg_key(keys[0], in ? FG_KEY_LEASE_IN :
-			       FG_KEY_LEASE_OUT, list));
-	fg_argv_str(&a, fg_key(keys[1], in ? FG_KEY_FENCE_IN :
-			       FG_KEY_FENCE_OUT, list));
+	fg_argv_str(&a, fg_key(keys[0], fg_queue_lease_fmt(queue), list));
+	fg_argv_str(&a, fg_key(keys[1], fg_queue_fence_fmt(queue), list));
 	fg_argv_str(&a, fg_key(keys[2], fg_queue_key_fmt(queue), list));
-	/* the posting mark is the inbound queue's; the outbound queue
-	   names a key that is never set */
+	/* the posting mark is the inbound queue's; the others name a key
+	   that is never set */
 	fg_argv_str(&a, fg_key(keys[3], in ? FG_KEY_POSTING :
 			       "fg:{%s}:posting:none", list));
 	fg_argv_str(&a, fg_key(keys[4], FG_KEY_MSGID_POST, list));
@@ -688,7 +715,8 @@ static void fg_store_dead_fields(struct fg_argv *a, enum fg_queue queue,
 				 const char *reason)
 {
 	fg_argv_str(a, "queue");
-	fg_argv_str(a, queue == FG_QUEUE_OUTBOUND ? "out" : "in");
+	fg_argv_str(a, queue == FG_QUEUE_OUTBOUND ? "out" :
+		    queue == FG_QUEUE_DIST ? "dist" : "in");
 	fg_argv_str(a, "entry_id");
 	fg_argv_str(a, entry->id);
 	fg_argv_str(a, "reason");
@@ -1013,7 +1041,9 @@ struct fg_post *fg_post_from_entry(const struct fg_entry *entry)
 
 /* Move dead letters back: KEYS[1] the dead stream, KEYS[2] the inbound
    queue, KEYS[3] the outbound queue, KEYS[4] and KEYS[5] their replay
-   streams; ARGV[1] an entry id or "" for all (at most ARGV[2]). The
+   streams, KEYS[6] the distribution stream (a dead letter of the
+   fan-out goes back to its end: it has no replay stream); ARGV[1] an
+   entry id or "" for all (at most ARGV[2]). The
    bookkeeping fields of the dead-letter stream are dropped, the rest
    is the entry as it was queued, added to the replay stream under its
    original id (entry_id). A stream only takes ids above its newest:
@@ -1055,6 +1085,7 @@ static const char fg_script_dead_replay[] =
 	"    local k = f[i]\n"
 	"    if k == 'queue' then\n"
 	"      if f[i + 1] == 'out' then queue, rq = KEYS[3], KEYS[5] end\n"
+	"      if f[i + 1] == 'dist' then queue, rq = KEYS[6], nil end\n"
 	"    elseif k == 'entry_id' then\n"
 	"      orig = f[i + 1]\n"
 	"    elseif k ~= 'reason' and k ~= 'failed_at' then\n"
@@ -1062,7 +1093,7 @@ static const char fg_script_dead_replay[] =
 	"      out[#out + 1] = f[i + 1]\n"
 	"    end\n"
 	"  end\n"
-	"  if #out > 0 and orig and string.match(orig, '^%d+%-%d+$') then\n"
+	"  if #out > 0 and rq and orig and string.match(orig, '^%d+%-%d+$') then\n"
 	"    replay(rq, orig, out)\n"
 	"  elseif #out > 0 then\n"
 	"    redis.call('XADD', queue, '*', unpack(out))\n"
@@ -1093,17 +1124,18 @@ int fg_store_dead_replay(struct fg_store *store, const char *list,
 {
 	char k_dead[FG_KEY_SIZE], k_in[FG_KEY_SIZE], k_out[FG_KEY_SIZE];
 	char k_in_replay[FG_KEY_SIZE], k_out_replay[FG_KEY_SIZE];
-	char max[16];
+	char k_dist[FG_KEY_SIZE], max[16];
 	redisReply *reply;
 
 	*moved_r = 0;
 	snprintf(max, sizeof(max), "%d", FG_DEAD_REPLAY_MAX);
-	reply = fg_store_cmd(store, error_r, "EVAL", fg_script_dead_replay, "5",
+	reply = fg_store_cmd(store, error_r, "EVAL", fg_script_dead_replay, "6",
 			     fg_key(k_dead, FG_KEY_DEAD, list),
 			     fg_key(k_in, FG_KEY_INBOUND, list),
 			     fg_key(k_out, FG_KEY_OUTBOUND, list),
 			     fg_key(k_in_replay, FG_KEY_INBOUND_REPLAY, list),
 			     fg_key(k_out_replay, FG_KEY_OUTBOUND_REPLAY, list),
+			     fg_key(k_dist, FG_KEY_DIST, list),
 			     id != NULL ? id : "", max, NULL);
 	if (reply == NULL)
 		return -1;

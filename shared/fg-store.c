@@ -689,6 +689,8 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 		else if (strcmp(field, "passphrase_file") == 0 &&
 			 *value != '\0')
 			list->passphrase_file = fg_xstrdup(value);
+		else if (strcmp(field, "dmarc_from") == 0)
+			list->dmarc_always = strcmp(value, "always") == 0;
 	}
 	freeReplyObject(reply);
 	if (list->address == NULL)

@@ -58,6 +58,9 @@
 /* the fencing token of a queue's lease: one more at every take */
 #define FG_KEY_FENCE_IN		"fg:{%s}:fence:in"
 #define FG_KEY_FENCE_OUT	"fg:{%s}:fence:out"
+/* the lease and fencing token of a list-mode list's fan-out */
+#define FG_KEY_LEASE_DIST	"fg:{%s}:lease:dist"
+#define FG_KEY_FENCE_DIST	"fg:{%s}:fence:dist"
 #define FG_KEY_ALLOW		"fg:{%s}:allow"
 /* counts the changes of a list's members, allow list and config, so
    that copies (forumgate-policyd's) know when to read them again */
@@ -112,6 +115,9 @@ struct fg_list {
 	/* the file holding the list's approval passphrase (field
 	   "passphrase_file", read with fg_secret_file_read()); NULL none */
 	char *passphrase_file;
+	/* list mode: field "dmarc_from" = "always": every copy's From is
+	   rewritten as Mailman's DMARC mitigation does (fg_listmsg_dmarc()) */
+	bool dmarc_always;
 };
 
 enum fg_queue {
@@ -121,6 +127,9 @@ enum fg_queue {
 	   consumer group, under the inbound lease; finishing one deletes
 	   it from there */
 	FG_QUEUE_INBOUND_WAIT,
+	/* list mode: posts for the subscribers (fg:{LIST}:dist), under a
+	   lease of their own */
+	FG_QUEUE_DIST,
 };
 
 /* A queue's lease as its holder knows it: the consumer and the fencing
@@ -731,5 +740,67 @@ struct fg_dist {
    Message-ID: 1 added, 0 added before */
 int fg_store_dist_add(struct fg_store *store, const char *list,
 		      const struct fg_dist *dist, const char **error_r);
+
+/* The fan-out's progress (fg-store-fanout.c). One post of a list is
+   fanned out at a time, in stream order, under the FG_QUEUE_DIST
+   lease: FG_KEY_DIST_RCPT holds its recipients, snapshot when the
+   fan-out started; FG_KEY_DIST_PROGRESS how far it got; FG_KEY_DIST_DONE
+   the Message-IDs whose fan-out started (a sorted set scored by unix
+   ms, kept for the seen retention: single-instance); FG_KEY_DIST_STATS
+   the list's totals. Every write checks the lease's fencing token in
+   the same script. */
+#define FG_KEY_DIST_RCPT	"fg:{%s}:dist-rcpt"
+#define FG_KEY_DIST_PROGRESS	"fg:{%s}:dist-progress"
+#define FG_KEY_DIST_DONE	"fg:{%s}:dist-done"
+#define FG_KEY_DIST_STATS	"fg:{%s}:dist-stats"
+
+/* Where the fan-out of one post stands. */
+struct fg_dist_progress {
+	long long total;	/* recipients in the snapshot */
+	long long next;		/* the position of the next to send */
+	long long sent;		/* accepted by the relay */
+	long long refused;	/* refused permanently, not retried */
+	bool resumed;		/* it had started before */
+};
+
+enum fg_dist_start {
+	FG_DIST_START_LOST = 0,	/* the lease is held by another daemon */
+	FG_DIST_START_GO = 1,	/* started or resumed: send from next */
+	/* the Message-ID was fanned out (or begun) by another entry */
+	FG_DIST_START_DUPLICATE = 2,
+};
+
+/* fg_store_dist_start - begin the fan-out of entry entry_id (Message-ID
+   message_id): resume it when the progress names this entry, else
+   refuse a Message-ID fanned out before, else snapshot the enabled
+   subscribers (sorted) and start at 0. An enum fg_dist_start, or -1 */
+int fg_store_dist_start(struct fg_store *store, const char *list,
+			const struct fg_lease *lease, const char *entry_id,
+			const char *message_id,
+			struct fg_dist_progress *progress_r,
+			const char **error_r);
+/* fg_store_dist_recipients - up to max recipients of the snapshot from
+   position start (caller frees with fg_strv_free()) */
+int fg_store_dist_recipients(struct fg_store *store, const char *list,
+			     long long start, size_t max, char ***rcpts_r,
+			     size_t *count_r, const char **error_r);
+/* fg_store_dist_record - recipients up to position next (exclusive) are
+   done: sent more accepted, refused more refused. 1 recorded, 0 the
+   lease is lost or the progress is another entry's: nothing recorded */
+int fg_store_dist_record(struct fg_store *store, const char *list,
+			 const struct fg_lease *lease, const char *entry_id,
+			 long long next, long long sent, long long refused,
+			 const char **error_r);
+/* fg_store_dist_finish - the fan-out of entry_id is over (what:
+   "sent" or "duplicate"): acknowledge and delete the entry, drop the
+   snapshot and the progress, count it; 1 done, 0 the lease is lost */
+int fg_store_dist_finish(struct fg_store *store, const char *list,
+			 const struct fg_lease *lease, const char *entry_id,
+			 const char *what, const char **error_r);
+/* fg_store_dist_progress_get - the progress of the post being fanned
+   out: 1 with *progress_r and *entry_id_r (caller frees), 0 none */
+int fg_store_dist_progress_get(struct fg_store *store, const char *list,
+			       struct fg_dist_progress *progress_r,
+			       char **entry_id_r, const char **error_r);
 
 #endif

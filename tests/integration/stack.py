@@ -875,6 +875,16 @@ class Stack(MailmanMixin, DovecotMixin, RedisMixin):
         if component in ("policyd", "bridge"):
             self.started.add(component)
 
+    def daemon_kill(self, component):
+        """SIGKILL a running "policyd" or "bridge" (a crash) and reap it;
+        daemon_start() starts it again."""
+        pid = self.daemon_pid(component)
+        if pid is None:
+            raise StackError("%s is not running" % component)
+        os.kill(pid, signal.SIGKILL)
+        self._procs[self._DAEMONS[component][0]].popen.wait()
+        self.started.discard(component)
+
     def daemon_pid(self, component):
         """PID of a running daemon ("redis", "postfix", "dovecot",
         "policyd", "bridge", "forumsim") or None."""
@@ -1733,6 +1743,13 @@ mlmmj     unix  -       n       n       -       -       pipe
     def forum_state(self):
         """The simulator's whole state (GET /__sim/state)."""
         return self.forum_sim("/__sim/state")
+
+    def forum_topic_titled(self, title):
+        """The simulator's topic with this title, or None."""
+        for t in self.forum_state()["topics"]:
+            if t["title"] == title:
+                return t
+        return None
 
     def forum_topic(self, title, raw, username, name, category=None):
         """A forum user creates a topic (POST /__sim/topic)."""

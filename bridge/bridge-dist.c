@@ -1,0 +1,455 @@
+/*
+ * NAME
+ *	bridge-dist 3 - the fan-out of a list-mode list to its subscribers
+ * DESCRIPTION
+ *	A list in list mode (doc/list-mode.md) is its own list manager:
+ *	the Dovecot plugin's filter chain adds each accepted post to the
+ *	list's distribution stream fg:{LIST}:dist, and so does the
+ *	forum->list worker for a forum post (bridge-outbound.c). This
+ *	worker takes the stream's entries in order, one list at a time
+ *	per daemon under the list's fan-out lease (FG_QUEUE_DIST: several
+ *	daemons may run, one works a list, fenced), and runs the chain's
+ *	sending steps for each:
+ *
+ *	build: the copy is made once, from the message as delivered,
+ *	by the message library (fg_listmsg_build()): the trace headers of
+ *	the delivery to the posting address (Return-Path, Delivered-To)
+ *	go, the subject gets the list's tag (step "tag", unless chain_off
+ *	names it), the list's footer template (field "footer") is added
+ *	(step "footer"), From is rewritten when the list's dmarc_from is
+ *	"always" (Mailman's DMARC mitigation), the list headers are set
+ *	(List-Id, List-Post, ..., Precedence, X-BeenThere), and the
+ *	message is written with CR LF line ends. A message that cannot
+ *	be read or changed is dead-lettered with the reason, before any
+ *	copy is sent.
+ *	single-instance: fg_store_dist_start() refuses a Message-ID whose
+ *	fan-out another entry began; else it snapshots the enabled
+ *	subscribers, or finds the snapshot and the position of a fan-out
+ *	this or another daemon began and did not finish (fg-store.h,
+ *	shared/fg-store-fanout.c).
+ *	run: one SMTP transaction per recipient through smtp_relay's
+ *	routes (bridge-relay.h; each route keeps its connection; a plain
+ *	smtp:// route, the local MTA, gets MAIL, RCPT and DATA pipelined,
+ *	fg-smtp-pipe.h), from
+ *	the recipient's own VERP return path (fg_verp_make_recipient():
+ *	a bounce names the subscriber, and a forged one fails its MAC),
+ *	with the recipient's one-click List-Unsubscribe lines in front
+ *	when list_unsubscribe_url is set. After each transaction the
+ *	relay answered, the position is recorded (fg_store_dist_record()),
+ *	so a daemon killed in the middle resumes with the next recipient:
+ *	only a kill between the relay's 250 and the record sends that one
+ *	copy twice, with the same Message-ID.
+ *
+ *	A recipient the relay refuses (5xx) is logged, counted as refused
+ *	and not tried again. A 4xx or a relay that cannot be reached
+ *	stops the list's fan-out where it is, and it is tried again with
+ *	the queues' backoff (forum_retry_min to forum_retry_max), from the
+ *	same recipient. When the fan-out's last recipient is done, the
+ *	entry is acknowledged and deleted with the snapshot and the
+ *	progress, in one step under the lease.
+ *
+ *	When Redis fails right after a copy was accepted, the position is
+ *	kept here and recorded first when the same entry comes back, so
+ *	a Redis outage does not send anyone a second copy either.
+ * SEE ALSO
+ *	doc/list-mode.md ("The fan-out"), doc/redis-schema.md.
+ */
+#include "bridge-worker.h"
+#include "bridge-relay.h"
+#include "fg-chain.h"
+#include "fg-listmsg.h"
+#include "fg-smtp.h"
+#include "fg-verp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* recipients read from the snapshot at a time */
+#define DIST_PAGE 256
+/* how long a one-click unsubscribe link stays valid */
+#define DIST_UNSUB_VALID_S (180LL * 86400)
+
+struct dist {
+	struct relay relay;
+	/* a record Redis refused after the relay accepted the copy */
+	char *unrecorded_list, *unrecorded_entry;
+	long long unrecorded_next, unrecorded_sent, unrecorded_refused;
+};
+
+/* the parts of one fan-out the send loop needs */
+struct dist_run {
+	struct worker *w;
+	struct worker_list *l;
+	const struct fg_entry *entry;
+	const char *message_id;
+	struct fg_listmsg_list lml;
+	char *copy;			/* the built message */
+	size_t copy_size;
+	struct fg_dist_progress p;
+	const char *rcpt;		/* the recipient being sent */
+};
+
+/* dist_serves - the fan-out works list-mode lists only */
+static bool dist_serves(const struct fg_list *def)
+{
+	return def->mode == FG_LIST_MODE_LIST;
+}
+
+/* dist_step_on - is the optional step name on for the list */
+static bool dist_step_on(const struct fg_list *def, const char *name)
+{
+	const struct fg_chain_step *steps;
+	unsigned int off = 0;
+	const char *error;
+	size_t count;
+
+	if (def->chain_off == NULL ||
+	    fg_chain_off_parse(def->chain_off, &off, &error) < 0)
+		return true;
+	steps = fg_chain_steps(&count);
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(steps[i].name, name) == 0)
+			return (off & (1U << i)) == 0;
+	}
+	return true;
+}
+
+/* dist_build - the chain's build step (fg_listmsg_build()): the copy
+   every subscriber gets, the per-recipient lines aside */
+static int dist_build(struct dist_run *run, const char *message,
+		      const char **error_r)
+{
+	const struct fg_list *def = run->l->def;
+	struct fg_listmsg_build set = {
+		.list = &run->lml,
+		.tag = dist_step_on(def, "tag"),
+		.footer = dist_step_on(def, "footer") ? def->footer : NULL,
+		.dmarc_always = def->dmarc_always,
+		.personal_unsubscribe = run->lml.unsubscribe_base != NULL,
+	};
+
+	return fg_listmsg_build(message, strlen(message), &set, &run->copy,
+				&run->copy_size, error_r);
+}
+
+/* dist_sender - the recipient's VERP return path on a route's base */
+static char *dist_sender(void *context, const char *base)
+{
+	const struct dist_run *run = context;
+
+	return fg_verp_make_recipient(run->w->bridge->config->secret,
+				      run->l->name, run->rcpt, base);
+}
+
+/* dist_record - fg_store_dist_record(), kept for the entry's next try
+   when Redis fails; WORKER_DONE recorded, else WORKER_RETRY */
+static int dist_record(struct dist_run *run, long long next, long long sent,
+		       long long refused)
+{
+	struct dist *d = run->w->context;
+	struct fg_lease lease = { run->w->bridge->consumer,
+				  run->l->lease_token };
+	const char *error;
+	int ret;
+
+	ret = fg_store_dist_record(run->w->store, run->l->name, &lease,
+				   run->entry->id, next, sent, refused, &error);
+	if (ret > 0)
+		return WORKER_DONE;
+	if (ret == 0)
+		return worker_lease_lost(run->w, run->l, run->entry,
+					 "recording the fan-out's progress");
+	free(d->unrecorded_list);
+	free(d->unrecorded_entry);
+	d->unrecorded_list = fg_xstrdup(run->l->name);
+	d->unrecorded_entry = fg_xstrdup(run->entry->id);
+	d->unrecorded_next = next;
+	d->unrecorded_sent = sent;
+	d->unrecorded_refused = refused;
+	return worker_store_failed(run->w, run->l, "recording the fan-out's "
+				   "progress", error);
+}
+
+/* dist_record_kept - a record Redis refused before, for this entry:
+   made now; WORKER_DONE when there was none or it is made */
+static int dist_record_kept(struct dist_run *run)
+{
+	struct dist *d = run->w->context;
+	long long next = d->unrecorded_next, sent = d->unrecorded_sent;
+	long long refused = d->unrecorded_refused;
+	bool ours = d->unrecorded_entry != NULL &&
+		strcmp(d->unrecorded_list, run->l->name) == 0 &&
+		strcmp(d->unrecorded_entry, run->entry->id) == 0;
+	int ret;
+
+	if (!ours)
+		return WORKER_DONE;
+	free(d->unrecorded_list);
+	free(d->unrecorded_entry);
+	d->unrecorded_list = d->unrecorded_entry = NULL;
+	if (next <= run->p.next)
+		return WORKER_DONE;
+	ret = dist_record(run, next, sent, refused);
+	if (ret == WORKER_DONE) {
+		run->p.next = next;
+		run->p.sent += sent;
+		run->p.refused += refused;
+	}
+	return ret;
+}
+
+/* dist_send_one - one copy to run->rcpt at position pos; WORKER_DONE
+   when the relay answered for good (and it is recorded) */
+static int dist_send_one(struct dist_run *run, long long pos)
+{
+	struct worker *w = run->w;
+	struct dist *d = w->context;
+	const struct fg_config *c = w->bridge->config;
+	char *lines = NULL, *data, what[200];
+	const char *reply, *error;
+	size_t size;
+	int status, ret;
+
+	if (*c->list_unsubscribe_url != '\0' &&
+	    fg_listmsg_unsub_lines(&run->lml, c->secret, run->rcpt,
+				   (long long)time(NULL) + DIST_UNSUB_VALID_S,
+				   &lines, &error) < 0) {
+		msg_warn("fan-out: list=%s message_id=<%s> rcpt=<%s>: no "
+			 "one-click unsubscribe: %s", run->l->name,
+			 run->message_id, run->rcpt, error);
+		lines = NULL;
+	}
+	if (lines != NULL) {
+		size_t len = strlen(lines);
+
+		size = len + run->copy_size;
+		data = fg_xmalloc(size + 1);
+		memcpy(data, lines, len);
+		memcpy(data + len, run->copy, run->copy_size + 1);
+		free(lines);
+	} else {
+		data = run->copy;
+		size = run->copy_size;
+	}
+	snprintf(what, sizeof(what), "fan-out: list=%s message_id=<%s>",
+		 run->l->name, run->message_id);
+	status = relay_send(&d->relay, c, what, dist_sender, run, run->rcpt,
+			    data, size, &reply);
+	if (data != run->copy)
+		free(data);
+	switch (status) {
+	case FG_SMTP_OK:
+		ret = dist_record(run, pos + 1, 1, 0);
+		if (ret == WORKER_DONE)
+			run->p.sent++;
+		return ret;
+	case FG_SMTP_PERMANENT:
+		msg_warn("fan-out: list=%s message_id=<%s> rcpt=<%s>: refused "
+			 "by the relay, not retried: %s", run->l->name,
+			 run->message_id, run->rcpt, reply);
+		ret = dist_record(run, pos + 1, 0, 1);
+		if (ret == WORKER_DONE)
+			run->p.refused++;
+		return ret;
+	default: {
+		unsigned int wait = worker_retry(w, run->l, 0);
+
+		msg_warn("fan-out: list=%s message_id=<%s> rcpt=<%s>: relay "
+			 "deferred: %s; fan-out stopped at %lld/%lld, retry "
+			 "in %u.%03us", run->l->name, run->message_id,
+			 run->rcpt, reply, pos, run->p.total, wait / 1000,
+			 wait % 1000);
+		return WORKER_RETRY;
+	}
+	}
+}
+
+/* dist_run - the run step: every recipient from the recorded position */
+static int dist_run(struct dist_run *run)
+{
+	struct worker *w = run->w;
+	const char *error;
+
+	while (run->p.next < run->p.total) {
+		char **rcpts;
+		size_t n;
+		int ret = WORKER_DONE;
+
+		if (fg_store_dist_recipients(w->store, run->l->name,
+					     run->p.next, DIST_PAGE, &rcpts,
+					     &n, &error) < 0)
+			return worker_store_failed(w, run->l, "reading the "
+						   "recipients", error);
+		if (n == 0) {
+			/* the snapshot is shorter than recorded: only a
+			   hand-made change does that; the rest is gone */
+			msg_warn("fan-out: list=%s message_id=<%s>: the "
+				 "recipients end at %lld of %lld", run->l->name,
+				 run->message_id, run->p.next, run->p.total);
+			fg_strv_free(rcpts, n);
+			break;
+		}
+		for (size_t i = 0; i < n && ret == WORKER_DONE; i++) {
+			if (bridge_stopping(w->bridge))
+				ret = WORKER_RETRY;
+			else if (!worker_keep_lease(w, run->l))
+				ret = worker_lease_lost(w, run->l, run->entry,
+							"sending a copy");
+			else {
+				run->rcpt = rcpts[i];
+				ret = dist_send_one(run, run->p.next);
+				run->rcpt = NULL;
+				if (ret == WORKER_DONE)
+					run->p.next++;
+			}
+		}
+		fg_strv_free(rcpts, n);
+		if (ret != WORKER_DONE)
+			return ret;
+	}
+	return WORKER_DONE;
+}
+
+/* dist_finish - the entry is done (what: "sent" or "duplicate") */
+static int dist_finish(struct dist_run *run, const char *what)
+{
+	struct fg_lease lease = { run->w->bridge->consumer,
+				  run->l->lease_token };
+	const char *error;
+	int ret;
+
+	ret = fg_store_dist_finish(run->w->store, run->l->name, &lease,
+				   run->entry->id, what, &error);
+	if (ret < 0)
+		return worker_store_failed(run->w, run->l, "finishing the "
+					   "fan-out", error);
+	if (ret == 0)
+		return worker_lease_lost(run->w, run->l, run->entry,
+					 "finishing the fan-out");
+	return WORKER_DONE;
+}
+
+/* dist_process - one post of the stream; see the DESCRIPTION */
+static int dist_process(struct worker *w, struct worker_list *l,
+			const struct fg_entry *entry)
+{
+	const struct fg_config *c = w->bridge->config;
+	const char *message = fg_entry_get(entry, "message");
+	struct fg_lease lease = { w->bridge->consumer, l->lease_token };
+	struct dist_run run;
+	const char *error;
+	int ret;
+
+	memset(&run, 0, sizeof(run));
+	run.w = w;
+	run.l = l;
+	run.entry = entry;
+	run.message_id = fg_entry_get(entry, "message_id");
+	if (run.message_id == NULL)
+		run.message_id = "";
+	run.lml.name = l->name;
+	run.lml.address = l->def->address;
+	run.lml.list_id = l->def->list_id;
+	run.lml.unsubscribe_base = *c->list_unsubscribe_url != '\0' ?
+		c->list_unsubscribe_url : NULL;
+	if (message == NULL || *message == '\0' || *run.message_id == '\0') {
+		ret = worker_dead(w, l, entry, "the entry has no message or "
+				  "no Message-ID");
+		if (ret == WORKER_DONE)
+			msg_warn("fan-out: list=%s entry=%s: dead-letter: no "
+				 "message or no Message-ID", l->name,
+				 entry->id);
+		return ret;
+	}
+	if (dist_build(&run, message, &error) < 0) {
+		char *why = fg_xasprintf("cannot build the copy: %s", error);
+
+		ret = worker_dead(w, l, entry, why);
+		if (ret == WORKER_DONE)
+			msg_warn("fan-out: list=%s message_id=<%s>: "
+				 "dead-letter: %s", l->name, run.message_id,
+				 why);
+		free(why);
+		return ret;
+	}
+	ret = fg_store_dist_start(w->store, l->name, &lease, entry->id,
+				  run.message_id, &run.p, &error);
+	if (ret < 0) {
+		free(run.copy);
+		return worker_store_failed(w, l, "starting the fan-out",
+					   error);
+	}
+	if (ret == FG_DIST_START_LOST) {
+		free(run.copy);
+		return worker_lease_lost(w, l, entry, "starting the fan-out");
+	}
+	if (ret == FG_DIST_START_DUPLICATE) {
+		free(run.copy);
+		ret = dist_finish(&run, "duplicate");
+		if (ret == WORKER_DONE)
+			msg_info("fan-out: list=%s message_id=<%s>: not sent: "
+				 "step=single-instance: this Message-ID was "
+				 "sent to the subscribers before", l->name,
+				 run.message_id);
+		return ret;
+	}
+	if (run.p.resumed)
+		msg_info("fan-out: list=%s message_id=<%s>: resuming at "
+			 "recipient %lld of %lld", l->name, run.message_id,
+			 run.p.next, run.p.total);
+	ret = dist_record_kept(&run);
+	if (ret == WORKER_DONE)
+		ret = dist_run(&run);
+	free(run.copy);
+	if (ret != WORKER_DONE)
+		return ret;
+	ret = dist_finish(&run, "sent");
+	if (ret == WORKER_DONE)
+		msg_info("fan-out: list=%s message_id=<%s>: sent to the "
+			 "subscribers: recipients=%lld sent=%lld refused=%lld "
+			 "chain=single-instance,build,run", l->name,
+			 run.message_id, run.p.total, run.p.sent,
+			 run.p.refused);
+	return ret;
+}
+
+/* dist_deinit - close the relay */
+static void dist_deinit(struct worker *w)
+{
+	struct dist *d = w->context;
+
+	relay_close(&d->relay);
+	free(d->unrecorded_list);
+	free(d->unrecorded_entry);
+	free(d);
+}
+
+/* dist_start - see bridge.h */
+int dist_start(struct bridge *b, struct worker **worker_r,
+	       const char **error_r)
+{
+	struct dist *d = fg_xcalloc(1, sizeof(*d));
+	struct worker *w = fg_xcalloc(1, sizeof(*w));
+
+	if (relay_open(&d->relay, b->config, w, b->config->fanout_pipelining,
+		       error_r) < 0) {
+		free(d);
+		free(w);
+		return -1;
+	}
+	w->name = "fan-out";
+	w->queue = FG_QUEUE_DIST;
+	w->bridge = b;
+	w->context = d;
+	w->process = dist_process;
+	w->serves = dist_serves;
+	w->deinit = dist_deinit;
+	if (worker_start(w, error_r) < 0) {
+		worker_join(&w);
+		return -1;
+	}
+	*worker_r = w;
+	return 0;
+}

@@ -1,0 +1,110 @@
+/*
+ * NAME
+ *	fg-listmsg-build 3 - the copy a list-mode list sends its members
+ * DESCRIPTION
+ *	See fg-listmsg.h, fg_listmsg_build(): the filter chain's "build"
+ *	step, the message changes of this library in their order, made
+ *	once per post by the fan-out (forumgated's bridge-dist.c), which
+ *	then writes only the per-recipient lines in front of each copy.
+ */
+#include "fg-listmsg.h"
+#include "fg-common.h"
+#include "fg-mail-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* the trace headers of the delivery to the posting address: the
+   members' copies get their own */
+static const char *const fg_listmsg_trace_headers[] = {
+	"Return-Path", "Delivered-To",
+};
+
+/* fg_listmsg_write - the message with CR LF line ends (caller frees) */
+static char *fg_listmsg_write(GMimeMessage *msg, size_t *size_r)
+{
+	GMimeFormatOptions *format = g_mime_format_options_new();
+	GMimeStream *stream = g_mime_stream_mem_new();
+	GByteArray *bytes;
+	char *data;
+
+	g_mime_format_options_set_newline_format(format,
+						 GMIME_NEWLINE_FORMAT_DOS);
+	g_mime_object_write_to_stream(GMIME_OBJECT(msg), format, stream);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(stream));
+	data = fg_xstrndup((const char *)bytes->data, bytes->len);
+	*size_r = bytes->len;
+	g_object_unref(stream);
+	g_mime_format_options_free(format);
+	return data;
+}
+
+/* fg_listmsg_build_changes - the changes of set, in order */
+static int fg_listmsg_build_changes(GMimeMessage *msg,
+				    const struct fg_listmsg_build *set,
+				    const char **error_r)
+{
+	GMimeObject *obj = GMIME_OBJECT(msg);
+	bool munged;
+
+	for (size_t i = 0; i < FG_N_ELEMENTS(fg_listmsg_trace_headers); i++) {
+		while (g_mime_object_remove_header(obj,
+						   fg_listmsg_trace_headers[i]))
+			;
+	}
+	if (set->tag &&
+	    fg_listmsg_tag_subject(msg, set->list->name, 0, error_r) < 0)
+		return -1;
+	if (set->footer != NULL) {
+		char *footer;
+		int ret;
+
+		if (fg_listmsg_footer_expand(set->footer, set->list,
+					     set->topic_url, NULL, &footer,
+					     error_r) < 0)
+			return -1;
+		ret = fg_listmsg_add_footer(msg, footer, error_r);
+		free(footer);
+		if (ret < 0)
+			return -1;
+	}
+	if (set->dmarc_always &&
+	    fg_listmsg_dmarc(msg, set->list, FG_LISTMSG_DMARC_NONE, true,
+			     &munged, error_r) < 0)
+		return -1;
+	if (fg_listmsg_set_headers(msg, set->list, set->topic_url,
+				   error_r) < 0)
+		return -1;
+	if (set->personal_unsubscribe) {
+		/* written per recipient in front of the copy */
+		g_mime_object_remove_header(obj, "List-Unsubscribe");
+		g_mime_object_remove_header(obj, "List-Unsubscribe-Post");
+	}
+	return 0;
+}
+
+/* fg_listmsg_build - see fg-listmsg.h */
+int fg_listmsg_build(const char *data, size_t size,
+		     const struct fg_listmsg_build *set, char **copy_r,
+		     size_t *copy_size_r, const char **error_r)
+{
+	GMimeParserOptions *options;
+	GMimeMessage *msg;
+	int ret;
+
+	*copy_r = NULL;
+	*copy_size_r = 0;
+	if (fg_listmsg_list_check(set->list, error_r) < 0)
+		return -1;
+	msg = fg_mail_construct(data, size, &options);
+	g_mime_parser_options_free(options);
+	if (msg == NULL) {
+		*error_r = "the message is not a MIME message";
+		return -1;
+	}
+	ret = fg_listmsg_build_changes(msg, set, error_r);
+	if (ret == 0)
+		*copy_r = fg_listmsg_write(msg, copy_size_r);
+	g_object_unref(msg);
+	return ret;
+}
