@@ -91,17 +91,6 @@ def _stat(stack, field):
                                 field) or 0)
 
 
-def _restart_bridge(stack, **settings):
-    with open(stack.conf_path) as f:
-        lines = [ln for ln in f
-                 if ln.split("=")[0].strip() not in settings]
-    lines += ["%s = %s\n" % kv for kv in settings.items()]
-    with open(stack.conf_path, "w") as f:
-        f.writelines(lines)
-    stack.daemon_stop("bridge")
-    stack.daemon_start("bridge")
-
-
 def _post(stack, title):
     """alice posts to the list; waited for until the fan-out finished
     it. The message."""
@@ -144,7 +133,7 @@ def test_routes_configured(stack):
         "smtp://127.0.0.1:%d domains=example.test:lists.test"
         % (GW, ADDRESS, script, _state(stack, "pipe-fanout"), GW, script,
            _state(stack, "pipe-forum"), stack.smtp_port))
-    _restart_bridge(stack, smtp_relay=relay)
+    stack.restart_bridge(smtp_relay=relay)
 
 
 @requires("plugin", "forumsim", "bridge", "admin", "policyd")
