@@ -385,24 +385,23 @@ static bool fg_pipe_address_ok(const char *a)
 		strlen(a) <= 320;
 }
 
-/* fg_pipe_wait - the exit status, killing the session at the deadline;
-   false when it had to be killed */
-static bool fg_pipe_wait(pid_t pid, long long deadline, int *wstatus_r)
+/* fg_pipe_wait - the exit status, killing the session at the deadline:
+   1 it ended, 0 it had to be killed, -1 it cannot be waited for (a
+   caller that ignores SIGCHLD; errno set) */
+static int fg_pipe_wait(pid_t pid, long long deadline, int *wstatus_r)
 {
 	for (;;) {
 		pid_t r = waitpid(pid, wstatus_r, WNOHANG);
 
 		if (r == pid)
-			return true;
-		if (r < 0 && errno != EINTR) {
-			*wstatus_r = 0;
-			return true;
-		}
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return -1;
 		if (fg_pipe_now_ms() >= deadline) {
 			kill(-pid, SIGKILL);
 			while (waitpid(pid, wstatus_r, 0) < 0 && errno == EINTR)
 				;
-			return false;
+			return 0;
 		}
 		(void)poll(NULL, 0, 10);
 	}
@@ -542,9 +541,17 @@ int fg_pipe_run(const struct fg_pipe_request *req, const char **reply_r)
 		close(io.in_fd);
 	if (io.out_fd >= 0)
 		close(io.out_fd);
-	if (finished)
-		finished = fg_pipe_wait(pid, deadline, &wstatus);
-	else {
+	if (finished) {
+		int waited = fg_pipe_wait(pid, deadline, &wstatus);
+
+		if (waited < 0) {
+			*reply_r = fg_errorf("%s: waitpid() failed: %s",
+					     route->argv[0], strerror(errno));
+			ret = FG_SMTP_TRANSIENT;
+			goto done;
+		}
+		finished = waited > 0;
+	} else {
 		kill(-pid, SIGKILL);
 		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
 			;
