@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -539,29 +540,29 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("transport");
+	const TTest *const tests[] = {
+		test_parse_smtp_routes_as_before, test_parse_pipe_and_options,
+		test_parse_errors, test_choice_by_condition_and_backoff,
+		test_pipe_argv_template, test_pipe_delivers,
+		test_pipe_exit_codes, test_pipe_limits, test_pipe_cannot_run,
+		test_from_rewrite,
+	};
+	Suite *suite = suite_create("transport");
 	TCase *tc = tcase_create("transport");
-	SRunner *sr;
-	int failed;
+	SRunner *runner;
+	int n_failed;
 
 	fg_mail_init();
 	tcase_add_checked_fixture(tc, setup, teardown);
+	/* the time-limit test waits for a killed command */
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_parse_smtp_routes_as_before);
-	tcase_add_test(tc, test_parse_pipe_and_options);
-	tcase_add_test(tc, test_parse_errors);
-	tcase_add_test(tc, test_choice_by_condition_and_backoff);
-	tcase_add_test(tc, test_pipe_argv_template);
-	tcase_add_test(tc, test_pipe_delivers);
-	tcase_add_test(tc, test_pipe_exit_codes);
-	tcase_add_test(tc, test_pipe_limits);
-	tcase_add_test(tc, test_pipe_cannot_run);
-	tcase_add_test(tc, test_from_rewrite);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	for (size_t i = 0; i < FG_N_ELEMENTS(tests); i++)
+		tcase_add_test(tc, tests[i]);
+	suite_add_tcase(suite, tc);
+	runner = srunner_create(suite);
+	srunner_run_all(runner, CK_NORMAL);
+	n_failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
 	fg_mail_deinit();
-	return failed == 0 ? 0 : 1;
+	return n_failed == 0 ? 0 : 1;
 }
