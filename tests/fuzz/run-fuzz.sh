@@ -8,7 +8,8 @@
 # webhook readers), verp (VERP and Message-ID decoding), html (the
 # HTML-to-text converter), refusal (the list manager's notices about
 # forum posts, fg_refusal_parse), auth (Authentication-Results) or
-# listmsg (the list's changes to a post, fg-listmsg); all
+# listmsg (the list's changes to a post, fg-listmsg) or dmarc (DMARC
+# records and DNS answers, fg-dmarc); all
 # of them when none is named. Each runs
 # for FG_FUZZ_SECONDS (default 5) after reading its seeds: the
 # committed ones in tests/fuzz/corpus/TARGET, plus for policy the golden
@@ -59,6 +60,7 @@ sources() {
 		fg-verp.c fg-common.c ;;
 	listmsg) echo fg-listmsg.c fg-listmsg-body.c fg-listmsg-approve.c \
 		fg-listmsg-token.c fg-listmsg-dmarc.c fg-charset.c fg-common.c ;;
+	dmarc)	echo fg-dmarc.c fg-common.c ;;
 	*)	return 1 ;;
 	esac
 }
@@ -97,7 +99,7 @@ build() {
 		-o "$out/fuzz_$1" "$fuzzdir/fuzz_$1.c" $files \
 		"$builddir/shared/.libs/libforumgate.a" \
 		$(pkg-config --libs hiredis gmime-3.0 jansson libcurl \
-			libcrypto libpsl $(modules "$1")) \
+			libcrypto libpsl $(modules "$1")) -lresolv \
 		2>"$out/fuzz-build.log"; then
 		if grep -q "libclang_rt.fuzzer\|fsanitize=fuzzer" \
 			"$out/fuzz-build.log"; then
@@ -109,7 +111,7 @@ build() {
 	fi
 }
 
-targets=${*:-policy mail webhook verp html refusal auth listmsg}
+targets=${*:-policy mail webhook verp html refusal auth listmsg dmarc}
 for t in $targets; do
 	sources "$t" >/dev/null || { echo "unknown target $t"; exit 2; }
 done
