@@ -59,6 +59,7 @@ struct unsub_request {
 	char *token;
 	char *peer;
 	struct MHD_PostProcessor *pp;	/* NULL: not a form content type */
+	bool form;			/* there was one */
 	struct fg_buf raw;		/* the body, without a form type */
 	size_t received;
 	bool too_large;
@@ -273,6 +274,7 @@ mhd_result unsub_start(struct MHD_Connection *conn,
 	/* NULL when the content type is neither form type */
 	req->pp = MHD_create_post_processor(conn, UNSUB_POST_BUFFER,
 					    unsub_field, req);
+	req->form = req->pp != NULL;
 	*req_r = req;
 	return MHD_YES;
 }
@@ -300,8 +302,14 @@ static bool unsub_is_one_click(struct unsub_request *req)
 	char *raw;
 	bool ok;
 
-	if (req->pp != NULL)
+	if (req->form) {
+		/* the last field of an urlencoded body may reach
+		   unsub_field() only when the processor is destroyed */
+		if (req->pp != NULL)
+			(void)MHD_destroy_post_processor(req->pp);
+		req->pp = NULL;
 		return req->one_click;
+	}
 	/* no form content type: the pair alone, as some senders post it */
 	raw = fg_str_trim(fg_xstrndup(req->raw.s != NULL ? req->raw.s : "",
 				      req->raw.len));
