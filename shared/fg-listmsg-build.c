@@ -52,7 +52,9 @@ static char *fg_listmsg_author_domain(GMimeMessage *msg)
 	ia = internet_address_list_get_address(from, 0);
 	if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
 		return NULL;
-	addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+	/* an internationalized domain as DNS knows it (punycode) */
+	addr = internet_address_mailbox_get_idn_addr(
+		INTERNET_ADDRESS_MAILBOX(ia));
 	if (addr == NULL || (at = strrchr(addr, '@')) == NULL ||
 	    at[1] == '\0')
 		return NULL;

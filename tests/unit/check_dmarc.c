@@ -344,6 +344,11 @@ START_TEST(test_build_rewrites_by_policy)
 				     "<jane@Mail.Example.ORG>"));
 	ck_assert_ptr_null(strstr(copy, "X-Original-From"));
 	free(copy);
+	/* an internationalized domain is asked for as DNS knows it */
+	copy = built("From: J <j@b\xc3\xbc" "cher.example>\nSubject: s\n\n"
+		     "Text.\n", FG_LISTMSG_DMARC_NONE);
+	ck_assert_str_eq(t_asked, "xn--bcher-kva.example");
+	free(copy);
 	/* two authors: no domain to ask about, From kept */
 	copy = built("From: a@x.org, b@y.org\nSubject: s\n\nText.\n",
 		     FG_LISTMSG_DMARC_REJECT);
