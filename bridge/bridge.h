@@ -76,6 +76,10 @@ int outbound_start(struct bridge *b, struct worker **worker_r,
 /* dist_start - the fan-out of list-mode lists (bridge-dist.c) */
 int dist_start(struct bridge *b, struct worker **worker_r,
 	       const char **error_r);
+/* control_start - the control mail of list-mode lists
+   (bridge-control.c) */
+int control_start(struct bridge *b, struct worker **worker_r,
+		  const char **error_r);
 /* refused_notify - with refused_notify = pm, tell the author of the
    list's oldest refusal not yet told (bridge-refused.c), from the
    forum->list worker before its next entry; WORKER_DONE or

@@ -321,6 +321,7 @@ int main(int argc, char **argv)
 	bool foreground = false, test_only = false;
 	struct bridge bridge;
 	struct worker *inbound = NULL, *outbound = NULL, *dist = NULL;
+	struct worker *control = NULL;
 	struct webhook *webhook = NULL;
 	sigset_t signals;
 	int ch, sig, report_fd = -1;
@@ -386,6 +387,8 @@ int main(int argc, char **argv)
 		msg_fatal("forum->list: %s", error);
 	if (dist_start(&bridge, &dist, &error) < 0)
 		msg_fatal("fan-out: %s", error);
+	if (control_start(&bridge, &control, &error) < 0)
+		msg_fatal("control: %s", error);
 	{
 		char *forum = fg_url_redact(bridge.config->forum_url);
 		char *relay = fg_url_redact(bridge.config->smtp_relay);
@@ -422,6 +425,7 @@ int main(int argc, char **argv)
 	worker_join(&inbound);
 	worker_join(&outbound);
 	worker_join(&dist);
+	worker_join(&control);
 	msg_info("stopped");
 
 	fg_mail_deinit();

@@ -322,7 +322,7 @@ void fg_classify_list(const struct fg_classify_msg *msg, const char *secret,
 static const char *const fg_not_posted_names[FG_NOT_POSTED_COUNT] = {
 	"own", "auto-reply", "bounce", "duplicate", "empty", "too-large",
 	"unparsable", "no-list", "bad-verp", "not-list", "list-notice",
-	"refusal", "loop", "rejected", "held",
+	"refusal", "loop", "rejected", "held", "control",
 };
 
 /* fg_not_posted_name - see fg-classify.h */
@@ -375,7 +375,7 @@ int fg_not_posted_mask(const char *names, unsigned int *mask_r,
 					     "empty, too-large, unparsable, "
 					     "no-list, bad-verp, not-list, "
 					     "list-notice, refusal, loop, "
-					     "rejected, held)",
+					     "rejected, held, control)",
 					     (int)(len > 64 ? 64 : len), p);
 			return -1;
 		}

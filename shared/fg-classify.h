@@ -131,6 +131,9 @@ enum fg_not_posted {
 	FG_NOT_POSTED_LOOP,		/* the list's own mail came back */
 	FG_NOT_POSTED_REJECTED,		/* the chain refused it */
 	FG_NOT_POSTED_HELD,		/* the chain held it for a moderator */
+	/* mail to LIST-WORD@ that is no control address (fg-listaddr.h),
+	   or an automatic reply or bounce to a control address */
+	FG_NOT_POSTED_CONTROL,
 	FG_NOT_POSTED_COUNT
 };
 

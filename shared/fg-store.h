@@ -61,6 +61,9 @@
 /* the lease and fencing token of a list-mode list's fan-out */
 #define FG_KEY_LEASE_DIST	"fg:{%s}:lease:dist"
 #define FG_KEY_FENCE_DIST	"fg:{%s}:fence:dist"
+/* the lease and fencing token of a list-mode list's control mail */
+#define FG_KEY_LEASE_CONTROL	"fg:{%s}:lease:control"
+#define FG_KEY_FENCE_CONTROL	"fg:{%s}:fence:control"
 #define FG_KEY_ALLOW		"fg:{%s}:allow"
 /* counts the changes of a list's members, allow list and config, so
    that copies (forumgate-policyd's) know when to read them again */
@@ -134,6 +137,9 @@ enum fg_queue {
 	/* list mode: posts for the subscribers (fg:{LIST}:dist), under a
 	   lease of their own */
 	FG_QUEUE_DIST,
+	/* list mode: mail to the control addresses (fg:{LIST}:control),
+	   under a lease of their own */
+	FG_QUEUE_CONTROL,
 };
 
 /* A queue's lease as its holder knows it: the consumer and the fencing
@@ -758,6 +764,32 @@ struct fg_dist {
    Message-ID: 1 added, 0 added before */
 int fg_store_dist_add(struct fg_store *store, const char *list,
 		      const struct fg_dist *dist, const char **error_r);
+
+/* ---- control mail (fg-store-control.c) ---- */
+/* Mail to a list-mode list's control addresses (fg-listaddr.h:
+   LIST-join@, LIST-confirm+TOKEN@, ...), for forumgated: a stream, one
+   entry per message and address (fields in doc/redis-schema.md), added
+   once per role, detail and Message-ID within the seen retention (day
+   buckets of FG_KEY_CONTROL_SEEN). */
+#define FG_KEY_CONTROL		"fg:{%s}:control"
+#define FG_KEY_CONTROL_SEEN	"fg:{%s}:control-seen"
+/* One control mail. */
+struct fg_control {
+	const char *role;		/* fg_listaddr_role_name() */
+	const char *detail;		/* after '+' of the address, or "" */
+	const char *rcpt;		/* the envelope recipient */
+	const char *envelope_from;	/* MAIL FROM; "" the null sender */
+	const char *from_email;		/* the From address */
+	const char *message_id;		/* normalized, without <> */
+	const char *subject;		/* decoded */
+	const void *message;		/* the message as received */
+	size_t message_size;
+};
+/* fg_store_control_add - add a control mail to the list's stream once
+   per role, detail and Message-ID: 1 added, 0 added before */
+int fg_store_control_add(struct fg_store *store, const char *list,
+			 const struct fg_control *control,
+			 const char **error_r);
 
 /* The fan-out's progress (fg-store-fanout.c). One post of a list is
    fanned out at a time, in stream order, under the FG_QUEUE_DIST
