@@ -60,7 +60,7 @@ void usage(void)
 		"  list set NAME mode mirror|list  list mode: forumgate runs the list\n"
 		"  list set NAME passphrase_file PATH|''  the approval passphrase\n"
 		"  list set NAME chain_off STEPS|''  optional chain steps turned off\n"
-		"  list set NAME dmarc_from off|always  list mode: rewrite From\n"
+		"  list set NAME dmarc_from off|policy|always  list mode: rewrite From\n"
 		"  list set NAME footer TEXT|@FILE|-   the list manager's footer\n"
 		"  list set NAME trusted yes|no    undo its From rewriting\n"
 		"  list set NAME list_id ID|''         List-Id of the list's copies\n"
@@ -535,7 +535,7 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 		printf("chain_off: %s\n", list->chain_off != NULL ?
 		       list->chain_off : "(none)");
 		printf("dmarc_from: %s\n", list->dmarc_always ? "always" :
-		       "off");
+		       list->dmarc_policy ? "policy" : "off");
 		print_subscriber_count(store, list->name);
 		print_fanout(store, list->name);
 	}
@@ -596,9 +596,10 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 		if (fg_chain_off_parse(value, &off, &error) < 0)
 			die(EX_USAGE, "list set: chain_off: %s", error);
 	} else if (strcmp(field, "dmarc_from") == 0) {
-		if (strcmp(value, "off") != 0 && strcmp(value, "always") != 0)
-			die(EX_USAGE, "list set: dmarc_from must be off or "
-			    "always, not '%s'", value);
+		if (strcmp(value, "off") != 0 && strcmp(value, "always") != 0 &&
+		    strcmp(value, "policy") != 0)
+			die(EX_USAGE, "list set: dmarc_from must be off, "
+			    "policy or always, not '%s'", value);
 	} else if (strcmp(field, "passphrase_file") == 0) {
 		char *secret;
 		/* checked here, read at every delivery by the plugin;

@@ -220,6 +220,14 @@ const struct fg_setting fg_settings[] = {
 	S(list_unsubscribe_url, FG_SET_STRING, "",
 	  "list mode: https URL of the one-click unsubscribe endpoint; each "
 	  "copy's List-Unsubscribe names URL/TOKEN (empty: mailto only)"),
+	S(dmarc_resolver, FG_SET_STRING, "",
+	  "list mode, dmarc_from policy: the DNS server asked for DMARC "
+	  "records, IPv4 address[:port] (empty: those of /etc/resolv.conf)"),
+	S(dmarc_timeout, FG_SET_DURATION, "2s",
+	  "list mode: time-out of one DMARC DNS question (whole seconds)"),
+	S(dmarc_cache_ttl, FG_SET_DURATION, "1h",
+	  "list mode: how long a DMARC policy looked up is kept in Redis "
+	  "(0: not kept)"),
 	S(secret_file, FG_SET_STRING, NULL,
 	  "file the value of secret is read from (instead of secret)"),
 	S(forum_api_key_file, FG_SET_STRING, NULL,

@@ -124,6 +124,9 @@ struct fg_config {
 	/* List mode: the fan-out */
 	char *list_unsubscribe_url;	/* one-click base; "": none */
 	bool fanout_pipelining;		/* fg-smtp-pipe on plain smtp:// */
+	char *dmarc_resolver;		/* "ADDR[:PORT]"; "": resolv.conf */
+	unsigned int dmarc_timeout;	/* ms, per DNS question */
+	unsigned int dmarc_cache_ttl;	/* ms; 0: not cached */
 	/* Secrets in their own files (read by fg_config_load) */
 	char *secret_file;
 	char *forum_api_key_file;

@@ -690,7 +690,10 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 			 *value != '\0')
 			list->passphrase_file = fg_xstrdup(value);
 		else if (strcmp(field, "dmarc_from") == 0)
+		{
 			list->dmarc_always = strcmp(value, "always") == 0;
+			list->dmarc_policy = strcmp(value, "policy") == 0;
+		}
 	}
 	freeReplyObject(reply);
 	if (list->address == NULL)
@@ -702,6 +705,24 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 }
 
 /* fg_store_hget_string - HGET into a new string; 0 when absent */
+int fg_store_get_string(struct fg_store *store, const char *key,
+			char **value_r, const char **error_r)
+{
+	redisReply *reply;
+	int ret = 0;
+
+	*value_r = NULL;
+	reply = fg_store_cmd(store, error_r, "GET", key, NULL);
+	if (reply == NULL)
+		return -1;
+	if (reply->type == REDIS_REPLY_STRING) {
+		*value_r = fg_xstrndup(reply->str, reply->len);
+		ret = 1;
+	}
+	freeReplyObject(reply);
+	return ret;
+}
+
 int fg_store_hget_string(struct fg_store *store, const char *key,
 			 const char *field, char **value_r,
 			 const char **error_r)

@@ -121,6 +121,10 @@ struct fg_list {
 	/* list mode: field "dmarc_from" = "always": every copy's From is
 	   rewritten as Mailman's DMARC mitigation does (fg_listmsg_dmarc()) */
 	bool dmarc_always;
+	/* "policy": rewritten only when the author's domain publishes a
+	   DMARC policy of reject or quarantine (forumgated looks it up,
+	   fg-dmarc.h) */
+	bool dmarc_policy;
 };
 
 enum fg_queue {
@@ -673,6 +677,20 @@ int fg_store_in_stopped_clear(struct fg_store *store, const char *list,
 int fg_store_in_stopped_get(struct fg_store *store, const char *list,
 			    char ***names_r, char ***values_r,
 			    size_t *count_r, const char **error_r);
+
+/* ---- DMARC policies looked up (fg-store-dmarc.c) ---- */
+
+/* fg:dmarc:DOMAIN (string with a TTL): the policy of an author's
+   domain, "none", "quarantine" or "reject" (fg_dmarc_policy_name()) */
+#define FG_KEY_DMARC_PREFIX	"fg:dmarc:"
+/* fg_store_dmarc_get - 1 with the cached policy (caller frees), 0 none
+   cached (or domain is not a lower-case host name) */
+int fg_store_dmarc_get(struct fg_store *store, const char *domain,
+		       char **policy_r, const char **error_r);
+/* fg_store_dmarc_set - cache a policy for ttl_s seconds (0: not at all) */
+int fg_store_dmarc_set(struct fg_store *store, const char *domain,
+		       const char *policy, unsigned int ttl_s,
+		       const char **error_r);
 
 /* ---- subscribers (fg-store-subscribers.c) ---- */
 /* Who receives a list-mode list's mail: a hash, canonical address

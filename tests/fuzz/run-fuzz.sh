@@ -8,8 +8,9 @@
 # webhook readers), verp (VERP and Message-ID decoding), html (the
 # HTML-to-text converter), refusal (the list manager's notices about
 # forum posts, fg_refusal_parse), auth (Authentication-Results),
-# listmsg (the list's changes to a post, fg-listmsg) or transport (the
-# routes of smtp_relay and a route's From rewrite); all
+# listmsg (the list's changes to a post, fg-listmsg), transport (the
+# routes of smtp_relay and a route's From rewrite) or dmarc (DMARC
+# records and DNS answers, fg-dmarc); all
 # of them when none is named. Each runs
 # for FG_FUZZ_SECONDS (default 5) after reading its seeds: the
 # committed ones in tests/fuzz/corpus/TARGET, plus for policy the golden
@@ -62,6 +63,7 @@ sources() {
 		fg-listmsg-token.c fg-listmsg-dmarc.c fg-charset.c fg-common.c ;;
 	transport) echo fg-transport.c fg-transport-from.c \
 		fg-transport-pipe.c fg-common.c ;;
+	dmarc)	echo fg-dmarc.c fg-common.c ;;
 	*)	return 1 ;;
 	esac
 }
@@ -100,7 +102,7 @@ build() {
 		-o "$out/fuzz_$1" "$fuzzdir/fuzz_$1.c" $files \
 		"$builddir/shared/.libs/libforumgate.a" \
 		$(pkg-config --libs hiredis gmime-3.0 jansson libcurl \
-			libcrypto libpsl $(modules "$1")) \
+			libcrypto libpsl $(modules "$1")) -lresolv \
 		2>"$out/fuzz-build.log"; then
 		if grep -q "libclang_rt.fuzzer\|fsanitize=fuzzer" \
 			"$out/fuzz-build.log"; then
@@ -112,7 +114,7 @@ build() {
 	fi
 }
 
-targets=${*:-policy mail webhook verp html refusal auth listmsg transport}
+targets=${*:-policy mail webhook verp html refusal auth listmsg transport dmarc}
 for t in $targets; do
 	sources "$t" >/dev/null || { echo "unknown target $t"; exit 2; }
 done
