@@ -32,6 +32,8 @@
 #define FG_BOUNCE_TOKEN_MAX 255
 /* Text parts of a report read (its own text, not the returned one). */
 #define FG_BOUNCE_TEXT_PARTS 3
+/* How far back the start of an address's line is looked for. */
+#define FG_BOUNCE_LINE_LOOKBACK 200
 /* Characters before an address that may say it is the sender. */
 #define FG_BOUNCE_FROM_LOOKBACK 14
 
@@ -173,6 +175,11 @@ struct fg_bounce_walk {
 	char *orig_rcpt;		/* Hotmail's X-HmXmrOriginalRecipient */
 	const char *prologue;		/* of a multipart GMime found no
 					   parts in (no boundary line) */
+	bool unwrap;			/* a daemon's mail: an attached
+					   multipart/report is the report
+					   (gateways wrap it once) */
+	char *orphan_status;		/* of a DSN block whose recipient
+					   is no address (a pipe, a file) */
 	/* the DSN or feedback block being read */
 	char *final, *original_rcpt, *action, *status, *diag;
 };
@@ -264,11 +271,12 @@ static size_t fg_bounce_status_at(const char *start, const char *p)
 }
 
 /* fg_bounce_smtp_at - an SMTP reply code of a failure (4xx, 5xx)
-   starts at p, as "550 " or "550-"; 1, or 0 */
+   starts at p, as "550 ", "550-" or "554:" */
 static bool fg_bounce_smtp_at(const char *start, const char *p)
 {
 	if ((*p != '4' && *p != '5') || !isdigit((unsigned char)p[1]) ||
-	    !isdigit((unsigned char)p[2]) || (p[3] != ' ' && p[3] != '-'))
+	    !isdigit((unsigned char)p[2]) ||
+	    (p[3] != ' ' && p[3] != '-' && p[3] != ':'))
 		return false;
 	if (p[1] > '5')
 		return false;
@@ -365,9 +373,16 @@ static char *fg_bounce_clean_address(const char *value)
 	char *addr;
 
 	p = semi != NULL ? semi + 1 : value;
-	while (*p == ' ' || *p == '\t' || *p == '<' || *p == '"')
-		p++;
-	end = p + strcspn(p, " \t<>\"()[],;");
+	for (;;) {
+		/* the word with the '@' ("|/usr/bin/prog user@host args",
+		   a pipe Exim delivered to) */
+		while (*p == ' ' || *p == '\t' || *p == '<' || *p == '"')
+			p++;
+		end = p + strcspn(p, " \t<>\"()[],;");
+		if (*end == '\0' || memchr(p, '@', (size_t)(end - p)) != NULL)
+			break;
+		p = end + 1;
+	}
 	while (end > p && end[-1] == '.')
 		end--;
 	if (end == p || (size_t)(end - p) > FG_BOUNCE_ADDRESS_MAX)
@@ -472,6 +487,13 @@ static void fg_bounce_block_end(struct fg_bounce_walk *w)
 		addr = fg_bounce_clean_address(w->original_rcpt);
 	if (addr == NULL && w->final != NULL)
 		addr = fg_bounce_clean_address(w->final);
+	if (addr == NULL && w->final != NULL && w->status != NULL &&
+	    w->orphan_status == NULL) {
+		const char *v = w->status + strspn(w->status, " \t");
+		size_t len = fg_bounce_status_at(v, v);
+		if (len > 0)
+			w->orphan_status = fg_xstrndup(v, len);
+	}
 	if (addr != NULL && (r = fg_bounce_add(w->b, addr)) != NULL) {
 		const char *at;
 		char *diag_status = NULL, *low;
@@ -708,6 +730,15 @@ static void fg_bounce_visit(struct fg_bounce_walk *w, GMimeObject *obj,
 		w->original = true;
 		if (inner == NULL)
 			return;
+		GMimeObject *body = g_mime_message_get_mime_part(inner);
+		GMimeContentType *ict = body != NULL ?
+			g_mime_object_get_content_type(body) : NULL;
+		if (w->unwrap && !w->dsn && ict != NULL &&
+		    g_mime_content_type_is_type(ict, "multipart", "report")) {
+			w->unwrap = false;
+			fg_bounce_visit(w, body, depth + 1);
+			return;
+		}
 		if (w->orig_to == NULL)
 			w->orig_to = fg_bounce_mailbox(
 				g_mime_message_get_to(inner));
@@ -857,8 +888,12 @@ static bool fg_bounce_quoted_line(const char *low, const char *p)
 {
 	const char *s = p;
 
-	while (s > low && s[-1] != '\n')
+	/* a header line is short before its address */
+	while (s > low && s[-1] != '\n') {
+		if (p - s > FG_BOUNCE_LINE_LOOKBACK)
+			return false;
 		s--;
+	}
 	while (*s == ' ' || *s == '\t' || *s == '>')
 		s++;
 	for (size_t i = 0; i < FG_N_ELEMENTS(fg_bounce_quoted_headers); i++) {
@@ -943,13 +978,50 @@ static size_t fg_bounce_mentions(const char *low, size_t n,
 			continue;
 		}
 		const char *line = s;
-		while (line > low && line[-1] != '\n')
+		while (line > low && line[-1] != '\n' &&
+		       s - line < FG_BOUNCE_LINE_LOOKBACK)
 			line--;
 		out[count].address = clean;
 		out[count].line = (size_t)(line - low);
 		count++;
 	}
 	return count;
+}
+
+/* fg_bounce_reason_line - the diagnostic of a recipient whose text
+   has no status code: the first line after its address's line that
+   says why (a hard, soft or policy wording), else the first line
+   with text after it, else its own line */
+static char *fg_bounce_reason_line(const char *text, const char *low,
+				   size_t start, size_t end, size_t n)
+{
+	const char *first = NULL;
+	size_t p = start;
+
+	while (p < end && text[p] != '\n')
+		p++;
+	while (p < end) {
+		size_t e = p + 1;
+		while (e < end && text[e] != '\n')
+			e++;
+		if (fg_line_rtrim(text + p + 1, e - p - 1) > 0) {
+			char *line = fg_bounce_lower(low + p + 1, e - p - 1);
+			bool says = FG_BOUNCE_ANY(line, fg_bounce_policy_words)
+				!= NULL ||
+				FG_BOUNCE_ANY(line, fg_bounce_hard_words) !=
+				NULL ||
+				FG_BOUNCE_ANY(line, fg_bounce_soft_words) !=
+				NULL;
+			free(line);
+			if (says)
+				return fg_bounce_line_of(text, n, text + p + 1);
+			if (first == NULL)
+				first = text + p + 1;
+		}
+		p = e;
+	}
+	return fg_bounce_line_of(text, n, first != NULL ? first :
+				 text + start);
 }
 
 /* fg_bounce_text_recipient - status, diagnostic and kind of one
@@ -987,14 +1059,7 @@ static void fg_bounce_text_recipient(struct fg_bounce_recipient *r,
 	if (at != NULL) {
 		r->diagnostic = fg_bounce_line_of(text, n, at);
 	} else {
-		/* the line after the address, or the address's own */
-		const char *line = text + start, *next;
-		next = memchr(line, '\n', end - start);
-		if (next != NULL && next + 1 < text + end &&
-		    fg_line_rtrim(next + 1, (size_t)(text + end - next - 1)) >
-		    0)
-			line = next + 1;
-		r->diagnostic = fg_bounce_line_of(text, n, line);
+		r->diagnostic = fg_bounce_reason_line(text, low, start, end, n);
 	}
 	r->status = status;
 	r->action = fg_xstrdup(temporary ? "delayed" : "failed");
@@ -1349,7 +1414,10 @@ static void fg_bounce_decide(struct fg_bounce *b, GMimeMessage *msg,
 		b->bounce = true;
 		b->format = "ses";
 		b->reason = fg_xstrdup("bounce notification (Amazon SES)");
-	} else if (w->dsn) {
+	} else if (w->dsn || (ct_report != NULL &&
+			      strcasecmp(ct_report, "delivery-status") == 0)) {
+		/* a multipart/report of delivery-status is one, even when
+		   its delivery-status part was lost */
 		b->bounce = true;
 		b->format = "dsn";
 		b->temporary = fg_bounce_dsn_temporary(b);
@@ -1362,6 +1430,19 @@ static void fg_bounce_decide(struct fg_bounce *b, GMimeMessage *msg,
 		if (b->n_recipients == 0 && n > 0)
 			fg_bounce_read_text(b, msg, w, text, low, n,
 					    envelope_to);
+		/* the DSN's status of a pipe or file the address led to */
+		for (size_t i = 0; i < b->n_recipients &&
+			     w->orphan_status != NULL; i++) {
+			struct fg_bounce_recipient *r = &b->recipients[i];
+			if (r->status == NULL) {
+				r->status = fg_xstrdup(w->orphan_status);
+				char *low_diag = fg_bounce_lower(
+					r->diagnostic, strlen(r->diagnostic));
+				r->kind = fg_bounce_kind_of(r->status,
+							    low_diag);
+				free(low_diag);
+			}
+		}
 	} else if (auto_header != NULL && failed == NULL &&
 		   (word == NULL || !daemon)) {
 		b->auto_reply = true;
@@ -1462,6 +1543,7 @@ struct fg_bounce *fg_bounce_of_message(GMimeMessage *msg, const char *secret,
 
 	if (envelope_to != NULL && secret != NULL && *secret != '\0')
 		b->verp_state = fg_verp_parse(secret, envelope_to, &b->verp);
+	w.unwrap = fg_bounce_daemon_sender(msg);
 	fg_bounce_visit(&w, g_mime_message_get_mime_part(msg), 0);
 	fg_bounce_block_end(&w);
 	if (fg_bounce_candidate(msg, &w)) {
@@ -1480,6 +1562,7 @@ struct fg_bounce *fg_bounce_of_message(GMimeMessage *msg, const char *secret,
 	free(w.orig_to);
 	free(w.orig_from);
 	free(w.orig_rcpt);
+	free(w.orphan_status);
 	return b;
 }
 
