@@ -8,8 +8,8 @@
  * DESCRIPTION
  *	Internal to libforumgate's mail parser: included by
  *	fg-mailparse.c, fg-charset.c, fg-trim.c, fg-trim-original.c,
- *	fg-mailfrom.c, fg-attach.c, fg-refusal.c, fg-mailpart.c and
- *	fg-bounce.c only, and not
+ *	fg-mailfrom.c, fg-attach.c, fg-refusal.c, fg-mailpart.c,
+ *	fg-bounce.c and fg-bounce-text.c only, and not
  *	installed. Other callers use fg-mailparse.h (which includes
  *	fg-charset.h and fg-trim.h).
  *
