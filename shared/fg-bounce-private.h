@@ -82,11 +82,11 @@ size_t fg_bounce_status_at(const char *start, const char *p);
    (4.x.x, 5.x.x) in text[0, n), else "C.0.0" of the first SMTP failure
    code; NULL when none. *at_r is where it was found. */
 char *fg_bounce_find_status(const char *text, size_t n,
-				   const char **at_r);
+			    const char **at_r);
 /* fg_bounce_kind_of - the kind of a failure from its status (NULL:
    none) and the lowercase wording of its diagnostic */
 enum fg_bounce_kind fg_bounce_kind_of(const char *status,
-					     const char *low);
+				      const char *low);
 /* fg_bounce_clean_address - an address from a DSN field or text
    ("rfc822; <a@b>"), lowercase; NULL when it is none */
 char *fg_bounce_clean_address(const char *value);
@@ -99,14 +99,14 @@ bool fg_bounce_local_is_daemon(const char *addr);
 /* fg_bounce_read_text - recipients of a report without DSN fields,
    from X-Failed-Recipients and the text */
 void fg_bounce_read_text(struct fg_bounce *b, GMimeMessage *msg,
-				struct fg_bounce_walk *w, const char *text,
-				const char *low, size_t n,
-				const char *envelope_to);
+			 struct fg_bounce_walk *w, const char *text,
+			 const char *low, size_t n,
+			 const char *envelope_to);
 /* fg_bounce_text_dsn - DSN fields written in the text of a report
    whose MIME structure was lost ("Final-Recipient:" at the start of a
    line): read them as the delivery-status part */
 void fg_bounce_text_dsn(struct fg_bounce_walk *w, const char *text,
-			       const char *low);
+			const char *low);
 /* fg_bounce_ses - an Amazon SES notification (JSON, as SNS mails it):
    its bounced or complained recipients; "Bounce", "Complaint",
    "Delivery" or NULL */
@@ -117,10 +117,10 @@ char *fg_bounce_after_to(const char *text, const char *low);
 /* fg_bounce_add - a new recipient (address taken), or NULL when it is
    there already or there are enough */
 struct fg_bounce_recipient *fg_bounce_add(struct fg_bounce *b,
-						 char *address);
+					  char *address);
 /* fg_bounce_find - the recipient of that address, or NULL */
 struct fg_bounce_recipient *fg_bounce_find(struct fg_bounce *b,
-						  const char *address);
+					   const char *address);
 /* fg_bounce_mailbox - the address of the first mailbox of a list,
    lowercase, or NULL */
 char *fg_bounce_mailbox(InternetAddressList *list);
@@ -135,6 +135,6 @@ char *fg_bounce_token(const char *value);
 /* fg_bounce_dsn_field - one field of a delivery-status or
    feedback-report part */
 void fg_bounce_dsn_field(void *ctx, const char *name,
-				const char *value);
+			 const char *value);
 
 #endif

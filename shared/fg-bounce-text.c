@@ -261,7 +261,7 @@ static bool fg_bounce_smtp_at(const char *start, const char *p)
    (4.x.x, 5.x.x) in text[0, n), else "C.0.0" of the first SMTP failure
    code; NULL when none. *at_r is where it was found. */
 char *fg_bounce_find_status(const char *text, size_t n,
-				   const char **at_r)
+			    const char **at_r)
 {
 	const char *smtp = NULL;
 
@@ -309,7 +309,7 @@ static bool fg_bounce_generic(const char *status)
 /* fg_bounce_kind_of - the kind of a failure from its status (NULL:
    none) and the lowercase wording of its diagnostic */
 enum fg_bounce_kind fg_bounce_kind_of(const char *status,
-					     const char *low)
+				      const char *low)
 {
 	if (status != NULL && status[0] == '4')
 		return FG_BOUNCE_SOFT;
@@ -632,9 +632,9 @@ static void fg_bounce_text_recipient(struct fg_bounce_recipient *r,
 /* fg_bounce_read_text - recipients of a report without DSN fields,
    from X-Failed-Recipients and the text */
 void fg_bounce_read_text(struct fg_bounce *b, GMimeMessage *msg,
-				struct fg_bounce_walk *w, const char *text,
-				const char *low, size_t n,
-				const char *envelope_to)
+			 struct fg_bounce_walk *w, const char *text,
+			 const char *low, size_t n,
+			 const char *envelope_to)
 {
 	struct fg_bounce_mention mentions[FG_BOUNCE_MAX_RECIPIENTS];
 	struct fg_bounce_excluded ex = { .n = 0 }, few = { .n = 0 };
@@ -720,7 +720,7 @@ void fg_bounce_read_text(struct fg_bounce *b, GMimeMessage *msg,
    whose MIME structure was lost ("Final-Recipient:" at the start of a
    line): read them as the delivery-status part */
 void fg_bounce_text_dsn(struct fg_bounce_walk *w, const char *text,
-			       const char *low)
+			const char *low)
 {
 	static const char *const starts[] = {
 		"\nreporting-mta:", "\noriginal-recipient:",

@@ -95,7 +95,7 @@ static void fg_bounce_clear_recipients(struct fg_bounce *b)
 
 /* fg_bounce_find - the recipient of that address, or NULL */
 struct fg_bounce_recipient *fg_bounce_find(struct fg_bounce *b,
-						  const char *address)
+					   const char *address)
 {
 	for (size_t i = 0; i < b->n_recipients; i++) {
 		if (strcmp(b->recipients[i].address, address) == 0)
@@ -107,7 +107,7 @@ struct fg_bounce_recipient *fg_bounce_find(struct fg_bounce *b,
 /* fg_bounce_add - a new recipient (address taken), or NULL when it is
    there already or there are enough */
 struct fg_bounce_recipient *fg_bounce_add(struct fg_bounce *b,
-						 char *address)
+					  char *address)
 {
 	struct fg_bounce_recipient *r;
 
@@ -211,7 +211,7 @@ void fg_bounce_set(char **slot, const char *value)
 /* fg_bounce_dsn_field - one field of a delivery-status or
    feedback-report part */
 void fg_bounce_dsn_field(void *ctx, const char *name,
-				const char *value)
+			 const char *value)
 {
 	struct fg_bounce_walk *w = ctx;
 
