@@ -34,7 +34,6 @@
 /* What the walk over the parts found. */
 struct fg_bounce_walk {
 	struct fg_bounce *b;
-	unsigned int parts;
 	bool dsn;			/* a delivery-status part */
 	bool feedback;			/* a feedback-report part */
 	bool original;			/* a returned message is attached */

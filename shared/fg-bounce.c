@@ -308,8 +308,9 @@ static void fg_bounce_text(struct fg_bounce_walk *w, GMimePart *part,
 
 /* fg_bounce_leaf - a leaf part: report fields, returned headers or
    the report's text */
-static void fg_bounce_leaf(struct fg_bounce_walk *w, GMimePart *part)
+static void fg_bounce_leaf(struct fg_mail_visit *walk, GMimePart *part)
 {
+	struct fg_bounce_walk *w = walk->context;
 	GMimeContentType *ct = g_mime_object_get_content_type(
 		GMIME_OBJECT(part));
 	const char *disposition = g_mime_object_get_disposition(
@@ -359,53 +360,45 @@ static void fg_bounce_leaf(struct fg_bounce_walk *w, GMimePart *part)
 	}
 }
 
-/* fg_bounce_visit - walk the parts of the report, bounded; a returned
-   message is not looked into (its parts are someone else's) */
-static void fg_bounce_visit(struct fg_bounce_walk *w, GMimeObject *obj,
-			    unsigned int depth)
+/* fg_bounce_empty - a multipart without parts: a report whose
+   boundary lines were lost is all prologue */
+static void fg_bounce_empty(struct fg_mail_visit *walk, GMimeMultipart *mp)
 {
-	if (obj == NULL || ++w->parts > FG_BOUNCE_MAX_PARTS ||
-	    depth > FG_MAIL_MAX_DEPTH)
+	struct fg_bounce_walk *w = walk->context;
+
+	if (w->prologue == NULL)
+		w->prologue = g_mime_multipart_get_prologue(mp);
+}
+
+/* fg_bounce_message - an attached message: the returned one (its
+   sender and recipient; its parts are someone else's), or the report
+   a gateway wrapped */
+static void fg_bounce_message(struct fg_mail_visit *walk, GMimeMessage *inner,
+			      unsigned int depth)
+{
+	struct fg_bounce_walk *w = walk->context;
+
+	w->original = true;
+	if (inner == NULL)
 		return;
-	if (GMIME_IS_MULTIPART(obj)) {
-		GMimeMultipart *mp = GMIME_MULTIPART(obj);
-		int n = g_mime_multipart_get_count(mp);
-
-		for (int i = 0; i < n; i++)
-			fg_bounce_visit(w, g_mime_multipart_get_part(mp, i),
-					depth + 1);
-		/* a report whose boundary lines were lost is all prologue */
-		if (n == 0 && w->prologue == NULL)
-			w->prologue = g_mime_multipart_get_prologue(mp);
-	} else if (GMIME_IS_MESSAGE_PART(obj)) {
-		GMimeMessage *inner = g_mime_message_part_get_message(
-			GMIME_MESSAGE_PART(obj));
-
-		w->original = true;
-		if (inner == NULL)
-			return;
-		GMimeObject *body = g_mime_message_get_mime_part(inner);
-		GMimeContentType *ict = body != NULL ?
-			g_mime_object_get_content_type(body) : NULL;
-		if (w->unwrap && !w->dsn && ict != NULL &&
-		    g_mime_content_type_is_type(ict, "multipart", "report")) {
-			w->unwrap = false;
-			fg_bounce_visit(w, body, depth + 1);
-			return;
-		}
-		if (w->orig_to == NULL)
-			w->orig_to = fg_bounce_mailbox(
-				g_mime_message_get_to(inner));
-		if (w->orig_from == NULL)
-			w->orig_from = fg_bounce_mailbox(
-				g_mime_message_get_from(inner));
-		const char *hm = g_mime_object_get_header(
-			GMIME_OBJECT(inner), "X-HmXmrOriginalRecipient");
-		if (hm != NULL && w->orig_rcpt == NULL)
-			w->orig_rcpt = fg_bounce_clean_address(hm);
-	} else if (GMIME_IS_PART(obj)) {
-		fg_bounce_leaf(w, GMIME_PART(obj));
+	GMimeObject *body = g_mime_message_get_mime_part(inner);
+	GMimeContentType *ict = body != NULL ?
+		g_mime_object_get_content_type(body) : NULL;
+	if (w->unwrap && !w->dsn && ict != NULL &&
+	    g_mime_content_type_is_type(ict, "multipart", "report")) {
+		w->unwrap = false;
+		fg_mail_visit(walk, body, depth + 1);
+		return;
 	}
+	if (w->orig_to == NULL)
+		w->orig_to = fg_bounce_mailbox(g_mime_message_get_to(inner));
+	if (w->orig_from == NULL)
+		w->orig_from = fg_bounce_mailbox(
+			g_mime_message_get_from(inner));
+	const char *hm = g_mime_object_get_header(
+		GMIME_OBJECT(inner), "X-HmXmrOriginalRecipient");
+	if (hm != NULL && w->orig_rcpt == NULL)
+		w->orig_rcpt = fg_bounce_clean_address(hm);
 }
 
 
@@ -729,7 +722,14 @@ struct fg_bounce *fg_bounce_of_message(GMimeMessage *msg, const char *secret,
 	if (envelope_to != NULL && secret != NULL && *secret != '\0')
 		b->verp_state = fg_verp_parse(secret, envelope_to, &b->verp);
 	w.unwrap = fg_bounce_daemon_sender(msg);
-	fg_bounce_visit(&w, g_mime_message_get_mime_part(msg), 0);
+	struct fg_mail_visit walk = {
+		.max_parts = FG_BOUNCE_MAX_PARTS,
+		.part = fg_bounce_leaf,
+		.message = fg_bounce_message,
+		.empty = fg_bounce_empty,
+		.context = &w,
+	};
+	fg_mail_visit(&walk, g_mime_message_get_mime_part(msg), 0);
 	fg_bounce_block_end(&w);
 	if (fg_bounce_candidate(msg, &w)) {
 		for (unsigned int i = 0; i < w.n_text; i++)

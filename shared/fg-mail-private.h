@@ -108,6 +108,25 @@ void fg_mail_fields(const char *text,
 		    void (*fn)(void *ctx, const char *name, const char *value),
 		    void *ctx);
 
+/* A walk over the MIME tree of a message (fg_mail_visit()). */
+struct fg_mail_visit {
+	unsigned int parts, max_parts;	/* visited, and the most */
+	/* a leaf part */
+	void (*part)(struct fg_mail_visit *walk, GMimePart *part);
+	/* an attached message (inner may be NULL), not looked into
+	   unless the callback walks it at depth + 1; NULL: skipped */
+	void (*message)(struct fg_mail_visit *walk, GMimeMessage *inner,
+			unsigned int depth);
+	/* a multipart GMime found no parts in; NULL: skipped */
+	void (*empty)(struct fg_mail_visit *walk, GMimeMultipart *mp);
+	void *context;
+};
+
+/* fg_mail_visit - visit obj and the parts below it, at most
+   walk->max_parts objects and FG_MAIL_MAX_DEPTH levels deep */
+void fg_mail_visit(struct fg_mail_visit *walk, GMimeObject *obj,
+		  unsigned int depth);
+
 struct fg_bounce;
 /* fg_bounce_of_message - fg_bounce_parse() of a parsed message */
 struct fg_bounce *fg_bounce_of_message(GMimeMessage *msg,

@@ -10,9 +10,13 @@
  *	with continuation lines unfolded. GMime's own header parser is
  *	not used for them because a DSN holds several blocks separated
  *	by empty lines, which it would read as headers and a body.
+ *
+ *	fg_mail_visit() visits the parts of a message, bounded in count
+ *	and depth, for fg-refusal.c and fg-bounce.c.
  */
 #include "fg-common.h"
 #include "fg-mail-private.h"
+#include "fg-mailparse.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -98,5 +102,32 @@ void fg_mail_fields(const char *text,
 		free(name);
 		fg_buf_free(&value);
 		p = next;
+	}
+}
+
+/* fg_mail_visit - see fg-mail-private.h */
+void fg_mail_visit(struct fg_mail_visit *walk, GMimeObject *obj,
+		  unsigned int depth)
+{
+	if (obj == NULL || ++walk->parts > walk->max_parts ||
+	    depth > FG_MAIL_MAX_DEPTH)
+		return;
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		int n = g_mime_multipart_get_count(mp);
+
+		for (int i = 0; i < n; i++)
+			fg_mail_visit(walk, g_mime_multipart_get_part(mp, i),
+				     depth + 1);
+		if (n == 0 && walk->empty != NULL)
+			walk->empty(walk, mp);
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(
+			GMIME_MESSAGE_PART(obj));
+
+		if (walk->message != NULL)
+			walk->message(walk, inner, depth);
+	} else if (GMIME_IS_PART(obj)) {
+		walk->part(walk, GMIME_PART(obj));
 	}
 }

@@ -23,7 +23,6 @@
 /* What the walk over the notice's parts found. */
 struct fg_refusal_walk {
 	const char *secret, *list;
-	unsigned int parts;
 	GMimePart *first_text;		/* the notice's own text */
 	char *message_id;		/* ours, of the list */
 	long long topic_id, post_number, post_id;
@@ -240,9 +239,9 @@ static void fg_refusal_dsn_field(void *ctx, const char *name,
 
 /* fg_refusal_leaf - a leaf part: attached headers, DSN fields, or the
    notice's own text */
-static void fg_refusal_leaf(struct fg_refusal_walk *w, GMimePart *part,
-			    bool attached)
+static void fg_refusal_leaf(struct fg_mail_visit *walk, GMimePart *part)
 {
+	struct fg_refusal_walk *w = walk->context;
 	GMimeContentType *ct = g_mime_object_get_content_type(
 		GMIME_OBJECT(part));
 	const char *disposition = g_mime_object_get_disposition(
@@ -258,8 +257,7 @@ static void fg_refusal_leaf(struct fg_refusal_walk *w, GMimePart *part,
 		fg_mail_fields(text, fg_refusal_header_field, w);
 		free(text);
 	} else if (g_mime_content_type_is_type(ct, "message",
-					       "delivery-status") &&
-		   !attached) {
+					       "delivery-status")) {
 		struct fg_refusal_dsn d = { .w = w };
 
 		text = fg_mail_part_bytes(part, FG_REFUSAL_TEXT_MAX, &len);
@@ -267,44 +265,29 @@ static void fg_refusal_leaf(struct fg_refusal_walk *w, GMimePart *part,
 		fg_refusal_dsn_end(&d);
 		free(text);
 	} else if (g_mime_content_type_is_type(ct, "text", "plain") &&
-		   !attached && w->first_text == NULL &&
+		   w->first_text == NULL &&
 		   (disposition == NULL ||
 		    strcasecmp(disposition, "attachment") != 0)) {
 		w->first_text = part;
 	}
 }
 
-/* fg_refusal_visit - walk the notice's parts, bounded */
-static void fg_refusal_visit(struct fg_refusal_walk *w, GMimeObject *obj,
-			     unsigned int depth, bool attached)
+/* fg_refusal_message - an attached message: its Message-ID and
+   subject (a DSN's returned message is not looked into further: its
+   parts are someone else's) */
+static void fg_refusal_message(struct fg_mail_visit *walk,
+			       GMimeMessage *inner, unsigned int depth)
 {
-	if (obj == NULL || ++w->parts > FG_REFUSAL_MAX_PARTS ||
-	    depth > FG_MAIL_MAX_DEPTH)
+	struct fg_refusal_walk *w = walk->context;
+	const char *subject;
+
+	(void)depth;
+	if (inner == NULL)
 		return;
-	if (GMIME_IS_MULTIPART(obj)) {
-		GMimeMultipart *mp = GMIME_MULTIPART(obj);
-		int n = g_mime_multipart_get_count(mp);
-
-		for (int i = 0; i < n; i++)
-			fg_refusal_visit(w, g_mime_multipart_get_part(mp, i),
-					 depth + 1, attached);
-	} else if (GMIME_IS_MESSAGE_PART(obj)) {
-		GMimeMessage *inner = g_mime_message_part_get_message(
-			GMIME_MESSAGE_PART(obj));
-		const char *subject;
-
-		if (inner == NULL)
-			return;
-		fg_refusal_try_msgid(w, g_mime_message_get_message_id(inner));
-		subject = g_mime_message_get_subject(inner);
-		if (w->orig_subject == NULL && subject != NULL)
-			w->orig_subject = fg_refusal_line(subject,
-							  strlen(subject));
-		/* a DSN's returned message is not looked into further: its
-		   parts are someone else's */
-	} else if (GMIME_IS_PART(obj)) {
-		fg_refusal_leaf(w, GMIME_PART(obj), attached);
-	}
+	fg_refusal_try_msgid(w, g_mime_message_get_message_id(inner));
+	subject = g_mime_message_get_subject(inner);
+	if (w->orig_subject == NULL && subject != NULL)
+		w->orig_subject = fg_refusal_line(subject, strlen(subject));
 }
 
 /* fg_refusal_local_is - the local part is one of the names */
@@ -546,7 +529,13 @@ int fg_refusal_parse(const char *secret, const char *list,
 	if (from == NULL)
 		from = fg_xstrdup("");
 
-	fg_refusal_visit(&w, top, 0, false);
+	struct fg_mail_visit walk = {
+		.max_parts = FG_REFUSAL_MAX_PARTS,
+		.part = fg_refusal_leaf,
+		.message = fg_refusal_message,
+		.context = &w,
+	};
+	fg_mail_visit(&walk, top, 0);
 	/* In-Reply-To and References only count on a notice from the
 	   list manager: a member's reply to a forum post names it too */
 	if (w.message_id == NULL && !dsn &&
