@@ -28,13 +28,22 @@
  *	Original-Rcpt-To or Removal-Recipient fields, else the To of the
  *	returned message, with action "feedback" and kind complaint.
  *
+ *	An Amazon SES notification mailed by SNS (JSON with
+ *	notificationType Bounce or Complaint; a Delivery notification is
+ *	none): its bouncedRecipients or complainedRecipients.
+ *
  *	An RFC 3464 delivery status notification: a
  *	message/delivery-status part, or RFC 6533's
  *	message/global-delivery-status, anywhere in the MIME tree
  *	outside a returned message (with or without a multipart/report
- *	report-type). One recipient per block with Final-Recipient (or
- *	Original-Recipient, X-Actual-Recipient): its Action, Status,
- *	Diagnostic-Code; Reporting-MTA of the message block.
+ *	report-type; a daemon's mail that attaches a multipart/report
+ *	message is unwrapped once, as gateways send it). One recipient
+ *	per block: Original-Recipient, else Final-Recipient or
+ *	X-Actual-Recipient (the word with an '@' of a pipe or file
+ *	recipient); its Action, Status, Diagnostic-Code (a more precise
+ *	code there wins over an X.0.0 Status); Reporting-MTA of the
+ *	message block. DSN fields written as text, their MIME boundaries
+ *	lost, are read the same way.
  *
  *	The text reports of MTAs that write no DSN (qmail and its
  *	descendants, Exim, old sendmail and Postfix, Exchange 2003,
