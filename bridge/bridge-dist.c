@@ -235,8 +235,8 @@ static int dist_send_one(struct dist_run *run, long long pos)
 	}
 	snprintf(what, sizeof(what), "fan-out: list=%s message_id=<%s>",
 		 run->l->name, run->message_id);
-	status = relay_send(&d->relay, c, what, dist_sender, run, run->rcpt,
-			    data, size, &reply);
+	status = relay_send(&d->relay, c, what, run->l->name, dist_sender,
+			    run, run->rcpt, data, size, &reply);
 	if (data != run->copy)
 		free(data);
 	switch (status) {

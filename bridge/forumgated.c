@@ -62,6 +62,7 @@
 #include "fg-mailparse.h"
 #include "fg-redis.h"
 #include "fg-secret.h"
+#include "fg-transport.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -217,6 +218,11 @@ static void check_config(const struct fg_config *c)
 	if (strchr(c->bridge_address, '@') == NULL)
 		startup_fatal("bridge_address '%s' is not an address",
 			      c->bridge_address);
+	/* the routes' syntax; the relays and commands at start */
+	struct fg_routes routes;
+	if (fg_routes_parse(c->smtp_relay, &routes, &error) < 0)
+		startup_fatal("%s", error);
+	fg_routes_free(&routes);
 	/* TLS that cannot be had is a configuration error, not an outage
 	   to retry */
 	struct fg_redis_params *redis;

@@ -165,7 +165,8 @@ const struct fg_setting fg_settings[] = {
 	  "webhook_per_address_limit, with room beyond "
 	  "webhook_max_connections"),
 	S(smtp_relay, FG_SET_STRING, "smtp://127.0.0.1:25",
-	  "SMTP relays forum posts are submitted to, in order (comma-separated)"),
+	  "routes of the mail forumgated sends, in order (comma-separated): "
+	  "SMTP relays and pipe commands, with conditions (doc/transports.md)"),
 	S(smtp_timeout, FG_SET_DURATION, "30s",
 	  "timeout of one SMTP submission"),
 	S(bridge_address, FG_SET_STRING, NULL,
@@ -180,7 +181,8 @@ const struct fg_setting fg_settings[] = {
 	  "a list's queue moves to another forumgated this long after its "
 	  "daemon stopped"),
 	S(smtp_relay_backoff, FG_SET_DURATION, "60s",
-	  "a relay of smtp_relay that failed is skipped this long"),
+	  "a route of smtp_relay (relay or pipe) that failed is skipped this "
+	  "long"),
 	S(outbound_blocked_users, FG_SET_STRING, "",
 	  "forum usernames whose posts are never mailed (comma-separated)"),
 	S(outbound_blocked_groups, FG_SET_STRING, "",

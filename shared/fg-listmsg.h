@@ -310,6 +310,9 @@ int fg_listmsg_unsub_lines(const struct fg_listmsg_list *list,
 			   const char *secret, const char *recipient,
 			   long long expires, char **lines_r,
 			   const char **error_r);
+/* fg_listmsg_reply_has - the address list holds that mailbox (any
+   case), e.g. the author in Reply-To */
+bool fg_listmsg_reply_has(InternetAddressList *list, const char *addr);
 /* fg_listmsg_looped - the message went through this list before */
 bool fg_listmsg_looped(GMimeMessage *msg, const struct fg_listmsg_list *list);
 

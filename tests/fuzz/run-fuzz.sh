@@ -7,8 +7,9 @@
 # everything it calls), webhook (the Discourse, generic and NodeBB
 # webhook readers), verp (VERP and Message-ID decoding), html (the
 # HTML-to-text converter), refusal (the list manager's notices about
-# forum posts, fg_refusal_parse), auth (Authentication-Results) or
-# listmsg (the list's changes to a post, fg-listmsg); all
+# forum posts, fg_refusal_parse), auth (Authentication-Results),
+# listmsg (the list's changes to a post, fg-listmsg) or transport (the
+# routes of smtp_relay and a route's From rewrite); all
 # of them when none is named. Each runs
 # for FG_FUZZ_SECONDS (default 5) after reading its seeds: the
 # committed ones in tests/fuzz/corpus/TARGET, plus for policy the golden
@@ -61,6 +62,8 @@ sources() {
 		fg-attach.c fg-classify.c fg-verp.c fg-msgid.c fg-common.c ;;
 	listmsg) echo fg-listmsg.c fg-listmsg-body.c fg-listmsg-approve.c \
 		fg-listmsg-token.c fg-listmsg-dmarc.c fg-charset.c fg-common.c ;;
+	transport) echo fg-transport.c fg-transport-from.c \
+		fg-transport-pipe.c fg-common.c ;;
 	*)	return 1 ;;
 	esac
 }
@@ -69,7 +72,7 @@ sources() {
 # (fg-compose, whose address check fg-listmsg uses, renders Markdown)
 modules() {
 	case $1 in
-	listmsg) echo libcmark ;;
+	listmsg|transport) echo libcmark ;;
 	esac
 }
 
@@ -113,7 +116,7 @@ build() {
 	fi
 }
 
-targets=${*:-policy mail webhook verp html refusal auth listmsg bounce}
+targets=${*:-policy mail webhook verp html refusal auth listmsg transport bounce}
 for t in $targets; do
 	sources "$t" >/dev/null || { echo "unknown target $t"; exit 2; }
 done
