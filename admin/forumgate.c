@@ -14,6 +14,7 @@
  */
 #include "forumgate.h"
 #include "fg-attach.h"
+#include "fg-bounce.h"
 #include "fg-chain.h"
 #include "fg-common.h"
 #include "fg-compose.h"
@@ -76,7 +77,8 @@ void usage(void)
 		"  subscribers import LIST FILE|DIR [--partial]\n"
 		"  subscribers export LIST [--json]\n"
 		"  parse [--format markdown|bbcode|html] [--footer TEXT|@FILE]\n"
-		"        [--list LIST [--envelope-from ADDR]] [FILE|-]\n"
+		"        [--envelope-to ADDR] [--list LIST [--envelope-from ADDR]]\n"
+		"        [FILE|-]\n"
 		"                                  parse one message as the plugin does\n"
 		"  dead LIST                       dead letters with their reasons\n"
 		"  replay LIST ID|all              move dead letters back to their queue\n"
@@ -818,6 +820,7 @@ struct parse_options {
 	const char *format;		/* NULL: post_format */
 	const char *list;		/* NULL: no list rule */
 	const char *envelope_from;	/* NULL: not known */
+	const char *envelope_to;	/* NULL: not known */
 	const char *footer;		/* NULL: the list's, or none */
 };
 
@@ -831,6 +834,7 @@ static int cmd_parse(const struct fg_config *config, const char *path,
 	if (fg_parse_settings_init(&set, config, &error) < 0)
 		die(EX_CONFIG, "%s", error);
 	set.list_footer = po->footer;
+	set.envelope_to = po->envelope_to;
 	if (set.secret == NULL)
 		set.secret = "";
 	if (set.mail_domain == NULL)
@@ -890,6 +894,15 @@ static int cmd_parse(const struct fg_config *config, const char *path,
 	}
 	json_object_set_new(obj, "attachments", parse_attachments(config,
 								  data, size));
+	if (rec->bounce != NULL) {
+		/* the report: who failed, how and why (doc/bounces.md) */
+		char *text = fg_bounce_json(rec->bounce);
+		json_t *bounce = json_loads(text, 0, NULL);
+
+		free(text);
+		if (bounce != NULL)
+			json_object_set_new(obj, "bounce", bounce);
+	}
 	json_dumpf(obj, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	putchar('\n');
 	json_decref(obj);
@@ -1078,6 +1091,7 @@ int main(int argc, char *argv[])
 			{ "format", required_argument, NULL, 'F' },
 			{ "list", required_argument, NULL, 'l' },
 			{ "envelope-from", required_argument, NULL, 'e' },
+			{ "envelope-to", required_argument, NULL, 't' },
 			{ "footer", required_argument, NULL, 'f' },
 			{ NULL, 0, NULL, 0 }
 		};
@@ -1091,6 +1105,7 @@ int main(int argc, char *argv[])
 			case 'F': po.format = optarg; break;
 			case 'l': po.list = optarg; break;
 			case 'e': po.envelope_from = optarg; break;
+			case 't': po.envelope_to = optarg; break;
 			case 'f': po.footer = optarg; break;
 			default: usage();
 			}

@@ -191,6 +191,8 @@ static char *fg_classify_bounce(const struct fg_classify_msg *msg)
 {
 	const char *report = msg->report_type;
 
+	if (msg->bounce_parsed)
+		return msg->bounce != NULL ? fg_xstrdup(msg->bounce) : NULL;
 	if (report != NULL && strcasecmp(report, "delivery-status") == 0)
 		return fg_xstrdup("multipart/report; "
 				  "report-type=delivery-status");
@@ -214,6 +216,8 @@ static char *fg_classify_auto_header(const struct fg_classify_msg *msg)
 	const char *report = msg->report_type, *v;
 	char *token, *reason = NULL;
 
+	if (msg->bounce_auto_reply != NULL)
+		return fg_xstrdup(msg->bounce_auto_reply);
 	if (report != NULL &&
 	    strcasecmp(report, "disposition-notification") == 0)
 		return fg_xstrdup("read receipt (multipart/report; "
