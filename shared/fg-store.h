@@ -121,6 +121,10 @@ struct fg_list {
 	/* list mode: field "dmarc_from" = "always": every copy's From is
 	   rewritten as Mailman's DMARC mitigation does (fg_listmsg_dmarc()) */
 	bool dmarc_always;
+	/* list mode: field "moderators", the addresses told of held posts
+	   and allowed to approve or reject them (commas or spaces); NULL
+	   none */
+	char *moderators;
 };
 
 enum fg_queue {
