@@ -212,7 +212,7 @@ int fg_held_notice_mail(const struct fg_held_mail *m, char **data_r,
 		"\n"
 		"  Subject: %s\n"
 		"\n"
-		"was held for a moderator and is not posted: %s.\n"
+		"was held for a moderator and is not posted:\n%s.\n"
 		"%s%s%s",
 		m->list, m->list_address, title,
 		expired ? "no moderator approved it in time" :
