@@ -20,9 +20,9 @@ import json
 import re
 import smtplib
 import time
-import uuid
 
 from stack import requires, wait_for
+from test_listmode import _topic, _uid
 
 LIST = "mod"
 ADDRESS = "mod@lists.test"
@@ -35,17 +35,6 @@ OTHER = "dave@example.test"
 
 STACK_OPTIONS = {"full": True,
                  "dovecot_list_users": [(ADDRESS, LIST), (MODERATE, LIST)]}
-
-
-def _uid():
-    return uuid.uuid4().hex[:8]
-
-
-def _topic(stack, title):
-    for t in stack.forum_state()["topics"]:
-        if t["title"] == title:
-            return t
-    return None
 
 
 def _lmtp(stack, mail_from, msg):
