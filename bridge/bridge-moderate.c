@@ -131,8 +131,9 @@ static int moderate_announce(struct worker *w, struct worker_list *l,
 	const struct fg_config *c = w->bridge->config;
 	const char *error;
 	long long expires = h->received + moderate_expiry_s(c);
-	size_t n;
-	char **mods = moderate_moderators(l->def, &n);
+	size_t n_mods;
+	char **mods = moderate_moderators(l->def, &n_mods);
+	size_t n = n_mods;		/* those to tell */
 	char *atok = fg_held_token(c->secret, l->name, h->id, 'a', expires);
 	char *rtok = fg_held_token(c->secret, l->name, h->id, 'r', expires);
 	char *approve = NULL, *reject = NULL, *owner;
@@ -145,18 +146,19 @@ static int moderate_announce(struct worker *w, struct worker_list *l,
 		reject = fg_listaddr_make(l->def->address,
 					  FG_LISTADDR_MODERATE, rtok);
 	}
-	if (n == 0)
+	if (n == 0) {
 		msg_warn("moderate: list=%s held=%lld: the list has no "
 			 "moderators (forumgate list set %s moderators "
 			 "ADDRESSES): the post waits for forumgate approve or "
 			 "reject", l->name, h->id, l->name);
-	else if (approve == NULL || reject == NULL || owner == NULL)
+	} else if (approve == NULL || reject == NULL || owner == NULL) {
 		msg_warn("moderate: list=%s held=%lld: no approve address "
 			 "(no secret, or the list has no address): the post "
 			 "waits for forumgate approve or reject", l->name,
 			 h->id);
-	for (long long i = h->announced; approve != NULL && reject != NULL &&
-	     owner != NULL && i < (long long)n; i++) {
+		n = 0;		/* told once, in the log */
+	}
+	for (long long i = h->announced; i < (long long)n; i++) {
 		struct fg_held_mail m = {
 			.list = l->name, .list_address = l->def->address,
 			.from = owner, .to = mods[i], .held = h,
@@ -201,7 +203,7 @@ static int moderate_announce(struct worker *w, struct worker_list *l,
 				    true, &error) < 0)
 		ret = worker_store_failed(w, l, "recording an announcement",
 					  error);
-	fg_strv_free(mods, n);
+	fg_strv_free(mods, n_mods);
 	free(atok);
 	free(rtok);
 	free(approve);
