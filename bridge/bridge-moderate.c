@@ -46,12 +46,18 @@
 /* the longest reason taken from a moderator's mail */
 #define MODERATE_REASON_MAX 300
 
-/* moderate_expiry_s - moderation_expiry in seconds, at least 1 */
+/* moderation_expiry is taken within these bounds (seconds) */
+#define MODERATE_EXPIRY_MIN 1LL
+#define MODERATE_EXPIRY_MAX (40LL * 86400)
+
+/* moderate_expiry_s - moderation_expiry in seconds, bounded */
 static long long moderate_expiry_s(const struct fg_config *c)
 {
 	long long s = c->moderation_expiry / 1000;
 
-	return s > 0 ? s : 1;
+	if (s < MODERATE_EXPIRY_MIN)
+		return MODERATE_EXPIRY_MIN;
+	return s > MODERATE_EXPIRY_MAX ? MODERATE_EXPIRY_MAX : s;
 }
 
 /* moderate_is_moderator - is addr one of the list's moderators */
