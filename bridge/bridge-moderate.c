@@ -106,6 +106,14 @@ static char **moderate_moderators(const struct fg_list *def, size_t *count_r)
 	return v;
 }
 
+/* moderate_sender - the route's own sender (relay_sender_func) */
+static char *moderate_sender(void *context, const char *base)
+{
+	(void)context;
+	(void)base;
+	return NULL;
+}
+
 /* moderate_send - one mail through the relay: 1 sent, 0 refused for
    good (logged), -1 try again later (logged) */
 static int moderate_send(struct worker *w, struct worker_list *l,
@@ -115,8 +123,8 @@ static int moderate_send(struct worker *w, struct worker_list *l,
 	const char *reply = NULL;
 	int status;
 
-	status = relay_send(relay, w->bridge->config, what, NULL, NULL, rcpt,
-			    data, size, &reply);
+	status = relay_send(relay, w->bridge->config, what, moderate_sender,
+			    NULL, rcpt, data, size, &reply);
 	if (status == FG_SMTP_OK)
 		return 1;
 	if (status == FG_SMTP_PERMANENT) {
