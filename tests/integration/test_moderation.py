@@ -178,6 +178,9 @@ def test_held_post_approved_by_reply(stack):
                 if m["Message-ID"] == mid]) == 1
     assert len([t for t in stack.forum_state()["topics"]
                 if t["title"] == title]) == 1
+    # bob was told once
+    assert len([m for m in stack.mailbox(MODERATOR)
+                if title in str(m["Subject"])]) == 1
 
 
 @requires("plugin", "forumsim", "bridge", "admin")
