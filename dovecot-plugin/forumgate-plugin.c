@@ -42,7 +42,9 @@
  *	and for the fan-out (fg:{LIST}:dist); a refused one is logged with
  *	the step that decided ("list=L step=access reject: ...") and kept
  *	as "rejected" (LMTP has no permanent refusal for a delivery hook:
- *	forumgate-policyd refuses at RCPT time), a held one as "held".
+ *	forumgate-policyd refuses at RCPT time), a held one as "held"
+ *	and also in the list's moderation queue (fg-held.h), once per
+ *	Message-ID, for forumgated to announce to the moderators.
  *	Mail to the list's control addresses beside the posting address
  *	(fg-listaddr.h: LIST-join@, LIST-leave@, LIST-request@,
  *	LIST-confirm+TOKEN@, ...; a userdb entry each, naming the list)
