@@ -62,6 +62,7 @@ void usage(void)
 		"  list set NAME passphrase_file PATH|''  the approval passphrase\n"
 		"  list set NAME chain_off STEPS|''  optional chain steps turned off\n"
 		"  list set NAME dmarc_from off|policy|always  list mode: rewrite From\n"
+		"  list set NAME moderators ADDRS   list mode: told of held posts\n"
 		"  list set NAME footer TEXT|@FILE|-   the list manager's footer\n"
 		"  list set NAME trusted yes|no    undo its From rewriting\n"
 		"  list set NAME list_id ID|''         List-Id of the list's copies\n"
@@ -74,6 +75,9 @@ void usage(void)
 		"  subscribe LIST ADDRESS [--state enabled|nomail|digest]\n"
 		"  unsubscribe LIST ADDRESS\n"
 		"  subscribers LIST [--json]       a list-mode list's subscribers\n"
+		"  held LIST [--json]              a list-mode list's held posts\n"
+		"  approve LIST ID                 post a held post\n"
+		"  reject LIST ID [--reason TEXT]  reject it; the sender is told\n"
 		"  subscribers import LIST FILE|DIR [--partial]\n"
 		"  subscribers export LIST [--json]\n"
 		"  parse [--format markdown|bbcode|html] [--footer TEXT|@FILE]\n"
@@ -538,6 +542,8 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 		       list->chain_off : "(none)");
 		printf("dmarc_from: %s\n", list->dmarc_always ? "always" :
 		       list->dmarc_policy ? "policy" : "off");
+		printf("moderators: %s\n", list->moderators != NULL ?
+		       list->moderators : "(none)");
 		print_subscriber_count(store, list->name);
 		print_fanout(store, list->name);
 	}
@@ -568,6 +574,21 @@ static char *read_footer(const char *path)
 	if (strlen(text) != n)
 		die(EX_DATAERR, "list set: %s has a NUL byte", path);
 	return text;
+}
+
+/* moderators_check - "list set NAME moderators": addresses separated
+   by commas or spaces ("" none), or exit 64 */
+static void moderators_check(const char *value)
+{
+	char *copy = fg_xstrdup(value), *tok, *save = NULL;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		if (!fg_compose_address_valid(tok))
+			die(EX_USAGE, "list set: moderators: '%s' is not an "
+			    "address", tok);
+	}
+	free(copy);
 }
 
 /* cmd_list_set - change one field of a list's config: the access
@@ -602,6 +623,8 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 		    strcmp(value, "policy") != 0)
 			die(EX_USAGE, "list set: dmarc_from must be off, "
 			    "policy or always, not '%s'", value);
+	} else if (strcmp(field, "moderators") == 0) {
+		moderators_check(value);
 	} else if (strcmp(field, "passphrase_file") == 0) {
 		char *secret;
 		/* checked here, read at every delivery by the plugin;
@@ -638,7 +661,7 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 	} else {
 		die(EX_USAGE, "list set: unknown field '%s' (known: access, "
 		    "chain_off, dmarc_from, footer, list_id, mode, "
-		    "passphrase_file, "
+		    "moderators, passphrase_file, "
 		    "return_path, roster, trusted)", field);
 	}
 	fg_list_free(&list);
@@ -1154,6 +1177,10 @@ int main(int argc, char *argv[])
 		 strcmp(argv[0], "unsubscribe") == 0 ||
 		 strcmp(argv[0], "subscribers") == 0)
 		ret = cmd_subscribers(store, argc, argv);
+	else if (strcmp(argv[0], "held") == 0 ||
+		 strcmp(argv[0], "approve") == 0 ||
+		 strcmp(argv[0], "reject") == 0)
+		ret = cmd_held(store, config, argc, argv);
 	else if (strcmp(argv[0], "dead") == 0 && argc == 2)
 		ret = cmd_dead(store, argv[1]);
 	else if (strcmp(argv[0], "refused") == 0 && (argc == 2 || argc == 3))

@@ -23,6 +23,7 @@ static const struct {
 	enum fg_listaddr_role role;
 	control_handler_func *handle;
 } control_handlers[] = {
+	{ FG_LISTADDR_MODERATE, moderate_handle },
 	{ FG_LISTADDR_COUNT, NULL },
 };
 
@@ -83,6 +84,14 @@ static int control_process(struct worker *w, struct worker_list *l,
 	return ret;
 }
 
+/* control_before - housekeeping of the list before its next entry */
+static int control_before(struct worker *w, struct worker_list *l)
+{
+	struct control *c = w->context;
+
+	return moderate_before(w, l, &c->relay);
+}
+
 /* control_deinit - close the relay */
 static void control_deinit(struct worker *w)
 {
@@ -109,6 +118,7 @@ int control_start(struct bridge *b, struct worker **worker_r,
 	w->bridge = b;
 	w->context = c;
 	w->process = control_process;
+	w->before = control_before;
 	w->serves = control_serves;
 	w->deinit = control_deinit;
 	if (worker_start(w, error_r) < 0) {

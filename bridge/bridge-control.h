@@ -43,4 +43,14 @@ typedef int control_handler_func(struct worker *w, struct worker_list *l,
 				 const struct control_mail *mail,
 				 struct relay *relay);
 
+/* moderate_handle - role moderate: a moderator's approval or
+   rejection of a held post (bridge-moderate.c) */
+control_handler_func moderate_handle;
+/* moderate_before - the moderation queue's housekeeping before the
+   list's next control entry: expiry, announcements to the moderators,
+   notices to senders (bridge-moderate.c); WORKER_RETRY when Redis or
+   the relay failed, else -1 (the entry is read all the same) */
+int moderate_before(struct worker *w, struct worker_list *l,
+		    struct relay *relay);
+
 #endif

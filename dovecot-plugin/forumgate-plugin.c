@@ -42,7 +42,9 @@
  *	and for the fan-out (fg:{LIST}:dist); a refused one is logged with
  *	the step that decided ("list=L step=access reject: ...") and kept
  *	as "rejected" (LMTP has no permanent refusal for a delivery hook:
- *	forumgate-policyd refuses at RCPT time), a held one as "held".
+ *	forumgate-policyd refuses at RCPT time), a held one as "held"
+ *	and also in the list's moderation queue (fg-held.h), once per
+ *	Message-ID, for forumgated to announce to the moderators.
  *	Mail to the list's control addresses beside the posting address
  *	(fg-listaddr.h: LIST-join@, LIST-leave@, LIST-request@,
  *	LIST-confirm+TOKEN@, ...; a userdb entry each, naming the list)
@@ -91,6 +93,7 @@
 #include "fg-address.h"
 #include "fg-attach.h"
 #include "fg-chain.h"
+#include "fg-held.h"
 #include "fg-classify.h"
 #include "fg-common.h"
 #include "fg-config.h"
@@ -458,6 +461,58 @@ static bool forumgate_read_list_mail(struct mail_deliver_context *ctx,
 	return FALSE;
 }
 
+/* forumgate_hold - a post the chain held goes into the list's
+   moderation queue (fg-held.h), once per Message-ID; the mailbox keeps
+   its copy under "Not posted/held" as before. *reason_r says where it
+   went (" held=ID", or why it is in the mailbox only). -1: Redis failed
+   (the delivery is temp-failed, so nothing is lost). */
+static int forumgate_hold(struct mail_deliver_context *ctx,
+			  const struct fg_config *config, struct fg_store *store,
+			  const struct fg_list *list_def,
+			  const struct fg_chain_ctx *chain,
+			  const struct fg_chain_decision *d,
+			  const char **reason_r)
+{
+	/* fg_store_held_add() only reads the strings */
+	struct fg_held held = {
+		.message_id = chain->rec->message_id,
+		.from = chain->rec->from_email,
+		.envelope_from = (char *)chain->envelope_from,
+		.subject = chain->rec->subject,
+		.reason = d->reason,
+		.chain = chain->passed != NULL ? chain->passed : (char *)"",
+		.received = (long long)time(NULL),
+		.message = chain->message,
+		.message_size = chain->message_size,
+	};
+	const char *error;
+	long long id;
+	int ret;
+
+	ret = fg_store_held_add(store, list_def->name, &held,
+				config->moderation_max_held, &id, &error);
+	if (ret < 0) {
+		*reason_r = t_strdup_printf("holding the post: %s", error);
+		return -1;
+	}
+	if (ret == 2) {
+		e_warning(ctx->event, FORUMGATE_LOG_PREFIX "list=%s "
+			  "message-id=<%s>: the moderation queue holds "
+			  "moderation_max_held=%u posts already: kept in the "
+			  "mailbox only", list_def->name,
+			  str_sanitize(held.message_id, 200),
+			  config->moderation_max_held);
+		*reason_r = " (moderation queue full: in the mailbox only)";
+		return 0;
+	}
+	e_info(ctx->event, FORUMGATE_LOG_PREFIX "list=%s message-id=<%s> "
+	       "held=%lld%s", list_def->name,
+	       str_sanitize(held.message_id, 200), id,
+	       ret == 0 ? " (held before)" : "");
+	*reason_r = t_strdup_printf(" held=%lld", id);
+	return 0;
+}
+
 /* forumgate_deliver_chain - a message to a list-mode list's posting
    address: the filter chain (fg-chain.h) decides, and its decision is
    logged with the step that made it. LMTP gives a delivery hook no
@@ -511,6 +566,14 @@ forumgate_deliver_chain(struct mail_deliver_context *ctx,
 		fg_secret_free(&passphrase);
 		return FG_RESULT_TEMPFAIL;
 	}
+	if (d.action == FG_CHAIN_HOLD &&
+	    forumgate_hold(ctx, config, store, list_def, &chain, &d,
+			   reason_r) < 0) {
+		fg_chain_decision_clear(&d);
+		fg_chain_deinit(&chain);
+		fg_secret_free(&passphrase);
+		return FG_RESULT_TEMPFAIL;
+	}
 	if (d.action == FG_CHAIN_CONTINUE) {
 		*reason_r = t_strdup_printf("message-id=<%s> queued for the "
 			"forum%s and the subscribers%s: from=<%s> title=\"%s\" "
@@ -524,8 +587,10 @@ forumgate_deliver_chain(struct mail_deliver_context *ctx,
 		       "%s", list_def->name, d.step,
 		       fg_chain_action_name(d.action),
 		       str_sanitize(d.reason, 300));
-		*reason_r = t_strdup_printf("step=%s %s", d.step,
-					    str_sanitize(d.reason, 300));
+		*reason_r = t_strdup_printf("step=%s %s%s", d.step,
+					    str_sanitize(d.reason, 300),
+					    d.action == FG_CHAIN_HOLD ?
+					    *reason_r : "");
 		*not_posted_r = d.not_posted;
 	}
 	ret = d.action == FG_CHAIN_CONTINUE;

@@ -123,6 +123,12 @@ const struct fg_setting fg_settings[] = {
 	S(forum_review_expiry, FG_SET_DURATION, "14d",
 	  "how long list mail in the forum's review queue is awaited before "
 	  "it counts as expired (1s-40d)"),
+	S(moderation_expiry, FG_SET_DURATION, "14d",
+	  "list mode: a held post no moderator approved or rejected this "
+	  "long expires, and its sender is told (1s-40d)"),
+	S(moderation_max_held, FG_SET_UINT, "1000",
+	  "list mode: most posts a list's moderation queue holds; more are "
+	  "kept in the list's mailbox only, with a logged reason"),
 	S(author_attribution, FG_SET_STRING, "%n (%a) wrote via the list:",
 	  "first line of a post by a sender without a forum user (%n name, "
 	  "%a shortened address)"),

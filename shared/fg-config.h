@@ -77,6 +77,9 @@ struct fg_config {
 	unsigned int forum_retry_max;
 	unsigned int forum_retry_after_max;
 	unsigned int forum_review_expiry;	/* ms */
+	/* List mode: the moderation queue (fg-held.h) */
+	unsigned int moderation_expiry;		/* ms */
+	unsigned int moderation_max_held;
 	/* Webhook intake */
 	char *webhook_listen;
 	char *webhook_secret;

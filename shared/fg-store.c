@@ -694,6 +694,8 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 			list->dmarc_always = strcmp(value, "always") == 0;
 			list->dmarc_policy = strcmp(value, "policy") == 0;
 		}
+		else if (strcmp(field, "moderators") == 0 && *value != '\0')
+			list->moderators = fg_xstrdup(value);
 	}
 	freeReplyObject(reply);
 	if (list->address == NULL)
@@ -811,6 +813,7 @@ void fg_list_free(struct fg_list **_list)
 	free(list->chain_off);
 	free(list->access);
 	free(list->passphrase_file);
+	free(list->moderators);
 	free(list->address);
 	free(list->bridge_recipient);
 	free(list->unsubscribe);

@@ -125,6 +125,10 @@ struct fg_list {
 	   DMARC policy of reject or quarantine (forumgated looks it up,
 	   fg-dmarc.h) */
 	bool dmarc_policy;
+	/* list mode: field "moderators", the addresses told of held posts
+	   and allowed to approve or reject them (commas or spaces); NULL
+	   none */
+	char *moderators;
 };
 
 enum fg_queue {
