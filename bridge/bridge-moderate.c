@@ -36,6 +36,7 @@
 #include "fg-held.h"
 #include "fg-mailparse.h"
 #include "fg-smtp.h"
+#include "fg-verp.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -106,12 +107,19 @@ static char **moderate_moderators(const struct fg_list *def, size_t *count_r)
 	return v;
 }
 
-/* moderate_sender - the route's own sender (relay_sender_func) */
+/* One recipient of a notice. */
+struct moderate_rcpt {
+	const char *secret, *list, *rcpt;
+};
+
+/* moderate_sender - the recipient's VERP return path on the route's
+   base (relay_sender_func), so that a bounce names the moderator or
+   sender it came from */
 static char *moderate_sender(void *context, const char *base)
 {
-	(void)context;
-	(void)base;
-	return NULL;
+	const struct moderate_rcpt *to = context;
+
+	return fg_verp_make_recipient(to->secret, to->list, to->rcpt, base);
 }
 
 /* moderate_send - one mail through the relay: 1 sent, 0 refused for
@@ -120,11 +128,14 @@ static int moderate_send(struct worker *w, struct worker_list *l,
 			 struct relay *relay, const char *what,
 			 const char *rcpt, const char *data, size_t size)
 {
+	struct moderate_rcpt to = {
+		w->bridge->config->secret, l->name, rcpt
+	};
 	const char *reply = NULL;
 	int status;
 
-	status = relay_send(relay, w->bridge->config, what, moderate_sender,
-			    NULL, rcpt, data, size, &reply);
+	status = relay_send(relay, w->bridge->config, what, l->name,
+			    moderate_sender, &to, rcpt, data, size, &reply);
 	if (status == FG_SMTP_OK)
 		return 1;
 	if (status == FG_SMTP_PERMANENT) {
