@@ -23,6 +23,10 @@ static const struct {
 	enum fg_listaddr_role role;
 	control_handler_func *handle;
 } control_handlers[] = {
+	{ FG_LISTADDR_JOIN, join_handle },
+	{ FG_LISTADDR_LEAVE, leave_handle },
+	{ FG_LISTADDR_REQUEST, request_handle },
+	{ FG_LISTADDR_CONFIRM, confirm_handle },
 	{ FG_LISTADDR_COUNT, NULL },
 };
 

@@ -43,4 +43,9 @@ typedef int control_handler_func(struct worker *w, struct worker_list *l,
 				 const struct control_mail *mail,
 				 struct relay *relay);
 
+/* The handlers of subscribing by mail (bridge-join.c): roles join,
+   leave, request and confirm. */
+control_handler_func join_handle, leave_handle, request_handle,
+	confirm_handle;
+
 #endif

@@ -43,6 +43,10 @@
  *		this handler, asks the forum for its Markdown.
  *	GET /health
  *		200 "ok" when Redis answers, 503 otherwise.
+ *	GET, POST PATH/LIST/TOKEN
+ *		PATH the path of confirm_url (list mode's confirmation of
+ *		subscribing by mail; off while the setting is empty):
+ *		answered by bridge-confirm.c.
  *
  *	Listen on loopback (or a private address) behind the forum host's
  *	reverse proxy; the signature is the authentication, not the
@@ -69,6 +73,7 @@
  *	with how many there were.
  */
 #include "bridge.h"
+#include "bridge-confirm.h"
 #include "fg-net.h"
 #include "fg-webhook.h"
 
@@ -465,6 +470,13 @@ static mhd_result webhook_access(void *cls, struct MHD_Connection *conn,
 					MHD_HTTP_METHOD_NOT_ALLOWED,
 					"method not allowed");
 			return webhook_health(wh, conn);
+		}
+		if (confirm_serves(c, url)) {
+			const char *error = NULL;
+			struct fg_store *store = webhook_store(wh, &error);
+
+			return confirm_page(wh->bridge, store, error, conn, url,
+					    method) ? MHD_YES : MHD_NO;
 		}
 		if (strcmp(url, WEBHOOK_PATH) != 0 &&
 		    strcmp(url, GENERIC_PATH) != 0 &&

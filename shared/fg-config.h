@@ -124,6 +124,11 @@ struct fg_config {
 	/* List mode: the fan-out */
 	char *list_unsubscribe_url;	/* one-click base; "": none */
 	bool fanout_pipelining;		/* fg-smtp-pipe on plain smtp:// */
+	/* List mode: subscribing by mail */
+	unsigned int confirm_expiry;	/* ms */
+	char *confirm_url;		/* confirmation page base; "": none */
+	unsigned int confirm_daily_limit;	/* per address; 0: none */
+	unsigned int request_max_lines;
 	/* Secrets in their own files (read by fg_config_load) */
 	char *secret_file;
 	char *forum_api_key_file;
