@@ -97,7 +97,7 @@ static bool confirm_reply(struct MHD_Connection *conn, unsigned int status,
 }
 
 /* confirm_queue - queue the confirmation as the control mail of a
-   reply: 0 queued (now or before), -1 Redis failed */
+   reply: 1 queued, 0 queued before, -1 Redis failed */
 static int confirm_queue(struct bridge *b, struct fg_store *store,
 			 const char *list, const char *token,
 			 const char *address, const char **error_r)
@@ -122,7 +122,7 @@ static int confirm_queue(struct bridge *b, struct fg_store *store,
 	ret = fg_store_control_add(store, list, &control, error_r);
 	free(message_id);
 	free(lower);
-	return ret < 0 ? -1 : 0;
+	return ret;
 }
 
 bool confirm_page(struct bridge *b, struct fg_store *store,
@@ -135,6 +135,7 @@ bool confirm_page(struct bridge *b, struct fg_store *store,
 	char *list, *address = NULL, *html_addr, *html_list, *text;
 	long long expires;
 	bool is_post = strcmp(method, "POST") == 0, ok;
+	int queued = -1;
 
 	if (!is_post && strcmp(method, "GET") != 0 &&
 	    strcmp(method, "HEAD") != 0)
@@ -170,8 +171,8 @@ bool confirm_page(struct bridge *b, struct fg_store *store,
 				    "from", html_list);
 		ok = confirm_reply(conn, MHD_HTTP_OK, "Confirm", text);
 	} else if (store == NULL ||
-		   confirm_queue(b, store, list, slash + 1, address,
-				 &store_error) < 0) {
+		   (queued = confirm_queue(b, store, list, slash + 1, address,
+					   &store_error)) < 0) {
 		msg_warn("confirm page: list=%s address=<%s>: Redis: %s; "
 			 "answered 503", list, address, store_error);
 		text = fg_xstrdup("<p>The confirmation cannot be taken right "
@@ -180,8 +181,8 @@ bool confirm_page(struct bridge *b, struct fg_store *store,
 				   "Try again later", text);
 	} else {
 		msg_info("confirm page: list=%s address=<%s>: %s confirmed, "
-			 "queued", list, address,
-			 fg_listjoin_action_name(action));
+			 "%s", list, address, fg_listjoin_action_name(action),
+			 queued > 0 ? "queued" : "queued before");
 		text = fg_xasprintf("<p>Thank you: the %s of <b>%s</b> %s the "
 				    "mailing list <b>%s</b> is confirmed. A "
 				    "message to that address follows.</p>",
