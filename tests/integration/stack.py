@@ -862,6 +862,18 @@ class Stack(MailmanMixin, DovecotMixin, RedisMixin):
         self._stop_proc(self._DAEMONS[component][0])
         self.started.discard(component)
 
+    def bridge_settings(self, **settings):
+        """Set forumgate.conf settings (replacing those lines) and
+        restart forumgated to read them."""
+        with open(self.conf_path) as f:
+            lines = [ln for ln in f
+                     if ln.split("=")[0].strip() not in settings]
+        lines += ["%s = %s\n" % kv for kv in settings.items()]
+        with open(self.conf_path, "w") as f:
+            f.writelines(lines)
+        self.daemon_stop("bridge")
+        self.daemon_start("bridge")
+
     def daemon_start(self, component):
         """Start a daemon stopped with daemon_stop() again (same
         configuration, ports and sockets) and wait until it is ready."""

@@ -85,14 +85,7 @@ def _stat(stack, list_name, field):
 
 def _restart_bridge(stack, **settings):
     """Set forumgate.conf settings, restart forumgated."""
-    with open(stack.conf_path) as f:
-        lines = [ln for ln in f
-                 if ln.split("=")[0].strip() not in settings]
-    lines += ["%s = %s\n" % kv for kv in settings.items()]
-    with open(stack.conf_path, "w") as f:
-        f.writelines(lines)
-    stack.daemon_stop("bridge")
-    stack.daemon_start("bridge")
+    stack.bridge_settings(**settings)
 
 
 def _wait_fanned_out(stack, list_name, posts):

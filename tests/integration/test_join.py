@@ -43,18 +43,6 @@ def _subscribers(stack):
     return {s["address"]: s["state"] for s in json.loads(out)}
 
 
-def _restart_bridge(stack, **settings):
-    """Set forumgate.conf settings, restart forumgated."""
-    with open(stack.conf_path) as f:
-        lines = [ln for ln in f
-                 if ln.split("=")[0].strip() not in settings]
-    lines += ["%s = %s\n" % kv for kv in settings.items()]
-    with open(stack.conf_path, "w") as f:
-        f.writelines(lines)
-    stack.daemon_stop("bridge")
-    stack.daemon_start("bridge")
-
-
 def _token(stack, action, address, expires, secret=None):
     """A confirmation token as doc/list-mode.md describes it."""
     address = address.lower()
@@ -119,7 +107,7 @@ def test_list_defined(stack):
     stack.admin("list", "add", LIST, "--mode", "list", "--address", ADDRESS,
                 "--category", CATEGORY, check=True)
     stack.admin("list", "set", LIST, "access", "members", check=True)
-    _restart_bridge(stack, confirm_url=CONFIRM_URL, confirm_daily_limit=3)
+    stack.bridge_settings(confirm_url=CONFIRM_URL, confirm_daily_limit=3)
     assert _subscribers(stack) == {}
 
 
