@@ -88,6 +88,29 @@ struct join_answer {
 	char *body;
 };
 
+/* join_addresses - the list's join, leave and request addresses */
+struct join_addresses {
+	char *join, *leave, *request;
+};
+
+/* join_addresses_make - the addresses of the list l */
+static void join_addresses_make(const struct worker_list *l,
+				struct join_addresses *a)
+{
+	a->join = fg_listaddr_make(l->def->address, FG_LISTADDR_JOIN, NULL);
+	a->leave = fg_listaddr_make(l->def->address, FG_LISTADDR_LEAVE, NULL);
+	a->request = fg_listaddr_make(l->def->address, FG_LISTADDR_REQUEST,
+				      NULL);
+}
+
+/* join_addresses_free - free what join_addresses_make() made */
+static void join_addresses_free(struct join_addresses *a)
+{
+	free(a->join);
+	free(a->leave);
+	free(a->request);
+}
+
 /* join_sender - the recipient's VERP return path on a route's base */
 static char *join_sender(void *context, const char *base)
 {
@@ -289,7 +312,8 @@ static int join_request(struct worker *w, struct worker_list *l,
 	struct join_answer a = { .w = w, .l = l, .entry = entry,
 				 .in_reply_to = mail->message_id };
 	char *to, *state = NULL, *token = NULL, *confirm = NULL;
-	char *request = NULL, *subject = NULL, *url = NULL;
+	char *subject = NULL, *url = NULL;
+	struct join_addresses addrs;
 	const char *error;
 	struct fg_buf b = { 0 };
 	long long expires;
@@ -309,18 +333,17 @@ static int join_request(struct worker *w, struct worker_list *l,
 		return worker_store_failed(w, l, "reading a subscriber", error);
 	}
 	a.to = to;
-	request = fg_listaddr_make(l->def->address, FG_LISTADDR_REQUEST, NULL);
+	join_addresses_make(l, &addrs);
 	if (sub > 0) {
-		a.from = request;
+		a.from = addrs.request;
 		a.kind = "notice (subscribed already)";
 		subject = fg_xasprintf("You are subscribed to %s",
 				       l->def->address);
 		a.subject = subject;
 		fg_buf_printf(&b, "The address %s is subscribed to the mailing "
 			      "list %s already: nothing was changed.\n\n"
-			      "To unsubscribe, write to %s-leave@%s.\n",
-			      to, l->def->address, l->name,
-			      strchr(l->def->address, '@') + 1);
+			      "To unsubscribe, write to %s.\n",
+			      to, l->def->address, addrs.leave);
 	} else {
 		expires = (long long)time(NULL) + c->confirm_expiry / 1000;
 		token = fg_listjoin_token(c->secret, l->name, action, to,
@@ -334,7 +357,7 @@ static int join_request(struct worker *w, struct worker_list *l,
 				 to);
 			free(token);
 			free(confirm);
-			free(request);
+			join_addresses_free(&addrs);
 			free(to);
 			free(state);
 			return worker_finish(w, l, entry);
@@ -378,32 +401,33 @@ static int join_request(struct worker *w, struct worker_list *l,
 	free(subject);
 	free(token);
 	free(confirm);
-	free(request);
+	join_addresses_free(&addrs);
 	free(state);
 	free(to);
 	return ret;
 }
 
 /* join_help_text - the help text (caller frees) */
-static char *join_help_text(const struct worker_list *l, const char *word)
+static char *join_help_text(const struct worker_list *l,
+			    const struct join_addresses *addrs,
+			    const char *word)
 {
-	const char *domain = strchr(l->def->address, '@') + 1;
 	struct fg_buf b = { 0 };
 
 	if (word != NULL)
 		fg_buf_printf(&b, "The command \"%s\" is not known.\n\n", word);
 	fg_buf_printf(&b, "This is the mailing list %s.\n\n"
-		      "To subscribe, write to %s-join@%s; to unsubscribe, "
-		      "to %s-leave@%s. Either way you get a message to "
-		      "confirm, and nothing changes before you do.\n\n"
-		      "Or write to %s-request@%s with one of these commands "
-		      "as the Subject or the first line of the text:\n\n"
+		      "To subscribe, write to %s; to unsubscribe, to %s. "
+		      "Either way you get a message to confirm, and nothing "
+		      "changes before you do.\n\n"
+		      "Or write to %s with one of these commands as the "
+		      "Subject or the first line of the text:\n\n"
 		      "    subscribe     (or join)\n"
 		      "    unsubscribe   (or leave)\n"
 		      "    help\n\n"
 		      "To post, write to %s.\n",
-		      l->def->address, l->name, domain, l->name, domain,
-		      l->name, domain, l->def->address);
+		      l->def->address, addrs->join, addrs->leave,
+		      addrs->request, l->def->address);
 	return fg_buf_steal(&b);
 }
 
@@ -416,7 +440,8 @@ static int join_help(struct worker *w, struct worker_list *l,
 	struct join_answer a = { .w = w, .l = l, .entry = entry,
 				 .in_reply_to = mail->message_id,
 				 .kind = "help" };
-	char *to, *request, *subject;
+	struct join_addresses addrs;
+	char *to, *subject;
 	int ret;
 
 	if ((to = join_requester(w, l, mail)) == NULL)
@@ -425,16 +450,16 @@ static int join_help(struct worker *w, struct worker_list *l,
 		free(to);
 		return ret;
 	}
-	request = fg_listaddr_make(l->def->address, FG_LISTADDR_REQUEST, NULL);
+	join_addresses_make(l, &addrs);
 	subject = fg_xasprintf("Help for %s", l->def->address);
 	a.to = to;
-	a.from = request;
+	a.from = addrs.request;
 	a.subject = subject;
-	a.body = join_help_text(l, word);
+	a.body = join_help_text(l, &addrs, word);
 	ret = join_finish(w, l, entry, join_send(&a, relay));
 	free(a.body);
 	free(subject);
-	free(request);
+	join_addresses_free(&addrs);
 	free(to);
 	return ret;
 }
@@ -477,13 +502,13 @@ int request_handle(struct worker *w, struct worker_list *l,
 				   rec != NULL ? rec->body : NULL,
 				   c->request_max_lines, &word);
 	fg_record_free(&rec);
-	msg_info("control: list=%s message_id=<%s>: request: %s%s%s",
+	msg_info("control: list=%s message_id=<%s>: request: %s%s",
 		 l->name, mail->message_id,
 		 cmd == FG_LISTJOIN_CMD_SUBSCRIBE ? "subscribe" :
 		 cmd == FG_LISTJOIN_CMD_UNSUBSCRIBE ? "unsubscribe" :
 		 cmd == FG_LISTJOIN_CMD_HELP ? "help" :
 		 cmd == FG_LISTJOIN_CMD_UNKNOWN ? "unknown command " :
-		 "no command", word != NULL ? word : "", "");
+		 "no command", word != NULL ? word : "");
 	switch (cmd) {
 	case FG_LISTJOIN_CMD_SUBSCRIBE:
 		ret = join_request(w, l, entry, mail, relay,
@@ -508,23 +533,23 @@ static int confirm_answer(struct worker *w, struct worker_list *l,
 			  struct relay *relay, const char *to,
 			  enum fg_listjoin_action action, bool changed)
 {
-	const char *domain = strchr(l->def->address, '@') + 1;
 	struct join_answer a = { .w = w, .l = l, .entry = entry, .to = to,
 				 .in_reply_to = mail->message_id };
+	struct join_addresses addrs;
 	struct fg_buf b = { 0 };
-	char *request, *subject;
+	char *subject;
 	int ret;
 
-	request = fg_listaddr_make(l->def->address, FG_LISTADDR_REQUEST, NULL);
-	a.from = request;
+	join_addresses_make(l, &addrs);
+	a.from = addrs.request;
 	if (action == FG_LISTJOIN_SUBSCRIBE && changed) {
 		a.kind = "welcome";
 		subject = fg_xasprintf("Welcome to %s", l->def->address);
 		fg_buf_printf(&b, "Welcome to the mailing list %s: the address "
 			      "%s is subscribed.\n\nTo post, write to %s.\n"
-			      "To unsubscribe, write to %s-leave@%s.\n",
-			      l->def->address, to, l->def->address, l->name,
-			      domain);
+			      "To unsubscribe, write to %s.\n",
+			      l->def->address, to, l->def->address,
+			      addrs.leave);
 	} else if (action == FG_LISTJOIN_SUBSCRIBE) {
 		a.kind = "notice (subscribed already)";
 		subject = fg_xasprintf("You are subscribed to %s",
@@ -539,15 +564,15 @@ static int confirm_answer(struct worker *w, struct worker_list *l,
 				       l->def->address);
 		fg_buf_printf(&b, "The address %s is not subscribed to the "
 			      "mailing list %s (any more).\n\nTo subscribe "
-			      "again, write to %s-join@%s.\n", to,
-			      l->def->address, l->name, domain);
+			      "again, write to %s.\n", to, l->def->address,
+			      addrs.join);
 	}
 	a.subject = subject;
 	a.body = fg_buf_steal(&b);
 	ret = join_finish(w, l, entry, join_send(&a, relay));
 	free(a.body);
 	free(subject);
-	free(request);
+	join_addresses_free(&addrs);
 	return ret;
 }
 
