@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import re
 import time
 import uuid
 
@@ -102,10 +103,22 @@ def _http(stack, method, path):
         conn.close()
 
 
+def _policyd_addresses(stack):
+    """How many posting addresses the policy daemon said it read last."""
+    with open(stack.log_path("policyd")) as f:
+        counts = re.findall(r"(\d+) list posting addresses", f.read())
+    return int(counts[-1]) if counts else -1
+
+
 @requires("plugin", "forumsim", "bridge", "admin", "policyd")
 def test_list_defined(stack):
     stack.admin("list", "add", LIST, "--mode", "list", "--address", ADDRESS,
                 "--category", CATEGORY, check=True)
+    # the policy daemon reads the posting addresses again within
+    # policy_refresh, and logs their new count
+    wait_for(lambda: _policyd_addresses(stack) ==
+             stack.redis_call("HLEN", "fg:addresses"), timeout=30,
+             what="the policy daemon knowing the list")
     stack.admin("list", "set", LIST, "access", "members", check=True)
     stack.bridge_settings(confirm_url=CONFIRM_URL, confirm_daily_limit=3)
     assert _subscribers(stack) == {}
