@@ -325,3 +325,21 @@ def test_daily_limit(stack):
     got = [m for m in stack.mailbox("dave@example.test")
            if str(m["Subject"]).startswith("Confirm:")]
     assert len(got) == 3
+
+
+@requires("plugin", "forumsim", "bridge", "admin", "policyd")
+def test_from_and_envelope_differ(stack):
+    """A join whose From (carol) is not its envelope sender (bob) is
+    logged and answered nothing: neither address gets mail."""
+    before = {u: len(stack.mailbox(u))
+              for u in ("bob@example.test", "carol@example.test")}
+    offsets = stack.log_offsets()
+    msg = stack.make_message("carol@example.test", "jl-join@lists.test",
+                             "join", "join\n")
+    stack.send_mail("bob@example.test", "jl-join@lists.test", msg)
+    _wait_log(stack, offsets, "From <carol@example.test> and the envelope "
+              "sender <bob@example.test> differ: ignored, nothing sent",
+              "the join with two senders ignored")
+    # that log line is written instead of sending; nothing came either
+    assert {u: len(stack.mailbox(u)) for u in before} == before
+    assert "carol@example.test" not in _subscribers(stack)
