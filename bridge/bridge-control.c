@@ -24,6 +24,10 @@ static const struct {
 	control_handler_func *handle;
 } control_handlers[] = {
 	{ FG_LISTADDR_MODERATE, moderate_handle },
+	{ FG_LISTADDR_JOIN, join_handle },
+	{ FG_LISTADDR_LEAVE, leave_handle },
+	{ FG_LISTADDR_REQUEST, request_handle },
+	{ FG_LISTADDR_CONFIRM, confirm_handle },
 	{ FG_LISTADDR_COUNT, NULL },
 };
 

@@ -52,5 +52,9 @@ control_handler_func moderate_handle;
    the relay failed, else -1 (the entry is read all the same) */
 int moderate_before(struct worker *w, struct worker_list *l,
 		    struct relay *relay);
+/* The handlers of subscribing by mail (bridge-join.c): roles join,
+   leave, request and confirm. */
+control_handler_func join_handle, leave_handle, request_handle,
+	confirm_handle;
 
 #endif

@@ -48,6 +48,10 @@
  *		one-click unsubscribe, RFC 8058; off while the setting
  *		is empty): handled by bridge-unsub.c, which answers the
  *		person or mail provider behind the link, not the forum.
+ *	GET, POST PATH/LIST/TOKEN
+ *		PATH the path of confirm_url (list mode's confirmation of
+ *		subscribing by mail; off while the setting is empty):
+ *		answered by bridge-confirm.c.
  *
  *	Listen on loopback (or a private address) behind the forum host's
  *	reverse proxy; the signature is the authentication, not the
@@ -76,6 +80,7 @@
 #include "bridge.h"
 #include "bridge-http.h"
 #include "bridge-unsub.h"
+#include "bridge-confirm.h"
 #include "fg-net.h"
 #include "fg-webhook.h"
 
@@ -498,6 +503,13 @@ static mhd_result webhook_access(void *cls, struct MHD_Connection *conn,
 				*con_cls = req;
 			}
 			return ret;
+		}
+		if (confirm_serves(c, url)) {
+			const char *error = NULL;
+			struct fg_store *store = webhook_store(wh, &error);
+
+			return confirm_page(wh->bridge, store, error, conn, url,
+					    method) ? MHD_YES : MHD_NO;
 		}
 		if (strcmp(url, WEBHOOK_PATH) != 0 &&
 		    strcmp(url, GENERIC_PATH) != 0 &&

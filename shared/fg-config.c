@@ -234,6 +234,17 @@ const struct fg_setting fg_settings[] = {
 	S(dmarc_cache_ttl, FG_SET_DURATION, "1h",
 	  "list mode: how long a DMARC policy looked up is kept in Redis "
 	  "(0: not kept)"),
+	S(confirm_expiry, FG_SET_DURATION, "3d",
+	  "list mode: how long a confirmation request of a subscription or "
+	  "unsubscription by mail stays valid"),
+	S(confirm_url, FG_SET_STRING, "",
+	  "list mode: https URL of forumgated's confirmation page; each "
+	  "confirmation request names URL/TOKEN (empty: reply only)"),
+	S(confirm_daily_limit, FG_SET_UINT, "3",
+	  "list mode: confirmation requests sent to one address per list in "
+	  "a day; more are not sent (0: no limit)"),
+	S(request_max_lines, FG_SET_UINT, "10",
+	  "list mode: lines of a mail to LIST-request@ read for commands"),
 	S(secret_file, FG_SET_STRING, NULL,
 	  "file the value of secret is read from (instead of secret)"),
 	S(forum_api_key_file, FG_SET_STRING, NULL,

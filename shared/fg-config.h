@@ -130,6 +130,11 @@ struct fg_config {
 	char *dmarc_resolver;		/* "ADDR[:PORT]"; "": resolv.conf */
 	unsigned int dmarc_timeout;	/* ms, per DNS question */
 	unsigned int dmarc_cache_ttl;	/* ms; 0: not cached */
+	/* List mode: subscribing by mail */
+	unsigned int confirm_expiry;	/* ms */
+	char *confirm_url;		/* confirmation page base; "": none */
+	unsigned int confirm_daily_limit;	/* per address; 0: none */
+	unsigned int request_max_lines;
 	/* Secrets in their own files (read by fg_config_load) */
 	char *secret_file;
 	char *forum_api_key_file;

@@ -795,6 +795,26 @@ int fg_store_control_add(struct fg_store *store, const char *list,
 			 const struct fg_control *control,
 			 const char **error_r);
 
+/* ---- subscribing by mail (fg-store-join.c) ---- */
+/* Confirmation requests sent to an address (a counter expiring a
+   window after the first) and the tokens already used (one key each,
+   expiring with the token). */
+#define FG_KEY_CONFIRM_SENT	"fg:{%s}:confirm-sent:%s"
+#define FG_KEY_CONFIRM_USED	"fg:{%s}:confirm-used:%s"
+/* fg_store_confirm_count - count one more confirmation request to the
+   canonical address within window_s: the count, 1 for the first */
+int fg_store_confirm_count(struct fg_store *store, const char *list,
+			   const char *address, unsigned int window_s,
+			   long long *count_r, const char **error_r);
+/* fg_store_confirm_apply - mark a confirmation token (by its MAC) used
+   for ttl_s and, in the same step, subscribe the address (state
+   enabled, unless it is subscribed) or unsubscribe it: 1 with
+   *changed_r, 0 the token was used before (nothing changed) */
+int fg_store_confirm_apply(struct fg_store *store, const char *list,
+			   const char *mac, long long ttl_s, bool subscribe,
+			   const char *address, bool *changed_r,
+			   const char **error_r);
+
 /* The fan-out's progress (fg-store-fanout.c). One post of a list is
    fanned out at a time, in stream order, under the FG_QUEUE_DIST
    lease: FG_KEY_DIST_RCPT holds its recipients, snapshot when the
