@@ -192,8 +192,8 @@ static int join_send(struct join_answer *a, struct relay *relay)
 	data = join_compose(a, &size);
 	snprintf(what, sizeof(what), "control: list=%s %s", a->l->name,
 		 a->kind);
-	status = relay_send(relay, c, what, join_sender, a, a->to, data, size,
-			    &reply);
+	status = relay_send(relay, c, what, a->l->name, join_sender, a, a->to,
+			    data, size, &reply);
 	free(data);
 	switch (status) {
 	case FG_SMTP_OK:
