@@ -38,6 +38,8 @@ struct fg_smtp_pipe {
 	struct fg_buf out;		/* what goes out next */
 	char reply[PIPE_LINE_MAX];	/* the deciding answer */
 	long long deadline_ms;		/* of the call in progress */
+	fg_smtp_pipe_data_hook *data_hook;	/* NULL: none */
+	void *data_hook_context;
 };
 
 /* pipe_now_ms - monotonic milliseconds */
@@ -417,6 +419,13 @@ int fg_smtp_pipe_init(const char *relay, const char *helo_name,
 	return 0;
 }
 
+void fg_smtp_pipe_set_data_hook(struct fg_smtp_pipe *p,
+				fg_smtp_pipe_data_hook *hook, void *context)
+{
+	p->data_hook = hook;
+	p->data_hook_context = context;
+}
+
 bool fg_smtp_pipe_pipelining(const struct fg_smtp_pipe *p)
 {
 	return p->fd >= 0 && p->pipelining;
@@ -446,6 +455,17 @@ int fg_smtp_pipe_send(struct fg_smtp_pipe *p, const char *sender,
 		if (p->fd >= 0 && pipe_rset(p) < 0)
 			return FG_SMTP_TRANSIENT;
 		return ret;
+	}
+	if (p->data_hook != NULL) {
+		const char *why = "given up";
+
+		if (p->data_hook(p->data_hook_context, &why) < 0) {
+			/* no final dot: the relay drops the transaction */
+			pipe_fail(p, why);
+			snprintf(p->reply, sizeof(p->reply), "not sent: %.400s",
+				 why);
+			return FG_SMTP_ABORTED;
+		}
 	}
 	pipe_add_data(p, data, size);
 	if (pipe_flush(p) < 0)
