@@ -628,17 +628,40 @@ static int pipe_send(struct fg_smtp_pipe *pipe, const char *sender,
 				 sizeof(pipe_msg) - 1, reply_r);
 }
 
-START_TEST(test_pipe_transactions)
+/* pipe_open - a scripted relay and a client of it (prefix: "smtp://" or
+   "" before host:port; the relay's address in relay, 64 bytes) */
+static struct fg_smtp_pipe *pipe_open(bool pipelining, const char *prefix,
+				      const char *helo, char *relay,
+				      pid_t *pid_r)
 {
 	struct fg_smtp_pipe *pipe;
-	const char *error, *reply;
+	const char *error;
+	int port = relay_start(pipelining, pid_r);
+
+	snprintf(relay, 64, "%s127.0.0.1:%d", prefix, port);
+	ck_assert_int_eq(fg_smtp_pipe_init(relay, helo, 5000, &pipe, &error),
+			 0);
+	return pipe;
+}
+
+/* pipe_close - QUIT, the relay stopped; what it logged (caller frees) */
+static char *pipe_close(struct fg_smtp_pipe **pipe, pid_t pid)
+{
+	fg_smtp_pipe_deinit(pipe);
+	ck_assert_ptr_null(*pipe);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return relay_log_text();
+}
+
+START_TEST(test_pipe_transactions)
+{
+	const char *reply;
 	char relay[64], *log;
 	pid_t pid;
-	int port = relay_start(true, &pid);
+	struct fg_smtp_pipe *pipe = pipe_open(true, "smtp://", "client.test",
+					      relay, &pid);
 
-	snprintf(relay, sizeof(relay), "smtp://127.0.0.1:%d", port);
-	ck_assert_int_eq(fg_smtp_pipe_init(relay, "client.test", 5000, &pipe,
-					   &error), 0);
 	ck_assert_int_eq(pipe_send(pipe, "b+1@l.test", "ok@x.test", &reply),
 			 FG_SMTP_OK);
 	ck_assert(fg_smtp_pipe_pipelining(pipe));
@@ -661,12 +684,7 @@ START_TEST(test_pipe_transactions)
 	/* bad addresses never reach the relay */
 	ck_assert_int_eq(pipe_send(pipe, "b@l.test", "a>\r\nDATA", &reply),
 			 FG_SMTP_PERMANENT);
-	fg_smtp_pipe_deinit(&pipe);
-	ck_assert_ptr_null(pipe);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-
-	log = relay_log_text();
+	log = pipe_close(&pipe, pid);
 	ck_assert_ptr_nonnull(strstr(log, "MSG <b+1@l.test> <ok@x.test>\n"
 				     "| Subject: pipelined\n| \n"
 				     "| ..a line with a dot\n| bare LF\n"
@@ -704,15 +722,12 @@ static int hook_count(void *context, const char **error_r)
 START_TEST(test_pipe_data_hook)
 {
 	struct hook_calls h = { 0, "stop@x.test", NULL };
-	struct fg_smtp_pipe *pipe;
-	const char *error, *reply;
+	const char *reply;
 	char relay[64], *log;
 	pid_t pid;
-	int port = relay_start(true, &pid);
+	struct fg_smtp_pipe *pipe = pipe_open(true, "smtp://", NULL, relay,
+					      &pid);
 
-	snprintf(relay, sizeof(relay), "smtp://127.0.0.1:%d", port);
-	ck_assert_int_eq(fg_smtp_pipe_init(relay, NULL, 5000, &pipe, &error),
-			 0);
 	fg_smtp_pipe_set_data_hook(pipe, hook_count, &h);
 	h.rcpt = "ok@x.test";
 	ck_assert_int_eq(pipe_send(pipe, "b+1@l.test", h.rcpt, &reply),
@@ -734,10 +749,7 @@ START_TEST(test_pipe_data_hook)
 	ck_assert_int_eq(pipe_send(pipe, "b+4@l.test", h.rcpt, &reply),
 			 FG_SMTP_OK);
 	ck_assert_int_eq(h.calls, 3);
-	fg_smtp_pipe_deinit(&pipe);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	log = relay_log_text();
+	log = pipe_close(&pipe, pid);
 	ck_assert_ptr_nonnull(strstr(log, "MSG <b+1@l.test> <ok@x.test>\n"
 				     "| Subject: pipelined\n"));
 	ck_assert_ptr_nonnull(strstr(log, "MSG <b+3@l.test> <stop@x.test>\n"));
@@ -750,24 +762,17 @@ END_TEST
 
 START_TEST(test_pipe_without_pipelining)
 {
-	struct fg_smtp_pipe *pipe;
 	const char *error, *reply;
 	char relay[64], *log;
 	pid_t pid;
-	int port = relay_start(false, &pid);
+	struct fg_smtp_pipe *pipe = pipe_open(false, "", NULL, relay, &pid);
 
-	snprintf(relay, sizeof(relay), "127.0.0.1:%d", port);
-	ck_assert_int_eq(fg_smtp_pipe_init(relay, NULL, 5000, &pipe, &error),
-			 0);
 	ck_assert_int_eq(pipe_send(pipe, "b@l.test", "refuse@x.test", &reply),
 			 FG_SMTP_PERMANENT);
 	ck_assert_int_eq(pipe_send(pipe, "b@l.test", "ok@x.test", &reply),
 			 FG_SMTP_OK);
 	ck_assert(!fg_smtp_pipe_pipelining(pipe));
-	fg_smtp_pipe_deinit(&pipe);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	log = relay_log_text();
+	log = pipe_close(&pipe, pid);
 	ck_assert_ptr_nonnull(strstr(log, "MSG <b@l.test> <ok@x.test>\n"));
 	/* one command at a time */
 	ck_assert_ptr_null(strstr(log, "BATCH"));
