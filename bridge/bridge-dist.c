@@ -38,7 +38,13 @@
  *	relay answered, the position is recorded (fg_store_dist_record()),
  *	so a daemon killed in the middle resumes with the next recipient:
  *	only a kill between the relay's 250 and the record sends that one
- *	copy twice, with the same Message-ID.
+ *	copy twice, with the same Message-ID. When every route is the
+ *	pipelining client, the record goes to Redis while the next
+ *	recipient's envelope goes to the relay, and its answer is read
+ *	when the relay took DATA, before that copy's message
+ *	(dist_data_hook()): a record that failed gives that transaction
+ *	up without its final dot, so no copy goes before the one before it
+ *	is recorded, and the fan-out waits on one round trip less.
  *
  *	A recipient the relay refuses (5xx) is logged, counted as refused
  *	and not tried again. A 4xx or a relay that cannot be reached
@@ -266,9 +272,8 @@ static int dist_record_begin(struct dist_run *run, long long next,
 	}
 	if (fg_store_dist_record_send(run->w->store, run->l->name, &lease,
 				      run->entry->id, next, sent, refused,
-				      &error) < 0) {
+				      &error) < 0)
 		return dist_keep_unrecorded(run, next, sent, refused, error);
-	}
 	run->pending = true;
 	run->pending_next = next;
 	run->pending_sent = sent;
