@@ -42,7 +42,13 @@
  *	relay answered, the position is recorded (fg_store_dist_record()),
  *	so a daemon killed in the middle resumes with the next recipient:
  *	only a kill between the relay's 250 and the record sends that one
- *	copy twice, with the same Message-ID.
+ *	copy twice, with the same Message-ID. When every route is the
+ *	pipelining client, the record goes to Redis while the next
+ *	recipient's envelope goes to the relay, and its answer is read
+ *	when the relay took DATA, before that copy's message
+ *	(dist_data_hook()): a record that failed gives that transaction
+ *	up without its final dot, so no copy goes before the one before it
+ *	is recorded, and the fan-out waits on one round trip less.
  *
  *	A recipient the relay refuses (5xx) is logged, counted as refused
  *	and not tried again. A 4xx or a relay that cannot be reached
@@ -64,6 +70,7 @@
 #include "fg-dmarc.h"
 #include "fg-listmsg.h"
 #include "fg-smtp.h"
+#include "fg-smtp-pipe.h"
 #include "fg-verp.h"
 
 #include <stdio.h>
@@ -78,6 +85,10 @@
 
 struct dist {
 	struct relay relay;
+	/* every route is the pipelining client: a record goes to Redis
+	   while the next envelope goes to the relay (dist_data_hook()) */
+	bool overlap;
+	struct dist_run *run;		/* the fan-out in progress */
 	/* a record Redis refused after the relay accepted the copy */
 	char *unrecorded_list, *unrecorded_entry;
 	long long unrecorded_next, unrecorded_sent, unrecorded_refused;
@@ -94,6 +105,10 @@ struct dist_run {
 	size_t copy_size;
 	struct fg_dist_progress p;
 	const char *rcpt;		/* the recipient being sent */
+	/* a record sent to Redis, its reply not read yet */
+	bool pending;
+	long long pending_next, pending_sent, pending_refused;
+	int collected;			/* what reading it gave in the hook */
 };
 
 /* dist_serves - the fan-out works list-mode lists only */
@@ -195,12 +210,30 @@ static char *dist_sender(void *context, const char *base)
 				      run->l->name, run->rcpt, base);
 }
 
+/* dist_keep_unrecorded - Redis refused a record the relay's answer
+   needs: kept for the entry's next try; WORKER_RETRY */
+static int dist_keep_unrecorded(struct dist_run *run, long long next,
+				long long sent, long long refused,
+				const char *error)
+{
+	struct dist *d = run->w->context;
+
+	free(d->unrecorded_list);
+	free(d->unrecorded_entry);
+	d->unrecorded_list = fg_xstrdup(run->l->name);
+	d->unrecorded_entry = fg_xstrdup(run->entry->id);
+	d->unrecorded_next = next;
+	d->unrecorded_sent = sent;
+	d->unrecorded_refused = refused;
+	return worker_store_failed(run->w, run->l, "recording the fan-out's "
+				   "progress", error);
+}
+
 /* dist_record - fg_store_dist_record(), kept for the entry's next try
    when Redis fails; WORKER_DONE recorded, else WORKER_RETRY */
 static int dist_record(struct dist_run *run, long long next, long long sent,
 		       long long refused)
 {
-	struct dist *d = run->w->context;
 	struct fg_lease lease = { run->w->bridge->consumer,
 				  run->l->lease_token };
 	const char *error;
@@ -213,15 +246,7 @@ static int dist_record(struct dist_run *run, long long next, long long sent,
 	if (ret == 0)
 		return worker_lease_lost(run->w, run->l, run->entry,
 					 "recording the fan-out's progress");
-	free(d->unrecorded_list);
-	free(d->unrecorded_entry);
-	d->unrecorded_list = fg_xstrdup(run->l->name);
-	d->unrecorded_entry = fg_xstrdup(run->entry->id);
-	d->unrecorded_next = next;
-	d->unrecorded_sent = sent;
-	d->unrecorded_refused = refused;
-	return worker_store_failed(run->w, run->l, "recording the fan-out's "
-				   "progress", error);
+	return dist_keep_unrecorded(run, next, sent, refused, error);
 }
 
 /* dist_record_kept - a record Redis refused before, for this entry:
@@ -250,6 +275,78 @@ static int dist_record_kept(struct dist_run *run)
 		run->p.refused += refused;
 	}
 	return ret;
+}
+
+/* dist_record_wait - the reply to the record in flight, if any:
+   WORKER_DONE recorded (or none), else as dist_record() */
+static int dist_record_wait(struct dist_run *run)
+{
+	const char *error;
+	int ret;
+
+	if (!run->pending)
+		return WORKER_DONE;
+	run->pending = false;
+	ret = fg_store_dist_record_reply(run->w->store, run->l->name, &error);
+	if (ret > 0) {
+		run->p.sent += run->pending_sent;
+		run->p.refused += run->pending_refused;
+		return WORKER_DONE;
+	}
+	if (ret == 0)
+		return worker_lease_lost(run->w, run->l, run->entry,
+					 "recording the fan-out's progress");
+	return dist_keep_unrecorded(run, run->pending_next, run->pending_sent,
+				    run->pending_refused, error);
+}
+
+/* dist_record_begin - record the position after a relay's answer: at
+   once, or (overlap) sent now and its reply read before the next
+   copy's message goes; WORKER_DONE, else as dist_record() */
+static int dist_record_begin(struct dist_run *run, long long next,
+			     long long sent, long long refused)
+{
+	struct dist *d = run->w->context;
+	struct fg_lease lease = { run->w->bridge->consumer,
+				  run->l->lease_token };
+	const char *error;
+	int ret = dist_record_wait(run);
+
+	if (ret != WORKER_DONE)
+		return ret;
+	if (!d->overlap) {
+		ret = dist_record(run, next, sent, refused);
+		if (ret == WORKER_DONE) {
+			run->p.sent += sent;
+			run->p.refused += refused;
+		}
+		return ret;
+	}
+	if (fg_store_dist_record_send(run->w->store, run->l->name, &lease,
+				      run->entry->id, next, sent, refused,
+				      &error) < 0)
+		return dist_keep_unrecorded(run, next, sent, refused, error);
+	run->pending = true;
+	run->pending_next = next;
+	run->pending_sent = sent;
+	run->pending_refused = refused;
+	return WORKER_DONE;
+}
+
+/* dist_data_hook - the relay took the next envelope: the record of the
+   copy before must be made before this copy goes (fg-smtp-pipe.h) */
+static int dist_data_hook(void *context, const char **error_r)
+{
+	struct dist *d = context;
+	struct dist_run *run = d->run;
+
+	if (run == NULL || !run->pending)
+		return 0;
+	run->collected = dist_record_wait(run);
+	if (run->collected == WORKER_DONE)
+		return 0;
+	*error_r = "the fan-out's progress could not be recorded";
+	return -1;
 }
 
 /* dist_send_one - one copy to run->rcpt at position pos; WORKER_DONE
@@ -287,24 +384,26 @@ static int dist_send_one(struct dist_run *run, long long pos)
 	}
 	snprintf(what, sizeof(what), "fan-out: list=%s message_id=<%s>",
 		 run->l->name, run->message_id);
+	run->collected = WORKER_DONE;
 	status = relay_send(&d->relay, c, what, run->l->name, dist_sender,
 			    run, run->rcpt, data, size, &reply);
 	if (data != run->copy)
 		free(data);
+	/* given up by dist_data_hook(): the record before failed */
+	if (status == FG_SMTP_ABORTED)
+		return run->collected;
+	/* the transaction ended before the hook: the record before it */
+	ret = dist_record_wait(run);
+	if (ret != WORKER_DONE)
+		return ret;
 	switch (status) {
 	case FG_SMTP_OK:
-		ret = dist_record(run, pos + 1, 1, 0);
-		if (ret == WORKER_DONE)
-			run->p.sent++;
-		return ret;
+		return dist_record_begin(run, pos + 1, 1, 0);
 	case FG_SMTP_PERMANENT:
 		msg_warn("fan-out: list=%s message_id=<%s> rcpt=<%s>: refused "
 			 "by the relay, not retried: %s", run->l->name,
 			 run->message_id, run->rcpt, reply);
-		ret = dist_record(run, pos + 1, 0, 1);
-		if (ret == WORKER_DONE)
-			run->p.refused++;
-		return ret;
+		return dist_record_begin(run, pos + 1, 0, 1);
 	default: {
 		unsigned int wait = worker_retry(w, run->l, 0);
 
@@ -318,8 +417,34 @@ static int dist_send_one(struct dist_run *run, long long pos)
 	}
 }
 
-/* dist_run - the run step: every recipient from the recorded position */
-static int dist_run(struct dist_run *run)
+/* dist_next - the copy to rcpt, the next in the snapshot */
+static int dist_next(struct dist_run *run, const char *rcpt)
+{
+	struct worker *w = run->w;
+	int ret;
+
+	/* renewing the lease is a command: the record in flight first */
+	if (run->pending && bridge_now_ms() >= run->l->lease_renew_ms) {
+		ret = dist_record_wait(run);
+		if (ret != WORKER_DONE)
+			return ret;
+	}
+	if (bridge_stopping(w->bridge))
+		return WORKER_RETRY;
+	if (!worker_keep_lease(w, run->l))
+		return worker_lease_lost(w, run->l, run->entry,
+					 "sending a copy");
+	run->rcpt = rcpt;
+	ret = dist_send_one(run, run->p.next);
+	run->rcpt = NULL;
+	if (ret == WORKER_DONE)
+		run->p.next++;
+	return ret;
+}
+
+/* dist_run_all - the run step: every recipient from the recorded
+   position; a record may still be in flight at the end */
+static int dist_run_all(struct dist_run *run)
 {
 	struct worker *w = run->w;
 	const char *error;
@@ -327,8 +452,10 @@ static int dist_run(struct dist_run *run)
 	while (run->p.next < run->p.total) {
 		char **rcpts;
 		size_t n;
-		int ret = WORKER_DONE;
+		int ret = dist_record_wait(run);
 
+		if (ret != WORKER_DONE)
+			return ret;
 		if (fg_store_dist_recipients(w->store, run->l->name,
 					     run->p.next, DIST_PAGE, &rcpts,
 					     &n, &error) < 0)
@@ -343,25 +470,26 @@ static int dist_run(struct dist_run *run)
 			fg_strv_free(rcpts, n);
 			break;
 		}
-		for (size_t i = 0; i < n && ret == WORKER_DONE; i++) {
-			if (bridge_stopping(w->bridge))
-				ret = WORKER_RETRY;
-			else if (!worker_keep_lease(w, run->l))
-				ret = worker_lease_lost(w, run->l, run->entry,
-							"sending a copy");
-			else {
-				run->rcpt = rcpts[i];
-				ret = dist_send_one(run, run->p.next);
-				run->rcpt = NULL;
-				if (ret == WORKER_DONE)
-					run->p.next++;
-			}
-		}
+		for (size_t i = 0; i < n && ret == WORKER_DONE; i++)
+			ret = dist_next(run, rcpts[i]);
 		fg_strv_free(rcpts, n);
 		if (ret != WORKER_DONE)
 			return ret;
 	}
 	return WORKER_DONE;
+}
+
+/* dist_run - dist_run_all(), the last record read */
+static int dist_run(struct dist_run *run)
+{
+	struct dist *d = run->w->context;
+	int ret, last;
+
+	d->run = run;
+	ret = dist_run_all(run);
+	last = dist_record_wait(run);
+	d->run = NULL;
+	return ret != WORKER_DONE ? ret : last;
 }
 
 /* dist_finish - the entry is done (what: "sent" or "duplicate") */
@@ -491,6 +619,14 @@ int dist_start(struct bridge *b, struct worker **worker_r,
 		free(w);
 		return -1;
 	}
+	d->overlap = d->relay.n_routes > 0;
+	for (size_t i = 0; i < d->relay.n_routes; i++) {
+		if (d->relay.routes[i].pipe == NULL)
+			d->overlap = false;
+	}
+	for (size_t i = 0; d->overlap && i < d->relay.n_routes; i++)
+		fg_smtp_pipe_set_data_hook(d->relay.routes[i].pipe,
+					   dist_data_hook, d);
 	w->name = "fan-out";
 	w->queue = FG_QUEUE_DIST;
 	w->bridge = b;

@@ -22,6 +22,8 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #define PIPE_LINE_MAX 512
@@ -35,9 +37,12 @@ struct fg_smtp_pipe {
 	bool pipelining;
 	char in[PIPE_IN_MAX];		/* what the relay sent, unread */
 	size_t in_len;
+	bool written;			/* nothing read since the last write */
 	struct fg_buf out;		/* what goes out next */
 	char reply[PIPE_LINE_MAX];	/* the deciding answer */
 	long long deadline_ms;		/* of the call in progress */
+	fg_smtp_pipe_data_hook *data_hook;	/* NULL: none */
+	void *data_hook_context;
 };
 
 /* pipe_now_ms - monotonic milliseconds */
@@ -111,6 +116,7 @@ static int pipe_flush(struct fg_smtp_pipe *p)
 		return -1;
 	}
 	p->out.len = 0;
+	p->written = true;
 	return 0;
 }
 
@@ -138,6 +144,18 @@ static int pipe_read_line(struct fg_smtp_pipe *p, char *line, size_t size)
 			memmove(p->in, p->in + used, p->in_len - used);
 			p->in_len -= used;
 			return 0;
+		}
+		/* just written: the answer is not there yet, and a recv()
+		   would only say EAGAIN */
+		if (p->written) {
+			int w = pipe_wait(p, POLLIN);
+
+			if (w <= 0) {
+				pipe_fail(p, w == 0 ? "timed out waiting for "
+					  "the relay" : strerror(errno));
+				return -1;
+			}
+			p->written = false;
 		}
 		n = recv(p->fd, p->in + p->in_len, sizeof(p->in) - p->in_len,
 			 0);
@@ -195,7 +213,7 @@ static int pipe_reply(struct fg_smtp_pipe *p, bool *pipelining_r)
 static int pipe_connect(struct fg_smtp_pipe *p)
 {
 	struct addrinfo hints, *res, *ai;
-	int code, err;
+	int code, err, one = 1;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
@@ -223,6 +241,12 @@ static int pipe_connect(struct fg_smtp_pipe *p)
 	freeaddrinfo(res);
 	if (p->fd < 0)
 		return pipe_fail(p, "cannot connect");
+	p->written = false;
+	/* every write is a whole group of commands or a whole message
+	   followed by a wait for the answer: Nagle's algorithm could only
+	   hold a message's last segment back until the relay's delayed
+	   acknowledgement (40 ms on Linux) */
+	(void)setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	code = pipe_reply(p, NULL);
 	if (code < 0)
 		return FG_SMTP_TRANSIENT;
@@ -247,24 +271,27 @@ static int pipe_connect(struct fg_smtp_pipe *p)
 	return 0;
 }
 
-/* pipe_add_data - the message, dot-stuffed, CR LF, and the final dot */
+/* pipe_add_data - the message, dot-stuffed, CR LF, and the final dot;
+   copied a line at a time (a fan-out sends the same copy thousands of
+   times) */
 static void pipe_add_data(struct fg_smtp_pipe *p, const char *data,
 			  size_t size)
 {
-	bool bol = true;
+	const char *line = data, *end = data + size;
 
-	for (size_t i = 0; i < size; i++) {
-		char c = data[i];
+	while (line < end) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t len = nl != NULL ? (size_t)(nl - line) :
+			(size_t)(end - line);
 
-		if (bol && c == '.')
+		if (*line == '.')
 			fg_buf_putc(&p->out, '.');
-		if (c == '\n' && (i == 0 || data[i - 1] != '\r'))
-			fg_buf_putc(&p->out, '\r');
-		fg_buf_putc(&p->out, c);
-		bol = c == '\n';
-	}
-	if (!bol)
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		fg_buf_append(&p->out, line, len);
 		fg_buf_append(&p->out, "\r\n", 2);
+		line = nl != NULL ? nl + 1 : end;
+	}
 	fg_buf_append(&p->out, ".\r\n", 3);
 }
 
@@ -417,6 +444,13 @@ int fg_smtp_pipe_init(const char *relay, const char *helo_name,
 	return 0;
 }
 
+void fg_smtp_pipe_set_data_hook(struct fg_smtp_pipe *p,
+				fg_smtp_pipe_data_hook *hook, void *context)
+{
+	p->data_hook = hook;
+	p->data_hook_context = context;
+}
+
 bool fg_smtp_pipe_pipelining(const struct fg_smtp_pipe *p)
 {
 	return p->fd >= 0 && p->pipelining;
@@ -446,6 +480,17 @@ int fg_smtp_pipe_send(struct fg_smtp_pipe *p, const char *sender,
 		if (p->fd >= 0 && pipe_rset(p) < 0)
 			return FG_SMTP_TRANSIENT;
 		return ret;
+	}
+	if (p->data_hook != NULL) {
+		const char *why = "given up";
+
+		if (p->data_hook(p->data_hook_context, &why) < 0) {
+			/* no final dot: the relay drops the transaction */
+			pipe_fail(p, why);
+			snprintf(p->reply, sizeof(p->reply), "not sent: %.400s",
+				 why);
+			return FG_SMTP_ABORTED;
+		}
 	}
 	pipe_add_data(p, data, size);
 	if (pipe_flush(p) < 0)

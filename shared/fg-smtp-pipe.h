@@ -8,6 +8,7 @@
  *
  *	if (fg_smtp_pipe_usable(relay))
  *		fg_smtp_pipe_init(relay, helo, 30000, &pipe, &error);
+ *	fg_smtp_pipe_set_data_hook(pipe, hook, context);
  *	status = fg_smtp_pipe_send(pipe, sender, rcpt, data, size, &reply);
  *	fg_smtp_pipe_deinit(&pipe);
  * DESCRIPTION
@@ -26,6 +27,14 @@
  *	TLS), the local MTA a fan-out hands its copies to; anything else
  *	goes through fg-smtp.h. A path in the URL is the EHLO name, as
  *	for fg-smtp.h.
+ *
+ *	A data hook, when set, is called in every transaction once the
+ *	relay took DATA (354) and before the message goes: the caller
+ *	can finish other work while the envelope's round trip was under
+ *	way (the fan-out reads the record of the previous recipient
+ *	there) and give the transaction up; then the connection is closed
+ *	without the message's final dot, so the relay delivers nothing,
+ *	and the send returns FG_SMTP_ABORTED with the hook's reason.
  *
  *	The message has CR LF line ends; lines that start with "." are
  *	dot-stuffed here. A bare LF is sent as CR LF.
@@ -59,6 +68,12 @@ int fg_smtp_pipe_init(const char *relay, const char *helo_name,
 int fg_smtp_pipe_send(struct fg_smtp_pipe *pipe, const char *sender,
 		      const char *rcpt, const char *data, size_t size,
 		      const char **reply_r);
+/* a data hook: 0 send the message, -1 give the transaction up */
+typedef int fg_smtp_pipe_data_hook(void *context, const char **error_r);
+/* fg_smtp_pipe_set_data_hook - call hook(context) before each message
+   (NULL: none) */
+void fg_smtp_pipe_set_data_hook(struct fg_smtp_pipe *pipe,
+				fg_smtp_pipe_data_hook *hook, void *context);
 /* fg_smtp_pipe_pipelining - the relay announced PIPELINING (after a
    send) */
 bool fg_smtp_pipe_pipelining(const struct fg_smtp_pipe *pipe);

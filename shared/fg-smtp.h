@@ -42,6 +42,9 @@ enum fg_smtp_status {
 	FG_SMTP_OK = 0,
 	FG_SMTP_TRANSIENT = -1,
 	FG_SMTP_PERMANENT = -2,
+	/* given up by the caller before the message was sent
+	   (fg_smtp_pipe_set_data_hook()); nothing was delivered */
+	FG_SMTP_ABORTED = -3,
 };
 
 struct fg_smtp_settings {

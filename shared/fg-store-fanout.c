@@ -10,6 +10,10 @@
  *				 &rcpts, &n, &error);
  *	fg_store_dist_record(store, list, &lease, entry_id, next, 1, 0,
  *			     &error);
+ *	fg_store_dist_record_send(store, list, &lease, entry_id, next, 1,
+ *				  0, &error);
+ *	... other work, no other command on the store ...
+ *	ret = fg_store_dist_record_reply(store, list, &error);
  *	fg_store_dist_finish(store, list, &lease, entry_id, "sent",
  *			     &error);
  * DESCRIPTION
@@ -32,6 +36,11 @@
  *	relay accepted (or refused permanently); a restart resumes at
  *	"next". Only a crash between the relay's answer and the record
  *	sends one copy twice, with the same Message-ID.
+ *	fg_store_dist_record_send() and fg_store_dist_record_reply() are
+ *	the two halves of fg_store_dist_record(): the caller can work
+ *	while Redis runs the record (the fan-out sends the next
+ *	recipient's envelope), as long as it waits for the reply before
+ *	the next copy's message goes and sends no other command meanwhile.
  *
  *	Single-instance: FG_KEY_DIST_DONE (a sorted set, the Message-ID
  *	scored by the unix ms its fan-out started, trimmed to the seen
@@ -155,17 +164,14 @@ static void fg_dist_args_lease(struct fg_argv *a, const struct fg_lease *lease)
 	fg_argv_num(a, lease->token);
 }
 
-/* fg_dist_eval - run the vector; the reply's first number, and the
-   reply itself in *reply_r when wanted (caller frees) */
-static int fg_dist_eval(struct fg_store *store, struct fg_argv *a,
-			const char *list, const char *what,
-			redisReply **reply_r, const char **error_r)
+/* fg_dist_check - the reply's first number, and the reply itself in
+   *reply_r when wanted (caller frees); frees the reply otherwise */
+static int fg_dist_check(struct fg_store *store, redisReply *reply,
+			 const char *list, const char *what,
+			 redisReply **reply_r, const char **error_r)
 {
-	redisReply *reply = fg_store_cmdv(store, a->argc, a->argv, a->lens,
-					  error_r);
 	int ret;
 
-	fg_argv_free(a);
 	if (reply_r != NULL)
 		*reply_r = NULL;
 	if (reply == NULL)
@@ -184,6 +190,18 @@ static int fg_dist_eval(struct fg_store *store, struct fg_argv *a,
 	else
 		freeReplyObject(reply);
 	return ret;
+}
+
+/* fg_dist_eval - run the vector; fg_dist_check() of the reply */
+static int fg_dist_eval(struct fg_store *store, struct fg_argv *a,
+			const char *list, const char *what,
+			redisReply **reply_r, const char **error_r)
+{
+	redisReply *reply = fg_store_cmdv(store, a->argc, a->argv, a->lens,
+					  error_r);
+
+	fg_argv_free(a);
+	return fg_dist_check(store, reply, list, what, reply_r, error_r);
 }
 
 /* fg_dist_int - element i of an array reply as a number (0 if none) */
@@ -279,13 +297,15 @@ int fg_store_dist_recipients(struct fg_store *store, const char *list,
 	return 0;
 }
 
-int fg_store_dist_record(struct fg_store *store, const char *list,
-			 const struct fg_lease *lease, const char *entry_id,
-			 long long next, long long sent, long long refused,
-			 const char **error_r)
+int fg_store_dist_record_send(struct fg_store *store, const char *list,
+			      const struct fg_lease *lease,
+			      const char *entry_id, long long next,
+			      long long sent, long long refused,
+			      const char **error_r)
 {
 	char keys[4][FG_KEY_SIZE];
 	struct fg_argv a = { 0 };
+	int ret;
 
 	fg_dist_args_begin(&a, fg_script_dist_record, 4, list, keys);
 	fg_argv_str(&a, fg_key(keys[2], FG_KEY_DIST_PROGRESS, list));
@@ -295,7 +315,27 @@ int fg_store_dist_record(struct fg_store *store, const char *list,
 	fg_argv_num(&a, next);
 	fg_argv_num(&a, sent);
 	fg_argv_num(&a, refused);
-	return fg_dist_eval(store, &a, list, "record", NULL, error_r);
+	ret = fg_store_send(store, a.argc, a.argv, a.lens, error_r);
+	fg_argv_free(&a);
+	return ret;
+}
+
+int fg_store_dist_record_reply(struct fg_store *store, const char *list,
+			       const char **error_r)
+{
+	return fg_dist_check(store, fg_store_reply(store, "EVAL", error_r),
+			     list, "record", NULL, error_r);
+}
+
+int fg_store_dist_record(struct fg_store *store, const char *list,
+			 const struct fg_lease *lease, const char *entry_id,
+			 long long next, long long sent, long long refused,
+			 const char **error_r)
+{
+	if (fg_store_dist_record_send(store, list, lease, entry_id, next,
+				      sent, refused, error_r) < 0)
+		return -1;
+	return fg_store_dist_record_reply(store, list, error_r);
 }
 
 int fg_store_dist_finish(struct fg_store *store, const char *list,

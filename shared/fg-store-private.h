@@ -125,6 +125,15 @@ char *fg_post_ref_value(const struct fg_post_ref *ref);
 char *fg_post_place_field(const struct fg_post_ref *ref);
 /* fg_store_now_ms - the time the day buckets are chosen by */
 long long fg_store_now_ms(const struct fg_store *store);
+/* fg_store_send - send one command from an argument vector without
+   reading its reply; fg_store_reply() reads it, and no other command
+   may be sent on the store in between */
+int fg_store_send(struct fg_store *store, int argc, const char **argv,
+		  const size_t *lens, const char **error_r);
+/* fg_store_reply - the reply to fg_store_send()'s command (name: its
+   name in errors); NULL with *error_r on failure or an error reply */
+redisReply *fg_store_reply(struct fg_store *store, const char *name,
+			   const char **error_r);
 /* fg_store_cmdv - one command from an argument vector */
 redisReply *fg_store_cmdv(struct fg_store *store, int argc,
 			  const char **argv, const size_t *lens,

@@ -223,6 +223,51 @@ redisReply *fg_store_cmdv(struct fg_store *store, int argc,
 			      argc, argv, lens, error_r);
 }
 
+/* fg_store_send - send one command without reading its reply */
+int fg_store_send(struct fg_store *store, int argc, const char **argv,
+		  const size_t *lens, const char **error_r)
+{
+	int done = 0;
+
+	if (fg_store_open(store, error_r) < 0)
+		return -1;
+	if (redisAppendCommandArgv(store->ctx, argc, argv, lens) != REDIS_OK) {
+		*error_r = fg_errorf("Redis %s: %s failed: out of memory",
+				     store->address, argv[0]);
+		fg_store_drop(store);
+		return -1;
+	}
+	while (!done) {
+		if (redisBufferWrite(store->ctx, &done) != REDIS_OK) {
+			*error_r = fg_errorf("Redis %s: %s failed: %s",
+					     store->address, argv[0],
+					     store->ctx->errstr[0] != '\0' ?
+					     store->ctx->errstr :
+					     "connection lost");
+			fg_store_drop(store);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* fg_store_reply - the reply to the command fg_store_send() sent */
+redisReply *fg_store_reply(struct fg_store *store, const char *name,
+			   const char **error_r)
+{
+	size_t len = strlen(name);
+	void *reply = NULL;
+
+	if (store->ctx == NULL) {
+		*error_r = fg_errorf("Redis %s: %s failed: connection lost",
+				     store->address, name);
+		return NULL;
+	}
+	if (redisGetReply(store->ctx, &reply) != REDIS_OK)
+		reply = NULL;
+	return fg_reply_check(store, reply, 1, &name, &len, error_r);
+}
+
 /* fg_store_cmd - one command from NUL-terminated string arguments */
 redisReply *fg_store_cmd(struct fg_store *store, const char **error_r,
 			 const char *arg0, ...)

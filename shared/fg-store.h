@@ -865,6 +865,18 @@ int fg_store_dist_record(struct fg_store *store, const char *list,
 			 const struct fg_lease *lease, const char *entry_id,
 			 long long next, long long sent, long long refused,
 			 const char **error_r);
+/* fg_store_dist_record_send - fg_store_dist_record() without waiting:
+   the command goes; no other command on the store before
+   fg_store_dist_record_reply() */
+int fg_store_dist_record_send(struct fg_store *store, const char *list,
+			      const struct fg_lease *lease,
+			      const char *entry_id, long long next,
+			      long long sent, long long refused,
+			      const char **error_r);
+/* fg_store_dist_record_reply - the outcome of the record sent: as
+   fg_store_dist_record()'s */
+int fg_store_dist_record_reply(struct fg_store *store, const char *list,
+			       const char **error_r);
 /* fg_store_dist_finish - the fan-out of entry_id is over (what:
    "sent" or "duplicate"): acknowledge and delete the entry, drop the
    snapshot and the progress, count it; 1 done, 0 the lease is lost */

@@ -225,6 +225,45 @@ START_TEST(test_snapshot_record_resume)
 }
 END_TEST
 
+/* the record in two halves: sent, other work, its reply read */
+START_TEST(test_record_two_halves)
+{
+	struct fg_dist_progress p;
+	struct fg_lease lease, stale;
+	char id[64], *entry_id;
+	const char *error;
+
+	subscribe("fh", "a@example.org", NULL);
+	subscribe("fh", "b@example.org", NULL);
+	lease = take_lease("fh", "d1");
+	queue_post("fh", "m3@example.org", "d1", id, sizeof(id));
+	ck_assert_int_eq(fg_store_dist_start(store, "fh", &lease, id,
+					     "m3@example.org", &p, &error),
+			 FG_DIST_START_GO);
+	ck_assert_int_eq(fg_store_dist_record_send(store, "fh", &lease, id, 1,
+						   1, 0, &error), 0);
+	/* Redis runs it whether or not the reply is read yet */
+	ck_assert_int_eq(redis_int("HGET 'fg:{fh}:dist-progress' next"), 1);
+	ck_assert_int_eq(fg_store_dist_record_reply(store, "fh", &error), 1);
+	/* the connection is in step: the next command gets its own reply */
+	ck_assert_int_eq(fg_store_dist_progress_get(store, "fh", &p,
+						    &entry_id, &error), 1);
+	free(entry_id);
+	ck_assert_int_eq(p.next, 1);
+	ck_assert_int_eq(p.sent, 1);
+	/* the daemon restarted with a new token: the old one is refused */
+	stale = lease;
+	lease = take_lease("fh", "d1");
+	ck_assert_int_eq(fg_store_dist_record_send(store, "fh", &stale, id, 2,
+						   1, 0, &error), 0);
+	ck_assert_int_eq(fg_store_dist_record_reply(store, "fh", &error), 0);
+	ck_assert_int_eq(redis_int("HGET 'fg:{fh}:dist-progress' next"), 1);
+	ck_assert_int_eq(fg_store_dist_record(store, "fh", &lease, id, 2, 1, 0,
+					      &error), 1);
+	ck_assert_int_eq(redis_int("HGET 'fg:{fh}:dist-progress' next"), 2);
+}
+END_TEST
+
 START_TEST(test_fenced)
 {
 	struct fg_lease holder, stale = { "other", 1 };
@@ -589,17 +628,40 @@ static int pipe_send(struct fg_smtp_pipe *pipe, const char *sender,
 				 sizeof(pipe_msg) - 1, reply_r);
 }
 
-START_TEST(test_pipe_transactions)
+/* pipe_open - a scripted relay and a client of it (prefix: "smtp://" or
+   "" before host:port; the relay's address in relay, 64 bytes) */
+static struct fg_smtp_pipe *pipe_open(bool pipelining, const char *prefix,
+				      const char *helo, char *relay,
+				      pid_t *pid_r)
 {
 	struct fg_smtp_pipe *pipe;
-	const char *error, *reply;
+	const char *error;
+	int port = relay_start(pipelining, pid_r);
+
+	snprintf(relay, 64, "%s127.0.0.1:%d", prefix, port);
+	ck_assert_int_eq(fg_smtp_pipe_init(relay, helo, 5000, &pipe, &error),
+			 0);
+	return pipe;
+}
+
+/* pipe_close - QUIT, the relay stopped; what it logged (caller frees) */
+static char *pipe_close(struct fg_smtp_pipe **pipe, pid_t pid)
+{
+	fg_smtp_pipe_deinit(pipe);
+	ck_assert_ptr_null(*pipe);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return relay_log_text();
+}
+
+START_TEST(test_pipe_transactions)
+{
+	const char *reply;
 	char relay[64], *log;
 	pid_t pid;
-	int port = relay_start(true, &pid);
+	struct fg_smtp_pipe *pipe = pipe_open(true, "smtp://", "client.test",
+					      relay, &pid);
 
-	snprintf(relay, sizeof(relay), "smtp://127.0.0.1:%d", port);
-	ck_assert_int_eq(fg_smtp_pipe_init(relay, "client.test", 5000, &pipe,
-					   &error), 0);
 	ck_assert_int_eq(pipe_send(pipe, "b+1@l.test", "ok@x.test", &reply),
 			 FG_SMTP_OK);
 	ck_assert(fg_smtp_pipe_pipelining(pipe));
@@ -622,12 +684,7 @@ START_TEST(test_pipe_transactions)
 	/* bad addresses never reach the relay */
 	ck_assert_int_eq(pipe_send(pipe, "b@l.test", "a>\r\nDATA", &reply),
 			 FG_SMTP_PERMANENT);
-	fg_smtp_pipe_deinit(&pipe);
-	ck_assert_ptr_null(pipe);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-
-	log = relay_log_text();
+	log = pipe_close(&pipe, pid);
 	ck_assert_ptr_nonnull(strstr(log, "MSG <b+1@l.test> <ok@x.test>\n"
 				     "| Subject: pipelined\n| \n"
 				     "| ..a line with a dot\n| bare LF\n"
@@ -642,26 +699,80 @@ START_TEST(test_pipe_transactions)
 }
 END_TEST
 
+/* the data hook's calls: what it saw, and a recipient it gives up */
+struct hook_calls {
+	int calls;
+	const char *give_up;		/* the recipient it refuses */
+	const char *rcpt;		/* the recipient being sent */
+};
+
+/* hook_count - count the call; refuse give_up */
+static int hook_count(void *context, const char **error_r)
+{
+	struct hook_calls *h = context;
+
+	h->calls++;
+	if (h->give_up != NULL && strcmp(h->rcpt, h->give_up) == 0) {
+		*error_r = "the record before failed";
+		return -1;
+	}
+	return 0;
+}
+
+START_TEST(test_pipe_data_hook)
+{
+	struct hook_calls h = { 0, "stop@x.test", NULL };
+	const char *reply;
+	char relay[64], *log;
+	pid_t pid;
+	struct fg_smtp_pipe *pipe = pipe_open(true, "smtp://", NULL, relay,
+					      &pid);
+
+	fg_smtp_pipe_set_data_hook(pipe, hook_count, &h);
+	h.rcpt = "ok@x.test";
+	ck_assert_int_eq(pipe_send(pipe, "b+1@l.test", h.rcpt, &reply),
+			 FG_SMTP_OK);
+	ck_assert_int_eq(h.calls, 1);
+	/* refused before DATA: the hook is not called */
+	h.rcpt = "refuse@x.test";
+	ck_assert_int_eq(pipe_send(pipe, "b+2@l.test", h.rcpt, &reply),
+			 FG_SMTP_PERMANENT);
+	ck_assert_int_eq(h.calls, 1);
+	/* given up after 354: no final dot, nothing delivered */
+	h.rcpt = "stop@x.test";
+	ck_assert_int_eq(pipe_send(pipe, "b+3@l.test", h.rcpt, &reply),
+			 FG_SMTP_ABORTED);
+	ck_assert_int_eq(h.calls, 2);
+	ck_assert_str_eq(reply, "not sent: the record before failed");
+	/* the next transaction connects again */
+	h.rcpt = "ok2@x.test";
+	ck_assert_int_eq(pipe_send(pipe, "b+4@l.test", h.rcpt, &reply),
+			 FG_SMTP_OK);
+	ck_assert_int_eq(h.calls, 3);
+	log = pipe_close(&pipe, pid);
+	ck_assert_ptr_nonnull(strstr(log, "MSG <b+1@l.test> <ok@x.test>\n"
+				     "| Subject: pipelined\n"));
+	ck_assert_ptr_nonnull(strstr(log, "MSG <b+3@l.test> <stop@x.test>\n"));
+	ck_assert_ptr_null(strstr(log, "MSG <b+3@l.test> <stop@x.test>\n|"));
+	ck_assert_ptr_nonnull(strstr(log, "MSG <b+4@l.test> <ok2@x.test>\n"
+				     "| Subject: pipelined\n"));
+	free(log);
+}
+END_TEST
+
 START_TEST(test_pipe_without_pipelining)
 {
-	struct fg_smtp_pipe *pipe;
 	const char *error, *reply;
 	char relay[64], *log;
 	pid_t pid;
-	int port = relay_start(false, &pid);
+	struct fg_smtp_pipe *pipe = pipe_open(false, "", NULL, relay, &pid);
 
-	snprintf(relay, sizeof(relay), "127.0.0.1:%d", port);
-	ck_assert_int_eq(fg_smtp_pipe_init(relay, NULL, 5000, &pipe, &error),
-			 0);
 	ck_assert_int_eq(pipe_send(pipe, "b@l.test", "refuse@x.test", &reply),
 			 FG_SMTP_PERMANENT);
 	ck_assert_int_eq(pipe_send(pipe, "b@l.test", "ok@x.test", &reply),
 			 FG_SMTP_OK);
 	ck_assert(!fg_smtp_pipe_pipelining(pipe));
-	fg_smtp_pipe_deinit(&pipe);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	log = relay_log_text();
+	log = pipe_close(&pipe, pid);
 	ck_assert_ptr_nonnull(strstr(log, "MSG <b@l.test> <ok@x.test>\n"));
 	/* one command at a time */
 	ck_assert_ptr_null(strstr(log, "BATCH"));
@@ -693,6 +804,7 @@ int main(void)
 	redis_start();
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_snapshot_record_resume);
+	tcase_add_test(tc, test_record_two_halves);
 	tcase_add_test(tc, test_fenced);
 	tcase_add_test(tc, test_dead_letter_back_to_dist);
 	tcase_add_test(tc, test_large_snapshot);
@@ -701,6 +813,7 @@ int main(void)
 	tcase_add_test(tb, test_build);
 	tcase_add_test(tb, test_pipe_usable);
 	tcase_add_test(tb, test_pipe_transactions);
+	tcase_add_test(tb, test_pipe_data_hook);
 	tcase_add_test(tb, test_pipe_without_pipelining);
 	suite_add_tcase(s, tb);
 	sr = srunner_create(s);
