@@ -619,13 +619,15 @@ int dist_start(struct bridge *b, struct worker **worker_r,
 		free(w);
 		return -1;
 	}
-	d->overlap = d->relay.n_routes > 0;
-	for (size_t i = 0; i < d->relay.n_routes; i++) {
-		if (d->relay.routes[i].pipe == NULL)
+	/* the record overlaps the next envelope only where every route
+	   has the pipelining client (a pipe command or libcurl: at once) */
+	d->overlap = d->relay.routes.n_routes > 0;
+	for (size_t i = 0; i < d->relay.routes.n_routes; i++) {
+		if (d->relay.handles[i].pipe == NULL)
 			d->overlap = false;
 	}
-	for (size_t i = 0; d->overlap && i < d->relay.n_routes; i++)
-		fg_smtp_pipe_set_data_hook(d->relay.routes[i].pipe,
+	for (size_t i = 0; d->overlap && i < d->relay.routes.n_routes; i++)
+		fg_smtp_pipe_set_data_hook(d->relay.handles[i].pipe,
 					   dist_data_hook, d);
 	w->name = "fan-out";
 	w->queue = FG_QUEUE_DIST;
