@@ -19,6 +19,7 @@
 #include "fg-compose.h"
 #include "fg-secret.h"
 #include "fg-config.h"
+#include "fg-digest.h"
 #include "fg-listmail.h"
 #include "fg-mailparse.h"
 #include "fg-policy.h"
@@ -61,6 +62,7 @@ void usage(void)
 		"  list set NAME passphrase_file PATH|''  the approval passphrase\n"
 		"  list set NAME chain_off STEPS|''  optional chain steps turned off\n"
 		"  list set NAME dmarc_from off|always  list mode: rewrite From\n"
+		"  list set NAME digest_format mime|rfc1153|''  its digests' form\n"
 		"  list set NAME footer TEXT|@FILE|-   the list manager's footer\n"
 		"  list set NAME trusted yes|no    undo its From rewriting\n"
 		"  list set NAME list_id ID|''         List-Id of the list's copies\n"
@@ -75,6 +77,8 @@ void usage(void)
 		"  subscribers LIST [--json]       a list-mode list's subscribers\n"
 		"  subscribers import LIST FILE|DIR [--partial]\n"
 		"  subscribers export LIST [--json]\n"
+		"  digest LIST [--send-now]        a list-mode list's digest: what waits,\n"
+		"                                  or ask for it to go out now\n"
 		"  parse [--format markdown|bbcode|html] [--footer TEXT|@FILE]\n"
 		"        [--list LIST [--envelope-from ADDR]] [FILE|-]\n"
 		"                                  parse one message as the plugin does\n"
@@ -538,6 +542,9 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 		       "off");
 		print_subscriber_count(store, list->name);
 		print_fanout(store, list->name);
+		printf("digest_format: %s\n", list->digest_format != NULL ?
+		       list->digest_format : "(the setting digest_format)");
+		print_digest(store, list->name);
 	}
 	/* the path only: the passphrase is never printed */
 	if (list->passphrase_file != NULL)
@@ -599,6 +606,12 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 		if (strcmp(value, "off") != 0 && strcmp(value, "always") != 0)
 			die(EX_USAGE, "list set: dmarc_from must be off or "
 			    "always, not '%s'", value);
+	} else if (strcmp(field, "digest_format") == 0) {
+		enum fg_digest_format format;
+		/* "" goes back to the setting */
+		if (*value != '\0' && fg_digest_format_parse(value, &format) < 0)
+			die(EX_USAGE, "list set: digest_format must be mime or "
+			    "rfc1153, not '%s'", value);
 	} else if (strcmp(field, "passphrase_file") == 0) {
 		char *secret;
 		/* checked here, read at every delivery by the plugin;
@@ -634,7 +647,8 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 		fg_roster_source_free(&source);
 	} else {
 		die(EX_USAGE, "list set: unknown field '%s' (known: access, "
-		    "chain_off, dmarc_from, footer, list_id, mode, "
+		    "chain_off, digest_format, dmarc_from, footer, list_id, "
+		    "mode, "
 		    "passphrase_file, "
 		    "return_path, roster, trusted)", field);
 	}
@@ -1138,6 +1152,9 @@ int main(int argc, char *argv[])
 		 strcmp(argv[0], "unsubscribe") == 0 ||
 		 strcmp(argv[0], "subscribers") == 0)
 		ret = cmd_subscribers(store, argc, argv);
+	else if (strcmp(argv[0], "digest") == 0 &&
+		 (argc == 2 || argc == 3))
+		ret = cmd_digest(store, argc - 1, argv + 1);
 	else if (strcmp(argv[0], "dead") == 0 && argc == 2)
 		ret = cmd_dead(store, argv[1]);
 	else if (strcmp(argv[0], "refused") == 0 && (argc == 2 || argc == 3))

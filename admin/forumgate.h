@@ -28,4 +28,9 @@ void print_subscriber_count(struct fg_store *store, const char *list);
 /* print_fanout - "fan-out: ..." of list show (a list-mode list) */
 void print_fanout(struct fg_store *store, const char *list);
 
+/* cmd_digest - digest LIST [--send-now] (admin-digest.c) */
+int cmd_digest(struct fg_store *store, int argc, char **argv);
+/* print_digest - "digest: ..." of list show (a list-mode list) */
+void print_digest(struct fg_store *store, const char *list);
+
 #endif

@@ -56,6 +56,7 @@
  */
 #include "bridge-worker.h"
 #include "bridge-relay.h"
+#include "bridge-digest.h"
 #include "fg-chain.h"
 #include "fg-listmsg.h"
 #include "fg-smtp.h"
@@ -73,6 +74,7 @@
 
 struct dist {
 	struct relay relay;
+	struct digest *digest;		/* bridge-digest.c */
 	/* a record Redis refused after the relay accepted the copy */
 	char *unrecorded_list, *unrecorded_entry;
 	long long unrecorded_next, unrecorded_sent, unrecorded_refused;
@@ -374,6 +376,13 @@ static int dist_process(struct worker *w, struct worker_list *l,
 		free(why);
 		return ret;
 	}
+	/* the digest subscribers' copy, before anyone gets one */
+	ret = digest_add(w, l, &run.lml, message, run.message_id,
+			 dist_step_on(l->def, "tag"), l->def->dmarc_always);
+	if (ret != WORKER_DONE) {
+		free(run.copy);
+		return ret;
+	}
 	ret = fg_store_dist_start(w->store, l->name, &lease, entry->id,
 				  run.message_id, &run.p, &error);
 	if (ret < 0) {
@@ -415,12 +424,24 @@ static int dist_process(struct worker *w, struct worker_list *l,
 	return ret;
 }
 
+/* dist_before - the list's digest, when one is due (bridge-digest.c):
+   sent under the fan-out's lease, between two posts */
+static int dist_before(struct worker *w, struct worker_list *l)
+{
+	struct dist *d = w->context;
+
+	return digest_run(w, l, d->digest, &d->relay,
+			  dist_step_on(l->def, "footer") ? l->def->footer :
+			  NULL);
+}
+
 /* dist_deinit - close the relay */
 static void dist_deinit(struct worker *w)
 {
 	struct dist *d = w->context;
 
 	relay_close(&d->relay);
+	digest_deinit(&d->digest);
 	free(d->unrecorded_list);
 	free(d->unrecorded_entry);
 	free(d);
@@ -433,8 +454,14 @@ int dist_start(struct bridge *b, struct worker **worker_r,
 	struct dist *d = fg_xcalloc(1, sizeof(*d));
 	struct worker *w = fg_xcalloc(1, sizeof(*w));
 
+	if (digest_init(b, &d->digest, error_r) < 0) {
+		free(d);
+		free(w);
+		return -1;
+	}
 	if (relay_open(&d->relay, b->config, w, b->config->fanout_pipelining,
 		       error_r) < 0) {
+		digest_deinit(&d->digest);
 		free(d);
 		free(w);
 		return -1;
@@ -444,6 +471,7 @@ int dist_start(struct bridge *b, struct worker **worker_r,
 	w->bridge = b;
 	w->context = d;
 	w->process = dist_process;
+	w->before = dist_before;
 	w->serves = dist_serves;
 	w->deinit = dist_deinit;
 	if (worker_start(w, error_r) < 0) {

@@ -124,6 +124,11 @@ struct fg_config {
 	/* List mode: the fan-out */
 	char *list_unsubscribe_url;	/* one-click base; "": none */
 	bool fanout_pipelining;		/* fg-smtp-pipe on plain smtp:// */
+	/* List mode: digests */
+	unsigned int digest_hour;	/* 0-23, local time */
+	size_t digest_size_max;		/* bytes; 0: by the hour only */
+	char *digest_format;		/* "mime" or "rfc1153" */
+	unsigned int digest_pending_max;	/* posts waiting, at most */
 	/* Secrets in their own files (read by fg_config_load) */
 	char *secret_file;
 	char *forum_api_key_file;

@@ -691,6 +691,9 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 			list->passphrase_file = fg_xstrdup(value);
 		else if (strcmp(field, "dmarc_from") == 0)
 			list->dmarc_always = strcmp(value, "always") == 0;
+		else if (strcmp(field, "digest_format") == 0 &&
+			 *value != '\0')
+			list->digest_format = fg_xstrdup(value);
 	}
 	freeReplyObject(reply);
 	if (list->address == NULL)
@@ -790,6 +793,7 @@ void fg_list_free(struct fg_list **_list)
 	free(list->chain_off);
 	free(list->access);
 	free(list->passphrase_file);
+	free(list->digest_format);
 	free(list->address);
 	free(list->bridge_recipient);
 	free(list->unsubscribe);

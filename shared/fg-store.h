@@ -118,6 +118,9 @@ struct fg_list {
 	/* list mode: field "dmarc_from" = "always": every copy's From is
 	   rewritten as Mailman's DMARC mitigation does (fg_listmsg_dmarc()) */
 	bool dmarc_always;
+	/* list mode: field "digest_format", "mime" or "rfc1153"
+	   (fg-digest.h); NULL: the setting digest_format */
+	char *digest_format;
 };
 
 enum fg_queue {
