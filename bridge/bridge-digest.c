@@ -60,8 +60,6 @@
 /* the posts and bytes of one issue at most */
 #define DIGEST_ISSUE_POSTS 500
 #define DIGEST_ISSUE_BYTES (8LL * 1024 * 1024)
-/* how long a one-click unsubscribe link stays valid */
-#define DIGEST_UNSUB_VALID_S (180LL * 86400)
 
 struct digest {
 	enum fg_digest_format format;	/* digest_format */
@@ -85,16 +83,7 @@ int digest_init(struct bridge *b, struct digest **digest_r,
 		const char **error_r)
 {
 	const struct fg_config *c = b->config;
-	struct fg_forum_settings fset = {
-		.type = c->forum_type,
-		.url = c->forum_url,
-		.api_key = c->forum_api_key,
-		.generic_url = c->forum_generic_url,
-		.generic_secret = c->forum_generic_secret,
-		.generic_link = c->forum_generic_link,
-		.api_username = c->forum_api_username,
-		.timeout_ms = c->forum_timeout,
-	};
+	struct fg_forum_settings fset;
 	struct digest *dg;
 	enum fg_digest_format format;
 	const char *forum_error;
@@ -111,6 +100,7 @@ int digest_init(struct bridge *b, struct digest **digest_r,
 	}
 	dg = fg_xcalloc(1, sizeof(*dg));
 	dg->format = format;
+	bridge_forum_settings(c, &fset);
 	if (fg_forum_init(&fset, &dg->forum, &forum_error) < 0) {
 		msg_warn("digest: no links to the forum in digests: %s",
 			 forum_error);
@@ -295,30 +285,15 @@ static int digest_record(struct digest_send *s, long long pos, int sent,
 static int digest_send_one(struct digest_send *s, long long pos)
 {
 	const struct fg_config *c = s->w->bridge->config;
-	char *lines = NULL, *data = s->data, what[200];
-	const char *reply, *error;
-	size_t size = s->size;
+	char *data, what[200];
+	const char *reply;
+	size_t size;
 	int status;
 
-	if (s->lml.unsubscribe_base != NULL &&
-	    fg_listmsg_unsub_lines(&s->lml, c->secret, s->rcpt,
-				   (long long)time(NULL) + DIGEST_UNSUB_VALID_S,
-				   &lines, &error) < 0) {
-		msg_warn("digest: list=%s rcpt=<%s>: no one-click "
-			 "unsubscribe: %s", s->l->name, s->rcpt, error);
-		lines = NULL;
-	}
-	if (lines != NULL) {
-		size_t len = strlen(lines);
-
-		size = len + s->size;
-		data = fg_xmalloc(size + 1);
-		memcpy(data, lines, len);
-		memcpy(data + len, s->data, s->size + 1);
-		free(lines);
-	}
 	snprintf(what, sizeof(what), "digest: list=%s vol=%lld issue=%lld",
 		 s->l->name, s->is.volume, s->is.issue);
+	data = dist_personal_copy(c, &s->lml, s->rcpt, s->data, s->size, what,
+				  &size);
 	status = relay_send(s->relay, c, what, digest_sender, s, s->rcpt,
 			    data, size, &reply);
 	if (data != s->data)

@@ -202,6 +202,35 @@ static int dist_record_kept(struct dist_run *run)
 	return ret;
 }
 
+/* dist_personal_copy - see bridge.h */
+char *dist_personal_copy(const struct fg_config *c,
+			 const struct fg_listmsg_list *lml, const char *rcpt,
+			 char *copy, size_t copy_size, const char *what,
+			 size_t *size_r)
+{
+	char *lines, *data;
+	const char *error;
+	size_t len;
+
+	*size_r = copy_size;
+	if (*c->list_unsubscribe_url == '\0')
+		return copy;
+	if (fg_listmsg_unsub_lines(lml, c->secret, rcpt,
+				   (long long)time(NULL) + DIST_UNSUB_VALID_S,
+				   &lines, &error) < 0) {
+		msg_warn("%s rcpt=<%s>: no one-click unsubscribe: %s", what,
+			 rcpt, error);
+		return copy;
+	}
+	len = strlen(lines);
+	*size_r = len + copy_size;
+	data = fg_xmalloc(*size_r + 1);
+	memcpy(data, lines, len);
+	memcpy(data + len, copy, copy_size + 1);
+	free(lines);
+	return data;
+}
+
 /* dist_send_one - one copy to run->rcpt at position pos; WORKER_DONE
    when the relay answered for good (and it is recorded) */
 static int dist_send_one(struct dist_run *run, long long pos)
@@ -209,34 +238,15 @@ static int dist_send_one(struct dist_run *run, long long pos)
 	struct worker *w = run->w;
 	struct dist *d = w->context;
 	const struct fg_config *c = w->bridge->config;
-	char *lines = NULL, *data, what[200];
-	const char *reply, *error;
+	char *data, what[200];
+	const char *reply;
 	size_t size;
 	int status, ret;
 
-	if (*c->list_unsubscribe_url != '\0' &&
-	    fg_listmsg_unsub_lines(&run->lml, c->secret, run->rcpt,
-				   (long long)time(NULL) + DIST_UNSUB_VALID_S,
-				   &lines, &error) < 0) {
-		msg_warn("fan-out: list=%s message_id=<%s> rcpt=<%s>: no "
-			 "one-click unsubscribe: %s", run->l->name,
-			 run->message_id, run->rcpt, error);
-		lines = NULL;
-	}
-	if (lines != NULL) {
-		size_t len = strlen(lines);
-
-		size = len + run->copy_size;
-		data = fg_xmalloc(size + 1);
-		memcpy(data, lines, len);
-		memcpy(data + len, run->copy, run->copy_size + 1);
-		free(lines);
-	} else {
-		data = run->copy;
-		size = run->copy_size;
-	}
 	snprintf(what, sizeof(what), "fan-out: list=%s message_id=<%s>",
 		 run->l->name, run->message_id);
+	data = dist_personal_copy(c, &run->lml, run->rcpt, run->copy,
+				  run->copy_size, what, &size);
 	status = relay_send(&d->relay, c, what, dist_sender, run, run->rcpt,
 			    data, size, &reply);
 	if (data != run->copy)

@@ -611,25 +611,6 @@ static int fg_digest_headers(GMimeMessage *out, const struct fg_digest_set *set,
 	return 0;
 }
 
-/* fg_digest_write - the message with CR LF line ends (caller frees) */
-static char *fg_digest_write(GMimeMessage *msg, size_t *size_r)
-{
-	GMimeFormatOptions *format = g_mime_format_options_new();
-	GMimeStream *stream = g_mime_stream_mem_new();
-	GByteArray *bytes;
-	char *data;
-
-	g_mime_format_options_set_newline_format(format,
-						 GMIME_NEWLINE_FORMAT_DOS);
-	g_mime_object_write_to_stream(GMIME_OBJECT(msg), format, stream);
-	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(stream));
-	data = fg_xstrndup((const char *)bytes->data, bytes->len);
-	*size_r = bytes->len;
-	g_object_unref(stream);
-	g_mime_format_options_free(format);
-	return data;
-}
-
 /* fg_digest_build - see fg-digest.h */
 int fg_digest_build(const struct fg_digest_post *posts, size_t n,
 		    const struct fg_digest_set *set, char **data_r,
@@ -674,7 +655,7 @@ int fg_digest_build(const struct fg_digest_post *posts, size_t n,
 		fg_digest_body_mime(items, posts, order, count, set, footer);
 	g_mime_message_set_mime_part(out, body);
 	g_object_unref(body);
-	*data_r = fg_digest_write(out, size_r);
+	*data_r = fg_listmsg_write(out, size_r);
 	g_object_unref(out);
 	fg_digest_free_items(items, n);
 	free(order);
