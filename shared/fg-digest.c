@@ -346,15 +346,33 @@ static int fg_digest_footer(const struct fg_digest_set *set, char **text_r,
 					text_r, error_r);
 }
 
-/* fg_digest_text_part - a text/plain part (UTF-8 or ASCII) */
+/* fg_digest_text_part - a text/plain part in UTF-8, 7bit when it is
+   ASCII in short lines, else quoted-printable (a plain GMimePart: GMime's text part and
+   its best-encoding search would pick a charset of their own) */
 static GMimeObject *fg_digest_text_part(const char *text, bool inline_part)
 {
-	GMimeTextPart *part = g_mime_text_part_new_with_subtype("plain");
+	GMimePart *part = g_mime_part_new_with_type("text", "plain");
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(text,
+								strlen(text));
+	GMimeDataWrapper *content =
+		g_mime_data_wrapper_new_with_stream(stream,
+					GMIME_CONTENT_ENCODING_DEFAULT);
+	bool ascii = true;
+	size_t line = 0;
 
-	g_mime_text_part_set_text(part, text);
-	g_mime_part_set_content_encoding(GMIME_PART(part),
-		g_mime_part_get_best_content_encoding(GMIME_PART(part),
-			GMIME_ENCODING_CONSTRAINT_7BIT));
+	/* 7bit: ASCII in lines SMTP carries (RFC 5322 2.1.1) */
+	for (const char *p = text; *p != '\0' && ascii; p++) {
+		line = *p == '\n' ? 0 : line + 1;
+		ascii = (unsigned char)*p < 0x80 && line < 990;
+	}
+	g_mime_part_set_content(part, content);
+	g_object_unref(content);
+	g_object_unref(stream);
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(part),
+						 "charset", "utf-8");
+	g_mime_part_set_content_encoding(part, ascii ?
+					 GMIME_CONTENT_ENCODING_7BIT :
+					 GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
 	if (inline_part)
 		g_mime_object_set_header(GMIME_OBJECT(part),
 					 "Content-Disposition", "inline", NULL);
