@@ -17,11 +17,10 @@ kills.
 """
 
 import base64
-import hashlib
-import hmac
 import time
 import uuid
 
+from listmode_util import kill_at_sixths, restart_bridge, verp
 from smtp_sink import SmtpSink
 from stack import requires, wait_for
 
@@ -47,34 +46,12 @@ def _uid():
     return uuid.uuid4().hex[:8]
 
 
-def _verp(stack, list_name, rcpt):
-    """The VERP return path of mail to rcpt (doc/verp.md)."""
-    what = "r" + rcpt.lower().replace("@", "=")
-    mac = hmac.new(stack.secret.encode(),
-                   ("verp:%s.%s" % (list_name, what)).lower().encode(),
-                   hashlib.sha256).hexdigest()[:16]
-    base, domain = stack.bridge_address.split("@")
-    return "%s+fgb.%s.%s.%s@%s" % (base, mac, list_name, what, domain)
-
-
 def _unsub_recipient(header):
     """The recipient a List-Unsubscribe's one-click token names."""
     url = header.split("<", 1)[1].split(">", 1)[0]
     assert url.startswith(UNSUB_URL + "/"), header
     addr = url[len(UNSUB_URL) + 1:].split(".")[3]
     return base64.urlsafe_b64decode(addr + "=" * (-len(addr) % 4)).decode()
-
-
-def _restart_bridge(stack, **settings):
-    """Set forumgate.conf settings, restart forumgated."""
-    with open(stack.conf_path) as f:
-        lines = [ln for ln in f
-                 if ln.split("=")[0].strip() not in settings]
-    lines += ["%s = %s\n" % kv for kv in settings.items()]
-    with open(stack.conf_path, "w") as f:
-        f.writelines(lines)
-    stack.daemon_stop("bridge")
-    stack.daemon_start("bridge")
 
 
 def _far_hour():
@@ -136,7 +113,7 @@ def test_list_and_subscribers(stack):
     out = stack.admin("digest", LIST, check=True).stdout
     assert "waiting: 0 post(s), 0 bytes\n" in out, out
     assert "last issue: none\n" in out, out
-    _restart_bridge(stack, list_unsubscribe_url=UNSUB_URL,
+    restart_bridge(stack, list_unsubscribe_url=UNSUB_URL,
                     digest_hour=_far_hour(), digest_size_max=0)
 
 
@@ -185,7 +162,7 @@ def test_digest_send_now(stack):
         assert len(digests) == 1, (user, len(digests))
         d = digests[0]
         assert d.get_content_type() == "multipart/mixed", d.get_content_type()
-        assert d["Return-Path"] == "<%s>" % _verp(stack, LIST, user), \
+        assert d["Return-Path"] == "<%s>" % verp(stack, LIST, user), \
             (user, d["Return-Path"])
         assert _unsub_recipient(d["List-Unsubscribe"]) == user
         assert d["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -226,7 +203,7 @@ def test_digest_rfc1153_by_size(stack):
     post: the next digest comes without being asked, as RFC 1153 text."""
     stack.admin("list", "set", LIST, "digest_format", "rfc1153",
                 check=True)
-    _restart_bridge(stack, digest_size_max=1)
+    restart_bridge(stack, digest_size_max=1)
     uid = _uid()
     msg = _post(stack, "alice@example.test", "Plain digest %s" % uid,
                 "In plain text, %s.\n" % uid)
@@ -243,7 +220,7 @@ def test_digest_rfc1153_by_size(stack):
         assert "\nEnd of %s\n" % subject in text, text
         assert "%s digest footer: %s" % (LIST, ADDRESS) in text, text
     stack.admin("list", "set", LIST, "digest_format", "", check=True)
-    _restart_bridge(stack, digest_size_max=0)
+    restart_bridge(stack, digest_size_max=0)
 
 
 @requires("plugin", "forumsim", "bridge", "admin", "policyd")
@@ -269,7 +246,7 @@ def test_sigkill_during_digest(stack):
         "EVAL", "for _, a in ipairs(redis.call('HKEYS', KEYS[1])) do "
         "redis.call('HSET', KEYS[1], a, 'digest') end return 1", 1,
         "fg:{%s}:subscribers" % BIG)
-    _restart_bridge(stack, smtp_relay=sink.relay, digest_size_max=0)
+    restart_bridge(stack, smtp_relay=sink.relay, digest_size_max=0)
 
     msg = stack.make_message("alice@example.test", BIG_ADDRESS,
                              "To three thousand digests %s" % _uid(),
@@ -288,19 +265,8 @@ def test_sigkill_during_digest(stack):
     def finished():
         return _state(stack, BIG, "issues") >= 1
 
-    kills = 0
-    at = []
-    for k in range(1, 6):
-        mark = BIG_COUNT * k // 6
-        wait_for(lambda: finished() or position() >= mark, timeout=120,
-                 what="the digest to pass recipient %d" % mark,
-                 interval=0.005)
-        if finished():
-            break
-        stack.daemon_kill("bridge")
-        kills += 1
-        at.append(position())
-        stack.daemon_start("bridge")
+    at = kill_at_sixths(stack, BIG_COUNT, position, finished, "the digest")
+    kills = len(at)
     wait_for(finished, timeout=120, what="the digest finished")
     got = sink.recipients()
     missing = [r for r in rcpts if got.get(r, 0) == 0]
