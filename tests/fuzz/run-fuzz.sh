@@ -59,6 +59,8 @@ sources() {
 		fg-verp.c fg-common.c ;;
 	listmsg) echo fg-listmsg.c fg-listmsg-body.c fg-listmsg-approve.c \
 		fg-listmsg-token.c fg-listmsg-dmarc.c fg-charset.c fg-common.c ;;
+	digest)	echo fg-digest.c fg-listmsg.c fg-listmsg-body.c \
+		fg-listmsg-build.c fg-charset.c fg-html.c fg-common.c ;;
 	*)	return 1 ;;
 	esac
 }
@@ -67,7 +69,7 @@ sources() {
 # (fg-compose, whose address check fg-listmsg uses, renders Markdown)
 modules() {
 	case $1 in
-	listmsg) echo libcmark ;;
+	listmsg|digest) echo libcmark ;;
 	esac
 }
 
@@ -109,7 +111,7 @@ build() {
 	fi
 }
 
-targets=${*:-policy mail webhook verp html refusal auth listmsg}
+targets=${*:-policy mail webhook verp html refusal auth listmsg digest}
 for t in $targets; do
 	sources "$t" >/dev/null || { echo "unknown target $t"; exit 2; }
 done
