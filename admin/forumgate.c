@@ -63,6 +63,8 @@ void usage(void)
 		"  list set NAME chain_off STEPS|''  optional chain steps turned off\n"
 		"  list set NAME dmarc_from off|always  list mode: rewrite From\n"
 		"  list set NAME digest_format mime|rfc1153|''  its digests' form\n"
+		"  list set NAME digest_hour 0-23|''  the hour its digests go out\n"
+		"  list set NAME digest_size_max SIZE|''  or when this size waits\n"
 		"  list set NAME footer TEXT|@FILE|-   the list manager's footer\n"
 		"  list set NAME trusted yes|no    undo its From rewriting\n"
 		"  list set NAME list_id ID|''         List-Id of the list's copies\n"
@@ -544,6 +546,16 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 		print_fanout(store, list->name);
 		printf("digest_format: %s\n", list->digest_format != NULL ?
 		       list->digest_format : "(the setting digest_format)");
+		if (list->digest_hour_set)
+			printf("digest_hour: %u\n", list->digest_hour);
+		else
+			printf("digest_hour: (the setting digest_hour)\n");
+		if (list->digest_size_set)
+			printf("digest_size_max: %zu\n",
+			       list->digest_size_max);
+		else
+			printf("digest_size_max: (the setting "
+			       "digest_size_max)\n");
 		print_digest(store, list->name);
 	}
 	/* the path only: the passphrase is never printed */
@@ -606,6 +618,16 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 		if (strcmp(value, "off") != 0 && strcmp(value, "always") != 0)
 			die(EX_USAGE, "list set: dmarc_from must be off or "
 			    "always, not '%s'", value);
+	} else if (strcmp(field, "digest_hour") == 0) {
+		unsigned int hour;
+		if (*value != '\0' && !fg_list_digest_hour(value, &hour))
+			die(EX_USAGE, "list set: digest_hour must be an hour "
+			    "from 0 to 23, not '%s'", value);
+	} else if (strcmp(field, "digest_size_max") == 0) {
+		size_t size;
+		if (*value != '\0' && fg_parse_size(value, &size) < 0)
+			die(EX_USAGE, "list set: digest_size_max must be a "
+			    "size (30K, 1M, 0), not '%s'", value);
 	} else if (strcmp(field, "digest_format") == 0) {
 		enum fg_digest_format format;
 		/* "" goes back to the setting */
@@ -647,7 +669,8 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 		fg_roster_source_free(&source);
 	} else {
 		die(EX_USAGE, "list set: unknown field '%s' (known: access, "
-		    "chain_off, digest_format, dmarc_from, footer, list_id, "
+		    "chain_off, digest_format, digest_hour, digest_size_max, "
+		    "dmarc_from, footer, list_id, "
 		    "mode, "
 		    "passphrase_file, "
 		    "return_path, roster, trusted)", field);

@@ -170,31 +170,37 @@ int digest_add(struct worker *w, struct worker_list *l,
 	return WORKER_DONE;
 }
 
-/* digest_due - when the list's issue is due, and how big */
-static void digest_due(const struct fg_config *c, struct fg_digest_due *due)
+/* digest_due - when the list's issue is due, and how big: the list's
+   fields digest_hour and digest_size_max, else the settings */
+static void digest_due(const struct fg_config *c, const struct fg_list *def,
+		       struct fg_digest_due *due)
 {
 	time_t now = time(NULL), since;
+	unsigned int hour = def->digest_hour_set ? def->digest_hour :
+		c->digest_hour;
+	size_t size_max = def->digest_size_set ? def->digest_size_max :
+		c->digest_size_max;
 	struct tm tm;
 
 	localtime_r(&now, &tm);
 	due->month = (tm.tm_year + 1900) * 100LL + tm.tm_mon + 1;
-	tm.tm_hour = (int)c->digest_hour;
+	tm.tm_hour = (int)hour;
 	tm.tm_min = tm.tm_sec = 0;
 	tm.tm_isdst = -1;
 	since = mktime(&tm);
 	if (since > now) {
 		localtime_r(&now, &tm);
 		tm.tm_mday--;
-		tm.tm_hour = (int)c->digest_hour;
+		tm.tm_hour = (int)hour;
 		tm.tm_min = tm.tm_sec = 0;
 		tm.tm_isdst = -1;
 		since = mktime(&tm);
 	}
 	due->now = now;
 	due->since = since;
-	due->size_max = (long long)c->digest_size_max;
-	due->bytes_max = c->digest_size_max > 0 ?
-		(long long)c->digest_size_max : DIGEST_ISSUE_BYTES;
+	due->size_max = (long long)size_max;
+	due->bytes_max = size_max > 0 ? (long long)size_max :
+		DIGEST_ISSUE_BYTES;
 	due->posts_max = DIGEST_ISSUE_POSTS;
 }
 
@@ -410,7 +416,7 @@ int digest_run(struct worker *w, struct worker_list *l, struct digest *dg,
 		return -1;
 	l->digest_check_ms = now + DIGEST_CHECK_MS;
 	memset(&s, 0, sizeof(s));
-	digest_due(c, &due);
+	digest_due(c, l->def, &due);
 	ret = fg_store_digest_take(w->store, l->name, &lease, &due, &s.is,
 				   &error);
 	if (ret < 0)

@@ -110,6 +110,12 @@ def test_list_and_subscribers(stack):
                     check=True)
     assert stack.admin("list", "set", LIST, "digest_format",
                        "daily").returncode == 64
+    assert stack.admin("list", "set", LIST, "digest_hour",
+                       "24").returncode == 64
+    stack.admin("list", "set", LIST, "digest_hour", _far_hour(), check=True)
+    show = stack.admin("list", "show", LIST, check=True).stdout
+    assert "digest_hour: %d\n" % _far_hour() in show, show
+    assert "digest_size_max: (the setting digest_size_max)\n" in show, show
     out = stack.admin("digest", LIST, check=True).stdout
     assert "waiting: 0 post(s), 0 bytes\n" in out, out
     assert "last issue: none\n" in out, out
@@ -199,11 +205,13 @@ def test_digest_send_now(stack):
 
 @requires("plugin", "forumsim", "bridge", "admin", "policyd")
 def test_digest_rfc1153_by_size(stack):
-    """digest_format rfc1153 on the list, digest_size_max reached by one
-    post: the next digest comes without being asked, as RFC 1153 text."""
+    """The list's fields digest_format rfc1153 and digest_size_max 1 (the
+    setting is 0): one post reaches the size, and the next digest comes
+    without being asked, as RFC 1153 text."""
     stack.admin("list", "set", LIST, "digest_format", "rfc1153",
                 check=True)
-    restart_bridge(stack, digest_size_max=1)
+    stack.admin("list", "set", LIST, "digest_size_max", "1", check=True)
+    restart_bridge(stack)
     uid = _uid()
     msg = _post(stack, "alice@example.test", "Plain digest %s" % uid,
                 "In plain text, %s.\n" % uid)
@@ -220,7 +228,8 @@ def test_digest_rfc1153_by_size(stack):
         assert "\nEnd of %s\n" % subject in text, text
         assert "%s digest footer: %s" % (LIST, ADDRESS) in text, text
     stack.admin("list", "set", LIST, "digest_format", "", check=True)
-    restart_bridge(stack, digest_size_max=0)
+    stack.admin("list", "set", LIST, "digest_size_max", "", check=True)
+    restart_bridge(stack)
 
 
 @requires("plugin", "forumsim", "bridge", "admin", "policyd")
