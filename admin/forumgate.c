@@ -14,6 +14,7 @@
  */
 #include "forumgate.h"
 #include "fg-attach.h"
+#include "fg-bounce.h"
 #include "fg-chain.h"
 #include "fg-common.h"
 #include "fg-compose.h"
@@ -61,7 +62,8 @@ void usage(void)
 		"  list set NAME mode mirror|list  list mode: forumgate runs the list\n"
 		"  list set NAME passphrase_file PATH|''  the approval passphrase\n"
 		"  list set NAME chain_off STEPS|''  optional chain steps turned off\n"
-		"  list set NAME dmarc_from off|always  list mode: rewrite From\n"
+		"  list set NAME dmarc_from off|policy|always  list mode: rewrite From\n"
+		"  list set NAME moderators ADDRS   list mode: told of held posts\n"
 		"  list set NAME digest_format mime|rfc1153|''  its digests' form\n"
 		"  list set NAME digest_hour 0-23|''  the hour its digests go out\n"
 		"  list set NAME digest_size_max SIZE|''  or when this size waits\n"
@@ -77,12 +79,16 @@ void usage(void)
 		"  subscribe LIST ADDRESS [--state enabled|nomail|digest]\n"
 		"  unsubscribe LIST ADDRESS\n"
 		"  subscribers LIST [--json]       a list-mode list's subscribers\n"
+		"  held LIST [--json]              a list-mode list's held posts\n"
+		"  approve LIST ID                 post a held post\n"
+		"  reject LIST ID [--reason TEXT]  reject it; the sender is told\n"
 		"  subscribers import LIST FILE|DIR [--partial]\n"
 		"  subscribers export LIST [--json]\n"
 		"  digest LIST [--send-now]        a list-mode list's digest: what waits,\n"
 		"                                  or ask for it to go out now\n"
 		"  parse [--format markdown|bbcode|html] [--footer TEXT|@FILE]\n"
-		"        [--list LIST [--envelope-from ADDR]] [FILE|-]\n"
+		"        [--envelope-to ADDR] [--list LIST [--envelope-from ADDR]]\n"
+		"        [FILE|-]\n"
 		"                                  parse one message as the plugin does\n"
 		"  dead LIST                       dead letters with their reasons\n"
 		"  replay LIST ID|all              move dead letters back to their queue\n"
@@ -541,7 +547,9 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 		printf("chain_off: %s\n", list->chain_off != NULL ?
 		       list->chain_off : "(none)");
 		printf("dmarc_from: %s\n", list->dmarc_always ? "always" :
-		       "off");
+		       list->dmarc_policy ? "policy" : "off");
+		printf("moderators: %s\n", list->moderators != NULL ?
+		       list->moderators : "(none)");
 		print_subscriber_count(store, list->name);
 		print_fanout(store, list->name);
 		printf("digest_format: %s\n", list->digest_format != NULL ?
@@ -587,6 +595,21 @@ static char *read_footer(const char *path)
 	return text;
 }
 
+/* moderators_check - "list set NAME moderators": addresses separated
+   by commas or spaces ("" none), or exit 64 */
+static void moderators_check(const char *value)
+{
+	char *copy = fg_xstrdup(value), *tok, *save = NULL;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		if (!fg_compose_address_valid(tok))
+			die(EX_USAGE, "list set: moderators: '%s' is not an "
+			    "address", tok);
+	}
+	free(copy);
+}
+
 /* cmd_list_set - change one field of a list's config: the access
    policy, the footer the list manager appends ("-" clears it,
    "@FILE" reads it from FILE), the List-Id or the return paths of
@@ -615,9 +638,12 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 		if (fg_chain_off_parse(value, &off, &error) < 0)
 			die(EX_USAGE, "list set: chain_off: %s", error);
 	} else if (strcmp(field, "dmarc_from") == 0) {
-		if (strcmp(value, "off") != 0 && strcmp(value, "always") != 0)
-			die(EX_USAGE, "list set: dmarc_from must be off or "
-			    "always, not '%s'", value);
+		if (strcmp(value, "off") != 0 && strcmp(value, "always") != 0 &&
+		    strcmp(value, "policy") != 0)
+			die(EX_USAGE, "list set: dmarc_from must be off, "
+			    "policy or always, not '%s'", value);
+	} else if (strcmp(field, "moderators") == 0) {
+		moderators_check(value);
 	} else if (strcmp(field, "digest_hour") == 0) {
 		unsigned int hour;
 		if (*value != '\0' && !fg_list_digest_hour(value, &hour))
@@ -670,9 +696,8 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 	} else {
 		die(EX_USAGE, "list set: unknown field '%s' (known: access, "
 		    "chain_off, digest_format, digest_hour, digest_size_max, "
-		    "dmarc_from, footer, list_id, "
-		    "mode, "
-		    "passphrase_file, "
+		    "dmarc_from, footer, list_id, mode, "
+		    "moderators, passphrase_file, "
 		    "return_path, roster, trusted)", field);
 	}
 	fg_list_free(&list);
@@ -854,6 +879,7 @@ struct parse_options {
 	const char *format;		/* NULL: post_format */
 	const char *list;		/* NULL: no list rule */
 	const char *envelope_from;	/* NULL: not known */
+	const char *envelope_to;	/* NULL: not known */
 	const char *footer;		/* NULL: the list's, or none */
 };
 
@@ -867,6 +893,7 @@ static int cmd_parse(const struct fg_config *config, const char *path,
 	if (fg_parse_settings_init(&set, config, &error) < 0)
 		die(EX_CONFIG, "%s", error);
 	set.list_footer = po->footer;
+	set.envelope_to = po->envelope_to;
 	if (set.secret == NULL)
 		set.secret = "";
 	if (set.mail_domain == NULL)
@@ -926,6 +953,15 @@ static int cmd_parse(const struct fg_config *config, const char *path,
 	}
 	json_object_set_new(obj, "attachments", parse_attachments(config,
 								  data, size));
+	if (rec->bounce != NULL) {
+		/* the report: who failed, how and why (doc/bounces.md) */
+		char *text = fg_bounce_json(rec->bounce);
+		json_t *bounce = json_loads(text, 0, NULL);
+
+		free(text);
+		if (bounce != NULL)
+			json_object_set_new(obj, "bounce", bounce);
+	}
 	json_dumpf(obj, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	putchar('\n');
 	json_decref(obj);
@@ -1114,6 +1150,7 @@ int main(int argc, char *argv[])
 			{ "format", required_argument, NULL, 'F' },
 			{ "list", required_argument, NULL, 'l' },
 			{ "envelope-from", required_argument, NULL, 'e' },
+			{ "envelope-to", required_argument, NULL, 't' },
 			{ "footer", required_argument, NULL, 'f' },
 			{ NULL, 0, NULL, 0 }
 		};
@@ -1127,6 +1164,7 @@ int main(int argc, char *argv[])
 			case 'F': po.format = optarg; break;
 			case 'l': po.list = optarg; break;
 			case 'e': po.envelope_from = optarg; break;
+			case 't': po.envelope_to = optarg; break;
 			case 'f': po.footer = optarg; break;
 			default: usage();
 			}
@@ -1175,6 +1213,10 @@ int main(int argc, char *argv[])
 		 strcmp(argv[0], "unsubscribe") == 0 ||
 		 strcmp(argv[0], "subscribers") == 0)
 		ret = cmd_subscribers(store, argc, argv);
+	else if (strcmp(argv[0], "held") == 0 ||
+		 strcmp(argv[0], "approve") == 0 ||
+		 strcmp(argv[0], "reject") == 0)
+		ret = cmd_held(store, config, argc, argv);
 	else if (strcmp(argv[0], "digest") == 0 &&
 		 (argc == 2 || argc == 3))
 		ret = cmd_digest(store, argc - 1, argv + 1);

@@ -6,7 +6,7 @@
  * DESCRIPTION
  *	forumgate.c holds the command table and the list, member, queue
  *	and author commands; admin-subscribers.c the subscriber commands
- *	of list mode. Both exit through die() with a sysexits code.
+ *	of list mode; admin-held.c its moderation queue. Both exit through die() with a sysexits code.
  */
 #include "fg-store.h"
 
@@ -27,6 +27,12 @@ int cmd_subscribers(struct fg_store *store, int argc, char **argv);
 void print_subscriber_count(struct fg_store *store, const char *list);
 /* print_fanout - "fan-out: ..." of list show (a list-mode list) */
 void print_fanout(struct fg_store *store, const char *list);
+
+/* cmd_held - held, approve, reject: the moderation queue of a
+   list-mode list (admin-held.c; argv[0] the command) */
+struct fg_config;
+int cmd_held(struct fg_store *store, const struct fg_config *config,
+	     int argc, char **argv);
 
 /* cmd_digest - digest LIST [--send-now] (admin-digest.c) */
 int cmd_digest(struct fg_store *store, int argc, char **argv);

@@ -300,8 +300,8 @@ static int digest_send_one(struct digest_send *s, long long pos)
 		 s->l->name, s->is.volume, s->is.issue);
 	data = dist_personal_copy(c, &s->lml, s->rcpt, s->data, s->size, what,
 				  &size);
-	status = relay_send(s->relay, c, what, digest_sender, s, s->rcpt,
-			    data, size, &reply);
+	status = relay_send(s->relay, c, what, s->l->name, digest_sender, s,
+			    s->rcpt, data, size, &reply);
 	if (data != s->data)
 		free(data);
 	if (status == FG_SMTP_OK)

@@ -17,7 +17,11 @@
  *	go, the subject gets the list's tag (step "tag", unless chain_off
  *	names it), the list's footer template (field "footer") is added
  *	(step "footer"), From is rewritten when the list's dmarc_from is
- *	"always" (Mailman's DMARC mitigation), the list headers are set
+ *	"always" (Mailman's DMARC mitigation), or "policy" and the
+ *	author's domain publishes a DMARC policy of reject or quarantine
+ *	(dist_dmarc(): fg:dmarc:DOMAIN, else a DNS look-up, fg-dmarc.h,
+ *	cached there for dmarc_cache_ttl; a look-up that fails is logged
+ *	and counts as no policy), the list headers are set
  *	(List-Id, List-Post, ..., Precedence, X-BeenThere), and the
  *	message is written with CR LF line ends. A message that cannot
  *	be read or changed is dead-lettered with the reason, before any
@@ -58,6 +62,7 @@
 #include "bridge-relay.h"
 #include "bridge-digest.h"
 #include "fg-chain.h"
+#include "fg-dmarc.h"
 #include "fg-listmsg.h"
 #include "fg-smtp.h"
 #include "fg-verp.h"
@@ -118,6 +123,51 @@ static bool dist_step_on(const struct fg_list *def, const char *name)
 	return true;
 }
 
+/* dist_dmarc - the DMARC policy of the author's domain: cached in
+   Redis, else looked up in DNS and cached; a failure is logged and
+   counts as no policy */
+static enum fg_listmsg_dmarc dist_dmarc(void *context, const char *domain)
+{
+	struct dist_run *run = context;
+	const struct fg_config *c = run->w->bridge->config;
+	struct fg_dmarc_resolver resolver = { c->dmarc_resolver,
+					      c->dmarc_timeout };
+	enum fg_listmsg_dmarc policy;
+	char *cached, *where;
+	const char *error;
+	int ret;
+
+	ret = fg_store_dmarc_get(run->w->store, domain, &cached, &error);
+	if (ret > 0) {
+		ret = fg_dmarc_policy_parse(cached, &policy);
+		free(cached);
+		if (ret == 0)
+			return policy;
+	} else if (ret < 0) {
+		msg_warn("fan-out: list=%s message_id=<%s>: reading the "
+			 "cached DMARC policy of %s: %s; looking it up",
+			 run->l->name, run->message_id, domain, error);
+	}
+	if (fg_dmarc_lookup(&resolver, domain, &policy, &where, &error) < 0) {
+		msg_warn("fan-out: list=%s message_id=<%s>: step=build: %s; "
+			 "treated as no DMARC policy: From is kept",
+			 run->l->name, run->message_id, error);
+		return FG_LISTMSG_DMARC_NONE;
+	}
+	msg_info("fan-out: list=%s message_id=<%s>: step=build: DMARC "
+		 "policy of %s: %s%s%s", run->l->name, run->message_id,
+		 domain, fg_dmarc_policy_name(policy),
+		 where != NULL ? " at " : " (no record)",
+		 where != NULL ? where : "");
+	free(where);
+	if (fg_store_dmarc_set(run->w->store, domain,
+			       fg_dmarc_policy_name(policy),
+			       c->dmarc_cache_ttl / 1000, &error) < 0)
+		msg_warn("fan-out: list=%s: caching the DMARC policy of %s: "
+			 "%s", run->l->name, domain, error);
+	return policy;
+}
+
 /* dist_build - the chain's build step (fg_listmsg_build()): the copy
    every subscriber gets, the per-recipient lines aside */
 static int dist_build(struct dist_run *run, const char *message,
@@ -129,6 +179,8 @@ static int dist_build(struct dist_run *run, const char *message,
 		.tag = dist_step_on(def, "tag"),
 		.footer = dist_step_on(def, "footer") ? def->footer : NULL,
 		.dmarc_always = def->dmarc_always,
+		.dmarc_policy = def->dmarc_policy ? dist_dmarc : NULL,
+		.dmarc_context = run,
 		.personal_unsubscribe = run->lml.unsubscribe_base != NULL,
 	};
 
@@ -247,8 +299,8 @@ static int dist_send_one(struct dist_run *run, long long pos)
 		 run->l->name, run->message_id);
 	data = dist_personal_copy(c, &run->lml, run->rcpt, run->copy,
 				  run->copy_size, what, &size);
-	status = relay_send(&d->relay, c, what, dist_sender, run, run->rcpt,
-			    data, size, &reply);
+	status = relay_send(&d->relay, c, what, run->l->name, dist_sender,
+			    run, run->rcpt, data, size, &reply);
 	if (data != run->copy)
 		free(data);
 	switch (status) {

@@ -265,8 +265,8 @@ static int outbound_submit(struct outbound *out, const struct fg_config *c,
 
 	snprintf(what, sizeof(what), "list=%s post_id=%lld", l->name,
 		 post->post_id);
-	status = relay_send(&out->relay, c, what, outbound_sender, &sending,
-			    rcpt, data, size, reply_r);
+	status = relay_send(&out->relay, c, what, l->name, outbound_sender,
+			    &sending, rcpt, data, size, reply_r);
 	return status;
 }
 

@@ -43,6 +43,15 @@
  *		this handler, asks the forum for its Markdown.
  *	GET /health
  *		200 "ok" when Redis answers, 503 otherwise.
+ *	GET, POST PATH/TOKEN
+ *		PATH the path of list_unsubscribe_url (list mode's
+ *		one-click unsubscribe, RFC 8058; off while the setting
+ *		is empty): handled by bridge-unsub.c, which answers the
+ *		person or mail provider behind the link, not the forum.
+ *	GET, POST PATH/LIST/TOKEN
+ *		PATH the path of confirm_url (list mode's confirmation of
+ *		subscribing by mail; off while the setting is empty):
+ *		answered by bridge-confirm.c.
  *
  *	Listen on loopback (or a private address) behind the forum host's
  *	reverse proxy; the signature is the authentication, not the
@@ -69,6 +78,9 @@
  *	with how many there were.
  */
 #include "bridge.h"
+#include "bridge-http.h"
+#include "bridge-unsub.h"
+#include "bridge-confirm.h"
 #include "fg-net.h"
 #include "fg-webhook.h"
 
@@ -84,14 +96,6 @@
 #include <sys/socket.h>
 #include <microhttpd.h>
 
-#if MHD_VERSION >= 0x00097002
-typedef enum MHD_Result mhd_result;
-#else
-typedef int mhd_result;		/* before 0.9.71 handlers returned int */
-#endif
-#ifndef MHD_HTTP_CONTENT_TOO_LARGE
-#define MHD_HTTP_CONTENT_TOO_LARGE 413
-#endif
 
 #define WEBHOOK_PATH "/webhooks/discourse"
 /* the generic signed JSON webhook: Discourse's body and signature
@@ -149,6 +153,7 @@ struct request {
 	bool is_webhook;
 	bool is_generic;
 	bool is_nodebb;
+	struct unsub_request *unsub;	/* a one-click unsubscribe */
 	bool too_large;
 	size_t received;
 	struct fg_buf body;
@@ -442,6 +447,26 @@ static mhd_result webhook_discourse(struct webhook *wh,
 	return webhook_parsed(wh, conn, ret, post, error, event_id);
 }
 
+/* webhook_unsub - a piece of a one-click unsubscribe's body, or its
+   end: bridge-unsub.c answers, with the Redis connection of this
+   thread */
+static mhd_result webhook_unsub(struct webhook *wh,
+				struct MHD_Connection *conn,
+				struct request *req, const char *upload_data,
+				size_t *upload_data_size)
+{
+	struct fg_store *store;
+	const char *error = NULL;
+	size_t n = *upload_data_size;
+
+	if (n > 0) {
+		*upload_data_size = 0;
+		return unsub_body(req->unsub, upload_data, n);
+	}
+	store = webhook_store(wh, &error);
+	return unsub_finish(req->unsub, conn, store, error);
+}
+
 /* webhook_access - libmicrohttpd's request handler, called for the
    headers, for each piece of the body, and once more at its end */
 static mhd_result webhook_access(void *cls, struct MHD_Connection *conn,
@@ -465,6 +490,26 @@ static mhd_result webhook_access(void *cls, struct MHD_Connection *conn,
 					MHD_HTTP_METHOD_NOT_ALLOWED,
 					"method not allowed");
 			return webhook_health(wh, conn);
+		}
+		if (unsub_serves(c, url)) {
+			struct unsub_request *unsub;
+			char peer[64];
+			mhd_result ret = unsub_start(conn, c, url, method,
+				webhook_peer(conn, peer, sizeof(peer)), &unsub);
+
+			if (unsub != NULL) {
+				req = fg_xcalloc(1, sizeof(*req));
+				req->unsub = unsub;
+				*con_cls = req;
+			}
+			return ret;
+		}
+		if (confirm_serves(c, url)) {
+			const char *error = NULL;
+			struct fg_store *store = webhook_store(wh, &error);
+
+			return confirm_page(wh->bridge, store, error, conn, url,
+					    method) ? MHD_YES : MHD_NO;
 		}
 		if (strcmp(url, WEBHOOK_PATH) != 0 &&
 		    strcmp(url, GENERIC_PATH) != 0 &&
@@ -493,6 +538,9 @@ static mhd_result webhook_access(void *cls, struct MHD_Connection *conn,
 		*con_cls = req;
 		return MHD_YES;
 	}
+	if (req->unsub != NULL)
+		return webhook_unsub(wh, conn, req, upload_data,
+				     upload_data_size);
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 
@@ -767,6 +815,7 @@ static void webhook_completed(void *cls, struct MHD_Connection *conn,
 	webhook_request_done(cls, conn);
 	if (req == NULL)
 		return;
+	unsub_free(&req->unsub);
 	fg_buf_free(&req->body);
 	free(req);
 	*con_cls = NULL;

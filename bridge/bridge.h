@@ -81,6 +81,10 @@ int outbound_start(struct bridge *b, struct worker **worker_r,
 /* dist_start - the fan-out of list-mode lists (bridge-dist.c) */
 int dist_start(struct bridge *b, struct worker **worker_r,
 	       const char **error_r);
+/* control_start - the control mail of list-mode lists
+   (bridge-control.c) */
+int control_start(struct bridge *b, struct worker **worker_r,
+		  const char **error_r);
 struct fg_listmsg_list;
 /* dist_personal_copy - the list's shared copy with the recipient's
    one-click List-Unsubscribe lines in front (a new buffer) when

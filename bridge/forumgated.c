@@ -63,6 +63,7 @@
 #include "fg-mailparse.h"
 #include "fg-redis.h"
 #include "fg-secret.h"
+#include "fg-transport.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -233,6 +234,11 @@ static void check_config(const struct fg_config *c)
 	if (strchr(c->bridge_address, '@') == NULL)
 		startup_fatal("bridge_address '%s' is not an address",
 			      c->bridge_address);
+	/* the routes' syntax; the relays and commands at start */
+	struct fg_routes routes;
+	if (fg_routes_parse(c->smtp_relay, &routes, &error) < 0)
+		startup_fatal("%s", error);
+	fg_routes_free(&routes);
 	/* TLS that cannot be had is a configuration error, not an outage
 	   to retry */
 	struct fg_redis_params *redis;
@@ -337,6 +343,7 @@ int main(int argc, char **argv)
 	bool foreground = false, test_only = false;
 	struct bridge bridge;
 	struct worker *inbound = NULL, *outbound = NULL, *dist = NULL;
+	struct worker *control = NULL;
 	struct webhook *webhook = NULL;
 	sigset_t signals;
 	int ch, sig, report_fd = -1;
@@ -402,6 +409,8 @@ int main(int argc, char **argv)
 		msg_fatal("forum->list: %s", error);
 	if (dist_start(&bridge, &dist, &error) < 0)
 		msg_fatal("fan-out: %s", error);
+	if (control_start(&bridge, &control, &error) < 0)
+		msg_fatal("control: %s", error);
 	{
 		char *forum = fg_url_redact(bridge.config->forum_url);
 		char *relay = fg_url_redact(bridge.config->smtp_relay);
@@ -438,6 +447,7 @@ int main(int argc, char **argv)
 	worker_join(&inbound);
 	worker_join(&outbound);
 	worker_join(&dist);
+	worker_join(&control);
 	msg_info("stopped");
 
 	fg_mail_deinit();

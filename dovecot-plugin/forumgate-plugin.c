@@ -42,7 +42,15 @@
  *	and for the fan-out (fg:{LIST}:dist); a refused one is logged with
  *	the step that decided ("list=L step=access reject: ...") and kept
  *	as "rejected" (LMTP has no permanent refusal for a delivery hook:
- *	forumgate-policyd refuses at RCPT time), a held one as "held".
+ *	forumgate-policyd refuses at RCPT time), a held one as "held"
+ *	and also in the list's moderation queue (fg-held.h), once per
+ *	Message-ID, for forumgated to announce to the moderators.
+ *	Mail to the list's control addresses beside the posting address
+ *	(fg-listaddr.h: LIST-join@, LIST-leave@, LIST-request@,
+ *	LIST-confirm+TOKEN@, ...; a userdb entry each, naming the list)
+ *	is queued for forumgated in fg:{LIST}:control; an automatic reply
+ *	or bounce to one, or mail to an unknown LIST-WORD@, is kept as
+ *	"control".
  *
  *	Nothing is dropped silently. A message that is not posted (our
  *	own mail coming back, an automatic reply, a bounce, a refusal
@@ -85,9 +93,11 @@
 #include "fg-address.h"
 #include "fg-attach.h"
 #include "fg-chain.h"
+#include "fg-held.h"
 #include "fg-classify.h"
 #include "fg-common.h"
 #include "fg-config.h"
+#include "fg-listaddr.h"
 #include "fg-mailparse.h"
 #include "fg-msgid.h"
 #include "fg-record.h"
@@ -407,6 +417,102 @@ enum forumgate_result {
 	FG_RESULT_TEMPFAIL,	/* let the MTA retry */
 };
 
+/* forumgate_queue_result - what an add to a stream (1 added, 0 added
+   before, -1 failed) makes of the message */
+static enum forumgate_result
+forumgate_queue_result(int ret, enum fg_not_posted *not_posted_r)
+{
+	if (ret < 0)
+		return FG_RESULT_TEMPFAIL;
+	if (ret == 0) {
+		*not_posted_r = FG_NOT_POSTED_DUPLICATE;
+		return FG_RESULT_NOT_POSTED;
+	}
+	return FG_RESULT_QUEUED;
+}
+
+/* forumgate_read_list_mail - the message, at most max_message_size:
+   true and *buf_r; false when it is not read, *result_r saying what
+   becomes of it (too large: not posted; a read error: tempfail) */
+static bool forumgate_read_list_mail(struct mail_deliver_context *ctx,
+				     const struct fg_config *config,
+				     buffer_t **buf_r,
+				     enum forumgate_result *result_r,
+				     enum fg_not_posted *not_posted_r,
+				     const char **reason_r)
+{
+	const char *error;
+	int ret;
+
+	ret = forumgate_read_mail(ctx->src_mail, config->max_message_size,
+				  buf_r, &error);
+	if (ret > 0)
+		return TRUE;
+	if (ret < 0) {
+		*reason_r = error;
+		*result_r = FG_RESULT_TEMPFAIL;
+		return FALSE;
+	}
+	*reason_r = t_strdup_printf("message larger than "
+				    "max_message_size=%zu",
+				    config->max_message_size);
+	*not_posted_r = FG_NOT_POSTED_TOO_LARGE;
+	*result_r = FG_RESULT_NOT_POSTED;
+	return FALSE;
+}
+
+/* forumgate_hold - a post the chain held goes into the list's
+   moderation queue (fg-held.h), once per Message-ID; the mailbox keeps
+   its copy under "Not posted/held" as before. *reason_r says where it
+   went (" held=ID", or why it is in the mailbox only). -1: Redis failed
+   (the delivery is temp-failed, so nothing is lost). */
+static int forumgate_hold(struct mail_deliver_context *ctx,
+			  const struct fg_config *config, struct fg_store *store,
+			  const struct fg_list *list_def,
+			  const struct fg_chain_ctx *chain,
+			  const struct fg_chain_decision *d,
+			  const char **reason_r)
+{
+	/* fg_store_held_add() only reads the strings */
+	struct fg_held held = {
+		.message_id = chain->rec->message_id,
+		.from = chain->rec->from_email,
+		.envelope_from = (char *)chain->envelope_from,
+		.subject = chain->rec->subject,
+		.reason = d->reason,
+		.chain = chain->passed != NULL ? chain->passed : (char *)"",
+		.received = (long long)time(NULL),
+		.message = chain->message,
+		.message_size = chain->message_size,
+	};
+	const char *error;
+	long long id;
+	int ret;
+
+	ret = fg_store_held_add(store, list_def->name, &held,
+				config->moderation_max_held, &id, &error);
+	if (ret < 0) {
+		*reason_r = t_strdup_printf("holding the post: %s", error);
+		return -1;
+	}
+	if (ret == 2) {
+		e_warning(ctx->event, FORUMGATE_LOG_PREFIX "list=%s "
+			  "message-id=<%s>: the moderation queue holds "
+			  "moderation_max_held=%u posts already: kept in the "
+			  "mailbox only", list_def->name,
+			  str_sanitize(held.message_id, 200),
+			  config->moderation_max_held);
+		*reason_r = " (moderation queue full: in the mailbox only)";
+		return 0;
+	}
+	e_info(ctx->event, FORUMGATE_LOG_PREFIX "list=%s message-id=<%s> "
+	       "held=%lld%s", list_def->name,
+	       str_sanitize(held.message_id, 200), id,
+	       ret == 0 ? " (held before)" : "");
+	*reason_r = t_strdup_printf(" held=%lld", id);
+	return 0;
+}
+
 /* forumgate_deliver_chain - a message to a list-mode list's posting
    address: the filter chain (fg-chain.h) decides, and its decision is
    logged with the step that made it. LMTP gives a delivery hook no
@@ -428,6 +534,7 @@ forumgate_deliver_chain(struct mail_deliver_context *ctx,
 	struct fg_chain_ctx chain;
 	const char *error, *envelope_from;
 	char *passphrase = NULL;
+	enum forumgate_result result;
 	buffer_t *buf;
 	int ret;
 
@@ -440,19 +547,10 @@ forumgate_deliver_chain(struct mail_deliver_context *ctx,
 					    error);
 		return FG_RESULT_TEMPFAIL;
 	}
-	ret = forumgate_read_mail(ctx->src_mail, config->max_message_size,
-				  &buf, &error);
-	if (ret <= 0) {
+	if (!forumgate_read_list_mail(ctx, config, &buf, &result,
+				      not_posted_r, reason_r)) {
 		fg_secret_free(&passphrase);
-		if (ret < 0) {
-			*reason_r = error;
-			return FG_RESULT_TEMPFAIL;
-		}
-		*reason_r = t_strdup_printf("message larger than "
-					    "max_message_size=%zu",
-					    config->max_message_size);
-		*not_posted_r = FG_NOT_POSTED_TOO_LARGE;
-		return FG_RESULT_NOT_POSTED;
+		return result;
 	}
 	/* a post to the list itself: no list rule of mirror mode */
 	envelope_from = ctx->mail_from == NULL ? "" :
@@ -464,6 +562,14 @@ forumgate_deliver_chain(struct mail_deliver_context *ctx,
 	ret = fg_chain_run(&chain, &d, &error);
 	if (ret < 0) {
 		*reason_r = t_strdup(error);
+		fg_chain_deinit(&chain);
+		fg_secret_free(&passphrase);
+		return FG_RESULT_TEMPFAIL;
+	}
+	if (d.action == FG_CHAIN_HOLD &&
+	    forumgate_hold(ctx, config, store, list_def, &chain, &d,
+			   reason_r) < 0) {
+		fg_chain_decision_clear(&d);
 		fg_chain_deinit(&chain);
 		fg_secret_free(&passphrase);
 		return FG_RESULT_TEMPFAIL;
@@ -481,8 +587,10 @@ forumgate_deliver_chain(struct mail_deliver_context *ctx,
 		       "%s", list_def->name, d.step,
 		       fg_chain_action_name(d.action),
 		       str_sanitize(d.reason, 300));
-		*reason_r = t_strdup_printf("step=%s %s", d.step,
-					    str_sanitize(d.reason, 300));
+		*reason_r = t_strdup_printf("step=%s %s%s", d.step,
+					    str_sanitize(d.reason, 300),
+					    d.action == FG_CHAIN_HOLD ?
+					    *reason_r : "");
 		*not_posted_r = d.not_posted;
 	}
 	ret = d.action == FG_CHAIN_CONTINUE;
@@ -490,6 +598,84 @@ forumgate_deliver_chain(struct mail_deliver_context *ctx,
 	fg_chain_deinit(&chain);
 	fg_secret_free(&passphrase);
 	return ret ? FG_RESULT_QUEUED : FG_RESULT_NOT_POSTED;
+}
+
+/* forumgate_deliver_control - a message to one of a list-mode list's
+   control addresses (fg-listaddr.h: LIST-join@, LIST-confirm+TOKEN@,
+   ...): queued for forumgated, which runs the command. An automatic
+   reply or a bounce is no command (a vacation reply to
+   LIST-confirm+TOKEN@ must not confirm a subscription), and neither is
+   mail to an unknown LIST-WORD@ address: both are kept as "control". */
+static enum forumgate_result
+forumgate_deliver_control(struct mail_deliver_context *ctx,
+			  const struct fg_config *config,
+			  struct fg_store *store, const struct fg_list *list_def,
+			  enum fg_listaddr_role role, const char *detail,
+			  const char *rcpt, enum fg_not_posted *not_posted_r,
+			  const char **reason_r)
+{
+	struct fg_parse_settings parse_set = fg_plugin.parse_set;
+	struct fg_control control;
+	struct fg_record *rec;
+	const char *error, *envelope_from;
+	enum forumgate_result result;
+	buffer_t *buf;
+	int ret;
+
+	if (role == FG_LISTADDR_UNKNOWN) {
+		*reason_r = t_strdup_printf("mail to <%s>, which is no "
+					    "address of list %s", rcpt,
+					    list_def->name);
+		*not_posted_r = FG_NOT_POSTED_CONTROL;
+		return FG_RESULT_NOT_POSTED;
+	}
+	if (!forumgate_read_list_mail(ctx, config, &buf, &result,
+				      not_posted_r, reason_r))
+		return result;
+	envelope_from = ctx->mail_from == NULL ? "" :
+		smtp_address_encode(ctx->mail_from);
+	parse_set.envelope_from = envelope_from;
+	if (fg_mail_parse(buf->data, buf->used, &parse_set, &rec,
+			  &error) < 0) {
+		*reason_r = t_strdup_printf("unparsable message (%s)", error);
+		*not_posted_r = FG_NOT_POSTED_UNPARSABLE;
+		return FG_RESULT_NOT_POSTED;
+	}
+	if (rec->classification == FG_CLASS_OWN ||
+	    rec->classification == FG_CLASS_BOUNCE ||
+	    rec->classification == FG_CLASS_AUTO_REPLY ||
+	    *envelope_from == '\0') {
+		*reason_r = t_strdup_printf("message-id=<%s> to <%s> is no "
+			"command (%s)", rec->message_id, rcpt,
+			*envelope_from == '\0' ? "the null sender" :
+			rec->reason);
+		*not_posted_r = rec->classification == FG_CLASS_OWN ?
+			FG_NOT_POSTED_OWN : FG_NOT_POSTED_CONTROL;
+		fg_record_free(&rec);
+		return FG_RESULT_NOT_POSTED;
+	}
+	memset(&control, 0, sizeof(control));
+	control.role = fg_listaddr_role_name(role);
+	control.detail = detail != NULL ? detail : "";
+	control.rcpt = rcpt;
+	control.envelope_from = envelope_from;
+	control.from_email = rec->from_email;
+	control.message_id = rec->message_id;
+	control.subject = rec->subject;
+	control.message = buf->data;
+	control.message_size = buf->used;
+	ret = fg_store_control_add(store, list_def->name, &control, &error);
+	if (ret < 0)
+		*reason_r = t_strdup(error);
+	else if (ret == 0)
+		*reason_r = t_strdup_printf("message-id=<%s> to <%s> (queued "
+					    "before)", rec->message_id, rcpt);
+	else
+		*reason_r = t_strdup_printf("message-id=<%s> queued for "
+			"forumgated: control role=%s from=<%s> rcpt=<%s>",
+			rec->message_id, control.role, rec->from_email, rcpt);
+	fg_record_free(&rec);
+	return forumgate_queue_result(ret, not_posted_r);
 }
 
 /* forumgate_deliver_list - handle one message for a list's bridge
@@ -506,6 +692,7 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 	struct fg_list *list_def;
 	struct fg_parse_settings parse_set;
 	struct fg_record *rec;
+	enum forumgate_result result;
 	buffer_t *buf;
 	int ret;
 
@@ -531,9 +718,29 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		return FG_RESULT_NOT_POSTED;
 	}
 	if (list_def->mode == FG_LIST_MODE_LIST) {
-		enum forumgate_result result =
-			forumgate_deliver_chain(ctx, config, store, list_def,
-						not_posted_r, reason_r);
+		enum fg_listaddr_role role = FG_LISTADDR_POST;
+		char *detail = NULL;
+		const char *rcpt = ctx->rcpt_to == NULL ? "" :
+			smtp_address_encode(ctx->rcpt_to);
+
+		/* the posting address, or one of the control addresses
+		   beside it (a userdb entry each, all naming the list) */
+		if (list_def->address != NULL && *rcpt != '\0')
+			role = fg_listaddr_parse(list_def->address, rcpt,
+						 &detail);
+		if (role == FG_LISTADDR_POST) {
+			result = forumgate_deliver_chain(ctx, config, store,
+							 list_def,
+							 not_posted_r,
+							 reason_r);
+		} else {
+			result = forumgate_deliver_control(ctx, config, store,
+							   list_def, role,
+							   detail, rcpt,
+							   not_posted_r,
+							   reason_r);
+		}
+		free(detail);
 		fg_list_free(&list_def);
 		return result;
 	}
@@ -584,19 +791,9 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 		}
 	}
 
-	ret = forumgate_read_mail(ctx->src_mail, config->max_message_size,
-				  &buf, &error);
-	if (ret < 0) {
-		*reason_r = error;
-		return FG_RESULT_TEMPFAIL;
-	}
-	if (ret == 0) {
-		*reason_r = t_strdup_printf("message larger than "
-					    "max_message_size=%zu",
-					    config->max_message_size);
-		*not_posted_r = FG_NOT_POSTED_TOO_LARGE;
-		return FG_RESULT_NOT_POSTED;
-	}
+	if (!forumgate_read_list_mail(ctx, config, &buf, &result,
+				      not_posted_r, reason_r))
+		return result;
 
 	/* the list manager's notice about one of our posts is recorded,
 	   not posted */
@@ -647,13 +844,7 @@ forumgate_deliver_list(struct mail_deliver_context *ctx, const char *list,
 					    rec->message_id, rec->from_email,
 					    str_sanitize(rec->title, 80));
 	fg_record_free(&rec);
-	if (ret < 0)
-		return FG_RESULT_TEMPFAIL;
-	if (ret == 0) {
-		*not_posted_r = FG_NOT_POSTED_DUPLICATE;
-		return FG_RESULT_NOT_POSTED;
-	}
-	return FG_RESULT_QUEUED;
+	return forumgate_queue_result(ret, not_posted_r);
 }
 
 /* forumgate_not_posted_box - the mailbox a message not posted for

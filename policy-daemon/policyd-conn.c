@@ -433,7 +433,7 @@ static bool conn_decide(struct policyd_conn *conn,
 	if (lf != NULL) {
 		fg_policy_list_facts_get(lf, conn->sender_key, &cached);
 		if (!fg_policy_counts(&pd->policy) ||
-		    !fg_policy_facts_can_post(&cached)) {
+		    (!d->control && !fg_policy_facts_can_post(&cached))) {
 			fg_policy_facts(d, &pd->policy, conn->sender, &cached);
 			conn_note_post(conn);
 			conn_answer(conn, log_values, NULL);

@@ -11,6 +11,7 @@
 #include "fg-auth.h"
 #include "fg-common.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -452,21 +453,40 @@ static char *fg_auth_domain(const char *s)
 	return fg_str_lower(fg_xstrndup(s, len));
 }
 
+static const psl_ctx_t *fg_auth_psl_ctx;
+static pthread_once_t fg_auth_psl_once = PTHREAD_ONCE_INIT;
+
+/* fg_auth_psl_load - load the list, once */
+static void fg_auth_psl_load(void)
+{
+	fg_auth_psl_ctx = psl_latest(NULL);
+	if (fg_auth_psl_ctx == NULL)
+		fg_auth_psl_ctx = psl_builtin();
+}
+
 /* fg_auth_psl - the Public Suffix List: the newer of the data Debian
    installs and libpsl's built-in copy. Loaded once, kept for the
-   process (the plugin parses in one thread). */
+   process; forumgated's threads may ask at the same time. */
 static const psl_ctx_t *fg_auth_psl(void)
 {
-	static const psl_ctx_t *psl;
-	static bool loaded;
+	(void)pthread_once(&fg_auth_psl_once, fg_auth_psl_load);
+	return fg_auth_psl_ctx;
+}
 
-	if (!loaded) {
-		loaded = true;
-		psl = psl_latest(NULL);
-		if (psl == NULL)
-			psl = psl_builtin();
-	}
-	return psl;
+/* fg_auth_org_domain - see fg-auth.h */
+char *fg_auth_org_domain(const char *domain)
+{
+	char *d = fg_auth_domain(domain);
+	const psl_ctx_t *psl = fg_auth_psl();
+	const char *org;
+	char *out;
+
+	if (d == NULL)
+		return NULL;
+	org = psl != NULL ? psl_registrable_domain(psl, d) : NULL;
+	out = fg_xstrdup(org != NULL ? org : d);
+	free(d);
+	return out;
 }
 
 /* fg_auth_aligned - same organizational domain (case ignored) */

@@ -15,6 +15,7 @@
  *
  *	bool fg_auth_id_trusted(const char *trusted, const char *id);
  *	bool fg_auth_aligned(const char *a, const char *b);
+ *	char *fg_auth_org_domain(const char *domain);
  *
  *	char *fg_auth_from(const char *from_domain, const char *trusted,
  *			   const struct fg_auth_headers *headers);
@@ -36,7 +37,8 @@
  *
  *	fg_auth_aligned() tells whether two domains share their
  *	organizational domain (DMARC relaxed alignment, RFC 7489 section
- *	3.2), by the Public Suffix List through libpsl.
+ *	3.2), by the Public Suffix List through libpsl;
+ *	fg_auth_org_domain() is that organizational domain.
  *
  *	fg_auth_from() tells whether a From address in from_domain is
  *	authenticated by the headers of its message: an
@@ -121,6 +123,11 @@ const char *fg_auth_prop_get(const struct fg_auth_result *res,
 bool fg_auth_id_trusted(const char *trusted, const char *id);
 /* fg_auth_aligned - same organizational domain (case ignored) */
 bool fg_auth_aligned(const char *a, const char *b);
+/* fg_auth_org_domain - the organizational domain of a domain (RFC
+   7489 section 3.2, by the Public Suffix List), lower case, caller
+   frees; the domain itself when it is a public suffix or the list is
+   missing; NULL when it is not a domain */
+char *fg_auth_org_domain(const char *domain);
 
 /* fg_auth_from - the evidence that from_domain is authenticated, or "" */
 char *fg_auth_from(const char *from_domain, const char *trusted,

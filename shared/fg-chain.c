@@ -340,7 +340,7 @@ static void step_access(struct fg_chain_ctx *ctx, struct fg_chain_decision *d)
 	int member, allowed;
 	bool subscriber = ctx->subscriber_state != NULL;
 
-	if (ctx->approved)
+	if (ctx->approved || ctx->moderator_approved)
 		return;
 	if (ctx->access == FG_ACCESS_OPEN)
 		return;

@@ -43,7 +43,11 @@
  *	senders post, members and subscribers are held, the rest
  *	rejected); closed (allowed senders only); passphrase (allowed
  *	senders, or anyone with the list's passphrase). In every mode a
- *	correct passphrase admits the post. The policy daemon makes the
+ *	correct passphrase admits the post, and so does a moderator's
+ *	approval of a held post (ctx->moderator_approved: forumgated and
+ *	forumgate approve run the chain again on the held message, so an
+ *	approved post is queued by the same queue step, once per
+ *	Message-ID). The policy daemon makes the
  *	same checks at RCPT time; this step makes them again for mail
  *	that did not pass through it.
  *	tag, footer (optional, sending side of the message): listed here
@@ -132,6 +136,8 @@ struct fg_chain_ctx {
 	/* the attachments carried to the forum; NULL: none */
 	const struct fg_attach_settings *attach;
 	unsigned int off;		/* steps turned off, bit (1 << index) */
+	/* a held post a moderator approved (fg-held.h): access admits it */
+	bool moderator_approved;
 
 	/* getinfo */
 	enum fg_policy_access access;

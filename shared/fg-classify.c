@@ -191,6 +191,8 @@ static char *fg_classify_bounce(const struct fg_classify_msg *msg)
 {
 	const char *report = msg->report_type;
 
+	if (msg->bounce_parsed)
+		return msg->bounce != NULL ? fg_xstrdup(msg->bounce) : NULL;
 	if (report != NULL && strcasecmp(report, "delivery-status") == 0)
 		return fg_xstrdup("multipart/report; "
 				  "report-type=delivery-status");
@@ -214,6 +216,8 @@ static char *fg_classify_auto_header(const struct fg_classify_msg *msg)
 	const char *report = msg->report_type, *v;
 	char *token, *reason = NULL;
 
+	if (msg->bounce_auto_reply != NULL)
+		return fg_xstrdup(msg->bounce_auto_reply);
 	if (report != NULL &&
 	    strcasecmp(report, "disposition-notification") == 0)
 		return fg_xstrdup("read receipt (multipart/report; "
@@ -322,7 +326,7 @@ void fg_classify_list(const struct fg_classify_msg *msg, const char *secret,
 static const char *const fg_not_posted_names[FG_NOT_POSTED_COUNT] = {
 	"own", "auto-reply", "bounce", "duplicate", "empty", "too-large",
 	"unparsable", "no-list", "bad-verp", "not-list", "list-notice",
-	"refusal", "loop", "rejected", "held",
+	"refusal", "loop", "rejected", "held", "control",
 };
 
 /* fg_not_posted_name - see fg-classify.h */
@@ -375,7 +379,7 @@ int fg_not_posted_mask(const char *names, unsigned int *mask_r,
 					     "empty, too-large, unparsable, "
 					     "no-list, bad-verp, not-list, "
 					     "list-notice, refusal, loop, "
-					     "rejected, held)",
+					     "rejected, held, control)",
 					     (int)(len > 64 ? 64 : len), p);
 			return -1;
 		}

@@ -40,9 +40,14 @@
  *	distribute (no List-Id, List-Post or To/Cc naming it) is
  *	FG_CLASS_NOT_LIST as well.
  *
- *	FG_CLASS_BOUNCE: a multipart/report delivery-status report, or a
- *	null, MAILER-DAEMON or postmaster sender with a subject that reads
- *	like a delivery failure.
+ *	FG_CLASS_BOUNCE: what fg_bounce_parse() (fg-bounce.h) finds a
+ *	delivery failure, delay or feedback report, or mail to a VERP
+ *	address that is no automatic reply (msg->bounce, when
+ *	msg->bounce_parsed; fg_mail_parse() sets them). Without it: a
+ *	multipart/report delivery-status report, or a null, MAILER-DAEMON
+ *	or postmaster sender with a subject that reads like a delivery
+ *	failure. An automatic reply to a VERP address
+ *	(msg->bounce_auto_reply) is FG_CLASS_AUTO_REPLY.
  *
  *	FG_CLASS_AUTO_REPLY, on a header that says so by itself: a read
  *	receipt (multipart/report disposition-notification),
@@ -91,6 +96,7 @@
  *	fg_classify() gives every message a class. fg_not_posted_mask()
  *	returns -1 with *error_r naming an unknown reason. Never logs.
  */
+#include <stdbool.h>
 #include "fg-record.h"
 
 struct fg_listmail_list;
@@ -110,6 +116,12 @@ struct fg_classify_msg {
 	const char *header_from;
 	const char *const *recipients;
 	const char *list_id;		/* inside <> of List-Id, NULL: none */
+	/* what fg-bounce.h made of the message, when it was asked
+	   (bounce_parsed): the reason it is a delivery or feedback
+	   report, or an automatic reply to a VERP address; NULL: not */
+	bool bounce_parsed;
+	const char *bounce;
+	const char *bounce_auto_reply;
 };
 
 enum fg_not_posted {
@@ -131,6 +143,9 @@ enum fg_not_posted {
 	FG_NOT_POSTED_LOOP,		/* the list's own mail came back */
 	FG_NOT_POSTED_REJECTED,		/* the chain refused it */
 	FG_NOT_POSTED_HELD,		/* the chain held it for a moderator */
+	/* mail to LIST-WORD@ that is no control address (fg-listaddr.h),
+	   or an automatic reply or bounce to a control address */
+	FG_NOT_POSTED_CONTROL,
 	FG_NOT_POSTED_COUNT
 };
 

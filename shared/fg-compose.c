@@ -31,10 +31,8 @@
 #define FG_COMPOSE_DOMAIN_MAX 253
 #define FG_COMPOSE_DEFAULT_NAME "Forum user"
 
-/* fg_compose_field - header-safe text of a post field: one line, no
-   control characters, valid UTF-8, at most max bytes (cut between
-   characters) */
-static char *fg_compose_field(const char *text, size_t max)
+/* fg_compose_field - see fg-compose.h */
+char *fg_compose_field(const char *text, size_t max)
 {
 	char *s = fg_mail_clean_line(text);
 	size_t len = strlen(s);
@@ -358,9 +356,8 @@ static char *fg_compose_html(const char *raw, const char *url)
 	return fg_buf_steal(&out);
 }
 
-/* fg_compose_text_part - a UTF-8 quoted-printable text part */
-static GMimeObject *fg_compose_text_part(const char *subtype,
-					 const char *text)
+/* fg_compose_text_part - see fg-compose.h */
+GMimeObject *fg_compose_text_part(const char *subtype, const char *text)
 {
 	GMimePart *part = g_mime_part_new_with_type("text", subtype);
 	GMimeStream *stream;

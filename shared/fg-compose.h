@@ -105,6 +105,16 @@ bool fg_compose_unsubscribe_valid(const char *uri);
    with nothing that could end or extend a header */
 bool fg_compose_address_valid(const char *addr);
 
+/* fg_compose_field - header-safe text: one line, no control
+   characters, valid UTF-8, at most max bytes (cut between characters);
+   caller frees */
+char *fg_compose_field(const char *text, size_t max);
+
+/* fg_compose_text_part - a text/SUBTYPE part of UTF-8 text, encoded
+   quoted-printable (a GMimeObject; the caller unrefs it) */
+typedef struct _GMimeObject GMimeObject;
+GMimeObject *fg_compose_text_part(const char *subtype, const char *text);
+
 /* fg_compose_mail - the RFC 5322 message of a forum post */
 int fg_compose_mail(const struct fg_compose *c, char **data_r,
 		    size_t *size_r, const char **error_r);

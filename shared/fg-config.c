@@ -123,6 +123,12 @@ const struct fg_setting fg_settings[] = {
 	S(forum_review_expiry, FG_SET_DURATION, "14d",
 	  "how long list mail in the forum's review queue is awaited before "
 	  "it counts as expired (1s-40d)"),
+	S(moderation_expiry, FG_SET_DURATION, "14d",
+	  "list mode: a held post no moderator approved or rejected this "
+	  "long expires, and its sender is told (1s-40d)"),
+	S(moderation_max_held, FG_SET_UINT, "1000",
+	  "list mode: most posts a list's moderation queue holds; more are "
+	  "kept in the list's mailbox only, with a logged reason"),
 	S(author_attribution, FG_SET_STRING, "%n (%a) wrote via the list:",
 	  "first line of a post by a sender without a forum user (%n name, "
 	  "%a shortened address)"),
@@ -165,7 +171,8 @@ const struct fg_setting fg_settings[] = {
 	  "webhook_per_address_limit, with room beyond "
 	  "webhook_max_connections"),
 	S(smtp_relay, FG_SET_STRING, "smtp://127.0.0.1:25",
-	  "SMTP relays forum posts are submitted to, in order (comma-separated)"),
+	  "routes of the mail forumgated sends, in order (comma-separated): "
+	  "SMTP relays and pipe commands, with conditions (doc/transports.md)"),
 	S(smtp_timeout, FG_SET_DURATION, "30s",
 	  "timeout of one SMTP submission"),
 	S(bridge_address, FG_SET_STRING, NULL,
@@ -180,7 +187,8 @@ const struct fg_setting fg_settings[] = {
 	  "a list's queue moves to another forumgated this long after its "
 	  "daemon stopped"),
 	S(smtp_relay_backoff, FG_SET_DURATION, "60s",
-	  "a relay of smtp_relay that failed is skipped this long"),
+	  "a route of smtp_relay (relay or pipe) that failed is skipped this "
+	  "long"),
 	S(outbound_blocked_users, FG_SET_STRING, "",
 	  "forum usernames whose posts are never mailed (comma-separated)"),
 	S(outbound_blocked_groups, FG_SET_STRING, "",
@@ -218,6 +226,25 @@ const struct fg_setting fg_settings[] = {
 	S(list_unsubscribe_url, FG_SET_STRING, "",
 	  "list mode: https URL of the one-click unsubscribe endpoint; each "
 	  "copy's List-Unsubscribe names URL/TOKEN (empty: mailto only)"),
+	S(dmarc_resolver, FG_SET_STRING, "",
+	  "list mode, dmarc_from policy: the DNS server asked for DMARC "
+	  "records, IPv4 address[:port] (empty: those of /etc/resolv.conf)"),
+	S(dmarc_timeout, FG_SET_DURATION, "2s",
+	  "list mode: time-out of one DMARC DNS question (whole seconds)"),
+	S(dmarc_cache_ttl, FG_SET_DURATION, "1h",
+	  "list mode: how long a DMARC policy looked up is kept in Redis "
+	  "(0: not kept)"),
+	S(confirm_expiry, FG_SET_DURATION, "3d",
+	  "list mode: how long a confirmation request of a subscription or "
+	  "unsubscription by mail stays valid"),
+	S(confirm_url, FG_SET_STRING, "",
+	  "list mode: https URL of forumgated's confirmation page; each "
+	  "confirmation request names URL/TOKEN (empty: reply only)"),
+	S(confirm_daily_limit, FG_SET_UINT, "3",
+	  "list mode: confirmation requests sent to one address per list in "
+	  "a day; more are not sent (0: no limit)"),
+	S(request_max_lines, FG_SET_UINT, "10",
+	  "list mode: lines of a mail to LIST-request@ read for commands"),
 	S(digest_hour, FG_SET_UINT, "6",
 	  "list mode: the hour of the day (0-23, local time) a digest of the "
 	  "day's posts goes to digest subscribers"),

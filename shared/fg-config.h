@@ -77,6 +77,9 @@ struct fg_config {
 	unsigned int forum_retry_max;
 	unsigned int forum_retry_after_max;
 	unsigned int forum_review_expiry;	/* ms */
+	/* List mode: the moderation queue (fg-held.h) */
+	unsigned int moderation_expiry;		/* ms */
+	unsigned int moderation_max_held;
 	/* Webhook intake */
 	char *webhook_listen;
 	char *webhook_secret;
@@ -124,6 +127,14 @@ struct fg_config {
 	/* List mode: the fan-out */
 	char *list_unsubscribe_url;	/* one-click base; "": none */
 	bool fanout_pipelining;		/* fg-smtp-pipe on plain smtp:// */
+	char *dmarc_resolver;		/* "ADDR[:PORT]"; "": resolv.conf */
+	unsigned int dmarc_timeout;	/* ms, per DNS question */
+	unsigned int dmarc_cache_ttl;	/* ms; 0: not cached */
+	/* List mode: subscribing by mail */
+	unsigned int confirm_expiry;	/* ms */
+	char *confirm_url;		/* confirmation page base; "": none */
+	unsigned int confirm_daily_limit;	/* per address; 0: none */
+	unsigned int request_max_lines;
 	/* List mode: digests */
 	unsigned int digest_hour;	/* 0-23, local time */
 	size_t digest_size_max;		/* bytes; 0: by the hour only */

@@ -40,6 +40,48 @@ char *fg_listmsg_write(GMimeMessage *msg, size_t *size_r)
 	return data;
 }
 
+/* fg_listmsg_author_domain - the domain of the From address, lower
+   case (caller frees); NULL when From has not exactly one address */
+static char *fg_listmsg_author_domain(GMimeMessage *msg)
+{
+	InternetAddressList *from = g_mime_message_get_from(msg);
+	InternetAddress *ia;
+	const char *addr, *at;
+
+	if (from == NULL || internet_address_list_length(from) != 1)
+		return NULL;
+	ia = internet_address_list_get_address(from, 0);
+	if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
+		return NULL;
+	/* an internationalized domain as DNS knows it (punycode) */
+	addr = internet_address_mailbox_get_idn_addr(
+		INTERNET_ADDRESS_MAILBOX(ia));
+	if (addr == NULL || (at = strrchr(addr, '@')) == NULL ||
+	    at[1] == '\0')
+		return NULL;
+	return fg_str_lower(fg_xstrdup(at + 1));
+}
+
+/* fg_listmsg_build_dmarc - rewrite From when the author's domain asks
+   for it (set->dmarc_policy) */
+static int fg_listmsg_build_dmarc(GMimeMessage *msg,
+				  const struct fg_listmsg_build *set,
+				  const char **error_r)
+{
+	char *domain = fg_listmsg_author_domain(msg);
+	enum fg_listmsg_dmarc policy;
+	bool munged;
+
+	if (domain == NULL)
+		return 0;	/* no one author: no domain to ask about */
+	policy = set->dmarc_policy(set->dmarc_context, domain);
+	free(domain);
+	if (policy == FG_LISTMSG_DMARC_NONE)
+		return 0;
+	return fg_listmsg_dmarc(msg, set->list, policy, false, &munged,
+				error_r);
+}
+
 /* fg_listmsg_build_changes - the changes of set, in order */
 static int fg_listmsg_build_changes(GMimeMessage *msg,
 				    const struct fg_listmsg_build *set,
@@ -72,6 +114,9 @@ static int fg_listmsg_build_changes(GMimeMessage *msg,
 	if (set->dmarc_always &&
 	    fg_listmsg_dmarc(msg, set->list, FG_LISTMSG_DMARC_NONE, true,
 			     &munged, error_r) < 0)
+		return -1;
+	if (!set->dmarc_always && set->dmarc_policy != NULL &&
+	    fg_listmsg_build_dmarc(msg, set, error_r) < 0)
 		return -1;
 	if (fg_listmsg_set_headers(msg, set->list, set->topic_url,
 				   error_r) < 0)

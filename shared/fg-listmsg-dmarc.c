@@ -39,8 +39,8 @@ static char *fg_listmsg_author_name(const char *name, const char *addr)
 	return s;
 }
 
-/* fg_listmsg_reply_has - the address list holds that mailbox */
-static bool fg_listmsg_reply_has(InternetAddressList *list, const char *addr)
+/* fg_listmsg_reply_has - see fg-listmsg.h */
+bool fg_listmsg_reply_has(InternetAddressList *list, const char *addr)
 {
 	int n = internet_address_list_length(list);
 

@@ -210,7 +210,9 @@
  *	(Return-Path, Delivered-To), tags the subject (set->tag), adds
  *	the footer template set->footer expanded (NULL: none;
  *	$unsubscribe_url is empty there, as the copy is shared), rewrites
- *	From when set->dmarc_always, sets the list headers, and with
+ *	From when set->dmarc_always, or when set->dmarc_policy (called
+ *	with the domain of the From address, when From has a single
+ *	one) answers quarantine or reject, sets the list headers, and with
  *	set->personal_unsubscribe removes List-Unsubscribe and
  *	List-Unsubscribe-Post so that fg_listmsg_unsub_lines() can be
  *	written in front of each recipient's copy. The copy has CR LF line
@@ -265,6 +267,11 @@ struct fg_listmsg_build {
 	const char *footer;		/* footer template; NULL: none */
 	const char *topic_url;		/* List-Archive, $topic_url; NULL */
 	bool dmarc_always;		/* munge From whatever the policy */
+	/* the DMARC policy of the author's domain (the From address's),
+	   asked for when set and not dmarc_always; NULL: none asked */
+	enum fg_listmsg_dmarc (*dmarc_policy)(void *context,
+					      const char *domain);
+	void *dmarc_context;
 	bool personal_unsubscribe;	/* List-Unsubscribe per recipient */
 };
 
@@ -310,6 +317,9 @@ int fg_listmsg_unsub_lines(const struct fg_listmsg_list *list,
 			   const char *secret, const char *recipient,
 			   long long expires, char **lines_r,
 			   const char **error_r);
+/* fg_listmsg_reply_has - the address list holds that mailbox (any
+   case), e.g. the author in Reply-To */
+bool fg_listmsg_reply_has(InternetAddressList *list, const char *addr);
 /* fg_listmsg_looped - the message went through this list before */
 bool fg_listmsg_looped(GMimeMessage *msg, const struct fg_listmsg_list *list);
 

@@ -8,7 +8,8 @@
  * DESCRIPTION
  *	Internal to libforumgate's mail parser: included by
  *	fg-mailparse.c, fg-charset.c, fg-trim.c, fg-trim-original.c,
- *	fg-mailfrom.c, fg-attach.c and fg-refusal.c only, and not
+ *	fg-mailfrom.c, fg-attach.c, fg-refusal.c, fg-mailpart.c,
+ *	fg-bounce.c and fg-bounce-text.c only, and not
  *	installed. Other callers use fg-mailparse.h (which includes
  *	fg-charset.h and fg-trim.h).
  *
@@ -30,9 +31,18 @@
  *	record.
  *
  *	fg_mail_construct() parses a message from a copy of a buffer
- *	with loose RFC 2047 and parameter rules (fg-attach.c and
- *	fg-refusal.c, which look at a message apart from
+ *	with loose RFC 2047 and parameter rules (fg-attach.c,
+ *	fg-refusal.c and fg-bounce.c, which look at a message apart from
  *	fg_mail_parse()).
+ *
+ *	fg_mail_part_bytes() and fg_mail_part_utf8() (fg-mailpart.c) are
+ *	a leaf part's decoded content, at most max bytes, as bytes or as
+ *	valid UTF-8 text; fg_mail_fields() calls fn for each unfolded
+ *	"Name: value" line of a header block, a DSN or a feedback report
+ *	(an empty line as ("", "")).
+ *
+ *	fg_bounce_of_message() is fg_bounce_parse() (fg-bounce.h) of a
+ *	message GMime already parsed.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -85,5 +95,42 @@ void fg_mail_from(GMimeMessage *msg, GMimeParserOptions *options,
    a message (*options_r still set) */
 GMimeMessage *fg_mail_construct(const void *data, size_t len,
 				GMimeParserOptions **options_r);
+
+/* fg_mail_part_bytes - a leaf part's content, transfer-decoded, at
+   most max bytes, NUL-terminated (a NUL inside ends it) */
+char *fg_mail_part_bytes(GMimePart *part, size_t max, size_t *len_r);
+/* fg_mail_part_utf8 - a text part in valid UTF-8, from at most max
+   bytes of its content */
+char *fg_mail_part_utf8(GMimePart *part, size_t max);
+/* fg_mail_fields - call fn for each unfolded "Name: value" line of a
+   header block or DSN fields; an empty line is passed as ("", "") */
+void fg_mail_fields(const char *text,
+		    void (*fn)(void *ctx, const char *name, const char *value),
+		    void *ctx);
+
+/* A walk over the MIME tree of a message (fg_mail_visit()). */
+struct fg_mail_visit {
+	unsigned int parts, max_parts;	/* visited, and the most */
+	/* a leaf part */
+	void (*part)(struct fg_mail_visit *walk, GMimePart *part);
+	/* an attached message (inner may be NULL), not looked into
+	   unless the callback walks it at depth + 1; NULL: skipped */
+	void (*message)(struct fg_mail_visit *walk, GMimeMessage *inner,
+			unsigned int depth);
+	/* a multipart GMime found no parts in; NULL: skipped */
+	void (*empty)(struct fg_mail_visit *walk, GMimeMultipart *mp);
+	void *context;
+};
+
+/* fg_mail_visit - visit obj and the parts below it, at most
+   walk->max_parts objects and FG_MAIL_MAX_DEPTH levels deep */
+void fg_mail_visit(struct fg_mail_visit *walk, GMimeObject *obj,
+		  unsigned int depth);
+
+struct fg_bounce;
+/* fg_bounce_of_message - fg_bounce_parse() of a parsed message */
+struct fg_bounce *fg_bounce_of_message(GMimeMessage *msg,
+				       const char *secret,
+				       const char *envelope_to);
 
 #endif

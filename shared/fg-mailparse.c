@@ -19,6 +19,7 @@
  */
 #include "fg-mailparse.h"
 #include "fg-mail-private.h"
+#include "fg-bounce.h"
 #include "fg-classify.h"
 #include "fg-common.h"
 #include "fg-footer.h"
@@ -622,6 +623,14 @@ static void fg_mail_classify(GMimeMessage *msg, struct fg_record *rec,
 	char *recipients[FG_MAIL_MAX_RECIPIENTS + 1];
 	char *from[2] = { NULL, NULL };
 	size_t n = 0, n_from = 0;
+	struct fg_bounce *bounce = fg_bounce_of_message(msg, set->secret,
+							set->envelope_to);
+
+	cmsg.bounce_parsed = true;
+	if (bounce->bounce || bounce->feedback)
+		cmsg.bounce = bounce->reason;
+	else if (bounce->auto_reply && bounce->verp_state == 1)
+		cmsg.bounce_auto_reply = bounce->reason;
 
 	if (ct != NULL && g_mime_content_type_is_type(ct, "multipart",
 						      "report"))
@@ -643,6 +652,10 @@ static void fg_mail_classify(GMimeMessage *msg, struct fg_record *rec,
 			 set->list_address != NULL ? &list : NULL,
 			 set->envelope_from, &rec->classification,
 			 &rec->notice, &rec->reason);
+	if (rec->classification == FG_CLASS_BOUNCE)
+		rec->bounce = bounce;
+	else
+		fg_bounce_free(&bounce);
 	for (size_t i = 0; i < n; i++)
 		free(recipients[i]);
 	free(from[0]);

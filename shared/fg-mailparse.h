@@ -99,7 +99,10 @@
  *	trimmed: the text that was cut, as Markdown ("" when nothing).
  *
  *	classification and reason: fg_classify_list() (fg-classify.h)
- *	with set->secret: our own mail, a bounce, an automatic reply (by
+ *	with set->secret: our own mail, a bounce (fg-bounce.h: a delivery
+ *	failure, delay or feedback report, or mail to the VERP address
+ *	set->envelope_to; bounce is the report then, else NULL), an
+ *	automatic reply (by
  *	its headers; an auto-reply subject only counts together with
  *	X-Auto-Response-Suppress) or a post; with set->list_address also
  *	mail the list did not distribute (not-list) and the list
@@ -167,6 +170,10 @@ struct fg_parse_settings {
 	const char *list_id;		/* expected List-Id; NULL: default */
 	const char *list_return_path;	/* envelope patterns; NULL: default */
 	const char *envelope_from;	/* MAIL FROM; NULL: not known */
+	/* The envelope recipient, filled per delivery: a VERP address of
+	   ours (fg-verp.h) names the list and the recipient or post a
+	   bounce is for (fg-bounce.h). NULL: not known. */
+	const char *envelope_to;
 	const char *recipient_delimiter;	/* from the configuration */
 };
 

@@ -11,6 +11,7 @@
 #include "fg-policy.h"
 #include "fg-address.h"
 #include "fg-common.h"
+#include "fg-listaddr.h"
 #include "fg-net.h"
 #include "fg-verp.h"
 
@@ -430,6 +431,48 @@ static void policy_quote(char *buf, size_t size, const char *s);
 /* Longer recipients are not VERP addresses forumgate made. */
 #define FG_POLICY_VERP_MAX 512
 
+/* policy_control - the list whose control address canon is (LIST-WORD
+   or LIST-WORD+DETAIL at the domain of the posting address LIST@),
+   or NULL */
+static const char *policy_control(const struct fg_policy_addresses *addrs,
+				  const char *canon, size_t len)
+{
+	char candidate[FG_POLICY_LINE_MAX + 1];
+	enum fg_listaddr_role role;
+	const char *list = NULL;
+	char *rcpt = fg_xstrndup(canon, len), *at = strrchr(rcpt, '@');
+	size_t domain_len;
+
+	if (at == NULL) {
+		free(rcpt);
+		return NULL;
+	}
+	domain_len = strlen(at);
+	/* each '-' of the local part, from the right: LIST may have some */
+	for (char *dash = at; list == NULL && dash > rcpt;) {
+		const char *found;
+		size_t n;
+
+		while (--dash > rcpt && *dash != '-')
+			;
+		if (dash == rcpt)
+			break;
+		n = (size_t)(dash - rcpt);
+		memcpy(candidate, rcpt, n);
+		memcpy(candidate + n, at, domain_len + 1);
+		found = fg_policy_addresses_lookup(addrs, candidate,
+						   n + domain_len);
+		if (found == NULL)
+			continue;
+		role = fg_listaddr_parse(candidate, rcpt, NULL);
+		if (role != FG_LISTADDR_POST && role != FG_LISTADDR_UNKNOWN &&
+		    role != FG_LISTADDR_COUNT)
+			list = found;
+	}
+	free(rcpt);
+	return list;
+}
+
 /* policy_verp - the answer for a recipient in forumgate's VERP form
    (BASE+fgb.MAC.LIST.WHAT@DOMAIN, fg-verp.h); false when it is not one.
    The MAC decides without Redis: a bounce to an address we never sent
@@ -651,6 +694,19 @@ int fg_policy_check(const struct fg_policy_request *req,
 	if (policy_outside(req, addrs, set, &crcpt, d))
 		return 0;
 	list = fg_policy_addresses_lookup(addrs, crcpt.data, crcpt.len);
+	if (list == NULL &&
+	    (list = policy_control(addrs, crcpt.data, crcpt.len)) != NULL) {
+		memcpy(d->list, list, strlen(list) + 1);
+		d->control = true;
+		if (sender->data == NULL || sender->len == 0) {
+			policy_answer(d, "null sender to a control address",
+				      "DUNNO");
+			return 0;
+		}
+		d->verdict = FG_POLICY_NEED_MEMBERSHIP;
+		d->reason = "rate lookup";
+		return 0;
+	}
 	if (list == NULL) {
 		if (policy_verp(&crcpt, set, d))
 			return 0;
@@ -752,7 +808,8 @@ void fg_policy_facts(struct fg_policy_decision *d,
 		return;
 	}
 	policy_quote(quoted, sizeof(quoted), sender);
-	switch (f->access) {
+	/* anyone may write to a control address: the rate limit only */
+	switch (d->control ? FG_ACCESS_OPEN : f->access) {
 	case FG_ACCESS_OPEN:
 	case FG_ACCESS_PASSPHRASE:
 		/* a passphrase is in the message, checked at delivery */
@@ -807,7 +864,8 @@ void fg_policy_facts(struct fg_policy_decision *d,
 			      quoted);
 		d->post = fg_policy_counts(set);
 	} else {
-		policy_answer(d, f->access == FG_ACCESS_OPEN ? "open list" :
+		policy_answer(d, d->control ? "control address" :
+			      f->access == FG_ACCESS_OPEN ? "open list" :
 			      f->allowed ? "allowed sender" :
 			      f->access == FG_ACCESS_PASSPHRASE ?
 			      "passphrase checked at delivery" : "member",

@@ -48,6 +48,13 @@
  *
  *	The recipient is looked up as Postfix resolves it (fg-address.h):
  *	canonical first, then without its recipient_delimiter extension.
+ *	A control address of a list (fg-listaddr.h: LIST-join@,
+ *	LIST-leave@, LIST-request@, LIST-confirm+TOKEN@ and the others,
+ *	LIST@DOMAIN a posting address) is never taken for the posting
+ *	address, whatever recipient_delimiter is: anyone may write to it
+ *	(DUNNO; the null sender too, without counting), only the rate
+ *	limit applies, counted with the sender's posts to that list
+ *	(decision->control).
  *	A VERP bounce address (fg-verp.h: BASE+fgb.MAC...) gets DUNNO
  *	when its MAC verifies and "550 5.1.1" when it does not. Other
  *	recipients that are not list posting addresses get DUNNO.
@@ -212,6 +219,10 @@ struct fg_policy_decision {
 	/* the answer lets a post to the list through: count it at
 	   END-OF-MESSAGE (set by fg_policy_facts when counts are on) */
 	bool post;
+	/* the recipient is one of the list's control addresses (LIST-join@
+	   and the others of fg-listaddr.h): anyone may write to it, within
+	   the rate limit */
+	bool control;
 };
 
 /* fg_policy_check - decide from the request and the posting addresses

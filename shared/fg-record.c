@@ -5,6 +5,7 @@
 #include "fg-record.h"
 #include "fg-common.h"
 #include "fg-attach.h"
+#include "fg-bounce.h"
 
 #include <stdlib.h>
 
@@ -43,6 +44,7 @@ void fg_record_free(struct fg_record **_rec)
 	free(rec->quote_sketch);
 	free(rec->text_sketch);
 	free(rec->from_auth);
+	fg_bounce_free(&rec->bounce);
 	free(rec);
 	*_rec = NULL;
 }

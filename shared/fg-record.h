@@ -55,6 +55,9 @@ struct fg_record {
 	/* FG_CLASS_LIST_NOTICE: which of the list manager's notices
 	   (fg-listmail.h, a static string); NULL otherwise. Not queued. */
 	const char *notice;
+	/* the delivery or feedback report (fg-bounce.h) of a
+	   FG_CLASS_BOUNCE message; NULL otherwise. Not queued. */
+	struct fg_bounce *bounce;
 };
 
 struct fg_post {

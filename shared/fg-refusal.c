@@ -23,7 +23,6 @@
 /* What the walk over the notice's parts found. */
 struct fg_refusal_walk {
 	const char *secret, *list;
-	unsigned int parts;
 	GMimePart *first_text;		/* the notice's own text */
 	char *message_id;		/* ours, of the list */
 	long long topic_id, post_number, post_id;
@@ -179,93 +178,6 @@ static void fg_refusal_try_msgid(struct fg_refusal_walk *w, const char *raw)
 	free(id);
 }
 
-/* fg_refusal_part_bytes - a leaf part's content, transfer-decoded, at
-   most FG_REFUSAL_TEXT_MAX bytes, NUL-terminated */
-static char *fg_refusal_part_bytes(GMimePart *part, size_t *len_r)
-{
-	GMimeDataWrapper *content = g_mime_part_get_content(part);
-	GMimeStream *stream;
-	GByteArray *bytes;
-	char *out;
-	size_t len;
-
-	*len_r = 0;
-	if (content == NULL)
-		return fg_xstrdup("");
-	stream = g_mime_stream_mem_new();
-	g_mime_data_wrapper_write_to_stream(content, stream);
-	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(stream));
-	len = bytes->len > FG_REFUSAL_TEXT_MAX ? FG_REFUSAL_TEXT_MAX :
-		bytes->len;
-	out = len > 0 ? fg_xstrndup((const char *)bytes->data, len) :
-		fg_xstrdup("");
-	g_object_unref(stream);
-	/* a NUL inside ends the text: what follows is not read */
-	*len_r = strlen(out);
-	return out;
-}
-
-/* fg_refusal_part_text - a text part in valid UTF-8 */
-static char *fg_refusal_part_text(GMimePart *part)
-{
-	struct fg_buf conv = { 0 }, clean = { 0 };
-	size_t len;
-	char *bytes = fg_refusal_part_bytes(part, &len);
-	const char *charset = g_mime_object_get_content_type_parameter(
-		GMIME_OBJECT(part), "charset");
-
-	fg_charset_to_utf8(&conv, charset, bytes, len);
-	free(bytes);
-	fg_utf8_clean_text(&clean, conv.s != NULL ? conv.s : "", conv.len);
-	fg_buf_free(&conv);
-	return fg_buf_steal(&clean);
-}
-
-/* fg_refusal_fields - call fn for each unfolded "Name: value" line of
-   a header block or DSN fields; an empty line is passed as ("", "") */
-static void fg_refusal_fields(const char *text,
-			      void (*fn)(void *ctx, const char *name,
-					 const char *value),
-			      void *ctx)
-{
-	const char *p = text;
-
-	while (*p != '\0') {
-		const char *eol = strchr(p, '\n'), *colon, *next;
-		struct fg_buf value = { 0 };
-		char *name;
-
-		if (eol == NULL)
-			eol = p + strlen(p);
-		if (fg_line_rtrim(p, (size_t)(eol - p)) == 0) {
-			fn(ctx, "", "");
-			p = *eol != '\0' ? eol + 1 : eol;
-			continue;
-		}
-		colon = memchr(p, ':', (size_t)(eol - p));
-		next = *eol != '\0' ? eol + 1 : eol;
-		if (colon == NULL || *p == ' ' || *p == '\t') {
-			p = next;
-			continue;
-		}
-		name = fg_xstrndup(p, (size_t)(colon - p));
-		fg_buf_append(&value, colon + 1, (size_t)(eol - colon - 1));
-		/* continuation lines */
-		while (*next == ' ' || *next == '\t') {
-			const char *e = strchr(next, '\n');
-			if (e == NULL)
-				e = next + strlen(next);
-			fg_buf_append(&value, next, (size_t)(e - next));
-			next = *e != '\0' ? e + 1 : e;
-		}
-		fg_str_trim(name);
-		fn(ctx, name, value.s != NULL ? fg_str_trim(value.s) : "");
-		free(name);
-		fg_buf_free(&value);
-		p = next;
-	}
-}
-
 /* fg_refusal_header_field - a field of attached headers */
 static void fg_refusal_header_field(void *ctx, const char *name,
 				    const char *value)
@@ -327,9 +239,9 @@ static void fg_refusal_dsn_field(void *ctx, const char *name,
 
 /* fg_refusal_leaf - a leaf part: attached headers, DSN fields, or the
    notice's own text */
-static void fg_refusal_leaf(struct fg_refusal_walk *w, GMimePart *part,
-			    bool attached)
+static void fg_refusal_leaf(struct fg_mail_visit *walk, GMimePart *part)
 {
+	struct fg_refusal_walk *w = walk->context;
 	GMimeContentType *ct = g_mime_object_get_content_type(
 		GMIME_OBJECT(part));
 	const char *disposition = g_mime_object_get_disposition(
@@ -341,57 +253,41 @@ static void fg_refusal_leaf(struct fg_refusal_walk *w, GMimePart *part,
 		return;
 	if (g_mime_content_type_is_type(ct, "text", "rfc822-headers") ||
 	    g_mime_content_type_is_type(ct, "message", "rfc822-headers")) {
-		text = fg_refusal_part_bytes(part, &len);
-		fg_refusal_fields(text, fg_refusal_header_field, w);
+		text = fg_mail_part_bytes(part, FG_REFUSAL_TEXT_MAX, &len);
+		fg_mail_fields(text, fg_refusal_header_field, w);
 		free(text);
 	} else if (g_mime_content_type_is_type(ct, "message",
-					       "delivery-status") &&
-		   !attached) {
+					       "delivery-status")) {
 		struct fg_refusal_dsn d = { .w = w };
 
-		text = fg_refusal_part_bytes(part, &len);
-		fg_refusal_fields(text, fg_refusal_dsn_field, &d);
+		text = fg_mail_part_bytes(part, FG_REFUSAL_TEXT_MAX, &len);
+		fg_mail_fields(text, fg_refusal_dsn_field, &d);
 		fg_refusal_dsn_end(&d);
 		free(text);
 	} else if (g_mime_content_type_is_type(ct, "text", "plain") &&
-		   !attached && w->first_text == NULL &&
+		   w->first_text == NULL &&
 		   (disposition == NULL ||
 		    strcasecmp(disposition, "attachment") != 0)) {
 		w->first_text = part;
 	}
 }
 
-/* fg_refusal_visit - walk the notice's parts, bounded */
-static void fg_refusal_visit(struct fg_refusal_walk *w, GMimeObject *obj,
-			     unsigned int depth, bool attached)
+/* fg_refusal_message - an attached message: its Message-ID and
+   subject (a DSN's returned message is not looked into further: its
+   parts are someone else's) */
+static void fg_refusal_message(struct fg_mail_visit *walk,
+			       GMimeMessage *inner, unsigned int depth)
 {
-	if (obj == NULL || ++w->parts > FG_REFUSAL_MAX_PARTS ||
-	    depth > FG_MAIL_MAX_DEPTH)
+	struct fg_refusal_walk *w = walk->context;
+	const char *subject;
+
+	(void)depth;
+	if (inner == NULL)
 		return;
-	if (GMIME_IS_MULTIPART(obj)) {
-		GMimeMultipart *mp = GMIME_MULTIPART(obj);
-		int n = g_mime_multipart_get_count(mp);
-
-		for (int i = 0; i < n; i++)
-			fg_refusal_visit(w, g_mime_multipart_get_part(mp, i),
-					 depth + 1, attached);
-	} else if (GMIME_IS_MESSAGE_PART(obj)) {
-		GMimeMessage *inner = g_mime_message_part_get_message(
-			GMIME_MESSAGE_PART(obj));
-		const char *subject;
-
-		if (inner == NULL)
-			return;
-		fg_refusal_try_msgid(w, g_mime_message_get_message_id(inner));
-		subject = g_mime_message_get_subject(inner);
-		if (w->orig_subject == NULL && subject != NULL)
-			w->orig_subject = fg_refusal_line(subject,
-							  strlen(subject));
-		/* a DSN's returned message is not looked into further: its
-		   parts are someone else's */
-	} else if (GMIME_IS_PART(obj)) {
-		fg_refusal_leaf(w, GMIME_PART(obj), attached);
-	}
+	fg_refusal_try_msgid(w, g_mime_message_get_message_id(inner));
+	subject = g_mime_message_get_subject(inner);
+	if (w->orig_subject == NULL && subject != NULL)
+		w->orig_subject = fg_refusal_line(subject, strlen(subject));
 }
 
 /* fg_refusal_local_is - the local part is one of the names */
@@ -633,13 +529,20 @@ int fg_refusal_parse(const char *secret, const char *list,
 	if (from == NULL)
 		from = fg_xstrdup("");
 
-	fg_refusal_visit(&w, top, 0, false);
+	struct fg_mail_visit walk = {
+		.max_parts = FG_REFUSAL_MAX_PARTS,
+		.part = fg_refusal_leaf,
+		.message = fg_refusal_message,
+		.context = &w,
+	};
+	fg_mail_visit(&walk, top, 0);
 	/* In-Reply-To and References only count on a notice from the
 	   list manager: a member's reply to a forum post names it too */
 	if (w.message_id == NULL && !dsn &&
 	    fg_refusal_from_manager(msg, from, list_address))
 		fg_refusal_references(&w, msg, options);
-	text = w.first_text != NULL ? fg_refusal_part_text(w.first_text) :
+	text = w.first_text != NULL ?
+		fg_mail_part_utf8(w.first_text, FG_REFUSAL_TEXT_MAX) :
 		fg_xstrdup("");
 
 	r = fg_xcalloc(1, sizeof(*r));

@@ -119,19 +119,9 @@ int fg_store_text_get(struct fg_store *store, const char *list,
 		      const char **error_r)
 {
 	char *key = fg_text_key(list, message_id);
-	redisReply *reply;
-	int ret = 0;
+	int ret = fg_store_get_string(store, key, sketch_r, error_r);
 
-	*sketch_r = NULL;
-	reply = fg_store_cmd(store, error_r, "GET", key, NULL);
 	free(key);
-	if (reply == NULL)
-		return -1;
-	if (reply->type == REDIS_REPLY_STRING) {
-		*sketch_r = fg_xstrndup(reply->str, reply->len);
-		ret = 1;
-	}
-	freeReplyObject(reply);
 	return ret;
 }
 

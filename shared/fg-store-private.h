@@ -142,6 +142,9 @@ int fg_store_pipeline(struct fg_store *store, unsigned int n,
    an existing group is fine */
 int fg_store_group_create(struct fg_store *store, const char *key,
 			  const char **error_r);
+/* fg_store_get_string - GET into a new string; 0 when absent */
+int fg_store_get_string(struct fg_store *store, const char *key,
+			char **value_r, const char **error_r);
 /* fg_store_hget_string - HGET into a new string; 0 when absent */
 int fg_store_hget_string(struct fg_store *store, const char *key,
 			 const char *field, char **value_r,

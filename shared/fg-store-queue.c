@@ -284,6 +284,8 @@ static const char *fg_queue_key_fmt(enum fg_queue queue)
 		return FG_KEY_INBOUND_WAIT;
 	case FG_QUEUE_DIST:
 		return FG_KEY_DIST;
+	case FG_QUEUE_CONTROL:
+		return FG_KEY_CONTROL;
 	default:
 		return FG_KEY_OUTBOUND;
 	}
@@ -298,6 +300,8 @@ const char *fg_queue_lease_fmt(enum fg_queue queue)
 		return FG_KEY_LEASE_OUT;
 	case FG_QUEUE_DIST:
 		return FG_KEY_LEASE_DIST;
+	case FG_QUEUE_CONTROL:
+		return FG_KEY_LEASE_CONTROL;
 	default:
 		return FG_KEY_LEASE_IN;
 	}
@@ -311,6 +315,8 @@ const char *fg_queue_fence_fmt(enum fg_queue queue)
 		return FG_KEY_FENCE_OUT;
 	case FG_QUEUE_DIST:
 		return FG_KEY_FENCE_DIST;
+	case FG_QUEUE_CONTROL:
+		return FG_KEY_FENCE_CONTROL;
 	default:
 		return FG_KEY_FENCE_IN;
 	}
@@ -327,6 +333,8 @@ static const char *fg_replay_key_fmt(enum fg_queue queue)
 		return FG_KEY_OUTBOUND_REPLAY;
 	case FG_QUEUE_DIST:
 		return "fg:{%s}:dist-replay:none";
+	case FG_QUEUE_CONTROL:
+		return "fg:{%s}:control-replay:none";
 	default:
 		return "fg:{%s}:in-wait:none";
 	}
@@ -716,7 +724,8 @@ static void fg_store_dead_fields(struct fg_argv *a, enum fg_queue queue,
 {
 	fg_argv_str(a, "queue");
 	fg_argv_str(a, queue == FG_QUEUE_OUTBOUND ? "out" :
-		    queue == FG_QUEUE_DIST ? "dist" : "in");
+		    queue == FG_QUEUE_DIST ? "dist" :
+		    queue == FG_QUEUE_CONTROL ? "control" : "in");
 	fg_argv_str(a, "entry_id");
 	fg_argv_str(a, entry->id);
 	fg_argv_str(a, "reason");

@@ -701,7 +701,12 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 			 *value != '\0')
 			list->passphrase_file = fg_xstrdup(value);
 		else if (strcmp(field, "dmarc_from") == 0)
+		{
 			list->dmarc_always = strcmp(value, "always") == 0;
+			list->dmarc_policy = strcmp(value, "policy") == 0;
+		}
+		else if (strcmp(field, "moderators") == 0 && *value != '\0')
+			list->moderators = fg_xstrdup(value);
 		else if (strcmp(field, "digest_format") == 0 &&
 			 *value != '\0')
 			list->digest_format = fg_xstrdup(value);
@@ -722,6 +727,24 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 }
 
 /* fg_store_hget_string - HGET into a new string; 0 when absent */
+int fg_store_get_string(struct fg_store *store, const char *key,
+			char **value_r, const char **error_r)
+{
+	redisReply *reply;
+	int ret = 0;
+
+	*value_r = NULL;
+	reply = fg_store_cmd(store, error_r, "GET", key, NULL);
+	if (reply == NULL)
+		return -1;
+	if (reply->type == REDIS_REPLY_STRING) {
+		*value_r = fg_xstrndup(reply->str, reply->len);
+		ret = 1;
+	}
+	freeReplyObject(reply);
+	return ret;
+}
+
 int fg_store_hget_string(struct fg_store *store, const char *key,
 			 const char *field, char **value_r,
 			 const char **error_r)
@@ -810,6 +833,7 @@ void fg_list_free(struct fg_list **_list)
 	free(list->chain_off);
 	free(list->access);
 	free(list->passphrase_file);
+	free(list->moderators);
 	free(list->digest_format);
 	free(list->address);
 	free(list->bridge_recipient);

@@ -61,6 +61,9 @@
 /* the lease and fencing token of a list-mode list's fan-out */
 #define FG_KEY_LEASE_DIST	"fg:{%s}:lease:dist"
 #define FG_KEY_FENCE_DIST	"fg:{%s}:fence:dist"
+/* the lease and fencing token of a list-mode list's control mail */
+#define FG_KEY_LEASE_CONTROL	"fg:{%s}:lease:control"
+#define FG_KEY_FENCE_CONTROL	"fg:{%s}:fence:control"
 #define FG_KEY_ALLOW		"fg:{%s}:allow"
 /* counts the changes of a list's members, allow list and config, so
    that copies (forumgate-policyd's) know when to read them again */
@@ -121,6 +124,14 @@ struct fg_list {
 	/* list mode: field "dmarc_from" = "always": every copy's From is
 	   rewritten as Mailman's DMARC mitigation does (fg_listmsg_dmarc()) */
 	bool dmarc_always;
+	/* "policy": rewritten only when the author's domain publishes a
+	   DMARC policy of reject or quarantine (forumgated looks it up,
+	   fg-dmarc.h) */
+	bool dmarc_policy;
+	/* list mode: field "moderators", the addresses told of held posts
+	   and allowed to approve or reject them (commas or spaces); NULL
+	   none */
+	char *moderators;
 	/* list mode: field "digest_format", "mime" or "rfc1153"
 	   (fg-digest.h); NULL: the setting digest_format */
 	char *digest_format;
@@ -141,6 +152,9 @@ enum fg_queue {
 	/* list mode: posts for the subscribers (fg:{LIST}:dist), under a
 	   lease of their own */
 	FG_QUEUE_DIST,
+	/* list mode: mail to the control addresses (fg:{LIST}:control),
+	   under a lease of their own */
+	FG_QUEUE_CONTROL,
 };
 
 /* A queue's lease as its holder knows it: the consumer and the fencing
@@ -679,6 +693,20 @@ int fg_store_in_stopped_get(struct fg_store *store, const char *list,
 			    char ***names_r, char ***values_r,
 			    size_t *count_r, const char **error_r);
 
+/* ---- DMARC policies looked up (fg-store-dmarc.c) ---- */
+
+/* fg:dmarc:DOMAIN (string with a TTL): the policy of an author's
+   domain, "none", "quarantine" or "reject" (fg_dmarc_policy_name()) */
+#define FG_KEY_DMARC_PREFIX	"fg:dmarc:"
+/* fg_store_dmarc_get - 1 with the cached policy (caller frees), 0 none
+   cached (or domain is not a lower-case host name) */
+int fg_store_dmarc_get(struct fg_store *store, const char *domain,
+		       char **policy_r, const char **error_r);
+/* fg_store_dmarc_set - cache a policy for ttl_s seconds (0: not at all) */
+int fg_store_dmarc_set(struct fg_store *store, const char *domain,
+		       const char *policy, unsigned int ttl_s,
+		       const char **error_r);
+
 /* ---- subscribers (fg-store-subscribers.c) ---- */
 /* Who receives a list-mode list's mail: a hash, canonical address
    (fg_address_canonical()) -> state. Separate from FG_KEY_MEMBERS
@@ -751,6 +779,52 @@ struct fg_dist {
    Message-ID: 1 added, 0 added before */
 int fg_store_dist_add(struct fg_store *store, const char *list,
 		      const struct fg_dist *dist, const char **error_r);
+
+/* ---- control mail (fg-store-control.c) ---- */
+/* Mail to a list-mode list's control addresses (fg-listaddr.h:
+   LIST-join@, LIST-confirm+TOKEN@, ...), for forumgated: a stream, one
+   entry per message and address (fields in doc/redis-schema.md), added
+   once per role, detail and Message-ID within the seen retention (day
+   buckets of FG_KEY_CONTROL_SEEN). */
+#define FG_KEY_CONTROL		"fg:{%s}:control"
+#define FG_KEY_CONTROL_SEEN	"fg:{%s}:control-seen"
+/* One control mail. */
+struct fg_control {
+	const char *role;		/* fg_listaddr_role_name() */
+	const char *detail;		/* after '+' of the address, or "" */
+	const char *rcpt;		/* the envelope recipient */
+	const char *envelope_from;	/* MAIL FROM; "" the null sender */
+	const char *from_email;		/* the From address */
+	const char *message_id;		/* normalized, without <> */
+	const char *subject;		/* decoded */
+	const void *message;		/* the message as received */
+	size_t message_size;
+};
+/* fg_store_control_add - add a control mail to the list's stream once
+   per role, detail and Message-ID: 1 added, 0 added before */
+int fg_store_control_add(struct fg_store *store, const char *list,
+			 const struct fg_control *control,
+			 const char **error_r);
+
+/* ---- subscribing by mail (fg-store-join.c) ---- */
+/* Confirmation requests sent to an address (a counter expiring a
+   window after the first) and the tokens already used (one key each,
+   expiring with the token). */
+#define FG_KEY_CONFIRM_SENT	"fg:{%s}:confirm-sent:%s"
+#define FG_KEY_CONFIRM_USED	"fg:{%s}:confirm-used:%s"
+/* fg_store_confirm_count - count one more confirmation request to the
+   canonical address within window_s: the count, 1 for the first */
+int fg_store_confirm_count(struct fg_store *store, const char *list,
+			   const char *address, unsigned int window_s,
+			   long long *count_r, const char **error_r);
+/* fg_store_confirm_apply - mark a confirmation token (by its MAC) used
+   for ttl_s and, in the same step, subscribe the address (state
+   enabled, unless it is subscribed) or unsubscribe it: 1 with
+   *changed_r, 0 the token was used before (nothing changed) */
+int fg_store_confirm_apply(struct fg_store *store, const char *list,
+			   const char *mac, long long ttl_s, bool subscribe,
+			   const char *address, bool *changed_r,
+			   const char **error_r);
 
 /* The fan-out's progress (fg-store-fanout.c). One post of a list is
    fanned out at a time, in stream order, under the FG_QUEUE_DIST

@@ -7,8 +7,10 @@
 # everything it calls), webhook (the Discourse, generic and NodeBB
 # webhook readers), verp (VERP and Message-ID decoding), html (the
 # HTML-to-text converter), refusal (the list manager's notices about
-# forum posts, fg_refusal_parse), auth (Authentication-Results) or
-# listmsg (the list's changes to a post, fg-listmsg); all
+# forum posts, fg_refusal_parse), auth (Authentication-Results),
+# listmsg (the list's changes to a post, fg-listmsg), transport (the
+# routes of smtp_relay and a route's From rewrite), dmarc (DMARC
+# records and DNS answers, fg-dmarc) or bounce (delivery reports, fg-bounce); all
 # of them when none is named. Each runs
 # for FG_FUZZ_SECONDS (default 5) after reading its seeds: the
 # committed ones in tests/fuzz/corpus/TARGET, plus for policy the golden
@@ -49,16 +51,21 @@ sources() {
 	policy)	echo fg-policy.c fg-net.c fg-common.c fg-verp.c fg-msgid.c ;;
 	mail)	echo fg-mailparse.c fg-mailfrom.c fg-auth.c fg-charset.c fg-trim.c \
 		fg-trim-lang.c fg-trim-original.c fg-quote.c fg-classify.c fg-listmail.c fg-attach.c \
-		fg-html.c fg-text.c fg-subject.c \
-		fg-msgid.c fg-verp.c fg-common.c fg-record.c ;;
+		fg-html.c fg-text.c fg-subject.c fg-bounce.c fg-bounce-text.c \
+		fg-mailpart.c fg-msgid.c fg-verp.c fg-common.c fg-record.c ;;
 	webhook) echo fg-webhook.c fg-common.c fg-msgid.c fg-record.c ;;
 	verp)	echo fg-verp.c fg-msgid.c fg-common.c ;;
 	auth)	echo fg-auth.c fg-common.c ;;
 	html)	echo fg-html.c fg-common.c ;;
-	refusal) echo fg-refusal.c fg-charset.c fg-attach.c fg-msgid.c \
-		fg-verp.c fg-common.c ;;
+	refusal) echo fg-refusal.c fg-charset.c fg-attach.c fg-mailpart.c \
+		fg-msgid.c fg-verp.c fg-common.c ;;
+	bounce)	echo fg-bounce.c fg-bounce-text.c fg-mailpart.c fg-charset.c \
+		fg-attach.c fg-classify.c fg-verp.c fg-msgid.c fg-common.c ;;
 	listmsg) echo fg-listmsg.c fg-listmsg-body.c fg-listmsg-approve.c \
 		fg-listmsg-token.c fg-listmsg-dmarc.c fg-charset.c fg-common.c ;;
+	transport) echo fg-transport.c fg-transport-from.c \
+		fg-transport-pipe.c fg-common.c ;;
+	dmarc)	echo fg-dmarc.c fg-common.c ;;
 	digest)	echo fg-digest.c fg-listmsg.c fg-listmsg-body.c \
 		fg-listmsg-build.c fg-charset.c fg-html.c fg-common.c ;;
 	*)	return 1 ;;
@@ -69,7 +76,7 @@ sources() {
 # (fg-compose, whose address check fg-listmsg uses, renders Markdown)
 modules() {
 	case $1 in
-	listmsg|digest) echo libcmark ;;
+	listmsg|transport|digest) echo libcmark ;;
 	esac
 }
 
@@ -78,6 +85,8 @@ seeds() {
 	echo "$fuzzdir/corpus/$1"
 	case $1 in
 	policy)	echo "$srcdir/tests/policy" ;;
+	bounce)	d=${FG_BOUNCE_CORPUS_DIR:-$srcdir/../shared/corpora/sisimai-bounces}
+		[ -d "$d" ] && echo "$d" ;;
 	mail)	for d in "${FG_CORPUS_DIR:-$srcdir/../shared/corpora/discourse-emails}" \
 		    "${FG_BOUNCE_CORPUS_DIR:-$srcdir/../shared/corpora/sisimai-bounces}"; do
 			[ -d "$d" ] && echo "$d"
@@ -99,7 +108,7 @@ build() {
 		-o "$out/fuzz_$1" "$fuzzdir/fuzz_$1.c" $files \
 		"$builddir/shared/.libs/libforumgate.a" \
 		$(pkg-config --libs hiredis gmime-3.0 jansson libcurl \
-			libcrypto libpsl $(modules "$1")) \
+			libcrypto libpsl $(modules "$1")) -lresolv \
 		2>"$out/fuzz-build.log"; then
 		if grep -q "libclang_rt.fuzzer\|fsanitize=fuzzer" \
 			"$out/fuzz-build.log"; then
@@ -111,7 +120,7 @@ build() {
 	fi
 }
 
-targets=${*:-policy mail webhook verp html refusal auth listmsg digest}
+targets=${*:-policy mail webhook verp html refusal auth listmsg transport dmarc bounce digest}
 for t in $targets; do
 	sources "$t" >/dev/null || { echo "unknown target $t"; exit 2; }
 done

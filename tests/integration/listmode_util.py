@@ -21,14 +21,7 @@ def verp(stack, list_name, rcpt, secret=None):
 
 def restart_bridge(stack, **settings):
     """Set forumgate.conf settings, restart forumgated."""
-    with open(stack.conf_path) as f:
-        lines = [ln for ln in f
-                 if ln.split("=")[0].strip() not in settings]
-    lines += ["%s = %s\n" % kv for kv in settings.items()]
-    with open(stack.conf_path, "w") as f:
-        f.writelines(lines)
-    stack.daemon_stop("bridge")
-    stack.daemon_start("bridge")
+    stack.restart_bridge(**settings)
 
 
 def kill_at_sixths(stack, total, position, finished, what):

@@ -875,6 +875,18 @@ class Stack(MailmanMixin, DovecotMixin, RedisMixin):
         if component in ("policyd", "bridge"):
             self.started.add(component)
 
+    def restart_bridge(self, **settings):
+        """Set these forumgate.conf settings (replacing the lines that
+        name them) and restart forumgated with them."""
+        with open(self.conf_path) as f:
+            lines = [ln for ln in f
+                     if ln.split("=")[0].strip() not in settings]
+        lines += ["%s = %s\n" % kv for kv in settings.items()]
+        with open(self.conf_path, "w") as f:
+            f.writelines(lines)
+        self.daemon_stop("bridge")
+        self.daemon_start("bridge")
+
     def daemon_kill(self, component):
         """SIGKILL a running "policyd" or "bridge" (a crash) and reap it;
         daemon_start() starts it again."""

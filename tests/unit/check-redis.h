@@ -9,6 +9,7 @@
  *	fg_store_connect(); redis_stop() stops it and removes the
  *	directory. Included by one test program each.
  */
+#include <check.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,27 @@ static void redis_stop(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup of %s failed\n", tmpdir);
+}
+
+/* redis_suite_run - run a suite against the private redis-server: 77
+   (skipped) without redis-server, else 0 when every test passed */
+static inline int redis_suite_run(Suite *s)
+{
+	SRunner *sr;
+	int failed;
+
+	if (system("command -v redis-server >/dev/null") != 0) {
+		fprintf(stderr, "redis-server not installed: skipped\n");
+		return 77;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	redis_start();
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	redis_stop();
+	return failed == 0 ? 0 : 1;
 }
 
 #endif

@@ -14,6 +14,7 @@
 #include "fg-chain.h"
 #include "fg-common.h"
 #include "fg-config.h"
+#include "fg-listaddr.h"
 #include "fg-mailparse.h"
 #include "fg-record.h"
 #include "fg-store.h"
@@ -570,6 +571,110 @@ START_TEST(test_import_parser)
 }
 END_TEST
 
+/* the control addresses of a list-mode list: told from the recipient
+   as Postfix resolves it, with the detail after '+' */
+START_TEST(test_listaddr)
+{
+	static const struct {
+		const char *rcpt;
+		enum fg_listaddr_role role;
+		const char *detail;
+	} cases[] = {
+		{ "ml@lists.example", FG_LISTADDR_POST, NULL },
+		{ "ML@Lists.Example.", FG_LISTADDR_POST, NULL },
+		{ "\"ml\"@lists.example", FG_LISTADDR_POST, NULL },
+		{ "ml+fgb.0123.ml.rbob=example.org@lists.example",
+		  FG_LISTADDR_POST, "fgb.0123.ml.rbob=example.org" },
+		{ "ml-join@lists.example", FG_LISTADDR_JOIN, NULL },
+		{ "ML-Subscribe@lists.example", FG_LISTADDR_JOIN, NULL },
+		{ "ml-leave@lists.example", FG_LISTADDR_LEAVE, NULL },
+		{ "ml-unsubscribe@lists.example", FG_LISTADDR_LEAVE, NULL },
+		{ "ml-request@lists.example", FG_LISTADDR_REQUEST, NULL },
+		{ "ml-confirm+c1.abc.def@lists.example", FG_LISTADDR_CONFIRM,
+		  "c1.abc.def" },
+		{ "ml-moderate+m1.x@lists.example", FG_LISTADDR_MODERATE,
+		  "m1.x" },
+		{ "ml-owner@lists.example", FG_LISTADDR_OWNER, NULL },
+		{ "ml-bogus@lists.example", FG_LISTADDR_UNKNOWN, NULL },
+		/* another list's address, another domain, an alias: posts */
+		{ "mlx-join@lists.example", FG_LISTADDR_POST, NULL },
+		{ "ml-join@other.example", FG_LISTADDR_POST, NULL },
+		{ "talk@lists.example", FG_LISTADDR_POST, NULL },
+		{ "", FG_LISTADDR_POST, NULL },
+	};
+	enum fg_listaddr_role role;
+	char *detail, *addr;
+
+	for (size_t i = 0; i < FG_N_ELEMENTS(cases); i++) {
+		role = fg_listaddr_parse("ml@lists.example", cases[i].rcpt,
+					 &detail);
+		ck_assert_msg(role == cases[i].role, "%s: role %s",
+			      cases[i].rcpt, fg_listaddr_role_name(role));
+		if (cases[i].detail == NULL)
+			ck_assert_msg(detail == NULL ||
+				      cases[i].role == FG_LISTADDR_POST,
+				      "%s: detail %s", cases[i].rcpt, detail);
+		else
+			ck_assert_str_eq(detail, cases[i].detail);
+		free(detail);
+	}
+	/* no '@' in the list's address: everything is a post */
+	ck_assert_int_eq(fg_listaddr_parse("ml", "ml-join@x", NULL),
+			 FG_LISTADDR_POST);
+
+	for (unsigned int r = 0; r < FG_LISTADDR_COUNT; r++) {
+		ck_assert(fg_listaddr_role_from_name(
+				  fg_listaddr_role_name(r), &role));
+		ck_assert_int_eq(role, r);
+	}
+	ck_assert(!fg_listaddr_role_from_name("subscribe", &role));
+
+	addr = fg_listaddr_make("ml@lists.example", FG_LISTADDR_CONFIRM,
+				"c1.tok");
+	ck_assert_str_eq(addr, "ml-confirm+c1.tok@lists.example");
+	ck_assert_int_eq(fg_listaddr_parse("ml@lists.example", addr,
+					   &detail), FG_LISTADDR_CONFIRM);
+	ck_assert_str_eq(detail, "c1.tok");
+	free(detail);
+	free(addr);
+	addr = fg_listaddr_make("ml@lists.example", FG_LISTADDR_POST, NULL);
+	ck_assert_str_eq(addr, "ml@lists.example");
+	free(addr);
+	addr = fg_listaddr_make("ml@lists.example", FG_LISTADDR_LEAVE, NULL);
+	ck_assert_str_eq(addr, "ml-leave@lists.example");
+	free(addr);
+	ck_assert_ptr_null(fg_listaddr_make("ml", FG_LISTADDR_JOIN, NULL));
+	ck_assert_ptr_null(fg_listaddr_make("ml@x", FG_LISTADDR_UNKNOWN,
+					    NULL));
+}
+END_TEST
+
+/* control mail is queued once per role, detail and Message-ID */
+START_TEST(test_control_stream)
+{
+	struct fg_control c = {
+		.role = "join", .detail = "", .rcpt = "ml-join@lists.example",
+		.envelope_from = "alice@example.org",
+		.from_email = "alice@example.org", .message_id = "j1@example.org",
+		.subject = "join", .message = "Subject: join\r\n\r\n",
+		.message_size = 17,
+	};
+	const char *error;
+	char *text;
+
+	ck_assert_int_eq(fg_store_control_add(store, LIST, &c, &error), 1);
+	ck_assert_int_eq(fg_store_control_add(store, LIST, &c, &error), 0);
+	c.role = "confirm";
+	c.detail = "tok";
+	ck_assert_int_eq(fg_store_control_add(store, LIST, &c, &error), 1);
+	ck_assert_int_eq(redis_num("XLEN 'fg:{chain}:control'"), 2);
+	text = redis_text("--raw XRANGE 'fg:{chain}:control' - +");
+	ck_assert_ptr_nonnull(strstr(text, "\nconfirm\ndetail\ntok\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\njoin\ndetail\n\n"));
+	free(text);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("chain");
@@ -592,6 +697,8 @@ int main(void)
 	tcase_add_test(tc, test_queue_forum_and_dist);
 	tcase_add_test(tc, test_subscriber_store);
 	tcase_add_test(tc, test_import_parser);
+	tcase_add_test(tc, test_listaddr);
+	tcase_add_test(tc, test_control_stream);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

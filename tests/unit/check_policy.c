@@ -762,6 +762,89 @@ START_TEST(test_recipient_forms)
 }
 END_TEST
 
+/* control_decide - the decision on a non-member's mail to rcpt with
+   recipient_delimiter delims, finished with facts of count posts */
+static void control_decide(struct fg_policy_addresses *addrs,
+			   const char *delims, const char *sender,
+			   const char *rcpt, long long count,
+			   struct fg_policy_decision *d)
+{
+	struct fg_policy_settings set;
+	struct fg_policy_request req;
+	struct fg_policy_facts f = { .access = FG_ACCESS_CLOSED,
+				     .count = count };
+	const char *error;
+	size_t size;
+	char *buf = fg_xasprintf(REQ("protocol_state=RCPT\nsender=%s\n"
+				     "recipient=%s\n"), sender, rcpt);
+
+	fixture_settings(&set);
+	set.recipient_delimiter = delims;
+	ck_assert_int_eq(fg_policy_parse(buf, strlen(buf), &req, &size,
+					 &error), 1);
+	ck_assert_int_eq(fg_policy_check(&req, addrs, &set, d, &error), 0);
+	if (d->verdict == FG_POLICY_NEED_MEMBERSHIP)
+		fg_policy_facts(d, &set, sender, &f);
+	free(buf);
+}
+
+START_TEST(test_control_addresses)
+{
+	struct fg_policy_addresses *addrs = fixture_addresses();
+	struct fg_policy_decision d;
+	static const char *const controls[][2] = {
+		{ "forum-join@lists.test", "forum" },
+		{ "FORUM-Leave@lists.test", "forum" },
+		{ "forum-request@lists.test", "forum" },
+		{ "forum-confirm+s.1.6a.0123@lists.test", "forum" },
+		{ "dev-list-subscribe@lists.test", "dev-list" },
+		{ "closed-owner@lists.test", "closed" },
+	};
+
+	/* anyone may write to a control address, whatever the delimiter
+	   (with "-" it is not taken for the posting address) */
+	for (size_t i = 0; i < FG_N_ELEMENTS(controls); i++) {
+		for (int k = 0; k < 2; k++) {
+			control_decide(addrs, k == 0 ? "+" : "+-",
+				       "stranger@example.org", controls[i][0],
+				       0, &d);
+			ck_assert_msg(d.control &&
+				      strcmp(d.action, "DUNNO") == 0 &&
+				      strcmp(d.list, controls[i][1]) == 0,
+				      "%s: action '%s' list '%s'",
+				      controls[i][0], d.action, d.list);
+			ck_assert_str_eq(d.reason, "control address");
+			ck_assert(d.post);	/* counted */
+		}
+	}
+	/* the rate limit applies, per list and sender */
+	control_decide(addrs, "+", "stranger@example.org",
+		       "forum-join@lists.test", 10, &d);
+	ck_assert_str_eq(d.reason, "rate limit, deferred");
+	control_decide(addrs, "+", "stranger@example.org",
+		       "forum-join@lists.test", 12, &d);
+	ck_assert_str_eq(d.reason, "rate limit, rejected");
+	/* a bounce to a control address is not refused at RCPT time */
+	control_decide(addrs, "+", "", "forum-confirm+x@lists.test", 0, &d);
+	ck_assert_str_eq(d.action, "DUNNO");
+	ck_assert(!d.post);
+	/* other words, other lists' words, and posts are not control */
+	control_decide(addrs, "+-", "stranger@example.org",
+		       "forum-x@lists.test", 0, &d);
+	ck_assert(!d.control);
+	ck_assert_str_eq(d.reason, "closed list");
+	control_decide(addrs, "+", "stranger@example.org",
+		       "nolist-join@lists.test", 0, &d);
+	ck_assert(!d.control);
+	ck_assert_str_eq(d.reason, "not a list address");
+	control_decide(addrs, "+", "stranger@example.org",
+		       "forum-join@other.test", 0, &d);
+	ck_assert(!d.control);
+	ck_assert_str_eq(d.reason, "not a list address");
+	fg_policy_addresses_free(&addrs);
+}
+END_TEST
+
 /* outside - the decision on a request from client with sender and
    recipient, with bridge_clients set */
 static void outside(const struct fg_policy_addresses *addrs,
@@ -1286,6 +1369,7 @@ int main(void)
 	tcase_add_test(tc, test_decisions);
 	tcase_add_test(tc, test_address_canonical);
 	tcase_add_test(tc, test_recipient_forms);
+	tcase_add_test(tc, test_control_addresses);
 	tcase_add_test(tc, test_bridge_clients);
 	tcase_add_test(tc, test_txn);
 	tcase_add_test(tc, test_end_of_message);
