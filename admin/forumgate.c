@@ -20,6 +20,7 @@
 #include "fg-compose.h"
 #include "fg-secret.h"
 #include "fg-config.h"
+#include "fg-digest.h"
 #include "fg-listmail.h"
 #include "fg-mailparse.h"
 #include "fg-policy.h"
@@ -63,6 +64,9 @@ void usage(void)
 		"  list set NAME chain_off STEPS|''  optional chain steps turned off\n"
 		"  list set NAME dmarc_from off|policy|always  list mode: rewrite From\n"
 		"  list set NAME moderators ADDRS   list mode: told of held posts\n"
+		"  list set NAME digest_format mime|rfc1153|''  its digests' form\n"
+		"  list set NAME digest_hour 0-23|''  the hour its digests go out\n"
+		"  list set NAME digest_size_max SIZE|''  or when this size waits\n"
 		"  list set NAME footer TEXT|@FILE|-   the list manager's footer\n"
 		"  list set NAME trusted yes|no    undo its From rewriting\n"
 		"  list set NAME list_id ID|''         List-Id of the list's copies\n"
@@ -80,6 +84,8 @@ void usage(void)
 		"  reject LIST ID [--reason TEXT]  reject it; the sender is told\n"
 		"  subscribers import LIST FILE|DIR [--partial]\n"
 		"  subscribers export LIST [--json]\n"
+		"  digest LIST [--send-now]        a list-mode list's digest: what waits,\n"
+		"                                  or ask for it to go out now\n"
 		"  parse [--format markdown|bbcode|html] [--footer TEXT|@FILE]\n"
 		"        [--envelope-to ADDR] [--list LIST [--envelope-from ADDR]]\n"
 		"        [FILE|-]\n"
@@ -546,6 +552,19 @@ static int cmd_list_show(struct fg_store *store, const char *name)
 		       list->moderators : "(none)");
 		print_subscriber_count(store, list->name);
 		print_fanout(store, list->name);
+		printf("digest_format: %s\n", list->digest_format != NULL ?
+		       list->digest_format : "(the setting digest_format)");
+		if (list->digest_hour_set)
+			printf("digest_hour: %u\n", list->digest_hour);
+		else
+			printf("digest_hour: (the setting digest_hour)\n");
+		if (list->digest_size_set)
+			printf("digest_size_max: %zu\n",
+			       list->digest_size_max);
+		else
+			printf("digest_size_max: (the setting "
+			       "digest_size_max)\n");
+		print_digest(store, list->name);
 	}
 	/* the path only: the passphrase is never printed */
 	if (list->passphrase_file != NULL)
@@ -625,6 +644,22 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 			    "policy or always, not '%s'", value);
 	} else if (strcmp(field, "moderators") == 0) {
 		moderators_check(value);
+	} else if (strcmp(field, "digest_hour") == 0) {
+		unsigned int hour;
+		if (*value != '\0' && !fg_list_digest_hour(value, &hour))
+			die(EX_USAGE, "list set: digest_hour must be an hour "
+			    "from 0 to 23, not '%s'", value);
+	} else if (strcmp(field, "digest_size_max") == 0) {
+		size_t size;
+		if (*value != '\0' && fg_parse_size(value, &size) < 0)
+			die(EX_USAGE, "list set: digest_size_max must be a "
+			    "size (30K, 1M, 0), not '%s'", value);
+	} else if (strcmp(field, "digest_format") == 0) {
+		enum fg_digest_format format;
+		/* "" goes back to the setting */
+		if (*value != '\0' && fg_digest_format_parse(value, &format) < 0)
+			die(EX_USAGE, "list set: digest_format must be mime or "
+			    "rfc1153, not '%s'", value);
 	} else if (strcmp(field, "passphrase_file") == 0) {
 		char *secret;
 		/* checked here, read at every delivery by the plugin;
@@ -660,7 +695,8 @@ static int cmd_list_set(struct fg_store *store, const char *name,
 		fg_roster_source_free(&source);
 	} else {
 		die(EX_USAGE, "list set: unknown field '%s' (known: access, "
-		    "chain_off, dmarc_from, footer, list_id, mode, "
+		    "chain_off, digest_format, digest_hour, digest_size_max, "
+		    "dmarc_from, footer, list_id, mode, "
 		    "moderators, passphrase_file, "
 		    "return_path, roster, trusted)", field);
 	}
@@ -1181,6 +1217,9 @@ int main(int argc, char *argv[])
 		 strcmp(argv[0], "approve") == 0 ||
 		 strcmp(argv[0], "reject") == 0)
 		ret = cmd_held(store, config, argc, argv);
+	else if (strcmp(argv[0], "digest") == 0 &&
+		 (argc == 2 || argc == 3))
+		ret = cmd_digest(store, argc - 1, argv + 1);
 	else if (strcmp(argv[0], "dead") == 0 && argc == 2)
 		ret = cmd_dead(store, argv[1]);
 	else if (strcmp(argv[0], "refused") == 0 && (argc == 2 || argc == 3))

@@ -34,4 +34,9 @@ struct fg_config;
 int cmd_held(struct fg_store *store, const struct fg_config *config,
 	     int argc, char **argv);
 
+/* cmd_digest - digest LIST [--send-now] (admin-digest.c) */
+int cmd_digest(struct fg_store *store, int argc, char **argv);
+/* print_digest - "digest: ..." of list show (a list-mode list) */
+void print_digest(struct fg_store *store, const char *list);
+
 #endif

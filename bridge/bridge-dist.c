@@ -66,6 +66,7 @@
  */
 #include "bridge-worker.h"
 #include "bridge-relay.h"
+#include "bridge-digest.h"
 #include "fg-chain.h"
 #include "fg-dmarc.h"
 #include "fg-listmsg.h"
@@ -89,6 +90,7 @@ struct dist {
 	   while the next envelope goes to the relay (dist_data_hook()) */
 	bool overlap;
 	struct dist_run *run;		/* the fan-out in progress */
+	struct digest *digest;		/* bridge-digest.c */
 	/* a record Redis refused after the relay accepted the copy */
 	char *unrecorded_list, *unrecorded_entry;
 	long long unrecorded_next, unrecorded_sent, unrecorded_refused;
@@ -349,6 +351,35 @@ static int dist_data_hook(void *context, const char **error_r)
 	return -1;
 }
 
+/* dist_personal_copy - see bridge.h */
+char *dist_personal_copy(const struct fg_config *c,
+			 const struct fg_listmsg_list *lml, const char *rcpt,
+			 char *copy, size_t copy_size, const char *what,
+			 size_t *size_r)
+{
+	char *lines, *data;
+	const char *error;
+	size_t len;
+
+	*size_r = copy_size;
+	if (*c->list_unsubscribe_url == '\0')
+		return copy;
+	if (fg_listmsg_unsub_lines(lml, c->secret, rcpt,
+				   (long long)time(NULL) + DIST_UNSUB_VALID_S,
+				   &lines, &error) < 0) {
+		msg_warn("%s rcpt=<%s>: no one-click unsubscribe: %s", what,
+			 rcpt, error);
+		return copy;
+	}
+	len = strlen(lines);
+	*size_r = len + copy_size;
+	data = fg_xmalloc(*size_r + 1);
+	memcpy(data, lines, len);
+	memcpy(data + len, copy, copy_size + 1);
+	free(lines);
+	return data;
+}
+
 /* dist_send_one - one copy to run->rcpt at position pos; WORKER_DONE
    when the relay answered for good (and it is recorded) */
 static int dist_send_one(struct dist_run *run, long long pos)
@@ -356,35 +387,16 @@ static int dist_send_one(struct dist_run *run, long long pos)
 	struct worker *w = run->w;
 	struct dist *d = w->context;
 	const struct fg_config *c = w->bridge->config;
-	char *lines = NULL, *data, what[200];
-	const char *reply, *error;
+	char *data, what[200];
+	const char *reply;
 	size_t size;
 	int status, ret;
 
-	if (*c->list_unsubscribe_url != '\0' &&
-	    fg_listmsg_unsub_lines(&run->lml, c->secret, run->rcpt,
-				   (long long)time(NULL) + DIST_UNSUB_VALID_S,
-				   &lines, &error) < 0) {
-		msg_warn("fan-out: list=%s message_id=<%s> rcpt=<%s>: no "
-			 "one-click unsubscribe: %s", run->l->name,
-			 run->message_id, run->rcpt, error);
-		lines = NULL;
-	}
-	if (lines != NULL) {
-		size_t len = strlen(lines);
-
-		size = len + run->copy_size;
-		data = fg_xmalloc(size + 1);
-		memcpy(data, lines, len);
-		memcpy(data + len, run->copy, run->copy_size + 1);
-		free(lines);
-	} else {
-		data = run->copy;
-		size = run->copy_size;
-	}
 	snprintf(what, sizeof(what), "fan-out: list=%s message_id=<%s>",
 		 run->l->name, run->message_id);
 	run->collected = WORKER_DONE;
+	data = dist_personal_copy(c, &run->lml, run->rcpt, run->copy,
+				  run->copy_size, what, &size);
 	status = relay_send(&d->relay, c, what, run->l->name, dist_sender,
 			    run, run->rcpt, data, size, &reply);
 	if (data != run->copy)
@@ -554,6 +566,13 @@ static int dist_process(struct worker *w, struct worker_list *l,
 		free(why);
 		return ret;
 	}
+	/* the digest subscribers' copy, before anyone gets one */
+	ret = digest_add(w, l, &run.lml, message, run.message_id,
+			 dist_step_on(l->def, "tag"), l->def->dmarc_always);
+	if (ret != WORKER_DONE) {
+		free(run.copy);
+		return ret;
+	}
 	ret = fg_store_dist_start(w->store, l->name, &lease, entry->id,
 				  run.message_id, &run.p, &error);
 	if (ret < 0) {
@@ -595,12 +614,24 @@ static int dist_process(struct worker *w, struct worker_list *l,
 	return ret;
 }
 
+/* dist_before - the list's digest, when one is due (bridge-digest.c):
+   sent under the fan-out's lease, between two posts */
+static int dist_before(struct worker *w, struct worker_list *l)
+{
+	struct dist *d = w->context;
+
+	return digest_run(w, l, d->digest, &d->relay,
+			  dist_step_on(l->def, "footer") ? l->def->footer :
+			  NULL);
+}
+
 /* dist_deinit - close the relay */
 static void dist_deinit(struct worker *w)
 {
 	struct dist *d = w->context;
 
 	relay_close(&d->relay);
+	digest_deinit(&d->digest);
 	free(d->unrecorded_list);
 	free(d->unrecorded_entry);
 	free(d);
@@ -613,8 +644,14 @@ int dist_start(struct bridge *b, struct worker **worker_r,
 	struct dist *d = fg_xcalloc(1, sizeof(*d));
 	struct worker *w = fg_xcalloc(1, sizeof(*w));
 
+	if (digest_init(b, &d->digest, error_r) < 0) {
+		free(d);
+		free(w);
+		return -1;
+	}
 	if (relay_open(&d->relay, b->config, w, b->config->fanout_pipelining,
 		       error_r) < 0) {
+		digest_deinit(&d->digest);
 		free(d);
 		free(w);
 		return -1;
@@ -634,6 +671,7 @@ int dist_start(struct bridge *b, struct worker **worker_r,
 	w->bridge = b;
 	w->context = d;
 	w->process = dist_process;
+	w->before = dist_before;
 	w->serves = dist_serves;
 	w->deinit = dist_deinit;
 	if (worker_start(w, error_r) < 0) {

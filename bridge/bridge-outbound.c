@@ -659,19 +659,13 @@ int outbound_start(struct bridge *b, struct worker **worker_r,
 		   const char **error_r)
 {
 	const struct fg_config *c = b->config;
-	struct fg_forum_settings fset = {
-		.type = c->forum_type,
-		.url = c->forum_url,
-		.api_key = c->forum_api_key,
-		.generic_url = c->forum_generic_url,
-		.generic_secret = c->forum_generic_secret,
-		.generic_link = c->forum_generic_link,
-		.api_username = c->forum_api_username,
-		.timeout_ms = c->forum_timeout,
-	};
+	struct fg_forum_settings fset;
 	struct outbound *out = fg_xcalloc(1, sizeof(*out));
 	struct worker *w = fg_xcalloc(1, sizeof(*w));
-	int ret = fg_forum_init(&fset, &out->forum, error_r);
+	int ret;
+
+	bridge_forum_settings(c, &fset);
+	ret = fg_forum_init(&fset, &out->forum, error_r);
 
 	out->fset = fset;
 	out->api_key = fg_xstrdup(c->forum_api_key);

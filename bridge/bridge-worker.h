@@ -81,6 +81,8 @@ struct worker_list {
 	long long refused_check_ms;
 	/* forum->list: look for expired posts in review then */
 	long long review_check_ms;
+	/* list mode: look at the list's digest then (bridge-digest.c) */
+	long long digest_check_ms;
 
 	/* the external effect of this entry happened already */
 	char *done_entry;

@@ -47,6 +47,11 @@ void bridge_refresh(struct bridge *b);
 unsigned int bridge_refresh_generation(struct bridge *b);
 /* bridge_now_ms - monotonic milliseconds */
 long long bridge_now_ms(void);
+struct fg_forum_settings;
+/* bridge_forum_settings - the forum's connection settings of c (the
+   limits on titles and posts left 0) */
+void bridge_forum_settings(const struct fg_config *c,
+			   struct fg_forum_settings *set_r);
 /* bridge_store_connect - connect, retrying until it works or a stop;
    false when stopping */
 bool bridge_store_connect(struct bridge *b, const char *who,
@@ -80,6 +85,15 @@ int dist_start(struct bridge *b, struct worker **worker_r,
    (bridge-control.c) */
 int control_start(struct bridge *b, struct worker **worker_r,
 		  const char **error_r);
+struct fg_listmsg_list;
+/* dist_personal_copy - the list's shared copy with the recipient's
+   one-click List-Unsubscribe lines in front (a new buffer) when
+   list_unsubscribe_url is set, else copy itself; *size_r its size;
+   what starts a warning ("fan-out: list=ml ...") */
+char *dist_personal_copy(const struct fg_config *c,
+			 const struct fg_listmsg_list *lml, const char *rcpt,
+			 char *copy, size_t copy_size, const char *what,
+			 size_t *size_r);
 /* refused_notify - with refused_notify = pm, tell the author of the
    list's oldest refusal not yet told (bridge-refused.c), from the
    forum->list worker before its next entry; WORKER_DONE or

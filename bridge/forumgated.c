@@ -59,6 +59,7 @@
  */
 #include "forumgate-config.h"
 #include "bridge.h"
+#include "fg-forum.h"
 #include "fg-mailparse.h"
 #include "fg-redis.h"
 #include "fg-secret.h"
@@ -78,6 +79,21 @@
 
 #define STORE_RETRY_MIN_MS 500
 #define STORE_RETRY_MAX_MS 10000
+
+/* bridge_forum_settings - see bridge.h */
+void bridge_forum_settings(const struct fg_config *c,
+			   struct fg_forum_settings *set_r)
+{
+	memset(set_r, 0, sizeof(*set_r));
+	set_r->type = c->forum_type;
+	set_r->url = c->forum_url;
+	set_r->api_key = c->forum_api_key;
+	set_r->generic_url = c->forum_generic_url;
+	set_r->generic_secret = c->forum_generic_secret;
+	set_r->generic_link = c->forum_generic_link;
+	set_r->api_username = c->forum_api_username;
+	set_r->timeout_ms = c->forum_timeout;
+}
 
 /* bridge_stopping - see bridge.h */
 bool bridge_stopping(struct bridge *b)

@@ -245,6 +245,18 @@ const struct fg_setting fg_settings[] = {
 	  "a day; more are not sent (0: no limit)"),
 	S(request_max_lines, FG_SET_UINT, "10",
 	  "list mode: lines of a mail to LIST-request@ read for commands"),
+	S(digest_hour, FG_SET_UINT, "6",
+	  "list mode: the hour of the day (0-23, local time) a digest of the "
+	  "day's posts goes to digest subscribers"),
+	S(digest_size_max, FG_SET_SIZE, "30K",
+	  "list mode: a digest goes out as soon as its posts reach this size, "
+	  "before its hour (0: only at digest_hour)"),
+	S(digest_format, FG_SET_STRING, "mime",
+	  "list mode: digests as mime (multipart/digest) or rfc1153 (plain "
+	  "text); a list's field digest_format overrides it"),
+	S(digest_pending_max, FG_SET_UINT, "5000",
+	  "list mode: posts a list's digest holds at most while it waits; "
+	  "later posts are left out of it, logged"),
 	S(secret_file, FG_SET_STRING, NULL,
 	  "file the value of secret is read from (instead of secret)"),
 	S(forum_api_key_file, FG_SET_STRING, NULL,

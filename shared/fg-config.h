@@ -135,6 +135,11 @@ struct fg_config {
 	char *confirm_url;		/* confirmation page base; "": none */
 	unsigned int confirm_daily_limit;	/* per address; 0: none */
 	unsigned int request_max_lines;
+	/* List mode: digests */
+	unsigned int digest_hour;	/* 0-23, local time */
+	size_t digest_size_max;		/* bytes; 0: by the hour only */
+	char *digest_format;		/* "mime" or "rfc1153" */
+	unsigned int digest_pending_max;	/* posts waiting, at most */
 	/* Secrets in their own files (read by fg_config_load) */
 	char *secret_file;
 	char *forum_api_key_file;

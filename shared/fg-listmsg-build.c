@@ -8,6 +8,7 @@
  *	then writes only the per-recipient lines in front of each copy.
  */
 #include "fg-listmsg.h"
+#include "fg-listmsg-private.h"
 #include "fg-common.h"
 #include "fg-mail-private.h"
 
@@ -20,8 +21,8 @@ static const char *const fg_listmsg_trace_headers[] = {
 	"Return-Path", "Delivered-To",
 };
 
-/* fg_listmsg_write - the message with CR LF line ends (caller frees) */
-static char *fg_listmsg_write(GMimeMessage *msg, size_t *size_r)
+/* fg_listmsg_write - see fg-listmsg-private.h */
+char *fg_listmsg_write(GMimeMessage *msg, size_t *size_r)
 {
 	GMimeFormatOptions *format = g_mime_format_options_new();
 	GMimeStream *stream = g_mime_stream_mem_new();

@@ -35,5 +35,7 @@ void fg_listmsg_subject_put(GMimeMessage *msg, const char *text,
 int fg_listmsg_part_text(GMimePart *part, char **text_r, size_t *len_r);
 /* fg_listmsg_part_set_text - new UTF-8 text for a part */
 void fg_listmsg_part_set_text(GMimePart *part, const char *text, size_t len);
+/* fg_listmsg_write - the message with CR LF line ends (caller frees) */
+char *fg_listmsg_write(GMimeMessage *msg, size_t *size_r);
 
 #endif

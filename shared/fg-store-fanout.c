@@ -63,12 +63,6 @@
 
 #include <time.h>
 
-/* The lease check every script below starts with: KEYS[1] the lease,
-   KEYS[2] the fencing token, ARGV[1] the consumer, ARGV[2] its token. */
-#define FG_DIST_HELD \
-	"if redis.call('GET', KEYS[1]) ~= ARGV[1] or\n" \
-	"   redis.call('GET', KEYS[2]) ~= ARGV[2] then return {0} end\n"
-
 /* Start or resume: KEYS[3] the progress, KEYS[4] the snapshot, KEYS[5]
    the Message-IDs begun, KEYS[6] the subscribers; ARGV[3] the entry,
    ARGV[4] its Message-ID, ARGV[5] now (unix ms), ARGV[6] the retention
@@ -142,9 +136,8 @@ static const char fg_script_dist_finish[] =
 	"           'duplicates', 1)\n"
 	"return {1}\n";
 
-/* fg_dist_args_begin - EVAL script, its key count, the lease keys and
-   the lease; the caller adds the other keys, then its arguments */
-static void fg_dist_args_begin(struct fg_argv *a, const char *script,
+/* fg_dist_args_begin - see fg-store-private.h */
+void fg_dist_args_begin(struct fg_argv *a, const char *script,
 			       int n_keys, const char *list,
 			       char keys[][FG_KEY_SIZE])
 {
@@ -157,8 +150,8 @@ static void fg_dist_args_begin(struct fg_argv *a, const char *script,
 			      list));
 }
 
-/* fg_dist_args_lease - ARGV[1] and ARGV[2]: the consumer and its token */
-static void fg_dist_args_lease(struct fg_argv *a, const struct fg_lease *lease)
+/* fg_dist_args_lease - see fg-store-private.h */
+void fg_dist_args_lease(struct fg_argv *a, const struct fg_lease *lease)
 {
 	fg_argv_str(a, lease->consumer);
 	fg_argv_num(a, lease->token);
@@ -192,10 +185,10 @@ static int fg_dist_check(struct fg_store *store, redisReply *reply,
 	return ret;
 }
 
-/* fg_dist_eval - run the vector; fg_dist_check() of the reply */
-static int fg_dist_eval(struct fg_store *store, struct fg_argv *a,
-			const char *list, const char *what,
-			redisReply **reply_r, const char **error_r)
+/* fg_dist_eval - see fg-store-private.h */
+int fg_dist_eval(struct fg_store *store, struct fg_argv *a, const char *list,
+		 const char *what,
+		 redisReply **reply_r, const char **error_r)
 {
 	redisReply *reply = fg_store_cmdv(store, a->argc, a->argv, a->lens,
 					  error_r);
@@ -204,8 +197,8 @@ static int fg_dist_eval(struct fg_store *store, struct fg_argv *a,
 	return fg_dist_check(store, reply, list, what, reply_r, error_r);
 }
 
-/* fg_dist_int - element i of an array reply as a number (0 if none) */
-static long long fg_dist_int(const redisReply *reply, size_t i)
+/* fg_dist_int - see fg-store-private.h */
+long long fg_dist_int(const redisReply *reply, size_t i)
 {
 	if (i >= reply->elements)
 		return 0;
@@ -258,23 +251,23 @@ int fg_store_dist_start(struct fg_store *store, const char *list,
 	return ret;
 }
 
-int fg_store_dist_recipients(struct fg_store *store, const char *list,
-			     long long start, size_t max, char ***rcpts_r,
-			     size_t *count_r, const char **error_r)
+/* fg_store_lrange - see fg-store-private.h */
+int fg_store_lrange(struct fg_store *store, const char *key, long long start,
+		    size_t max, char ***items_r, size_t *count_r,
+		    const char **error_r)
 {
-	char key[FG_KEY_SIZE], first[32], last[32];
+	char first[32], last[32];
 	redisReply *reply;
-	char **rcpts;
+	char **items;
 	size_t n = 0;
 
-	*rcpts_r = NULL;
+	*items_r = NULL;
 	*count_r = 0;
 	if (max == 0)
 		return 0;
 	snprintf(first, sizeof(first), "%lld", start);
 	snprintf(last, sizeof(last), "%lld", start + (long long)max - 1);
-	reply = fg_store_cmd(store, error_r, "LRANGE",
-			     fg_key(key, FG_KEY_DIST_RCPT, list), first, last,
+	reply = fg_store_cmd(store, error_r, "LRANGE", key, first, last,
 			     NULL);
 	if (reply == NULL)
 		return -1;
@@ -284,17 +277,27 @@ int fg_store_dist_recipients(struct fg_store *store, const char *list,
 		freeReplyObject(reply);
 		return -1;
 	}
-	rcpts = fg_xcalloc(reply->elements + 1, sizeof(*rcpts));
+	items = fg_xcalloc(reply->elements + 1, sizeof(*items));
 	for (size_t i = 0; i < reply->elements; i++) {
 		const redisReply *e = reply->element[i];
 
 		if (e->type == REDIS_REPLY_STRING)
-			rcpts[n++] = fg_xstrndup(e->str, e->len);
+			items[n++] = fg_xstrndup(e->str, e->len);
 	}
 	freeReplyObject(reply);
-	*rcpts_r = rcpts;
+	*items_r = items;
 	*count_r = n;
 	return 0;
+}
+
+int fg_store_dist_recipients(struct fg_store *store, const char *list,
+			     long long start, size_t max, char ***rcpts_r,
+			     size_t *count_r, const char **error_r)
+{
+	char key[FG_KEY_SIZE];
+
+	return fg_store_lrange(store, fg_key(key, FG_KEY_DIST_RCPT, list),
+			       start, max, rcpts_r, count_r, error_r);
 }
 
 int fg_store_dist_record_send(struct fg_store *store, const char *list,

@@ -263,6 +263,33 @@ static inline long long fg_bucket_ttl_ms(long long now_ms,
 const char *fg_queue_lease_fmt(enum fg_queue queue);
 const char *fg_queue_fence_fmt(enum fg_queue queue);
 
+/* The lease check every script of the list-mode fan-out and digest
+   (fg-store-fanout.c, fg-store-digest.c) starts with: KEYS[1] the
+   FG_QUEUE_DIST lease, KEYS[2] its fencing token, ARGV[1] the consumer,
+   ARGV[2] its token. */
+#define FG_DIST_HELD \
+	"if redis.call('GET', KEYS[1]) ~= ARGV[1] or\n" \
+	"   redis.call('GET', KEYS[2]) ~= ARGV[2] then return {0} end\n"
+/* fg_dist_args_begin - EVAL script, its key count, the lease keys and
+   the lease; the caller adds the other keys, then its arguments */
+void fg_dist_args_begin(struct fg_argv *a, const char *script, int n_keys,
+			const char *list, char keys[][FG_KEY_SIZE]);
+/* fg_dist_args_lease - ARGV[1] and ARGV[2]: the consumer and its token */
+void fg_dist_args_lease(struct fg_argv *a, const struct fg_lease *lease);
+/* fg_dist_eval - run the vector; the reply's first number, and the
+   reply itself in *reply_r when wanted (caller frees); what names the
+   script in an error */
+int fg_dist_eval(struct fg_store *store, struct fg_argv *a, const char *list,
+		 const char *what, redisReply **reply_r, const char **error_r);
+/* fg_dist_int - element i of an array reply as a number (0 if none) */
+long long fg_dist_int(const redisReply *reply, size_t i);
+
+/* fg_store_lrange - max strings of a list from position start
+   (caller frees with fg_strv_free) */
+int fg_store_lrange(struct fg_store *store, const char *key, long long start,
+		    size_t max, char ***items_r, size_t *count_r,
+		    const char **error_r);
+
 /* fg_store_queue_once_begin - EVAL of the queue-once script (XADD once
    per dedupe field within the seen retention) with its keys and first
    arguments; the dedupe field and the entry's fields follow */

@@ -682,6 +682,17 @@ int fg_store_list_take(struct fg_store *store, const struct fg_list *list,
 	return fg_store_list_define(store, list, true, error_r);
 }
 
+/* fg_list_digest_hour - see fg-store.h */
+bool fg_list_digest_hour(const char *value, unsigned int *hour_r)
+{
+	long long n;
+
+	if (fg_parse_llong(value, &n) < 0 || n < 0 || n > 23)
+		return false;
+	*hour_r = (unsigned int)n;
+	return true;
+}
+
 int fg_store_list_get(struct fg_store *store, const char *name,
 		      struct fg_list **list_r, const char **error_r)
 {
@@ -741,6 +752,15 @@ int fg_store_list_get(struct fg_store *store, const char *name,
 		}
 		else if (strcmp(field, "moderators") == 0 && *value != '\0')
 			list->moderators = fg_xstrdup(value);
+		else if (strcmp(field, "digest_format") == 0 &&
+			 *value != '\0')
+			list->digest_format = fg_xstrdup(value);
+		else if (strcmp(field, "digest_hour") == 0)
+			list->digest_hour_set =
+				fg_list_digest_hour(value, &list->digest_hour);
+		else if (strcmp(field, "digest_size_max") == 0)
+			list->digest_size_set =
+				fg_parse_size(value, &list->digest_size_max) == 0;
 	}
 	freeReplyObject(reply);
 	if (list->address == NULL)
@@ -859,6 +879,7 @@ void fg_list_free(struct fg_list **_list)
 	free(list->access);
 	free(list->passphrase_file);
 	free(list->moderators);
+	free(list->digest_format);
 	free(list->address);
 	free(list->bridge_recipient);
 	free(list->unsubscribe);

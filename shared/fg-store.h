@@ -90,6 +90,9 @@ enum fg_list_mode {
 };
 /* fg_list_mode_parse - "mirror" or "list"; -1 for anything else */
 int fg_list_mode_parse(const char *s, enum fg_list_mode *mode_r);
+/* fg_list_digest_hour - an hour of the day, 0 to 23 (field and setting
+   digest_hour); false for anything else */
+bool fg_list_digest_hour(const char *value, unsigned int *hour_r);
 /* fg_list_mode_name - the name of a mode */
 const char *fg_list_mode_name(enum fg_list_mode mode);
 
@@ -129,6 +132,14 @@ struct fg_list {
 	   and allowed to approve or reject them (commas or spaces); NULL
 	   none */
 	char *moderators;
+	/* list mode: field "digest_format", "mime" or "rfc1153"
+	   (fg-digest.h); NULL: the setting digest_format */
+	char *digest_format;
+	/* list mode: fields "digest_hour" (0-23) and "digest_size_max"
+	   (a size, 0: by the hour only); not set: the settings */
+	bool digest_hour_set, digest_size_set;
+	unsigned int digest_hour;
+	size_t digest_size_max;
 };
 
 enum fg_queue {

@@ -66,6 +66,8 @@ sources() {
 	transport) echo fg-transport.c fg-transport-from.c \
 		fg-transport-pipe.c fg-common.c ;;
 	dmarc)	echo fg-dmarc.c fg-common.c ;;
+	digest)	echo fg-digest.c fg-listmsg.c fg-listmsg-body.c \
+		fg-listmsg-build.c fg-charset.c fg-html.c fg-common.c ;;
 	*)	return 1 ;;
 	esac
 }
@@ -74,7 +76,7 @@ sources() {
 # (fg-compose, whose address check fg-listmsg uses, renders Markdown)
 modules() {
 	case $1 in
-	listmsg|transport) echo libcmark ;;
+	listmsg|transport|digest) echo libcmark ;;
 	esac
 }
 
@@ -118,7 +120,7 @@ build() {
 	fi
 }
 
-targets=${*:-policy mail webhook verp html refusal auth listmsg transport dmarc bounce}
+targets=${*:-policy mail webhook verp html refusal auth listmsg transport dmarc bounce digest}
 for t in $targets; do
 	sources "$t" >/dev/null || { echo "unknown target $t"; exit 2; }
 done

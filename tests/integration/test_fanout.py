@@ -21,6 +21,7 @@ import hmac
 import time
 import uuid
 
+from listmode_util import kill_at_sixths, restart_bridge, verp
 from smtp_sink import SmtpSink
 from stack import SmtpError, requires, wait_for
 
@@ -44,16 +45,6 @@ NOT_SENT = ("bob@example.test", "dave@example.test")
 
 def _uid():
     return uuid.uuid4().hex[:8]
-
-
-def _verp(stack, list_name, rcpt, secret=None):
-    """The VERP return path of a copy to rcpt (doc/verp.md)."""
-    what = "r" + rcpt.lower().replace("@", "=")
-    mac = hmac.new((secret or stack.secret).encode(),
-                   ("verp:%s.%s" % (list_name, what)).lower().encode(),
-                   hashlib.sha256).hexdigest()[:16]
-    base, domain = stack.bridge_address.split("@")
-    return "%s+fgb.%s.%s.%s@%s" % (base, mac, list_name, what, domain)
 
 
 def _unsub_recipient(stack, header):
@@ -81,11 +72,6 @@ def _copies(stack, user, message_id):
 def _stat(stack, list_name, field):
     return int(stack.redis_call("HGET", "fg:{%s}:dist-stats" % list_name,
                                 field) or 0)
-
-
-def _restart_bridge(stack, **settings):
-    """Set forumgate.conf settings, restart forumgated."""
-    stack.restart_bridge(**settings)
 
 
 def _wait_fanned_out(stack, list_name, posts):
@@ -128,7 +114,7 @@ def test_list_and_subscribers(stack):
                                             check=True).stdout
     assert stack.admin("list", "set", LIST, "dmarc_from",
                        "sometimes").returncode == 64
-    _restart_bridge(stack, list_unsubscribe_url=UNSUB_URL)
+    restart_bridge(stack, list_unsubscribe_url=UNSUB_URL)
 
 
 @requires("plugin", "forumsim", "bridge", "admin", "policyd")
@@ -159,7 +145,7 @@ def test_post_reaches_each_subscriber_once(stack):
         assert len(m.get_all("List-Unsubscribe")) == 1
         assert _unsub_recipient(stack, m["List-Unsubscribe"]) == user
         assert "<mailto:ml-leave@lists.test>" in m["List-Unsubscribe"]
-        assert m["Return-Path"] == "<%s>" % _verp(stack, LIST, user), \
+        assert m["Return-Path"] == "<%s>" % verp(stack, LIST, user), \
             (user, m["Return-Path"])
         # the delivery to the posting address left no trace header
         assert ADDRESS not in " ".join(m.get_all("Delivered-To") or []), \
@@ -182,7 +168,7 @@ def test_dmarc_from_always(stack):
     stack.admin("list", "set", LIST, "dmarc_from", "always", check=True)
     try:
         # read at start (else within 10 s, or on SIGHUP)
-        _restart_bridge(stack)
+        restart_bridge(stack)
         msg, _ = _post(stack, "alice@example.test", "Munged %s" % _uid(),
                        "From the list's address.\n")
         got = stack.wait_mail("carol@example.test",
@@ -194,20 +180,20 @@ def test_dmarc_from_always(stack):
         assert "alice@example.test" in got["X-Original-From"]
     finally:
         stack.admin("list", "set", LIST, "dmarc_from", "off", check=True)
-        _restart_bridge(stack)
+        restart_bridge(stack)
 
 
 @requires("plugin", "forumsim", "bridge", "admin", "policyd")
 def test_verp_is_a_bounce_address(stack):
     """The return path of a subscriber's copy is an address the policy
     daemon accepts a bounce for; the same with another MAC is refused."""
-    genuine = _verp(stack, LIST, "carol@example.test")
+    genuine = verp(stack, LIST, "carol@example.test")
     bounce = stack.make_message("MAILER-DAEMON@example.test", genuine,
                                 "Undelivered Mail Returned to Sender",
                                 "carol's mailbox is full.\n")
     code, _ = stack.send_mail("", genuine, bounce)
     assert code == 250, code
-    forged = _verp(stack, LIST, "carol@example.test", secret="not-ours")
+    forged = verp(stack, LIST, "carol@example.test", secret="not-ours")
     try:
         stack.send_mail("", forged, bounce)
         raise AssertionError("a forged VERP bounce was accepted")
@@ -237,7 +223,7 @@ def test_forum_reply_reaches_subscribers_threaded(stack):
         assert mid in (got["References"] or ""), got["References"]
         assert str(got["Subject"]).startswith("[%s] Re: " % LIST), \
             got["Subject"]
-        assert got["Return-Path"] == "<%s>" % _verp(stack, LIST, user)
+        assert got["Return-Path"] == "<%s>" % verp(stack, LIST, user)
     stack.wait_queue_empty()
     for user in ENABLED:
         n = [m for m in stack.mailbox(user)
@@ -265,7 +251,7 @@ def test_sigkill_during_fanout(stack):
     with open(path, "w") as f:
         f.write("".join(r + "\n" for r in rcpts))
     stack.admin("subscribers", "import", BIG, path, check=True)
-    _restart_bridge(stack, smtp_relay=sink.relay)
+    restart_bridge(stack, smtp_relay=sink.relay)
 
     msg = stack.make_message("alice@example.test", BIG_ADDRESS,
                              "To five thousand %s" % _uid(),
@@ -279,19 +265,8 @@ def test_sigkill_during_fanout(stack):
     def finished():
         return _stat(stack, BIG, "posts") >= 1
 
-    kills = 0
-    at = []
-    for k in range(1, 6):
-        mark = BIG_COUNT * k // 6
-        wait_for(lambda: finished() or position() >= mark, timeout=120,
-                 what="the fan-out to pass recipient %d" % mark,
-                 interval=0.005)
-        if finished():
-            break
-        stack.daemon_kill("bridge")
-        kills += 1
-        at.append(position())
-        stack.daemon_start("bridge")
+    at = kill_at_sixths(stack, BIG_COUNT, position, finished, "the fan-out")
+    kills = len(at)
     _wait_fanned_out(stack, BIG, 1)
     got = sink.recipients()
     missing = [r for r in rcpts if got[r] == 0]
