@@ -16,7 +16,7 @@ import uuid
 
 from dns_txt import DnsTxt
 from stack import requires, wait_for
-from test_fanout import _restart_bridge, _stat, _wait_fanned_out
+from test_fanout import _stat, _wait_fanned_out
 
 LIST = "dm"
 ADDRESS = "dm@lists.test"
@@ -78,7 +78,7 @@ def test_list_with_dmarc_policy(stack):
     assert "dmarc_from: policy" in stack.admin("list", "show", LIST,
                                                check=True).stdout
     stack.admin("subscribe", LIST, READER, check=True)
-    _restart_bridge(stack, dmarc_resolver="127.0.0.1:%d" % dns["server"].port,
+    stack.restart_bridge(dmarc_resolver="127.0.0.1:%d" % dns["server"].port,
                     dmarc_timeout="1s", dmarc_cache_ttl="1h")
 
 

@@ -21,7 +21,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from stack import requires, wait_for
-from test_fanout import _restart_bridge, _stat, _wait_fanned_out
+from test_fanout import _stat, _wait_fanned_out
 
 LIST = "un"
 ADDRESS = "un@lists.test"
@@ -102,7 +102,7 @@ def test_list_with_one_click(stack):
     stack.admin("list", "set", LIST, "access", "members", check=True)
     for addr in SUBSCRIBERS:
         stack.admin("subscribe", LIST, addr, check=True)
-    _restart_bridge(stack, list_unsubscribe_url=UNSUB_URL)
+    stack.restart_bridge(list_unsubscribe_url=UNSUB_URL)
     mid = _post_to_list(stack, "alice@example.test",
                         "One-click %s" % uuid.uuid4().hex[:8])
     for user in SUBSCRIBERS:
