@@ -24,6 +24,7 @@ static const struct {
 	control_handler_func *handle;
 } control_handlers[] = {
 	{ FG_LISTADDR_MODERATE, moderate_handle },
+	{ FG_LISTADDR_OWNER, owner_handle },
 	{ FG_LISTADDR_JOIN, join_handle },
 	{ FG_LISTADDR_LEAVE, leave_handle },
 	{ FG_LISTADDR_REQUEST, request_handle },
@@ -54,9 +55,21 @@ static int control_process(struct worker *w, struct worker_list *l,
 	const char *role = control_field(entry, "role");
 	struct control_mail mail;
 	control_handler_func *handle = NULL;
+	struct fg_list *def;
+	const char *error;
 	char *why;
 	int ret;
 
+	/* The list's definition as it is now: an admin's change (the
+	   moderators) applies to the next control mail, not only after
+	   the worker reads the lists again. */
+	ret = fg_store_list_get(w->store, l->name, &def, &error);
+	if (ret < 0)
+		return worker_store_failed(w, l, "reading the list", error);
+	if (ret > 0) {
+		fg_list_free(&l->def);
+		l->def = def;
+	}
 	memset(&mail, 0, sizeof(mail));
 	mail.detail = control_field(entry, "detail");
 	mail.rcpt = control_field(entry, "rcpt");

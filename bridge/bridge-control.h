@@ -46,6 +46,9 @@ typedef int control_handler_func(struct worker *w, struct worker_list *l,
 /* moderate_handle - role moderate: a moderator's approval or
    rejection of a held post (bridge-moderate.c) */
 control_handler_func moderate_handle;
+/* owner_handle - role owner: mail to LIST-owner@, forwarded to the
+   moderators (bridge-moderate.c) */
+control_handler_func owner_handle;
 /* moderate_before - the moderation queue's housekeeping before the
    list's next control entry: expiry, announcements to the moderators,
    notices to senders (bridge-moderate.c); WORKER_RETRY when Redis or

@@ -27,6 +27,15 @@
  *	mail that is not quoted, and the sender's notice follows as above.
  *	A token that does not verify, or a sender who is no moderator,
  *	changes nothing: the mail is dead-lettered with the reason.
+ *
+ *	The handler of role "owner" (owner_handle()): mail to
+ *	LIST-owner@ (the address of List-Owner) is forwarded as it came,
+ *	less the trace headers of its delivery, to every moderator, each
+ *	from its own VERP return path. A moderator address that is one of
+ *	the list's own is skipped (a loop). No moderators, or none that
+ *	took it: dead-lettered with the reason. A relay failure retries
+ *	the mail, and the moderators before it in the list may then get
+ *	it twice, with the same Message-ID.
  * SEE ALSO
  *	doc/list-mode.md ("Moderation"), doc/redis-schema.md.
  */
@@ -34,6 +43,7 @@
 #include "fg-address.h"
 #include "fg-attach.h"
 #include "fg-held.h"
+#include "fg-listmsg.h"
 #include "fg-mailparse.h"
 #include "fg-smtp.h"
 #include "fg-verp.h"
@@ -445,5 +455,92 @@ int moderate_handle(struct worker *w, struct worker_list *l,
 	fg_held_free(&h);
 	if (failed < 0)
 		return worker_store_failed(w, l, "deciding a held post", error);
+	return worker_finish(w, l, entry);
+}
+
+/* owner_own_address - is addr the list's posting address or one of its
+   control addresses (forwarding to it would loop) */
+static bool owner_own_address(const struct fg_list *def, const char *addr)
+{
+	size_t a = strlen(addr), b = strlen(def->address);
+	char *x = fg_xmalloc(a + 1), *y = fg_xmalloc(b + 1);
+	bool own;
+
+	fg_address_canonical(addr, a, x);
+	fg_address_canonical(def->address, b, y);
+	own = strcmp(x, y) == 0 ||
+		fg_listaddr_parse(def->address, addr, NULL) != FG_LISTADDR_POST;
+	free(x);
+	free(y);
+	return own;
+}
+
+/* owner_dead - dead-letter mail to LIST-owner@ that reached no one */
+static int owner_dead(struct worker *w, struct worker_list *l,
+		      const struct fg_entry *entry,
+		      const struct control_mail *mail, const char *why)
+{
+	char *reason = fg_xasprintf("mail to <%s> not forwarded: %s",
+				    mail->rcpt, why);
+	int ret = worker_dead(w, l, entry, reason);
+
+	if (ret == WORKER_DONE)
+		msg_warn("owner: list=%s from=<%s> message_id=<%s>: "
+			 "dead-letter: %s", l->name, mail->from,
+			 mail->message_id, reason);
+	free(reason);
+	return ret;
+}
+
+/* owner_handle - see bridge-control.h */
+int owner_handle(struct worker *w, struct worker_list *l,
+		 const struct fg_entry *entry,
+		 const struct control_mail *mail, struct relay *relay)
+{
+	char **mods, *copy, what[256];
+	size_t n, size, sent = 0;
+	const char *error;
+	int ret = WORKER_DONE;
+
+	mods = moderate_moderators(l->def, &n);
+	if (n == 0) {
+		fg_strv_free(mods, n);
+		return owner_dead(w, l, entry, mail, "the list has no "
+				  "moderators (forumgate list set LIST "
+				  "moderators ADDRS)");
+	}
+	if (fg_listmsg_forward(mail->message, strlen(mail->message), &copy,
+			       &size, &error) < 0) {
+		fg_strv_free(mods, n);
+		return owner_dead(w, l, entry, mail, error);
+	}
+	snprintf(what, sizeof(what), "owner: list=%s message_id=<%s>",
+		 l->name, mail->message_id);
+	for (size_t i = 0; i < n && ret == WORKER_DONE; i++) {
+		if (owner_own_address(l->def, mods[i])) {
+			msg_warn("%s: moderator <%s> is an address of the "
+				 "list itself: not forwarded to it", what,
+				 mods[i]);
+			continue;
+		}
+		switch (moderate_send(w, l, relay, what, mods[i], copy, size)) {
+		case 1:
+			sent++;
+			break;
+		case 0:
+			break;
+		default:
+			ret = WORKER_RETRY;
+		}
+	}
+	free(copy);
+	fg_strv_free(mods, n);
+	if (ret != WORKER_DONE)
+		return ret;
+	if (sent == 0)
+		return owner_dead(w, l, entry, mail, "no moderator took it");
+	msg_info("owner: list=%s from=<%s> message_id=<%s>: forwarded to "
+		 "%zu of %zu moderators", l->name, mail->from,
+		 mail->message_id, sent, n);
 	return worker_finish(w, l, entry);
 }

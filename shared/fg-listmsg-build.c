@@ -21,6 +21,18 @@ static const char *const fg_listmsg_trace_headers[] = {
 	"Return-Path", "Delivered-To",
 };
 
+/* fg_listmsg_untrace - remove the trace headers of the delivery */
+static void fg_listmsg_untrace(GMimeMessage *msg)
+{
+	GMimeObject *obj = GMIME_OBJECT(msg);
+
+	for (size_t i = 0; i < FG_N_ELEMENTS(fg_listmsg_trace_headers); i++) {
+		while (g_mime_object_remove_header(obj,
+						   fg_listmsg_trace_headers[i]))
+			;
+	}
+}
+
 /* fg_listmsg_write - see fg-listmsg-private.h */
 char *fg_listmsg_write(GMimeMessage *msg, size_t *size_r)
 {
@@ -90,11 +102,7 @@ static int fg_listmsg_build_changes(GMimeMessage *msg,
 	GMimeObject *obj = GMIME_OBJECT(msg);
 	bool munged;
 
-	for (size_t i = 0; i < FG_N_ELEMENTS(fg_listmsg_trace_headers); i++) {
-		while (g_mime_object_remove_header(obj,
-						   fg_listmsg_trace_headers[i]))
-			;
-	}
+	fg_listmsg_untrace(msg);
 	if (set->tag &&
 	    fg_listmsg_tag_subject(msg, set->list->name, 0, error_r) < 0)
 		return -1;
@@ -153,4 +161,25 @@ int fg_listmsg_build(const char *data, size_t size,
 		*copy_r = fg_listmsg_write(msg, copy_size_r);
 	g_object_unref(msg);
 	return ret;
+}
+
+/* fg_listmsg_forward - see fg-listmsg.h */
+int fg_listmsg_forward(const char *data, size_t size, char **copy_r,
+		       size_t *copy_size_r, const char **error_r)
+{
+	GMimeParserOptions *options;
+	GMimeMessage *msg;
+
+	*copy_r = NULL;
+	*copy_size_r = 0;
+	msg = fg_mail_construct(data, size, &options);
+	g_mime_parser_options_free(options);
+	if (msg == NULL) {
+		*error_r = "the message is not a MIME message";
+		return -1;
+	}
+	fg_listmsg_untrace(msg);
+	*copy_r = fg_listmsg_write(msg, copy_size_r);
+	g_object_unref(msg);
+	return 0;
 }

@@ -260,6 +260,13 @@ enum fg_listmsg_approve {
 	FG_LISTMSG_APPROVE_MISMATCH,
 };
 
+/* fg_listmsg_forward - a message delivered to one of the list's
+   addresses as it is forwarded to a person (mail to LIST-owner@ for the
+   moderators): the trace headers of that delivery removed, written with
+   CR LF line ends (*copy_r, caller frees) */
+int fg_listmsg_forward(const char *data, size_t size, char **copy_r,
+		       size_t *copy_size_r, const char **error_r);
+
 /* What fg_listmsg_build() does to a post. */
 struct fg_listmsg_build {
 	const struct fg_listmsg_list *list;

@@ -7,8 +7,8 @@ users naming the list, as doc/list-mode.md ("Control addresses") says.
 Mail to them is queued in fg:{ctl}:control once per address and
 Message-ID and handed to the command of its role by forumgated; what is
 no command (an automatic reply, mail to an unknown ctl-WORD@) is kept
-under "Not posted/control"; a role without a command is dead-lettered
-with the reason.
+under "Not posted/control". Mail to ctl-owner@ is forwarded to the
+list's moderators, and dead-lettered with the reason while it has none.
 """
 
 import uuid
@@ -57,9 +57,9 @@ def test_list_defined(stack):
 @requires("plugin", "forumsim", "bridge", "admin")
 def test_control_mail_reaches_its_role_once(stack):
     """Mail to ctl-owner@ through Postfix is queued with role owner,
-    logged by forumgated's control worker, and (no command takes owner
-    mail) dead-lettered with the reason; the same message delivered
-    again is not queued a second time."""
+    logged by forumgated's control worker, and (the list has no
+    moderators yet) dead-lettered with the reason; the same message
+    delivered again is not queued a second time."""
     uid = _uid()
     title = "For the owners %s" % uid
     msg = stack.make_message("alice@example.test", "ctl-owner@lists.test",
@@ -75,7 +75,9 @@ def test_control_mail_reaches_its_role_once(stack):
     assert d["role"] == "owner" and d["detail"] == "", d
     assert d["from"] == "alice@example.test", d
     assert d["rcpt"] == "ctl-owner@lists.test", d
-    assert "no command for mail to <ctl-owner@lists.test>" in d["reason"]
+    assert d["reason"] == ("mail to <ctl-owner@lists.test> not forwarded: "
+                           "the list has no moderators (forumgate list set "
+                           "LIST moderators ADDRS)"), d["reason"]
     assert title in d["message"]
     logs = stack.logs_since(offsets, lines=10 ** 6)
     assert "queued for forumgated: control role=owner" in logs["dovecot"]
@@ -92,25 +94,25 @@ def test_control_mail_reaches_its_role_once(stack):
 @requires("plugin", "forumsim", "bridge", "admin")
 def test_confirm_token_reaches_control_stream(stack):
     """ctl-confirm+TOKEN@ goes through Postfix and Dovecot's recipient
-    delimiter to the list's user; the token is the entry's detail."""
+    delimiter to the list's user and on to forumgated with its token:
+    a token that is none changes nothing and is said so in the log."""
     uid = _uid()
     title = "Re: confirm %s" % uid
-    # forumgated would take the entry at once: another daemon holds the
-    # list's control lease while the entry is looked at
-    stack.redis_call("SET", "fg:{%s}:lease:control" % LIST,
-                     "another-daemon", "PX", 3600 * 1000)
-    try:
-        rcpt = "ctl-confirm+c1.%s@lists.test" % uid
-        msg = stack.make_message("alice@example.test", rcpt, title, "ok\n")
-        stack.send_mail("alice@example.test", rcpt, msg)
-        entry = wait_for(lambda: [e for e in _control_entries(stack)
-                                  if e.get("subject") == title],
-                         timeout=30, what="the confirmation queued")[0]
-        assert entry["role"] == "confirm"
-        assert entry["detail"] == "c1.%s" % uid
-        assert entry["envelope_from"] == "alice@example.test"
-    finally:
-        stack.redis_call("DEL", "fg:{%s}:lease:control" % LIST)
+    rcpt = "ctl-confirm+c1.%s@lists.test" % uid
+    msg = stack.make_message("alice@example.test", rcpt, title, "ok\n")
+    mid = msg["Message-ID"].strip("<>")
+    offsets = stack.log_offsets()
+    stack.send_mail("alice@example.test", rcpt, msg)
+    seen = "control: list=ctl role=confirm from=<alice@example.test> " \
+        "message_id=<%s> rcpt=<%s>" % (mid, rcpt)
+    refused = "message_id=<%s> from=<alice@example.test>: confirmation " \
+        "token: not a token: nothing changed" % mid
+    wait_for(lambda: refused in stack.logs_since(
+        offsets, lines=10 ** 6)["forumgated"], timeout=30,
+        what="forumgated refusing the token")
+    assert seen in stack.logs_since(offsets, lines=10 ** 6)["forumgated"]
+    assert stack.admin("subscribers", LIST, "--json",
+                       check=True).stdout.count("alice@example.test") == 1
 
 
 @requires("plugin", "forumsim", "bridge", "admin")
@@ -141,3 +143,40 @@ def test_auto_reply_and_unknown_address_are_no_command(stack):
     counts = stack.redis_call("HGETALL", "fg:{%s}:not-posted" % LIST)
     counts = dict(zip(counts[::2], counts[1::2]))
     assert int(counts.get("control", 0)) >= 2, counts
+
+
+@requires("plugin", "forumsim", "bridge", "admin")
+def test_owner_mail_forwarded_to_moderators(stack):
+    """With moderators set, mail to ctl-owner@ reaches each of them once,
+    as it came (without the trace headers of its delivery to ctl-owner@),
+    from the moderator's own VERP return path; a moderator address that
+    is the list's own is skipped, not mailed (a loop)."""
+    stack.admin("list", "set", LIST, "moderators",
+                "carol@example.test, ctl@lists.test", check=True)
+    uid = _uid()
+    title = "Question for the owners %s" % uid
+    msg = stack.make_message("bob@example.test", "ctl-owner@lists.test",
+                             title, "Who runs this list, %s?\n" % uid)
+    offsets = stack.log_offsets()
+    stack.send_mail("bob@example.test", "ctl-owner@lists.test", msg)
+    got = stack.wait_mail("carol@example.test",
+                          lambda m: m["Subject"] == title, timeout=30)
+    assert got["Message-ID"] == msg["Message-ID"]
+    assert got["From"] == msg["From"]
+    assert "Who runs this list, %s?" % uid in got.get_payload()
+    assert got.get_all("Delivered-To") == ["carol@example.test"], \
+        got.get_all("Delivered-To")
+    assert "+fgb." in got["Return-Path"], got["Return-Path"]
+    assert ".ctl.rcarol=example.test@" in got["Return-Path"].lower(), \
+        got["Return-Path"]
+    log = wait_for(lambda: (lambda t: t if "forwarded to 1 of 2 "
+                            "moderators" in t else None)(
+        stack.logs_since(offsets, lines=10 ** 6)["forumgated"]),
+        timeout=30, what="the forwarding logged")
+    assert "moderator <ctl@lists.test> is an address of the list itself" \
+        in log
+    # nothing reached the list's own mailbox or the forum
+    assert not [m for m in stack.mailbox(ADDRESS)
+                if m["Subject"] == title]
+    assert len([m for m in stack.mailbox("carol@example.test")
+                if m["Subject"] == title]) == 1

@@ -1029,6 +1029,36 @@ START_TEST(test_dmarc_name_injection)
 }
 END_TEST
 
+/* a message forwarded to a person: the trace headers of its delivery go,
+   the rest stays, CR LF line ends */
+START_TEST(test_forward)
+{
+	static const char in[] =
+		"Return-Path: <bob@example.org>\n"
+		"Delivered-To: ml-owner@lists.example\n"
+		"From: Bob <bob@example.org>\n"
+		"To: ml-owner@lists.example\n"
+		"Subject: Who runs this list?\n"
+		"Message-ID: <q1@example.org>\n"
+		"\n"
+		"Hello.\n";
+	const char *error = NULL;
+	char *out;
+	size_t size;
+
+	ck_assert_int_eq(fg_listmsg_forward(in, sizeof(in) - 1, &out, &size,
+					    &error), 0);
+	ck_assert_uint_eq(strlen(out), size);
+	ck_assert_ptr_null(strstr(out, "Return-Path"));
+	ck_assert_ptr_null(strstr(out, "Delivered-To"));
+	ck_assert_ptr_nonnull(strstr(out, "From: Bob <bob@example.org>\r\n"));
+	ck_assert_ptr_nonnull(strstr(out, "Subject: Who runs this list?\r\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\r\n\r\nHello.\r\n"));
+	ck_assert_ptr_null(strstr(out, "\n\n"));
+	free(out);
+}
+END_TEST
+
 /* listmsg_suite - the cases */
 static Suite *listmsg_suite(void)
 {
@@ -1062,6 +1092,7 @@ static Suite *listmsg_suite(void)
 	tcase_add_test(tc, test_unsub_lines);
 	tcase_add_test(tc, test_approve_subject_injection);
 	tcase_add_test(tc, test_dmarc_name_injection);
+	tcase_add_test(tc, test_forward);
 	suite_add_tcase(s, tc);
 	return s;
 }
