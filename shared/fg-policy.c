@@ -433,44 +433,43 @@ static void policy_quote(char *buf, size_t size, const char *s);
 
 /* policy_control - the list whose control address canon is (LIST-WORD
    or LIST-WORD+DETAIL at the domain of the posting address LIST@),
-   or NULL */
+   or NULL; canon is NUL-terminated, len bytes. Asked for every
+   recipient that is no posting address: no allocation, and nothing
+   more than a scan when the local part has no '-'. */
 static const char *policy_control(const struct fg_policy_addresses *addrs,
 				  const char *canon, size_t len)
 {
 	char candidate[FG_POLICY_LINE_MAX + 1];
 	enum fg_listaddr_role role;
-	const char *list = NULL;
-	char *rcpt = fg_xstrndup(canon, len), *at = strrchr(rcpt, '@');
+	const char *at = strrchr(canon, '@');
 	size_t domain_len;
 
-	if (at == NULL) {
-		free(rcpt);
+	if (at == NULL || len > FG_POLICY_LINE_MAX ||
+	    memchr(canon, '-', (size_t)(at - canon)) == NULL)
 		return NULL;
-	}
 	domain_len = strlen(at);
 	/* each '-' of the local part, from the right: LIST may have some */
-	for (char *dash = at; list == NULL && dash > rcpt;) {
+	for (const char *dash = at; dash > canon;) {
 		const char *found;
 		size_t n;
 
-		while (--dash > rcpt && *dash != '-')
+		while (--dash > canon && *dash != '-')
 			;
-		if (dash == rcpt)
+		if (dash == canon)
 			break;
-		n = (size_t)(dash - rcpt);
-		memcpy(candidate, rcpt, n);
+		n = (size_t)(dash - canon);
+		memcpy(candidate, canon, n);
 		memcpy(candidate + n, at, domain_len + 1);
 		found = fg_policy_addresses_lookup(addrs, candidate,
 						   n + domain_len);
 		if (found == NULL)
 			continue;
-		role = fg_listaddr_parse(candidate, rcpt, NULL);
+		role = fg_listaddr_parse(candidate, canon, NULL);
 		if (role != FG_LISTADDR_POST && role != FG_LISTADDR_UNKNOWN &&
 		    role != FG_LISTADDR_COUNT)
-			list = found;
+			return found;
 	}
-	free(rcpt);
-	return list;
+	return NULL;
 }
 
 /* policy_verp - the answer for a recipient in forumgate's VERP form
